@@ -1,0 +1,158 @@
+/**
+ * Checks of a terminal state (one with no enabled choice):
+ *  - deadlock: work remains, so something waits forever. The wait-for graph
+ *    has an edge from a spinner to the lock's holder(s), and from each
+ *    suspended context to the frame stacked above it on its CPU (a frame
+ *    below cannot run until every frame above it returns). Its cycle names
+ *    the deadlock for what it is: an interrupt spinning on a lock its own
+ *    CPU's task holds (AA), or ABBA across CPUs.
+ *  - lost softirq (B15): every CPU idle with softirq work pending that no one
+ *    will run ("NOHZ tick-stop error: local softirq work is pending").
+ */
+import { C_CURTASK, C_DEPTH, C_PENDING, ContextStatus, X_STATUS } from '../kernel/layout.ts';
+import type { Machine } from '../kernel/machine.ts';
+import type { ViolationKind } from './violation.ts';
+
+/** One step of a wait-for cycle. */
+export interface WaitStep {
+  /** The waiting context, e.g. `hardirq eth0`. */
+  readonly context: string;
+  readonly cpu: number;
+  /** Why it waits, in kernel words. */
+  readonly why: string;
+}
+
+export interface TerminalViolation {
+  readonly kind: ViolationKind;
+  readonly message: string;
+  readonly cpu: number;
+  readonly context: string;
+  readonly cycle?: readonly WaitStep[];
+}
+
+interface Edge {
+  readonly to: number;
+  readonly why: string;
+}
+
+/** Whether every task has finished and every CPU is back to idle. */
+function allDone(m: Machine): boolean {
+  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] !== ContextStatus.Done) return false;
+  for (let c = 0; c < m.p.ncpu; c++) if (m.s[m.cpuOff(c) + C_DEPTH] !== 0) return false;
+  return true;
+}
+
+/** The wait-for edges out of every live context. */
+function waitForGraph(m: Machine): Map<number, Edge[]> {
+  const graph = new Map<number, Edge[]>();
+  const add = (from: number, to: number, why: string) => {
+    const list = graph.get(from) ?? [];
+    list.push({ to, why });
+    graph.set(from, list);
+  };
+  for (let cpu = 0; cpu < m.p.ncpu; cpu++) {
+    const co = m.cpuOff(cpu);
+    const depth = m.s[co + C_DEPTH]!;
+    const task = m.s[co + C_CURTASK]!;
+    const stack: number[] = [];
+    if (task >= 0) stack.push(task);
+    for (let d = 0; d < depth; d++) stack.push(m.frameCtx(cpu, d));
+    for (let i = 0; i + 1 < stack.length; i++) {
+      const below = stack[i]!;
+      const above = stack[i + 1]!;
+      add(below, above, `${m.contextName(below)} is interrupted on cpu${cpu} by ${m.contextName(above)} and cannot run until it returns`);
+    }
+    const top = stack[stack.length - 1];
+    if (top !== undefined) {
+      const edge = m.waitsFor(top);
+      if (edge) for (const to of edge.on) add(top, to, edge.why);
+    }
+  }
+  return graph;
+}
+
+/** A cycle in the wait-for graph, found by depth-first search from each blocked top context. */
+function findCycle(graph: Map<number, Edge[]>): { ctx: number; why: string }[] | null {
+  const state = new Map<number, 1 | 2>(); // 1 on path, 2 done
+  const path: { ctx: number; why: string }[] = [];
+  const visit = (ctx: number): { ctx: number; why: string }[] | null => {
+    state.set(ctx, 1);
+    for (const e of graph.get(ctx) ?? []) {
+      path.push({ ctx, why: e.why });
+      const st = state.get(e.to);
+      if (st === 1) {
+        const start = path.findIndex((p) => p.ctx === e.to);
+        return path.slice(start);
+      }
+      if (st === undefined) {
+        const found = visit(e.to);
+        if (found) return found;
+      }
+      path.pop();
+    }
+    state.set(ctx, 2);
+    return null;
+  };
+  for (const ctx of [...graph.keys()].sort((a, b) => a - b)) {
+    if (state.has(ctx)) continue;
+    const found = visit(ctx);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Classify a cycle: all on one CPU (AA through interrupt nesting) or across CPUs. */
+function summarise(m: Machine, cycle: readonly { ctx: number; why: string }[]): string {
+  const cpus = new Set(cycle.map((c) => m.cpuOfCtx(c.ctx)));
+  const names = cycle.map((c) => m.contextName(c.ctx));
+  if (cpus.size === 1) {
+    const cpu = [...cpus][0]!;
+    const spinner = cycle.find((c) => !c.why.includes(' is interrupted on '));
+    const who = spinner ? m.contextName(spinner.ctx) : names[0]!;
+    return `AA deadlock on cpu${cpu}: ${who} spins on a lock held by a context it interrupted (${names.join(' ⇄ ')})`;
+  }
+  return `deadlock across cpu${[...cpus].sort().join('/cpu')}: ${names.join(' → ')} → ${names[0]} (circular wait)`;
+}
+
+/** The violation of a terminal state, or null if it is a clean end. */
+export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation | null {
+  m.s = s;
+  if (allDone(m)) {
+    for (let cpu = 0; cpu < m.p.ncpu; cpu++) {
+      const pending = m.s[m.cpuOff(cpu) + C_PENDING]!;
+      if (pending !== 0) {
+        // tick_nohz_stop_tick / report_idle_softirq
+        const hex = pending.toString(16).padStart(2, '0');
+        return {
+          kind: 'lost-softirq',
+          message: `NOHZ tick-stop error: local softirq work is pending, handler #${hex}!!! (cpu${cpu} is idle, no irq_exit, bh enable or ksoftirqd wakeup will run it)`,
+          cpu,
+          context: `cpu${cpu} idle`,
+        };
+      }
+    }
+    return null;
+  }
+  const graph = waitForGraph(m);
+  const cycle = findCycle(graph);
+  if (cycle) {
+    const steps: WaitStep[] = cycle.map((c) => ({ context: m.contextName(c.ctx), cpu: m.cpuOfCtx(c.ctx), why: c.why }));
+    const first = cycle[0]!;
+    return {
+      kind: 'deadlock',
+      message: `${summarise(m, cycle)}\n${steps.map((st) => `  cpu${st.cpu} ${st.why}`).join('\n')}`,
+      cpu: m.cpuOfCtx(first.ctx),
+      context: m.contextName(first.ctx),
+      cycle: steps,
+    };
+  }
+  // No cycle: something waits on a context that can never run again.
+  const waits = [...graph.entries()].flatMap(([ctx, edges]) => edges.map((e) => `  cpu${m.cpuOfCtx(ctx)} ${e.why}`));
+  const stuck = [...graph.keys()][0] ?? 0;
+  return {
+    kind: 'deadlock',
+    message: `no progress possible while work remains (waiting forever, no cycle):\n${waits.join('\n')}`,
+    cpu: m.cpuOfCtx(stuck),
+    context: m.contextName(stuck),
+  };
+}

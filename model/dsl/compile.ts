@@ -1,0 +1,442 @@
+/**
+ * Design → program. Validates the design (every error names the design and
+ * the statement's position), inlines function calls, unrolls `repeat`,
+ * lowers `if`/`while` to branches, and resolves names to integer ids.
+ */
+import { createHash } from 'node:crypto';
+import { resolveFlags } from '../kernel/flags.ts';
+import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
+import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramQueue, ProgramTask } from '../kernel/program.ts';
+import { INSN_WIDTH } from '../kernel/program.ts';
+import { OPS, opcodeOf } from '../kernel/registry.ts';
+import type { OperandSpec } from '../kernel/semantics.ts';
+import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
+import { SOFTIRQS, type Design, type Expr, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
+
+/** A mistake in a design, found when it is built. */
+export class DesignError extends Error {
+  readonly design: string;
+  readonly where: string;
+  constructor(design: string, where: string, problem: string) {
+    super(`design '${design}'${where ? `: ${where}` : ''}: ${problem}`);
+    this.name = 'DesignError';
+    this.design = design;
+    this.where = where;
+  }
+}
+
+export const MAX_CPUS = 8;
+export const MAX_LOCKS = 31;
+export const MAX_LOOP_BOUND = 64;
+export const MAX_REPEAT = 64;
+export const MAX_QUEUE_CAPACITY = 64;
+export const MAX_BUDGET = 16;
+
+const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Canonical JSON: object keys sorted, so equal designs hash equal. */
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (isObject(x)) {
+    return `{${Object.keys(x).sort().filter((k) => x[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(x[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(x);
+}
+
+/**
+ * The design's fingerprint: a hash of everything that shapes its behaviour
+ * (its name and code, not its description or claimed verdict).
+ */
+export function fingerprintOf(design: Design): string {
+  const { expected: _e, description: _d, twin: _t, ...rest } = design;
+  return createHash('sha256').update(canonical(rest)).digest('hex').slice(0, 16);
+}
+
+/** Kernel text of an expression, e.g. `count + 1`. */
+export function exprText(e: Expr): string {
+  if (typeof e === 'number') return String(e);
+  if ('var' in e) return e.var;
+  if ('reg' in e) return e.reg;
+  if ('this_cpu' in e) return `this_cpu_read(${e.this_cpu})`;
+  if ('per_cpu' in e) return `per_cpu(${e.per_cpu}, ${e.cpu})`;
+  if ('queue_len' in e) return `skb_queue_len(&${e.queue_len})`;
+  if ('queue_head' in e) return `skb_peek(&${e.queue_head})`;
+  if ('smp_processor_id' in e) return 'smp_processor_id()';
+  if (e.fn === '!') return `!${wrap(e.args[0]!)}`;
+  return `${wrap(e.args[0]!)} ${e.fn} ${wrap(e.args[1]!)}`;
+}
+const wrap = (e: Expr): string => (typeof e === 'object' && 'fn' in e ? `(${exprText(e)})` : exprText(e));
+
+/** Kernel text of a statement, as shown in traces. */
+export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): string {
+  const x = st as Record<string, unknown>;
+  const lock = typeof x.lock === 'string' ? `&${x.lock}` : '';
+  switch (x.op) {
+    case 'assign': return `WRITE_ONCE(${String(x.var)}, ${exprText(x.value as Expr)})`;
+    case 'inc': return `${String(x.var)}++`;
+    case 'dec': return `${String(x.var)}--`;
+    case 'load': return `${String(x.reg)} = ${exprText(x.value as Expr)}`;
+    case 'this_cpu_write': return `this_cpu_write(${String(x.var)}, ${exprText(x.value as Expr)})`;
+    case 'this_cpu_inc': return `this_cpu_inc(${String(x.var)})`;
+    case 'enqueue': return `__skb_queue_tail(&${String(x.queue)}, ${exprText(x.value as Expr)})`;
+    case 'dequeue': return `${String(x.reg)} = __skb_dequeue(&${String(x.queue)})`;
+    case 'BUG_ON': case 'WARN_ON': return `${x.op}(${exprText(x.cond as Expr)})`;
+    case 'call': return `${String(x.fn)}()`;
+    default: {
+      const args: string[] = [];
+      if (lock) args.push(lock);
+      if (typeof x.vec === 'string') args.push(`${x.vec}_SOFTIRQ`);
+      if (typeof x.flags === 'string' && x.op !== 'local_irq_save' && x.op !== 'local_irq_restore') args.push(x.flags);
+      if (x.op === 'local_irq_save' || x.op === 'local_irq_restore') args.push(String(x.flags));
+      return `${String(x.op)}(${args.join(', ')})`;
+    }
+  }
+}
+
+class Emitter {
+  readonly code: number[] = [];
+  readonly where: string[] = [];
+  readonly text: string[] = [];
+  readonly exprs: number[] = [];
+  readonly loops: ProgramLoop[] = [];
+  readonly regs = new Map<string, number>();
+
+  get pc(): number {
+    return this.code.length;
+  }
+  emit(op: string, a: number, b: number, c: number, where: string, text: string): number {
+    const opcode = opcodeOf(op);
+    if (opcode === undefined) throw new Error(`kdefer internal error: no operation '${op}'`);
+    const pc = this.pc;
+    this.code.push(opcode, a, b, c);
+    this.where.push(where);
+    this.text.push(text);
+    return pc;
+  }
+  patch(pc: number, operand: 1 | 2 | 3, value: number): void {
+    this.code[pc + operand] = value;
+  }
+  reg(name: string): number {
+    let r = this.regs.get(name);
+    if (r === undefined) {
+      r = this.regs.size;
+      this.regs.set(name, r);
+    }
+    return r;
+  }
+}
+
+interface Tables {
+  readonly locks: Map<string, { id: number; lock: ProgramLock }>;
+  readonly vars: Map<string, number>;
+  readonly percpu: Map<string, number>;
+  readonly queues: Map<string, number>;
+  readonly ncpu: number;
+}
+
+/** Compile a design; throws DesignError naming the first problem found. */
+export function compile(design: Design): Program {
+  const name = typeof design?.name === 'string' && design.name !== '' ? design.name : '(unnamed)';
+  const err = (where: string, problem: string) => new DesignError(name, where, problem);
+  if (!isObject(design)) throw err('', 'a design must be an object');
+  if (name === '(unnamed)') throw err('', "the design needs a non-empty 'name'");
+  if (!isInt(design.cpus) || design.cpus < 1 || design.cpus > MAX_CPUS) {
+    throw err('cpus', `must be a whole number from 1 to ${MAX_CPUS}, got ${JSON.stringify(design.cpus)}`);
+  }
+  const ncpu = design.cpus;
+  let flags;
+  try {
+    flags = resolveFlags(design.profile, design.flags);
+  } catch (e) {
+    throw err(design.profile && !(design.profile in { modern: 1, '2.4': 1, '4.x-prequeue': 1 }) ? 'profile' : 'flags', (e as Error).message);
+  }
+  const preempt = design.options?.preempt ?? 'none';
+  if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
+
+  // Names
+  const locks = new Map<string, { id: number; lock: ProgramLock }>();
+  for (const [lname, kind] of Object.entries(design.locks ?? {})) {
+    if (kind !== 'spinlock' && kind !== 'rwlock') throw err(`locks['${lname}']`, `kind must be 'spinlock' or 'rwlock', got ${JSON.stringify(kind)}`);
+    locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
+  }
+  if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
+  const namedInts = (field: 'vars' | 'percpu') => {
+    const map = new Map<string, number>();
+    const init: number[] = [];
+    for (const [vname, value] of Object.entries(design[field] ?? {})) {
+      if (!isInt(value)) throw err(`${field}['${vname}']`, `initial value must be an integer, got ${JSON.stringify(value)}`);
+      map.set(vname, map.size);
+      init.push(value);
+    }
+    return { map, init };
+  };
+  const vars = namedInts('vars');
+  const percpu = namedInts('percpu');
+  const queues = new Map<string, number>();
+  const queueList: ProgramQueue[] = [];
+  for (const [qname, spec] of Object.entries(design.queues ?? {})) {
+    const where = `queues['${qname}']`;
+    if (!isObject(spec) || !isInt(spec.capacity) || spec.capacity < 1 || spec.capacity > MAX_QUEUE_CAPACITY) {
+      throw err(where, `capacity must be a whole number from 1 to ${MAX_QUEUE_CAPACITY}`);
+    }
+    const initial = spec.initial ?? [];
+    if (!Array.isArray(initial) || !initial.every(isInt) || initial.length > spec.capacity) {
+      throw err(where, 'initial must be a list of integers no longer than the capacity');
+    }
+    queues.set(qname, queueList.length);
+    queueList.push({ name: qname, capacity: spec.capacity, initial: [...initial] });
+  }
+  const tables: Tables = { locks, vars: vars.map, percpu: percpu.map, queues, ncpu };
+  const functions = design.functions ?? {};
+  if (!isObject(functions)) throw err('functions', 'must map function names to statement lists');
+  const softirqs = design.softirqs ?? {};
+  for (const vec of Object.keys(softirqs)) {
+    if (!(SOFTIRQS as readonly string[]).includes(vec)) throw err(`softirqs.${vec}`, `unknown softirq vector (known: ${SOFTIRQS.join(', ')})`);
+  }
+
+  const em = new Emitter();
+  // Built-in kernel code first: the softirq batch loop (__do_softirq).
+  if (em.emit('softirq_loop', 0, 0, 0, 'kernel/softirq.c: __do_softirq', '__do_softirq') !== SOFTIRQ_LOOP_PC) {
+    throw new Error('kdefer internal error: softirq loop not at pc 0');
+  }
+
+  const compileExpr = (e: Expr, where: string, defined: ReadonlySet<string>): number => {
+    const tokens: number[] = [];
+    const walk = (x: Expr): void => {
+      if (typeof x === 'number') {
+        if (!isInt(x)) throw err(where, `expression constant must be an integer, got ${x}`);
+        tokens.push(E_CONST, x);
+      } else if (!isObject(x)) {
+        throw err(where, `not an expression: ${JSON.stringify(x)}`);
+      } else if ('var' in x) {
+        const id = tables.vars.get(x.var);
+        if (id === undefined) throw err(where, `unknown variable '${x.var}' (declared: ${[...tables.vars.keys()].join(', ') || 'none'})`);
+        tokens.push(E_VAR, id);
+      } else if ('reg' in x) {
+        if (!defined.has(x.reg)) throw err(where, `register '${x.reg}' is used before it is set`);
+        tokens.push(E_REG, em.reg(x.reg));
+      } else if ('this_cpu' in x) {
+        const id = tables.percpu.get(x.this_cpu);
+        if (id === undefined) throw err(where, `unknown per-CPU variable '${x.this_cpu}'`);
+        tokens.push(E_THIS_CPU, id);
+      } else if ('per_cpu' in x) {
+        const id = tables.percpu.get(x.per_cpu);
+        if (id === undefined) throw err(where, `unknown per-CPU variable '${x.per_cpu}'`);
+        if (!isInt(x.cpu) || x.cpu < 0 || x.cpu >= ncpu) throw err(where, `per_cpu(${x.per_cpu}, ${x.cpu}): no such CPU`);
+        tokens.push(E_PER_CPU, id * 16 + x.cpu);
+      } else if ('queue_len' in x || 'queue_head' in x) {
+        const qn = 'queue_len' in x ? x.queue_len : x.queue_head;
+        const id = tables.queues.get(qn);
+        if (id === undefined) throw err(where, `unknown queue '${qn}'`);
+        tokens.push('queue_len' in x ? E_QLEN : E_QHEAD, id);
+      } else if ('smp_processor_id' in x) {
+        tokens.push(E_CPU, 0);
+      } else if ('fn' in x) {
+        if (x.fn === '!') {
+          if (x.args.length !== 1) throw err(where, "'!' takes one operand");
+          walk(x.args[0]!);
+          tokens.push(E_NOT, 0);
+        } else {
+          const fi = (BINARY_FNS as readonly string[]).indexOf(x.fn);
+          if (fi < 0 || x.args.length !== 2) throw err(where, `bad expression function '${String(x.fn)}'`);
+          walk(x.args[0]!);
+          walk(x.args[1]!);
+          tokens.push(E_BIN, fi);
+        }
+      } else {
+        throw err(where, `not an expression: ${JSON.stringify(x)}`);
+      }
+    };
+    walk(e);
+    tokens.push(E_END, 0);
+    const off = em.exprs.length;
+    em.exprs.push(...tokens);
+    return off;
+  };
+
+  const resolveOperand = (spec: OperandSpec, st: Record<string, unknown>, where: string, defined: Set<string>, opName: string): number => {
+    const value = st[spec.field];
+    switch (spec.kind) {
+      case 'lock': {
+        if (typeof value !== 'string') throw err(where, `${opName} needs a lock`);
+        const entry = tables.locks.get(value);
+        if (!entry) throw err(where, `${opName}(&${value}): unknown lock '${value}' (declared: ${[...tables.locks.keys()].join(', ') || 'none'})`);
+        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${spec.lockKind === 'spinlock' ? 'spinlock_t' : 'rwlock_t'}, but '${value}' is a ${entry.lock.kind === 'spinlock' ? 'spinlock_t' : 'rwlock_t'}`);
+        return entry.id;
+      }
+      case 'reg-def':
+        if (typeof value !== 'string' || value === '') throw err(where, `${opName} needs a register name in '${spec.field}'`);
+        defined.add(value);
+        return em.reg(value);
+      case 'reg-use':
+        if (typeof value !== 'string' || value === '') throw err(where, `${opName} needs a register name in '${spec.field}'`);
+        if (!defined.has(value)) throw err(where, `${opName}: register '${value}' is used before it is set in this context`);
+        return em.reg(value);
+      case 'vec': {
+        const v = (SOFTIRQS as readonly string[]).indexOf(value as string);
+        if (v < 0) throw err(where, `${opName}: unknown softirq vector ${JSON.stringify(value)} (known: ${SOFTIRQS.join(', ')})`);
+        if (!(softirqs as Record<string, unknown>)[value as string]) throw err(where, `${opName}(${String(value)}): the design has no ${String(value)} softirq handler`);
+        return v;
+      }
+      case 'var': case 'percpu': case 'queue': {
+        const table = spec.kind === 'var' ? tables.vars : spec.kind === 'percpu' ? tables.percpu : tables.queues;
+        const id = typeof value === 'string' ? table.get(value) : undefined;
+        const what = spec.kind === 'var' ? 'variable' : spec.kind === 'percpu' ? 'per-CPU variable' : 'queue';
+        if (id === undefined) throw err(where, `${opName}: unknown ${what} ${JSON.stringify(value)} (declared: ${[...table.keys()].join(', ') || 'none'})`);
+        return id;
+      }
+      case 'expr':
+        if (value === undefined) throw err(where, `${opName} needs an expression in '${spec.field}'`);
+        return compileExpr(value as Expr, where, defined);
+    }
+  };
+
+  /** Compile statements; `defined` holds the registers definitely set so far. */
+  const compileBody = (stmts: readonly Stmt[], path: string, defined: Set<string>, calls: readonly string[]): void => {
+    if (!Array.isArray(stmts)) throw err(path, 'must be a list of statements');
+    stmts.forEach((st, i) => {
+      const where = `${path}[${i}]`;
+      if (!isObject(st) || typeof st.op !== 'string') throw err(where, `not a statement: ${JSON.stringify(st)}`);
+      switch (st.op) {
+        case 'if': return compileIf(st as unknown as IfStmt, where, defined, calls);
+        case 'while': return compileWhile(st as unknown as WhileStmt, where, defined, calls);
+        case 'repeat': {
+          const rep = st as unknown as RepeatStmt;
+          if (!isInt(rep.count) || rep.count < 0 || rep.count > MAX_REPEAT) throw err(where, `repeat count must be a whole number from 0 to ${MAX_REPEAT}`);
+          for (let k = 0; k < rep.count; k++) compileBody(rep.body, `${where}.body`, defined, calls);
+          return;
+        }
+        case 'call': {
+          const fn = (st as { fn?: unknown }).fn;
+          if (typeof fn !== 'string' || !Object.hasOwn(functions, fn)) {
+            throw err(where, `call of unknown function ${JSON.stringify(fn)} (defined: ${Object.keys(functions).join(', ') || 'none'})`);
+          }
+          if (calls.includes(fn)) throw err(where, `recursive call ${[...calls, fn].join(' → ')}: functions are inlined and may not recurse`);
+          compileBody(functions[fn]!, `${where} → ${fn}()`, defined, [...calls, fn]);
+          return;
+        }
+        default:
+          return compileOp(st as Record<string, unknown>, where, defined);
+      }
+    });
+  };
+
+  const compileOp = (st: Record<string, unknown>, where: string, defined: Set<string>): void => {
+    const opName = st.op as string;
+    const opcode = opcodeOf(opName);
+    const sem = opcode === undefined ? undefined : OPS[opcode];
+    if (!sem || sem.internal) throw err(where, `unknown operation '${opName}'`);
+    const operands = [0, 0, 0];
+    (sem.operands ?? []).forEach((spec, k) => {
+      operands[k] = resolveOperand(spec, st, where, defined, opName);
+    });
+    em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
+  };
+
+  const compileIf = (st: IfStmt, where: string, defined: Set<string>, calls: readonly string[]): void => {
+    let condOff: number;
+    let condText: string;
+    const cond = st.cond;
+    if (isObject(cond) && 'trylock' in cond) {
+      const t = cond as unknown as Trylock;
+      const result = `#try${em.pc / INSN_WIDTH}`;
+      compileOp({ op: t.trylock, lock: t.lock, reg: result, flags: t.flags }, `${where}.cond`, defined);
+      em.text[em.text.length - 1] = `${t.trylock}(&${t.lock}${t.flags ? `, ${t.flags}` : ''})`;
+      condOff = compileExpr({ reg: result }, `${where}.cond`, defined);
+      condText = `if (${t.trylock}(&${t.lock}))`;
+    } else {
+      condOff = compileExpr(cond as Expr, `${where}.cond`, defined);
+      condText = `if (${exprText(cond as Expr)})`;
+    }
+    const br = em.emit('brz', condOff, 0, 0, where, condText);
+    const thenDefined = new Set(defined);
+    compileBody(st.then ?? [], `${where}.then`, thenDefined, calls);
+    const elseBody = st.else ?? [];
+    if (elseBody.length > 0) {
+      const jmp = em.emit('jmp', 0, 0, 0, `${where}.then`, 'goto end of if');
+      em.patch(br, 2, em.pc);
+      const elseDefined = new Set(defined);
+      compileBody(elseBody, `${where}.else`, elseDefined, calls);
+      em.patch(jmp, 1, em.pc);
+      for (const r of thenDefined) if (elseDefined.has(r)) defined.add(r);
+    } else {
+      em.patch(br, 2, em.pc);
+    }
+  };
+
+  const compileWhile = (st: WhileStmt, where: string, defined: Set<string>, calls: readonly string[]): void => {
+    if (!isInt(st.bound) || st.bound < 1 || st.bound > MAX_LOOP_BOUND) {
+      throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND} (while_(cond, body, { bound }))`);
+    }
+    const loop = em.loops.length;
+    const counter = em.reg(`#loop${loop}`);
+    em.loops.push({ where, bound: st.bound, reg: counter });
+    const zero = compileExpr(0, where, defined);
+    em.emit('load', counter, zero, 0, where, `loop counter = 0`);
+    const condOff = compileExpr(st.cond, `${where}.cond`, defined);
+    const top = em.emit('while', condOff, 0, loop, where, `while (${exprText(st.cond)})`);
+    compileBody(st.body ?? [], `${where}.body`, new Set(defined), calls);
+    em.emit('jmp', top, 0, 0, `${where}.body`, 'loop back');
+    em.patch(top, 2, em.pc);
+  };
+
+  const compileEntry = (body: readonly Stmt[], path: string): number => {
+    const entry = em.pc;
+    compileBody(body, path, new Set(), []);
+    em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
+    return entry;
+  };
+
+  if (!Array.isArray(design.tasks)) throw err('tasks', 'must be a list of tasks');
+  const tasks: ProgramTask[] = design.tasks.map((t, i) => {
+    const where = `tasks[${i}]`;
+    if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
+    if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
+    return { name: t.name, cpu: t.cpu, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`) };
+  });
+  const irqSpecs = design.irqs ?? [];
+  if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
+  const irqs: ProgramIrq[] = irqSpecs.map((line, i) => {
+    const where = `irqs[${i}]`;
+    if (!isObject(line) || typeof line.name !== 'string' || line.name === '') throw err(where, "an interrupt line needs a non-empty 'name'");
+    const cpus = line.cpus ?? [...Array(ncpu).keys()];
+    if (!Array.isArray(cpus) || cpus.length === 0 || !cpus.every((c) => isInt(c) && c >= 0 && c < ncpu)) {
+      throw err(`irq ${line.name}`, `affinity ${JSON.stringify(cpus)} must list CPUs of the design (0..${ncpu - 1})`);
+    }
+    const budget = line.budget ?? 1;
+    if (!isInt(budget) || budget < 0 || budget > MAX_BUDGET) throw err(`irq ${line.name}`, `budget must be a whole number from 0 to ${MAX_BUDGET}`);
+    const cpuMask = cpus.reduce((mask, c) => mask | (1 << c), 0);
+    return { name: line.name, entry: compileEntry(line.handler as readonly Stmt[], `irq ${line.name}`), cpuMask, budget };
+  });
+  const softirqEntry = new Int32Array(SOFTIRQS.length).fill(-1);
+  SOFTIRQS.forEach((vec, v) => {
+    const body = (softirqs as Record<string, readonly Stmt[] | undefined>)[vec];
+    if (body) softirqEntry[v] = compileEntry(body, `softirq ${vec}`);
+  });
+  if (tasks.length === 0 && irqs.length === 0) throw err('', 'a design needs at least one task or interrupt line');
+  const regNames = [...em.regs.keys()];
+
+  return {
+    design,
+    fingerprint: fingerprintOf(design),
+    flags,
+    preempt,
+    ncpu,
+    code: Int32Array.from(em.code),
+    where: em.where,
+    text: em.text,
+    exprs: Int32Array.from(em.exprs),
+    tasks,
+    irqs,
+    softirqEntry,
+    locks: [...locks.values()].map((l) => l.lock),
+    vars: [...vars.map.keys()],
+    varInit: vars.init,
+    percpu: [...percpu.map.keys()],
+    percpuInit: percpu.init,
+    queues: queueList,
+    regs: regNames,
+    loops: em.loops,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Exhaustive search: depth-first over the state graph, with a visited set
+ * of 64-bit fingerprints. Proves the absence of violations within the
+ * design's bounds, or returns the first violating schedule found.
+ */
+import { Machine } from '../kernel/machine.ts';
+import type { Program } from '../kernel/program.ts';
+import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { fingerprint, VisitedSet } from './visited.ts';
+
+/** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
+export const DEFAULT_MAX_STATES = 5_000_000;
+
+export interface ExhaustiveOptions {
+  readonly maxStates?: number;
+}
+
+export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const started = performance.now();
+  const m = new Machine(p);
+  const visited = new VisitedSet();
+  const h = new Uint32Array(2);
+  const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
+  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
+    stats.ms = Math.round(performance.now() - started);
+    return { status, violation, boundedOut, stats };
+  };
+
+  const init = m.initial();
+  fingerprint(init, h);
+  visited.add(h[0]!, h[1]!);
+  stats.states = 1;
+
+  // The DFS stack: per level, the state, its enabled choices and the next to try.
+  const states: Int32Array[] = [init];
+  const choiceLists: number[][] = [m.enabled(init)];
+  const next: number[] = [0];
+  const path: number[] = [];
+  let firstBound: string | null = null;
+
+  if (choiceLists[0]!.length === 0) {
+    const v = endViolation(m, init, path);
+    return finish(v ? 'violation' : 'verified', v, null);
+  }
+
+  while (states.length > 0) {
+    const top = states.length - 1;
+    const list = choiceLists[top]!;
+    const i = next[top]!;
+    if (i >= list.length) {
+      states.pop();
+      choiceLists.pop();
+      next.pop();
+      path.pop();
+      continue;
+    }
+    next[top] = i + 1;
+    const choice = list[i]!;
+    const s = m.step(states[top]!, choice);
+    stats.transitions++;
+    path.push(choice);
+    const v = stepViolation(m, s, path);
+    if (v) return finish('violation', v, null);
+    fingerprint(s, h);
+    if (!visited.add(h[0]!, h[1]!)) {
+      path.pop();
+      continue;
+    }
+    stats.states++;
+    const loop = boundHit(s);
+    if (loop >= 0) {
+      firstBound ??= boundMessage(m, loop);
+      path.pop();
+      continue;
+    }
+    const en = m.enabled(s);
+    if (en.length === 0) {
+      const end = endViolation(m, s, path);
+      if (end) return finish('violation', end, null);
+      path.pop();
+      continue;
+    }
+    if (stats.states >= maxStates) {
+      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise maxStates or shrink the bounds)`);
+    }
+    states.push(s);
+    choiceLists.push(en);
+    next.push(0);
+    if (states.length > stats.maxDepth) stats.maxDepth = states.length;
+  }
+  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
+}

@@ -1,0 +1,91 @@
+/**
+ * Random exploration: a fast-check property over choice lists. Each number
+ * of the list picks among the enabled choices (modulo their count); when the
+ * list runs out the schedule continues with the first enabled choice, so a
+ * short list still describes a whole execution. fast-check shrinks a failing
+ * list, and the schedule handed back is the one the shrunk list executes.
+ * Shrinking keeps the violation's kind: once a kind is found, only that kind
+ * counts as a failure.
+ */
+import fc from 'fast-check';
+import type { ViolationKind } from '../check/violation.ts';
+import { Machine } from '../kernel/machine.ts';
+import type { Program } from '../kernel/program.ts';
+import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+
+export const DEFAULT_RUNS = 1000;
+/** Longest schedule a random run follows before it gives up (livelocks). */
+export const DEFAULT_MAX_STEPS = 2000;
+
+export interface RandomOptions {
+  readonly runs?: number;
+  readonly seed?: number;
+  readonly maxSteps?: number;
+}
+
+export interface RandomResult extends SearchResult {
+  readonly seed: number;
+  /** fast-check's replay path of the failure, for `fc.assert(…, { seed, path })`. */
+  readonly path: string | null;
+}
+
+interface Run {
+  readonly violation: Violation | null;
+  readonly steps: number;
+  readonly boundedOut: string | null;
+}
+
+/** Execute one schedule described by `picks`. */
+export function runPicks(m: Machine, picks: readonly number[], maxSteps: number): Run {
+  let s = m.initial();
+  const taken: number[] = [];
+  for (let i = 0; i < maxSteps; i++) {
+    const en = m.enabled(s);
+    if (en.length === 0) return { violation: endViolation(m, s, taken), steps: i, boundedOut: null };
+    const pick = i < picks.length ? picks[i]! % en.length : 0;
+    const choice = en[pick]!;
+    taken.push(choice);
+    s = m.step(s, choice);
+    const v = stepViolation(m, s, taken);
+    if (v) return { violation: v, steps: i + 1, boundedOut: null };
+    const loop = boundHit(s);
+    if (loop >= 0) return { violation: null, steps: i + 1, boundedOut: boundMessage(m, loop) };
+  }
+  return { violation: null, steps: maxSteps, boundedOut: `a schedule ran past ${maxSteps} steps` };
+}
+
+export function randomSearch(p: Program, opts: RandomOptions = {}): RandomResult {
+  const runs = opts.runs ?? DEFAULT_RUNS;
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+  const started = performance.now();
+  const m = new Machine(p);
+  const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
+  let kind: ViolationKind | null = null;
+  let firstBound: string | null = null;
+  const property = fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, 256) }), (picks) => {
+    const run = runPicks(m, picks, maxSteps);
+    stats.states++;
+    stats.transitions += run.steps;
+    if (run.steps > stats.maxDepth) stats.maxDepth = run.steps;
+    if (run.boundedOut) firstBound ??= run.boundedOut;
+    if (!run.violation) return true;
+    kind ??= run.violation.kind;
+    return run.violation.kind !== kind;
+  });
+  const details = fc.check(property, { numRuns: runs, seed });
+  let violation: Violation | null = null;
+  if (details.failed && details.counterexample) {
+    violation = runPicks(m, details.counterexample[0], maxSteps).violation;
+  }
+  stats.ms = Math.round(performance.now() - started);
+  const status = violation ? 'violation' : firstBound ? 'bounded-out' : 'verified';
+  return {
+    status,
+    violation,
+    boundedOut: violation ? null : firstBound,
+    stats,
+    seed,
+    path: details.failed ? details.counterexamplePath ?? null : null,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * kdefer's public API: build a design with the kernel-named builders,
+ * `check()` it, read the verdict.
+ *
+ *   import { check, defineDesign, spin_lock, spin_unlock } from 'kdefer';
+ */
+import type { WaitStep } from './check/deadlock.ts';
+import type { ViolationKind } from './check/violation.ts';
+import { compile } from './dsl/compile.ts';
+import type { Design } from './dsl/design.ts';
+import { DEFAULT_MAX_STATES, exhaustive } from './explore/exhaustive.ts';
+import type { SearchResult } from './explore/outcome.ts';
+import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
+import { labelsOf } from './explore/replay.ts';
+import type { Program } from './kernel/program.ts';
+
+export * from './dsl/design.ts';
+export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
+export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
+export type { KernelFlags, ProfileName } from './kernel/flags.ts';
+export { PROFILES } from './kernel/flags.ts';
+export { Machine } from './kernel/machine.ts';
+export type { Program } from './kernel/program.ts';
+export { exhaustive } from './explore/exhaustive.ts';
+export { randomSearch } from './explore/random.ts';
+export { replay } from './explore/replay.ts';
+
+export interface CheckOptions {
+  /** `exhaustive` (default) proves within bounds; `random` samples schedules. */
+  readonly explorer?: 'exhaustive' | 'random';
+  readonly maxStates?: number;
+  readonly runs?: number;
+  readonly seed?: number;
+  readonly maxSteps?: number;
+}
+
+/** The bounds a verdict holds within. */
+export interface Bounds {
+  readonly cpus: number;
+  readonly profile: string;
+  readonly preempt: 'none' | 'full';
+  /** Most arrivals per interrupt line. */
+  readonly irqs: Readonly<Record<string, number>>;
+  /** Most iterations per bounded loop, by position. */
+  readonly loops: Readonly<Record<string, number>>;
+  readonly maxStates?: number;
+  readonly runs?: number;
+}
+
+export interface VerdictViolation {
+  readonly kind: ViolationKind;
+  readonly message: string;
+  readonly cpu: number;
+  readonly context: string;
+  /** The schedule: replay it with `replay(program, choices)`. */
+  readonly choices: readonly number[];
+  /** Each choice's label, e.g. `cpu0 [task writer]: spin_lock(&A)`. */
+  readonly trace: readonly string[];
+  readonly cycle?: readonly WaitStep[];
+}
+
+export interface Verdict {
+  readonly design: string;
+  readonly fingerprint: string;
+  readonly expected: Design['expected'] | null;
+  readonly status: 'verified' | 'violation' | 'bounded-out';
+  readonly explorer: 'exhaustive' | 'random';
+  readonly bounds: Bounds;
+  readonly stats: { readonly states: number; readonly transitions: number; readonly ms: number };
+  readonly violation: VerdictViolation | null;
+  /** Why the verdict is bounded-out, if it is. */
+  readonly boundedOut: string | null;
+  /** The seed of a random exploration. */
+  readonly seed?: number;
+}
+
+export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
+  const explorer = opts.explorer ?? 'exhaustive';
+  return {
+    cpus: p.ncpu,
+    profile: p.design.profile ?? 'modern',
+    preempt: p.preempt,
+    irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
+    loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
+    ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
+  };
+}
+
+/** "2 CPUs, ≤1 eth0 interrupt, profile modern, preempt none" */
+export function boundsText(b: Bounds): string {
+  const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
+  const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+}
+
+/**
+ * Check a design: explore its schedules and return the verdict. Throws a
+ * DesignError for a malformed design. Never reads `design.expected`.
+ */
+export function check(design: Design, opts: CheckOptions = {}): Verdict {
+  const p = compile(design);
+  return checkProgram(p, opts);
+}
+
+export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
+  const explorer = opts.explorer ?? 'exhaustive';
+  let result: SearchResult;
+  let seed: number | undefined;
+  if (explorer === 'random') {
+    const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+    seed = r.seed;
+    // Sampling proves nothing: without a violation the verdict stays bounded-out.
+    result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
+  } else {
+    result = exhaustive(p, opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {});
+  }
+  const v = result.violation;
+  return {
+    design: p.design.name,
+    fingerprint: p.fingerprint,
+    expected: p.design.expected ?? null,
+    status: result.status,
+    explorer,
+    bounds: boundsOf(p, opts),
+    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms },
+    violation: v
+      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), ...(v.cycle ? { cycle: v.cycle } : {}) }
+      : null,
+    boundedOut: result.boundedOut,
+    ...(seed !== undefined ? { seed } : {}),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Hard interrupts (kernel/irq/handle.c, kernel/softirq.c `irq_enter_rcu` /
+ * `__irq_exit_rcu`; shared/kernel-semantics.md §1.3) and the local irq flag
+ * (include/linux/irqflags.h).
+ *
+ * An arrival is a choice on any CPU of the line's affinity whose local irqs
+ * are enabled, while the line's budget lasts. A line never nests with itself
+ * and never runs on two CPUs at once (IRQD_IRQ_INPROGRESS). The handler runs
+ * with irqs off (every handler since 2.6.35); with `irqHandlersIrqsOff=false`
+ * (older kernels, handlers without IRQF_DISABLED) it runs with irqs on, so
+ * other lines may nest.
+ */
+import {
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING, MAX_FRAMES,
+  X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID,
+} from './layout.ts';
+import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
+import { heldNames, softirqsAtIrqExit } from './softirq.ts';
+
+const IRQ_ARRIVAL: ChoiceSource = {
+  name: 'irq',
+  collect(m, cpu, out) {
+    if (m.irqsOff(cpu) || m.frameDepth(cpu) >= MAX_FRAMES - 1) return;
+    const s = m.s;
+    const irqs = m.p.irqs;
+    for (let line = 0; line < irqs.length; line++) {
+      const io = m.irqOff(line);
+      if (s[io + I_BUDGET]! > 0 && s[io + I_RUNNING] === 0 && irqs[line]!.cpuMask & (1 << cpu)) {
+        out.push(m.choice(IRQ_ARRIVAL, cpu, line, 0));
+      }
+    }
+  },
+  apply(m, cpu, line) {
+    const s = m.s;
+    const io = m.irqOff(line);
+    s[io + I_BUDGET] = s[io + I_BUDGET]! - 1;
+    s[io + I_RUNNING] = cpu + 1;
+    const co = m.cpuOff(cpu);
+    // irq_enter_rcu: HARDIRQ_OFFSET; the CPU took the interrupt with irqs off.
+    s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! + 1;
+    s[co + C_IRQS_OFF] = 1;
+    const ctx = m.pushFrame(cpu, FrameKind.Hardirq, line, m.p.irqs[line]!.entry, 0);
+    // handle_IRQ_event (<2.6.35): local_irq_enable_in_hardirq() unless IRQF_DISABLED.
+    if (!m.p.flags.irqHandlersIrqsOff) s[co + C_IRQS_OFF] = 0;
+    m.snapshotEntry(cpu, ctx);
+  },
+  label(m, _cpu, line) {
+    return `${m.p.irqs[line]!.name} interrupt arrives`;
+  },
+};
+
+/**
+ * Handler return, then irq_exit: leak checks, HARDIRQ_OFFSET off, and
+ * invoke_softirq() if not in interrupt and softirqs are pending; otherwise
+ * return to the interrupted context, which had irqs on.
+ */
+const hardirqExit: FrameExit = (m, cpu, ctx) => {
+  const s = m.s;
+  const o = m.ctxOff(ctx);
+  const co = m.cpuOff(cpu);
+  const line = s[o + X_ID]!;
+  const name = m.p.irqs[line]!.name;
+  const held = s[o + X_HELD]!;
+  if (held !== 0) {
+    m.fail('lock-leak', `BUG: irq handler ${name} returned with ${heldNames(m, held)} held (leaked lock in hardirq)`, cpu, ctx);
+    return;
+  }
+  if (m.p.flags.irqHandlersIrqsOff && s[co + C_IRQS_OFF] === 0) {
+    // __handle_irq_event_percpu: WARN_ONCE(!irqs_disabled(), "irq %u handler %pS enabled interrupts\n")
+    m.fail('lock-leak', `WARNING: irq ${line} handler ${name} enabled interrupts`, cpu, ctx);
+    return;
+  }
+  if (s[co + C_PREEMPT] !== s[o + X_ENTRY_PREEMPT] || s[co + C_BH] !== s[o + X_ENTRY_BH]) {
+    m.fail('lock-leak', `BUG: irq handler ${name} returned with preempt_count changed (preempt ${s[o + X_ENTRY_PREEMPT]}→${s[co + C_PREEMPT]}, bh-disable ${s[o + X_ENTRY_BH]}→${s[co + C_BH]})`, cpu, ctx);
+    return;
+  }
+  s[m.irqOff(line) + I_RUNNING] = 0;
+  s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! - 1;
+  s[co + C_IRQS_OFF] = 1;
+  m.popFrame(cpu);
+  if (!softirqsAtIrqExit(m, cpu)) s[co + C_IRQS_OFF] = 0;
+};
+
+export const IRQ_OPS: readonly OpSemantics[] = [
+  {
+    name: 'local_irq_disable',
+    exec(m, cpu, ctx) {
+      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 1;
+      m.advance(ctx);
+    },
+  },
+  {
+    name: 'local_irq_enable',
+    exec(m, cpu, ctx) {
+      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
+      m.advance(ctx);
+    },
+  },
+  {
+    name: 'local_irq_save',
+    operands: [{ kind: 'reg-def', field: 'flags' }],
+    exec(m, cpu, ctx, a) {
+      const co = m.cpuOff(cpu);
+      m.setReg(ctx, a, m.s[co + C_IRQS_OFF]!);
+      m.s[co + C_IRQS_OFF] = 1;
+      m.advance(ctx);
+    },
+  },
+  {
+    name: 'local_irq_restore',
+    operands: [{ kind: 'reg-use', field: 'flags' }],
+    exec(m, cpu, ctx, a) {
+      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = m.reg(ctx, a) !== 0 ? 1 : 0;
+      m.advance(ctx);
+    },
+  },
+];
+
+export const IRQ_CHOICES: readonly ChoiceSource[] = [IRQ_ARRIVAL];
+export const IRQ_EXITS: Readonly<Record<number, FrameExit>> = { [FrameKind.Hardirq]: hardirqExit };

@@ -1,0 +1,120 @@
+/**
+ * The state vector: one flat Int32Array whose layout is fixed per program.
+ *
+ *   header | irq lines | CPUs | contexts (tasks, then interrupt frames) | locks | vars | per-CPU vars | queues
+ *
+ * A *context* is one execution context with a program counter: a task, or an
+ * interrupt frame (hardirq, softirq batch, ksoftirqd batch) stacked on a CPU.
+ * Context ids: task i is i; frame d of CPU c is tasks + c*MAX_FRAMES + d.
+ */
+import type { Program } from './program.ts';
+
+// Header
+export const H_VIOL_KIND = 0; // violation kind code (0 = none)
+export const H_VIOL_CPU = 1;
+export const H_VIOL_CTX = 2;
+export const H_VIOL_A = 3; // kind-specific detail
+export const H_VIOL_B = 4;
+export const H_VIOL_PC = 5;
+export const H_BOUND_HIT = 6; // 1 + loop index whose bound was exceeded
+export const H_JIFFIES = 7;
+export const HEADER_SIZE = 8;
+
+// Per irq line
+export const I_BUDGET = 0; // arrivals left
+export const I_RUNNING = 1; // cpu+1 while a handler for the line runs (IRQD_IRQ_INPROGRESS)
+export const IRQ_SIZE = 2;
+
+// Per CPU: the preempt_count parts are kept apart (include/linux/preempt.h)
+export const C_IRQS_OFF = 0; // irqs_disabled()
+export const C_PREEMPT = 1; // preempt_disable nesting, held spinlocks included
+export const C_BH = 2; // local_bh_disable nesting (SOFTIRQ_DISABLE_OFFSET units)
+export const C_SERVING = 3; // SOFTIRQ_OFFSET: a softirq batch is executing
+export const C_HARDIRQ = 4; // HARDIRQ_OFFSET units
+export const C_NMI = 5;
+export const C_PENDING = 6; // __softirq_pending bitmask
+export const C_CURTASK = 7; // task running on this CPU, -1 none
+export const C_DEPTH = 8; // interrupt frames stacked above the task
+export const C_KSOFTIRQD = 9; // ksoftirqd runnable (woken)
+export const CPU_SIZE = 10;
+
+/** Interrupt frames per CPU: softirq + hardirq, plus nesting for old kernels. */
+export const MAX_FRAMES = 4;
+/** Nested calls inside one context (design code called by mechanism code). */
+export const MAX_CALLS = 3;
+
+// Per context
+export const X_STATUS = 0; // see ContextStatus
+export const X_KIND = 1; // see FrameKind
+export const X_ID = 2; // task index, irq line, or cpu for softirq batches
+export const X_PC = 3;
+export const X_PHASE = 4; // sub-step of a multi-step operation (e.g. spinning)
+export const X_CALLS = 5; // call depth
+export const X_RET = 6; // MAX_CALLS return pcs
+export const X_HELD = X_RET + MAX_CALLS; // bitmask of locks held (any mode)
+export const X_ENTRY_PREEMPT = X_HELD + 1; // counts at context entry, for leak checks
+export const X_ENTRY_BH = X_ENTRY_PREEMPT + 1;
+export const X_ENTRY_IRQS = X_ENTRY_BH + 1;
+export const X_AUX0 = X_ENTRY_IRQS + 1; // mechanism-owned fields
+export const X_AUX1 = X_AUX0 + 1;
+export const X_AUX2 = X_AUX1 + 1;
+export const X_AUX3 = X_AUX2 + 1;
+export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
+export const X_REGS = X_EXIT + 1;
+
+export const enum ContextStatus {
+  Free = 0,
+  NotStarted = 1,
+  Running = 2,
+  Done = 3,
+}
+
+export const enum FrameKind {
+  Task = 1,
+  Hardirq = 2,
+  Softirq = 3,
+  Ksoftirqd = 4,
+}
+
+// Per lock
+export const L_OWNER = 0; // exclusive owner ctx+1 (spinlock, rwlock writer)
+export const L_READERS = 1; // rwlock reader count
+export const L_QHOLDER = 2; // qrwlock wait_lock holder ctx+1
+export const L_QWRITER = 3; // 1 if the wait_lock holder is a writer (_QW_WAITING)
+export const LOCK_SIZE = 4;
+
+export interface Layout {
+  readonly ntasks: number;
+  readonly ncpu: number;
+  readonly nctx: number;
+  readonly ctxSize: number;
+  readonly irqBase: number;
+  readonly cpuBase: number;
+  readonly ctxBase: number;
+  readonly lockBase: number;
+  readonly varBase: number;
+  readonly percpuBase: number;
+  /** Offset of each queue: length, then capacity slots. */
+  readonly queueBase: readonly number[];
+  readonly size: number;
+}
+
+export function computeLayout(p: Program): Layout {
+  const ntasks = p.tasks.length;
+  const ncpu = p.ncpu;
+  const nctx = ntasks + ncpu * MAX_FRAMES;
+  const ctxSize = X_REGS + p.regs.length;
+  const irqBase = HEADER_SIZE;
+  const cpuBase = irqBase + p.irqs.length * IRQ_SIZE;
+  const ctxBase = cpuBase + ncpu * CPU_SIZE;
+  const lockBase = ctxBase + nctx * ctxSize;
+  const varBase = lockBase + p.locks.length * LOCK_SIZE;
+  const percpuBase = varBase + p.vars.length;
+  let off = percpuBase + p.percpu.length * ncpu;
+  const queueBase: number[] = [];
+  for (const q of p.queues) {
+    queueBase.push(off);
+    off += 1 + q.capacity;
+  }
+  return { ntasks, ncpu, nctx, ctxSize, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, size: off };
+}

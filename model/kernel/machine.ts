@@ -1,0 +1,342 @@
+/**
+ * The one semantics: `enabled(state)` and `step(state, choice)` over the flat
+ * state vector. Generic machinery only; each kernel mechanism lives in its
+ * own file and plugs in through registry.ts.
+ */
+import { kindCode, type ViolationKind } from '../check/violation.ts';
+import { SOFTIRQS } from '../dsl/design.ts';
+import {
+  C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
+  ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
+  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MAX_FRAMES, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
+  computeLayout, type Layout,
+} from './layout.ts';
+import { INSN_WIDTH, type Program } from './program.ts';
+import { CHOICE_SOURCES, FRAME_EXITS, OPS, SOURCE_KIND } from './registry.ts';
+import {
+  CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
+} from './semantics.ts';
+
+export class Machine {
+  readonly p: Program;
+  readonly L: Layout;
+  readonly code: Int32Array;
+  /** The state being stepped. Mechanism code reads and writes it directly. */
+  s: Int32Array;
+  /** The message of the violation raised by the last step, if any. */
+  message: string | null = null;
+
+  constructor(p: Program) {
+    this.p = p;
+    this.L = computeLayout(p);
+    this.code = p.code;
+    this.s = new Int32Array(this.L.size);
+  }
+
+  // ------------------------------------------------------------ addressing
+
+  cpuOff(cpu: number): number {
+    return this.L.cpuBase + cpu * CPU_SIZE;
+  }
+  ctxOff(ctx: number): number {
+    return this.L.ctxBase + ctx * this.L.ctxSize;
+  }
+  lockOff(lock: number): number {
+    return this.L.lockBase + lock * LOCK_SIZE;
+  }
+  irqOff(line: number): number {
+    return this.L.irqBase + line * IRQ_SIZE;
+  }
+  frameCtx(cpu: number, depth: number): number {
+    return this.L.ntasks + cpu * MAX_FRAMES + depth;
+  }
+  isTask(ctx: number): boolean {
+    return ctx < this.L.ntasks;
+  }
+  /** The CPU a context runs on (tasks are pinned). */
+  cpuOfCtx(ctx: number): number {
+    return ctx < this.L.ntasks ? this.p.tasks[ctx]!.cpu : Math.floor((ctx - this.L.ntasks) / MAX_FRAMES);
+  }
+  /** The context that runs on `cpu` now: its top frame, else its task, else -1. */
+  top(cpu: number): number {
+    const co = this.cpuOff(cpu);
+    const depth = this.s[co + C_DEPTH]!;
+    if (depth > 0) return this.frameCtx(cpu, depth - 1);
+    return this.s[co + C_CURTASK]!;
+  }
+  reg(ctx: number, r: number): number {
+    return this.s[this.ctxOff(ctx) + X_REGS + r]!;
+  }
+  setReg(ctx: number, r: number, value: number): void {
+    this.s[this.ctxOff(ctx) + X_REGS + r] = value;
+  }
+
+  // ---------------------------------------------- preempt_count predicates
+  // include/linux/preempt.h: in_interrupt() = hardirq|softirq|nmi counts,
+  // where the softirq count includes local_bh_disable (SOFTIRQ_DISABLE_OFFSET).
+
+  inInterrupt(cpu: number): boolean {
+    const co = this.cpuOff(cpu);
+    const s = this.s;
+    return s[co + C_HARDIRQ]! > 0 || s[co + C_NMI]! > 0 || s[co + C_SERVING]! > 0 || s[co + C_BH]! > 0;
+  }
+  inHardirq(cpu: number): boolean {
+    return this.s[this.cpuOff(cpu) + C_HARDIRQ]! > 0;
+  }
+  /** in_task(): not in nmi, hardirq or serving a softirq. */
+  inTask(cpu: number): boolean {
+    const co = this.cpuOff(cpu);
+    return this.s[co + C_HARDIRQ] === 0 && this.s[co + C_NMI] === 0 && this.s[co + C_SERVING] === 0;
+  }
+  /** preempt_count() != 0 */
+  inAtomic(cpu: number): boolean {
+    const co = this.cpuOff(cpu);
+    const s = this.s;
+    return s[co + C_PREEMPT]! + s[co + C_BH]! + s[co + C_SERVING]! + s[co + C_HARDIRQ]! + s[co + C_NMI]! !== 0;
+  }
+  irqsOff(cpu: number): boolean {
+    return this.s[this.cpuOff(cpu) + C_IRQS_OFF] !== 0;
+  }
+
+  // ----------------------------------------------------------- contexts
+
+  advance(ctx: number): void {
+    const o = this.ctxOff(ctx);
+    this.s[o + X_PC] = this.s[o + X_PC]! + INSN_WIDTH;
+    this.s[o + X_PHASE] = 0;
+  }
+  jump(ctx: number, pc: number): void {
+    const o = this.ctxOff(ctx);
+    this.s[o + X_PC] = pc;
+    this.s[o + X_PHASE] = 0;
+  }
+  /** Call design code from the current instruction; returns to this same instruction. */
+  callFrom(ctx: number, entry: number): void {
+    const o = this.ctxOff(ctx);
+    const depth = this.s[o + X_CALLS]!;
+    if (depth >= MAX_CALLS) throw new Error('kdefer internal error: call depth exceeded');
+    this.s[o + X_RET + depth] = this.s[o + X_PC]!;
+    this.s[o + X_CALLS] = depth + 1;
+    this.jump(ctx, entry);
+  }
+  /** Snapshot the CPU's counts at a context or callback entry, for leak checks. */
+  snapshotEntry(cpu: number, ctx: number): void {
+    const co = this.cpuOff(cpu);
+    const o = this.ctxOff(ctx);
+    this.s[o + X_ENTRY_PREEMPT] = this.s[co + C_PREEMPT]!;
+    this.s[o + X_ENTRY_BH] = this.s[co + C_BH]!;
+    this.s[o + X_ENTRY_IRQS] = this.s[co + C_IRQS_OFF]!;
+  }
+
+  /** Push an interrupt frame on `cpu`; returns its context id, or -1 if the stack is full. */
+  pushFrame(cpu: number, kind: FrameKind, id: number, pc: number, exit: number): number {
+    const co = this.cpuOff(cpu);
+    const depth = this.s[co + C_DEPTH]!;
+    if (depth >= MAX_FRAMES) throw new Error(`kdefer internal error: more than ${MAX_FRAMES} interrupt frames on cpu${cpu}`);
+    const ctx = this.frameCtx(cpu, depth);
+    const o = this.ctxOff(ctx);
+    this.s.fill(0, o, o + this.L.ctxSize);
+    this.s[o + X_STATUS] = ContextStatus.Running;
+    this.s[o + X_KIND] = kind;
+    this.s[o + X_ID] = id;
+    this.s[o + X_PC] = pc;
+    this.s[o + X_EXIT] = exit;
+    this.s[co + C_DEPTH] = depth + 1;
+    this.snapshotEntry(cpu, ctx);
+    return ctx;
+  }
+  /** Pop the top interrupt frame of `cpu`, clearing it so equal states hash equal. */
+  popFrame(cpu: number): void {
+    const co = this.cpuOff(cpu);
+    const depth = this.s[co + C_DEPTH]! - 1;
+    const o = this.ctxOff(this.frameCtx(cpu, depth));
+    this.s.fill(0, o, o + this.L.ctxSize);
+    this.s[co + C_DEPTH] = depth;
+  }
+  frameDepth(cpu: number): number {
+    return this.s[this.cpuOff(cpu) + C_DEPTH]!;
+  }
+
+  /** Encode a choice offered by a mechanism's choice source. */
+  choice(src: ChoiceSource, cpu: number, arg: number, variant: number): number {
+    return encodeChoice(SOURCE_KIND.get(src)!, cpu, arg, variant);
+  }
+
+  /** Record a violation in the state; the first one wins. */
+  fail(kind: ViolationKind, message: string, cpu: number, ctx: number): void {
+    if (this.s[H_VIOL_KIND] !== 0) return;
+    this.s[H_VIOL_KIND] = kindCode(kind);
+    this.s[H_VIOL_CPU] = cpu;
+    this.s[H_VIOL_CTX] = ctx;
+    this.s[H_VIOL_PC] = ctx >= 0 ? this.s[this.ctxOff(ctx) + X_PC]! : -1;
+    this.message = message;
+  }
+  /** Mark the path as cut by a loop bound (see explore/). */
+  boundHit(loop: number): void {
+    if (this.s[H_BOUND_HIT] === 0) this.s[H_BOUND_HIT] = loop + 1;
+  }
+
+  // ------------------------------------------------------------- naming
+
+  lockName(lock: number): string {
+    return this.p.locks[lock]!.name;
+  }
+  /** `task writer`, `hardirq eth0`, `softirq NET_RX`, `ksoftirqd/1`. */
+  contextName(ctx: number): string {
+    return contextNameIn(this, ctx);
+  }
+
+  // ------------------------------------------------------ initial state
+
+  initial(): Int32Array {
+    const p = this.p;
+    const s = new Int32Array(this.L.size);
+    this.s = s;
+    for (let l = 0; l < p.irqs.length; l++) s[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+    for (let c = 0; c < p.ncpu; c++) s[this.cpuOff(c) + C_CURTASK] = -1;
+    for (let t = 0; t < p.tasks.length; t++) {
+      const o = this.ctxOff(t);
+      s[o + X_STATUS] = ContextStatus.NotStarted;
+      s[o + X_KIND] = FrameKind.Task;
+      s[o + X_ID] = t;
+      s[o + X_PC] = p.tasks[t]!.entry;
+    }
+    // Each CPU starts with its first task running.
+    for (let t = 0; t < p.tasks.length; t++) {
+      const co = this.cpuOff(p.tasks[t]!.cpu);
+      if (s[co + C_CURTASK] === -1) {
+        s[co + C_CURTASK] = t;
+        s[this.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+      }
+    }
+    for (let v = 0; v < p.vars.length; v++) s[this.L.varBase + v] = p.varInit[v]!;
+    for (let v = 0; v < p.percpu.length; v++) {
+      for (let c = 0; c < p.ncpu; c++) s[this.L.percpuBase + v * p.ncpu + c] = p.percpuInit[v]!;
+    }
+    for (let q = 0; q < p.queues.length; q++) {
+      const base = this.L.queueBase[q]!;
+      const init = p.queues[q]!.initial;
+      s[base] = init.length;
+      for (let i = 0; i < init.length; i++) s[base + 1 + i] = init[i]!;
+    }
+    return s;
+  }
+
+  // ----------------------------------------------------------- enabled
+
+  /** The choices possible in `state`, in a stable canonical order. */
+  enabled(state: Int32Array): number[] {
+    this.s = state;
+    const out: number[] = [];
+    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return out;
+    for (let cpu = 0; cpu < this.p.ncpu; cpu++) {
+      const ctx = this.top(cpu);
+      if (ctx >= 0) {
+        const pc = state[this.ctxOff(ctx) + X_PC]!;
+        const code = this.code;
+        const op = OPS[code[pc]!]!;
+        const a = code[pc + 1]!, b = code[pc + 2]!, c = code[pc + 3]!;
+        if (!op.ready || op.ready(this, cpu, ctx, a, b, c)) {
+          const n = op.variants ? op.variants(this, cpu, ctx, a, b, c) : 1;
+          for (let v = 0; v < n; v++) out.push(encodeChoice(CHOICE_RUN, cpu, 0, v));
+        }
+      }
+      for (const src of CHOICE_SOURCES) src.collect(this, cpu, out);
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------- step
+
+  /** The successor of `state` under `choice`. `state` is not modified. */
+  step(state: Int32Array, choice: number): Int32Array {
+    const s = state.slice();
+    this.s = s;
+    this.message = null;
+    const kind = choiceKind(choice);
+    const cpu = choiceCpu(choice);
+    const variant = choiceVariant(choice);
+    if (kind === CHOICE_RUN) {
+      const ctx = this.top(cpu);
+      if (ctx < 0) throw new Error(`kdefer internal error: cpu${cpu} has nothing to run`);
+      const pc = s[this.ctxOff(ctx) + X_PC]!;
+      const code = this.code;
+      OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
+    } else {
+      const src = CHOICE_SOURCES[kind - 1];
+      if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
+      src.apply(this, cpu, choiceArg(choice), variant);
+    }
+    return s;
+  }
+
+  /** A label a kernel developer reads at once, e.g. `cpu0 [task writer]: spin_lock(&A)`. */
+  label(state: Int32Array, choice: number): string {
+    this.s = state;
+    const kind = choiceKind(choice);
+    const cpu = choiceCpu(choice);
+    const variant = choiceVariant(choice);
+    if (kind === CHOICE_RUN) {
+      const ctx = this.top(cpu);
+      if (ctx < 0) return `cpu${cpu}: (nothing to run)`;
+      const pc = state[this.ctxOff(ctx) + X_PC]!;
+      const code = this.code;
+      const op = OPS[code[pc]!]!;
+      const text = op.label
+        ? op.label(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant)
+        : this.p.text[pc / INSN_WIDTH]!;
+      return `cpu${cpu} [${this.contextName(ctx)}]: ${text}`;
+    }
+    const src = CHOICE_SOURCES[kind - 1];
+    if (!src) return `cpu${cpu}: unknown choice ${choice}`;
+    return `cpu${cpu}: ${src.label(this, cpu, choiceArg(choice), variant)}`;
+  }
+
+  /** Run the exit of a context that returned from its outermost code. */
+  exitContext(cpu: number, ctx: number): void {
+    const kind = this.s[this.ctxOff(ctx) + X_KIND]!;
+    const exit = FRAME_EXITS[kind];
+    if (!exit) throw new Error(`kdefer internal error: no exit for frame kind ${kind}`);
+    exit(this, cpu, ctx);
+  }
+
+  /** For a blocked context: what it waits for (see check/deadlock.ts). */
+  waitsFor(ctx: number): WaitEdge | null {
+    const o = this.ctxOff(ctx);
+    const pc = this.s[o + X_PC]!;
+    const code = this.code;
+    const op = OPS[code[pc]!]!;
+    const cpu = this.cpuOfCtx(ctx);
+    if (!op.waitsFor) return null;
+    if (op.ready && op.ready(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!)) return null;
+    return op.waitsFor(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!);
+  }
+
+  /** Held-lock bitmask of a context. */
+  held(ctx: number): number {
+    return this.s[this.ctxOff(ctx) + X_HELD]!;
+  }
+}
+
+
+function contextNameIn(m: Machine, ctx: number): string {
+  const o = m.ctxOff(ctx);
+  const kind = m.s[o + X_KIND]!;
+  const id = m.s[o + X_ID]!;
+  switch (kind) {
+    case FrameKind.Task:
+      return `task ${m.p.tasks[id]!.name}`;
+    case FrameKind.Hardirq:
+      return `hardirq ${m.p.irqs[id]!.name}`;
+    case FrameKind.Softirq:
+    case FrameKind.Ksoftirqd: {
+      // X_AUX2 holds the vector being run (see softirq.ts), -1 between vectors.
+      const vec = m.s[o + X_AUX2]!;
+      const base = kind === FrameKind.Softirq ? 'softirq' : `ksoftirqd/${m.cpuOfCtx(ctx)}`;
+      return vec >= 0 && m.s[o + X_CALLS]! > 0 ? `${base} ${SOFTIRQS[vec]}` : base;
+    }
+    default:
+      return `context ${ctx}`;
+  }
+}

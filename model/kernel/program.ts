@@ -1,0 +1,71 @@
+/**
+ * A compiled design: flat integer code plus the tables that name things.
+ * Produced by model/dsl/compile.ts, consumed by the kernel model.
+ */
+import type { Design, LockKind } from '../dsl/design.ts';
+import type { KernelFlags } from './flags.ts';
+
+/** Ints per instruction: opcode, then three operands. */
+export const INSN_WIDTH = 4;
+
+export interface ProgramTask {
+  readonly name: string;
+  readonly cpu: number;
+  readonly entry: number;
+}
+
+export interface ProgramIrq {
+  readonly name: string;
+  readonly entry: number;
+  /** Bit i set: the line may be delivered to CPU i. */
+  readonly cpuMask: number;
+  readonly budget: number;
+}
+
+export interface ProgramLock {
+  readonly name: string;
+  readonly kind: LockKind;
+}
+
+export interface ProgramQueue {
+  readonly name: string;
+  readonly capacity: number;
+  readonly initial: readonly number[];
+}
+
+export interface ProgramLoop {
+  readonly where: string;
+  readonly bound: number;
+  /** The hidden register counting its iterations. */
+  readonly reg: number;
+}
+
+export interface Program {
+  readonly design: Design;
+  /** Stable hash of the design's data, printed with every verdict. */
+  readonly fingerprint: string;
+  readonly flags: KernelFlags;
+  readonly preempt: 'none' | 'full';
+  readonly ncpu: number;
+  /** INSN_WIDTH ints per instruction. */
+  readonly code: Int32Array;
+  /** Per instruction: where it comes from in the design, e.g. `irq eth0: handler[2]`. */
+  readonly where: readonly string[];
+  /** Per instruction: kernel text, e.g. `spin_lock(&priv->lock)`. */
+  readonly text: readonly string[];
+  /** Postfix expression pool (see model/kernel/data.ts). */
+  readonly exprs: Int32Array;
+  readonly tasks: readonly ProgramTask[];
+  readonly irqs: readonly ProgramIrq[];
+  /** Entry pc of each softirq vector's handler, -1 where the design has none. */
+  readonly softirqEntry: Int32Array;
+  readonly locks: readonly ProgramLock[];
+  readonly vars: readonly string[];
+  readonly varInit: readonly number[];
+  readonly percpu: readonly string[];
+  readonly percpuInit: readonly number[];
+  readonly queues: readonly ProgramQueue[];
+  /** Register names; every context has one slot per name. */
+  readonly regs: readonly string[];
+  readonly loops: readonly ProgramLoop[];
+}

@@ -1,0 +1,69 @@
+/**
+ * The contracts between the generic machine (machine.ts) and the mechanism
+ * files. A mechanism contributes:
+ *  - operations: what one instruction does when its context runs;
+ *  - choice sources: nondeterministic events that are not an instruction of
+ *    the running context (an interrupt arrives, ksoftirqd is scheduled…);
+ *  - frame exits: what happens when a context of a given kind returns.
+ */
+import type { LockKind } from '../dsl/design.ts';
+import type { Machine } from './machine.ts';
+
+/** How the compiler fills an instruction operand from a statement field. */
+export type OperandSpec =
+  | { readonly kind: 'lock'; readonly field: 'lock'; readonly lockKind: LockKind }
+  | { readonly kind: 'reg-def'; readonly field: 'flags' | 'reg' }
+  | { readonly kind: 'reg-use'; readonly field: 'flags' | 'reg' }
+  | { readonly kind: 'vec'; readonly field: 'vec' }
+  | { readonly kind: 'var'; readonly field: 'var' }
+  | { readonly kind: 'percpu'; readonly field: 'var' }
+  | { readonly kind: 'queue'; readonly field: 'queue' }
+  | { readonly kind: 'expr'; readonly field: 'value' | 'cond' };
+
+export interface OpSemantics {
+  /** The kernel function, as written in designs and labels. */
+  readonly name: string;
+  /** Operands a..c as the compiler fills them from the statement's fields. */
+  readonly operands?: readonly OperandSpec[];
+  /** Emitted by the compiler or the kernel itself, never written in a design. */
+  readonly internal?: true;
+  /** False while the instruction cannot progress (spinning on a lock…). Default true. */
+  ready?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number): boolean;
+  /** How many outcomes the kernel may pick between here. Default 1. */
+  variants?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number): number;
+  /** Execute; must advance the pc (m.advance) unless the instruction stays. */
+  exec(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number, variant: number): void;
+  /** The label for one outcome; default is the instruction's kernel text. */
+  label?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number, variant: number): string;
+  /** For a blocked instruction: whom it waits for, and how to say so. */
+  waitsFor?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number): WaitEdge;
+}
+
+/** An edge of the wait-for graph. */
+export interface WaitEdge {
+  readonly on: readonly number[];
+  readonly why: string;
+}
+
+/** A nondeterministic event offered on a CPU. */
+export interface ChoiceSource {
+  readonly name: string;
+  /** Push encoded choices (see encodeChoice) enabled on `cpu`. */
+  collect(m: Machine, cpu: number, out: number[]): void;
+  apply(m: Machine, cpu: number, arg: number, variant: number): void;
+  label(m: Machine, cpu: number, arg: number, variant: number): string;
+}
+
+/** What happens when a context of one kind returns from its outermost code. */
+export type FrameExit = (m: Machine, cpu: number, ctx: number) => void;
+
+// Choice encoding: kind 4 bits | cpu 4 bits | variant 8 bits | arg 16 bits.
+// Kind 0 runs the CPU's top context; other kinds index the choice sources.
+export const CHOICE_RUN = 0;
+export function encodeChoice(kind: number, cpu: number, arg: number, variant: number): number {
+  return ((kind & 0xf) << 28) | ((cpu & 0xf) << 24) | ((variant & 0xff) << 16) | (arg & 0xffff);
+}
+export const choiceKind = (c: number): number => (c >>> 28) & 0xf;
+export const choiceCpu = (c: number): number => (c >>> 24) & 0xf;
+export const choiceVariant = (c: number): number => (c >>> 16) & 0xff;
+export const choiceArg = (c: number): number => c & 0xffff;

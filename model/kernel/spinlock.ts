@@ -1,0 +1,334 @@
+/**
+ * spinlock_t and rwlock_t with every variant's irq/bh/preempt effect
+ * (include/linux/spinlock_api_smp.h `__raw_spin_lock*`, rwlock_api_smp.h;
+ * shared/kernel-semantics.md §4.1–4.2).
+ *
+ * A lock operation runs in phases (X_PHASE):
+ *  0  the prologue: irqs off (_irq/_irqsave), bh off (_bh), preempt_count++.
+ *     For _irq/_irqsave and plain forms the first acquisition attempt is in
+ *     the same step: nothing on this CPU can come between them (irqs are off,
+ *     or the gap is invisible). For _bh it is a step of its own, because an
+ *     interrupt arriving between local_bh_disable and the acquisition sees
+ *     bh disabled and must not run softirqs at its irq_exit.
+ *  1  spinning: the instruction is ready only when the acquisition can
+ *     progress. A spinner keeps the irq state of its prologue, so with irqs
+ *     on it can be interrupted, and the handler may spin too.
+ *  2  (rwlock readers) counted in the reader count, waiting for the writer to
+ *     unlock: queued_read_lock_slowpath after taking the wait lock, or
+ *     directly in interrupt context.
+ *
+ * Queued rwlocks (kernel/locking/qrwlock.c): a writer that cannot take the
+ * lock takes the internal wait lock and sets _QW_WAITING; a reader in task
+ * context then queues behind it (B17: recursive read_lock deadlocks), while a
+ * reader with in_interrupt() waits only while a writer holds the lock.
+ * With `rwlock: 'reader-biased'` (before ≈3.16) readers never wait for a
+ * waiting writer.
+ */
+import {
+  C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
+  X_HELD, X_PC, X_PHASE, X_STATUS,
+} from './layout.ts';
+import type { Machine } from './machine.ts';
+import { INSN_WIDTH } from './program.ts';
+import type { OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
+import { preemptDec } from './scheduler.ts';
+import { bhEnable } from './softirq.ts';
+
+type Mode = 'spin' | 'read' | 'write';
+type Flavour = 'plain' | 'irq' | 'irqsave' | 'bh';
+
+const enum Try {
+  Acquired,
+  Progress,
+  Blocked,
+}
+
+const PHASE_SPIN = 1;
+const PHASE_COUNTED = 2;
+
+const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
+
+/**
+ * One acquisition attempt. With `commit` false it only tells what would
+ * happen (for `ready` and labels); with `commit` true it changes the state.
+ */
+function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean): Try {
+  const s = m.s;
+  const lo = m.lockOff(lock);
+  const me = ctx + 1;
+  const owner = s[lo + L_OWNER]!;
+  const readers = s[lo + L_READERS]!;
+  const qholder = s[lo + L_QHOLDER]!;
+  const acquire = (): Try => {
+    if (commit) {
+      if (mode === 'read') {
+        if (phase !== PHASE_COUNTED) s[lo + L_READERS] = readers + 1;
+      } else {
+        s[lo + L_OWNER] = me;
+      }
+      if (qholder === me) {
+        s[lo + L_QHOLDER] = 0;
+        s[lo + L_QWRITER] = 0;
+      }
+      const o = m.ctxOff(ctx);
+      s[o + X_HELD] = s[o + X_HELD]! | (1 << lock);
+    }
+    return Try.Acquired;
+  };
+  if (mode === 'spin') return owner === 0 ? acquire() : Try.Blocked;
+  const queued = m.p.flags.rwlock === 'qrwlock';
+  if (mode === 'write') {
+    if (!queued) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
+    // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire();
+    // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
+    if (qholder === 0) {
+      if (commit) {
+        s[lo + L_QHOLDER] = me;
+        s[lo + L_QWRITER] = 1;
+      }
+      return Try.Progress;
+    }
+    return Try.Blocked;
+  }
+  // read
+  if (!queued) return owner === 0 ? acquire() : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire() : Try.Blocked;
+  // queued_read_lock fast path: no writer holding or waiting.
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire();
+  if (m.inInterrupt(cpu)) {
+    // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
+    if (owner === 0) return acquire();
+    if (commit) {
+      s[lo + L_READERS] = readers + 1;
+      s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+    }
+    return Try.Progress;
+  }
+  // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
+  if (qholder !== 0) return Try.Blocked;
+  if (owner === 0) return acquire();
+  if (commit) {
+    s[lo + L_QHOLDER] = me;
+    s[lo + L_QWRITER] = 0;
+    s[lo + L_READERS] = readers + 1;
+    s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+  }
+  return Try.Progress;
+}
+
+const phaseOf = (m: Machine, ctx: number): number => m.s[m.ctxOff(ctx) + X_PHASE]!;
+const textOf = (m: Machine, ctx: number): string => m.p.text[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
+/** `hardirq eth0: spin_lock(&L)`, for wait-for edges. */
+const whoDoes = (m: Machine, ctx: number): string => `${m.contextName(ctx)}: ${textOf(m, ctx)}`;
+
+/** Names the holder(s) a blocked acquisition waits for. */
+function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
+  const s = m.s;
+  const lo = m.lockOff(lock);
+  const owner = s[lo + L_OWNER]!;
+  const qholder = s[lo + L_QHOLDER]!;
+  const name = `&${m.lockName(lock)}`;
+  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}` };
+  if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
+    const readers = readerContexts(m, lock).filter((r) => r !== ctx);
+    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}` };
+  }
+  if (qholder !== 0 && qholder !== ctx + 1) {
+    const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';
+    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})` };
+  }
+  return { on: [], why: `${whoDoes(m, ctx)} spins on ${name}` };
+}
+
+/** Contexts holding `lock` for read, or counted as readers waiting for the writer. */
+function readerContexts(m: Machine, lock: number): number[] {
+  const out: number[] = [];
+  const owner = m.s[m.lockOff(lock) + L_OWNER]! - 1;
+  for (let ctx = 0; ctx < m.L.nctx; ctx++) {
+    const o = m.ctxOff(ctx);
+    if (m.s[o + X_STATUS] !== ContextStatus.Running) continue;
+    if ((m.s[o + X_HELD]! & (1 << lock)) !== 0 && ctx !== owner) out.push(ctx);
+    else if (m.s[o + X_PHASE] === PHASE_COUNTED && operandLock(m, ctx) === lock) out.push(ctx);
+  }
+  return out;
+}
+const operandLock = (m: Machine, ctx: number): number => m.code[m.s[m.ctxOff(ctx) + X_PC]! + 1]!;
+
+function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsReg: number): void {
+  const s = m.s;
+  const co = m.cpuOff(cpu);
+  if (flavour === 'irqsave') m.setReg(ctx, flagsReg, s[co + C_IRQS_OFF]!);
+  if (flavour === 'irq' || flavour === 'irqsave') s[co + C_IRQS_OFF] = 1;
+  if (flavour === 'bh') s[co + C_BH] = s[co + C_BH]! + 1;
+  s[co + C_PREEMPT] = s[co + C_PREEMPT]! + 1;
+}
+
+const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+  spin: { plain: 'spin_lock', irq: 'spin_lock_irq', irqsave: 'spin_lock_irqsave', bh: 'spin_lock_bh' },
+  read: { plain: 'read_lock', irq: 'read_lock_irq', irqsave: 'read_lock_irqsave', bh: 'read_lock_bh' },
+  write: { plain: 'write_lock', irq: 'write_lock_irq', irqsave: 'write_lock_irqsave', bh: 'write_lock_bh' },
+};
+const UNLOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+  spin: { plain: 'spin_unlock', irq: 'spin_unlock_irq', irqsave: 'spin_unlock_irqrestore', bh: 'spin_unlock_bh' },
+  read: { plain: 'read_unlock', irq: 'read_unlock_irq', irqsave: 'read_unlock_irqrestore', bh: 'read_unlock_bh' },
+  write: { plain: 'write_unlock', irq: 'write_unlock_irq', irqsave: 'write_unlock_irqrestore', bh: 'write_unlock_bh' },
+};
+
+const lockOperand = (mode: Mode): OperandSpec =>
+  ({ kind: 'lock', field: 'lock', lockKind: mode === 'spin' ? 'spinlock' : 'rwlock' });
+
+function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode)];
+  if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
+  return {
+    name: LOCK_NAMES[mode][flavour],
+    operands,
+    ready(m, cpu, ctx, a) {
+      const phase = phaseOf(m, ctx);
+      return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
+    },
+    exec(m, cpu, ctx, a, b) {
+      const o = m.ctxOff(ctx);
+      const phase = m.s[o + X_PHASE]!;
+      if (phase === 0) {
+        // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
+        // lockdep "possible recursive locking detected". Read recursion is allowed.
+        if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
+          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[mode][flavour]})`, cpu, ctx);
+          return;
+        }
+        prologue(m, cpu, ctx, flavour, b);
+        m.s[o + X_PHASE] = PHASE_SPIN;
+        if (flavour === 'bh') return;
+      }
+      const phaseNow = m.s[o + X_PHASE]!;
+      if (attempt(m, cpu, ctx, mode, a, phaseNow, true) === Try.Acquired) m.advance(ctx);
+    },
+    label(m, cpu, ctx, a) {
+      const text = textOf(m, ctx);
+      const phase = phaseOf(m, ctx);
+      if (phase === 0 && flavour === 'bh') return `${text}: local_bh_disable`;
+      const result = attempt(m, cpu, ctx, mode, a, phase === 0 ? PHASE_SPIN : phase, false);
+      if (result === Try.Acquired) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
+      if (result === Try.Progress) {
+        return m.inInterrupt(cpu) && mode === 'read'
+          ? `${text}: writer holds it; counted as reader, spins until it unlocks`
+          : `${text}: takes the qrwlock wait lock${mode === 'write' ? ' and sets _QW_WAITING' : ''}, spins`;
+      }
+      return `${text}: &${m.lockName(a)} is busy, spins`;
+    },
+    waitsFor(m, _cpu, ctx, a) {
+      return waitEdge(m, ctx, mode, a);
+    },
+  };
+}
+
+/** Release `lock` held by `ctx` in `mode`; false (and a violation) if it is not. */
+function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number): boolean {
+  const s = m.s;
+  const lo = m.lockOff(lock);
+  const o = m.ctxOff(ctx);
+  const owner = s[lo + L_OWNER]!;
+  const bit = 1 << lock;
+  const name = `&${m.lockName(lock)}`;
+  if (mode === 'read') {
+    const readHeld = (s[o + X_HELD]! & bit) !== 0 && owner !== ctx + 1;
+    if (!readHeld) {
+      m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
+      return false;
+    }
+    s[lo + L_READERS] = s[lo + L_READERS]! - 1;
+  } else {
+    if (owner !== ctx + 1) {
+      const why = owner === 0 ? 'already unlocked' : `wrong owner: held by ${m.contextName(owner - 1)}`;
+      const what = mode === 'spin' ? 'spinlock' : 'rwlock';
+      m.fail('lock-misuse', `BUG: ${what} ${why} on CPU#${cpu}, ${m.contextName(ctx)} releasing ${name}`, cpu, ctx);
+      return false;
+    }
+    s[lo + L_OWNER] = 0;
+  }
+  s[o + X_HELD] = s[o + X_HELD]! & ~bit;
+  return true;
+}
+
+function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode)];
+  if (flavour === 'irqsave') operands.push({ kind: 'reg-use', field: 'flags' });
+  const name = UNLOCK_NAMES[mode][flavour];
+  return {
+    name,
+    operands,
+    exec(m, cpu, ctx, a, b) {
+      if (!release(m, cpu, ctx, mode, a)) return;
+      const co = m.cpuOff(cpu);
+      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
+      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, b) !== 0 ? 1 : 0;
+      if (!preemptDec(m, cpu, ctx)) return;
+      m.advance(ctx);
+      if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)})`);
+    },
+  };
+}
+
+const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour }[] = [
+  { name: 'spin_trylock', mode: 'spin', flavour: 'plain' },
+  { name: 'spin_trylock_bh', mode: 'spin', flavour: 'bh' },
+  { name: 'spin_trylock_irq', mode: 'spin', flavour: 'irq' },
+  { name: 'spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave' },
+  { name: 'read_trylock', mode: 'read', flavour: 'plain' },
+  { name: 'write_trylock', mode: 'write', flavour: 'plain' },
+];
+
+/** Would a trylock succeed now? (queued_read_trylock / queued_write_trylock) */
+function trylockSucceeds(m: Machine, mode: Mode, lock: number): boolean {
+  const lo = m.lockOff(lock);
+  const owner = m.s[lo + L_OWNER]!;
+  if (mode === 'spin') return owner === 0;
+  const waiting = m.p.flags.rwlock === 'qrwlock' && writerWaiting(m, lo);
+  if (mode === 'read') return owner === 0 && !waiting;
+  return owner === 0 && m.s[lo + L_READERS] === 0 && !waiting;
+}
+
+/**
+ * A trylock: the same prologue; acquire and return 1, or undo the prologue
+ * and return 0 (never spins). Only the _bh failure path is a softirq run
+ * point (__raw_spin_trylock_bh undoes with __local_bh_enable_ip). Operands:
+ * lock, result register, flags register (irqsave only).
+ */
+function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode), { kind: 'reg-def', field: 'reg' }];
+  if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
+  return {
+    name,
+    operands,
+    exec(m, cpu, ctx, a, b, c) {
+      prologue(m, cpu, ctx, flavour, c);
+      if (trylockSucceeds(m, mode, a)) {
+        attempt(m, cpu, ctx, mode, a, 0, true);
+        m.setReg(ctx, b, 1);
+        m.advance(ctx);
+        return;
+      }
+      m.setReg(ctx, b, 0);
+      const co = m.cpuOff(cpu);
+      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
+      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, c) !== 0 ? 1 : 0;
+      m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! - 1;
+      m.advance(ctx);
+      if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
+    },
+    label(m, _cpu, ctx, a) {
+      return `${textOf(m, ctx)} → ${trylockSucceeds(m, mode, a) ? '1 (acquired)' : '0 (busy)'}`;
+    },
+  };
+}
+
+const MODES: readonly Mode[] = ['spin', 'read', 'write'];
+const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
+
+export const SPINLOCK_OPS: readonly OpSemantics[] = [
+  ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
+  ...TRYLOCKS.map((t) => trylockOp(t.name, t.mode, t.flavour)),
+];

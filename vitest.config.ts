@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['properties/**/*.test.ts'],
+    // Exhaustive checks are CPU-bound; two workers match the CI machine.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+  },
+});
