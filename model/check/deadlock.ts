@@ -68,7 +68,18 @@ function waitForGraph(m: Machine): Map<number, Edge[]> {
       if (edge) for (const to of edge.on) add(top, to, edge.why);
     }
   }
+  for (const t of blockedTasks(m)) {
+    const edge = m.waitsFor(t);
+    if (edge) for (const to of edge.on) add(t, to, edge.why);
+  }
   return graph;
+}
+
+/** Tasks asleep on a wait channel. */
+function blockedTasks(m: Machine): number[] {
+  const out: number[] = [];
+  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] === ContextStatus.Blocked) out.push(t);
+  return out;
 }
 
 /** A cycle in the wait-for graph, found by depth-first search from each blocked top context. */
@@ -145,6 +156,16 @@ export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation 
       context: m.contextName(first.ctx),
       cycle: steps,
     };
+  }
+  // No cycle, but tasks asleep forever: nobody is left to wake them
+  // (check_hung_uninterruptible_tasks: "blocked for more than 120 seconds").
+  const sleepers = blockedTasks(m);
+  if (sleepers.length > 0) {
+    const lines = sleepers.map((t) => {
+      const why = m.waitsFor(t)?.why ?? `${m.contextName(t)} sleeps`;
+      return `INFO: ${m.contextName(t)} blocked for more than 120 seconds.\n  ${why}; no context left can wake it`;
+    });
+    return { kind: 'hung-task', message: lines.join('\n'), cpu: m.cpuOfCtx(sleepers[0]!), context: m.contextName(sleepers[0]!) };
   }
   // No cycle: something waits on a context that can never run again.
   const waits = [...graph.entries()].flatMap(([ctx, edges]) => edges.map((e) => `  cpu${m.cpuOfCtx(ctx)} ${e.why}`));

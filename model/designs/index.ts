@@ -4,8 +4,22 @@
  * claim by exploring.
  */
 import type { Design } from '../dsl/design.ts';
+import { abbaOrdered, abbaSpinLock } from './abba.ts';
+import { irqSafeToUnsafe, irqSafeToUnsafeFixed } from './irq-safe-unsafe.ts';
+import { nestedSpinLockUnderIrqsave, prematureIrqEnable } from './premature-irq-enable.ts';
+import { rwlockReadRecursionHardirq, rwlockReadRecursionTask } from './rwlock-read-recursion.ts';
+import { taskVsHardirqSpinLock, taskVsHardirqSpinLockIrqsave } from './task-vs-hardirq.ts';
+import { taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh } from './task-vs-softirq.ts';
 
-export const CATALOGUE: readonly Design[] = [];
+/** Every catalogue design, buggy then fixed, pair by pair. */
+export const CATALOGUE: readonly Design[] = [
+  taskVsHardirqSpinLock, taskVsHardirqSpinLockIrqsave, // B1
+  taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh, // B2
+  abbaSpinLock, abbaOrdered, // B5
+  irqSafeToUnsafe, irqSafeToUnsafeFixed, // B6
+  prematureIrqEnable, nestedSpinLockUnderIrqsave, // B4
+  rwlockReadRecursionTask, rwlockReadRecursionHardirq, // B17
+];
 
 /** A catalogue design by name. */
 export function catalogueDesign(name: string): Design | undefined {

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
-import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramQueue, ProgramTask } from '../kernel/program.ts';
+import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
-import { OPS, opcodeOf } from '../kernel/registry.ts';
-import type { OperandSpec } from '../kernel/semantics.ts';
+import { OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
+import type { DeclareContext, OperandSpec } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { SOFTIRQS, type Design, type Expr, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
 
@@ -32,6 +32,7 @@ export const MAX_REPEAT = 64;
 export const MAX_QUEUE_CAPACITY = 64;
 export const MAX_BUDGET = 16;
 
+const C_TYPE = { spinlock: 'spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -85,6 +86,10 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
     case 'call': return `${String(x.fn)}()`;
     default: {
       const args: string[] = [];
+      if (typeof x.target === 'string') args.push(x.target);
+      if (typeof x.obj === 'string') args.push(`&${x.obj}`);
+      if (typeof x.count === 'number') args.push(String(x.count));
+      if (x.op === 'wait_event' && x.cond !== undefined) args.push(exprText(x.cond as Expr));
       if (lock) args.push(lock);
       if (typeof x.vec === 'string') args.push(`${x.vec}_SOFTIRQ`);
       if (typeof x.flags === 'string' && x.op !== 'local_irq_save' && x.op !== 'local_irq_restore') args.push(x.flags);
@@ -132,6 +137,8 @@ interface Tables {
   readonly vars: Map<string, number>;
   readonly percpu: Map<string, number>;
   readonly queues: Map<string, number>;
+  /** Object names to ids, per object kind. */
+  readonly objects: Map<string, Map<string, number>>;
   readonly ncpu: number;
 }
 
@@ -157,7 +164,7 @@ export function compile(design: Design): Program {
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
   for (const [lname, kind] of Object.entries(design.locks ?? {})) {
-    if (kind !== 'spinlock' && kind !== 'rwlock') throw err(`locks['${lname}']`, `kind must be 'spinlock' or 'rwlock', got ${JSON.stringify(kind)}`);
+    if (kind !== 'spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
     locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
   }
   if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
@@ -187,7 +194,21 @@ export function compile(design: Design): Program {
     queues.set(qname, queueList.length);
     queueList.push({ name: qname, capacity: spec.capacity, initial: [...initial] });
   }
-  const tables: Tables = { locks, vars: vars.map, percpu: percpu.map, queues, ncpu };
+  // Mechanism objects: names first (callbacks may refer to any object), declarations later.
+  const objectNames = new Map<string, Map<string, number>>();
+  const objectDecls: { spec: (typeof OBJECT_KINDS)[number]; name: string; decl: unknown }[] = [];
+  for (const spec of OBJECT_KINDS) {
+    const names = new Map<string, number>();
+    const declared = (design as unknown as Record<string, unknown>)[spec.field] ?? {};
+    if (!isObject(declared)) throw err(spec.field, `must map ${spec.kind} names to their declarations`);
+    for (const [oname, decl] of [...Object.entries(spec.builtin ?? {}), ...Object.entries(declared)]) {
+      if (names.has(oname)) throw err(`${spec.field}['${oname}']`, `${spec.kind} '${oname}' is declared twice (or shadows a kernel one)`);
+      names.set(oname, names.size);
+      objectDecls.push({ spec, name: oname, decl });
+    }
+    objectNames.set(spec.kind, names);
+  }
+  const tables: Tables = { locks, vars: vars.map, percpu: percpu.map, queues, objects: objectNames, ncpu };
   const functions = design.functions ?? {};
   if (!isObject(functions)) throw err('functions', 'must map function names to statement lists');
   const softirqs = design.softirqs ?? {};
@@ -262,7 +283,7 @@ export function compile(design: Design): Program {
         if (typeof value !== 'string') throw err(where, `${opName} needs a lock`);
         const entry = tables.locks.get(value);
         if (!entry) throw err(where, `${opName}(&${value}): unknown lock '${value}' (declared: ${[...tables.locks.keys()].join(', ') || 'none'})`);
-        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${spec.lockKind === 'spinlock' ? 'spinlock_t' : 'rwlock_t'}, but '${value}' is a ${entry.lock.kind === 'spinlock' ? 'spinlock_t' : 'rwlock_t'}`);
+        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${C_TYPE[spec.lockKind]}, but '${value}' is a ${C_TYPE[entry.lock.kind]}`);
         return entry.id;
       }
       case 'reg-def':
@@ -289,6 +310,15 @@ export function compile(design: Design): Program {
       case 'expr':
         if (value === undefined) throw err(where, `${opName} needs an expression in '${spec.field}'`);
         return compileExpr(value as Expr, where, defined);
+      case 'object': {
+        const names = tables.objects.get(spec.objectKind)!;
+        const id = typeof value === 'string' ? names.get(value) : undefined;
+        if (id === undefined) throw err(where, `${opName}: unknown ${spec.objectKind} ${JSON.stringify(value)} (declared: ${[...names.keys()].join(', ') || 'none'})`);
+        return id;
+      }
+      case 'int':
+        if (!isInt(value) || value < spec.min || value > spec.max) throw err(where, `${opName}: '${spec.field}' must be a whole number from ${spec.min} to ${spec.max}, got ${JSON.stringify(value)}`);
+        return value;
     }
   };
 
@@ -341,10 +371,11 @@ export function compile(design: Design): Program {
     if (isObject(cond) && 'trylock' in cond) {
       const t = cond as unknown as Trylock;
       const result = `#try${em.pc / INSN_WIDTH}`;
-      compileOp({ op: t.trylock, lock: t.lock, reg: result, flags: t.flags }, `${where}.cond`, defined);
-      em.text[em.text.length - 1] = `${t.trylock}(&${t.lock}${t.flags ? `, ${t.flags}` : ''})`;
+      compileOp({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }, `${where}.cond`, defined);
+      const call = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
+      em.text[em.text.length - 1] = call;
       condOff = compileExpr({ reg: result }, `${where}.cond`, defined);
-      condText = `if (${t.trylock}(&${t.lock}))`;
+      condText = `if (${call})`;
     } else {
       condOff = compileExpr(cond as Expr, `${where}.cond`, defined);
       condText = `if (${exprText(cond as Expr)})`;
@@ -387,6 +418,37 @@ export function compile(design: Design): Program {
     em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
     return entry;
   };
+
+  // Design functions used as callbacks (tasklet, timer and work functions) get their own entry.
+  const callbackEntries = new Map<string, number>();
+  const functionEntry = (fn: string, where: string): number => {
+    const known = callbackEntries.get(fn);
+    if (known !== undefined) return known;
+    if (!Object.hasOwn(functions, fn)) throw err(where, `unknown function ${JSON.stringify(fn)} (defined: ${Object.keys(functions).join(', ') || 'none'})`);
+    const entry = em.pc;
+    compileBody(functions[fn]!, `function ${fn}`, new Set(), [fn]);
+    em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+    callbackEntries.set(fn, entry);
+    return entry;
+  };
+  const objects: Record<string, ProgramObject[]> = {};
+  for (const spec of OBJECT_KINDS) objects[spec.kind] = [];
+  for (const { spec, name: oname, decl } of objectDecls) {
+    const where = `${spec.field}['${oname}']`;
+    const ctx: DeclareContext = {
+      ncpu,
+      fail: (problem) => { throw err(where, problem); },
+      functionEntry: (fn) => functionEntry(fn, where),
+      objectId: (kind, n) => {
+        const id = tables.objects.get(kind)?.get(n);
+        if (id === undefined) throw err(where, `unknown ${kind} ${JSON.stringify(n)}`);
+        return id;
+      },
+    };
+    const { init, attrs } = spec.declare(oname, decl, ctx);
+    if (init.length !== spec.size) throw new Error(`kdefer internal error: ${spec.kind} declares ${init.length} words, not ${spec.size}`);
+    objects[spec.kind]!.push({ kind: spec.kind, name: oname, init, attrs: attrs ?? {} });
+  }
 
   if (!Array.isArray(design.tasks)) throw err('tasks', 'must be a list of tasks');
   const tasks: ProgramTask[] = design.tasks.map((t, i) => {
@@ -436,6 +498,7 @@ export function compile(design: Design): Program {
     percpu: [...percpu.map.keys()],
     percpuInit: percpu.init,
     queues: queueList,
+    objects,
     regs: regNames,
     loops: em.loops,
   };

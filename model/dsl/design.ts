@@ -56,12 +56,13 @@ export const not = (a: Expr): Expr => ({ fn: '!', args: [a] });
 /** A trylock used as a branch condition: `if_(spin_trylock(L), then, else)`. */
 export interface Trylock {
   readonly trylock: TrylockOp;
-  readonly lock: string;
+  readonly lock?: string;
+  readonly obj?: string;
   readonly flags?: string;
 }
 export type TrylockOp =
   | 'spin_trylock' | 'spin_trylock_bh' | 'spin_trylock_irq' | 'spin_trylock_irqsave'
-  | 'read_trylock' | 'write_trylock';
+  | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'try_wait_for_completion';
 
 /**
  * One statement. `op` is the kernel function (or a control construct); the
@@ -70,7 +71,8 @@ export type TrylockOp =
 export type Stmt =
   | { readonly op: string; readonly lock?: string; readonly flags?: string; readonly vec?: SoftirqName;
       readonly var?: string; readonly reg?: string; readonly queue?: string; readonly value?: Expr;
-      readonly cond?: Expr; readonly message?: string; readonly fn?: string }
+      readonly cond?: Expr; readonly message?: string; readonly fn?: string;
+      readonly obj?: string; readonly target?: string; readonly count?: number }
   | IfStmt | WhileStmt | RepeatStmt;
 
 export interface IfStmt {
@@ -127,6 +129,30 @@ export const write_unlock_bh = (lock: string): Stmt => ({ op: 'write_unlock_bh',
 export const read_trylock = (lock: string): Trylock => ({ trylock: 'read_trylock', lock });
 export const write_trylock = (lock: string): Trylock => ({ trylock: 'write_trylock', lock });
 
+// Sleeping primitives (kernel/locking/mutex.c, semaphore.c, kernel/sched/completion.c, wait.c)
+export const mutex_lock = (lock: string): Stmt => ({ op: 'mutex_lock', lock });
+export const mutex_unlock = (lock: string): Stmt => ({ op: 'mutex_unlock', lock });
+export const mutex_trylock = (lock: string): Trylock => ({ trylock: 'mutex_trylock', lock });
+export const down = (sem: string): Stmt => ({ op: 'down', obj: sem });
+export const up = (sem: string): Stmt => ({ op: 'up', obj: sem });
+export const wait_for_completion = (c: string): Stmt => ({ op: 'wait_for_completion', obj: c });
+export const try_wait_for_completion = (c: string): Trylock => ({ trylock: 'try_wait_for_completion', obj: c });
+export const complete = (c: string): Stmt => ({ op: 'complete', obj: c });
+export const complete_all = (c: string): Stmt => ({ op: 'complete_all', obj: c });
+export const reinit_completion = (c: string): Stmt => ({ op: 'reinit_completion', obj: c });
+/** `wait_event(wq, cond)`: sleep until `cond` holds, re-checked after every wake_up. */
+export const wait_event = (wq: string, cond: Expr): Stmt => ({ op: 'wait_event', obj: wq, cond });
+export const wake_up = (wq: string): Stmt => ({ op: 'wake_up', obj: wq });
+/**
+ * `interruptible_sleep_on(wq)` (2.2/2.4, removed in 3.15): sleep until the next
+ * wake_up, with no condition: a wake_up before it is lost.
+ */
+export const sleep_on = (wq: string): Stmt => ({ op: 'sleep_on', obj: wq });
+export const msleep = (ms: number): Stmt => ({ op: 'msleep', count: ms });
+export const schedule = (): Stmt => ({ op: 'schedule' });
+export const cond_resched = (): Stmt => ({ op: 'cond_resched' });
+export const might_sleep = (): Stmt => ({ op: 'might_sleep' });
+
 // Local interrupt, bottom-half and preemption control (irqflags.h, bottom_half.h, preempt.h)
 export const local_irq_disable = (): Stmt => ({ op: 'local_irq_disable' });
 export const local_irq_enable = (): Stmt => ({ op: 'local_irq_enable' });
@@ -176,7 +202,7 @@ export const call = (fn: string): Stmt => ({ op: 'call', fn });
 
 // ---------------------------------------------------------------- the design
 
-export type LockKind = 'spinlock' | 'rwlock';
+export type LockKind = 'spinlock' | 'rwlock' | 'mutex';
 
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */
@@ -215,6 +241,12 @@ export interface Design {
   readonly flags?: KernelFlagsInput;
   readonly options?: DesignOptions;
   readonly locks?: Readonly<Record<string, LockKind>>;
+  /** struct semaphore, by name: the initial count (sema_init). */
+  readonly semaphores?: Readonly<Record<string, number>>;
+  /** struct completion, by name: `{}` or `{ done }`. */
+  readonly completions?: Readonly<Record<string, { readonly done?: number }>>;
+  /** wait_queue_head_t, by name: `{}`. */
+  readonly waitqueues?: Readonly<Record<string, Record<string, never>>>;
   readonly vars?: Readonly<Record<string, number>>;
   readonly percpu?: Readonly<Record<string, number>>;
   readonly queues?: Readonly<Record<string, QueueSpec>>;

@@ -1,7 +1,7 @@
 /**
  * The state vector: one flat Int32Array whose layout is fixed per program.
  *
- *   header | irq lines | CPUs | contexts (tasks, then interrupt frames) | locks | vars | per-CPU vars | queues
+ *   header | irq lines | CPUs | contexts (tasks, then interrupt frames) | locks | vars | per-CPU vars | queues | objects
  *
  * A *context* is one execution context with a program counter: a task, or an
  * interrupt frame (hardirq, softirq batch, ksoftirqd batch) stacked on a CPU.
@@ -57,6 +57,8 @@ export const X_ENTRY_BH = X_ENTRY_PREEMPT + 1;
 export const X_ENTRY_IRQS = X_ENTRY_BH + 1;
 export const X_AUX0 = X_ENTRY_IRQS + 1; // mechanism-owned fields
 export const X_AUX1 = X_AUX0 + 1;
+/** A sleeping task's wait channel, tag << 16 | object id (see scheduler.ts); tasks only. */
+export const T_CHANNEL = X_AUX0;
 export const X_AUX2 = X_AUX1 + 1;
 export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
@@ -64,10 +66,17 @@ export const X_REGS = X_EXIT + 1;
 
 export const enum ContextStatus {
   Free = 0,
+  /** A task not yet scheduled for the first time (runnable). */
   NotStarted = 1,
+  /** On its CPU: the CPU's current task, or an active interrupt frame. */
   Running = 2,
   Done = 3,
+  /** A task ready to run, waiting for its CPU. */
+  Runnable = 4,
+  /** A task asleep on a wait channel (X_AUX0) until woken. */
+  Blocked = 5,
 }
+
 
 export const enum FrameKind {
   Task = 1,
@@ -96,6 +105,8 @@ export interface Layout {
   readonly percpuBase: number;
   /** Offset of each queue: length, then capacity slots. */
   readonly queueBase: readonly number[];
+  /** Offset of the first object of each mechanism object kind (objects of a kind are contiguous). */
+  readonly objBase: Readonly<Record<string, number>>;
   readonly size: number;
 }
 
@@ -116,5 +127,10 @@ export function computeLayout(p: Program): Layout {
     queueBase.push(off);
     off += 1 + q.capacity;
   }
-  return { ntasks, ncpu, nctx, ctxSize, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, size: off };
+  const objBase: Record<string, number> = {};
+  for (const [kind, list] of Object.entries(p.objects)) {
+    objBase[kind] = off;
+    for (const obj of list) off += obj.init.length;
+  }
+  return { ntasks, ncpu, nctx, ctxSize, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
 }

@@ -48,6 +48,10 @@ export class Machine {
   irqOff(line: number): number {
     return this.L.irqBase + line * IRQ_SIZE;
   }
+  /** Offset of object `id` of a mechanism object kind (see ObjectKindSpec). */
+  objOff(kind: string, id: number, size: number): number {
+    return this.L.objBase[kind]! + id * size;
+  }
   frameCtx(cpu: number, depth: number): number {
     return this.L.ntasks + cpu * MAX_FRAMES + depth;
   }
@@ -202,17 +206,24 @@ export class Machine {
       s[o + X_ID] = t;
       s[o + X_PC] = p.tasks[t]!.entry;
     }
-    // Each CPU starts with its first task running.
-    for (let t = 0; t < p.tasks.length; t++) {
-      const co = this.cpuOff(p.tasks[t]!.cpu);
-      if (s[co + C_CURTASK] === -1) {
-        s[co + C_CURTASK] = t;
-        s[this.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+    // A CPU with a single task starts running it; with several, the
+    // scheduler's first pick is a choice.
+    for (let c = 0; c < p.ncpu; c++) {
+      const mine = p.tasks.flatMap((t, i) => (t.cpu === c ? [i] : []));
+      if (mine.length === 1) {
+        s[this.cpuOff(c) + C_CURTASK] = mine[0]!;
+        s[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
       }
     }
     for (let v = 0; v < p.vars.length; v++) s[this.L.varBase + v] = p.varInit[v]!;
     for (let v = 0; v < p.percpu.length; v++) {
       for (let c = 0; c < p.ncpu; c++) s[this.L.percpuBase + v * p.ncpu + c] = p.percpuInit[v]!;
+    }
+    for (const list of Object.values(p.objects)) {
+      for (const obj of list) {
+        const base = this.L.objBase[obj.kind]! + list.indexOf(obj) * obj.init.length;
+        s.set(obj.init, base);
+      }
     }
     for (let q = 0; q < p.queues.length; q++) {
       const base = this.L.queueBase[q]!;
@@ -301,7 +312,10 @@ export class Machine {
     exit(this, cpu, ctx);
   }
 
-  /** For a blocked context: what it waits for (see check/deadlock.ts). */
+  /**
+   * What a context that cannot progress waits for (see check/deadlock.ts):
+   * a spinning top frame whose instruction is not ready, or a sleeping task.
+   */
   waitsFor(ctx: number): WaitEdge | null {
     const o = this.ctxOff(ctx);
     const pc = this.s[o + X_PC]!;
@@ -309,7 +323,8 @@ export class Machine {
     const op = OPS[code[pc]!]!;
     const cpu = this.cpuOfCtx(ctx);
     if (!op.waitsFor) return null;
-    if (op.ready && op.ready(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!)) return null;
+    const sleeping = this.s[o + X_STATUS] === ContextStatus.Blocked;
+    if (!sleeping && op.ready && op.ready(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!)) return null;
     return op.waitsFor(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!);
   }
 

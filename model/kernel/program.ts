@@ -33,6 +33,16 @@ export interface ProgramQueue {
   readonly initial: readonly number[];
 }
 
+/** An object of a mechanism (a completion, a tasklet, a timer…), see ObjectKindSpec. */
+export interface ProgramObject {
+  readonly kind: string;
+  readonly name: string;
+  /** Initial values of its state words. */
+  readonly init: readonly number[];
+  /** Resolved attributes, e.g. a callback's entry pc. */
+  readonly attrs: Readonly<Record<string, number>>;
+}
+
 export interface ProgramLoop {
   readonly where: string;
   readonly bound: number;
@@ -65,6 +75,8 @@ export interface Program {
   readonly percpu: readonly string[];
   readonly percpuInit: readonly number[];
   readonly queues: readonly ProgramQueue[];
+  /** Mechanism objects by kind, each list indexed by the object's id. */
+  readonly objects: Readonly<Record<string, readonly ProgramObject[]>>;
   /** Register names; every context has one slot per name. */
   readonly regs: readonly string[];
   readonly loops: readonly ProgramLoop[];

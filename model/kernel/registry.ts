@@ -7,7 +7,8 @@
 import { DATA_OPS } from './data.ts';
 import { IRQ_CHOICES, IRQ_EXITS, IRQ_OPS } from './irq.ts';
 import { SCHEDULER_CHOICES, SCHEDULER_EXITS, SCHEDULER_OPS } from './scheduler.ts';
-import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FrameExit, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { SLEEP_OBJECTS, SLEEP_OPS } from './sleep.ts';
 import { SOFTIRQ_CHOICES, SOFTIRQ_EXITS, SOFTIRQ_OPS } from './softirq.ts';
 import { SPINLOCK_OPS } from './spinlock.ts';
 
@@ -17,6 +18,7 @@ export const OPS: readonly OpSemantics[] = [
   ...IRQ_OPS,
   ...SPINLOCK_OPS,
   ...SCHEDULER_OPS,
+  ...SLEEP_OPS,
 ];
 
 export const CHOICE_SOURCES: readonly ChoiceSource[] = [
@@ -30,6 +32,8 @@ export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = {
   ...IRQ_EXITS,
   ...SOFTIRQ_EXITS,
 };
+
+export const OBJECT_KINDS: readonly ObjectKindSpec[] = [...SLEEP_OBJECTS];
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

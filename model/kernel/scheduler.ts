@@ -1,32 +1,117 @@
 /**
  * Tasks and the scheduler (kernel/sched/core.c). Tasks run in process
- * context, each pinned to a CPU. A CPU runs its tasks one after another: when
- * the running task finishes, scheduling the next one is a choice, so that
- * interrupts and ksoftirqd can interleave with the idle gap.
- * preempt_disable/preempt_enable (include/linux/preempt.h) live here too.
+ * context, each pinned to a CPU. A task leaves its CPU when it finishes,
+ * sleeps (blocks on a wait channel) or yields; the CPU then runs whichever
+ * runnable task the scheduler picks: a choice. With `preempt: 'full'`
+ * (CONFIG_PREEMPT) a task may also be preempted at any preemptible point
+ * (preempt_count 0, irqs on), another choice. With `preempt: 'none'` it
+ * gives up the CPU only at explicit points (schedule, cond_resched, a
+ * sleeping call).
+ *
+ * Sleep and wakeup: a blocked task waits on a channel (tag << 16 | object
+ * id); mechanisms wake channels. A blocked task's pc stays on the
+ * instruction it sleeps in; woken, it re-executes it, which re-checks its
+ * condition (mutex owner, completion count, wait_event condition) as the
+ * kernel's wait loops do, or, for an unconditional sleep, moves on (phase 1).
+ *
+ * might_sleep (`__might_resched`) and "scheduling while atomic"
+ * (`schedule_debug`) live here, with preempt_disable/preempt_enable.
  */
 import {
-  C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PREEMPT, ContextStatus, FrameKind, X_HELD, X_STATUS,
+  C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_HELD, X_PC,
+  X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
+import { INSN_WIDTH } from './program.ts';
 import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
-function nextTask(m: Machine, cpu: number): number {
-  const tasks = m.p.tasks;
-  for (let t = 0; t < tasks.length; t++) {
-    if (tasks[t]!.cpu === cpu && m.s[m.ctxOff(t) + X_STATUS] === ContextStatus.NotStarted) return t;
-  }
-  return -1;
+/** Wait channel tags; a channel is tag << 16 | object id. */
+export const enum Chan {
+  Mutex = 1,
+  Semaphore = 2,
+  Completion = 3,
+  WaitQueue = 4,
+  /** msleep/schedule_timeout: woken by the timeout choice. */
+  Timeout = 5,
+  Tasklet = 6,
+  Timer = 7,
+  Work = 8,
+  Worker = 9,
+}
+export const channel = (tag: Chan, id: number): number => (tag << 16) | id;
+
+const isRunnable = (status: number): boolean => status === ContextStatus.Runnable || status === ContextStatus.NotStarted;
+
+/** Put the running task `ctx` to sleep on `chan`; its CPU is free for another task. */
+export function block(m: Machine, cpu: number, ctx: number, chan: number): void {
+  const o = m.ctxOff(ctx);
+  m.s[o + X_STATUS] = ContextStatus.Blocked;
+  m.s[o + T_CHANNEL] = chan;
+  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
 }
 
+/** Wake every task sleeping on `chan` (wake_up_all semantics; each re-checks). */
+export function wakeAll(m: Machine, chan: number): void {
+  for (let t = 0; t < m.L.ntasks; t++) {
+    const o = m.ctxOff(t);
+    if (m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === chan) {
+      m.s[o + X_STATUS] = ContextStatus.Runnable;
+      m.s[o + T_CHANNEL] = 0;
+    }
+  }
+}
+
+/** The running task gives up its CPU but stays runnable (schedule() in TASK_RUNNING). */
+export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
+  m.s[m.ctxOff(ctx) + X_STATUS] = ContextStatus.Runnable;
+  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
+}
+
+const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
+const preemptCount = (m: Machine, cpu: number): number => {
+  const co = m.cpuOff(cpu);
+  const s = m.s;
+  // include/linux/preempt.h encoding: PREEMPT 0xff, SOFTIRQ 0xff00 (serving 0x100, disable 0x200), HARDIRQ 0xf0000
+  return s[co + C_PREEMPT]! + s[co + C_SERVING]! * 0x100 + s[co + C_BH]! * 0x200 + s[co + C_HARDIRQ]! * 0x10000;
+};
+
+/**
+ * __might_resched(): a sleeping primitive needs task context, preempt_count
+ * 0 and irqs on. False (and a sleep-in-atomic violation) otherwise. The
+ * check fires whether or not the call would really block.
+ */
+export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): boolean {
+  const atomic = m.inAtomic(cpu);
+  const irqsOff = m.irqsOff(cpu);
+  if (!atomic && !irqsOff && m.inTask(cpu) && m.isTask(ctx)) return true;
+  const held = m.held(ctx);
+  m.fail('sleep-in-atomic',
+    `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
+    `in_atomic(): ${atomic ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
+    `preempt_count: ${preemptCount(m, cpu).toString(16)}, expected: 0\n` +
+    `${what}${held ? ` with ${heldNames(m, held)} held` : ''}${m.inHardirq(cpu) ? ' in hardirq context' : !m.inTask(cpu) ? ' in softirq context' : ''}`,
+    cpu, ctx);
+  return false;
+}
+
+/** schedule_debug(): "BUG: scheduling while atomic". */
+function scheduleAllowed(m: Machine, cpu: number, ctx: number): boolean {
+  if (m.isTask(ctx) && !m.inAtomic(cpu) && !m.irqsOff(cpu)) return true;
+  m.fail('sleep-in-atomic', `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${preemptCount(m, cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}`, cpu, ctx);
+  return false;
+}
+
+/** The CPU picks a runnable task when it has none (after a finish, sleep or yield). */
 const SCHEDULE: ChoiceSource = {
   name: 'schedule',
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0) return;
-    const t = nextTask(m, cpu);
-    if (t >= 0) out.push(m.choice(SCHEDULE, cpu, t, 0));
+    const tasks = m.p.tasks;
+    for (let t = 0; t < tasks.length; t++) {
+      if (tasks[t]!.cpu === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(SCHEDULE, cpu, t, 0));
+    }
   },
   apply(m, cpu, t) {
     m.s[m.cpuOff(cpu) + C_CURTASK] = t;
@@ -34,6 +119,56 @@ const SCHEDULE: ChoiceSource = {
   },
   label(m, _cpu, t) {
     return `schedule() → task ${m.p.tasks[t]!.name}`;
+  },
+};
+
+/**
+ * CONFIG_PREEMPT: at a preemptible point (preempt_count 0, irqs on, no
+ * interrupt frame) the running task may be preempted by another runnable
+ * task of its CPU (preempt_schedule_irq at irq return, or preempt_enable).
+ */
+const PREEMPT: ChoiceSource = {
+  name: 'preempt',
+  collect(m, cpu, out) {
+    if (m.p.preempt !== 'full') return;
+    const co = m.cpuOff(cpu);
+    const cur = m.s[co + C_CURTASK]!;
+    if (cur < 0 || m.s[co + C_DEPTH] !== 0 || m.inAtomic(cpu) || m.irqsOff(cpu)) return;
+    const tasks = m.p.tasks;
+    for (let t = 0; t < tasks.length; t++) {
+      if (t !== cur && tasks[t]!.cpu === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(PREEMPT, cpu, t, 0));
+    }
+  },
+  apply(m, cpu, t) {
+    const co = m.cpuOff(cpu);
+    const cur = m.s[co + C_CURTASK]!;
+    m.s[m.ctxOff(cur) + X_STATUS] = ContextStatus.Runnable;
+    m.s[co + C_CURTASK] = t;
+    m.s[m.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+  },
+  label(m, cpu, t) {
+    const cur = m.s[m.cpuOff(cpu) + C_CURTASK]!;
+    return `preempt: task ${m.p.tasks[cur]!.name} → task ${m.p.tasks[t]!.name}`;
+  },
+};
+
+/** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
+const TIMEOUT: ChoiceSource = {
+  name: 'timeout',
+  collect(m, cpu, out) {
+    const tasks = m.p.tasks;
+    for (let t = 0; t < tasks.length; t++) {
+      const o = m.ctxOff(t);
+      if (tasks[t]!.cpu === cpu && m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Timeout, t)) {
+        out.push(m.choice(TIMEOUT, cpu, t, 0));
+      }
+    }
+  },
+  apply(m, _cpu, t) {
+    wakeAll(m, channel(Chan.Timeout, t));
+  },
+  label(m, _cpu, t) {
+    return `timeout of task ${m.p.tasks[t]!.name} expires`;
   },
 };
 
@@ -87,7 +222,48 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
       if (preemptDec(m, cpu, ctx)) m.advance(ctx);
     },
   },
+  {
+    // schedule() from a running task: give up the CPU; "scheduling while atomic" if atomic.
+    name: 'schedule',
+    exec(m, cpu, ctx) {
+      if (!scheduleAllowed(m, cpu, ctx)) return;
+      m.advance(ctx);
+      yieldCpu(m, cpu, ctx);
+    },
+  },
+  {
+    // cond_resched(): a voluntary preemption point (it has __might_resched too).
+    name: 'cond_resched',
+    exec(m, cpu, ctx) {
+      if (!mightSleep(m, cpu, ctx, 'cond_resched()')) return;
+      m.advance(ctx);
+      yieldCpu(m, cpu, ctx);
+    },
+  },
+  {
+    name: 'might_sleep',
+    exec(m, cpu, ctx) {
+      if (mightSleep(m, cpu, ctx, 'might_sleep()')) m.advance(ctx);
+    },
+  },
+  {
+    // msleep(ms): sleeps at least ms; the model lets the timeout end at any later point.
+    name: 'msleep',
+    operands: [{ kind: 'int', field: 'count', min: 0, max: 1 << 20 }],
+    exec(m, cpu, ctx) {
+      if (m.s[m.ctxOff(ctx) + X_PHASE] === 1) {
+        m.advance(ctx); // woken: the sleep is over
+        return;
+      }
+      if (!mightSleep(m, cpu, ctx, 'msleep()')) return;
+      m.s[m.ctxOff(ctx) + X_PHASE] = 1;
+      block(m, cpu, ctx, channel(Chan.Timeout, ctx));
+    },
+    waitsFor(m, _cpu, ctx) {
+      return { on: [], why: `${m.contextName(ctx)} sleeps in msleep()` };
+    },
+  },
 ];
 
-export const SCHEDULER_CHOICES: readonly ChoiceSource[] = [SCHEDULE];
+export const SCHEDULER_CHOICES: readonly ChoiceSource[] = [SCHEDULE, PREEMPT, TIMEOUT];
 export const SCHEDULER_EXITS: Readonly<Record<number, FrameExit>> = { [FrameKind.Task]: taskExit };

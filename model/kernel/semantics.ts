@@ -18,7 +18,37 @@ export type OperandSpec =
   | { readonly kind: 'var'; readonly field: 'var' }
   | { readonly kind: 'percpu'; readonly field: 'var' }
   | { readonly kind: 'queue'; readonly field: 'queue' }
-  | { readonly kind: 'expr'; readonly field: 'value' | 'cond' };
+  | { readonly kind: 'expr'; readonly field: 'value' | 'cond' }
+  | { readonly kind: 'object'; readonly field: 'obj' | 'target'; readonly objectKind: string }
+  | { readonly kind: 'int'; readonly field: 'count'; readonly min: number; readonly max: number };
+
+/** What a mechanism's object declarations may ask of the compiler. */
+export interface DeclareContext {
+  readonly ncpu: number;
+  /** Throw a DesignError naming this declaration. */
+  fail(problem: string): never;
+  /** Compile design function `fn` as callback code; returns its entry pc. */
+  functionEntry(fn: string): number;
+  /** Id of a declared object of another kind (e.g. a work item's workqueue). */
+  objectId(kind: string, name: string): number;
+}
+
+/**
+ * A kind of mechanism object (completions, tasklets, timers…): declared in a
+ * design field as a record from name to declaration, with `size` state words
+ * each, addressed by Machine.objOff(kind, id).
+ */
+export interface ObjectKindSpec {
+  /** The operand kind and the key of Layout.objBase, e.g. 'completion'. */
+  readonly kind: string;
+  /** The design field declaring them, e.g. 'completions'. */
+  readonly field: string;
+  readonly size: number;
+  /** Objects the kernel provides without a declaration (e.g. system_wq). */
+  readonly builtin?: Readonly<Record<string, unknown>>;
+  /** Validate one declaration; return its initial state words and attributes. */
+  declare(name: string, decl: unknown, d: DeclareContext): { init: number[]; attrs?: Record<string, number> };
+}
 
 export interface OpSemantics {
   /** The kernel function, as written in designs and labels. */

@@ -23,10 +23,15 @@
  * reader with in_interrupt() waits only while a writer holds the lock.
  * With `rwlock: 'reader-biased'` (before ≈3.16) readers never wait for a
  * waiting writer.
+ *
+ * Read recursion: one context may hold an rwlock for read several times
+ * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
+ * one bit per lock, so the extra references live in X_READ_NEST and the bit
+ * is cleared only by the last read_unlock.
  */
 import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_PC, X_PHASE, X_STATUS,
+  X_AUX3, X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -46,6 +51,37 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
+/**
+ * Read references a context holds beyond the first, on one rwlock:
+ * (lock + 1) | extra << 8, 0 when none. It borrows the mechanism-owned
+ * X_AUX3 (unused by task and hardirq frames, and by the softirq loop, which
+ * uses X_AUX0–2); a dedicated per-context field in layout.ts would lift the
+ * one-lock limit.
+ */
+const X_READ_NEST = X_AUX3;
+const NEST_SHIFT = 8;
+
+/** A further read_lock of `lock` by a context that already read-holds it. */
+function nestRead(m: Machine, ctx: number, lock: number): void {
+  const o = m.ctxOff(ctx);
+  const nest = m.s[o + X_READ_NEST]!;
+  if (nest !== 0 && (nest & 0xff) !== lock + 1) {
+    throw new Error(`kdefer limit: ${m.contextName(ctx)} holds both &${m.lockName((nest & 0xff) - 1)} and &${m.lockName(lock)} recursively for read; the model tracks read recursion on one rwlock per context`);
+  }
+  const extra = nest === 0 ? 0 : nest >> NEST_SHIFT;
+  m.s[o + X_READ_NEST] = (lock + 1) | ((extra + 1) << NEST_SHIFT);
+}
+
+/** Drop one extra read reference of `lock`; false if this was the context's last one. */
+function unnestRead(m: Machine, ctx: number, lock: number): boolean {
+  const o = m.ctxOff(ctx);
+  const nest = m.s[o + X_READ_NEST]!;
+  if (nest === 0 || (nest & 0xff) !== lock + 1) return false;
+  const extra = (nest >> NEST_SHIFT) - 1;
+  m.s[o + X_READ_NEST] = extra === 0 ? 0 : (lock + 1) | (extra << NEST_SHIFT);
+  return true;
+}
+
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
 
 /**
@@ -61,8 +97,10 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   const qholder = s[lo + L_QHOLDER]!;
   const acquire = (): Try => {
     if (commit) {
+      const o = m.ctxOff(ctx);
       if (mode === 'read') {
         if (phase !== PHASE_COUNTED) s[lo + L_READERS] = readers + 1;
+        if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
       } else {
         s[lo + L_OWNER] = me;
       }
@@ -70,7 +108,6 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
         s[lo + L_QHOLDER] = 0;
         s[lo + L_QWRITER] = 0;
       }
-      const o = m.ctxOff(ctx);
       s[o + X_HELD] = s[o + X_HELD]! | (1 << lock);
     }
     return Try.Acquired;
@@ -217,6 +254,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
           ? `${text}: writer holds it; counted as reader, spins until it unlocks`
           : `${text}: takes the qrwlock wait lock${mode === 'write' ? ' and sets _QW_WAITING' : ''}, spins`;
       }
+      const lo = m.lockOff(a);
+      const qholder = m.s[lo + L_QHOLDER]!;
+      if (mode !== 'spin' && m.s[lo + L_OWNER] === 0 && qholder !== 0 && qholder !== ctx + 1) {
+        // queued_read_lock_slowpath / queued_write_lock_slowpath: arch_spin_lock(&lock->wait_lock).
+        return `${text}: queues behind ${m.s[lo + L_QWRITER] ? 'the waiting writer' : 'a queued reader'} on the qrwlock wait lock, spins`;
+      }
       return `${text}: &${m.lockName(a)} is busy, spins`;
     },
     waitsFor(m, _cpu, ctx, a) {
@@ -240,6 +283,8 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       return false;
     }
     s[lo + L_READERS] = s[lo + L_READERS]! - 1;
+    // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
+    if (unnestRead(m, ctx, lock)) return true;
   } else {
     if (owner !== ctx + 1) {
       const why = owner === 0 ? 'already unlocked' : `wrong owner: held by ${m.contextName(owner - 1)}`;

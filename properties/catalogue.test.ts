@@ -1,0 +1,301 @@
+/**
+ * The catalogue's properties: every design gets the verdict it claims from
+ * both explorers, every counterexample replays, every buggy design has a
+ * fixed twin (and the other way round), and the violations are the ones the
+ * designs are about: the right contexts in the wait-for cycle, on the right
+ * CPUs. Fixed designs are checked not to be verified vacuously: the
+ * interleaving their bug needed still happens, or is excluded for the reason
+ * the fix gives.
+ *
+ * The per-design checks iterate over CATALOGUE, so a design added there is
+ * covered without touching this file.
+ */
+import { describe, expect, it } from 'vitest';
+import { check, compile, Machine, replay, type Design, type Verdict } from '../model/index.ts';
+import { CATALOGUE, catalogueDesign } from '../model/designs/index.ts';
+import { H_VIOL_KIND } from '../model/kernel/layout.ts';
+
+/** Fixed seed for the random explorer, so a failure here reproduces. */
+const SEED = 42;
+/** Runs the random explorer gets to find each bug (each is found in ≤ 200). */
+const RUNS = 2000;
+/** Runs it gets on a fixed design, where it must find nothing. */
+const RUNS_FIXED = 300;
+/** The catalogue's designs are kept small; a blow-up here is a regression. */
+const MAX_STATES = 5000;
+
+const isBuggy = (d: Design): boolean => d.expected !== undefined && d.expected !== 'verified';
+
+// Verdicts are computed once per design and shared by the tests below.
+const exhaustiveVerdicts = new Map<string, Verdict>();
+function exhaustiveVerdict(d: Design): Verdict {
+  let v = exhaustiveVerdicts.get(d.name);
+  if (!v) {
+    v = check(d, { explorer: 'exhaustive' });
+    exhaustiveVerdicts.set(d.name, v);
+  }
+  return v;
+}
+const randomVerdicts = new Map<string, Verdict>();
+function randomVerdict(d: Design): Verdict {
+  let v = randomVerdicts.get(d.name);
+  if (!v) {
+    v = check(d, { explorer: 'random', seed: SEED, runs: isBuggy(d) ? RUNS : RUNS_FIXED });
+    randomVerdicts.set(d.name, v);
+  }
+  return v;
+}
+
+function designNamed(name: string): Design {
+  const d = catalogueDesign(name);
+  if (!d) throw new Error(`no catalogue design named ${name}`);
+  return d;
+}
+
+/**
+ * Whether some schedule of `d` takes, in this order (not necessarily
+ * adjacent), steps whose labels contain each of `steps`. A DFS over
+ * (state, steps matched so far); the catalogue's state graphs are small.
+ */
+function reachable(d: Design, steps: readonly string[]): boolean {
+  const m = new Machine(compile(d));
+  const seen = new Set<string>();
+  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
+  while (stack.length > 0) {
+    const { s, k } = stack.pop()!;
+    if (k === steps.length) return true;
+    const key = `${k}|${s.join(',')}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (s[H_VIOL_KIND] !== 0) continue;
+    for (const c of m.enabled(s)) {
+      const label = m.label(s, c);
+      stack.push({ s: m.step(s, c), k: label.includes(steps[k]!) ? k + 1 : k });
+    }
+  }
+  return false;
+}
+
+const cycleOf = (v: Verdict) => v.violation?.cycle ?? [];
+const cycleContexts = (v: Verdict) => cycleOf(v).map((w) => `cpu${w.cpu} ${w.context}`).sort();
+const cycleCpus = (v: Verdict) => [...new Set(cycleOf(v).map((w) => w.cpu))].sort();
+/** Index of the first trace step containing `text`, or -1. */
+const stepIndex = (v: Verdict, text: string) => (v.violation?.trace ?? []).findIndex((l) => l.includes(text));
+
+describe('the catalogue', () => {
+  it('holds the designs of issue 2, buggy then fixed, pair by pair', () => {
+    expect(CATALOGUE.length).toBeGreaterThanOrEqual(12);
+    expect(CATALOGUE.length % 2).toBe(0);
+    for (let i = 0; i < CATALOGUE.length; i += 2) {
+      const [buggy, fixed] = [CATALOGUE[i]!, CATALOGUE[i + 1]!];
+      expect(isBuggy(buggy), `${buggy.name} comes first in its pair`).toBe(true);
+      expect(fixed.expected, `${fixed.name} comes second in its pair`).toBe('verified');
+      expect(buggy.twin).toBe(fixed.name);
+      expect(fixed.twin).toBe(buggy.name);
+    }
+    for (const name of [
+      'task-vs-hardirq-spin_lock', 'task-vs-hardirq-spin_lock_irqsave',
+      'task-vs-softirq-spin_lock', 'task-vs-softirq-spin_lock_bh',
+      'abba-spin_lock', 'abba-ordered',
+      'irq-safe-to-unsafe-spin_lock', 'irq-safe-to-unsafe-spin_lock_irqsave',
+      'nested-spin_unlock_irq-under-irqsave', 'nested-spin_lock-under-irqsave',
+      'rwlock-read-recursion-task', 'rwlock-read-recursion-hardirq',
+    ]) expect(catalogueDesign(name), name).toBeDefined();
+  });
+
+  it('has unique kebab-case names', () => {
+    const names = CATALOGUE.map((d) => d.name);
+    expect(new Set(names).size).toBe(names.length);
+    // Kernel identifiers keep their underscores: task-vs-hardirq-spin_lock_irqsave.
+    for (const n of names) expect(n).toMatch(/^[a-z0-9_]+(-[a-z0-9_]+)+$/);
+  });
+});
+
+describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) => {
+  it('declares its description (2–4 sentences naming its bug pattern), expected verdict and twin', () => {
+    expect(design.expected).toBeDefined();
+    expect(design.twin).toBeDefined();
+    const text = design.description ?? '';
+    expect(text).toMatch(/\bB\d+\b/);
+    const sentences = text.split(/(?<=[.!?])\s+(?=[A-Z])/).filter((s) => s.trim() !== '');
+    expect(sentences.length).toBeGreaterThanOrEqual(2);
+    expect(sentences.length).toBeLessThanOrEqual(4);
+  });
+
+  it('has a twin in the catalogue that points back and claims the opposite kind of verdict', () => {
+    const twin = designNamed(design.twin!);
+    expect(twin.twin).toBe(design.name);
+    expect(isBuggy(twin)).toBe(!isBuggy(design));
+    // A pair is about one bug pattern: both descriptions name it.
+    const patterns = (d: Design) => new Set(d.description?.match(/\bB\d+\b/g) ?? []);
+    expect([...patterns(design)].some((b) => patterns(twin).has(b))).toBe(true);
+  });
+
+  it('the twin gets the opposite kind of verdict', () => {
+    const mine = exhaustiveVerdict(design);
+    const theirs = exhaustiveVerdict(designNamed(design.twin!));
+    expect([mine.status, theirs.status].sort()).toEqual(['verified', 'violation']);
+  });
+
+  it('gets its expected verdict from the exhaustive explorer, within a small state space', () => {
+    const v = exhaustiveVerdict(design);
+    expect(v.explorer).toBe('exhaustive');
+    expect(v.expected).toBe(design.expected);
+    expect(v.stats.states).toBeGreaterThan(1);
+    expect(v.stats.states).toBeLessThanOrEqual(MAX_STATES);
+    if (design.expected === 'verified') {
+      expect(v.status, v.violation?.message).toBe('verified');
+      expect(v.violation).toBeNull();
+    } else {
+      expect(v.status, v.boundedOut ?? '').toBe('violation');
+      expect(v.violation?.kind, v.violation?.message).toBe(design.expected);
+      expect(v.violation!.choices.length).toBe(v.violation!.trace.length);
+    }
+  });
+
+  it('gets a consistent verdict from the random explorer', () => {
+    const v = randomVerdict(design);
+    expect(v.seed).toBe(SEED);
+    if (isBuggy(design)) {
+      expect(v.status, `seed ${SEED}, ${RUNS} runs: ${v.boundedOut}`).toBe('violation');
+      expect(v.violation?.kind, v.violation?.message).toBe(design.expected);
+    } else {
+      // Sampling proves nothing, but it must not find a violation either.
+      expect(v.violation, v.violation?.message).toBeNull();
+    }
+  });
+
+  it('every violation replays to the same kind, step for step', () => {
+    for (const v of [exhaustiveVerdict(design), randomVerdict(design)]) {
+      if (!v.violation) continue;
+      const p = compile(design);
+      const r = replay(p, v.violation.choices, v.violation.trace);
+      expect(r.mismatch, `${v.explorer}: ${r.mismatch?.problem}`).toBeNull();
+      expect(r.violation?.kind).toBe(v.violation.kind);
+      expect(r.violation?.message).toBe(v.violation.message);
+      expect(r.steps.map((st) => st.label)).toEqual(v.violation.trace);
+    }
+  });
+
+  it('is deterministic: the exhaustive explorer finds the same schedule again', () => {
+    const again = check(design, { explorer: 'exhaustive' });
+    const first = exhaustiveVerdict(design);
+    expect(again.status).toBe(first.status);
+    expect(again.stats.states).toBe(first.stats.states);
+    expect(again.violation?.choices ?? null).toEqual(first.violation?.choices ?? null);
+    expect(again.fingerprint).toBe(first.fingerprint);
+  });
+});
+
+// ------------------------------------------------- what each violation is
+
+describe('the violations are the ones the designs are about', () => {
+  it('B1: eth0 spins on priv->lock over the task that holds it, on cpu0', () => {
+    for (const v of [exhaustiveVerdict(designNamed('task-vs-hardirq-spin_lock')), randomVerdict(designNamed('task-vs-hardirq-spin_lock'))]) {
+      expect(cycleContexts(v)).toEqual(['cpu0 hardirq eth0', 'cpu0 task ethtool']);
+      expect(v.violation!.message).toMatch(/^AA deadlock on cpu0: hardirq eth0 spins/);
+      expect(v.violation!.message).toContain('&priv->lock is held by task ethtool');
+      expect(stepIndex(v, 'eth0 interrupt arrives')).toBeGreaterThan(stepIndex(v, '[task ethtool]: spin_lock(&priv->lock)'));
+    }
+  });
+
+  it('B2: NET_RX, run at eth0\'s irq_exit, spins on the lock its task holds', () => {
+    for (const v of [exhaustiveVerdict(designNamed('task-vs-softirq-spin_lock')), randomVerdict(designNamed('task-vs-softirq-spin_lock'))]) {
+      expect(cycleContexts(v)).toEqual(['cpu0 softirq NET_RX', 'cpu0 task ethtool']);
+      expect(v.violation!.message).toMatch(/^AA deadlock on cpu0: softirq NET_RX spins/);
+      const raised = stepIndex(v, '[hardirq eth0]: __raise_softirq_irqoff(NET_RX');
+      expect(raised).toBeGreaterThan(stepIndex(v, '[task ethtool]: spin_lock(&priv->lock)'));
+      expect(stepIndex(v, 'run NET_RX handler')).toBeGreaterThan(raised);
+    }
+  });
+
+  it('B5: ABBA is a circular wait across cpu0 and cpu1', () => {
+    for (const v of [exhaustiveVerdict(designNamed('abba-spin_lock')), randomVerdict(designNamed('abba-spin_lock'))]) {
+      expect(cycleCpus(v)).toEqual([0, 1]);
+      expect(cycleContexts(v)).toEqual(['cpu0 task mover0', 'cpu1 task mover1']);
+      expect(v.violation!.message).toMatch(/^deadlock across cpu0\/cpu1/);
+      expect(v.violation!.message).toContain('&B is held by task mover1');
+      expect(v.violation!.message).toContain('&A is held by task mover0');
+    }
+  });
+
+  it('B6: the cycle runs through eth0 on cpu0, which neither CPU alone would deadlock on', () => {
+    for (const v of [exhaustiveVerdict(designNamed('irq-safe-to-unsafe-spin_lock')), randomVerdict(designNamed('irq-safe-to-unsafe-spin_lock'))]) {
+      expect(cycleCpus(v)).toEqual([0, 1]);
+      expect(cycleContexts(v)).toEqual(['cpu0 hardirq eth0', 'cpu0 task stats', 'cpu1 task config']);
+      expect(v.violation!.message).toContain('hardirq eth0: spin_lock(&A) spins: &A is held by task config');
+      expect(v.violation!.message).toContain('task config: spin_lock(&B) spins: &B is held by task stats');
+    }
+  });
+
+  it('B4: eth0 arrives after spin_unlock_irq(&B) re-enabled irqs, while A is still held', () => {
+    for (const v of [exhaustiveVerdict(designNamed('nested-spin_unlock_irq-under-irqsave')), randomVerdict(designNamed('nested-spin_unlock_irq-under-irqsave'))]) {
+      expect(cycleContexts(v)).toEqual(['cpu0 hardirq eth0', 'cpu0 task config']);
+      expect(v.violation!.message).toContain('&A is held by task config');
+      const unlockIrq = stepIndex(v, '[task config]: spin_unlock_irq(&B)');
+      expect(unlockIrq).toBeGreaterThanOrEqual(0);
+      expect(stepIndex(v, 'eth0 interrupt arrives')).toBeGreaterThan(unlockIrq);
+      expect(stepIndex(v, 'spin_unlock_irqrestore(&A')).toBe(-1);
+    }
+  });
+
+  it('B17: the second read_lock queues behind the writer waiting on cpu1', () => {
+    for (const v of [exhaustiveVerdict(designNamed('rwlock-read-recursion-task')), randomVerdict(designNamed('rwlock-read-recursion-task'))]) {
+      expect(cycleCpus(v)).toEqual([0, 1]);
+      expect(cycleContexts(v)).toEqual(['cpu0 task lookup', 'cpu1 task updater']);
+      expect(v.violation!.message).toContain('queued behind a writer waiting for readers to drain (task updater)');
+      expect(v.violation!.message).toContain('&L is read-held by task lookup');
+      const waiting = stepIndex(v, '[task updater]: write_lock(&L): takes the qrwlock wait lock and sets _QW_WAITING');
+      expect(waiting).toBeGreaterThan(stepIndex(v, '[task lookup]: read_lock(&L)'));
+      expect(v.violation!.trace.at(-1)).toMatch(/\[task lookup\]: read_lock\(&L\): queues behind the waiting writer/);
+    }
+  });
+});
+
+// --------------------------------------- the fixes are not verified vacuously
+
+describe('the fixes work for the reason they give', () => {
+  it('B1 fixed: eth0 still takes priv->lock, but never inside the irqsave section', () => {
+    const d = designNamed('task-vs-hardirq-spin_lock_irqsave');
+    expect(reachable(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&priv->lock)'])).toBe(true);
+    expect(reachable(d, ['[task ethtool]: spin_lock_irqsave', 'eth0 interrupt arrives', '[task ethtool]: spin_unlock_irqrestore'])).toBe(false);
+  });
+
+  it('B2 fixed: eth0 arrives inside the _bh section and NET_RX runs at spin_unlock_bh', () => {
+    const d = designNamed('task-vs-softirq-spin_lock_bh');
+    expect(reachable(d, [
+      '[task ethtool]: spin_lock_bh(&priv->lock): acquires', 'eth0 interrupt arrives', '[hardirq eth0]: __raise_softirq_irqoff',
+      '[task ethtool]: spin_unlock_bh(&priv->lock)', 'run NET_RX handler', '[softirq NET_RX]: spin_lock(&priv->lock)',
+    ])).toBe(true);
+    // NET_RX never starts while the task holds the lock.
+    expect(reachable(d, ['[task ethtool]: spin_lock_bh(&priv->lock): acquires', 'run NET_RX handler', '[task ethtool]: spin_unlock_bh'])).toBe(false);
+  });
+
+  it('B5 fixed: the two CPUs still contend for A', () => {
+    const d = designNamed('abba-ordered');
+    expect(reachable(d, ['[task mover0]: spin_lock(&A)', '[task mover1]: spin_lock(&A): &A is busy, spins'])).toBe(true);
+  });
+
+  it('B6 fixed: eth0 still spins on A while cpu1 holds it, and cpu1 can always finish', () => {
+    const d = designNamed('irq-safe-to-unsafe-spin_lock_irqsave');
+    expect(reachable(d, ['cpu1 [task config]: spin_lock_irq(&A)', 'cpu0: eth0 interrupt arrives', 'cpu0 [hardirq eth0]: spin_lock(&A): &A is busy, spins'])).toBe(true);
+    // Nothing interrupts cpu0 while it holds B.
+    expect(reachable(d, ['cpu0 [task stats]: spin_lock_irqsave(&B', 'cpu0: eth0 interrupt arrives', 'cpu0 [task stats]: spin_unlock_irqrestore(&B'])).toBe(false);
+  });
+
+  it('B4 fixed: irqs stay off from spin_lock_irqsave(&A) to spin_unlock_irqrestore(&A)', () => {
+    const d = designNamed('nested-spin_lock-under-irqsave');
+    expect(reachable(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&A)'])).toBe(true);
+    expect(reachable(d, ['[task config]: spin_lock_irqsave(&A', 'eth0 interrupt arrives', '[task config]: spin_unlock_irqrestore(&A'])).toBe(false);
+  });
+
+  it('B17 fixed: eth0\'s read_lock gets L past the writer waiting on cpu1', () => {
+    const d = designNamed('rwlock-read-recursion-hardirq');
+    expect(reachable(d, [
+      'cpu0 [task lookup]: read_lock(&L)', 'cpu1 [task updater]: write_lock(&L): takes the qrwlock wait lock and sets _QW_WAITING',
+      'cpu0: eth0 interrupt arrives', 'cpu0 [hardirq eth0]: read_lock(&L)', 'cpu0 [hardirq eth0]: read_unlock(&L)',
+    ])).toBe(true);
+    // The same reader in task context would have queued: the twin deadlocks exactly there.
+    expect(exhaustiveVerdict(designNamed('rwlock-read-recursion-task')).status).toBe('violation');
+  });
+});

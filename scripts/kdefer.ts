@@ -1,0 +1,430 @@
+/**
+ * The kdefer command line.
+ *
+ *   kdefer check <design-file>... [--json] [--explorer exhaustive|random]
+ *                [--seed N] [--runs N] [--max-states N]
+ *   kdefer check --all [--json] [...]
+ *   kdefer help
+ *
+ * `check` imports each design file, checks every design it exports (or the
+ * whole catalogue with --all) and prints a verdict table, or one JSON array
+ * with --json. Exit status: 0 when every verdict is as expected, 1 when one
+ * is not, 2 on bad input (the problem on one line of stderr) or on an
+ * internal error of kdefer itself.
+ *
+ * Subcommands are entries of COMMANDS; a new one (replay, bench) is one more
+ * entry.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { boundsText, checkProgram, compile, type Bounds, type CheckOptions, type Design, type Program, type Verdict } from '../model/index.ts';
+import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
+import { DEFAULT_RUNS } from '../model/explore/random.ts';
+
+/** Every verdict as expected. */
+const EXIT_AS_EXPECTED = 0;
+/** At least one verdict not as expected. */
+const EXIT_NOT_AS_EXPECTED = 1;
+/** Bad input (flag, file, design) or an internal error. */
+const EXIT_BAD_INPUT = 2;
+
+/**
+ * A mistake in what the user gave: a flag, a file, a design. Its message is
+ * one line naming the culprit; it is printed after `kdefer: `.
+ */
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A subcommand: `run` returns the exit status and throws UsageError on bad input. */
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  run(args: readonly string[]): Promise<number>;
+}
+
+// ---------------------------------------------------------------- arguments
+
+const CHECK_FLAGS = {
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+  explorer: { type: 'string' },
+  seed: { type: 'string' },
+  runs: { type: 'string' },
+  'max-states': { type: 'string' },
+  help: { type: 'boolean' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Flags and positionals of `args`, with node's parse errors turned into one-line UsageErrors. */
+function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const message = (e as Error).message;
+    const flag = /'(-[^'\s]*)/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${flag} (kdefer help check lists the flags)`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /--([\w-]+)/.exec(message)?.[1];
+      const option = name ? options[name] : undefined;
+      throw new UsageError(option?.type === 'boolean' ? `--${name} takes no value` : `--${name ?? '?'} needs a value`);
+    }
+    throw new UsageError(message.split('\n')[0]!);
+  }
+}
+
+/** A whole number ≥ `min` given to `--flag`. */
+function wholeNumber(flag: string, text: string, min: number): number {
+  const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag}: '${text}' is not a whole number ≥ ${min}`);
+  return n;
+}
+
+/** A fast-check seed: a 32-bit integer. */
+function seedNumber(text: string): number {
+  const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < -0x80000000 || n > 0xffffffff) {
+    throw new UsageError(`--seed: '${text}' is not a 32-bit integer`);
+  }
+  return n | 0;
+}
+
+/** The explorer options the `check` flags ask for. */
+function checkOptions(values: { explorer?: string; seed?: string; runs?: string; 'max-states'?: string }): CheckOptions {
+  const explorer = values.explorer ?? 'exhaustive';
+  if (explorer !== 'exhaustive' && explorer !== 'random') {
+    throw new UsageError(`--explorer: '${explorer}' is not an explorer (exhaustive, random)`);
+  }
+  if (explorer === 'exhaustive') {
+    for (const flag of ['seed', 'runs'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
+    }
+    return values['max-states'] === undefined
+      ? { explorer }
+      : { explorer, maxStates: wholeNumber('max-states', values['max-states'], 1) };
+  }
+  if (values['max-states'] !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
+  // One seed for the whole run, printed, so the run can be repeated exactly.
+  const seed = values.seed === undefined ? (Date.now() ^ (Math.random() * 0x100000000)) | 0 : seedNumber(values.seed);
+  const runs = values.runs === undefined ? DEFAULT_RUNS : wholeNumber('runs', values.runs, 1);
+  return { explorer, seed, runs };
+}
+
+// ---------------------------------------------------------------- designs
+
+/** A named batch of designs: a design file, or the catalogue. */
+interface DesignSource {
+  /** As the user named it: the file path given, or `catalogue`. */
+  readonly label: string;
+  readonly designs: readonly Design[];
+}
+
+/** A design by shape: a string `name`, a number of `cpus`, a list of `tasks`. */
+function isDesign(x: unknown): x is Design {
+  if (typeof x !== 'object' || x === null) return false;
+  const d = x as Record<string, unknown>;
+  return typeof d.name === 'string' && typeof d.cpus === 'number' && Array.isArray(d.tasks);
+}
+
+/** The designs an exported value holds: itself, or the elements of an array of designs. */
+function designsIn(value: unknown): readonly Design[] {
+  if (isDesign(value)) return [value];
+  if (Array.isArray(value) && value.length > 0 && value.every(isDesign)) return value;
+  return [];
+}
+
+/**
+ * Where each export is declared in the module's source, so designs come out
+ * in the order they are written (a module namespace lists its exports
+ * alphabetically). Exports not found keep their place after the others.
+ */
+function declarationOrder(source: string, names: readonly string[]): string[] {
+  const at = (name: string): number => {
+    const pattern = name === 'default'
+      ? /\bexport\s+default\b/
+      : new RegExp(`\\bexport\\s+(?:const|let|var|function\\*?|class)\\s+${name.replace(/\$/g, '\\$')}\\b`);
+    const m = pattern.exec(source);
+    return m ? m.index : Number.MAX_SAFE_INTEGER;
+  };
+  const position = new Map(names.map((n) => [n, at(n)]));
+  return [...names].sort((a, b) => position.get(a)! - position.get(b)!);
+}
+
+/** One line out of an error thrown while importing `path`: its message and, if found, where in the file. */
+function importProblem(e: unknown, path: string): string {
+  if (!(e instanceof Error)) return String(e);
+  const lines = e.message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  // esbuild: "Transform failed with 1 error:\n<file>:<line>:<col>: ERROR: <what>"
+  if (/^Transform failed with \d+ errors?:$/.test(lines[0] ?? '')) return lines.slice(1).join('; ');
+  const first = lines[0] ?? e.name;
+  const url = pathToFileURL(path).href;
+  const frame = (e.stack ?? '').split('\n').find((l) => l.includes(url) || l.includes(path));
+  const position = frame && /:(\d+):(\d+)\)?\s*$/.exec(frame);
+  return position ? `${first} (at line ${position[1]}:${position[2]})` : first;
+}
+
+/**
+ * Import a design file and collect the designs it exports, in source order,
+ * each once. A CommonJS-style module (a .ts file outside an ES-module
+ * package) exports one object, `default`; its properties are looked into too.
+ */
+async function loadDesignFile(file: string): Promise<DesignSource> {
+  const path = resolve(file);
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    throw new UsageError(`${file}: no such file`);
+  }
+  if (!isFile) throw new UsageError(`${file}: not a file`);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${file}: ${e.message}`);
+    throw new UsageError(`${file}: cannot import: ${importProblem(e, path)}`);
+  }
+  const exports: [string, unknown][] = declarationOrder(readFileSync(path, 'utf8'), Object.keys(namespace))
+    .map((name) => [name, namespace[name]]);
+  const commonjs = namespace.default;
+  const unwrapped = typeof commonjs === 'object' && commonjs !== null && !Array.isArray(commonjs) && !isDesign(commonjs);
+  if (unwrapped) exports.push(...Object.entries(commonjs));
+  const designs: Design[] = [];
+  for (const [, value] of exports) {
+    for (const d of designsIn(value)) if (!designs.includes(d)) designs.push(d);
+  }
+  if (designs.length === 0) {
+    const seen = exports.map(([name]) => name).filter((n) => n !== 'default' || !unwrapped);
+    throw new UsageError(
+      `${file}: exports no design (a design is an object with a string 'name', a number 'cpus' and a 'tasks' list; ` +
+        `exports seen: ${seen.join(', ') || 'none'})`,
+    );
+  }
+  return { label: file, designs };
+}
+
+/** The catalogue, imported only when asked for. */
+async function loadCatalogue(): Promise<DesignSource> {
+  const { CATALOGUE } = await import('../model/designs/index.ts');
+  return { label: 'catalogue', designs: CATALOGUE };
+}
+
+/** Compile every design first, so a malformed one is reported before any exploring. */
+function compileAll(sources: readonly DesignSource[]): Program[] {
+  return sources.flatMap((src) =>
+    src.designs.map((d) => {
+      try {
+        return compile(d);
+      } catch (e) {
+        if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${src.label}: ${e.message}`);
+        throw e;
+      }
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- verdicts
+
+/**
+ * Whether a verdict is the one its design claims: `verified` and verified,
+ * or the claimed violation kind. A design that claims nothing must not be
+ * violated (bounded-out passes).
+ */
+function asExpected(v: Verdict): boolean {
+  if (v.expected === null || v.expected === undefined) return v.status !== 'violation';
+  if (v.expected === 'verified') return v.status === 'verified';
+  return v.status === 'violation' && v.violation?.kind === v.expected;
+}
+
+/** `violation: deadlock`, `verified`, `bounded-out`. */
+function verdictText(v: Verdict): string {
+  return v.violation ? `${v.status}: ${v.violation.kind}` : v.status;
+}
+
+/** "2 CPUs, eth0≤2, loops≤4, preempt": the bounds in a table cell (the profile has its own column). */
+function compactBounds(b: Bounds): string {
+  const parts = [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...Object.entries(b.irqs).map(([line, k]) => `${line}≤${k}`)];
+  const loops = Object.values(b.loops);
+  if (loops.length > 0) parts.push(`loops≤${Math.max(...loops)}`);
+  if (b.preempt === 'full') parts.push('preempt');
+  return parts.join(', ');
+}
+
+/** The verdict as JSON: the stable keys first, then the extras. */
+function verdictJson(v: Verdict): object {
+  return {
+    design: v.design,
+    fingerprint: v.fingerprint,
+    expected: v.expected ?? null,
+    status: v.status,
+    violation: v.violation
+      ? {
+          kind: v.violation.kind,
+          message: v.violation.message,
+          cpu: v.violation.cpu,
+          context: v.violation.context,
+          choices: v.violation.choices,
+          trace: v.violation.trace,
+          ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}),
+        }
+      : null,
+    bounds: v.bounds,
+    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms },
+    explorer: v.explorer,
+    asExpected: asExpected(v),
+    boundedOut: v.boundedOut,
+    ...(v.seed !== undefined ? { seed: v.seed } : {}),
+  };
+}
+
+/** Columns padded to their widest cell; `right` columns are right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
+  const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** What the explorer did, once above the table. */
+function explorerLine(opts: CheckOptions): string {
+  if (opts.explorer === 'random') {
+    return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
+      `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
+  }
+  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
+}
+
+/** The text report: explorer line, verdict table, each violation's story, the tally. */
+function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
+  const out = [explorerLine(opts), ''];
+  const rows = verdicts.map((v) => [
+    v.design,
+    v.bounds.profile,
+    compactBounds(v.bounds),
+    v.expected ?? '-',
+    verdictText(v),
+    String(v.stats.states),
+    String(v.stats.ms),
+    asExpected(v) ? 'OK' : 'MISMATCH',
+  ]);
+  const counted = opts.explorer === 'random' ? 'schedules' : 'states';
+  out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', ''], rows, new Set([5, 6])));
+
+  for (const v of verdicts) {
+    if (v.violation) {
+      const viol = v.violation;
+      out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
+      out.push(...viol.message.split('\n').map((l) => `  ${l}`));
+      out.push(`  within ${boundsText(v.bounds)}`);
+      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
+      const digits = String(viol.trace.length).length;
+      viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
+    } else if (v.status === 'bounded-out') {
+      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+    }
+  }
+
+  const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
+  const total = `${verdicts.length} design${verdicts.length === 1 ? '' : 's'}`;
+  const tally = missed.length === 0
+    ? `${total}: ${verdicts.length} as expected`
+    : `${total}: ${verdicts.length - missed.length} as expected, ${missed.length} NOT as expected: ${missed.join(', ')}`;
+  out.push('', tally);
+  return out;
+}
+
+// ---------------------------------------------------------------- commands
+
+const CHECK_USAGE = `usage: kdefer check <design-file>... [flags]
+       kdefer check --all [flags]
+
+Checks every design a file exports (a design, or an array of designs), or
+with --all the catalogue (model/designs), and prints a verdict table.
+
+  --json                 one JSON array, one object per design, instead of the table
+  --explorer exhaustive  every schedule within the bounds (default): proves or refutes
+  --explorer random      sampled schedules, shrunk to a minimal counterexample
+  --seed N               random: the seed (default: a fresh one, printed)
+  --runs N               random: schedules per design (default ${DEFAULT_RUNS})
+  --max-states N         exhaustive: distinct states before giving up as
+                         bounded-out (default ${DEFAULT_MAX_STATES})
+
+Exit status: 0 every verdict as expected, 1 some verdict not as expected,
+2 bad input (flag, file, design) or an internal error.`;
+
+async function runCheck(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, CHECK_FLAGS);
+  if (values.help) {
+    console.log(CHECK_USAGE);
+    return EXIT_AS_EXPECTED;
+  }
+  const opts = checkOptions(values);
+  if (values.all && positionals.length > 0) throw new UsageError('check takes design files or --all, not both');
+  if (!values.all && positionals.length === 0) throw new UsageError('check needs design files or --all (kdefer help check)');
+
+  const sources = values.all ? [await loadCatalogue()] : [];
+  for (const file of positionals) sources.push(await loadDesignFile(file));
+  const verdicts = compileAll(sources).map((p) => checkProgram(p, opts));
+
+  console.log(values.json ? JSON.stringify(verdicts.map(verdictJson), null, 2) : report(verdicts, opts).join('\n'));
+  return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  check: {
+    usage: CHECK_USAGE,
+    summary: 'check design files, or the catalogue with --all',
+    run: runCheck,
+  },
+  help: {
+    usage: 'usage: kdefer help [command]',
+    summary: 'this text, or a command\'s',
+    run: async (args) => {
+      const command = args[0] === undefined ? undefined : COMMANDS[args[0]];
+      if (args[0] !== undefined && !command) throw new UsageError(`help: unknown command '${args[0]}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+      console.log(command ? command.usage : usage());
+      return EXIT_AS_EXPECTED;
+    },
+  },
+};
+
+function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'kdefer: model checking of Linux kernel deferred work (hard irqs, softirqs, spinlocks)',
+    '',
+    'usage: kdefer <command> [args]',
+    '',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    '',
+    'kdefer help <command> tells more.',
+  ].join('\n');
+}
+
+/** Run the command line `args` (without node and script); returns the exit status. */
+async function main(args: readonly string[]): Promise<number> {
+  try {
+    const [name, ...rest] = args;
+    if (name === undefined || name === '--help' || name === '-h') return await COMMANDS.help!.run([]);
+    const command = COMMANDS[name];
+    if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`kdefer: ${e.message}`);
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`kdefer internal error: ${message.replace(/^kdefer internal error:\s*/, '').split('\n')[0]}`);
+      if (process.env.KDEFER_DEBUG && e instanceof Error) console.error(e.stack);
+    }
+    return EXIT_BAD_INPUT;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
