@@ -139,20 +139,21 @@ function designsIn(value: unknown): readonly Design[] {
 }
 
 /**
- * Where each export is declared in the module's source, so designs come out
- * in the order they are written (a module namespace lists its exports
- * alphabetically). Exports not found keep their place after the others.
+ * Sort exports by where they are declared in the module's source, so designs
+ * come out in the order they are written (a module namespace, and esbuild's
+ * CommonJS exports, list them alphabetically). Exports not found keep their
+ * place after the others.
  */
-function declarationOrder(source: string, names: readonly string[]): string[] {
+function inDeclarationOrder(source: string, exports: readonly (readonly [string, unknown])[]): (readonly [string, unknown])[] {
   const at = (name: string): number => {
     const pattern = name === 'default'
       ? /\bexport\s+default\b/
-      : new RegExp(`\\bexport\\s+(?:const|let|var|function\\*?|class)\\s+${name.replace(/\$/g, '\\$')}\\b`);
+      : new RegExp(`\\bexport\\s+(?:const|let|var|function\\*?|class)\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
     const m = pattern.exec(source);
     return m ? m.index : Number.MAX_SAFE_INTEGER;
   };
-  const position = new Map(names.map((n) => [n, at(n)]));
-  return [...names].sort((a, b) => position.get(a)! - position.get(b)!);
+  const position = new Map(exports.map(([name]) => [name, at(name)]));
+  return [...exports].sort(([a], [b]) => position.get(a)! - position.get(b)!);
 }
 
 /** One line out of an error thrown while importing `path`: its message and, if found, where in the file. */
@@ -189,11 +190,12 @@ async function loadDesignFile(file: string): Promise<DesignSource> {
     if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${file}: ${e.message}`);
     throw new UsageError(`${file}: cannot import: ${importProblem(e, path)}`);
   }
-  const exports: [string, unknown][] = declarationOrder(readFileSync(path, 'utf8'), Object.keys(namespace))
-    .map((name) => [name, namespace[name]]);
   const commonjs = namespace.default;
   const unwrapped = typeof commonjs === 'object' && commonjs !== null && !Array.isArray(commonjs) && !isDesign(commonjs);
-  if (unwrapped) exports.push(...Object.entries(commonjs));
+  const exports = inDeclarationOrder(readFileSync(path, 'utf8'), [
+    ...Object.entries(namespace),
+    ...(unwrapped ? Object.entries(commonjs) : []),
+  ]);
   const designs: Design[] = [];
   for (const [, value] of exports) {
     for (const d of designsIn(value)) if (!designs.includes(d)) designs.push(d);

@@ -8,8 +8,8 @@ import { resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
-import { OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
-import type { DeclareContext, OperandSpec } from '../kernel/semantics.ts';
+import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
+import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { SOFTIRQS, type Design, type Expr, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
 
@@ -217,9 +217,25 @@ export function compile(design: Design): Program {
   }
 
   const em = new Emitter();
-  // Built-in kernel code first: the softirq batch loop (__do_softirq).
+  // Built-in kernel code first: the softirq batch loop (__do_softirq), then each mechanism's.
   if (em.emit('softirq_loop', 0, 0, 0, 'kernel/softirq.c: __do_softirq', '__do_softirq') !== SOFTIRQ_LOOP_PC) {
     throw new Error('kdefer internal error: softirq loop not at pc 0');
+  }
+  const builtins: Record<string, number> = {};
+  for (const code of BUILTINS) {
+    builtins[code.name] = em.pc;
+    for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
+  }
+  const shape: ProgramShape = { ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0 };
+  // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
+  const kernelActions = new Map<number, string>();
+  for (const mech of MECHANISMS) {
+    for (const { vec, builtin } of mech.softirqActions?.(shape) ?? []) {
+      if ((softirqs as Record<string, unknown>)[SOFTIRQS[vec]!]) {
+        throw err(`softirqs.${SOFTIRQS[vec]}`, `the ${SOFTIRQS[vec]} softirq runs the kernel's ${builtin} here (the design uses ${mech.name}); it cannot have a design handler too`);
+      }
+      kernelActions.set(vec, builtin);
+    }
   }
 
   const compileExpr = (e: Expr, where: string, defined: ReadonlySet<string>): number => {
@@ -297,7 +313,7 @@ export function compile(design: Design): Program {
       case 'vec': {
         const v = (SOFTIRQS as readonly string[]).indexOf(value as string);
         if (v < 0) throw err(where, `${opName}: unknown softirq vector ${JSON.stringify(value)} (known: ${SOFTIRQS.join(', ')})`);
-        if (!(softirqs as Record<string, unknown>)[value as string]) throw err(where, `${opName}(${String(value)}): the design has no ${String(value)} softirq handler`);
+        if (!(softirqs as Record<string, unknown>)[value as string] && !kernelActions.has(v)) throw err(where, `${opName}(${String(value)}): the design has no ${String(value)} softirq handler`);
         return v;
       }
       case 'var': case 'percpu': case 'queue': {
@@ -475,7 +491,17 @@ export function compile(design: Design): Program {
   SOFTIRQS.forEach((vec, v) => {
     const body = (softirqs as Record<string, readonly Stmt[] | undefined>)[vec];
     if (body) softirqEntry[v] = compileEntry(body, `softirq ${vec}`);
+    const action = kernelActions.get(v);
+    if (action !== undefined) softirqEntry[v] = builtins[action]!;
   });
+  // Kernel threads the mechanisms need (kworkers…), after the design's tasks.
+  for (const mech of MECHANISMS) {
+    for (const th of mech.threads?.(shape) ?? []) {
+      const entry = builtins[th.builtin];
+      if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${th.builtin} for ${th.name}`);
+      tasks.push({ name: th.name, cpu: th.cpu, entry });
+    }
+  }
   if (tasks.length === 0 && irqs.length === 0) throw err('', 'a design needs at least one task or interrupt line');
   const regNames = [...em.regs.keys()];
 
@@ -499,6 +525,7 @@ export function compile(design: Design): Program {
     percpuInit: percpu.init,
     queues: queueList,
     objects,
+    builtins,
     regs: regNames,
     loops: em.loops,
   };

@@ -7,7 +7,7 @@
 import { X_CALLS, X_RET, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { OpSemantics } from './semantics.ts';
+import type { Mechanism, OpSemantics } from './semantics.ts';
 
 // ----------------------------------------------------------- expressions
 // Postfix pool: pairs (token, argument), ended by E_END.
@@ -268,3 +268,5 @@ export const DATA_OPS: readonly OpSemantics[] = [
     },
   },
 ];
+
+export const DATA: Mechanism = { name: 'data', ops: DATA_OPS };

@@ -14,7 +14,7 @@ import {
   C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING, MAX_FRAMES,
   X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID,
 } from './layout.ts';
-import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 
 const IRQ_ARRIVAL: ChoiceSource = {
@@ -116,5 +116,9 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   },
 ];
 
-export const IRQ_CHOICES: readonly ChoiceSource[] = [IRQ_ARRIVAL];
-export const IRQ_EXITS: Readonly<Record<number, FrameExit>> = { [FrameKind.Hardirq]: hardirqExit };
+export const IRQ: Mechanism = {
+  name: 'irq',
+  ops: IRQ_OPS,
+  choices: [IRQ_ARRIVAL],
+  exits: { [FrameKind.Hardirq]: hardirqExit },
+};

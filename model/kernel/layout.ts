@@ -62,7 +62,9 @@ export const T_CHANNEL = X_AUX0;
 export const X_AUX2 = X_AUX1 + 1;
 export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
-export const X_REGS = X_EXIT + 1;
+/** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
+export const X_READ_NEST = X_EXIT + 1;
+export const X_REGS = X_READ_NEST + 1;
 
 export const enum ContextStatus {
   Free = 0,

@@ -75,6 +75,8 @@ export interface Program {
   readonly percpu: readonly string[];
   readonly percpuInit: readonly number[];
   readonly queues: readonly ProgramQueue[];
+  /** Entry pc of each mechanism's builtin kernel code, by name. */
+  readonly builtins: Readonly<Record<string, number>>;
   /** Mechanism objects by kind, each list indexed by the object's id. */
   readonly objects: Readonly<Record<string, readonly ProgramObject[]>>;
   /** Register names; every context has one slot per name. */

@@ -1,39 +1,23 @@
 /**
- * Every mechanism's operations, choice sources and frame exits, gathered in
- * a fixed order. Opcodes are indexes into OPS; choice kinds are 1 + indexes
- * into CHOICE_SOURCES. Adding a mechanism: its file, one line per list here,
- * and its builders in model/dsl/design.ts.
+ * Every mechanism, in a fixed order. Opcodes are indexes into OPS; choice
+ * kinds are 1 + indexes into CHOICE_SOURCES. Adding a mechanism: its file,
+ * one line in MECHANISMS, and its builders in model/dsl/design.ts.
  */
-import { DATA_OPS } from './data.ts';
-import { IRQ_CHOICES, IRQ_EXITS, IRQ_OPS } from './irq.ts';
-import { SCHEDULER_CHOICES, SCHEDULER_EXITS, SCHEDULER_OPS } from './scheduler.ts';
-import type { ChoiceSource, FrameExit, ObjectKindSpec, OpSemantics } from './semantics.ts';
-import { SLEEP_OBJECTS, SLEEP_OPS } from './sleep.ts';
-import { SOFTIRQ_CHOICES, SOFTIRQ_EXITS, SOFTIRQ_OPS } from './softirq.ts';
-import { SPINLOCK_OPS } from './spinlock.ts';
+import { DATA } from './data.ts';
+import { IRQ } from './irq.ts';
+import { SCHEDULER } from './scheduler.ts';
+import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { SLEEP } from './sleep.ts';
+import { SOFTIRQ } from './softirq.ts';
+import { SPINLOCK } from './spinlock.ts';
 
-export const OPS: readonly OpSemantics[] = [
-  ...DATA_OPS,
-  ...SOFTIRQ_OPS,
-  ...IRQ_OPS,
-  ...SPINLOCK_OPS,
-  ...SCHEDULER_OPS,
-  ...SLEEP_OPS,
-];
+export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP];
 
-export const CHOICE_SOURCES: readonly ChoiceSource[] = [
-  ...SCHEDULER_CHOICES,
-  ...IRQ_CHOICES,
-  ...SOFTIRQ_CHOICES,
-];
-
-export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = {
-  ...SCHEDULER_EXITS,
-  ...IRQ_EXITS,
-  ...SOFTIRQ_EXITS,
-};
-
-export const OBJECT_KINDS: readonly ObjectKindSpec[] = [...SLEEP_OBJECTS];
+export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
+export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);
+export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = Object.assign({}, ...MECHANISMS.map((m) => m.exits ?? {}));
+export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) => m.objects ?? []);
+export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

@@ -23,7 +23,7 @@ import {
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
 /** Wait channel tags; a channel is tag << 16 | object id. */
@@ -265,5 +265,9 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   },
 ];
 
-export const SCHEDULER_CHOICES: readonly ChoiceSource[] = [SCHEDULE, PREEMPT, TIMEOUT];
-export const SCHEDULER_EXITS: Readonly<Record<number, FrameExit>> = { [FrameKind.Task]: taskExit };
+export const SCHEDULER: Mechanism = {
+  name: 'scheduler',
+  ops: SCHEDULER_OPS,
+  choices: [SCHEDULE, PREEMPT, TIMEOUT],
+  exits: { [FrameKind.Task]: taskExit },
+};

@@ -97,3 +97,42 @@ export const choiceKind = (c: number): number => (c >>> 28) & 0xf;
 export const choiceCpu = (c: number): number => (c >>> 24) & 0xf;
 export const choiceVariant = (c: number): number => (c >>> 16) & 0xff;
 export const choiceArg = (c: number): number => c & 0xffff;
+
+/** Kernel code a mechanism provides (a softirq action, a kthread's loop): internal ops, in order. */
+export interface BuiltinCode {
+  readonly name: string;
+  /** Internal operation names; operands are 0. The code must end in a loop or a `ret`. */
+  readonly ops: readonly string[];
+}
+
+/** An implicit kernel thread a mechanism needs (a kworker), running builtin code. */
+export interface KernelThread {
+  readonly name: string;
+  readonly cpu: number;
+  readonly builtin: string;
+}
+
+/** What the compiler tells a mechanism about the program it builds. */
+export interface ProgramShape {
+  readonly ncpu: number;
+  readonly flags: import('./flags.ts').KernelFlags;
+  /** Number of declared objects of each kind. */
+  readonly objectCount: (kind: string) => number;
+}
+
+/**
+ * One kernel mechanism: everything it adds to the model. Adding a mechanism
+ * is its file, one entry in registry.ts, and its builders in design.ts.
+ */
+export interface Mechanism {
+  readonly name: string;
+  readonly ops?: readonly OpSemantics[];
+  readonly choices?: readonly ChoiceSource[];
+  readonly exits?: Readonly<Record<number, FrameExit>>;
+  readonly objects?: readonly ObjectKindSpec[];
+  readonly builtins?: readonly BuiltinCode[];
+  /** Softirq vectors whose action is this mechanism's builtin code, when it is in use. */
+  softirqActions?(shape: ProgramShape): readonly { readonly vec: number; readonly builtin: string }[];
+  /** Kernel threads this mechanism needs in this program. */
+  threads?(shape: ProgramShape): readonly KernelThread[];
+}

@@ -16,7 +16,7 @@ import { L_OWNER, X_HELD, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { evaluate } from './data.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
-import type { ObjectKindSpec, OpSemantics } from './semantics.ts';
+import type { Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 
 const SEM_SIZE = 1; // count
 const COMPLETION_SIZE = 1; // done (UINT_MAX after complete_all)
@@ -267,3 +267,5 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     },
   },
 ];
+
+export const SLEEP: Mechanism = { name: 'sleep', ops: SLEEP_OPS, objects: SLEEP_OBJECTS };

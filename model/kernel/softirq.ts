@@ -10,7 +10,7 @@ import {
   FrameKind, X_AUX0, X_AUX1, X_AUX2, X_ENTRY_BH, X_ENTRY_IRQS, X_ENTRY_PREEMPT, X_EXIT, X_HELD,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import type { ChoiceSource, FrameExit, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, Mechanism, OpSemantics } from './semantics.ts';
 
 /** The batch loop is built-in code at pc 0 (the compiler puts it there). */
 export const SOFTIRQ_LOOP_PC = 0;
@@ -351,8 +351,6 @@ const KSOFTIRQD: ChoiceSource = {
   },
 };
 
-export const SOFTIRQ_CHOICES: readonly ChoiceSource[] = [KSOFTIRQD];
-
-/** A softirq frame never returns through `ret`; its loop pops it. */
-export const SOFTIRQ_EXITS: Readonly<Record<number, FrameExit>> = {};
+/** A softirq frame never returns through `ret`; its loop pops it, so it has no frame exit. */
+export const SOFTIRQ: Mechanism = { name: 'softirq', ops: SOFTIRQ_OPS, choices: [KSOFTIRQD] };
 

@@ -31,11 +31,11 @@
  */
 import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_AUX3, X_HELD, X_PC, X_PHASE, X_STATUS,
+  X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
+import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 import { preemptDec } from './scheduler.ts';
 import { bhEnable } from './softirq.ts';
 
@@ -51,34 +51,28 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
-/**
- * Read references a context holds beyond the first, on one rwlock:
- * (lock + 1) | extra << 8, 0 when none. It borrows the mechanism-owned
- * X_AUX3 (unused by task and hardirq frames, and by the softirq loop, which
- * uses X_AUX0–2); a dedicated per-context field in layout.ts would lift the
- * one-lock limit.
- */
-const X_READ_NEST = X_AUX3;
-const NEST_SHIFT = 8;
+/** Lock ids whose read recursion the per-context nibbles can count. */
+const NEST_LOCKS = 8;
 
-/** A further read_lock of `lock` by a context that already read-holds it. */
+/** A further read_lock of `lock` by a context that already read-holds it (one more _QR_BIAS). */
 function nestRead(m: Machine, ctx: number, lock: number): void {
+  if (lock >= NEST_LOCKS) {
+    throw new Error(`kdefer limit: recursive read_lock(&${m.lockName(lock)}): read recursion is tracked for the first ${NEST_LOCKS} locks declared; declare this rwlock earlier`);
+  }
   const o = m.ctxOff(ctx);
   const nest = m.s[o + X_READ_NEST]!;
-  if (nest !== 0 && (nest & 0xff) !== lock + 1) {
-    throw new Error(`kdefer limit: ${m.contextName(ctx)} holds both &${m.lockName((nest & 0xff) - 1)} and &${m.lockName(lock)} recursively for read; the model tracks read recursion on one rwlock per context`);
-  }
-  const extra = nest === 0 ? 0 : nest >> NEST_SHIFT;
-  m.s[o + X_READ_NEST] = (lock + 1) | ((extra + 1) << NEST_SHIFT);
+  const extra = (nest >>> (4 * lock)) & 0xf;
+  if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
+  m.s[o + X_READ_NEST] = nest + (1 << (4 * lock));
 }
 
 /** Drop one extra read reference of `lock`; false if this was the context's last one. */
 function unnestRead(m: Machine, ctx: number, lock: number): boolean {
+  if (lock >= NEST_LOCKS) return false;
   const o = m.ctxOff(ctx);
   const nest = m.s[o + X_READ_NEST]!;
-  if (nest === 0 || (nest & 0xff) !== lock + 1) return false;
-  const extra = (nest >> NEST_SHIFT) - 1;
-  m.s[o + X_READ_NEST] = extra === 0 ? 0 : (lock + 1) | (extra << NEST_SHIFT);
+  if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
+  m.s[o + X_READ_NEST] = nest - (1 << (4 * lock));
   return true;
 }
 
@@ -377,3 +371,5 @@ export const SPINLOCK_OPS: readonly OpSemantics[] = [
   ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
   ...TRYLOCKS.map((t) => trylockOp(t.name, t.mode, t.flavour)),
 ];
+
+export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };

@@ -1,7 +1,8 @@
 /**
  * Walk every state a (small) design can reach, for invariants that must hold
- * in all of them: a plain DFS over `Machine.enabled`/`step` with exact state
- * keys (no fingerprints), so a test cannot be fooled by a hash collision.
+ * in all of them or across every transition: a plain DFS over
+ * `Machine.enabled`/`step` with exact state keys (no fingerprints), so a test
+ * cannot be fooled by a hash collision.
  */
 import { compile, Machine, type Design, type Program } from '../../model/index.ts';
 
@@ -11,22 +12,32 @@ export const MAX_WALK_STATES = 200_000;
 export interface Walk {
   readonly p: Program;
   readonly states: number;
+  readonly transitions: number;
 }
 
-/** Call `visit` on every reachable state of `design` (violating states included, not expanded). */
-export function forEachReachable(design: Design, visit: (m: Machine, s: Int32Array) => void): Walk {
+export interface Visitor {
+  /** Every reachable state once (violating states included, not expanded). */
+  readonly state?: (m: Machine, s: Int32Array) => void;
+  /** Every transition; `m.s` is `after` and `m.message` the step's violation message. */
+  readonly step?: (m: Machine, before: Int32Array, choice: number, after: Int32Array) => void;
+}
+
+export function walkReachable(design: Design, visitor: Visitor): Walk {
   const p = compile(design);
   const m = new Machine(p);
   const seen = new Set<string>();
   const key = (s: Int32Array) => Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('latin1');
   const stack = [m.initial()];
   seen.add(key(stack[0]!));
+  let transitions = 0;
   while (stack.length > 0) {
     const s = stack.pop()!;
     m.s = s;
-    visit(m, s);
+    visitor.state?.(m, s);
     for (const c of m.enabled(s)) {
       const t = m.step(s, c);
+      transitions++;
+      visitor.step?.(m, s, c, t);
       const k = key(t);
       if (seen.has(k)) continue;
       if (seen.size >= MAX_WALK_STATES) throw new Error(`design ${design.name} has more than ${MAX_WALK_STATES} states`);
@@ -34,5 +45,10 @@ export function forEachReachable(design: Design, visit: (m: Machine, s: Int32Arr
       stack.push(t);
     }
   }
-  return { p, states: seen.size };
+  return { p, states: seen.size, transitions };
+}
+
+/** Call `visit` on every reachable state of `design`. */
+export function forEachReachable(design: Design, visit: (m: Machine, s: Int32Array) => void): Walk {
+  return walkReachable(design, { state: visit });
 }

@@ -67,6 +67,32 @@ export class Schedule {
     return this;
   }
 
+  /**
+   * Run until nothing is enabled (or a violation, or `maxSteps`): at each
+   * step take the first enabled choice whose label contains the earliest
+   * fragment of `prefer` that matches any, else the first enabled choice.
+   */
+  runToEnd(prefer: readonly string[] = [], maxSteps = 10_000): this {
+    for (let i = 0; i < maxSteps; i++) {
+      const en = this.m.enabled(this.s);
+      if (en.length === 0) return this;
+      const labels = en.map((c) => this.m.label(this.s, c));
+      let pick = 0;
+      for (const f of prefer) {
+        const hit = labels.findIndex((l) => l.includes(f));
+        if (hit >= 0) {
+          pick = hit;
+          break;
+        }
+      }
+      this.choices.push(en[pick]!);
+      this.labels.push(labels[pick]!);
+      this.s = this.m.step(this.s, en[pick]!);
+      this.message = this.m.message;
+    }
+    throw new Error(`schedule did not end within ${maxSteps} steps`);
+  }
+
   /** A per-CPU field (C_IRQS_OFF, C_PREEMPT, C_BH, …) of `cpu`. */
   cpu(cpu: number, field: number): number {
     return this.s[this.m.cpuOff(cpu) + field]!;

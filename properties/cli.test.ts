@@ -1,0 +1,127 @@
+/**
+ * The command line (scripts/kdefer.ts) as a user runs it: `node
+ * scripts/kdefer.mjs …` in a child process, on design files written to a
+ * fresh temporary folder. Pins the --json shape, the exit statuses (0 as
+ * expected, 1 not, 2 bad input) and the one-line stderr of bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = fileURLToPath(new URL('../scripts/kdefer.mjs', import.meta.url));
+const API = fileURLToPath(new URL('../model/index.ts', import.meta.url));
+
+const scratch = mkdtempSync(join(tmpdir(), 'kdefer-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * Write a design file importing the API by absolute path. `esm` puts it
+ * under a "type": "module" package.json; otherwise node loads it as
+ * CommonJS, as it would a file in /tmp.
+ */
+function designFile(name: string, body: string, opts: { esm?: boolean } = {}): string {
+  const folder = join(scratch, opts.esm ? 'esm' : 'plain');
+  mkdirSync(folder, { recursive: true });
+  if (opts.esm) writeFileSync(join(folder, 'package.json'), '{ "type": "module" }\n');
+  const path = join(folder, name);
+  writeFileSync(path, `import { defineDesign, inc, spin_lock, spin_unlock, spin_lock_irqsave, spin_unlock_irqrestore } from ${JSON.stringify(API)};\n${body}`);
+  return path;
+}
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function kdefer(...args: string[]): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One CPU: a task and the eth0 handler share `priv->lock`; the task takes it by `taskLock`. */
+const taskVsIrq = (name: string, taskLock: 'spin_lock' | 'spin_lock_irqsave', expected: string) => `
+export const ${name.replace(/-/g, '_')} = defineDesign({
+  name: '${name}',
+  cpus: 1,
+  locks: { 'priv->lock': 'spinlock' },
+  vars: { count: 0 },
+  tasks: [{ name: 'reader', cpu: 0, body: ${taskLock === 'spin_lock'
+    ? "[spin_lock('priv->lock'), inc('count'), spin_unlock('priv->lock')]"
+    : "[spin_lock_irqsave('priv->lock', 'flags'), inc('count'), spin_unlock_irqrestore('priv->lock', 'flags')]"} }],
+  irqs: [{ name: 'eth0', handler: [spin_lock('priv->lock'), inc('count'), spin_unlock('priv->lock')] }],
+  expected: '${expected}',
+});
+`;
+
+const PAIR = taskVsIrq('aa-buggy', 'spin_lock', 'deadlock') + taskVsIrq('aa-fixed', 'spin_lock_irqsave', 'verified');
+
+describe('kdefer check', () => {
+  it.each([
+    { loaded: 'as CommonJS', esm: false },
+    { loaded: 'as an ES module', esm: true },
+  ])('--json: one object per design, in source order, exit 0 when all as expected ($loaded)', ({ esm }) => {
+    const run = kdefer('check', designFile('pair.ts', PAIR, { esm }), '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const verdicts = JSON.parse(run.stdout) as Record<string, unknown>[];
+    expect(verdicts.map((v) => v.design)).toEqual(['aa-buggy', 'aa-fixed']);
+    for (const v of verdicts) {
+      expect(Object.keys(v)).toEqual(expect.arrayContaining(['design', 'fingerprint', 'expected', 'status', 'violation', 'bounds', 'stats']));
+      expect(v.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+      expect(v.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 1 } });
+      expect(v.stats).toEqual({ states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number) });
+    }
+    const [buggy, fixed] = verdicts;
+    expect(buggy).toMatchObject({ expected: 'deadlock', status: 'violation', violation: { kind: 'deadlock', message: expect.stringContaining('deadlock') } });
+    expect(fixed).toMatchObject({ expected: 'verified', status: 'verified', violation: null });
+  });
+
+  it('prints the verdict table, the violation with its numbered schedule, and the tally', () => {
+    const run = kdefer('check', designFile('table.ts', PAIR));
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.find((l) => l.startsWith('design'))).toMatch(/design\s+profile\s+bounds\s+expected\s+verdict\s+states\s+ms/);
+    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+OK$/);
+    expect(lines.find((l) => l.startsWith('aa-fixed '))).toMatch(/verified\s+verified\s+\d+\s+\d+\s+OK$/);
+    expect(run.stdout).toMatch(/^\s+1 {2}cpu0 \[task reader\]: spin_lock\(&priv->lock\)$/m);
+    expect(lines.at(-1)).toBe('2 designs: 2 as expected');
+  });
+
+  it('exits 1 when a verdict is not the one the design claims', () => {
+    const run = kdefer('check', designFile('wrong.ts', taskVsIrq('claims-verified', 'spin_lock', 'verified')));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/claims-verified .*MISMATCH$/m);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('1 design: 0 as expected, 1 NOT as expected: claims-verified');
+  });
+
+  const missing = join(scratch, 'no-such-design.ts');
+  it.each([
+    { input: 'a missing file', args: () => ['check', missing], says: `kdefer: ${missing}: no such file` },
+    {
+      input: 'a malformed design',
+      args: () => ['check', designFile('unknown-lock.ts', "export const x = defineDesign({ name: 'x', cpus: 1, locks: { A: 'spinlock' }, tasks: [{ name: 't', cpu: 0, body: [spin_lock('A'), spin_lock('B')] }] });")],
+      says: "unknown-lock.ts: design 'x': task t[1]: spin_lock(&B): unknown lock 'B' (declared: A)",
+    },
+    { input: 'an unknown flag', args: () => ['check', '--frobnicate', missing], says: 'kdefer: unknown flag --frobnicate' },
+    { input: 'a bad --runs', args: () => ['check', '--explorer', 'random', '--runs', 'many', missing], says: "kdefer: --runs: 'many' is not a whole number" },
+    {
+      input: 'a file exporting no design',
+      args: () => ['check', designFile('nothing.ts', 'export const answer = 42;\n')],
+      says: 'nothing.ts: exports no design',
+    },
+  ])('exits 2 with one line on stderr for $input', ({ args, says }) => {
+    const run = kdefer(...args());
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.endsWith('\n')).toBe(true);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^kdefer: /);
+    expect(run.stderr).toContain(says);
+  });
+});
