@@ -15,6 +15,10 @@ import { labelsOf } from './explore/replay.ts';
 import type { Program } from './kernel/program.ts';
 
 export * from './dsl/design.ts';
+export * from './dsl/tasklet.ts';
+export * from './dsl/bh.ts';
+export * from './dsl/timer.ts';
+export * from './dsl/workqueue.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';

@@ -10,6 +10,11 @@ import { nestedSpinLockUnderIrqsave, prematureIrqEnable } from './premature-irq-
 import { rwlockReadRecursionHardirq, rwlockReadRecursionTask } from './rwlock-read-recursion.ts';
 import { taskVsHardirqSpinLock, taskVsHardirqSpinLockIrqsave } from './task-vs-hardirq.ts';
 import { taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh } from './task-vs-softirq.ts';
+import { BH_DESIGNS } from './bh/index.ts';
+import { SLEEP_DESIGNS } from './sleep/index.ts';
+import { TASKLET_DESIGNS } from './tasklet/index.ts';
+import { TIMER_DESIGNS } from './timer/index.ts';
+import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
 export const CATALOGUE: readonly Design[] = [
@@ -19,6 +24,11 @@ export const CATALOGUE: readonly Design[] = [
   irqSafeToUnsafe, irqSafeToUnsafeFixed, // B6
   prematureIrqEnable, nestedSpinLockUnderIrqsave, // B4
   rwlockReadRecursionTask, rwlockReadRecursionHardirq, // B17
+  ...SLEEP_DESIGNS,
+  ...TASKLET_DESIGNS,
+  ...BH_DESIGNS,
+  ...TIMER_DESIGNS,
+  ...WORKQUEUE_DESIGNS,
 ];
 
 /** A catalogue design by name. */

@@ -6,6 +6,10 @@
  */
 import type { KernelFlagsInput, ProfileName } from '../kernel/flags.ts';
 import type { ViolationKind } from '../check/violation.ts';
+import type { BhName, TqStructDecl } from './bh.ts';
+import type { TaskletDecl } from './tasklet.ts';
+import type { TimerDecl } from './timer.ts';
+import type { WorkDecl, WorkqueueDecl } from './workqueue.ts';
 
 // ---------------------------------------------------------------- expressions
 
@@ -251,6 +255,20 @@ export interface Design {
   readonly percpu?: Readonly<Record<string, number>>;
   readonly queues?: Readonly<Record<string, QueueSpec>>;
   readonly functions?: Readonly<Record<string, readonly Stmt[]>>;
+  /** struct tasklet_struct, by name. */
+  readonly tasklets?: Readonly<Record<string, TaskletDecl>>;
+  /** 2.4 bottom halves installed with init_bh(nr, routine): BH slot → design function. */
+  readonly bhs?: Readonly<Partial<Record<BhName, string>>>;
+  /** 2.2/2.4 struct tq_struct, by name. */
+  readonly tq_structs?: Readonly<Record<string, TqStructDecl>>;
+  /** struct timer_list, by name. */
+  readonly timers?: Readonly<Record<string, TimerDecl>>;
+  /** struct workqueue_struct, by name (system_wq is the kernel's). */
+  readonly workqueues?: Readonly<Record<string, WorkqueueDecl>>;
+  /** struct work_struct / delayed_work, by name. */
+  readonly works?: Readonly<Record<string, WorkDecl>>;
+  /** kmalloc'ed objects whose lifetime is checked: the variables, timers, tasklets and works inside each. */
+  readonly structs?: Readonly<Record<string, { readonly members: readonly string[] }>>;
   readonly tasks: readonly TaskSpec[];
   readonly irqs?: readonly IrqSpec[];
   readonly softirqs?: Readonly<Partial<Record<SoftirqName, readonly Stmt[]>>>;

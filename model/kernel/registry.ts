@@ -3,6 +3,7 @@
  * kinds are 1 + indexes into CHOICE_SOURCES. Adding a mechanism: its file,
  * one line in MECHANISMS, and its builders in model/dsl/design.ts.
  */
+import { BH } from './bh.ts';
 import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
 import { SCHEDULER } from './scheduler.ts';
@@ -10,8 +11,11 @@ import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, O
 import { SLEEP } from './sleep.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
+import { TASKLET } from './tasklet.ts';
+import { TIMER } from './timer.ts';
+import { WORKQUEUE } from './workqueue.ts';
 
-export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP];
+export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
 export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);

@@ -1,0 +1,6 @@
+/**
+ * bh: not yet modelled (a stub so the registry lists it).
+ */
+import type { Mechanism } from './semantics.ts';
+
+export const BH: Mechanism = { name: 'bh' };

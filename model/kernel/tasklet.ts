@@ -1,0 +1,6 @@
+/**
+ * tasklet: not yet modelled (a stub so the registry lists it).
+ */
+import type { Mechanism } from './semantics.ts';
+
+export const TASKLET: Mechanism = { name: 'tasklet' };

@@ -1,0 +1,6 @@
+/**
+ * workqueue: not yet modelled (a stub so the registry lists it).
+ */
+import type { Mechanism } from './semantics.ts';
+
+export const WORKQUEUE: Mechanism = { name: 'workqueue' };
