@@ -106,6 +106,10 @@ class Emitter {
   readonly exprs: number[] = [];
   readonly loops: ProgramLoop[] = [];
   readonly regs = new Map<string, number>();
+  /** Per instruction: bitmask of the structs whose members it touches. */
+  readonly touch: number[] = [];
+  /** The touch mask the next emitted instruction gets. */
+  nextTouch = 0;
 
   get pc(): number {
     return this.code.length;
@@ -117,6 +121,8 @@ class Emitter {
     this.code.push(opcode, a, b, c);
     this.where.push(where);
     this.text.push(text);
+    this.touch.push(this.nextTouch);
+    this.nextTouch = 0;
     return pc;
   }
   patch(pc: number, operand: 1 | 2 | 3, value: number): void {
@@ -209,6 +215,42 @@ export function compile(design: Design): Program {
     objectNames.set(spec.kind, names);
   }
   const tables: Tables = { locks, vars: vars.map, percpu: percpu.map, queues, objects: objectNames, ncpu };
+
+  // Lifetime: which struct (kmalloc'ed object) each variable, lock, queue or
+  // mechanism object lives in, so that touching it after kfree is caught.
+  const ownerOf = new Map<string, number>(); // member name -> struct id
+  const structNames = [...(objectNames.get('struct')?.keys() ?? [])];
+  structNames.forEach((sname, sid) => {
+    const decl = (design.structs ?? {})[sname];
+    const members = decl?.members;
+    const where = `structs['${sname}']`;
+    if (!Array.isArray(members)) throw err(where, "declare a struct as { members: [...] } naming the variables, locks, queues, timers, tasklets or works inside it");
+    for (const member of members) {
+      const known = tables.vars.has(member) || tables.locks.has(member) || tables.queues.has(member)
+        || [...objectNames.entries()].some(([kind, names]) => kind !== 'struct' && names.has(member));
+      if (!known) throw err(where, `member '${String(member)}' is not a declared variable, lock, queue or object`);
+      const other = ownerOf.get(member);
+      if (other !== undefined) throw err(where, `'${member}' is already a member of struct '${structNames[other]}'`);
+      ownerOf.set(member, sid);
+    }
+  });
+  if (structNames.length > 31) throw err('structs', 'at most 31 structs');
+  /** The struct mask of the names a statement refers to (its operands and expressions). */
+  const touchMask = (st: Record<string, unknown>): number => {
+    let mask = 0;
+    const visit = (x: unknown): void => {
+      if (typeof x === 'string') {
+        const sid = ownerOf.get(x);
+        if (sid !== undefined) mask |= 1 << sid;
+      } else if (Array.isArray(x)) {
+        x.forEach(visit);
+      } else if (isObject(x)) {
+        for (const [k, v] of Object.entries(x)) if (k !== 'op' && k !== 'reg' && k !== 'flags' && k !== 'then' && k !== 'else' && k !== 'body') visit(v);
+      }
+    };
+    if (ownerOf.size > 0) visit(st);
+    return mask;
+  };
   const functions = design.functions ?? {};
   if (!isObject(functions)) throw err('functions', 'must map function names to statement lists');
   const softirqs = design.softirqs ?? {};
@@ -377,6 +419,7 @@ export function compile(design: Design): Program {
     (sem.operands ?? []).forEach((spec, k) => {
       operands[k] = resolveOperand(spec, st, where, defined, opName);
     });
+    em.nextTouch = opName === 'kfree' ? 0 : touchMask(st);
     em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
   };
 
@@ -396,6 +439,7 @@ export function compile(design: Design): Program {
       condOff = compileExpr(cond as Expr, `${where}.cond`, defined);
       condText = `if (${exprText(cond as Expr)})`;
     }
+    em.nextTouch = isObject(cond) && 'trylock' in cond ? 0 : touchMask({ cond });
     const br = em.emit('brz', condOff, 0, 0, where, condText);
     const thenDefined = new Set(defined);
     compileBody(st.then ?? [], `${where}.then`, thenDefined, calls);
@@ -422,6 +466,7 @@ export function compile(design: Design): Program {
     const zero = compileExpr(0, where, defined);
     em.emit('load', counter, zero, 0, where, `loop counter = 0`);
     const condOff = compileExpr(st.cond, `${where}.cond`, defined);
+    em.nextTouch = touchMask({ cond: st.cond });
     const top = em.emit('while', condOff, 0, loop, where, `while (${exprText(st.cond)})`);
     compileBody(st.body ?? [], `${where}.body`, new Set(defined), calls);
     em.emit('jmp', top, 0, 0, `${where}.body`, 'loop back');
@@ -526,6 +571,7 @@ export function compile(design: Design): Program {
     queues: queueList,
     objects,
     builtins,
+    insnStructs: Int32Array.from(em.touch),
     regs: regNames,
     loops: em.loops,
   };

@@ -191,6 +191,10 @@ export const enqueue = (queue: string, value: Expr): Stmt => ({ op: 'enqueue', q
 /** Remove the head into a register (`__skb_dequeue`); 0 if empty. */
 export const dequeue = (queue: string, reg: string): Stmt => ({ op: 'dequeue', queue, reg });
 
+// Object lifetime (mm/slub.c)
+/** `kfree(p)` of a struct declared in `structs`: touching its members afterwards is a use-after-free. */
+export const kfree = (struct: string): Stmt => ({ op: 'kfree', obj: struct });
+
 // Assertions (include/asm-generic/bug.h)
 export const BUG_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'BUG_ON', cond, message } : { op: 'BUG_ON', cond });
 export const WARN_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'WARN_ON', cond, message } : { op: 'WARN_ON', cond });

@@ -13,7 +13,7 @@ import {
   computeLayout, type Layout,
 } from './layout.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
-import { CHOICE_SOURCES, FRAME_EXITS, OPS, SOURCE_KIND } from './registry.ts';
+import { CHOICE_SOURCES, FRAME_EXITS, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
 } from './semantics.ts';
@@ -273,6 +273,7 @@ export class Machine {
       if (ctx < 0) throw new Error(`kdefer internal error: cpu${cpu} has nothing to run`);
       const pc = s[this.ctxOff(ctx) + X_PC]!;
       const code = this.code;
+      for (const guard of GUARDS) if (!guard(this, cpu, ctx, pc)) return s;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
     } else {
       const src = CHOICE_SOURCES[kind - 1];

@@ -75,6 +75,8 @@ export interface Program {
   readonly percpu: readonly string[];
   readonly percpuInit: readonly number[];
   readonly queues: readonly ProgramQueue[];
+  /** Per instruction (pc / INSN_WIDTH): bitmask of the structs whose members it touches. */
+  readonly insnStructs: Int32Array;
   /** Entry pc of each mechanism's builtin kernel code, by name. */
   readonly builtins: Readonly<Record<string, number>>;
   /** Mechanism objects by kind, each list indexed by the object's id. */

@@ -6,6 +6,7 @@
 import { BH } from './bh.ts';
 import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
+import { LIFETIME } from './lifetime.ts';
 import { SCHEDULER } from './scheduler.ts';
 import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 import { SLEEP } from './sleep.ts';
@@ -15,13 +16,14 @@ import { TASKLET } from './tasklet.ts';
 import { TIMER } from './timer.ts';
 import { WORKQUEUE } from './workqueue.ts';
 
-export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE];
+export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
 export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);
 export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = Object.assign({}, ...MECHANISMS.map((m) => m.exits ?? {}));
 export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) => m.objects ?? []);
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
+export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

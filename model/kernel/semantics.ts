@@ -46,6 +46,14 @@ export interface ObjectKindSpec {
   readonly size: number;
   /** Objects the kernel provides without a declaration (e.g. system_wq). */
   readonly builtin?: Readonly<Record<string, unknown>>;
+  /** The C type, for reports (e.g. `timer_list`). */
+  readonly ctype?: string;
+  /**
+   * Whether object `id` is active (a timer pending, a tasklet scheduled or
+   * running, a work queued or running), described for the report; null if
+   * idle. Freeing its struct while active is a use-after-free.
+   */
+  activeState?(m: Machine, id: number): string | null;
   /** Validate one declaration; return its initial state words and attributes. */
   declare(name: string, decl: unknown, d: DeclareContext): { init: number[]; attrs?: Record<string, number> };
 }
@@ -133,6 +141,11 @@ export interface Mechanism {
   readonly builtins?: readonly BuiltinCode[];
   /** Softirq vectors whose action is this mechanism's builtin code, when it is in use. */
   softirqActions?(shape: ProgramShape): readonly { readonly vec: number; readonly builtin: string }[];
+  /**
+   * Checked before every instruction executes; returns false (after m.fail)
+   * to stop it. Used by lifetime checks; keep it cheap.
+   */
+  readonly guard?: (m: Machine, cpu: number, ctx: number, pc: number) => boolean;
   /** Kernel threads this mechanism needs in this program. */
   threads?(shape: ProgramShape): readonly KernelThread[];
 }
