@@ -102,18 +102,18 @@ describe('kdefer check', () => {
 
   const missing = join(scratch, 'no-such-design.ts');
   it.each([
-    { input: 'a missing file', args: () => ['check', missing], says: `kdefer: ${missing}: no such file` },
+    { input: 'a missing file', args: () => ['check', missing], says: [`kdefer: ${missing}: no such file`] },
     {
       input: 'a malformed design',
       args: () => ['check', designFile('unknown-lock.ts', "export const x = defineDesign({ name: 'x', cpus: 1, locks: { A: 'spinlock' }, tasks: [{ name: 't', cpu: 0, body: [spin_lock('A'), spin_lock('B')] }] });")],
-      says: "unknown-lock.ts: design 'x': task t[1]: spin_lock(&B): unknown lock 'B' (declared: A)",
+      says: ["unknown-lock.ts: design 'x': ", "unknown lock 'B' (declared: A)"],
     },
-    { input: 'an unknown flag', args: () => ['check', '--frobnicate', missing], says: 'kdefer: unknown flag --frobnicate' },
-    { input: 'a bad --runs', args: () => ['check', '--explorer', 'random', '--runs', 'many', missing], says: "kdefer: --runs: 'many' is not a whole number" },
+    { input: 'an unknown flag', args: () => ['check', '--frobnicate', missing], says: ['kdefer: unknown flag --frobnicate'] },
+    { input: 'a bad --runs', args: () => ['check', '--explorer', 'random', '--runs', 'many', missing], says: ["kdefer: --runs: 'many' is not a whole number"] },
     {
       input: 'a file exporting no design',
       args: () => ['check', designFile('nothing.ts', 'export const answer = 42;\n')],
-      says: 'nothing.ts: exports no design',
+      says: ['nothing.ts: exports no design'],
     },
   ])('exits 2 with one line on stderr for $input', ({ args, says }) => {
     const run = kdefer(...args());
@@ -122,6 +122,6 @@ describe('kdefer check', () => {
     expect(run.stderr.endsWith('\n')).toBe(true);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^kdefer: /);
-    expect(run.stderr).toContain(says);
+    for (const part of says) expect(run.stderr).toContain(part);
   });
 });

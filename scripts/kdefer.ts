@@ -57,7 +57,7 @@ const CHECK_FLAGS = {
   seed: { type: 'string' },
   runs: { type: 'string' },
   'max-states': { type: 'string' },
-  help: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 /** Flags and positionals of `args`, with node's parse errors turned into one-line UsageErrors. */
@@ -72,7 +72,10 @@ function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: rea
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = /--([\w-]+)/.exec(message)?.[1];
       const option = name ? options[name] : undefined;
-      throw new UsageError(option?.type === 'boolean' ? `--${name} takes no value` : `--${name ?? '?'} needs a value`);
+      if (option?.type === 'boolean') throw new UsageError(`--${name} takes no value`);
+      // node refuses `--seed -5` as ambiguous: the value looks like a flag.
+      const hint = message.includes('ambiguous') ? ` (write --${name}=VALUE for a value starting with '-')` : '';
+      throw new UsageError(`--${name ?? '?'} needs a value${hint}`);
     }
     throw new UsageError(message.split('\n')[0]!);
   }

@@ -148,7 +148,8 @@ export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation 
   const cycle = findCycle(graph);
   if (cycle) {
     const steps: WaitStep[] = cycle.map((c) => ({ context: m.contextName(c.ctx), cpu: m.cpuOfCtx(c.ctx), why: c.why }));
-    const first = cycle[0]!;
+    // Name the context that spins or sleeps, not one merely interrupted.
+    const first = cycle.find((c) => !c.why.includes(' is interrupted on ')) ?? cycle[0]!;
     return {
       kind: 'deadlock',
       message: `${summarise(m, cycle)}\n${steps.map((st) => `  cpu${st.cpu} ${st.why}`).join('\n')}`,

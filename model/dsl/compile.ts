@@ -4,7 +4,7 @@
  * lowers `if`/`while` to branches, and resolves names to integer ids.
  */
 import { createHash } from 'node:crypto';
-import { resolveFlags } from '../kernel/flags.ts';
+import { PROFILES, resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
@@ -162,7 +162,7 @@ export function compile(design: Design): Program {
   try {
     flags = resolveFlags(design.profile, design.flags);
   } catch (e) {
-    throw err(design.profile && !(design.profile in { modern: 1, '2.4': 1, '4.x-prequeue': 1 }) ? 'profile' : 'flags', (e as Error).message);
+    throw err(design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile) ? 'profile' : 'flags', (e as Error).message);
   }
   const preempt = design.options?.preempt ?? 'none';
   if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
@@ -516,6 +516,7 @@ export function compile(design: Design): Program {
     const where = `tasks[${i}]`;
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
     if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
+    if (design.tasks.slice(0, i).some((u) => u.name === t.name)) throw err(where, `two tasks are named '${t.name}'; names must be unique`);
     return { name: t.name, cpu: t.cpu, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`) };
   });
   const irqSpecs = design.irqs ?? [];
@@ -523,6 +524,7 @@ export function compile(design: Design): Program {
   const irqs: ProgramIrq[] = irqSpecs.map((line, i) => {
     const where = `irqs[${i}]`;
     if (!isObject(line) || typeof line.name !== 'string' || line.name === '') throw err(where, "an interrupt line needs a non-empty 'name'");
+    if (irqSpecs.slice(0, i).some((l) => l.name === line.name)) throw err(where, `two interrupt lines are named '${line.name}'; names must be unique`);
     const cpus = line.cpus ?? [...Array(ncpu).keys()];
     if (!Array.isArray(cpus) || cpus.length === 0 || !cpus.every((c) => isInt(c) && c >= 0 && c < ncpu)) {
       throw err(`irq ${line.name}`, `affinity ${JSON.stringify(cpus)} must list CPUs of the design (0..${ncpu - 1})`);

@@ -82,7 +82,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       continue;
     }
     if (stats.states >= maxStates) {
-      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise maxStates or shrink the bounds)`);
+      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
     }
     states.push(s);
     choiceLists.push(en);
