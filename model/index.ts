@@ -11,7 +11,9 @@ import type { Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive } from './explore/exhaustive.ts';
 import type { SearchResult } from './explore/outcome.ts';
 import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
-import { labelsOf } from './explore/replay.ts';
+import { minimize } from './explore/minimize.ts';
+import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
+import type { CounterexampleFile } from './explore/counterexample.ts';
 import type { Program } from './kernel/program.ts';
 
 export * from './dsl/design.ts';
@@ -36,6 +38,8 @@ export interface CheckOptions {
   readonly runs?: number;
   readonly seed?: number;
   readonly maxSteps?: number;
+  /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
+  readonly minimize?: boolean;
 }
 
 /** The bounds a verdict holds within. */
@@ -45,6 +49,8 @@ export interface Bounds {
   readonly preempt: 'none' | 'full';
   /** Most arrivals per interrupt line. */
   readonly irqs: Readonly<Record<string, number>>;
+  /** Most timer ticks: how far jiffies may advance (options.ticks). */
+  readonly ticks: number;
   /** Most iterations per bounded loop, by position. */
   readonly loops: Readonly<Record<string, number>>;
   readonly maxStates?: number;
@@ -61,6 +67,8 @@ export interface VerdictViolation {
   /** Each choice's label, e.g. `cpu0 [task writer]: spin_lock(&A)`. */
   readonly trace: readonly string[];
   readonly cycle?: readonly WaitStep[];
+  /** Length of the schedule the explorer found, before minimisation. */
+  readonly foundLength: number;
 }
 
 export interface Verdict {
@@ -85,6 +93,7 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     profile: p.design.profile ?? 'modern',
     preempt: p.preempt,
     irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
+    ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
   };
@@ -94,7 +103,8 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
 export function boundsText(b: Bounds): string {
   const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+  const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
 }
 
 /**
@@ -118,7 +128,14 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   } else {
     result = exhaustive(p, opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {});
   }
-  const v = result.violation;
+  let v = result.violation;
+  const foundLength = v?.choices.length ?? 0;
+  if (v && opts.minimize !== false) {
+    // Keep the kind; the message and cycle are those of the minimal schedule.
+    const shortest = minimize(p, v.choices, v.kind);
+    const again = replaySchedule(p, shortest).violation;
+    if (again) v = again;
+  }
   return {
     design: p.design.name,
     fingerprint: p.fingerprint,
@@ -128,9 +145,36 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     bounds: boundsOf(p, opts),
     stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms },
     violation: v
-      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), ...(v.cycle ? { cycle: v.cycle } : {}) }
+      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
     ...(seed !== undefined ? { seed } : {}),
   };
 }
+
+/**
+ * The counterexample file of a violation verdict. `module` is the design's
+ * module relative to the folder the file will be saved in.
+ */
+export function counterexampleOf(verdict: Verdict, module: string): CounterexampleFile {
+  const v = verdict.violation;
+  if (!v) throw new Error(`kdefer internal error: design '${verdict.design}' has no violation to save`);
+  return {
+    format: 'kdefer-counterexample',
+    version: 1,
+    design: { module, name: verdict.design, fingerprint: verdict.fingerprint },
+    profile: verdict.bounds.profile,
+    bounds: { ...verdict.bounds },
+    schedule: v.choices.map((choice, i) => ({ choice, label: v.trace[i]! })),
+    violation: { kind: v.kind, message: v.message },
+    found: verdict.explorer === 'random' ? { explorer: 'random', seed: verdict.seed!, runs: verdict.bounds.runs! } : { explorer: 'exhaustive' },
+    minimizedFrom: v.foundLength,
+  };
+}
+
+export {
+  CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample, saveCounterexample,
+  type CounterexampleFile,
+} from './explore/counterexample.ts';
+export { minimize } from './explore/minimize.ts';
+export { shortestViolation } from './explore/exhaustive.ts';

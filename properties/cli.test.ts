@@ -5,7 +5,7 @@
  * expected, 1 not, 2 bad input) and the one-line stderr of bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,8 +38,12 @@ interface Run {
   readonly stderr: string;
 }
 
+/** Counterexamples of the scratch designs go here, never into the repository's folder. */
+const SAVED = join(scratch, 'saved');
+
 function kdefer(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const save = args[0] === 'check' && !args.includes('--no-save') && !args.includes('--save-dir') ? ['--save-dir', SAVED] : [];
+  const r = spawnSync(process.execPath, [BIN, ...args, ...save], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -123,5 +127,62 @@ describe('kdefer check', () => {
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/^kdefer: /);
     for (const part of says) expect(run.stderr).toContain(part);
+  });
+});
+
+describe('counterexample files', () => {
+  const dir = join(scratch, 'cx');
+  const files = () => (existsSync(dir) ? readdirSync(dir).sort() : []);
+
+  it('check saves one per violation, and saving the same one again writes nothing new', () => {
+    const design = designFile('saved.ts', PAIR);
+    expect(kdefer('check', design, '--save-dir', dir).status).toBe(0);
+    expect(files()).toEqual(['aa-buggy.deadlock.json']);
+    const again = kdefer('check', design, '--save-dir', dir);
+    expect(again.stdout).toContain('unchanged');
+    expect(files()).toEqual(['aa-buggy.deadlock.json']);
+  });
+
+  it('never overwrites a different file of the same name: it picks a new one', () => {
+    writeFileSync(join(dir, 'aa-buggy.deadlock.json'), 'my notes, not a counterexample\n');
+    expect(kdefer('check', designFile('saved.ts', PAIR), '--save-dir', dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'aa-buggy.deadlock.json'), 'utf8')).toBe('my notes, not a counterexample\n');
+    expect(files()).toEqual(['aa-buggy.deadlock.2.json', 'aa-buggy.deadlock.json']);
+  });
+
+  it('replay reproduces a saved one (exit 0) and prints its trace', () => {
+    const run = kdefer('replay', join(dir, 'aa-buggy.deadlock.2.json'));
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('cpu0: eth0 interrupt arrives');
+    expect(run.stdout).toContain('reproduced: deadlock');
+  });
+
+  it('replay reports a stale file (exit 1), naming the first step that differs', () => {
+    const file = join(dir, 'aa-buggy.deadlock.2.json');
+    const cx = JSON.parse(readFileSync(file, 'utf8'));
+    cx.schedule[1].label = 'cpu0: something else';
+    const stale = join(dir, 'stale.json');
+    writeFileSync(stale, JSON.stringify(cx));
+    const run = kdefer('replay', stale, '--json');
+    expect(run.status).toBe(1);
+    const out = JSON.parse(run.stdout);
+    expect(out.status).toBe('stale');
+    expect(out.step).toBe(2);
+    expect(out.problem).toMatch(/^step 2 differs/);
+  });
+
+  it('replay rejects a corrupt file or a missing design with exit 2 and one line', () => {
+    const corrupt = join(dir, 'corrupt.json');
+    writeFileSync(corrupt, '{ "format": "kdefer-counterexample", ');
+    const bad = kdefer('replay', corrupt);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trimEnd().split('\n')).toEqual([`kdefer: ${corrupt}: not valid JSON (${bad.stderr.split('not valid JSON (')[1]!.trimEnd().slice(0, -1)})`]);
+    const cx = JSON.parse(readFileSync(join(dir, 'aa-buggy.deadlock.2.json'), 'utf8'));
+    cx.design.name = 'renamed-away';
+    const missing = join(dir, 'missing.json');
+    writeFileSync(missing, JSON.stringify(cx));
+    const gone = kdefer('replay', missing);
+    expect(gone.status).toBe(2);
+    expect(gone.stderr).toMatch(/design 'renamed-away' is not exported by/);
   });
 });

@@ -4,22 +4,28 @@
  *   kdefer check <design-file>... [--json] [--explorer exhaustive|random]
  *                [--seed N] [--runs N] [--max-states N]
  *   kdefer check --all [--json] [...]
+ *   kdefer replay <counterexample.json> [--json]
  *   kdefer help
  *
  * `check` imports each design file, checks every design it exports (or the
  * whole catalogue with --all) and prints a verdict table, or one JSON array
  * with --json. Exit status: 0 when every verdict is as expected, 1 when one
  * is not, 2 on bad input (the problem on one line of stderr) or on an
- * internal error of kdefer itself.
+ * internal error of kdefer itself. `check` saves a counterexample file for
+ * each violation (counterexamples/ by default; never overwriting one);
+ * `replay` re-runs one, label by label, and tells whether it still holds.
  *
  * Subcommands are entries of COMMANDS; a new one (replay, bench) is one more
  * entry.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { boundsText, checkProgram, compile, type Bounds, type CheckOptions, type Design, type Program, type Verdict } from '../model/index.ts';
+import {
+  boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
+  replayCounterexample, saveCounterexample, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
+} from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
 import { DEFAULT_RUNS } from '../model/explore/random.ts';
 
@@ -57,8 +63,18 @@ const CHECK_FLAGS = {
   seed: { type: 'string' },
   runs: { type: 'string' },
   'max-states': { type: 'string' },
+  'save-dir': { type: 'string' },
+  'no-save': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+const REPLAY_FLAGS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** Where `check` saves counterexamples unless told otherwise. */
+const DEFAULT_SAVE_DIR = 'counterexamples';
 
 /** Flags and positionals of `args`, with node's parse errors turned into one-line UsageErrors. */
 function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
@@ -124,6 +140,8 @@ function checkOptions(values: { explorer?: string; seed?: string; runs?: string;
 interface DesignSource {
   /** As the user named it: the file path given, or `catalogue`. */
   readonly label: string;
+  /** Absolute path of the module exporting the designs (recorded in counterexample files). */
+  readonly module: string;
   readonly designs: readonly Design[];
 }
 
@@ -210,27 +228,37 @@ async function loadDesignFile(file: string): Promise<DesignSource> {
         `exports seen: ${seen.join(', ') || 'none'})`,
     );
   }
-  return { label: file, designs };
+  return { label: file, module: path, designs };
 }
+
+const CATALOGUE_MODULE = resolve(dirname(new URL(import.meta.url).pathname), '../model/designs/index.ts');
 
 /** The catalogue, imported only when asked for. */
 async function loadCatalogue(): Promise<DesignSource> {
   const { CATALOGUE } = await import('../model/designs/index.ts');
-  return { label: 'catalogue', designs: CATALOGUE };
+  return { label: 'catalogue', module: CATALOGUE_MODULE, designs: CATALOGUE };
 }
 
 /** Compile every design first, so a malformed one is reported before any exploring. */
-function compileAll(sources: readonly DesignSource[]): Program[] {
+function compileAll(sources: readonly DesignSource[]): { program: Program; module: string }[] {
   return sources.flatMap((src) =>
-    src.designs.map((d) => {
-      try {
-        return compile(d);
-      } catch (e) {
-        if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${src.label}: ${e.message}`);
-        throw e;
-      }
-    }),
+    src.designs.map((d) => ({ program: compileOrExplain(d, src.label), module: src.module })),
   );
+}
+
+function compileOrExplain(d: Design, label: string): Program {
+  try {
+    return compile(d);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${label}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `module` as a path relative to `dir`, with forward slashes (machine-independent). */
+function portable(dir: string, module: string): string {
+  const rel = relative(dir, module).split(sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
 // ---------------------------------------------------------------- verdicts
@@ -358,6 +386,9 @@ with --all the catalogue (model/designs), and prints a verdict table.
   --runs N               random: schedules per design (default ${DEFAULT_RUNS})
   --max-states N         exhaustive: distinct states before giving up as
                          bounded-out (default ${DEFAULT_MAX_STATES})
+  --save-dir DIR         where to save a counterexample file per violation
+                         (default ./${DEFAULT_SAVE_DIR}); never overwrites a file
+  --no-save              save nothing
 
 Exit status: 0 every verdict as expected, 1 some verdict not as expected,
 2 bad input (flag, file, design) or an internal error.`;
@@ -374,10 +405,92 @@ async function runCheck(args: readonly string[]): Promise<number> {
 
   const sources = values.all ? [await loadCatalogue()] : [];
   for (const file of positionals) sources.push(await loadDesignFile(file));
-  const verdicts = compileAll(sources).map((p) => checkProgram(p, opts));
+  if (values['no-save'] && values['save-dir'] !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
+  const saveDir = values['no-save'] ? null : resolve(values['save-dir'] ?? DEFAULT_SAVE_DIR);
+  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), module }));
+  const verdicts = checked.map((c) => c.verdict);
+  const saved: string[] = [];
+  if (saveDir) {
+    for (const { verdict, module } of checked) {
+      if (!verdict.violation) continue;
+      const { file, reused } = saveCounterexample(saveDir, counterexampleOf(verdict, portable(saveDir, module)));
+      saved.push(`${reused ? 'unchanged' : 'saved'} ${relative(process.cwd(), file) || file}`);
+    }
+  }
 
-  console.log(values.json ? JSON.stringify(verdicts.map(verdictJson), null, 2) : report(verdicts, opts).join('\n'));
+  if (values.json) {
+    console.log(JSON.stringify(verdicts.map(verdictJson), null, 2));
+  } else {
+    // The tally stays the last line; the saved files are listed just above it.
+    const lines = report(verdicts, opts);
+    const tally = lines.pop()!;
+    if (saved.length) lines.push('counterexamples:', ...saved.map((s) => `  ${s}`), '');
+    console.log([...lines, tally].join('\n'));
+  }
   return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+}
+
+const REPLAY_USAGE = `usage: kdefer replay <counterexample.json> [--json]
+
+Re-runs a saved counterexample's schedule on its design, checking each
+step's label against the model, and prints the trace. A file whose design
+or model has changed is reported stale, naming the first step that differs.
+
+  --json   one JSON object: {file, design, status, step, problem, violation, trace}
+
+Exit status: 0 the counterexample reproduces its violation, 1 it is stale,
+2 bad input (unreadable or corrupt file, missing design) or an internal error.`;
+
+async function runReplay(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, REPLAY_FLAGS);
+  if (values.help) {
+    console.log(REPLAY_USAGE);
+    return EXIT_AS_EXPECTED;
+  }
+  if (positionals.length !== 1) throw new UsageError('replay needs exactly one counterexample file (kdefer help replay)');
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`${file}: cannot read the file`);
+  }
+  let cx;
+  try {
+    cx = parseCounterexample(text, file);
+  } catch (e) {
+    if (e instanceof CounterexampleError) throw new UsageError(e.message);
+    throw e;
+  }
+  const modulePath = resolve(dirname(resolve(file)), cx.design.module);
+  const source = await loadDesignFile(modulePath).catch((e: unknown) => {
+    if (e instanceof UsageError) throw new UsageError(`${file}: its design module ${cx.design.module}: ${e.message.replace(`${modulePath}: `, '')}`);
+    throw e;
+  });
+  const design = findDesign(Object.fromEntries(source.designs.map((d, i) => [String(i), d])), cx.design.name) as Design | undefined;
+  if (!design) throw new UsageError(`${file}: design '${cx.design.name}' is not exported by ${cx.design.module} (renamed or removed)`);
+  const result = replayCounterexample(cx, compileOrExplain(design, file));
+  const trace = result.replay?.steps.map((st) => st.label) ?? [];
+  if (values.json) {
+    console.log(JSON.stringify({
+      file, design: cx.design.name, status: result.status,
+      step: result.status === 'stale' ? result.step : null,
+      problem: result.status === 'stale' ? result.problem : null,
+      violation: result.status === 'reproduced' ? { kind: result.replay.violation!.kind, message: result.replay.violation!.message } : null,
+      trace,
+    }, null, 2));
+  } else {
+    const out = [`${file}: design '${cx.design.name}', ${cx.schedule.length} steps, recorded ${cx.violation.kind}`, ''];
+    trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(3)}  ${label}`));
+    out.push('');
+    if (result.status === 'reproduced') {
+      out.push(`reproduced: ${result.replay.violation!.kind}`, ...result.replay.violation!.message.split('\n').map((l) => `  ${l}`));
+    } else {
+      out.push(`STALE: ${result.problem}`);
+    }
+    console.log(out.join('\n'));
+  }
+  return result.status === 'reproduced' ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -385,6 +498,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: CHECK_USAGE,
     summary: 'check design files, or the catalogue with --all',
     run: runCheck,
+  },
+  replay: {
+    usage: REPLAY_USAGE,
+    summary: 'replay a saved counterexample and print its trace',
+    run: runReplay,
   },
   help: {
     usage: 'usage: kdefer help [command]',

@@ -91,3 +91,70 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   }
   return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
 }
+
+/**
+ * Breadth-first search: the first violation found is at the least depth, so
+ * its schedule is a shortest one. Keeps every state's parent, so it costs
+ * more memory than DFS; use it for counterexamples, DFS for proofs.
+ */
+export function shortestViolation(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const started = performance.now();
+  const m = new Machine(p);
+  const visited = new VisitedSet();
+  const h = new Uint32Array(2);
+  const stats = { states: 1, transitions: 0, ms: 0, maxDepth: 0 };
+  const parents: number[] = [-1];
+  const via: number[] = [0];
+  const pathTo = (index: number, last: number): number[] => {
+    const path = [last];
+    for (let i = index; i > 0; i = parents[i]!) path.push(via[i]!);
+    return path.reverse();
+  };
+  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
+    stats.ms = Math.round(performance.now() - started);
+    return { status, violation, boundedOut, stats };
+  };
+  const init = m.initial();
+  fingerprint(init, h);
+  visited.add(h[0]!, h[1]!);
+  let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
+  let firstBound: string | null = null;
+  {
+    const end = m.enabled(init).length === 0 ? endViolation(m, init, []) : null;
+    if (end) return finish('violation', end, null);
+  }
+  while (frontier.length > 0) {
+    const next: { s: Int32Array; index: number }[] = [];
+    stats.maxDepth++;
+    for (const { s, index } of frontier) {
+      for (const choice of m.enabled(s)) {
+        const t = m.step(s, choice);
+        stats.transitions++;
+        if (stepViolation(m, t, [])) return finish('violation', stepViolation(m, t, pathTo(index, choice)), null);
+        fingerprint(t, h);
+        if (!visited.add(h[0]!, h[1]!)) continue;
+        stats.states++;
+        parents.push(index);
+        via.push(choice);
+        const tIndex = parents.length - 1;
+        const loop = boundHit(t);
+        if (loop >= 0) {
+          firstBound ??= boundMessage(m, loop);
+          continue;
+        }
+        if (m.enabled(t).length === 0) {
+          const end = endViolation(m, t, pathTo(index, choice));
+          if (end) return finish('violation', end, null);
+          continue;
+        }
+        if (stats.states >= maxStates) {
+          return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit or shrink the bounds)`);
+        }
+        next.push({ s: t, index: tIndex });
+      }
+    }
+    frontier = next;
+  }
+  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
+}

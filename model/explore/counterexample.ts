@@ -1,0 +1,180 @@
+/**
+ * Counterexample files: a violation's schedule, saved as versioned JSON so
+ * it replays forever (counterexamples/*.json; `kdefer replay`; npm test).
+ *
+ * A file names its design by module (a path relative to the file itself,
+ * so the repository can move) and design name, with the design's
+ * fingerprint; it holds the kernel profile and bounds, the choice list with
+ * each choice's label, the violation, and how it was found. Nothing in it
+ * depends on the machine. Its schema is checked on load by ajv.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { VIOLATION_KINDS, type ViolationKind } from '../check/violation.ts';
+import type { Program } from '../kernel/program.ts';
+import { replay, type Replay } from './replay.ts';
+
+export const COUNTEREXAMPLE_FORMAT = 'kdefer-counterexample';
+export const COUNTEREXAMPLE_VERSION = 1;
+
+export interface CounterexampleFile {
+  readonly format: typeof COUNTEREXAMPLE_FORMAT;
+  readonly version: typeof COUNTEREXAMPLE_VERSION;
+  readonly design: {
+    /** Module exporting the design, relative to this file's folder. */
+    readonly module: string;
+    readonly name: string;
+    readonly fingerprint: string;
+  };
+  readonly profile: string;
+  readonly bounds: Readonly<Record<string, unknown>>;
+  readonly schedule: readonly { readonly choice: number; readonly label: string }[];
+  readonly violation: { readonly kind: ViolationKind; readonly message: string };
+  readonly found:
+    | { readonly explorer: 'random'; readonly seed: number; readonly runs: number }
+    | { readonly explorer: 'exhaustive' };
+  /** Schedule length before minimisation. */
+  readonly minimizedFrom: number;
+}
+
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['format', 'version', 'design', 'profile', 'bounds', 'schedule', 'violation', 'found', 'minimizedFrom'],
+  properties: {
+    format: { const: COUNTEREXAMPLE_FORMAT },
+    version: { const: COUNTEREXAMPLE_VERSION },
+    design: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['module', 'name', 'fingerprint'],
+      properties: {
+        module: { type: 'string', minLength: 1 },
+        name: { type: 'string', minLength: 1 },
+        fingerprint: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+      },
+    },
+    profile: { type: 'string', minLength: 1 },
+    bounds: { type: 'object' },
+    schedule: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['choice', 'label'],
+        properties: { choice: { type: 'integer' }, label: { type: 'string' } },
+      },
+    },
+    violation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'message'],
+      properties: { kind: { enum: [...VIOLATION_KINDS] }, message: { type: 'string' } },
+    },
+    found: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['explorer', 'seed', 'runs'],
+          properties: { explorer: { const: 'random' }, seed: { type: 'integer' }, runs: { type: 'integer', minimum: 1 } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['explorer'],
+          properties: { explorer: { const: 'exhaustive' } },
+        },
+      ],
+    },
+    minimizedFrom: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: false, strict: true }).compile<CounterexampleFile>(SCHEMA);
+
+/** A counterexample file that cannot be used: corrupt, wrong version, design missing, stale. */
+export class CounterexampleError extends Error {
+  readonly file: string;
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'CounterexampleError';
+    this.file = file;
+  }
+}
+
+/** Parse and validate a counterexample's text; throws CounterexampleError naming the problem. */
+export function parseCounterexample(text: string, file: string): CounterexampleFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new CounterexampleError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  const obj = data as { format?: unknown; version?: unknown };
+  if (typeof data !== 'object' || data === null || obj.format !== COUNTEREXAMPLE_FORMAT) {
+    throw new CounterexampleError(file, `not a kdefer counterexample (format must be '${COUNTEREXAMPLE_FORMAT}')`);
+  }
+  if (obj.version !== COUNTEREXAMPLE_VERSION) {
+    throw new CounterexampleError(file, `format version ${JSON.stringify(obj.version)} is not supported (this kdefer reads version ${COUNTEREXAMPLE_VERSION})`);
+  }
+  if (!validate(data)) {
+    const e = validate.errors?.[0];
+    throw new CounterexampleError(file, `does not match the counterexample schema: ${e?.instancePath || '(top)'} ${e?.message ?? 'is invalid'}`);
+  }
+  return data;
+}
+
+/** Serialise with a stable key order and a trailing newline. */
+export function formatCounterexample(cx: CounterexampleFile): string {
+  return `${JSON.stringify(cx, null, 2)}\n`;
+}
+
+/** Write `cx` into `dir` under a new name; never overwrites. Returns the path (an identical existing file is reused). */
+export function saveCounterexample(dir: string, cx: CounterexampleFile): { file: string; reused: boolean } {
+  mkdirSync(dir, { recursive: true });
+  const text = formatCounterexample(cx);
+  const base = `${cx.design.name}.${cx.violation.kind}`;
+  for (let n = 1; ; n++) {
+    const file = path.join(dir, n === 1 ? `${base}.json` : `${base}.${n}.json`);
+    if (!existsSync(file)) {
+      writeFileSync(file, text, { flag: 'wx' });
+      return { file, reused: false };
+    }
+    if (readFileSync(file, 'utf8') === text) return { file, reused: true };
+  }
+}
+
+/** The outcome of replaying a counterexample against the current model. */
+export type CounterexampleReplay =
+  | { readonly status: 'reproduced'; readonly replay: Replay }
+  | { readonly status: 'stale'; readonly step: number | null; readonly problem: string; readonly replay: Replay | null };
+
+/** Replay a counterexample on its (already loaded and compiled) design. */
+export function replayCounterexample(cx: CounterexampleFile, p: Program): CounterexampleReplay {
+  if (p.fingerprint !== cx.design.fingerprint) {
+    return { status: 'stale', step: null, problem: `design '${cx.design.name}' changed since the counterexample was saved (fingerprint ${cx.design.fingerprint} → ${p.fingerprint})`, replay: null };
+  }
+  const r = replay(p, cx.schedule.map((st) => st.choice), cx.schedule.map((st) => st.label));
+  if (r.mismatch) {
+    return { status: 'stale', step: r.mismatch.step + 1, problem: `step ${r.mismatch.step + 1} differs: ${r.mismatch.problem}`, replay: r };
+  }
+  if (r.violation?.kind !== cx.violation.kind) {
+    const got = r.violation ? `a ${r.violation.kind}` : 'no violation';
+    return { status: 'stale', step: cx.schedule.length, problem: `the schedule now ends in ${got}, not the recorded ${cx.violation.kind}`, replay: r };
+  }
+  return { status: 'reproduced', replay: r };
+}
+
+/** Find the design named `name` among a module's exports (designs or arrays of designs). */
+export function findDesign(exports: Record<string, unknown>, name: string): unknown {
+  const seen = [...Object.values(exports), ...(typeof exports.default === 'object' && exports.default !== null ? Object.values(exports.default as object) : [])];
+  for (const value of seen) {
+    const candidates = Array.isArray(value) ? value : [value];
+    for (const c of candidates) {
+      if (typeof c === 'object' && c !== null && (c as { name?: unknown }).name === name && Array.isArray((c as { tasks?: unknown }).tasks)) return c;
+    }
+  }
+  return undefined;
+}
