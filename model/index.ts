@@ -8,10 +8,11 @@ import type { WaitStep } from './check/deadlock.ts';
 import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
 import type { Design } from './dsl/design.ts';
-import { DEFAULT_MAX_STATES, exhaustive } from './explore/exhaustive.ts';
+import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
 import type { SearchResult } from './explore/outcome.ts';
 import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
 import { minimize } from './explore/minimize.ts';
+import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
 import type { Program } from './kernel/program.ts';
@@ -78,7 +79,13 @@ export interface Verdict {
   readonly status: 'verified' | 'violation' | 'bounded-out';
   readonly explorer: 'exhaustive' | 'random';
   readonly bounds: Bounds;
-  readonly stats: { readonly states: number; readonly transitions: number; readonly ms: number };
+  readonly stats: {
+    readonly states: number;
+    readonly transitions: number;
+    readonly ms: number;
+    /** Exhaustive only: the most CPUs inside one handler at once in any explored state. */
+    readonly parallelism?: number;
+  };
   readonly violation: VerdictViolation | null;
   /** Why the verdict is bounded-out, if it is. */
   readonly boundedOut: string | null;
@@ -120,19 +127,24 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
   let result: SearchResult;
   let seed: number | undefined;
+  let parallelism: number | undefined;
   if (explorer === 'random') {
     const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
     seed = r.seed;
     // Sampling proves nothing: without a violation the verdict stays bounded-out.
     result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
   } else {
-    result = exhaustive(p, opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {});
+    const meter = new ParallelismMeter(p);
+    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s) });
+    parallelism = meter.value;
   }
   let v = result.violation;
   const foundLength = v?.choices.length ?? 0;
   if (v && opts.minimize !== false) {
-    // Keep the kind; the message and cycle are those of the minimal schedule.
-    const shortest = minimize(p, v.choices, v.kind);
+    // Keep the kind; the message and cycle are those of the minimal schedule:
+    // a shortest one by BFS when the state space allows, else ddmin's 1-minimal one.
+    const bfs = explorer === 'exhaustive' ? shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES }) : null;
+    const shortest = bfs?.violation?.choices ?? minimize(p, v.choices, v.kind);
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
@@ -143,7 +155,7 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     status: result.status,
     explorer,
     bounds: boundsOf(p, opts),
-    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms },
+    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
     violation: v
       ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
@@ -177,4 +189,4 @@ export {
   type CounterexampleFile,
 } from './explore/counterexample.ts';
 export { minimize } from './explore/minimize.ts';
-export { shortestViolation } from './explore/exhaustive.ts';
+export { shortestViolation };

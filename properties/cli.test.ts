@@ -78,7 +78,7 @@ describe('kdefer check', () => {
       expect(Object.keys(v)).toEqual(expect.arrayContaining(['design', 'fingerprint', 'expected', 'status', 'violation', 'bounds', 'stats']));
       expect(v.fingerprint).toMatch(/^[0-9a-f]{16}$/);
       expect(v.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 1 } });
-      expect(v.stats).toEqual({ states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number) });
+      expect(v.stats).toEqual({ states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number), parallelism: 1 });
     }
     const [buggy, fixed] = verdicts;
     expect(buggy).toMatchObject({ expected: 'deadlock', status: 'violation', violation: { kind: 'deadlock', message: expect.stringContaining('deadlock') } });
@@ -90,8 +90,8 @@ describe('kdefer check', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.find((l) => l.startsWith('design'))).toMatch(/design\s+profile\s+bounds\s+expected\s+verdict\s+states\s+ms/);
-    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+OK$/);
-    expect(lines.find((l) => l.startsWith('aa-fixed '))).toMatch(/verified\s+verified\s+\d+\s+\d+\s+OK$/);
+    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+1\s+OK$/);
+    expect(lines.find((l) => l.startsWith('aa-fixed '))).toMatch(/verified\s+verified\s+\d+\s+\d+\s+1\s+OK$/);
     expect(run.stdout).toMatch(/^\s+1 {2}cpu0 \[task reader\]: spin_lock\(&priv->lock\)$/m);
     expect(lines.at(-1)).toBe('2 designs: 2 as expected');
   });

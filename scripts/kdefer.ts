@@ -18,7 +18,7 @@
  * Subcommands are entries of COMMANDS; a new one (replay, bench) is one more
  * entry.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -27,6 +27,9 @@ import {
   replayCounterexample, saveCounterexample, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
+import { lockdepReport } from '../model/report/lockdep.ts';
+import { perfettoTrace } from '../model/report/perfetto.ts';
+import { traceText } from '../model/report/trace.ts';
 import { DEFAULT_RUNS } from '../model/explore/random.ts';
 
 /** Every verdict as expected. */
@@ -70,6 +73,7 @@ const CHECK_FLAGS = {
 
 const REPLAY_FLAGS = {
   json: { type: 'boolean' },
+  perfetto: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -282,6 +286,7 @@ function verdictText(v: Verdict): string {
 /** "2 CPUs, eth0≤2, loops≤4, preempt": the bounds in a table cell (the profile has its own column). */
 function compactBounds(b: Bounds): string {
   const parts = [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...Object.entries(b.irqs).map(([line, k]) => `${line}≤${k}`)];
+  if (b.ticks > 0) parts.push(`ticks≤${b.ticks}`);
   const loops = Object.values(b.loops);
   if (loops.length > 0) parts.push(`loops≤${Math.max(...loops)}`);
   if (b.preempt === 'full') parts.push('preempt');
@@ -307,7 +312,7 @@ function verdictJson(v: Verdict): object {
         }
       : null,
     bounds: v.bounds,
-    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms },
+    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms, ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}) },
     explorer: v.explorer,
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
@@ -343,10 +348,11 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
     verdictText(v),
     String(v.stats.states),
     String(v.stats.ms),
+    v.stats.parallelism === undefined ? '-' : String(v.stats.parallelism),
     asExpected(v) ? 'OK' : 'MISMATCH',
   ]);
   const counted = opts.explorer === 'random' ? 'schedules' : 'states';
-  out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', ''], rows, new Set([5, 6])));
+  out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', 'parallel', ''], rows, new Set([5, 6, 7])));
 
   for (const v of verdicts) {
     if (v.violation) {
@@ -430,13 +436,19 @@ async function runCheck(args: readonly string[]): Promise<number> {
   return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
 }
 
-const REPLAY_USAGE = `usage: kdefer replay <counterexample.json> [--json]
+const REPLAY_USAGE = `usage: kdefer replay <counterexample.json> [--json] [--perfetto out.json]
 
 Re-runs a saved counterexample's schedule on its design, checking each
-step's label against the model, and prints the trace. A file whose design
-or model has changed is reported stale, naming the first step that differs.
+step's label against the model, and prints the trace: one column per CPU
+with each context frame, the locks held and the irq/bh state, then the
+violation in lockdep's own report format where lockdep has one. A file whose
+design or model has changed is reported stale, naming the first step that
+differs.
 
-  --json   one JSON object: {file, design, status, step, problem, violation, trace}
+  --json           one JSON object: {file, design, status, step, problem, violation, trace}
+  --perfetto FILE  also write a Chrome/Perfetto trace-event file (open it in
+                   ui.perfetto.dev): a track per CPU, nested context slices,
+                   lock holds as slices; never overwrites an existing file
 
 Exit status: 0 the counterexample reproduces its violation, 1 it is stale,
 2 bad input (unreadable or corrupt file, missing design) or an internal error.`;
@@ -469,8 +481,18 @@ async function runReplay(args: readonly string[]): Promise<number> {
   });
   const design = findDesign(Object.fromEntries(source.designs.map((d, i) => [String(i), d])), cx.design.name) as Design | undefined;
   if (!design) throw new UsageError(`${file}: design '${cx.design.name}' is not exported by ${cx.design.module} (renamed or removed)`);
-  const result = replayCounterexample(cx, compileOrExplain(design, file));
+  const program = compileOrExplain(design, file);
+  const result = replayCounterexample(cx, program);
   const trace = result.replay?.steps.map((st) => st.label) ?? [];
+  const choices = result.replay?.steps.map((st) => st.choice) ?? [];
+  if (values.perfetto !== undefined) {
+    try {
+      writeFileSync(values.perfetto, `${JSON.stringify(perfettoTrace(program, choices))}\n`, { flag: 'wx' });
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'already exists (kdefer never overwrites a file)' : (e as Error).message;
+      throw new UsageError(`--perfetto ${values.perfetto}: ${why}`);
+    }
+  }
   if (values.json) {
     console.log(JSON.stringify({
       file, design: cx.design.name, status: result.status,
@@ -481,12 +503,15 @@ async function runReplay(args: readonly string[]): Promise<number> {
     }, null, 2));
   } else {
     const out = [`${file}: design '${cx.design.name}', ${cx.schedule.length} steps, recorded ${cx.violation.kind}`, ''];
-    trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(3)}  ${label}`));
-    out.push('');
     if (result.status === 'reproduced') {
-      out.push(`reproduced: ${result.replay.violation!.kind}`, ...result.replay.violation!.message.split('\n').map((l) => `  ${l}`));
+      out.push(traceText(program, choices), '');
+      const violation = result.replay.violation!;
+      const lockdep = lockdepReport(program, choices, violation);
+      if (lockdep) out.push(lockdep, '');
+      out.push(`reproduced: ${violation.kind}`, ...violation.message.split('\n').map((l) => `  ${l}`));
     } else {
-      out.push(`STALE: ${result.problem}`);
+      trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(3)}  ${label}`));
+      out.push('', `STALE: ${result.problem}`);
     }
     console.log(out.join('\n'));
   }

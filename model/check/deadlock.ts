@@ -9,7 +9,9 @@
  *  - lost softirq (B15): every CPU idle with softirq work pending that no one
  *    will run ("NOHZ tick-stop error: local softirq work is pending").
  */
-import { C_CURTASK, C_DEPTH, C_PENDING, ContextStatus, X_STATUS } from '../kernel/layout.ts';
+import { C_CURTASK, C_DEPTH, C_PENDING, ContextStatus, T_CHANNEL, X_STATUS } from '../kernel/layout.ts';
+import { Chan } from '../kernel/scheduler.ts';
+import { evaluate } from '../kernel/data.ts';
 import type { Machine } from '../kernel/machine.ts';
 import type { ViolationKind } from './violation.ts';
 
@@ -35,9 +37,19 @@ interface Edge {
   readonly why: string;
 }
 
-/** Whether every task has finished and every CPU is back to idle. */
+/**
+ * An idle kernel thread: asleep on a Chan.Worker channel, waiting for work
+ * (a kworker with an empty worklist, see workqueue.ts). It is neither stuck
+ * nor unfinished business.
+ */
+function idleKthread(m: Machine, t: number): boolean {
+  const o = m.ctxOff(t);
+  return m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL]! >>> 16 === Chan.Worker;
+}
+
+/** Whether every task has finished (or is an idle kthread) and every CPU is back to idle. */
 function allDone(m: Machine): boolean {
-  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] !== ContextStatus.Done) return false;
+  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] !== ContextStatus.Done && !idleKthread(m, t)) return false;
   for (let c = 0; c < m.p.ncpu; c++) if (m.s[m.cpuOff(c) + C_DEPTH] !== 0) return false;
   return true;
 }
@@ -78,7 +90,7 @@ function waitForGraph(m: Machine): Map<number, Edge[]> {
 /** Tasks asleep on a wait channel. */
 function blockedTasks(m: Machine): number[] {
   const out: number[] = [];
-  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] === ContextStatus.Blocked) out.push(t);
+  for (let t = 0; t < m.L.ntasks; t++) if (m.s[m.ctxOff(t) + X_STATUS] === ContextStatus.Blocked && !idleKthread(m, t)) out.push(t);
   return out;
 }
 
@@ -118,6 +130,12 @@ function summarise(m: Machine, cycle: readonly { ctx: number; why: string }[]): 
   const names = cycle.map((c) => m.contextName(c.ctx));
   if (cpus.size === 1) {
     const cpu = [...cpus][0]!;
+    // Without an interrupted frame in it, a one-CPU cycle is one of sleepers (mutexes, flushes).
+    if (!cycle.some((c) => c.why.includes(' is interrupted on '))) {
+      return cycle.length === 1
+        ? `deadlock on cpu${cpu}: ${names[0]} waits for itself`
+        : `deadlock on cpu${cpu}: ${names.join(' → ')} → ${names[0]} (circular wait)`;
+    }
     const spinner = cycle.find((c) => !c.why.includes(' is interrupted on '));
     const who = spinner ? m.contextName(spinner.ctx) : names[0]!;
     return `AA deadlock on cpu${cpu}: ${who} spins on a lock held by a context it interrupted (${names.join(' ⇄ ')})`;
@@ -135,11 +153,17 @@ export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation 
         // tick_nohz_stop_tick / report_idle_softirq
         const hex = pending.toString(16).padStart(2, '0');
         return {
-          kind: 'lost-softirq',
+          kind: 'lost-softirq' as const,
           message: `NOHZ tick-stop error: local softirq work is pending, handler #${hex}!!! (cpu${cpu} is idle, no irq_exit, bh enable or ksoftirqd wakeup will run it)`,
           cpu,
           context: `cpu${cpu} idle`,
         };
+      }
+    }
+    // The design's at-end invariants (all work done; nothing may be left undone or done twice).
+    for (const inv of m.p.invariants) {
+      if (inv.when === 'at-end' && evaluate(m, 0, 0, inv.expr) === 0) {
+        return { kind: inv.kind, message: `invariant '${inv.name}' does not hold when all work is done: ${inv.text}`, cpu: -1, context: '' };
       }
     }
     return null;

@@ -13,7 +13,9 @@ import { taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh } from './task-vs-softir
 import { BH_DESIGNS } from './bh/index.ts';
 import { SLEEP_DESIGNS } from './sleep/index.ts';
 import { TASKLET_DESIGNS } from './tasklet/index.ts';
+import { TCP_DESIGNS } from './tcp/index.ts';
 import { TIMER_DESIGNS } from './timer/index.ts';
+import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
@@ -24,11 +26,13 @@ export const CATALOGUE: readonly Design[] = [
   irqSafeToUnsafe, irqSafeToUnsafeFixed, // B6
   prematureIrqEnable, nestedSpinLockUnderIrqsave, // B4
   rwlockReadRecursionTask, rwlockReadRecursionHardirq, // B17
+  ...WILCOX_DESIGNS,
   ...SLEEP_DESIGNS,
   ...TASKLET_DESIGNS,
   ...BH_DESIGNS,
   ...TIMER_DESIGNS,
   ...WORKQUEUE_DESIGNS,
+  ...TCP_DESIGNS,
 ];
 
 /** A catalogue design by name. */

@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import { PROFILES, resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
-import type { Program, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
+import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
+import { isViolationKind } from '../check/violation.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
-import { SOFTIRQS, type Design, type Expr, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
+import { DEFAULT_TICKS } from './timer.ts';
+import { SOFTIRQS, type Design, type Expr, type Invariant, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
 
 /** A mistake in a design, found when it is built. */
 export class DesignError extends Error {
@@ -80,6 +82,7 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
     case 'load': return `${String(x.reg)} = ${exprText(x.value as Expr)}`;
     case 'this_cpu_write': return `this_cpu_write(${String(x.var)}, ${exprText(x.value as Expr)})`;
     case 'this_cpu_inc': return `this_cpu_inc(${String(x.var)})`;
+    case 'per_cpu_write': return `per_cpu(${String(x.var)}, ${String(x.cpu)}) = ${exprText(x.value as Expr)}`;
     case 'enqueue': return `__skb_queue_tail(&${String(x.queue)}, ${exprText(x.value as Expr)})`;
     case 'dequeue': return `${String(x.reg)} = __skb_dequeue(&${String(x.queue)})`;
     case 'BUG_ON': case 'WARN_ON': return `${x.op}(${exprText(x.cond as Expr)})`;
@@ -166,6 +169,8 @@ export function compile(design: Design): Program {
   }
   const preempt = design.options?.preempt ?? 'none';
   if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
+  const ticks = design.options?.ticks ?? (isObject(design.timers) && Object.keys(design.timers).length > 0 ? DEFAULT_TICKS : 0);
+  if (!isInt(ticks) || ticks < 0 || ticks > MAX_BUDGET) throw err('options.ticks', `must be a whole number from 0 to ${MAX_BUDGET}, got ${JSON.stringify(ticks)}`);
 
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
@@ -268,7 +273,9 @@ export function compile(design: Design): Program {
     builtins[code.name] = em.pc;
     for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
   }
-  const shape: ProgramShape = { ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0 };
+  const shape: ProgramShape = {
+    ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
+  };
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();
   for (const mech of MECHANISMS) {
@@ -345,6 +352,7 @@ export function compile(design: Design): Program {
         return entry.id;
       }
       case 'reg-def':
+        if (value === undefined && spec.optional) return -1;
         if (typeof value !== 'string' || value === '') throw err(where, `${opName} needs a register name in '${spec.field}'`);
         defined.add(value);
         return em.reg(value);
@@ -375,6 +383,7 @@ export function compile(design: Design): Program {
         return id;
       }
       case 'int':
+        if (spec.field === 'cpu' && (!isInt(value) || value < 0 || value >= ncpu)) throw err(where, `${opName}: cpu ${JSON.stringify(value)} is not one of the design's ${ncpu} CPUs`);
         if (!isInt(value) || value < spec.min || value > spec.max) throw err(where, `${opName}: '${spec.field}' must be a whole number from ${spec.min} to ${spec.max}, got ${JSON.stringify(value)}`);
         return value;
     }
@@ -415,10 +424,16 @@ export function compile(design: Design): Program {
     const opcode = opcodeOf(opName);
     const sem = opcode === undefined ? undefined : OPS[opcode];
     if (!sem || sem.internal) throw err(where, `unknown operation '${opName}'`);
+    const missing = sem.unavailable?.(flags);
+    if (missing) throw err(where, `${opName}(): ${missing}`);
     const operands = [0, 0, 0];
-    (sem.operands ?? []).forEach((spec, k) => {
-      operands[k] = resolveOperand(spec, st, where, defined, opName);
-    });
+    let slot = 0;
+    for (const spec of sem.operands ?? []) {
+      const value = resolveOperand(spec, st, where, defined, opName);
+      // A packed int shares the previous operand's slot (see OperandSpec).
+      if (spec.kind === 'int' && spec.packed) operands[slot - 1] = operands[slot - 1]! | (value << 16);
+      else operands[slot++] = value;
+    }
     em.nextTouch = opName === 'kfree' ? 0 : touchMask(st);
     em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
   };
@@ -498,6 +513,7 @@ export function compile(design: Design): Program {
     const where = `${spec.field}['${oname}']`;
     const ctx: DeclareContext = {
       ncpu,
+      flags,
       fail: (problem) => { throw err(where, problem); },
       functionEntry: (fn) => functionEntry(fn, where),
       objectId: (kind, n) => {
@@ -517,7 +533,12 @@ export function compile(design: Design): Program {
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
     if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
     if (design.tasks.slice(0, i).some((u) => u.name === t.name)) throw err(where, `two tasks are named '${t.name}'; names must be unique`);
-    return { name: t.name, cpu: t.cpu, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`) };
+    const allowed = t.allowed ?? [t.cpu];
+    if (!Array.isArray(allowed) || !allowed.includes(t.cpu) || !allowed.every((c) => isInt(c) && c >= 0 && c < ncpu)) {
+      throw err(`task ${t.name}`, `allowed ${JSON.stringify(t.allowed)} must list CPUs of the design, including its cpu ${t.cpu}`);
+    }
+    const allowedMask = allowed.reduce((mask, c) => mask | (1 << c), 0);
+    return { name: t.name, cpu: t.cpu, allowedMask, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`) };
   });
   const irqSpecs = design.irqs ?? [];
   if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
@@ -546,10 +567,24 @@ export function compile(design: Design): Program {
     for (const th of mech.threads?.(shape) ?? []) {
       const entry = builtins[th.builtin];
       if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${th.builtin} for ${th.name}`);
-      tasks.push({ name: th.name, cpu: th.cpu, entry });
+      tasks.push({ name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu, ...(th.idle ? { idle: true as const } : {}) });
     }
   }
   if (tasks.length === 0 && irqs.length === 0) throw err('', 'a design needs at least one task or interrupt line');
+  const invariantSpecs = design.invariants ?? [];
+  if (!Array.isArray(invariantSpecs)) throw err('invariants', 'must be a list of { name, holds, when?, kind? }');
+  const invariants: ProgramInvariant[] = invariantSpecs.map((inv: Invariant, i) => {
+    const where = `invariants[${i}]`;
+    if (!isObject(inv) || typeof inv.name !== 'string' || inv.name === '') throw err(where, "an invariant needs a non-empty 'name'");
+    if (inv.holds === undefined) throw err(where, "an invariant needs an expression in 'holds'");
+    const when = inv.when ?? 'always';
+    if (when !== 'always' && when !== 'at-end') throw err(where, `when must be 'always' or 'at-end', got ${JSON.stringify(when)}`);
+    const kind = inv.kind ?? 'assertion';
+    if (!isViolationKind(kind)) throw err(where, `unknown violation kind ${JSON.stringify(kind)}`);
+    const text = exprText(inv.holds);
+    if (/\b(this_cpu_read|smp_processor_id)\(/.test(text)) throw err(where, 'an invariant is about the whole machine: use per_cpu(x, cpu), not this_cpu_read or smp_processor_id');
+    return { name: inv.name, expr: compileExpr(inv.holds, where, new Set()), text, when, kind };
+  });
   const regNames = [...em.regs.keys()];
 
   return {
@@ -557,6 +592,7 @@ export function compile(design: Design): Program {
     fingerprint: fingerprintOf(design),
     flags,
     preempt,
+    ticks,
     ncpu,
     code: Int32Array.from(em.code),
     where: em.where,
@@ -576,5 +612,6 @@ export function compile(design: Design): Program {
     insnStructs: Int32Array.from(em.touch),
     regs: regNames,
     loops: em.loops,
+    invariants,
   };
 }

@@ -76,7 +76,7 @@ export type Stmt =
   | { readonly op: string; readonly lock?: string; readonly flags?: string; readonly vec?: SoftirqName;
       readonly var?: string; readonly reg?: string; readonly queue?: string; readonly value?: Expr;
       readonly cond?: Expr; readonly message?: string; readonly fn?: string;
-      readonly obj?: string; readonly target?: string; readonly count?: number }
+      readonly obj?: string; readonly target?: string; readonly count?: number; readonly cpu?: number }
   | IfStmt | WhileStmt | RepeatStmt;
 
 export interface IfStmt {
@@ -186,6 +186,8 @@ export const dec = (name: string): Stmt => ({ op: 'dec', var: name });
 export const load = (reg: string, value: Expr): Stmt => ({ op: 'load', reg, value });
 export const this_cpu_write = (name: string, value: Expr): Stmt => ({ op: 'this_cpu_write', var: name, value });
 export const this_cpu_inc = (name: string): Stmt => ({ op: 'this_cpu_inc', var: name });
+/** `per_cpu(x, cpu) = value`: another CPU's copy, written from anywhere. */
+export const per_cpu_write = (name: string, cpu: number, value: Expr): Stmt => ({ op: 'per_cpu_write', var: name, cpu, value });
 /** Append to a bounded FIFO (`__skb_queue_tail`); overflow is an assertion failure. */
 export const enqueue = (queue: string, value: Expr): Stmt => ({ op: 'enqueue', queue, value });
 /** Remove the head into a register (`__skb_dequeue`); 0 if empty. */
@@ -215,9 +217,14 @@ export type LockKind = 'spinlock' | 'rwlock' | 'mutex';
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */
   readonly name: string;
-  /** The CPU the task is pinned to. */
+  /** The CPU the task starts on (and is pinned to, unless `allowed` says more). */
   readonly cpu: number;
   readonly body: readonly Stmt[];
+  /**
+   * cpus_allowed: CPUs the scheduler may migrate the task to while it is
+   * runnable and not running (load balancing). Default: only `cpu`.
+   */
+  readonly allowed?: readonly number[];
 }
 
 export interface IrqSpec {
@@ -239,6 +246,27 @@ export interface QueueSpec {
 export interface DesignOptions {
   /** `none`: tasks yield only when they finish; `full`: CONFIG_PREEMPT. */
   readonly preempt?: 'none' | 'full';
+  /**
+   * Most timer ticks explored: how far jiffies may advance (0 to 16). Each
+   * jiffy, the timekeeping CPU (cpu0) takes the tick that increments
+   * jiffies, and every other CPU at most one local tick; a tick is an
+   * interrupt, so it comes only where irqs are on. Default: 2 if the design
+   * declares timers, else 0 (no ticks). See model/kernel/timer.ts.
+   */
+  readonly ticks?: number;
+}
+
+/**
+ * A property of the design's data, checked by the explorers: `always` after
+ * every step, `at-end` in every state where all work is done. It may read
+ * variables, per_cpu values and queue lengths, not registers.
+ */
+export interface Invariant {
+  readonly name: string;
+  readonly holds: Expr;
+  readonly when?: 'always' | 'at-end';
+  /** The violation kind when it fails (default 'assertion'). */
+  readonly kind?: ViolationKind;
 }
 
 export interface Design {
@@ -276,6 +304,7 @@ export interface Design {
   readonly tasks: readonly TaskSpec[];
   readonly irqs?: readonly IrqSpec[];
   readonly softirqs?: Readonly<Partial<Record<SoftirqName, readonly Stmt[]>>>;
+  readonly invariants?: readonly Invariant[];
   /** The verdict this design claims; the checker confirms it by exploring, never reads it. */
   readonly expected?: 'verified' | ViolationKind;
   /** The buggy/fixed twin in the catalogue, by design name. */

@@ -5,6 +5,9 @@
  */
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
+import type { ViolationKind } from '../check/violation.ts';
+import { H_VIOL_KIND } from '../kernel/layout.ts';
+import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
@@ -13,6 +16,8 @@ export const DEFAULT_MAX_STATES = 5_000_000;
 
 export interface ExhaustiveOptions {
   readonly maxStates?: number;
+  /** Called with each new state (e.g. a ParallelismMeter). */
+  readonly observe?: (m: Machine, s: Int32Array) => void;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
@@ -31,6 +36,8 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   fingerprint(init, h);
   visited.add(h[0]!, h[1]!);
   stats.states = 1;
+  const observe = opts.observe;
+  observe?.(m, init);
 
   // The DFS stack: per level, the state, its enabled choices and the next to try.
   const states: Int32Array[] = [init];
@@ -68,6 +75,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       continue;
     }
     stats.states++;
+    observe?.(m, s);
     const loop = boundHit(s);
     if (loop >= 0) {
       firstBound ??= boundMessage(m, loop);
@@ -93,11 +101,14 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
 }
 
 /**
- * Breadth-first search: the first violation found is at the least depth, so
- * its schedule is a shortest one. Keeps every state's parent, so it costs
- * more memory than DFS; use it for counterexamples, DFS for proofs.
+ * Breadth-first search: violations are met in order of schedule length, so
+ * the first found is a shortest one. With `kind`, only violations of that
+ * kind count (others end their path); among the shortest, the schedule
+ * with the fewest interrupts and preemptions, then the fewest CPUs, wins
+ * (see minimize.ts compareSchedules). Keeps every state's parent, so it
+ * costs more memory than DFS; use it for counterexamples, DFS for proofs.
  */
-export function shortestViolation(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readonly kind?: ViolationKind } = {}): SearchResult {
   const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const started = performance.now();
   const m = new Machine(p);
@@ -115,23 +126,32 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions = {}): Sea
     stats.ms = Math.round(performance.now() - started);
     return { status, violation, boundedOut, stats };
   };
+  const wanted = (v: Violation | null): v is Violation => v !== null && (opts.kind === undefined || v.kind === opts.kind);
   const init = m.initial();
   fingerprint(init, h);
   visited.add(h[0]!, h[1]!);
-  let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
-  let firstBound: string | null = null;
   {
     const end = m.enabled(init).length === 0 ? endViolation(m, init, []) : null;
-    if (end) return finish('violation', end, null);
+    if (wanted(end)) return finish('violation', end, null);
   }
+  let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
+  let firstBound: string | null = null;
   while (frontier.length > 0) {
     const next: { s: Int32Array; index: number }[] = [];
+    let best: Violation | null = null;
+    const consider = (v: Violation): void => {
+      if (best === null || compareSchedules(v.choices, best.choices) < 0) best = v;
+    };
     stats.maxDepth++;
     for (const { s, index } of frontier) {
       for (const choice of m.enabled(s)) {
         const t = m.step(s, choice);
         stats.transitions++;
-        if (stepViolation(m, t, [])) return finish('violation', stepViolation(m, t, pathTo(index, choice)), null);
+        if (t[H_VIOL_KIND] !== 0) {
+          const v = stepViolation(m, t, pathTo(index, choice));
+          if (wanted(v)) consider(v);
+          continue;
+        }
         fingerprint(t, h);
         if (!visited.add(h[0]!, h[1]!)) continue;
         stats.states++;
@@ -145,7 +165,7 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions = {}): Sea
         }
         if (m.enabled(t).length === 0) {
           const end = endViolation(m, t, pathTo(index, choice));
-          if (end) return finish('violation', end, null);
+          if (wanted(end)) consider(end);
           continue;
         }
         if (stats.states >= maxStates) {
@@ -154,6 +174,7 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions = {}): Sea
         next.push({ s: t, index: tIndex });
       }
     }
+    if (best) return finish('violation', best, null);
     frontier = next;
   }
   return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);

@@ -63,7 +63,7 @@ export function randomSearch(p: Program, opts: RandomOptions = {}): RandomResult
   const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
   let kind: ViolationKind | null = null;
   let firstBound: string | null = null;
-  const property = fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, 256) }), (picks) => {
+  const property = fc.property(fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, 256), size: 'max' }), (picks) => {
     const run = runPicks(m, picks, maxSteps);
     stats.states++;
     stats.transitions += run.steps;

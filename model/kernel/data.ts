@@ -203,6 +203,14 @@ export const DATA_OPS: readonly OpSemantics[] = [
     },
   },
   {
+    name: 'per_cpu_write',
+    operands: [{ kind: 'percpu', field: 'var' }, { kind: 'int', field: 'cpu', min: 0, max: 15 }, { kind: 'expr', field: 'value' }],
+    exec(m, cpu, ctx, a, b, c) {
+      m.s[m.L.percpuBase + a * m.p.ncpu + b] = evaluate(m, cpu, ctx, c);
+      m.advance(ctx);
+    },
+  },
+  {
     name: 'this_cpu_inc',
     operands: [{ kind: 'percpu', field: 'var' }],
     exec(m, cpu, ctx, a) {

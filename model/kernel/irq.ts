@@ -11,7 +11,7 @@
  * other lines may nest.
  */
 import {
-  C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING, MAX_FRAMES,
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING,
   X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID,
 } from './layout.ts';
 import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
@@ -20,7 +20,7 @@ import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 const IRQ_ARRIVAL: ChoiceSource = {
   name: 'irq',
   collect(m, cpu, out) {
-    if (m.irqsOff(cpu) || m.frameDepth(cpu) >= MAX_FRAMES - 1) return;
+    if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
     const irqs = m.p.irqs;
     for (let line = 0; line < irqs.length; line++) {

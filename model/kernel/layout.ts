@@ -5,7 +5,7 @@
  *
  * A *context* is one execution context with a program counter: a task, or an
  * interrupt frame (hardirq, softirq batch, ksoftirqd batch) stacked on a CPU.
- * Context ids: task i is i; frame d of CPU c is tasks + c*MAX_FRAMES + d.
+ * Context ids: task i is i; frame d of CPU c is tasks + c*maxFrames + d.
  */
 import type { Program } from './program.ts';
 
@@ -18,7 +18,9 @@ export const H_VIOL_B = 4;
 export const H_VIOL_PC = 5;
 export const H_BOUND_HIT = 6; // 1 + loop index whose bound was exceeded
 export const H_JIFFIES = 7;
-export const HEADER_SIZE = 8;
+/** Bit c: CPU c has had its local timer tick for the current jiffy (see timer.ts). */
+export const H_TICKED = 8;
+export const HEADER_SIZE = 9;
 
 // Per irq line
 export const I_BUDGET = 0; // arrivals left
@@ -38,8 +40,15 @@ export const C_DEPTH = 8; // interrupt frames stacked above the task
 export const C_KSOFTIRQD = 9; // ksoftirqd runnable (woken)
 export const CPU_SIZE = 10;
 
-/** Interrupt frames per CPU: softirq + hardirq, plus nesting for old kernels. */
-export const MAX_FRAMES = 4;
+/**
+ * Interrupt frames per CPU (Layout.maxFrames): a softirq batch (or
+ * ksoftirqd), then hardirqs. A line never nests with itself, so at most one
+ * hardirq frame per line (and the tick) can stack, when handlers run with
+ * irqs on (before 2.6.35) or turn them on.
+ */
+export function maxFramesOf(irqLines: number): number {
+  return 2 + irqLines + 1;
+}
 /** Nested calls inside one context (design code called by mechanism code). */
 export const MAX_CALLS = 3;
 
@@ -64,7 +73,9 @@ export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
 /** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
 export const X_READ_NEST = X_EXIT + 1;
-export const X_REGS = X_READ_NEST + 1;
+/** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
+export const X_CPU = X_READ_NEST + 1;
+export const X_REGS = X_CPU + 1;
 
 export const enum ContextStatus {
   Free = 0,
@@ -99,6 +110,8 @@ export interface Layout {
   readonly ncpu: number;
   readonly nctx: number;
   readonly ctxSize: number;
+  /** Interrupt frames per CPU. */
+  readonly maxFrames: number;
   readonly irqBase: number;
   readonly cpuBase: number;
   readonly ctxBase: number;
@@ -115,7 +128,8 @@ export interface Layout {
 export function computeLayout(p: Program): Layout {
   const ntasks = p.tasks.length;
   const ncpu = p.ncpu;
-  const nctx = ntasks + ncpu * MAX_FRAMES;
+  const maxFrames = maxFramesOf(p.irqs.length);
+  const nctx = ntasks + ncpu * maxFrames;
   const ctxSize = X_REGS + p.regs.length;
   const irqBase = HEADER_SIZE;
   const cpuBase = irqBase + p.irqs.length * IRQ_SIZE;
@@ -134,5 +148,5 @@ export function computeLayout(p: Program): Layout {
     objBase[kind] = off;
     for (const obj of list) off += obj.init.length;
   }
-  return { ntasks, ncpu, nctx, ctxSize, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
+  return { ntasks, ncpu, nctx, ctxSize, maxFrames, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
 }

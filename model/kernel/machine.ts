@@ -8,12 +8,14 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MAX_FRAMES, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
-  X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
-  computeLayout, type Layout,
+  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
+  T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
+import { evaluate } from './data.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
-import { CHOICE_SOURCES, FRAME_EXITS, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
+import { Chan, channel } from './scheduler.ts';
+import { CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
 } from './semantics.ts';
@@ -53,14 +55,14 @@ export class Machine {
     return this.L.objBase[kind]! + id * size;
   }
   frameCtx(cpu: number, depth: number): number {
-    return this.L.ntasks + cpu * MAX_FRAMES + depth;
+    return this.L.ntasks + cpu * this.L.maxFrames + depth;
   }
   isTask(ctx: number): boolean {
     return ctx < this.L.ntasks;
   }
-  /** The CPU a context runs on (tasks are pinned). */
+  /** The CPU a context runs on (a task's current CPU; a frame's stack's CPU). */
   cpuOfCtx(ctx: number): number {
-    return ctx < this.L.ntasks ? this.p.tasks[ctx]!.cpu : Math.floor((ctx - this.L.ntasks) / MAX_FRAMES);
+    return ctx < this.L.ntasks ? this.s[this.ctxOff(ctx) + X_CPU]! : Math.floor((ctx - this.L.ntasks) / this.L.maxFrames);
   }
   /** The context that runs on `cpu` now: its top frame, else its task, else -1. */
   top(cpu: number): number {
@@ -137,7 +139,7 @@ export class Machine {
   pushFrame(cpu: number, kind: FrameKind, id: number, pc: number, exit: number): number {
     const co = this.cpuOff(cpu);
     const depth = this.s[co + C_DEPTH]!;
-    if (depth >= MAX_FRAMES) throw new Error(`kdefer internal error: more than ${MAX_FRAMES} interrupt frames on cpu${cpu}`);
+    if (depth >= this.L.maxFrames) throw new Error(`kdefer internal error: more than ${this.L.maxFrames} interrupt frames on cpu${cpu}`);
     const ctx = this.frameCtx(cpu, depth);
     const o = this.ctxOff(ctx);
     this.s.fill(0, o, o + this.L.ctxSize);
@@ -205,11 +207,17 @@ export class Machine {
       s[o + X_KIND] = FrameKind.Task;
       s[o + X_ID] = t;
       s[o + X_PC] = p.tasks[t]!.entry;
+      s[o + X_CPU] = p.tasks[t]!.cpu;
+      if (p.tasks[t]!.idle) {
+        // An idle kthread (a kworker with no work) is asleep until its mechanism wakes it.
+        s[o + X_STATUS] = ContextStatus.Blocked;
+        s[o + T_CHANNEL] = channel(Chan.Worker, t);
+      }
     }
     // A CPU with a single task starts running it; with several, the
     // scheduler's first pick is a choice.
     for (let c = 0; c < p.ncpu; c++) {
-      const mine = p.tasks.flatMap((t, i) => (t.cpu === c ? [i] : []));
+      const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle ? [i] : []));
       if (mine.length === 1) {
         s[this.cpuOff(c) + C_CURTASK] = mine[0]!;
         s[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
@@ -280,7 +288,18 @@ export class Machine {
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
+    if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
     return s;
+  }
+
+  /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */
+  checkInvariants(when: 'always' | 'at-end'): boolean {
+    for (const inv of this.p.invariants) {
+      if (inv.when !== when || evaluate(this, 0, 0, inv.expr) !== 0) continue;
+      this.fail(inv.kind, `invariant '${inv.name}' does not hold${when === 'at-end' ? ' when all work is done' : ''}: ${inv.text}`, -1, -1);
+      return false;
+    }
+    return true;
   }
 
   /** A label a kernel developer reads at once, e.g. `cpu0 [task writer]: spin_lock(&A)`. */
@@ -350,6 +369,11 @@ function contextNameIn(m: Machine, ctx: number): string {
       // X_AUX2 holds the vector being run (see softirq.ts), -1 between vectors.
       const vec = m.s[o + X_AUX2]!;
       const base = kind === FrameKind.Softirq ? 'softirq' : `ksoftirqd/${m.cpuOfCtx(ctx)}`;
+      // A tasklet, BH or timer callback running in the frame names it (`tasklet rx`, `ksoftirqd/1 tasklet rx`).
+      for (const frameName of FRAME_NAMES) {
+        const what = frameName(m, ctx);
+        if (what !== null) return kind === FrameKind.Softirq ? what : `${base} ${what}`;
+      }
       return vec >= 0 && m.s[o + X_CALLS]! > 0 ? `${base} ${SOFTIRQS[vec]}` : base;
     }
     default:

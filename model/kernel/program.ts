@@ -10,8 +10,13 @@ export const INSN_WIDTH = 4;
 
 export interface ProgramTask {
   readonly name: string;
+  /** The CPU it starts on. */
   readonly cpu: number;
   readonly entry: number;
+  /** Bit i set: the task may run on CPU i (cpus_allowed). */
+  readonly allowedMask: number;
+  /** A kernel thread that starts asleep waiting for work (KernelThread.idle). */
+  readonly idle?: true;
 }
 
 export interface ProgramIrq {
@@ -43,6 +48,15 @@ export interface ProgramObject {
   readonly attrs: Readonly<Record<string, number>>;
 }
 
+export interface ProgramInvariant {
+  readonly name: string;
+  /** Offset of its expression in the pool. */
+  readonly expr: number;
+  readonly text: string;
+  readonly when: 'always' | 'at-end';
+  readonly kind: import('../check/violation.ts').ViolationKind;
+}
+
 export interface ProgramLoop {
   readonly where: string;
   readonly bound: number;
@@ -56,6 +70,8 @@ export interface Program {
   readonly fingerprint: string;
   readonly flags: KernelFlags;
   readonly preempt: 'none' | 'full';
+  /** Most timer ticks (jiffies increments) explored: options.ticks. */
+  readonly ticks: number;
   readonly ncpu: number;
   /** INSN_WIDTH ints per instruction. */
   readonly code: Int32Array;
@@ -84,4 +100,5 @@ export interface Program {
   /** Register names; every context has one slot per name. */
   readonly regs: readonly string[];
   readonly loops: readonly ProgramLoop[];
+  readonly invariants: readonly ProgramInvariant[];
 }

@@ -24,6 +24,7 @@ export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = Object.assign({}
 export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) => m.objects ?? []);
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
+export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

@@ -18,7 +18,7 @@
  * (`schedule_debug`) live here, with preempt_disable/preempt_enable.
  */
 import {
-  C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_HELD, X_PC,
+  C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_CPU, X_HELD, X_PC,
   X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
@@ -110,7 +110,7 @@ const SCHEDULE: ChoiceSource = {
     if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0) return;
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
-      if (tasks[t]!.cpu === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(SCHEDULE, cpu, t, 0));
+      if (m.cpuOfCtx(t) === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(SCHEDULE, cpu, t, 0));
     }
   },
   apply(m, cpu, t) {
@@ -136,7 +136,7 @@ const PREEMPT: ChoiceSource = {
     if (cur < 0 || m.s[co + C_DEPTH] !== 0 || m.inAtomic(cpu) || m.irqsOff(cpu)) return;
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
-      if (t !== cur && tasks[t]!.cpu === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(PREEMPT, cpu, t, 0));
+      if (t !== cur && m.cpuOfCtx(t) === cpu && isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) out.push(m.choice(PREEMPT, cpu, t, 0));
     }
   },
   apply(m, cpu, t) {
@@ -152,6 +152,32 @@ const PREEMPT: ChoiceSource = {
   },
 };
 
+/**
+ * Load balancing: a task that is runnable but not running may be moved to
+ * another CPU it is allowed on (set_cpus_allowed / the load balancer's
+ * move_queued_task). A running task moves only after it is preempted or
+ * yields, so per-CPU data is stable inside a non-preemptible section.
+ */
+const MIGRATE: ChoiceSource = {
+  name: 'migrate',
+  collect(m, cpu, out) {
+    const tasks = m.p.tasks;
+    for (let t = 0; t < tasks.length; t++) {
+      const mask = tasks[t]!.allowedMask;
+      if ((mask & (mask - 1)) === 0 || m.cpuOfCtx(t) !== cpu || !isRunnable(m.s[m.ctxOff(t) + X_STATUS]!)) continue;
+      for (let to = 0; to < m.p.ncpu; to++) {
+        if (to !== cpu && mask & (1 << to)) out.push(m.choice(MIGRATE, cpu, t | (to << 8), 0));
+      }
+    }
+  },
+  apply(m, _cpu, arg) {
+    m.s[m.ctxOff(arg & 0xff) + X_CPU] = arg >> 8;
+  },
+  label(m, _cpu, arg) {
+    return `load balancing moves task ${m.p.tasks[arg & 0xff]!.name} to cpu${arg >> 8}`;
+  },
+};
+
 /** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
 const TIMEOUT: ChoiceSource = {
   name: 'timeout',
@@ -159,7 +185,7 @@ const TIMEOUT: ChoiceSource = {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
       const o = m.ctxOff(t);
-      if (tasks[t]!.cpu === cpu && m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Timeout, t)) {
+      if (m.cpuOfCtx(t) === cpu && m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Timeout, t)) {
         out.push(m.choice(TIMEOUT, cpu, t, 0));
       }
     }
@@ -268,6 +294,6 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
 export const SCHEDULER: Mechanism = {
   name: 'scheduler',
   ops: SCHEDULER_OPS,
-  choices: [SCHEDULE, PREEMPT, TIMEOUT],
+  choices: [SCHEDULE, PREEMPT, MIGRATE, TIMEOUT],
   exits: { [FrameKind.Task]: taskExit },
 };

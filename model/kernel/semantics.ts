@@ -12,7 +12,8 @@ import type { Machine } from './machine.ts';
 /** How the compiler fills an instruction operand from a statement field. */
 export type OperandSpec =
   | { readonly kind: 'lock'; readonly field: 'lock'; readonly lockKind: LockKind }
-  | { readonly kind: 'reg-def'; readonly field: 'flags' | 'reg' }
+  /** A register the op sets; `optional`: the statement may omit it (operand -1), e.g. an ignored return value. */
+  | { readonly kind: 'reg-def'; readonly field: 'flags' | 'reg'; readonly optional?: true }
   | { readonly kind: 'reg-use'; readonly field: 'flags' | 'reg' }
   | { readonly kind: 'vec'; readonly field: 'vec' }
   | { readonly kind: 'var'; readonly field: 'var' }
@@ -20,11 +21,18 @@ export type OperandSpec =
   | { readonly kind: 'queue'; readonly field: 'queue' }
   | { readonly kind: 'expr'; readonly field: 'value' | 'cond' }
   | { readonly kind: 'object'; readonly field: 'obj' | 'target'; readonly objectKind: string }
-  | { readonly kind: 'int'; readonly field: 'count'; readonly min: number; readonly max: number };
+  /**
+   * A small integer; `packed`: stored in the high 16 bits of the previous
+   * operand (an object id), for ops with more than three operands, e.g.
+   * queue_work_on(cpu, wq, work) with its return register.
+   */
+  | { readonly kind: 'int'; readonly field: 'count' | 'cpu'; readonly min: number; readonly max: number; readonly packed?: true };
 
 /** What a mechanism's object declarations may ask of the compiler. */
 export interface DeclareContext {
   readonly ncpu: number;
+  /** The kernel the design picked (its profile with overrides), e.g. to refuse a 2.4-only object. */
+  readonly flags: import('./flags.ts').KernelFlags;
   /** Throw a DesignError naming this declaration. */
   fail(problem: string): never;
   /** Compile design function `fn` as callback code; returns its entry pc. */
@@ -65,6 +73,11 @@ export interface OpSemantics {
   readonly operands?: readonly OperandSpec[];
   /** Emitted by the compiler or the kernel itself, never written in a design. */
   readonly internal?: true;
+  /**
+   * Why the kernel the design picked (its profile and flags) has no such
+   * function, or null if it has; the compiler reports it as a design error.
+   */
+  unavailable?(flags: import('./flags.ts').KernelFlags): string | null;
   /** False while the instruction cannot progress (spinning on a lock…). Default true. */
   ready?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number): boolean;
   /** How many outcomes the kernel may pick between here. Default 1. */
@@ -118,6 +131,14 @@ export interface KernelThread {
   readonly name: string;
   readonly cpu: number;
   readonly builtin: string;
+  /** Bit i set: it may run on CPU i (an unbound kworker); default: bound to `cpu`. */
+  readonly cpusAllowed?: number;
+  /**
+   * The thread starts asleep, idle, waiting for work (a kworker with an
+   * empty worklist): blocked on channel(Chan.Worker, its task id) until its
+   * mechanism wakes it. An idle kthread keeps no design from ending.
+   */
+  readonly idle?: true;
 }
 
 /** What the compiler tells a mechanism about the program it builds. */
@@ -126,6 +147,8 @@ export interface ProgramShape {
   readonly flags: import('./flags.ts').KernelFlags;
   /** Number of declared objects of each kind. */
   readonly objectCount: (kind: string) => number;
+  /** Names of the objects of a kind (the kernel's builtin ones first), in id order. */
+  readonly objectNames: (kind: string) => readonly string[];
 }
 
 /**
@@ -148,4 +171,10 @@ export interface Mechanism {
   readonly guard?: (m: Machine, cpu: number, ctx: number, pc: number) => boolean;
   /** Kernel threads this mechanism needs in this program. */
   threads?(shape: ProgramShape): readonly KernelThread[];
+  /**
+   * What a softirq or ksoftirqd frame is running for this mechanism right
+   * now (`tasklet rx`, `bh NET_BH`), or null; Machine.contextName shows it
+   * instead of the bare vector.
+   */
+  readonly frameName?: (m: Machine, ctx: number) => string | null;
 }

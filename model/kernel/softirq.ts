@@ -21,7 +21,9 @@ const SOFTIRQ_NOW_MASK = (1 << HI_SOFTIRQ) | (1 << TASKLET_SOFTIRQ);
 /** MAX_SOFTIRQ_RESTART (kernel/softirq.c). */
 export const MAX_SOFTIRQ_RESTART = 10;
 
-/** How a softirq batch frame returns (X_EXIT). */
+const EXIT_IRQS_SHIFT = 8;
+
+/** How a softirq batch frame returns (X_EXIT, low bits). */
 export const enum SoftirqExit {
   /** invoke_softirq() from irq_exit: back to the interrupted context, irqs on. */
   IrqReturn = 1,
@@ -62,7 +64,9 @@ function startBatch(m: Machine, cpu: number, kind: FrameKind, exit: SoftirqExit)
   const co = m.cpuOff(cpu);
   const s = m.s;
   const pending = s[co + C_PENDING]!;
-  const ctx = m.pushFrame(cpu, kind, cpu, SOFTIRQ_LOOP_PC, exit);
+  const callerIrqsOff = s[co + C_IRQS_OFF]!;
+  // X_EXIT holds the exit action, and above it the caller's irq state (do_softirq's flags).
+  const ctx = m.pushFrame(cpu, kind, cpu, SOFTIRQ_LOOP_PC, exit | (callerIrqsOff << EXIT_IRQS_SHIFT));
   const o = m.ctxOff(ctx);
   s[co + C_SERVING] = 1;
   s[co + C_PENDING] = 0;
@@ -120,7 +124,8 @@ export function bhEnable(m: Machine, cpu: number, ctx: number, what: string): bo
   return true;
 }
 
-function raise(m: Machine, cpu: number, vec: number): void {
+/** Set `vec` pending on `cpu` (the bit only: callers apply the wakeup rule of their primitive). */
+export function raise(m: Machine, cpu: number, vec: number): void {
   const co = m.cpuOff(cpu);
   m.s[co + C_PENDING] = m.s[co + C_PENDING]! | (1 << vec);
 }
@@ -136,16 +141,18 @@ const leakMessage = (m: Machine, cpu: number, ctx: number, vec: number): string 
   const co = m.cpuOff(cpu);
   const s = m.s;
   const held = s[o + X_HELD]!;
-  if (held !== 0) {
-    return `BUG: softirq ${vecName(vec)} returned with ${heldNames(m, held)} held (lockdep: leaked lock at softirq exit)`;
-  }
+  const heldText = held !== 0 ? ` (${heldNames(m, held)} still held)` : '';
   // preempt_count as the kernel encodes it: preempt | bh-disable << 9 | SOFTIRQ_OFFSET.
   const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200 + 0x100;
   const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200 + 0x100;
   if (before !== after) {
     // __do_softirq: "huh, entered softirq %u %s %p with preempt_count %08x, exited with %08x?"
     const hex = (n: number) => n.toString(16).padStart(8, '0');
-    return `huh, entered softirq ${vec} ${vecName(vec)} with preempt_count ${hex(before)}, exited with ${hex(after)}?`;
+    return `huh, entered softirq ${vec} ${vecName(vec)} with preempt_count ${hex(before)}, exited with ${hex(after)}?${heldText}`;
+  }
+  if (held !== 0) {
+    // A lock released by count but not by owner cannot happen; a held rwlock reader keeps preempt too.
+    return `BUG: softirq ${vecName(vec)} returned with ${heldNames(m, held)} held (lockdep: leaked lock at softirq exit)`;
   }
   if (s[co + C_IRQS_OFF] !== s[o + X_ENTRY_IRQS]) {
     return `BUG: softirq ${vecName(vec)} returned with irqs disabled`;
@@ -311,12 +318,14 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
 function finishBatch(m: Machine, cpu: number, ctx: number): void {
   const s = m.s;
   const co = m.cpuOff(cpu);
-  const exit = s[m.ctxOff(ctx) + X_EXIT]!;
+  const exit = s[m.ctxOff(ctx) + X_EXIT]! & ((1 << EXIT_IRQS_SHIFT) - 1);
+  const callerIrqsOff = s[m.ctxOff(ctx) + X_EXIT]! >> EXIT_IRQS_SHIFT;
   s[co + C_SERVING] = 0;
   m.popFrame(cpu);
-  // Every path ends with irqs enabled: the interrupted context had them on
-  // (that is how the interrupt or bh_enable got here), and ksoftirqd does local_irq_enable.
-  s[co + C_IRQS_OFF] = 0;
+  // Back to the caller's irq state: irq_exit returns to a context that had
+  // irqs on (that is how the interrupt came), ksoftirqd does
+  // local_irq_enable, and do_softirq does local_irq_restore of its flags.
+  s[co + C_IRQS_OFF] = exit === SoftirqExit.Local ? callerIrqsOff : 0;
   if (exit === SoftirqExit.Ksoftirqd) s[co + C_KSOFTIRQD] = s[co + C_PENDING] !== 0 ? 1 : 0;
 }
 

@@ -1,6 +1,1383 @@
 /**
- * workqueue: not yet modelled (a stub so the registry lists it).
+ * Work queues (kernel/workqueue.c, include/linux/workqueue.h,
+ * Documentation/core-api/workqueue.rst; shared/kernel-semantics.md §6).
+ *
+ * Objects. A work item (design field `works`, struct work_struct or, with
+ * `delayed`, struct delayed_work) has the PENDING bit, the workqueue and the
+ * pool of its pending instance (kept after it ran: get_work_pool, which the
+ * non-reentrancy check reads), the list it is linked on with its position
+ * there, the CPU of its delayed_work timer, the task cancelling it
+ * (WORK_OFFQ_CANCELING), the kworkers executing it and the tasks whose flush
+ * barriers wait on it. A workqueue (design field `workqueues`; the kernel's
+ * system_wq, system_long_wq and system_unbound_wq exist without a
+ * declaration) has its flags and max_active as attributes, and in state the
+ * kworkers executing its items (worker->current_pwq->wq), its flushers and
+ * its drainers (__WQ_DRAINING), and whether destroy_workqueue freed it.
+ *
+ * Pools and kworkers. Each CPU has a bound, concurrency-managed pool with two
+ * kworkers, `kworker/N:0` and `kworker/N:1`, pinned to it; UNBOUND and ORDERED
+ * workqueues share one unbound pool with two kworkers, `kworker/uM:0` and
+ * `kworker/uM:1`, which start on cpu0 and cpu1 and may run on any CPU (the
+ * scheduler's load balancing moves them while they wait). The kworkers exist only
+ * when the design declares works, so other designs keep their state spaces.
+ * A kworker is a task running builtin code `worker_thread` in process context:
+ * a work function runs with irqs and bh on and preempt_count 0, and may sleep.
+ * An idle kworker sleeps on channel(Chan.Worker, its task) (it keeps nothing
+ * from ending, see check/deadlock.ts) and is woken by queueing.
+ *
+ * Lists. A pool's worklist, a kworker's private `scheduled` list and a
+ * pool_workqueue's inactive list (nr_active reached max_active) are FIFOs
+ * whose entries are work items and flush barriers. An entry's list and rank
+ * (1-based) are kept in the entry itself: in the work item's words, or for a
+ * barrier in the flushing task's X_AUX words; ranks are renumbered on removal,
+ * so equal lists hash equal. A barrier inserted behind a *queued* instance is
+ * linked to it (WORK_STRUCT_LINKED) and moves with it, so it has no rank of
+ * its own; one inserted behind a *running* instance sits at the head of the
+ * executing kworker's scheduled list, which the model keeps as "after that
+ * kworker's current item"; a linked barrier whose item is cancelled stays
+ * where the item was, standalone, with a rank, and completes when a kworker
+ * reaches it, as in the kernel (an inactive item's barrier goes to the
+ * worklist's tail, as pwq_activate_work moves it there, and kicks the pool).
+ *
+ * Concurrency management (wq_worker_sleeping, kick_pool): nr_running of a
+ * bound pool counts its kworkers that are executing an item and are on their
+ * CPU now. insert_work wakes the first idle kworker when nr_running is 0;
+ * when the running kworker sleeps inside its work function, waking another
+ * one is a choice (`wq_worker_sleeping`), offered while the pool has pending
+ * work, no busy kworker is on the CPU and an idle one sleeps. Counting only
+ * on-CPU kworkers over-approximates the kernel (which also counts a
+ * preempted one), so a second kworker may start where the kernel would
+ * have waited: sound, never fewer behaviours. Two kworkers per pool bound
+ * the model: a third concurrently blocked item on one pool is not served
+ * (the kernel would create a worker, or use the rescuer).
+ *
+ * Version (wqModel, shared/kernel-semantics.md §10). 'cmwq' (2.6.36+) is the
+ * above, with the non-reentrancy of 3.7+. 'per-wq-threads' is the keventd
+ * era (2.5.41–2.6.35): every workqueue has its own thread per CPU (`events/N`
+ * for system_wq, `name/N` otherwise), each with its own queue, no concurrency
+ * management, no max_active and no non-reentrancy across CPUs: an item that
+ * sleeps holds up every later item of its workqueue on its CPU, and one
+ * queued on another CPU while it runs runs there at once. A singlethread
+ * workqueue (UNBOUND or ORDERED here) uses its cpu0 thread only; the other
+ * CPUs' threads of it exist but stay idle. The 2.4 profile (globalBH) has no
+ * work queues at all (2.5.41): their ops are unavailable there.
+ *
+ * Not modelled: the per-CPU highpri pools (HIGHPRI workqueues use the normal
+ * pool), the rescuer (MEM_RECLAIM changes nothing), NUMA unbound pwqs, CPU
+ * hotplug, freezing, WQ_BH (6.9), disable_work (6.10), lockdep's work and
+ * workqueue lockdep_maps (B11/B12 are found as real deadlocks, with their
+ * wait-for cycle, not as lockdep predictions), WQ_NON_REENTRANT (2.6.36–3.6;
+ * cmwq here is always non-reentrant), and, pre-cmwq, cancel_work_sync's wait
+ * for running instances on *every* CPU (it waits for the one in the item's
+ * last queue, as flush_work does).
+ *
+ * Delayed work. The delayed_work timer is not a timer_list of timer.ts (which
+ * models declared timers only): its expiry is a choice, `delayed_work_timer`,
+ * offered at any point after arming, on the CPU it was armed on; it then
+ * queues the item as delayed_work_timer_fn does. Any point includes points
+ * where the real TIMER softirq could not run on that CPU (irqs or bh off):
+ * an over-approximation, like the scheduler's msleep TIMEOUT.
  */
-import type { Mechanism } from './semantics.ts';
+import type { WorkDecl, WorkqueueDecl, WorkqueueFlag } from '../dsl/workqueue.ts';
+import type { KernelFlags } from './flags.ts';
+import {
+  C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, T_CHANNEL, X_AUX1, X_AUX2, X_AUX3, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  X_ENTRY_PREEMPT, X_HELD, X_PHASE, X_STATUS,
+} from './layout.ts';
+import type { Machine } from './machine.ts';
+import type { Program } from './program.ts';
+import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
+import type {
+  ChoiceSource, KernelThread, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
+} from './semantics.ts';
+import { heldNames } from './softirq.ts';
 
-export const WORKQUEUE: Mechanism = { name: 'workqueue' };
+// ------------------------------------------------------------ state words
+
+/** Work item words. */
+const W_PENDING = 0; // WORK_STRUCT_PENDING
+const W_WQ = 1; // wq id + 1 of the pending instance (queued or timer), else of the last one; 0 none
+const W_POOL = 2; // pool id + 1 where queued or last run (get_work_pool); 0 = WORK_STRUCT_NO_POOL
+const W_LIST = 3; // list the pending instance is linked on (worklistOf, scheduledOf, inactiveOf), 0 none
+const W_RANK = 4; // 1-based position in that list
+const W_TIMER = 5; // delayed_work: timer CPU + 1 while its timer is armed
+const W_DCPU = 6; // delayed_work: dwork->cpu + 1, 0 = WORK_CPU_UNBOUND
+const W_CANCELER = 7; // task + 1 of the cancel_work_sync holding it (WORK_OFFQ_CANCELING)
+const W_RUN = 8; // bitmask of the kworkers executing it (find_worker_executing_work)
+const W_FLUSHERS = 9; // bitmask of the tasks with a flush barrier on it
+export const WORK_SIZE = 10;
+
+/** Workqueue words. */
+const WQ_RUN = 0; // bitmask of the kworkers executing one of its items (worker->current_pwq->wq)
+const WQ_FLUSHERS = 1; // bitmask of the tasks in flush_workqueue/drain_workqueue on it
+const WQ_DRAINERS = 2; // wq->nr_drainers: __WQ_DRAINING while > 0
+const WQ_DEAD = 3; // freed by destroy_workqueue
+export const WORKQUEUE_SIZE = 4;
+
+/** Lists: a pool's worklist, a kworker's scheduled list, a pwq's inactive list. */
+const LIST_WORKLIST = 1; // + pool
+const LIST_SCHEDULED = 64; // + worker
+const LIST_INACTIVE = 128; // + wq * 32 + pool
+const worklistOf = (pool: number): number => LIST_WORKLIST + pool;
+const scheduledOf = (worker: number): number => LIST_SCHEDULED + worker;
+const inactiveOf = (wq: number, pool: number): number => LIST_INACTIVE + wq * 32 + pool;
+
+/**
+ * A flushing or cancelling task's own words while it is in one of the
+ * waiting ops (X_AUX1 low nibble = its state, high bits = a saved return
+ * value; X_AUX2/X_AUX3 by state).
+ */
+const enum Flush {
+  None = 0,
+  /** Barrier linked behind the queued instance of the work. */
+  Linked = 1,
+  /** Barrier at the head of kworker X_AUX2's scheduled list: runs when its current item returns. */
+  After = 2,
+  /** Standalone barrier in list X_AUX2 at rank X_AUX3 (its item was cancelled). */
+  Standalone = 3,
+  /** The barrier ran (wq_barrier_func): the flusher may go on. */
+  Done = 4,
+  /** flush_workqueue: waits for the queued instances X_AUX2 (works mask) and running ones X_AUX3 (kworkers mask). */
+  Wq = 5,
+  WqDone = 6,
+}
+
+/** Wait channels: flushers on their work, cancellers on another canceller, workqueue flushers. */
+const CANCEL_CHAN = 0x100;
+const WQ_CHAN = 0x200;
+
+/** Workqueue flag bits (alloc_workqueue), as attributes. */
+const WQ_FLAG_BITS: Readonly<Record<WorkqueueFlag, number>> = {
+  UNBOUND: 1, ORDERED: 2, HIGHPRI: 4, MEM_RECLAIM: 8, FREEZABLE: 16,
+};
+/** WQ_DFL_ACTIVE, WQ_MAX_ACTIVE (include/linux/workqueue.h). */
+export const WQ_DFL_ACTIVE = 256;
+export const WQ_MAX_ACTIVE = 512;
+/** Kworkers per pool (see the header: a third concurrently blocked item is not served). */
+export const WORKERS_PER_POOL = 2;
+/** Masks of tasks, works and kworkers are 31-bit. */
+const MAX_MASK_BITS = 31;
+
+// ------------------------------------------------------------ topology
+
+interface Topology {
+  /** wqModel 'per-wq-threads': one thread per workqueue and CPU, each its own pool. */
+  readonly perWq: boolean;
+  /** Kworker index → task id, and its pool. */
+  readonly workerTask: readonly number[];
+  readonly workerPool: readonly number[];
+  /** Task id → kworker index, or -1. */
+  readonly taskWorker: Int32Array;
+  /** Pool → its kworkers; its CPU (-1: the unbound pool). */
+  readonly poolWorkers: readonly (readonly number[])[];
+  readonly poolMask: readonly number[];
+  readonly poolCpu: readonly number[];
+  /** Concurrency-managed (cmwq's bound pools). */
+  readonly poolManaged: readonly boolean[];
+  /** cmwq's unbound pool, or -1. */
+  readonly unboundPool: number;
+  readonly nworks: number;
+  readonly nwqs: number;
+  readonly systemWq: number;
+}
+
+const TOPOLOGY = new WeakMap<Program, Topology>();
+
+function topology(m: Machine): Topology {
+  let t = TOPOLOGY.get(m.p);
+  if (t) return t;
+  const p = m.p;
+  const entry = p.builtins['worker_thread'];
+  const workerTask: number[] = [];
+  p.tasks.forEach((task, i) => {
+    if (task.entry === entry) workerTask.push(i);
+  });
+  const perWq = p.flags.wqModel === 'per-wq-threads';
+  const npools = workerTask.length === 0 ? 0 : perWq ? workerTask.length : p.ncpu + 1;
+  const workerPool = workerTask.map((_, k) => (perWq ? k : Math.floor(k / WORKERS_PER_POOL)));
+  const taskWorker = new Int32Array(p.tasks.length).fill(-1);
+  workerTask.forEach((task, k) => { taskWorker[task] = k; });
+  const poolWorkers = [...Array(npools).keys()].map((pool) => workerTask.flatMap((_, k) => (workerPool[k] === pool ? [k] : [])));
+  const nworks = p.objects['work']?.length ?? 0;
+  const nwqs = p.objects['workqueue']?.length ?? 0;
+  if (nworks > MAX_MASK_BITS || p.tasks.length > MAX_MASK_BITS) {
+    throw new Error(`kdefer limit: at most ${MAX_MASK_BITS} works and ${MAX_MASK_BITS} tasks (kworkers included) in a design with work queues`);
+  }
+  t = {
+    perWq,
+    workerTask,
+    workerPool,
+    taskWorker,
+    poolWorkers,
+    poolMask: poolWorkers.map((ks) => ks.reduce((mask, k) => mask | (1 << k), 0)),
+    poolCpu: [...Array(npools).keys()].map((pool) => (perWq ? pool % p.ncpu : pool < p.ncpu ? pool : -1)),
+    poolManaged: [...Array(npools).keys()].map((pool) => !perWq && pool < p.ncpu),
+    unboundPool: perWq || npools === 0 ? -1 : p.ncpu,
+    nworks,
+    nwqs,
+    systemWq: p.objects['workqueue']?.findIndex((o) => o.name === 'system_wq') ?? -1,
+  };
+  TOPOLOGY.set(p, t);
+  return t;
+}
+
+/** The pre-cmwq thread name of a workqueue: keventd's `events` for system_wq. */
+const threadBase = (wq: string): string => ({ system_wq: 'events', system_long_wq: 'events_long', system_unbound_wq: 'events_unbound' })[wq] ?? wq;
+
+/** The kworkers of a program (KernelThread list), see the header. */
+function kworkers(shape: ProgramShape): readonly KernelThread[] {
+  if (shape.objectCount('work') === 0) return [];
+  const out: KernelThread[] = [];
+  if (shape.flags.wqModel === 'per-wq-threads') {
+    // create_workqueue: one thread per workqueue and CPU, `name/N` (keventd: events/N).
+    for (const wq of shape.objectNames('workqueue')) {
+      for (let cpu = 0; cpu < shape.ncpu; cpu++) out.push({ name: `${threadBase(wq)}/${cpu}`, cpu, builtin: 'worker_thread', idle: true });
+    }
+    return out;
+  }
+  for (let cpu = 0; cpu < shape.ncpu; cpu++) {
+    for (let i = 0; i < WORKERS_PER_POOL; i++) out.push({ name: `kworker/${cpu}:${i}`, cpu, builtin: 'worker_thread', idle: true });
+  }
+  // Unbound kworkers may run on any CPU (the load balancer moves them while they wait for one).
+  for (let i = 0; i < WORKERS_PER_POOL; i++) {
+    out.push({ name: `kworker/u${2 * shape.ncpu}:${i}`, cpu: i % shape.ncpu, cpusAllowed: (1 << shape.ncpu) - 1, builtin: 'worker_thread', idle: true });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ accessors
+
+const workOff = (m: Machine, w: number): number => m.objOff('work', w, WORK_SIZE);
+const wqOff = (m: Machine, q: number): number => m.objOff('workqueue', q, WORKQUEUE_SIZE);
+const workName = (m: Machine, w: number): string => m.p.objects['work']![w]!.name;
+const wqName = (m: Machine, q: number): string => m.p.objects['workqueue']![q]!.name;
+const workAttr = (m: Machine, w: number, a: string): number => m.p.objects['work']![w]!.attrs[a]!;
+const wqAttr = (m: Machine, q: number, a: string): number => m.p.objects['workqueue']![q]!.attrs[a]!;
+const funcName = (m: Machine, w: number): string => (m.p.design.works?.[workName(m, w)]?.func) ?? workName(m, w);
+const isUnbound = (m: Machine, q: number): boolean => (wqAttr(m, q, 'flags') & (WQ_FLAG_BITS.UNBOUND | WQ_FLAG_BITS.ORDERED)) !== 0;
+const workerName = (m: Machine, k: number): string => m.p.tasks[topology(m).workerTask[k]!]!.name;
+const poolName = (m: Machine, pool: number): string => {
+  const T = topology(m);
+  if (T.perWq) return `${m.p.tasks[T.workerTask[T.poolWorkers[pool]![0]!]!]!.name}'s queue`;
+  const cpu = T.poolCpu[pool]!;
+  return cpu < 0 ? 'the unbound pool' : `cpu${cpu}'s pool`;
+};
+const bit = (i: number): number => 1 << i;
+const popcount = (x: number): number => {
+  let n = 0;
+  for (let v = x; v !== 0; v &= v - 1) n++;
+  return n;
+};
+const lowestBit = (x: number): number => 31 - Math.clz32(x & -x);
+const eachBit = (mask: number, fn: (i: number) => void): void => {
+  for (let v = mask; v !== 0; v &= v - 1) fn(lowestBit(v));
+};
+
+/** The work kworker `k` executes, or -1 (worker->current_work). */
+function currentWork(m: Machine, k: number): number {
+  const n = topology(m).nworks;
+  for (let w = 0; w < n; w++) if (m.s[workOff(m, w) + W_RUN]! & bit(k)) return w;
+  return -1;
+}
+
+/** The workqueue of the item kworker `k` executes, or -1 (worker->current_pwq->wq). */
+function currentWq(m: Machine, k: number): number {
+  const n = topology(m).nwqs;
+  for (let q = 0; q < n; q++) if (m.s[wqOff(m, q) + WQ_RUN]! & bit(k)) return q;
+  return -1;
+}
+
+const workerStatus = (m: Machine, k: number): number => m.s[m.ctxOff(topology(m).workerTask[k]!) + X_STATUS]!;
+const busy = (m: Machine, k: number): boolean => currentWork(m, k) >= 0;
+/** Asleep in worker_thread, idle (worker_enter_idle + schedule). */
+function asleepIdle(m: Machine, k: number): boolean {
+  const task = topology(m).workerTask[k]!;
+  const o = m.ctxOff(task);
+  return m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Worker, task);
+}
+
+// ------------------------------------------------------------ lists
+
+interface Entry {
+  readonly rank: number;
+  /** The work item, or -1 for a barrier. */
+  readonly work: number;
+  /** The flushing task of a barrier, or -1. */
+  readonly task: number;
+}
+
+/** Tasks with a flush barrier anywhere (the union of the works' W_FLUSHERS). */
+function barrierTasks(m: Machine): number {
+  let mask = 0;
+  const n = topology(m).nworks;
+  for (let w = 0; w < n; w++) mask |= m.s[workOff(m, w) + W_FLUSHERS]!;
+  return mask;
+}
+
+/** The entries of `list`, in order. */
+function entries(m: Machine, list: number): Entry[] {
+  const out: Entry[] = [];
+  const n = topology(m).nworks;
+  for (let w = 0; w < n; w++) {
+    const o = workOff(m, w);
+    if (m.s[o + W_LIST] === list) out.push({ rank: m.s[o + W_RANK]!, work: w, task: -1 });
+  }
+  eachBit(barrierTasks(m), (t) => {
+    const o = m.ctxOff(t);
+    if ((m.s[o + X_AUX1]! & 0xf) === Flush.Standalone && m.s[o + X_AUX2] === list) out.push({ rank: m.s[o + X_AUX3]!, work: -1, task: t });
+  });
+  return out.sort((x, y) => x.rank - y.rank);
+}
+
+/** Shift the ranks of `list` above `rank` by `delta`. */
+function shiftRanks(m: Machine, list: number, rank: number, delta: number): void {
+  const n = topology(m).nworks;
+  for (let w = 0; w < n; w++) {
+    const o = workOff(m, w);
+    if (m.s[o + W_LIST] === list && m.s[o + W_RANK]! > rank) m.s[o + W_RANK] = m.s[o + W_RANK]! + delta;
+  }
+  eachBit(barrierTasks(m), (t) => {
+    const o = m.ctxOff(t);
+    if ((m.s[o + X_AUX1]! & 0xf) === Flush.Standalone && m.s[o + X_AUX2] === list && m.s[o + X_AUX3]! > rank) m.s[o + X_AUX3] = m.s[o + X_AUX3]! + delta;
+  });
+}
+
+/** Append work `w` (not on a list) to `list`. */
+function append(m: Machine, list: number, w: number): void {
+  const o = workOff(m, w);
+  const rank = entries(m, list).length + 1;
+  m.s[o + W_LIST] = list;
+  m.s[o + W_RANK] = rank;
+}
+
+/** Take work `w` off its list (list_del_init); its linked barriers stay linked to it. */
+function unlink(m: Machine, w: number): void {
+  const o = workOff(m, w);
+  shiftRanks(m, m.s[o + W_LIST]!, m.s[o + W_RANK]!, -1);
+  m.s[o + W_LIST] = 0;
+  m.s[o + W_RANK] = 0;
+}
+
+/** Take a standalone barrier off its list. */
+function unlinkBarrier(m: Machine, t: number): void {
+  const o = m.ctxOff(t);
+  const list = m.s[o + X_AUX2]!;
+  const rank = m.s[o + X_AUX3]!;
+  m.s[o + X_AUX2] = 0;
+  m.s[o + X_AUX3] = 0;
+  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.None;
+  shiftRanks(m, list, rank, -1);
+}
+
+/** Tasks whose barrier of work `w` is in state `state` (and, for After, behind kworker `k`). */
+function flushersOf(m: Machine, w: number, state: Flush, k = -1): number[] {
+  const out: number[] = [];
+  eachBit(m.s[workOff(m, w) + W_FLUSHERS]!, (t) => {
+    const o = m.ctxOff(t);
+    if ((m.s[o + X_AUX1]! & 0xf) === state && (k < 0 || m.s[o + X_AUX2] === k)) out.push(t);
+  });
+  return out;
+}
+
+// ------------------------------------------------------------ waking
+
+/** Wake one sleeping task (try_to_wake_up); its op re-executes and sees its new state. */
+function wakeTask(m: Machine, t: number): void {
+  const o = m.ctxOff(t);
+  if (m.s[o + X_STATUS] !== ContextStatus.Blocked) return;
+  m.s[o + X_STATUS] = ContextStatus.Runnable;
+  m.s[o + T_CHANNEL] = 0;
+}
+
+/** wq_barrier_func: complete(&barr->done); the flusher wakes. */
+function completeBarrier(m: Machine, t: number): void {
+  const o = m.ctxOff(t);
+  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.Done;
+  m.s[o + X_AUX2] = 0;
+  m.s[o + X_AUX3] = 0;
+  const n = topology(m).nworks;
+  for (let w = 0; w < n; w++) m.s[workOff(m, w) + W_FLUSHERS] = m.s[workOff(m, w) + W_FLUSHERS]! & ~bit(t);
+  wakeTask(m, t);
+}
+
+/** A flush_workqueue waiter's instances are all done (flush_workqueue_prep_pwqs colour drained). */
+function completeWqFlush(m: Machine, q: number, t: number): void {
+  const o = m.ctxOff(t);
+  m.s[o + X_AUX1] = Flush.WqDone;
+  m.s[o + X_AUX2] = 0;
+  m.s[o + X_AUX3] = 0;
+  m.s[wqOff(m, q) + WQ_FLUSHERS] = m.s[wqOff(m, q) + WQ_FLUSHERS]! & ~bit(t);
+  wakeTask(m, t);
+}
+
+/** Clear `clear` from every flush_workqueue waiter's mask (aux: X_AUX2 works, X_AUX3 kworkers); complete the empty ones. */
+function dropWqFlushMarks(m: Machine, aux: number, clear: number): void {
+  const T = topology(m);
+  for (let q = 0; q < T.nwqs; q++) {
+    eachBit(m.s[wqOff(m, q) + WQ_FLUSHERS]!, (t) => {
+      const o = m.ctxOff(t);
+      if ((m.s[o + aux]! & clear) === 0) return;
+      m.s[o + aux] = m.s[o + aux]! & ~clear;
+      if (m.s[o + X_AUX2] === 0 && m.s[o + X_AUX3] === 0) completeWqFlush(m, q, t);
+    });
+  }
+}
+
+// ------------------------------------------------------------ pools
+
+/** Kworkers of `pool` (but `except`) executing an item and on their CPU now: nr_running. */
+function nrRunning(m: Machine, pool: number, except: number): number {
+  let n = 0;
+  for (const k of topology(m).poolWorkers[pool]!) {
+    if (k !== except && busy(m, k) && workerStatus(m, k) === ContextStatus.Running) n++;
+  }
+  return n;
+}
+
+const worklistEmpty = (m: Machine, pool: number): boolean => entries(m, worklistOf(pool)).length === 0;
+const managed = (m: Machine, pool: number): boolean => topology(m).poolManaged[pool]!;
+
+/** need_more_worker(): work pending and nobody running it (always, for the unbound pool). */
+function needMoreWorker(m: Machine, pool: number, except: number): boolean {
+  return !worklistEmpty(m, pool) && (!managed(m, pool) || nrRunning(m, pool, except) === 0);
+}
+
+/** keep_working(): work pending and at most this kworker running (always, for the unbound pool). */
+function keepWorking(m: Machine, pool: number): boolean {
+  return !worklistEmpty(m, pool) && (!managed(m, pool) || nrRunning(m, pool, -1) <= 1);
+}
+
+/** first_idle_worker(): the lowest idle kworker of the pool (asleep, or woken and not yet running an item). */
+function firstIdle(m: Machine, pool: number): number {
+  for (const k of topology(m).poolWorkers[pool]!) if (!busy(m, k)) return k;
+  return -1;
+}
+
+/** kick_pool(): wake the first idle kworker if more are needed. Returns it, or -1. */
+function kick(m: Machine, pool: number): number {
+  if (!needMoreWorker(m, pool, -1)) return -1;
+  const k = firstIdle(m, pool);
+  if (k < 0 || !asleepIdle(m, k)) return -1;
+  wakeAll(m, channel(Chan.Worker, topology(m).workerTask[k]!));
+  return k;
+}
+
+/** pwq->nr_active: items of (wq, pool) on the worklist, on scheduled lists, or executing. */
+function nrActive(m: Machine, q: number, pool: number): number {
+  const T = topology(m);
+  let n = popcount(m.s[wqOff(m, q) + WQ_RUN]! & T.poolMask[pool]!);
+  for (let w = 0; w < T.nworks; w++) {
+    const o = workOff(m, w);
+    const list = m.s[o + W_LIST]!;
+    if (list === 0 || m.s[o + W_WQ] !== q + 1 || m.s[o + W_POOL] !== pool + 1) continue;
+    if (list === worklistOf(pool) || (list >= LIST_SCHEDULED && list < LIST_INACTIVE)) n++;
+  }
+  return n;
+}
+
+/** max_active of workqueue `q`; pre-cmwq workqueues have none (one thread runs each CPU's queue in order). */
+const maxActive = (m: Machine, q: number): number => (topology(m).perWq ? Infinity : wqAttr(m, q, 'maxActive'));
+
+/**
+ * pwq_dec_nr_in_flight → pwq_activate_first_inactive: while below
+ * max_active, move inactive items (with their linked barriers) to the
+ * worklist. `wake`: kick the pool (not when the kworker that freed the slot
+ * will go on to the worklist itself).
+ */
+function activateInactive(m: Machine, q: number, pool: number, wake: boolean): void {
+  const max = maxActive(m, q);
+  for (;;) {
+    const inactive = entries(m, inactiveOf(q, pool));
+    if (inactive.length === 0 || nrActive(m, q, pool) >= max) return;
+    const w = inactive[0]!.work;
+    unlink(m, w);
+    append(m, worklistOf(pool), w);
+    if (wake) kick(m, pool);
+  }
+}
+
+/** The kworker of `pool` executing `w` for workqueue `q` (any wq if q < 0), or -1. */
+function executing(m: Machine, pool: number, w: number, q: number): number {
+  const run = m.s[workOff(m, w) + W_RUN]! & topology(m).poolMask[pool]!;
+  for (let v = run; v !== 0; v &= v - 1) {
+    const k = lowestBit(v);
+    if (q < 0 || currentWq(m, k) === q) return k;
+  }
+  return -1;
+}
+
+// ------------------------------------------------------------ queueing
+
+/** is_chained_work(): the queuer is a kworker executing an item of `q`. */
+function chained(m: Machine, ctx: number, q: number): boolean {
+  if (ctx < 0 || !m.isTask(ctx)) return false;
+  const k = topology(m).taskWorker[ctx]!;
+  return k >= 0 && currentWq(m, k) === q;
+}
+
+/**
+ * __queue_work(cpu, wq, work) for a work whose PENDING the caller owns:
+ * pick the pwq (WORK_CPU_UNBOUND = this CPU on a bound wq), redirect to the
+ * pool where it still runs for this wq (non-reentrancy, cmwq ≥3.7), then
+ * insert_work on the worklist, or the inactive list at max_active. Returns
+ * what happened, or null after a violation.
+ */
+function queueWork(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number): string | null {
+  const T = topology(m);
+  const qo = wqOff(m, q);
+  if (m.s[qo + WQ_DEAD]) {
+    m.fail('use-after-free', `BUG: KASAN: slab-use-after-free in __queue_work: &${workName(m, w)} is queued on workqueue ${wqName(m, q)} after destroy_workqueue(${wqName(m, q)}) freed it`, cpu, ctx);
+    return null;
+  }
+  if (m.s[qo + WQ_DRAINERS]! > 0 && !chained(m, ctx, q)) {
+    m.fail('assertion', `WARNING: CPU: ${cpu} at kernel/workqueue.c __queue_work: WARN_ON_ONCE(!is_chained_work(wq)): &${workName(m, w)} queued on workqueue ${wqName(m, q)} while it is being drained (drain_workqueue/destroy_workqueue), from outside its own work items`, cpu, ctx);
+    return null;
+  }
+  const target = reqCpu >= 0 ? reqCpu : cpu;
+  if (target >= m.p.ncpu) throw new Error(`kdefer design error: queueing &${workName(m, w)} on cpu${target}, but the design has ${m.p.ncpu} CPU${m.p.ncpu === 1 ? '' : 's'}`);
+  // cmwq: the CPU's bound pool or the unbound one; pre-cmwq: the workqueue's thread for the CPU
+  // (a singlethread workqueue, UNBOUND or ORDERED here, has only cpu0's).
+  let pool = T.perWq ? q * m.p.ncpu + (isUnbound(m, q) ? 0 : target) : isUnbound(m, q) ? T.unboundPool : target;
+  const o = workOff(m, w);
+  const last = m.s[o + W_POOL]! - 1;
+  let note = '';
+  if (m.p.flags.wqModel === 'cmwq' && last >= 0 && last !== pool) {
+    const k = executing(m, last, w, q);
+    if (k >= 0) {
+      pool = last;
+      note = `, where ${workerName(m, k)} still runs it (non-reentrancy)`;
+    }
+  }
+  m.s[o + W_WQ] = q + 1;
+  m.s[o + W_POOL] = pool + 1;
+  if (nrActive(m, q, pool) < maxActive(m, q)) {
+    append(m, worklistOf(pool), w);
+    const woken = kick(m, pool);
+    return `queued on ${poolName(m, pool)}${note}${woken >= 0 ? `, wakes ${workerName(m, woken)}` : ''}`;
+  }
+  append(m, inactiveOf(q, pool), w);
+  return `inactive on ${wqName(m, q)} (max_active ${wqAttr(m, q, 'maxActive')} reached)${note}`;
+}
+
+/** __queue_delayed_work: delay 0 queues now; else arm the timer on `reqCpu`, or this CPU. */
+function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number, delay: number): string | null {
+  if (!workAttr(m, w, 'delayed')) throw new Error(`kdefer design error: &${workName(m, w)} is a work_struct, not a delayed_work (declare it with delayed: true)`);
+  const o = workOff(m, w);
+  if (delay === 0) return queueWork(m, cpu, ctx, reqCpu, q, w);
+  const timerCpu = reqCpu >= 0 ? reqCpu : cpu;
+  m.s[o + W_WQ] = q + 1;
+  m.s[o + W_DCPU] = reqCpu + 1;
+  m.s[o + W_TIMER] = timerCpu + 1;
+  return `timer armed on cpu${timerCpu} (${delay} jiffies)`;
+}
+
+/** queue_work_on(): test_and_set PENDING; if it was clear, __queue_work. */
+function queueWorkOn(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number): { queued: boolean; note: string } | null {
+  const o = workOff(m, w);
+  if (m.s[o + W_PENDING]) return { queued: false, note: `already pending (${pendingState(m, w)})` };
+  m.s[o + W_PENDING] = 1;
+  const note = queueWork(m, cpu, ctx, reqCpu, q, w);
+  return note === null ? null : { queued: true, note };
+}
+
+/** Why PENDING is set, for labels and reports. */
+function pendingState(m: Machine, w: number): string {
+  const o = m.s;
+  const off = workOff(m, w);
+  if (o[off + W_TIMER]) return `its timer is armed on cpu${o[off + W_TIMER]! - 1}`;
+  if (o[off + W_CANCELER]) return `being cancelled by ${m.p.tasks[o[off + W_CANCELER]! - 1]!.name}`;
+  const list = o[off + W_LIST]!;
+  if (list >= LIST_INACTIVE) return `inactive on ${wqName(m, o[off + W_WQ]! - 1)}`;
+  if (list >= LIST_SCHEDULED) return `queued behind ${workerName(m, list - LIST_SCHEDULED)}'s current item`;
+  if (list > 0) return `queued on ${poolName(m, list - LIST_WORKLIST)}`;
+  return 'held';
+}
+
+// ------------------------------------------------------------ grabbing and cancelling
+
+/**
+ * try_to_grab_pending(work, is_dwork): own PENDING. Deactivates the timer,
+ * or takes the queued instance off its list (an inactive one is activated
+ * first; its linked barriers stay, standalone), or sets PENDING if it was
+ * clear. Returns whether it was pending. The caller has checked CANCELING.
+ */
+function grabPending(m: Machine, w: number): boolean {
+  const o = workOff(m, w);
+  if (m.s[o + W_TIMER]) {
+    m.s[o + W_TIMER] = 0; // del_timer(&dwork->timer)
+    return true;
+  }
+  if (!m.s[o + W_PENDING]) {
+    m.s[o + W_PENDING] = 1;
+    return false;
+  }
+  const list = m.s[o + W_LIST]!;
+  if (list === 0) return true;
+  const q = m.s[o + W_WQ]! - 1;
+  const pool = m.s[o + W_POOL]! - 1;
+  const linked = flushersOf(m, w, Flush.Linked);
+  if (list >= LIST_INACTIVE) {
+    // pwq_activate_work, then list_del: the linked barriers end on the worklist.
+    unlink(m, w);
+    for (const t of linked) standalone(m, t, worklistOf(pool), entries(m, worklistOf(pool)).length + 1);
+    if (linked.length > 0) kick(m, pool);
+  } else {
+    const rank = m.s[o + W_RANK]!;
+    m.s[o + W_LIST] = 0;
+    m.s[o + W_RANK] = 0;
+    if (linked.length === 0) shiftRanks(m, list, rank, -1);
+    else shiftRanks(m, list, rank, linked.length - 1);
+    linked.forEach((t, i) => standalone(m, t, list, rank + i));
+  }
+  dropWqFlushMarks(m, X_AUX2, bit(w)); // its flush colour no longer waits for it
+  activateInactive(m, q, pool, true);
+  return true;
+}
+
+function standalone(m: Machine, t: number, list: number, rank: number): void {
+  const o = m.ctxOff(t);
+  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.Standalone;
+  m.s[o + X_AUX2] = list;
+  m.s[o + X_AUX3] = rank;
+}
+
+// ------------------------------------------------------------ the kworker
+
+/** B21 at work exit (process_one_work): "workqueue leaked lock or atomic", or irqs left off. */
+function workLeak(m: Machine, cpu: number, ctx: number, w: number): string | null {
+  const s = m.s;
+  const o = m.ctxOff(ctx);
+  const co = m.cpuOff(cpu);
+  const comm = m.p.tasks[ctx]!.name;
+  const held = s[o + X_HELD]!;
+  const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200;
+  const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200;
+  if (held !== 0 || after !== before) {
+    const locks = popcount(held);
+    return `BUG: workqueue leaked lock or atomic: ${comm}/0x${after.toString(16).padStart(8, '0')}\n` +
+      `     last function: ${funcName(m, w)}` +
+      (locks > 0 ? `\n${locks} lock${locks === 1 ? '' : 's'} held by ${comm}: ${heldNames(m, held)}` : '');
+  }
+  if (s[co + C_IRQS_OFF] !== s[o + X_ENTRY_IRQS]) {
+    return `BUG: workqueue leaked irqs disabled: ${comm}\n     last function: ${funcName(m, w)} returned with irqs off (the kernel's raw_spin_lock_irq(&pool->lock) hides it; the model reports it)`;
+  }
+  return null;
+}
+
+/** process_one_work(): the item starts on kworker `k`: PENDING cleared before func runs. */
+function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): string {
+  const T = topology(m);
+  const o = workOff(m, w);
+  const q = m.s[o + W_WQ]! - 1;
+  const pool = T.workerPool[k]!;
+  m.s[o + W_PENDING] = 0; // set_work_pool_and_clear_pending
+  m.s[o + W_POOL] = pool + 1;
+  m.s[o + W_RUN] = m.s[o + W_RUN]! | bit(k);
+  m.s[wqOff(m, q) + WQ_RUN] = m.s[wqOff(m, q) + WQ_RUN]! | bit(k);
+  // Barriers linked behind this instance now sit at the head of k's scheduled list.
+  for (const t of flushersOf(m, w, Flush.Linked)) {
+    const to = m.ctxOff(t);
+    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.After;
+    m.s[to + X_AUX2] = k;
+  }
+  // flush_workqueue waiters on this instance now wait for k.
+  for (let r = 0; r < T.nwqs; r++) {
+    eachBit(m.s[wqOff(m, r) + WQ_FLUSHERS]!, (t) => {
+      const to = m.ctxOff(t);
+      if ((m.s[to + X_AUX2]! & bit(w)) === 0) return;
+      m.s[to + X_AUX2] = m.s[to + X_AUX2]! & ~bit(w);
+      m.s[to + X_AUX3] = m.s[to + X_AUX3]! | bit(k);
+    });
+  }
+  // kick_pool: chains execution on the unbound pool (a no-op on a bound pool, nr_running is 1 here).
+  const woken = kick(m, pool);
+  m.snapshotEntry(cpu, ctx);
+  m.callFrom(ctx, workAttr(m, w, 'entry'));
+  return `process_one_work(&${workName(m, w)}): ${funcName(m, w)}()${woken >= 0 ? `, wakes ${workerName(m, woken)}` : ''}`;
+}
+
+/** The item of kworker `k` returned: unmark it, run the barriers behind it, free its nr_active slot. */
+function finishWork(m: Machine, k: number, w: number): string[] {
+  const notes: string[] = [];
+  const q = currentWq(m, k);
+  const pool = topology(m).workerPool[k]!;
+  m.s[workOff(m, w) + W_RUN] = m.s[workOff(m, w) + W_RUN]! & ~bit(k);
+  m.s[wqOff(m, q) + WQ_RUN] = m.s[wqOff(m, q) + WQ_RUN]! & ~bit(k);
+  const n = topology(m).nworks;
+  for (let v = 0; v < n; v++) {
+    for (const t of flushersOf(m, v, Flush.After, k)) {
+      completeBarrier(m, t);
+      notes.push(`wq_barrier_func wakes ${m.p.tasks[t]!.name}`);
+    }
+  }
+  dropWqFlushMarks(m, X_AUX3, bit(k));
+  activateInactive(m, q, pool, false);
+  return notes;
+}
+
+function sleepIdle(m: Machine, cpu: number, ctx: number): void {
+  block(m, cpu, ctx, channel(Chan.Worker, ctx));
+}
+
+/**
+ * worker_thread(): one step of a kworker. After its item returned: the
+ * leak check, then the barriers behind it, then (keep_working) the next
+ * entry: its scheduled list first, then the pool's worklist, where an item
+ * another kworker of the pool is executing goes to that kworker's scheduled
+ * list (find_worker_executing_work, move_linked_works) and a standalone
+ * barrier runs at once. With nothing to do it sleeps idle. A woken idle
+ * kworker first re-checks need_more_worker(). All of this is under
+ * pool->lock in the kernel, so one step; the work function runs unlocked.
+ */
+function workerThread(m: Machine, cpu: number, ctx: number): string {
+  const T = topology(m);
+  const k = T.taskWorker[ctx]!;
+  const pool = T.workerPool[k]!;
+  const notes: string[] = [];
+  let checkKeep: boolean;
+  const cur = currentWork(m, k);
+  if (cur >= 0) {
+    if (m.s[m.ctxOff(ctx) + X_CALLS] !== 0) throw new Error('kdefer internal error: worker_thread resumed inside a work function');
+    const leak = workLeak(m, cpu, ctx, cur);
+    if (leak) {
+      m.fail('lock-leak', leak, cpu, ctx);
+      return `${funcName(m, cur)}() returned: ${leak.split('\n')[0]}`;
+    }
+    notes.push(`${funcName(m, cur)}() returned`, ...finishWork(m, k, cur));
+    checkKeep = true;
+  } else {
+    if (!needMoreWorker(m, pool, k)) {
+      sleepIdle(m, cpu, ctx);
+      return 'worker_thread: nothing to do here, sleeps idle';
+    }
+    checkKeep = false;
+  }
+  for (;;) {
+    const scheduled = entries(m, scheduledOf(k));
+    const head = scheduled[0];
+    if (head) {
+      if (head.task >= 0) {
+        unlinkBarrier(m, head.task);
+        completeBarrier(m, head.task);
+        notes.push(`wq_barrier_func wakes ${m.p.tasks[head.task]!.name}`);
+        continue;
+      }
+      unlink(m, head.work);
+      notes.push(startWork(m, cpu, ctx, k, head.work));
+      return `worker_thread: ${notes.join('; ')}`;
+    }
+    if (checkKeep && !keepWorking(m, pool)) break;
+    checkKeep = true;
+    const next = entries(m, worklistOf(pool))[0];
+    if (!next) break;
+    if (next.task >= 0) {
+      unlinkBarrier(m, next.task);
+      completeBarrier(m, next.task);
+      notes.push(`wq_barrier_func wakes ${m.p.tasks[next.task]!.name}`);
+      continue;
+    }
+    const z = executing(m, pool, next.work, -1);
+    if (z >= 0 && z !== k) {
+      unlink(m, next.work);
+      append(m, scheduledOf(z), next.work);
+      notes.push(`&${workName(m, next.work)} runs on ${workerName(m, z)}: moved to its scheduled list`);
+      continue;
+    }
+    unlink(m, next.work);
+    notes.push(startWork(m, cpu, ctx, k, next.work));
+    return `worker_thread: ${notes.join('; ')}`;
+  }
+  sleepIdle(m, cpu, ctx);
+  notes.push('sleeps idle');
+  return `worker_thread: ${notes.join('; ')}`;
+}
+
+// ------------------------------------------------------------ waits
+
+/** The kworkers (as contexts) that a queued instance of `w` waits behind. */
+function queuedBehind(m: Machine, w: number): number[] {
+  const o = workOff(m, w);
+  const list = m.s[o + W_LIST]!;
+  return listBehind(m, list, m.s[o + W_WQ]! - 1);
+}
+
+function listBehind(m: Machine, list: number, q: number): number[] {
+  const T = topology(m);
+  const tasks = (mask: number): number[] => {
+    const out: number[] = [];
+    eachBit(mask, (k) => out.push(T.workerTask[k]!));
+    return out;
+  };
+  const busyIn = (pool: number): number => T.poolWorkers[pool]!.reduce((mask, k) => (busy(m, k) ? mask | bit(k) : mask), 0);
+  if (list >= LIST_INACTIVE) {
+    const pool = (list - LIST_INACTIVE) % 32;
+    const active = m.s[wqOff(m, q) + WQ_RUN]! & T.poolMask[pool]!;
+    return tasks(active !== 0 ? active : busyIn(pool));
+  }
+  if (list >= LIST_SCHEDULED) return [T.workerTask[list - LIST_SCHEDULED]!];
+  if (list > 0) return tasks(busyIn(list - LIST_WORKLIST));
+  return [];
+}
+
+/** Why a flush_work/cancel_work_sync waiter waits, and on whom. */
+function barrierWait(m: Machine, ctx: number, w: number, what: string): WaitEdge {
+  const o = m.ctxOff(ctx);
+  const state = m.s[o + X_AUX1]! & 0xf;
+  const me = m.contextName(ctx);
+  const name = `&${workName(m, w)}`;
+  switch (state) {
+    case Flush.After: {
+      const k = m.s[o + X_AUX2]!;
+      const task = topology(m).workerTask[k]!;
+      const self = task === ctx ? ' (itself: the barrier can only run after the item that waits for it)' : '';
+      return { on: [task], why: `${me}: ${what} sleeps until ${name}'s running instance on ${workerName(m, k)} returns from ${funcName(m, w)}()${self}` };
+    }
+    case Flush.Linked: {
+      const on = queuedBehind(m, w);
+      return { on, why: `${me}: ${what} sleeps until ${name}, ${pendingState(m, w)}, has run (a barrier is linked behind it)${on.length ? `; ahead of it: ${on.map((t) => m.p.tasks[t]!.name).join(', ')}` : ''}` };
+    }
+    case Flush.Standalone: {
+      const on = listBehind(m, m.s[o + X_AUX2]!, -1);
+      return { on, why: `${me}: ${what} sleeps until its barrier, left behind by the cancelled ${name}, is processed` };
+    }
+    default:
+      return { on: [], why: `${me}: ${what} is about to return` };
+  }
+}
+
+// ------------------------------------------------------------ ops
+
+const WORKQUEUE_OPERAND: OperandSpec = { kind: 'object', field: 'target', objectKind: 'workqueue' };
+const WORK_OPERAND: OperandSpec = { kind: 'object', field: 'obj', objectKind: 'work' };
+const RET: OperandSpec = { kind: 'reg-def', field: 'reg', optional: true };
+const CPU_PACKED: OperandSpec = { kind: 'int', field: 'count', min: 0, max: 7, packed: true };
+const DELAY_PACKED: OperandSpec = { kind: 'int', field: 'count', min: 0, max: 0x7fff, packed: true };
+const lo16 = (x: number): number => x & 0xffff;
+const hi16 = (x: number): number => x >>> 16;
+
+const setRet = (m: Machine, ctx: number, reg: number, value: boolean | number): void => {
+  if (reg >= 0) m.setReg(ctx, reg, typeof value === 'boolean' ? (value ? 1 : 0) : value);
+};
+const bool = (b: boolean): string => (b ? 'true' : 'false');
+
+/** Work queues appeared in 2.5.41: the 2.4 profile (globalBH) has task queues and keventd instead. */
+function unavailable(flags: KernelFlags): string | null {
+  return flags.globalBH ? 'work queues appeared in 2.5.41; the 2.4 profile has task queues instead (tq_structs, queue_task, schedule_task)' : null;
+}
+
+/**
+ * An op whose label is the outcome its exec will have: the label runs the
+ * same code on a copy of the state, so the two can never disagree.
+ */
+function op(
+  name: string,
+  operands: readonly OperandSpec[],
+  run: (m: Machine, cpu: number, ctx: number, a: number, b: number, c: number) => string,
+  more: Partial<OpSemantics> = {},
+): OpSemantics {
+  return {
+    name,
+    operands,
+    unavailable,
+    exec(m, cpu, ctx, a, b, c) {
+      run(m, cpu, ctx, a, b, c);
+    },
+    label(m, cpu, ctx, a, b, c) {
+      const state = m.s;
+      const message = m.message;
+      m.s = state.slice();
+      try {
+        return run(m, cpu, ctx, a, b, c);
+      } finally {
+        m.s = state;
+        m.message = message;
+      }
+    },
+    ...more,
+  };
+}
+
+/** The queue_work family: queue_work_on(cpu or WORK_CPU_UNBOUND, wq, work). */
+function queueOp(m: Machine, cpu: number, ctx: number, text: string, reqCpu: number, q: number, w: number, reg: number): string {
+  const r = queueWorkOn(m, cpu, ctx, reqCpu, q, w);
+  if (r === null) return `${text}: ${m.message ?? 'violation'}`;
+  setRet(m, ctx, reg, r.queued);
+  m.advance(ctx);
+  return `${text} → ${bool(r.queued)}: ${r.note}`;
+}
+
+/** queue_delayed_work_on(): test_and_set PENDING, then __queue_delayed_work. */
+function queueDelayedOp(m: Machine, cpu: number, ctx: number, text: string, q: number, w: number, delay: number, reg: number): string {
+  const o = workOff(m, w);
+  if (m.s[o + W_PENDING]) {
+    setRet(m, ctx, reg, false);
+    m.advance(ctx);
+    return `${text} → false: already pending (${pendingState(m, w)})`;
+  }
+  m.s[o + W_PENDING] = 1;
+  const note = queueDelayed(m, cpu, ctx, -1, q, w, delay);
+  if (note === null) return `${text}: ${m.message ?? 'violation'}`;
+  setRet(m, ctx, reg, true);
+  m.advance(ctx);
+  return `${text} → true: ${note}`;
+}
+
+/**
+ * start_flush_work + wait_for_completion: put a barrier behind the queued
+ * instance (linked) or, if none, behind the running one in the work's last
+ * pool, and sleep; false if the work is idle. Phase 0 only; the caller
+ * handles the wakeup.
+ */
+function insertBarrier(m: Machine, cpu: number, ctx: number, w: number): string | null {
+  const o = workOff(m, w);
+  const to = m.ctxOff(ctx);
+  if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
+  let note: string;
+  if (m.s[o + W_LIST] !== 0) {
+    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.Linked;
+    note = `sleeps until &${workName(m, w)} (${pendingState(m, w)}) has run`;
+  } else {
+    const pool = m.s[o + W_POOL]! - 1;
+    const k = pool >= 0 ? executing(m, pool, w, -1) : -1;
+    if (k < 0) return null;
+    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.After;
+    m.s[to + X_AUX2] = k;
+    note = `sleeps until ${funcName(m, w)}() returns on ${workerName(m, k)}`;
+  }
+  m.s[o + W_FLUSHERS] = m.s[o + W_FLUSHERS]! | bit(ctx);
+  m.s[to + X_PHASE] = 1;
+  block(m, cpu, ctx, channel(Chan.Work, w));
+  return note;
+}
+
+/** The flusher woke: its barrier ran. Clear its words; returns the saved value. */
+function barrierDone(m: Machine, ctx: number): number | null {
+  const o = m.ctxOff(ctx);
+  if ((m.s[o + X_AUX1]! & 0xf) !== Flush.Done) return null;
+  const saved = m.s[o + X_AUX1]! >>> 4;
+  m.s[o + X_AUX1] = 0;
+  m.s[o + X_AUX2] = 0;
+  m.s[o + X_AUX3] = 0;
+  return saved;
+}
+
+/** flush_work / flush_delayed_work (after its timer step). */
+function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+  const o = m.ctxOff(ctx);
+  if (m.s[o + X_PHASE] === 1) {
+    if (barrierDone(m, ctx) === null) {
+      block(m, cpu, ctx, channel(Chan.Work, w));
+      return `${text}: still waiting, sleeps again`;
+    }
+    setRet(m, ctx, reg, true);
+    m.advance(ctx);
+    return `${text} → true: the barrier ran`;
+  }
+  const note = insertBarrier(m, cpu, ctx, w);
+  if (note !== null) return `${text}: ${note}`;
+  setRet(m, ctx, reg, false);
+  m.advance(ctx);
+  return `${text} → false: idle, nothing to wait for`;
+}
+
+/**
+ * __cancel_work_timer (cancel_work_sync, cancel_delayed_work_sync): grab
+ * PENDING (sleep while another canceller holds it), mark CANCELING, wait for
+ * the running instance, then clear the work's data. Returns whether it was
+ * pending.
+ */
+function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+  const o = m.ctxOff(ctx);
+  const wo = workOff(m, w);
+  let ret: number;
+  if (m.s[o + X_PHASE] === 1) {
+    const saved = barrierDone(m, ctx);
+    if (saved === null) {
+      block(m, cpu, ctx, channel(Chan.Work, w));
+      return `${text}: still waiting, sleeps again`;
+    }
+    ret = saved;
+  } else {
+    if (!mightSleep(m, cpu, ctx, `${text}`)) return `${text}: ${m.message}`;
+    const canceller = m.s[wo + W_CANCELER]! - 1;
+    if (canceller >= 0) {
+      // try_to_grab_pending → -ENOENT: sleep on cancel_waitq until the other canceller is done.
+      block(m, cpu, ctx, channel(Chan.Work, CANCEL_CHAN + w));
+      return `${text}: ${m.p.tasks[canceller]!.name} is cancelling it (CANCELING), sleeps`;
+    }
+    ret = grabPending(m, w) ? 1 : 0;
+    m.s[wo + W_CANCELER] = ctx + 1; // mark_work_canceling
+    m.s[o + X_AUX1] = ret << 4;
+    const note = insertBarrier(m, cpu, ctx, w);
+    if (note !== null) return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
+    m.s[o + X_AUX1] = 0;
+  }
+  // clear_work_data(): PENDING and CANCELING off, no pool; wake other cancellers.
+  m.s[wo + W_PENDING] = 0;
+  m.s[wo + W_CANCELER] = 0;
+  m.s[wo + W_POOL] = 0;
+  m.s[wo + W_WQ] = 0;
+  m.s[wo + W_DCPU] = 0;
+  wakeAll(m, channel(Chan.Work, CANCEL_CHAN + w));
+  setRet(m, ctx, reg, ret !== 0);
+  m.advance(ctx);
+  return `${text} → ${bool(ret !== 0)}: neither pending nor running now`;
+}
+
+/** __cancel_work (cancel_work, cancel_delayed_work): grab PENDING and drop it; never waits. */
+function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number, reg: number): string {
+  const wo = workOff(m, w);
+  if (m.s[wo + W_CANCELER]) {
+    setRet(m, ctx, reg, false);
+    m.advance(ctx);
+    return `${text} → false: being cancelled by ${m.p.tasks[m.s[wo + W_CANCELER]! - 1]!.name} (-ENOENT)`;
+  }
+  const was = grabPending(m, w);
+  m.s[wo + W_PENDING] = 0; // set_work_pool_and_clear_pending: the pool is kept
+  setRet(m, ctx, reg, was);
+  m.advance(ctx);
+  const running = m.s[wo + W_RUN] !== 0 ? `; ${funcName(m, w)}() may still be running` : '';
+  return `${text} → ${bool(was)}: ${was ? 'no longer pending' : 'was not pending'}${running}`;
+}
+
+/** The instances of wq `q` in flight now: queued ones (works mask) and running ones (kworkers mask). */
+function inFlight(m: Machine, q: number): { works: number; workers: number } {
+  const T = topology(m);
+  let works = 0;
+  for (let w = 0; w < T.nworks; w++) {
+    const o = workOff(m, w);
+    if (m.s[o + W_LIST] !== 0 && m.s[o + W_WQ] === q + 1) works |= bit(w);
+  }
+  return { works, workers: m.s[wqOff(m, q) + WQ_RUN]! };
+}
+
+const enum WqWait { Flush, Drain, Destroy }
+
+/**
+ * __flush_workqueue: wait for every item queued or running on `q` at the
+ * call (the flush colour). drain_workqueue: with __WQ_DRAINING set (only
+ * chained queueing allowed), flush again until nothing is in flight.
+ * destroy_workqueue: drain, then free the workqueue.
+ */
+function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number, kind: WqWait): string {
+  const o = m.ctxOff(ctx);
+  const qo = wqOff(m, q);
+  if (m.s[o + X_PHASE] === 0) {
+    if (m.s[qo + WQ_DEAD]) {
+      m.fail('use-after-free', `BUG: KASAN: slab-use-after-free in ${text}: workqueue ${wqName(m, q)} was freed by destroy_workqueue()`, cpu, ctx);
+      return `${text}: ${m.message}`;
+    }
+    if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
+    if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
+    if (kind !== WqWait.Flush) m.s[qo + WQ_DRAINERS] = m.s[qo + WQ_DRAINERS]! + 1;
+    m.s[o + X_PHASE] = 1;
+  } else if ((m.s[o + X_AUX1]! & 0xf) !== Flush.WqDone) {
+    block(m, cpu, ctx, channel(Chan.Work, WQ_CHAN + q));
+    return `${text}: still waiting, sleeps again`;
+  }
+  const flight = inFlight(m, q);
+  if (flight.works !== 0 || flight.workers !== 0) {
+    if (kind === WqWait.Flush && m.s[o + X_AUX1] === Flush.WqDone) {
+      // The flush colour of the call has drained; later queueings are not waited for.
+      return finishWqWait(m, ctx, text, q, kind);
+    }
+    m.s[o + X_AUX1] = Flush.Wq;
+    m.s[o + X_AUX2] = flight.works;
+    m.s[o + X_AUX3] = flight.workers;
+    m.s[qo + WQ_FLUSHERS] = m.s[qo + WQ_FLUSHERS]! | bit(ctx);
+    block(m, cpu, ctx, channel(Chan.Work, WQ_CHAN + q));
+    const names: string[] = [];
+    eachBit(flight.works, (w) => names.push(`&${workName(m, w)}`));
+    eachBit(flight.workers, (k) => names.push(`&${workName(m, currentWork(m, k))} on ${workerName(m, k)}`));
+    return `${text}: sleeps until ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} run`;
+  }
+  return finishWqWait(m, ctx, text, q, kind);
+}
+
+function finishWqWait(m: Machine, ctx: number, text: string, q: number, kind: WqWait): string {
+  const o = m.ctxOff(ctx);
+  const qo = wqOff(m, q);
+  m.s[o + X_AUX1] = 0;
+  m.s[o + X_AUX2] = 0;
+  m.s[o + X_AUX3] = 0;
+  if (kind !== WqWait.Flush) m.s[qo + WQ_DRAINERS] = m.s[qo + WQ_DRAINERS]! - 1;
+  if (kind === WqWait.Destroy) m.s[qo + WQ_DEAD] = 1;
+  m.advance(ctx);
+  return kind === WqWait.Flush ? `${text}: everything queued before it has run`
+    : kind === WqWait.Drain ? `${text}: empty`
+      : `${text}: drained and freed`;
+}
+
+function wqWaitFor(m: Machine, ctx: number, q: number, text: string): WaitEdge {
+  const T = topology(m);
+  const o = m.ctxOff(ctx);
+  const on: number[] = [];
+  eachBit(m.s[o + X_AUX3]!, (k) => on.push(T.workerTask[k]!));
+  eachBit(m.s[o + X_AUX2]!, (w) => on.push(...queuedBehind(m, w)));
+  const uniq = [...new Set(on)].sort((x, y) => x - y);
+  const self = uniq.includes(ctx) ? ' (including its own item: a work flushing its own workqueue)' : '';
+  return { on: uniq, why: `${m.contextName(ctx)}: ${text} sleeps until ${uniq.map((t) => m.p.tasks[t]!.name).join(', ') || 'the pool'} ${uniq.length === 1 ? 'finishes its' : 'finish their'} ${wqName(m, q)} items${self}` };
+}
+
+const wqText = (m: Machine, q: number): string => wqName(m, q);
+const workText = (m: Machine, w: number): string => `&${workName(m, w)}`;
+
+export const WORKQUEUE_OPS: readonly OpSemantics[] = [
+  {
+    // worker_thread(): the kworkers' builtin loop (see workerThread).
+    name: 'worker_thread',
+    internal: true,
+    exec(m, cpu, ctx) {
+      workerThread(m, cpu, ctx);
+    },
+    label(m, cpu, ctx) {
+      const state = m.s;
+      const message = m.message;
+      m.s = state.slice();
+      try {
+        return workerThread(m, cpu, ctx);
+      } finally {
+        m.s = state;
+        m.message = message;
+      }
+    },
+  },
+  // queue_work(wq, work) = queue_work_on(WORK_CPU_UNBOUND, wq, work): true if it was not pending.
+  op('queue_work', [WORKQUEUE_OPERAND, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) =>
+    queueOp(m, cpu, ctx, `queue_work(${wqText(m, a)}, ${workText(m, b)})`, -1, a, b, c)),
+  op('queue_work_on', [WORKQUEUE_OPERAND, CPU_PACKED, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) =>
+    queueOp(m, cpu, ctx, `queue_work_on(${hi16(a)}, ${wqText(m, lo16(a))}, ${workText(m, b)})`, hi16(a), lo16(a), b, c)),
+  // schedule_work(work) = queue_work(system_wq, work).
+  op('schedule_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    queueOp(m, cpu, ctx, `schedule_work(${workText(m, a)})`, -1, topology(m).systemWq, a, b)),
+  op('schedule_work_on', [WORK_OPERAND, CPU_PACKED, RET], (m, cpu, ctx, a, b) =>
+    queueOp(m, cpu, ctx, `schedule_work_on(${hi16(a)}, ${workText(m, lo16(a))})`, hi16(a), topology(m).systemWq, lo16(a), b)),
+  // queue_delayed_work(wq, dwork, delay): arms dwork->timer (delay 0: queues now).
+  op('queue_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) =>
+    queueDelayedOp(m, cpu, ctx, `queue_delayed_work(${wqText(m, lo16(a))}, ${workText(m, b)}, ${hi16(a)})`, lo16(a), b, hi16(a), c)),
+  op('schedule_delayed_work', [WORK_OPERAND, DELAY_PACKED, RET], (m, cpu, ctx, a, b) =>
+    queueDelayedOp(m, cpu, ctx, `schedule_delayed_work(${workText(m, lo16(a))}, ${hi16(a)})`, topology(m).systemWq, lo16(a), hi16(a), b)),
+  // mod_delayed_work(wq, dwork, delay): steal PENDING (timer or queue), re-arm; -ENOENT (cancelling) → true.
+  op('mod_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) => {
+    const text = `mod_delayed_work(${wqText(m, lo16(a))}, ${workText(m, b)}, ${hi16(a)})`;
+    if (m.s[workOff(m, b) + W_CANCELER]) {
+      setRet(m, ctx, c, true);
+      m.advance(ctx);
+      return `${text} → true: being cancelled (-ENOENT), not queued`;
+    }
+    const was = grabPending(m, b);
+    const note = queueDelayed(m, cpu, ctx, -1, lo16(a), b, hi16(a));
+    if (note === null) return `${text}: ${m.message}`;
+    setRet(m, ctx, c, was);
+    m.advance(ctx);
+    return `${text} → ${bool(was)}: ${note}`;
+  }),
+  op('flush_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => {
+    const text = `flush_work(${workText(m, a)})`;
+    if (m.s[m.ctxOff(ctx) + X_PHASE] === 0 && !mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
+    return flushOp(m, cpu, ctx, text, a, b);
+  }, { waitsFor: (m, _cpu, ctx, a) => barrierWait(m, ctx, a, `flush_work(${workText(m, a)})`) }),
+  // flush_delayed_work: if del_timer_sync() deactivated the timer, __queue_work(dwork->cpu, ...) now; then flush_work.
+  op('flush_delayed_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => {
+    const text = `flush_delayed_work(${workText(m, a)})`;
+    const o = workOff(m, a);
+    let note = '';
+    if (m.s[m.ctxOff(ctx) + X_PHASE] === 0) {
+      if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
+      if (m.s[o + W_TIMER]) {
+        m.s[o + W_TIMER] = 0;
+        const queued = queueWork(m, cpu, ctx, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, a);
+        if (queued === null) return `${text}: ${m.message}`;
+        note = ` (timer deactivated, ${queued})`;
+      }
+    }
+    return flushOp(m, cpu, ctx, `${text}${note}`, a, b);
+  }, { waitsFor: (m, _cpu, ctx, a) => barrierWait(m, ctx, a, `flush_delayed_work(${workText(m, a)})`) }),
+  op('cancel_work_sync', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `cancel_work_sync(${workText(m, a)})`, a, b), { waitsFor: cancelWaitFor('cancel_work_sync') }),
+  op('cancel_delayed_work_sync', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `cancel_delayed_work_sync(${workText(m, a)})`, a, b), { waitsFor: cancelWaitFor('cancel_delayed_work_sync') }),
+  op('cancel_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_work(${workText(m, a)})`, a, b)),
+  op('cancel_delayed_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_delayed_work(${workText(m, a)})`, a, b)),
+  op('flush_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
+    wqWaitOp(m, cpu, ctx, `flush_workqueue(${wqText(m, a)})`, a, WqWait.Flush), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `flush_workqueue(${wqText(m, a)})`) }),
+  // flush_scheduled_work() = flush_workqueue(system_wq) (deprecated: it waits for everybody's items).
+  op('flush_scheduled_work', [], (m, cpu, ctx) =>
+    wqWaitOp(m, cpu, ctx, 'flush_scheduled_work()', topology(m).systemWq, WqWait.Flush), { waitsFor: (m, _cpu, ctx) => wqWaitFor(m, ctx, topology(m).systemWq, 'flush_scheduled_work()') }),
+  op('drain_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
+    wqWaitOp(m, cpu, ctx, `drain_workqueue(${wqText(m, a)})`, a, WqWait.Drain), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `drain_workqueue(${wqText(m, a)})`) }),
+  op('destroy_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
+    wqWaitOp(m, cpu, ctx, `destroy_workqueue(${wqText(m, a)})`, a, WqWait.Destroy), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `destroy_workqueue(${wqText(m, a)})`) }),
+];
+
+function cancelWaitFor(name: string) {
+  return (m: Machine, _cpu: number, ctx: number, a: number): WaitEdge => {
+    const o = m.ctxOff(ctx);
+    const text = `${name}(${workText(m, a)})`;
+    if (m.s[o + X_PHASE] === 0) {
+      const canceller = m.s[workOff(m, a) + W_CANCELER]! - 1;
+      return {
+        on: canceller >= 0 ? [canceller] : [],
+        why: `${m.contextName(ctx)}: ${text} sleeps on cancel_waitq until ${canceller >= 0 ? m.p.tasks[canceller]!.name : 'the other canceller'} has cancelled it`,
+      };
+    }
+    return barrierWait(m, ctx, a, text);
+  };
+}
+
+// ------------------------------------------------------------ choices
+
+/**
+ * wq_worker_sleeping → kick_pool: the kworker running the pool's items
+ * sleeps inside its work function while work is pending; the first idle
+ * kworker is woken. A choice, offered on the CPU of the kworker to wake.
+ */
+const WORKER_SLEEPING: ChoiceSource = {
+  name: 'wq_worker_sleeping',
+  collect(m, cpu, out) {
+    const T = topology(m);
+    if (T.nworks === 0) return;
+    for (let pool = 0; pool < T.poolWorkers.length; pool++) {
+      if (!needMoreWorker(m, pool, -1)) continue;
+      const k = firstIdle(m, pool);
+      if (k >= 0 && asleepIdle(m, k) && m.cpuOfCtx(T.workerTask[k]!) === cpu) out.push(m.choice(WORKER_SLEEPING, cpu, pool, 0));
+    }
+  },
+  apply(m, _cpu, pool) {
+    kick(m, pool);
+  },
+  label(m, _cpu, pool) {
+    const T = topology(m);
+    const k = firstIdle(m, pool);
+    const sleepers = T.poolWorkers[pool]!.filter((z) => busy(m, z)).map((z) => workerName(m, z));
+    return `wq_worker_sleeping: ${sleepers.join(', ') || 'no kworker'} off the CPU with work pending on ${poolName(m, pool)}: kick_pool wakes ${k >= 0 ? workerName(m, k) : 'nobody'}`;
+  },
+};
+
+/** delayed_work_timer_fn: the dwork's timer expires on its CPU and __queue_work queues the item. */
+const DELAYED_WORK_TIMER: ChoiceSource = {
+  name: 'delayed_work_timer',
+  collect(m, cpu, out) {
+    const T = topology(m);
+    for (let w = 0; w < T.nworks; w++) if (m.s[workOff(m, w) + W_TIMER] === cpu + 1) out.push(m.choice(DELAYED_WORK_TIMER, cpu, w, 0));
+  },
+  apply(m, cpu, w) {
+    const o = workOff(m, w);
+    m.s[o + W_TIMER] = 0;
+    queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
+  },
+  label(m, cpu, w) {
+    const state = m.s;
+    const message = m.message;
+    m.s = state.slice();
+    try {
+      const o = workOff(m, w);
+      m.s[o + W_TIMER] = 0;
+      const note = queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
+      return `delayed_work_timer_fn(&${workName(m, w)}): the delay expires, __queue_work: ${note ?? m.message}`;
+    } finally {
+      m.s = state;
+      m.message = message;
+    }
+  },
+};
+
+// ------------------------------------------------------------ objects
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Attributes of a workqueue declaration (alloc_workqueue / alloc_ordered_workqueue). */
+function declareWorkqueue(decl: unknown, fail: (problem: string) => never): Record<string, number> {
+  if (!isRecord(decl)) fail("declare a workqueue as { flags?: [...], max_active?: n } (alloc_workqueue), or { flags: ['ORDERED'] } (alloc_ordered_workqueue)");
+  const d = decl as WorkqueueDecl;
+  const flags = d.flags ?? [];
+  if (!Array.isArray(flags)) fail(`flags must be a list of ${Object.keys(WQ_FLAG_BITS).join(', ')}`);
+  let mask = 0;
+  for (const f of flags) {
+    const b = WQ_FLAG_BITS[f as WorkqueueFlag];
+    if (b === undefined) fail(`unknown flag ${JSON.stringify(f)} (known: ${Object.keys(WQ_FLAG_BITS).join(', ')})`);
+    mask |= b;
+  }
+  const ordered = (mask & WQ_FLAG_BITS.ORDERED) !== 0;
+  const max = d.max_active ?? 0;
+  if (!Number.isInteger(max) || max < 0 || max > WQ_MAX_ACTIVE) fail(`max_active must be a whole number from 0 (the default, ${WQ_DFL_ACTIVE}) to ${WQ_MAX_ACTIVE}`);
+  if (ordered && max > 1) fail('an ordered workqueue (alloc_ordered_workqueue) has max_active 1');
+  return { flags: ordered ? mask | WQ_FLAG_BITS.UNBOUND : mask, maxActive: ordered ? 1 : max === 0 ? WQ_DFL_ACTIVE : max };
+}
+
+export const WORKQUEUE_OBJECTS: readonly ObjectKindSpec[] = [
+  {
+    kind: 'workqueue',
+    field: 'workqueues',
+    size: WORKQUEUE_SIZE,
+    ctype: 'workqueue_struct',
+    builtin: { system_wq: {}, system_long_wq: {}, system_unbound_wq: { flags: ['UNBOUND'] } },
+    declare(_name, decl, d) {
+      return { init: new Array<number>(WORKQUEUE_SIZE).fill(0), attrs: declareWorkqueue(decl, d.fail) };
+    },
+  },
+  {
+    kind: 'work',
+    field: 'works',
+    size: WORK_SIZE,
+    ctype: 'work_struct',
+    declare(_name, decl, d) {
+      if (!isRecord(decl) || typeof (decl as Partial<WorkDecl>).func !== 'string') {
+        return d.fail("declare a work item as { func: 'fn' } (INIT_WORK) or { func: 'fn', delayed: true } (INIT_DELAYED_WORK)");
+      }
+      const delayed = (decl as Partial<WorkDecl>).delayed ?? false;
+      if (typeof delayed !== 'boolean') return d.fail('delayed must be true or false');
+      return { init: new Array<number>(WORK_SIZE).fill(0), attrs: { entry: d.functionEntry((decl as unknown as WorkDecl).func), delayed: delayed ? 1 : 0 } };
+    },
+    activeState(m, w) {
+      // debug_work_activate at insert_work, deactivate when it starts: queued or armed is active.
+      const o = workOff(m, w);
+      if (m.s[o + W_TIMER]) return `(delayed_work timer armed on cpu${m.s[o + W_TIMER]! - 1})`;
+      if (m.s[o + W_LIST]) return `(${pendingState(m, w)})`;
+      return null;
+    },
+  },
+];
+
+/** Everything about a work item and its workqueue a test or report may read. */
+export interface WorkView {
+  readonly pending: boolean;
+  /** Where the pending instance is: 'worklist', 'scheduled', 'inactive', 'timer', or null. */
+  readonly queued: 'worklist' | 'scheduled' | 'inactive' | 'timer' | null;
+  /** Its pool: `cpu0` … or `unbound` (pre-cmwq: its thread, `events/0` …); the last one if it is not queued; null if none. */
+  readonly pool: string | null;
+  /** 1-based position in its list. */
+  readonly rank: number;
+  readonly canceling: boolean;
+  /** The kworkers executing it. */
+  readonly runningOn: readonly string[];
+}
+
+/** Read work item `name`'s state (for tests and reports). */
+export function workView(m: Machine, name: string): WorkView {
+  const w = m.p.objects['work']!.findIndex((o) => o.name === name);
+  if (w < 0) throw new Error(`no work item '${name}'`);
+  const o = workOff(m, w);
+  const list = m.s[o + W_LIST]!;
+  const pool = m.s[o + W_POOL]! - 1;
+  const T = topology(m);
+  const runningOn: string[] = [];
+  eachBit(m.s[o + W_RUN]!, (k) => runningOn.push(workerName(m, k)));
+  return {
+    pending: m.s[o + W_PENDING] !== 0,
+    queued: m.s[o + W_TIMER] ? 'timer' : list >= LIST_INACTIVE ? 'inactive' : list >= LIST_SCHEDULED ? 'scheduled' : list > 0 ? 'worklist' : null,
+    pool: pool < 0 ? null : T.perWq ? m.p.tasks[T.workerTask[T.poolWorkers[pool]![0]!]!]!.name : T.poolCpu[pool]! < 0 ? 'unbound' : `cpu${T.poolCpu[pool]}`,
+    rank: m.s[o + W_RANK]!,
+    canceling: m.s[o + W_CANCELER] !== 0,
+    runningOn,
+  };
+}
+
+export const WORKQUEUE: Mechanism = {
+  name: 'workqueue',
+  ops: WORKQUEUE_OPS,
+  choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
+  objects: WORKQUEUE_OBJECTS,
+  builtins: [{ name: 'worker_thread', ops: ['worker_thread'] }],
+  threads: kworkers,
+};

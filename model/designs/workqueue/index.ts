@@ -1,4 +1,25 @@
 /** Catalogue designs of the workqueue area, buggy then fixed, pair by pair. */
 import type { Design } from '../../dsl/design.ts';
+import { workReturnsWithMutexHeld, workUnlocksOnEveryPath } from './callback-leak.ts';
+import {
+  flushWorkAfterMutexUnlock, flushWorkAfterSpinUnlock, flushWorkUnderMutex, flushWorkUnderSpinLock, keventdItemWaitsForLaterItem,
+  kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, workFlushedByItsOwner, workFlushesItself,
+} from './flush.ts';
+import { workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue } from './reentrancy.ts';
+import { tqJobAsWorkItem, tqJobInTqImmediate } from './task-queues.ts';
+import {
+  cancelDelayedWorkSyncBeforeDestroyWorkqueue, cancelWorkSyncThenKfree, cancelWorkThenKfree, destroyWorkqueueWithDelayedWorkArmed,
+} from './teardown.ts';
 
-export const WORKQUEUE_DESIGNS: readonly Design[] = [];
+export const WORKQUEUE_DESIGNS: readonly Design[] = [
+  flushWorkUnderMutex, flushWorkAfterMutexUnlock, // B11
+  workFlushesItself, workFlushedByItsOwner, // B12, self-flush
+  orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, // B12, ordered workqueue
+  keventdItemWaitsForLaterItem, kworkerItemWaitsForLaterItem, // B12, pre-cmwq keventd (wqModel per-wq-threads)
+  flushWorkUnderSpinLock, flushWorkAfterSpinUnlock, // B13
+  workReturnsWithMutexHeld, workUnlocksOnEveryPath, // B21
+  destroyWorkqueueWithDelayedWorkArmed, cancelDelayedWorkSyncBeforeDestroyWorkqueue, // B10, delayed work
+  cancelWorkThenKfree, cancelWorkSyncThenKfree, // B10, cancel_work
+  workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue, // W1 counter-example
+  tqJobInTqImmediate, tqJobAsWorkItem, // issue 5: task queues → work queues
+];
