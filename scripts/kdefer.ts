@@ -566,6 +566,9 @@ async function main(args: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`kdefer: ${e.message}`);
+    } else if (e instanceof Error && e.message.startsWith('kdefer limit:')) {
+      // A design beyond what the model can represent (e.g. too many nested read locks): bad input, not a crash.
+      console.error(`kdefer: ${e.message.split('\n')[0]}`);
     } else {
       const message = e instanceof Error ? e.message : String(e);
       console.error(`kdefer internal error: ${message.replace(/^kdefer internal error:\s*/, '').split('\n')[0]}`);

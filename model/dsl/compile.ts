@@ -91,6 +91,7 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
       const args: string[] = [];
       if (typeof x.target === 'string') args.push(x.target);
       if (typeof x.obj === 'string') args.push(`&${x.obj}`);
+      if (typeof x.cpu === 'number') args.unshift(String(x.cpu));
       if (typeof x.count === 'number') args.push(String(x.count));
       if (x.op === 'wait_event' && x.cond !== undefined) args.push(exprText(x.cond as Expr));
       if (lock) args.push(lock);
@@ -380,6 +381,13 @@ export function compile(design: Design): Program {
         const names = tables.objects.get(spec.objectKind)!;
         const id = typeof value === 'string' ? names.get(value) : undefined;
         if (id === undefined) throw err(where, `${opName}: unknown ${spec.objectKind} ${JSON.stringify(value)} (declared: ${[...names.keys()].join(', ') || 'none'})`);
+        const requires = spec.requires;
+        if (requires) {
+          // Callbacks compile while objects are still being declared: check once all are.
+          attributeChecks.push(() => {
+            if (!objects[spec.objectKind]?.[id]?.attrs[requires.attr]) throw err(where, `${opName}(&${String(value)}): &${String(value)} ${requires.problem}`);
+          });
+        }
         return id;
       }
       case 'int':
@@ -495,6 +503,7 @@ export function compile(design: Design): Program {
     return entry;
   };
 
+  const attributeChecks: (() => void)[] = [];
   // Design functions used as callbacks (tasklet, timer and work functions) get their own entry.
   const callbackEntries = new Map<string, number>();
   const functionEntry = (fn: string, where: string): number => {
@@ -585,6 +594,7 @@ export function compile(design: Design): Program {
     if (/\b(this_cpu_read|smp_processor_id)\(/.test(text)) throw err(where, 'an invariant is about the whole machine: use per_cpu(x, cpu), not this_cpu_read or smp_processor_id');
     return { name: inv.name, expr: compileExpr(inv.holds, where, new Set()), text, when, kind };
   });
+  for (const checkAttribute of attributeChecks) checkAttribute();
   const regNames = [...em.regs.keys()];
 
   return {

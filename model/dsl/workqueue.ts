@@ -33,11 +33,11 @@ const withRet = (st: Record<string, unknown>, ret: string | undefined): Stmt => 
 export const queue_work = (wq: string, work: string, ret?: string): Stmt => withRet({ op: 'queue_work', target: wq, obj: work }, ret);
 /** `queue_work_on(cpu, wq, &work)`: queue on `cpu`'s pool; false if already pending. */
 export const queue_work_on = (cpu: number, wq: string, work: string, ret?: string): Stmt =>
-  withRet({ op: 'queue_work_on', count: cpu, target: wq, obj: work }, ret);
+  withRet({ op: 'queue_work_on', cpu, target: wq, obj: work }, ret);
 /** `schedule_work(&work)` = queue_work(system_wq, &work). */
 export const schedule_work = (work: string, ret?: string): Stmt => withRet({ op: 'schedule_work', obj: work }, ret);
 /** `schedule_work_on(cpu, &work)` = queue_work_on(cpu, system_wq, &work). */
-export const schedule_work_on = (cpu: number, work: string, ret?: string): Stmt => withRet({ op: 'schedule_work_on', count: cpu, obj: work }, ret);
+export const schedule_work_on = (cpu: number, work: string, ret?: string): Stmt => withRet({ op: 'schedule_work_on', cpu, obj: work }, ret);
 
 /** `queue_delayed_work(wq, &dwork, delay)`: arm dwork's timer (delay 0: queue now); false if already pending. */
 export const queue_delayed_work = (wq: string, dwork: string, delay: number, ret?: string): Stmt =>

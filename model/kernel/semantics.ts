@@ -20,7 +20,11 @@ export type OperandSpec =
   | { readonly kind: 'percpu'; readonly field: 'var' }
   | { readonly kind: 'queue'; readonly field: 'queue' }
   | { readonly kind: 'expr'; readonly field: 'value' | 'cond' }
-  | { readonly kind: 'object'; readonly field: 'obj' | 'target'; readonly objectKind: string }
+  | {
+      readonly kind: 'object'; readonly field: 'obj' | 'target'; readonly objectKind: string;
+      /** The object must have this declared attribute set (e.g. a delayed work), else the problem is a design error. */
+      readonly requires?: { readonly attr: string; readonly problem: string };
+    }
   /**
    * A small integer; `packed`: stored in the high 16 bits of the previous
    * operand (an object id), for ops with more than three operands, e.g.

@@ -534,7 +534,7 @@ function queueWork(m: Machine, cpu: number, ctx: number, reqCpu: number, q: numb
     return null;
   }
   const target = reqCpu >= 0 ? reqCpu : cpu;
-  if (target >= m.p.ncpu) throw new Error(`kdefer design error: queueing &${workName(m, w)} on cpu${target}, but the design has ${m.p.ncpu} CPU${m.p.ncpu === 1 ? '' : 's'}`);
+  if (target >= m.p.ncpu) throw new Error(`kdefer internal error: queueing &${workName(m, w)} on cpu${target} of ${m.p.ncpu} (the compiler checks this)`);
   // cmwq: the CPU's bound pool or the unbound one; pre-cmwq: the workqueue's thread for the CPU
   // (a singlethread workqueue, UNBOUND or ORDERED here, has only cpu0's).
   let pool = T.perWq ? q * m.p.ncpu + (isUnbound(m, q) ? 0 : target) : isUnbound(m, q) ? T.unboundPool : target;
@@ -561,7 +561,7 @@ function queueWork(m: Machine, cpu: number, ctx: number, reqCpu: number, q: numb
 
 /** __queue_delayed_work: delay 0 queues now; else arm the timer on `reqCpu`, or this CPU. */
 function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number, delay: number): string | null {
-  if (!workAttr(m, w, 'delayed')) throw new Error(`kdefer design error: &${workName(m, w)} is a work_struct, not a delayed_work (declare it with delayed: true)`);
+  if (!workAttr(m, w, 'delayed')) throw new Error(`kdefer internal error: &${workName(m, w)} is not a delayed_work (the compiler checks this)`);
   const o = workOff(m, w);
   if (delay === 0) return queueWork(m, cpu, ctx, reqCpu, q, w);
   const timerCpu = reqCpu >= 0 ? reqCpu : cpu;
@@ -849,8 +849,12 @@ function barrierWait(m: Machine, ctx: number, w: number, what: string): WaitEdge
 
 const WORKQUEUE_OPERAND: OperandSpec = { kind: 'object', field: 'target', objectKind: 'workqueue' };
 const WORK_OPERAND: OperandSpec = { kind: 'object', field: 'obj', objectKind: 'work' };
+const DELAYED_WORK_OPERAND: OperandSpec = {
+  kind: 'object', field: 'obj', objectKind: 'work',
+  requires: { attr: 'delayed', problem: 'is a work_struct, not a delayed_work (declare it with delayed: true)' },
+};
 const RET: OperandSpec = { kind: 'reg-def', field: 'reg', optional: true };
-const CPU_PACKED: OperandSpec = { kind: 'int', field: 'count', min: 0, max: 7, packed: true };
+const CPU_PACKED: OperandSpec = { kind: 'int', field: 'cpu', min: 0, max: 7, packed: true };
 const DELAY_PACKED: OperandSpec = { kind: 'int', field: 'count', min: 0, max: 0x7fff, packed: true };
 const lo16 = (x: number): number => x & 0xffff;
 const hi16 = (x: number): number => x >>> 16;
@@ -1153,12 +1157,12 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
   op('schedule_work_on', [WORK_OPERAND, CPU_PACKED, RET], (m, cpu, ctx, a, b) =>
     queueOp(m, cpu, ctx, `schedule_work_on(${hi16(a)}, ${workText(m, lo16(a))})`, hi16(a), topology(m).systemWq, lo16(a), b)),
   // queue_delayed_work(wq, dwork, delay): arms dwork->timer (delay 0: queues now).
-  op('queue_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) =>
+  op('queue_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) =>
     queueDelayedOp(m, cpu, ctx, `queue_delayed_work(${wqText(m, lo16(a))}, ${workText(m, b)}, ${hi16(a)})`, lo16(a), b, hi16(a), c)),
-  op('schedule_delayed_work', [WORK_OPERAND, DELAY_PACKED, RET], (m, cpu, ctx, a, b) =>
+  op('schedule_delayed_work', [DELAYED_WORK_OPERAND, DELAY_PACKED, RET], (m, cpu, ctx, a, b) =>
     queueDelayedOp(m, cpu, ctx, `schedule_delayed_work(${workText(m, lo16(a))}, ${hi16(a)})`, topology(m).systemWq, lo16(a), hi16(a), b)),
   // mod_delayed_work(wq, dwork, delay): steal PENDING (timer or queue), re-arm; -ENOENT (cancelling) → true.
-  op('mod_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) => {
+  op('mod_delayed_work', [WORKQUEUE_OPERAND, DELAY_PACKED, DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b, c) => {
     const text = `mod_delayed_work(${wqText(m, lo16(a))}, ${workText(m, b)}, ${hi16(a)})`;
     if (m.s[workOff(m, b) + W_CANCELER]) {
       setRet(m, ctx, c, true);
