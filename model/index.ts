@@ -185,7 +185,7 @@ export function counterexampleOf(verdict: Verdict, module: string): Counterexamp
 }
 
 export {
-  CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample, saveCounterexample,
+  checkChoicesInRange, CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample, saveCounterexample,
   type CounterexampleFile,
 } from './explore/counterexample.ts';
 export { minimize } from './explore/minimize.ts';

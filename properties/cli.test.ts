@@ -184,5 +184,12 @@ describe('counterexample files', () => {
     const gone = kdefer('replay', missing);
     expect(gone.status).toBe(2);
     expect(gone.stderr).toMatch(/design 'renamed-away' is not exported by/);
+    const wild = JSON.parse(readFileSync(join(dir, 'aa-buggy.deadlock.2.json'), 'utf8'));
+    wild.schedule[1].choice = (0 << 28) | (9 << 24);
+    const outOfRange = join(dir, 'out-of-range.json');
+    writeFileSync(outOfRange, JSON.stringify(wild));
+    const far = kdefer('replay', outOfRange);
+    expect(far.status).toBe(2);
+    expect(far.stderr.trimEnd().split('\n')).toEqual([`kdefer: ${outOfRange}: step 2: choice ${9 << 24} is out of range: it names cpu9, but design 'aa-buggy' has 1 CPU`]);
   });
 });

@@ -24,7 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
-  replayCounterexample, saveCounterexample, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
+  replayCounterexample, saveCounterexample, checkChoicesInRange, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
 import { lockdepReport } from '../model/report/lockdep.ts';
@@ -482,6 +482,12 @@ async function runReplay(args: readonly string[]): Promise<number> {
   const design = findDesign(Object.fromEntries(source.designs.map((d, i) => [String(i), d])), cx.design.name) as Design | undefined;
   if (!design) throw new UsageError(`${file}: design '${cx.design.name}' is not exported by ${cx.design.module} (renamed or removed)`);
   const program = compileOrExplain(design, file);
+  try {
+    checkChoicesInRange(cx, program, file);
+  } catch (e) {
+    if (e instanceof CounterexampleError) throw new UsageError(e.message);
+    throw e;
+  }
   const result = replayCounterexample(cx, program);
   const trace = result.replay?.steps.map((st) => st.label) ?? [];
   const choices = result.replay?.steps.map((st) => st.choice) ?? [];

@@ -15,6 +15,7 @@ import { SLEEP_DESIGNS } from './sleep/index.ts';
 import { TASKLET_DESIGNS } from './tasklet/index.ts';
 import { TCP_DESIGNS } from './tcp/index.ts';
 import { TIMER_DESIGNS } from './timer/index.ts';
+import { PIPELINE_DESIGNS } from './pipeline/index.ts';
 import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
 
@@ -33,6 +34,7 @@ export const CATALOGUE: readonly Design[] = [
   ...TIMER_DESIGNS,
   ...WORKQUEUE_DESIGNS,
   ...TCP_DESIGNS,
+  ...PIPELINE_DESIGNS,
 ];
 
 /** A catalogue design by name. */

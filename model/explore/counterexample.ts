@@ -13,6 +13,8 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { VIOLATION_KINDS, type ViolationKind } from '../check/violation.ts';
 import type { Program } from '../kernel/program.ts';
+import { CHOICE_SOURCES } from '../kernel/registry.ts';
+import { choiceCpu, choiceKind } from '../kernel/semantics.ts';
 import { replay, type Replay } from './replay.ts';
 
 export const COUNTEREXAMPLE_FORMAT = 'kdefer-counterexample';
@@ -144,6 +146,20 @@ export function saveCounterexample(dir: string, cx: CounterexampleFile): { file:
     }
     if (readFileSync(file, 'utf8') === text) return { file, reused: true };
   }
+}
+
+/**
+ * Reject choices no model could take on this design: a CPU it does not
+ * have, an event kind the model does not know. (A choice in range that is
+ * not enabled where it is taken is a stale file, not a corrupt one.)
+ */
+export function checkChoicesInRange(cx: CounterexampleFile, p: Program, file: string): void {
+  cx.schedule.forEach(({ choice }, i) => {
+    const cpu = choiceCpu(choice);
+    const kind = choiceKind(choice);
+    if (cpu >= p.ncpu) throw new CounterexampleError(file, `step ${i + 1}: choice ${choice} is out of range: it names cpu${cpu}, but design '${cx.design.name}' has ${p.ncpu} CPU${p.ncpu === 1 ? '' : 's'}`);
+    if (kind > CHOICE_SOURCES.length) throw new CounterexampleError(file, `step ${i + 1}: choice ${choice} is out of range: event kind ${kind} does not exist`);
+  });
 }
 
 /** The outcome of replaying a counterexample against the current model. */
