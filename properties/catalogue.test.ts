@@ -11,9 +11,9 @@
  * covered without touching this file.
  */
 import { describe, expect, it } from 'vitest';
-import { check, compile, Machine, replay, type Design, type Verdict } from '../model/index.ts';
+import { check, compile, replay, type Design, type Verdict } from '../model/index.ts';
 import { CATALOGUE, catalogueDesign } from '../model/designs/index.ts';
-import { H_VIOL_KIND } from '../model/kernel/layout.ts';
+import { reachesInOrder } from './helpers/reachable.ts';
 
 /** Fixed seed for the random explorer, so a failure here reproduces. */
 const SEED = 42;
@@ -55,29 +55,6 @@ function designNamed(name: string): Design {
   return d;
 }
 
-/**
- * Whether some schedule of `d` takes, in this order (not necessarily
- * adjacent), steps whose labels contain each of `steps`. A DFS over
- * (state, steps matched so far); the catalogue's state graphs are small.
- */
-function reachable(d: Design, steps: readonly string[]): boolean {
-  const m = new Machine(compile(d));
-  const seen = new Set<string>();
-  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
-  while (stack.length > 0) {
-    const { s, k } = stack.pop()!;
-    if (k === steps.length) return true;
-    const key = `${k}|${s.join(',')}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (s[H_VIOL_KIND] !== 0) continue;
-    for (const c of m.enabled(s)) {
-      const label = m.label(s, c);
-      stack.push({ s: m.step(s, c), k: label.includes(steps[k]!) ? k + 1 : k });
-    }
-  }
-  return false;
-}
 
 const cycleOf = (v: Verdict) => v.violation?.cycle ?? [];
 const cycleContexts = (v: Verdict) => cycleOf(v).map((w) => `cpu${w.cpu} ${w.context}`).sort();
@@ -265,41 +242,41 @@ describe('the violations are the ones the designs are about', () => {
 describe('the fixes work for the reason they give', () => {
   it('B1 fixed: eth0 still takes priv->lock, but never inside the irqsave section', () => {
     const d = designNamed('task-vs-hardirq-spin_lock_irqsave');
-    expect(reachable(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&priv->lock)'])).toBe(true);
-    expect(reachable(d, ['[task ethtool]: spin_lock_irqsave', 'eth0 interrupt arrives', '[task ethtool]: spin_unlock_irqrestore'])).toBe(false);
+    expect(reachesInOrder(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&priv->lock)'])).toBe(true);
+    expect(reachesInOrder(d, ['[task ethtool]: spin_lock_irqsave', 'eth0 interrupt arrives', '[task ethtool]: spin_unlock_irqrestore'])).toBe(false);
   });
 
   it('B2 fixed: eth0 arrives inside the _bh section and NET_RX runs at spin_unlock_bh', () => {
     const d = designNamed('task-vs-softirq-spin_lock_bh');
-    expect(reachable(d, [
+    expect(reachesInOrder(d, [
       '[task ethtool]: spin_lock_bh(&priv->lock): acquires', 'eth0 interrupt arrives', '[hardirq eth0]: __raise_softirq_irqoff',
       '[task ethtool]: spin_unlock_bh(&priv->lock)', 'run NET_RX handler', '[softirq NET_RX]: spin_lock(&priv->lock)',
     ])).toBe(true);
     // NET_RX never starts while the task holds the lock.
-    expect(reachable(d, ['[task ethtool]: spin_lock_bh(&priv->lock): acquires', 'run NET_RX handler', '[task ethtool]: spin_unlock_bh'])).toBe(false);
+    expect(reachesInOrder(d, ['[task ethtool]: spin_lock_bh(&priv->lock): acquires', 'run NET_RX handler', '[task ethtool]: spin_unlock_bh'])).toBe(false);
   });
 
   it('B5 fixed: the two CPUs still contend for A', () => {
     const d = designNamed('abba-ordered');
-    expect(reachable(d, ['[task mover0]: spin_lock(&A)', '[task mover1]: spin_lock(&A): &A is busy, spins'])).toBe(true);
+    expect(reachesInOrder(d, ['[task mover0]: spin_lock(&A)', '[task mover1]: spin_lock(&A): &A is busy, spins'])).toBe(true);
   });
 
   it('B6 fixed: eth0 still spins on A while cpu1 holds it, and cpu1 can always finish', () => {
     const d = designNamed('irq-safe-to-unsafe-spin_lock_irqsave');
-    expect(reachable(d, ['cpu1 [task config]: spin_lock_irq(&A)', 'cpu0: eth0 interrupt arrives', 'cpu0 [hardirq eth0]: spin_lock(&A): &A is busy, spins'])).toBe(true);
+    expect(reachesInOrder(d, ['cpu1 [task config]: spin_lock_irq(&A)', 'cpu0: eth0 interrupt arrives', 'cpu0 [hardirq eth0]: spin_lock(&A): &A is busy, spins'])).toBe(true);
     // Nothing interrupts cpu0 while it holds B.
-    expect(reachable(d, ['cpu0 [task stats]: spin_lock_irqsave(&B', 'cpu0: eth0 interrupt arrives', 'cpu0 [task stats]: spin_unlock_irqrestore(&B'])).toBe(false);
+    expect(reachesInOrder(d, ['cpu0 [task stats]: spin_lock_irqsave(&B', 'cpu0: eth0 interrupt arrives', 'cpu0 [task stats]: spin_unlock_irqrestore(&B'])).toBe(false);
   });
 
   it('B4 fixed: irqs stay off from spin_lock_irqsave(&A) to spin_unlock_irqrestore(&A)', () => {
     const d = designNamed('nested-spin_lock-under-irqsave');
-    expect(reachable(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&A)'])).toBe(true);
-    expect(reachable(d, ['[task config]: spin_lock_irqsave(&A', 'eth0 interrupt arrives', '[task config]: spin_unlock_irqrestore(&A'])).toBe(false);
+    expect(reachesInOrder(d, ['eth0 interrupt arrives', '[hardirq eth0]: spin_lock(&A)'])).toBe(true);
+    expect(reachesInOrder(d, ['[task config]: spin_lock_irqsave(&A', 'eth0 interrupt arrives', '[task config]: spin_unlock_irqrestore(&A'])).toBe(false);
   });
 
   it('B17 fixed: eth0\'s read_lock gets L past the writer waiting on cpu1', () => {
     const d = designNamed('rwlock-read-recursion-hardirq');
-    expect(reachable(d, [
+    expect(reachesInOrder(d, [
       'cpu0 [task lookup]: read_lock(&L)', 'cpu1 [task updater]: write_lock(&L): takes the qrwlock wait lock and sets _QW_WAITING',
       'cpu0: eth0 interrupt arrives', 'cpu0 [hardirq eth0]: read_lock(&L)', 'cpu0 [hardirq eth0]: read_unlock(&L)',
     ])).toBe(true);

@@ -52,3 +52,27 @@ export function walkReachable(design: Design, visitor: Visitor): Walk {
 export function forEachReachable(design: Design, visit: (m: Machine, s: Int32Array) => void): Walk {
   return walkReachable(design, { state: visit });
 }
+
+/**
+ * Whether some schedule of `design` takes, in this order (not necessarily
+ * adjacent), steps whose labels contain each of `steps`: a DFS over
+ * (state, steps matched so far), with exact state keys.
+ */
+export function reachesInOrder(design: Design, steps: readonly string[]): boolean {
+  const m = new Machine(compile(design));
+  const seen = new Set<string>();
+  const key = (s: Int32Array, k: number) => `${k}|${Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('latin1')}`;
+  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
+  while (stack.length > 0) {
+    const { s, k } = stack.pop()!;
+    if (k === steps.length) return true;
+    const id = key(s, k);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const c of m.enabled(s)) {
+      const label = m.label(s, c);
+      stack.push({ s: m.step(s, c), k: label.includes(steps[k]!) ? k + 1 : k });
+    }
+  }
+  return false;
+}

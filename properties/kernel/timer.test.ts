@@ -7,15 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   add_timer, add_timer_on, BUG_ON, check, compile, DesignError, defineDesign, del_timer, del_timer_sync, eq, inc, kfree,
-  local_bh_disable, local_bh_enable, local_irq_disable, local_irq_enable, Machine, mod_timer, not, r, spin_lock, spin_lock_bh,
+  local_bh_disable, local_bh_enable, local_irq_disable, local_irq_enable, mod_timer, not, r, spin_lock, spin_lock_bh,
   spin_unlock, spin_unlock_bh, timer_delete, timer_delete_sync, timer_pending, timer_shutdown, timer_shutdown_sync,
   try_to_del_timer_sync, v, type Design, type Stmt, type TimerDecl,
 } from '../../model/index.ts';
-import { C_BH, C_DEPTH, C_IRQS_OFF, C_PENDING, C_SERVING, FrameKind, H_JIFFIES, H_VIOL_KIND, X_PC } from '../../model/kernel/layout.ts';
+import { C_BH, C_DEPTH, C_IRQS_OFF, C_PENDING, C_SERVING, FrameKind, H_JIFFIES, X_PC } from '../../model/kernel/layout.ts';
 import { INSN_WIDTH } from '../../model/kernel/program.ts';
 import { TimerState, timerView, type TimerView } from '../../model/kernel/timer.ts';
 import { TIMER_DESIGNS } from '../../model/designs/timer/index.ts';
-import { forEachReachable } from '../helpers/reachable.ts';
+import { forEachReachable, reachesInOrder } from '../helpers/reachable.ts';
 import { Schedule } from '../helpers/schedule.ts';
 
 const TIMER_BIT = 1 << 1; // TIMER_SOFTIRQ
@@ -399,21 +399,6 @@ describe('wait-for edges and terminal states', () => {
   });
 });
 
-/** Whether some schedule of `d` takes steps whose labels contain each of `steps`, in order. */
-function reachable(d: Design, steps: readonly string[]): boolean {
-  const m = new Machine(compile(d));
-  const seen = new Set<string>();
-  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
-  while (stack.length > 0) {
-    const { s, k } = stack.pop()!;
-    if (k === steps.length) return true;
-    const key = `${k}|${s.join(',')}`;
-    if (seen.has(key) || s[H_VIOL_KIND] !== 0) continue;
-    seen.add(key);
-    for (const c of m.enabled(s)) stack.push({ s: m.step(s, c), k: m.label(s, c).includes(steps[k]!) ? k + 1 : k });
-  }
-  return false;
-}
 
 const catalogue = (name: string): Design => {
   const d = TIMER_DESIGNS.find((x) => x.name === name);
@@ -432,35 +417,35 @@ describe('the catalogue\'s timer designs fail for the reason they are about, and
       if (timerView(m, 'priv->watchdog').runningOn.length > 0 && m.p.text[pc / INSN_WIDTH] === 'del_timer_sync(&priv->watchdog)') waited = true;
     });
     expect(waited).toBe(true);
-    expect(reachable(catalogue('del_timer_sync-before-spin_lock_bh'), ['call watchdog_fn()', 'watchdog_fn() returned', '[task close]: del_timer_sync', '[task close]: priv->stopped++'])).toBe(true);
+    expect(reachesInOrder(catalogue('del_timer_sync-before-spin_lock_bh'), ['call watchdog_fn()', 'watchdog_fn() returned', '[task close]: del_timer_sync', '[task close]: priv->stopped++'])).toBe(true);
   });
 
   it('B9 case a: the callback\'s softirq waits for itself; fixed, the callback\'s del_timer returns at once', () => {
     expect(cycleOf(catalogue('del_timer_sync-in-own-callback'))).toEqual(['cpu0 timer priv->watchdog']);
-    expect(reachable(catalogue('del_timer-in-own-callback'), ['[timer priv->watchdog]: del_timer(&priv->watchdog) → 0', 'priv->stopped++'])).toBe(true);
+    expect(reachesInOrder(catalogue('del_timer-in-own-callback'), ['[timer priv->watchdog]: del_timer(&priv->watchdog) → 0', 'priv->stopped++'])).toBe(true);
   });
 
   it('B9 case b: the warning, and with TIMER_IRQSAFE the interrupt still calls del_timer_sync, never over the callback', () => {
     expect(check(catalogue('del_timer_sync-in-hardirq')).violation?.message).toContain('WARN_ON(in_hardirq() && !(timer->flags & TIMER_IRQSAFE))');
     const fixed = catalogue('del_timer_sync-in-hardirq-irqsafe');
-    expect(reachable(fixed, ['call poll_fn() with irqs off', 'link interrupt arrives', 'returned'])).toBe(false);
-    expect(reachable(fixed, ['link interrupt arrives', '[hardirq link]: del_timer_sync(&poll_timer) → 1'])).toBe(true);
+    expect(reachesInOrder(fixed, ['call poll_fn() with irqs off', 'link interrupt arrives', 'returned'])).toBe(false);
+    expect(reachesInOrder(fixed, ['link interrupt arrives', '[hardirq link]: del_timer_sync(&poll_timer) → 1'])).toBe(true);
   });
 
   it('B9 case c: the cycle runs through the device interrupt stacked on the callback; with TIMER_IRQSAFE it cannot stack there', () => {
     expect(cycleOf(catalogue('del_timer_sync-under-spin_lock_irq'))).toEqual(['cpu0 task remove', 'cpu1 hardirq dev', 'cpu1 timer dev->timer']);
     const fixed = catalogue('del_timer_sync-under-spin_lock_irq-irqsafe');
-    expect(reachable(fixed, ['call timer_fn() with irqs off', 'cpu1: dev interrupt arrives', 'timer_fn() returned'])).toBe(false);
-    expect(reachable(fixed, ['[task remove]: spin_lock_irq(&dev->lock)', 'call timer_fn()', '[task remove]: del_timer_sync(&dev->timer)'])).toBe(true);
+    expect(reachesInOrder(fixed, ['call timer_fn() with irqs off', 'cpu1: dev interrupt arrives', 'timer_fn() returned'])).toBe(false);
+    expect(reachesInOrder(fixed, ['[task remove]: spin_lock_irq(&dev->lock)', 'call timer_fn()', '[task remove]: del_timer_sync(&dev->timer)'])).toBe(true);
   });
 
   it('B10: KASAN or ODEBUG for each teardown that does not wait or does not stop re-arming; the fixes still race with the callback', () => {
     expect(check(catalogue('del_timer-then-kfree')).violation?.message).toMatch(/^BUG: KASAN: slab-use-after-free in function stats_fn/);
     expect(check(catalogue('self-rearming-timer-del_timer')).violation?.message).toMatch(/poll_fn|ODEBUG: free active/);
     expect(check(catalogue('del_timer_sync-rearmed-by-rx')).violation?.message).toMatch(/^ODEBUG: free active \(active state 0\) object type: timer_list \(priv->watchdog\)/);
-    expect(reachable(catalogue('del_timer_sync-then-kfree'), ['call stats_fn()', '[task driver]: del_timer_sync', 'kfree'])).toBe(true);
-    expect(reachable(catalogue('self-rearming-timer-del_timer_sync'), ['call poll_fn()', '[timer priv->poll_timer]: mod_timer', 'returned', 'del_timer_sync(&priv->poll_timer) → 1', 'kfree'])).toBe(true);
-    expect(reachable(catalogue('timer_shutdown_sync-vs-rx-rearm'), ['timer_shutdown_sync(&priv->watchdog)', '[task rx]: mod_timer(&priv->watchdog, jiffies + 1): timer is shut down', 'kfree'])).toBe(true);
+    expect(reachesInOrder(catalogue('del_timer_sync-then-kfree'), ['call stats_fn()', '[task driver]: del_timer_sync', 'kfree'])).toBe(true);
+    expect(reachesInOrder(catalogue('self-rearming-timer-del_timer_sync'), ['call poll_fn()', '[timer priv->poll_timer]: mod_timer', 'returned', 'del_timer_sync(&priv->poll_timer) → 1', 'kfree'])).toBe(true);
+    expect(reachesInOrder(catalogue('timer_shutdown_sync-vs-rx-rearm'), ['timer_shutdown_sync(&priv->watchdog)', '[task rx]: mod_timer(&priv->watchdog, jiffies + 1): timer is shut down', 'kfree'])).toBe(true);
   });
 
   it('B21: the preempt leak names the callback and the lock', () => {
@@ -470,7 +455,7 @@ describe('the catalogue\'s timer designs fail for the reason they are about, and
   it('Wilcox: modern, the timer and the tasklet overlap on two CPUs; in 2.4 the timer runs in TIMER_BH and both BHs still run, never together', () => {
     expect(check(catalogue('timer-vs-tasklet-unguarded')).violation?.message).toContain('BUG_ON(port->busy != 0)');
     const old = catalogue('timer-vs-bh-unguarded-linux-2_4');
-    expect(reachable(old, ['[bh TIMER_BH]: run_timer_list (jiffies 1): &port->poll_timer expired', '[bh TIMER_BH]: port->events++'])).toBe(true);
-    expect(reachable(old, ['[bh SERIAL_BH]: port->events++'])).toBe(true);
+    expect(reachesInOrder(old, ['[bh TIMER_BH]: run_timer_list (jiffies 1): &port->poll_timer expired', '[bh TIMER_BH]: port->events++'])).toBe(true);
+    expect(reachesInOrder(old, ['[bh SERIAL_BH]: port->events++'])).toBe(true);
   });
 });

@@ -10,15 +10,15 @@ import { describe, expect, it } from 'vitest';
 import {
   BUG_ON, cancel_delayed_work, cancel_delayed_work_sync, cancel_work, cancel_work_sync, check, compile, dec,
   defineDesign, DesignError, destroy_workqueue, drain_workqueue, eq, flush_delayed_work, flush_scheduled_work, flush_work,
-  flush_workqueue, gt, if_, inc, kfree, local_bh_disable, local_bh_enable, local_irq_disable, Machine, mod_delayed_work,
+  flush_workqueue, gt, if_, inc, kfree, local_bh_disable, local_bh_enable, local_irq_disable, mod_delayed_work,
   msleep, mutex_lock, mutex_unlock, queue_delayed_work, queue_work, queue_work_on, r, schedule_delayed_work, schedule_work,
   schedule_work_on, spin_lock, spin_unlock, v, type Design, type Stmt,
 } from '../../model/index.ts';
-import { C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, H_VIOL_KIND, T_CHANNEL, X_STATUS } from '../../model/kernel/layout.ts';
+import { C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, T_CHANNEL, X_STATUS } from '../../model/kernel/layout.ts';
 import { Chan, channel } from '../../model/kernel/scheduler.ts';
 import { workView, type WorkView } from '../../model/kernel/workqueue.ts';
 import { WORKQUEUE_DESIGNS } from '../../model/designs/workqueue/index.ts';
-import { walkReachable } from '../helpers/reachable.ts';
+import { walkReachable, reachesInOrder } from '../helpers/reachable.ts';
 import { Schedule } from '../helpers/schedule.ts';
 
 const task = (name: string, cpu: number, body: readonly Stmt[]) => ({ name, cpu, body });
@@ -45,28 +45,6 @@ const status = (s: Schedule, name: string): number => s.s[s.m.ctxOff(taskIndex(s
 const idle = (s: Schedule, name: string): boolean =>
   status(s, name) === ContextStatus.Blocked && s.s[s.m.ctxOff(taskIndex(s, name)) + T_CHANNEL] === channel(Chan.Worker, taskIndex(s, name));
 
-/**
- * Whether some schedule of `d` takes, in this order, steps whose labels
- * contain each of `steps` (a DFS over state × steps matched so far).
- */
-function reachable(d: Design, steps: readonly string[]): boolean {
-  const m = new Machine(compile(d));
-  const seen = new Set<string>();
-  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
-  while (stack.length > 0) {
-    const { s, k } = stack.pop()!;
-    if (k === steps.length) return true;
-    const key = `${k}|${s.join(',')}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (s[H_VIOL_KIND] !== 0) continue;
-    for (const c of m.enabled(s)) {
-      const label = m.label(s, c);
-      stack.push({ s: m.step(s, c), k: label.includes(steps[k]!) ? k + 1 : k });
-    }
-  }
-  return false;
-}
 
 describe('kworkers and pools', () => {
   it('a design with works gets two kworkers per CPU pool and two unbound ones, all asleep idle at the start', () => {
@@ -191,8 +169,8 @@ describe('queueing: queue_work_on (test_and_set PENDING, then __queue_work)', ()
     s.run('[task a]: return', 'cpu0: schedule() → task kworker/u4:0', 'process_one_work(&w)');
     // Unbound kworkers are not pinned: the one woken on cpu0 may be moved to cpu1 and run the item there.
     const d = design([task('a', 0, [queue_work('wq', 'w'), msleep(1)])], { workqueues: { wq: { flags: ['UNBOUND'] } } });
-    expect(reachable(d, ['queue_work(wq, &w) → true', 'load balancing moves task kworker/u4:0 to cpu1', 'cpu1 [task kworker/u4:0]: worker_thread: process_one_work(&w)'])).toBe(true);
-    expect(reachable(design([task('a', 0, [schedule_work('w'), msleep(1)])]), ['load balancing moves task kworker/0:0'])).toBe(false);
+    expect(reachesInOrder(d, ['queue_work(wq, &w) → true', 'load balancing moves task kworker/u4:0 to cpu1', 'cpu1 [task kworker/u4:0]: worker_thread: process_one_work(&w)'])).toBe(true);
+    expect(reachesInOrder(design([task('a', 0, [schedule_work('w'), msleep(1)])]), ['load balancing moves task kworker/0:0'])).toBe(false);
   });
 
   it('queueing from a hardirq is allowed', () => {
@@ -216,7 +194,7 @@ describe('the kworker (worker_thread, process_one_work)', () => {
       locks: { M: 'mutex' }, functions: { w_fn: [msleep(1), mutex_lock('M'), inc('runs'), mutex_unlock('M')] },
     });
     expect(check(d).status).toBe('verified');
-    expect(reachable(d, ['[task kworker/0:0]: mutex_lock(&M): held by task a, sleeps'])).toBe(true);
+    expect(reachesInOrder(d, ['[task kworker/0:0]: mutex_lock(&M): held by task a, sleeps'])).toBe(true);
   });
 
   it('after the function returns the kworker takes the next item, or sleeps idle when the worklist is empty', () => {
@@ -237,7 +215,7 @@ describe('the kworker (worker_thread, process_one_work)', () => {
       functions: { w_fn: [inc('runs')], sleepy_fn: [inc('x'), msleep(1), inc('x')] },
     });
     expect(check(d).status).toBe('verified');
-    expect(reachable(d, ['[task kworker/0:0]: msleep(1)', 'wq_worker_sleeping: kworker/0:0 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:1', '[task kworker/0:1]: worker_thread: process_one_work(&w2)'])).toBe(true);
+    expect(reachesInOrder(d, ['[task kworker/0:0]: msleep(1)', 'wq_worker_sleeping: kworker/0:0 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:1', '[task kworker/0:1]: worker_thread: process_one_work(&w2)'])).toBe(true);
     // kworker/0:1 starts w2 only while kworker/0:0 is inside sleepy_fn and off the CPU (asleep, or woken
     // and not yet back on it: wq_worker_running counts it again only when it runs).
     let starts = 0;
@@ -253,7 +231,7 @@ describe('the kworker (worker_thread, process_one_work)', () => {
     });
     expect(starts).toBeGreaterThan(0);
     const noSleep = design([task('a', 1, [schedule_work_on(0, 'w'), schedule_work_on(0, 'w2')])], { works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' } } });
-    expect(reachable(noSleep, ['kworker/0:1'])).toBe(false);
+    expect(reachesInOrder(noSleep, ['kworker/0:1'])).toBe(false);
   });
 
   it('an item already running on a kworker of the pool goes to that kworker\'s scheduled list (find_worker_executing_work)', () => {
@@ -261,12 +239,12 @@ describe('the kworker (worker_thread, process_one_work)', () => {
       works: { w: { func: 'sleepy_fn' }, w2: { func: 'sleepy_fn' } },
       functions: { sleepy_fn: [msleep(1), inc('runs')] },
     });
-    expect(reachable(d, [
+    expect(reachesInOrder(d, [
       'kworker/0:0]: worker_thread: process_one_work(&w)', 'kworker/0:0]: msleep', 'kick_pool wakes kworker/0:1',
       'kworker/0:1]: worker_thread: process_one_work(&w2)', 'schedule_work_on(0, &w) → true', 'kworker/0:1]: msleep',
       'kick_pool wakes kworker/0:1', // never: kworker/0:1 is busy, nobody is left to wake
     ])).toBe(false);
-    expect(reachable(d, [
+    expect(reachesInOrder(d, [
       'kworker/0:0]: worker_thread: process_one_work(&w)', 'schedule_work_on(0, &w) → true', 'kworker/0:1]: worker_thread: &w runs on kworker/0:0: moved to its scheduled list',
     ])).toBe(true);
     expect(check(d).status).toBe('verified');
@@ -341,8 +319,8 @@ describe('flush_work (start_flush_work, insert_wq_barrier)', () => {
 
   it('on a running work it sleeps until that instance returns', () => {
     const d = design([task('a', 0, [schedule_work_on(1, 'w'), flush_work('w', 'ret')])], { functions: { w_fn: [inc('runs'), inc('x')] } });
-    expect(reachable(d, ['process_one_work(&w)', 'runs++', 'flush_work(&w): sleeps until w_fn() returns on kworker/1:0', 'x++', 'w_fn() returned; wq_barrier_func wakes a', 'flush_work(&w) → true'])).toBe(true);
-    expect(reachable(d, ['flush_work(&w): sleeps until w_fn() returns on kworker/1:0', 'flush_work(&w) → true', 'x++'])).toBe(false);
+    expect(reachesInOrder(d, ['process_one_work(&w)', 'runs++', 'flush_work(&w): sleeps until w_fn() returns on kworker/1:0', 'x++', 'w_fn() returned; wq_barrier_func wakes a', 'flush_work(&w) → true'])).toBe(true);
+    expect(reachesInOrder(d, ['flush_work(&w): sleeps until w_fn() returns on kworker/1:0', 'flush_work(&w) → true', 'x++'])).toBe(false);
   });
 
   it('waits only for the instance queued before the call: a requeue during the flush is not waited for', () => {
@@ -352,7 +330,7 @@ describe('flush_work (start_flush_work, insert_wq_barrier)', () => {
     expect(check(d).status).toBe('verified');
     // The requeued instance starts as the first returns (the same kworker step that runs the barrier), and
     // the flush returns while it runs.
-    expect(reachable(d, ['flush_work(&w): sleeps', 'schedule_work(&w) → true', 'wq_barrier_func wakes a; process_one_work(&w)', 'flush_work(&w) → true', '[task kworker/0:0]: runs++'])).toBe(true);
+    expect(reachesInOrder(d, ['flush_work(&w): sleeps', 'schedule_work(&w) → true', 'wq_barrier_func wakes a; process_one_work(&w)', 'flush_work(&w) → true', '[task kworker/0:0]: runs++'])).toBe(true);
   });
 
   it('might_sleep first: in atomic context it is a sleep-in-atomic violation even on an idle work (B13)', () => {
@@ -403,10 +381,10 @@ describe('cancelling (try_to_grab_pending, __cancel_work_timer, __cancel_work)',
       task('b', 1, [msleep(1), cancel_work_sync('w')]),
       task('c', 0, [msleep(1), schedule_work('w', 'ret'), if_(r('ret'), [inc('x')])]),
     ], { functions: { w_fn: [msleep(1), inc('runs')] } });
-    expect(reachable(d, ['kworker/1:0]: worker_thread: process_one_work(&w)', 'cancel_work_sync(&w): PENDING grabbed, CANCELING; sleeps until w_fn() returns on kworker/1:0',
+    expect(reachesInOrder(d, ['kworker/1:0]: worker_thread: process_one_work(&w)', 'cancel_work_sync(&w): PENDING grabbed, CANCELING; sleeps until w_fn() returns on kworker/1:0',
       'schedule_work(&w) → false: already pending (being cancelled by b)', 'wq_barrier_func wakes b', 'cancel_work_sync(&w) → false'])).toBe(true);
     // c's queueing succeeds only outside the cancel: before it grabbed PENDING, or after it returned.
-    expect(reachable(d, ['cancel_work_sync(&w): PENDING grabbed', '[task c]: schedule_work(&w) → true', 'cancel_work_sync(&w) → '])).toBe(false);
+    expect(reachesInOrder(d, ['cancel_work_sync(&w): PENDING grabbed', '[task c]: schedule_work(&w) → true', 'cancel_work_sync(&w) → '])).toBe(false);
     // When it returns, w is neither pending nor running.
     walkReachable(d, {
       step(m, before, choice, after) {
@@ -423,7 +401,7 @@ describe('cancelling (try_to_grab_pending, __cancel_work_timer, __cancel_work)',
       task('b', 1, [cancel_work_sync('w')]),
       task('c', 1, [cancel_work_sync('w')]),
     ], { functions: { w_fn: [msleep(1), inc('runs')] } });
-    expect(reachable(d, ['process_one_work(&w)', '[task b]: cancel_work_sync(&w): PENDING grabbed', '[task c]: cancel_work_sync(&w): b is cancelling it (CANCELING), sleeps', '[task c]: cancel_work_sync(&w) → false'])).toBe(true);
+    expect(reachesInOrder(d, ['process_one_work(&w)', '[task b]: cancel_work_sync(&w): PENDING grabbed', '[task c]: cancel_work_sync(&w): b is cancelling it (CANCELING), sleeps', '[task c]: cancel_work_sync(&w) → false'])).toBe(true);
     expect(check(d).status).toBe('verified');
   });
 
@@ -432,8 +410,8 @@ describe('cancelling (try_to_grab_pending, __cancel_work_timer, __cancel_work)',
       cpus: 1, functions: { w_fn: [msleep(1), inc('runs')] },
       irqs: [{ name: 'eth0', handler: [cancel_work('w', 'ret')] }],
     });
-    expect(reachable(d, ['process_one_work(&w)', 'eth0 interrupt arrives', '[hardirq eth0]: cancel_work(&w) → false: was not pending; w_fn() may still be running'])).toBe(true);
-    expect(reachable(d, ['schedule_work', 'eth0 interrupt arrives', '[hardirq eth0]: cancel_work(&w) → true: no longer pending'])).toBe(true);
+    expect(reachesInOrder(d, ['process_one_work(&w)', 'eth0 interrupt arrives', '[hardirq eth0]: cancel_work(&w) → false: was not pending; w_fn() may still be running'])).toBe(true);
+    expect(reachesInOrder(d, ['schedule_work', 'eth0 interrupt arrives', '[hardirq eth0]: cancel_work(&w) → true: no longer pending'])).toBe(true);
     expect(check(d).status).toBe('verified');
   });
 
@@ -488,7 +466,7 @@ describe('flush_workqueue, drain_workqueue, destroy_workqueue', () => {
       task('b', 1, [msleep(1), queue_work('wq', 'w3')]),
     ], { works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' }, w3: { func: 'w_fn' } } });
     expect(check(d).status).toBe('verified');
-    expect(reachable(d, ['flush_workqueue(wq): sleeps until &w, &w2 have run', 'queue_work(wq, &w3) → true', 'flush_workqueue(wq): everything queued before it has run', 'process_one_work(&w3)'])).toBe(true);
+    expect(reachesInOrder(d, ['flush_workqueue(wq): sleeps until &w, &w2 have run', 'queue_work(wq, &w3) → true', 'flush_workqueue(wq): everything queued before it has run', 'process_one_work(&w3)'])).toBe(true);
   });
 
   it('a work flushing its own workqueue waits for itself (B12); flush_scheduled_work flushes system_wq', () => {
@@ -578,15 +556,15 @@ describe('the catalogue\'s workqueue designs', () => {
   it('every fix works for the reason it gives', () => {
     const named = (n: string) => WORKQUEUE_DESIGNS.find((d) => d.name === n)!;
     // B11 fixed: the work still takes dev->mutex while reset waits for it.
-    expect(reachable(named('flush_work-after-mutex_unlock'), ['[task reset]: flush_work(&priv->link_work): sleeps', '[task kworker/1:0]: mutex_lock(&dev->mutex)', 'wq_barrier_func wakes reset'])).toBe(true);
+    expect(reachesInOrder(named('flush_work-after-mutex_unlock'), ['[task reset]: flush_work(&priv->link_work): sleeps', '[task kworker/1:0]: mutex_lock(&dev->mutex)', 'wq_barrier_func wakes reset'])).toBe(true);
     // B12 ordered fixed: the configuration item runs while the load item waits for it.
-    expect(reachable(named('unbound-wq-item-waits-for-later-item'), ['flush_work(&config_work): sleeps', '[task kworker/u4:1]: worker_thread: process_one_work(&config_work)'])).toBe(true);
+    expect(reachesInOrder(named('unbound-wq-item-waits-for-later-item'), ['flush_work(&config_work): sleeps', '[task kworker/u4:1]: worker_thread: process_one_work(&config_work)'])).toBe(true);
     // W1 fixed: the second queueing lands on cpu0's pool while the item runs there.
-    expect(reachable(named('work-requeued-on-its-workqueue'), ['process_one_work(&rescan_work)', "queue_work_on(1, scan_wq, &rescan_work) → true: queued on cpu0's pool, where kworker/0:0 still runs it (non-reentrancy)"])).toBe(true);
+    expect(reachesInOrder(named('work-requeued-on-its-workqueue'), ['process_one_work(&rescan_work)', "queue_work_on(1, scan_wq, &rescan_work) → true: queued on cpu0's pool, where kworker/0:0 still runs it (non-reentrancy)"])).toBe(true);
     // B10 fixed: cancel_work_sync waits while rx_fn runs.
-    expect(reachable(named('cancel_work_sync-then-kfree'), ['process_one_work(&priv->rx_work)', 'cancel_work_sync(&priv->rx_work): PENDING grabbed, CANCELING; sleeps until rx_fn() returns'])).toBe(true);
+    expect(reachesInOrder(named('cancel_work_sync-then-kfree'), ['process_one_work(&priv->rx_work)', 'cancel_work_sync(&priv->rx_work): PENDING grabbed, CANCELING; sleeps until rx_fn() returns'])).toBe(true);
     // The work item version of the tq job sleeps on phy_mutex in the kworker.
-    expect(reachable(named('tq-job-as-work-item'), ['[task ethtool]: mutex_lock(&phy_mutex)', 'eth0 interrupt arrives', '[task kworker/1:0]: mutex_lock(&phy_mutex): held by task ethtool, sleeps'])).toBe(true);
+    expect(reachesInOrder(named('tq-job-as-work-item'), ['[task ethtool]: mutex_lock(&phy_mutex)', 'eth0 interrupt arrives', '[task kworker/1:0]: mutex_lock(&phy_mutex): held by task ethtool, sleeps'])).toBe(true);
   });
 
   it('the buggy ones fail where their description says', () => {
