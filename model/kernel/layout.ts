@@ -50,7 +50,7 @@ export function maxFramesOf(irqLines: number): number {
   return 2 + irqLines + 1;
 }
 /** Nested calls inside one context (design code called by mechanism code). */
-export const MAX_CALLS = 3;
+export const MAX_CALLS = 4;
 
 // Per context
 export const X_STATUS = 0; // see ContextStatus

@@ -121,7 +121,7 @@ export class Machine {
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
     const depth = this.s[o + X_CALLS]!;
-    if (depth >= MAX_CALLS) throw new Error('kdefer internal error: call depth exceeded');
+    if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
     this.s[o + X_RET + depth] = this.s[o + X_PC]!;
     this.s[o + X_CALLS] = depth + 1;
     this.jump(ctx, entry);

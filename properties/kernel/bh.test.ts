@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   check, compile, defineDesign, DesignError, flush_scheduled_tasks, inc, mark_bh, msleep, mutex_lock, mutex_unlock,
-  queue_task, r, run_task_queue, schedule_task, spin_lock, tasklet_schedule, BUG_ON, dec, v, ne, type Design, type Stmt,
+  queue_task, r, run_task_queue, schedule_task, spin_lock, tasklet_schedule, BUG_ON, dec, eq, v, ne, type Design, type Stmt,
 } from '../../model/index.ts';
 import { IMMEDIATE_BH, markBh, TIMER_BH, TQUEUE_BH, tqTimerActive } from '../../model/kernel/bh.ts';
 import { BH_NAMES } from '../../model/dsl/bh.ts';
@@ -239,5 +239,19 @@ describe('the bh catalogue: each fix holds for the reason it gives, not vacuousl
 
   it('B12 fixed: the flush really waits for the link-watch job', () => {
     expect(reachesInOrder(named('flush_scheduled_tasks-after-rtnl'), ['flush_scheduled_tasks(): keventd has work: sleeps', '[task keventd]: link_events++'])).toBe(true);
+  });
+});
+
+describe('run_task_queue from bottom-half code', () => {
+  it('runs the routines inside a tasklet function: four levels of calls (softirq → tasklet_action → func → routine)', () => {
+    const d = defineDesign({
+      name: 'tq-in-tasklet', cpus: 1, profile: '2.4', vars: { ran: 0 },
+      tq_structs: { job: { routine: 'job_fn' } },
+      tasklets: { t: { func: 't_fn' } },
+      functions: { job_fn: [inc('ran')], t_fn: [run_task_queue('tq_disk')] },
+      tasks: [{ name: 'x', cpu: 0, body: [queue_task('job', 'tq_disk'), tasklet_schedule('t')] }],
+      invariants: [{ name: 'the routine ran', holds: eq(v('ran'), 1), when: 'at-end' }],
+    });
+    expect(check(d).status).toBe('verified');
   });
 });
