@@ -23,6 +23,7 @@ import {
 import { labelsOf } from '../../model/explore/replay.ts';
 import { H_VIOL_KIND } from '../../model/kernel/layout.ts';
 import { walkReachable } from '../helpers/reachable.ts';
+import { reachesInOrder } from '../helpers/reachable.ts';
 
 /** The bound the designs are kept within (exhaustive, 2 CPUs). */
 const MAX_STATES = 200_000;
@@ -87,27 +88,6 @@ function endStates(d: Design, vars: readonly string[]): number[][] {
   return ends;
 }
 
-/**
- * Whether some schedule of `d` takes, in this order (not necessarily
- * adjacent), steps whose labels contain each of `steps`: a DFS over
- * (state, steps matched so far).
- */
-function reachable(d: Design, steps: readonly string[]): boolean {
-  const m = new Machine(compile(d));
-  const seen = new Set<string>();
-  const key = (s: Int32Array, k: number) => `${k}|${Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('latin1')}`;
-  const stack: { s: Int32Array; k: number }[] = [{ s: m.initial(), k: 0 }];
-  while (stack.length > 0) {
-    const { s, k } = stack.pop()!;
-    if (k === steps.length) return true;
-    const id = key(s, k);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    if (s[H_VIOL_KIND] !== 0) continue;
-    for (const c of m.enabled(s)) stack.push({ s: m.step(s, c), k: m.label(s, c).includes(steps[k]!) ? k + 1 : k });
-  }
-  return false;
-}
 
 // ------------------------------------------------------------ the catalogue
 
@@ -222,21 +202,21 @@ describe('what each counterexample shows', () => {
 
   it('the fixes are not verified vacuously: the situation each bug needs still happens, and is handled', () => {
     // B2 fixed: eth0 still arrives while the reader holds slock in lock_sock; NET_RX waits for its spin_unlock_bh.
-    expect(reachable(millerTcpProcessContext, [
+    expect(reachesInOrder(millerTcpProcessContext, [
       'cpu0 [task reader]: spin_lock_bh(&sk->sk_lock.slock): acquires', 'cpu0: eth0 interrupt arrives',
       'cpu0 [task reader]: spin_unlock_bh(&sk->sk_lock.slock)', 'cpu0 [softirq]: __do_softirq: run NET_RX handler',
     ])).toBe(true);
     // wait_event: NET_RX's wake_up can still come after the reader installed ucopy.task and before it sleeps.
-    expect(reachable(millerDesign(MILLER_READER_APART), [
+    expect(reachesInOrder(millerDesign(MILLER_READER_APART), [
       '[task reader]: WRITE_ONCE(tp->ucopy.task, 1)', '[softirq NET_RX]: wake_up(&sk->sk_wq)', '[task reader]: wait_event(&sk->sk_wq',
     ])).toBe(true);
     // release_sock: a segment is backlogged while the reader owns the socket, NET_RX runs TCP once it is released.
-    expect(reachable(tcpLockSockBacklogModern, [
+    expect(reachesInOrder(tcpLockSockBacklogModern, [
       '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)', '[task reader]: skb = __skb_dequeue(&sk->sk_backlog)',
       '[task reader]: WRITE_ONCE(sk->sk_lock.owned, 0)', 'NET_RX]: contexts in tcp_rcv_established++',
     ])).toBe(true);
     // 4.x: segment 1 prequeued, segment 2 backlogged, and the reader runs the prequeue first.
-    expect(reachable(prequeueDesign(PREQUEUE_4X), [
+    expect(reachesInOrder(prequeueDesign(PREQUEUE_4X), [
       '[softirq NET_RX]: __skb_queue_tail(&tp->ucopy.prequeue, skb)', '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)',
       '[task reader]: skb = __skb_dequeue(&tp->ucopy.prequeue)', '[task reader]: skb = __skb_dequeue(&sk->sk_backlog)',
     ])).toBe(true);
