@@ -85,7 +85,7 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
     case 'per_cpu_write': return `per_cpu(${String(x.var)}, ${String(x.cpu)}) = ${exprText(x.value as Expr)}`;
     case 'enqueue': return `__skb_queue_tail(&${String(x.queue)}, ${exprText(x.value as Expr)})`;
     case 'dequeue': return `${String(x.reg)} = __skb_dequeue(&${String(x.queue)})`;
-    case 'BUG_ON': case 'WARN_ON': return `${x.op}(${exprText(x.cond as Expr)})`;
+    case 'BUG_ON': case 'WARN_ON': return `${x.op}(${exprText(x.cond as Expr)})${typeof x.message === 'string' ? ` /* ${x.message} */` : ''}`;
     case 'call': return `${String(x.fn)}()`;
     default: {
       const args: string[] = [];

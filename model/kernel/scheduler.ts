@@ -95,9 +95,13 @@ export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): 
   return false;
 }
 
-/** schedule_debug(): "BUG: scheduling while atomic". */
+/**
+ * schedule_debug(): "BUG: scheduling while atomic" when in_atomic_preempt_off(),
+ * i.e. any preempt_count beyond schedule's own. Irqs off alone is not atomic
+ * here (that is might_sleep's business).
+ */
 function scheduleAllowed(m: Machine, cpu: number, ctx: number): boolean {
-  if (m.isTask(ctx) && !m.inAtomic(cpu) && !m.irqsOff(cpu)) return true;
+  if (m.isTask(ctx) && !m.inAtomic(cpu)) return true;
   m.fail('sleep-in-atomic', `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${preemptCount(m, cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}`, cpu, ctx);
   return false;
 }
@@ -250,9 +254,12 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   },
   {
     // schedule() from a running task: give up the CPU; "scheduling while atomic" if atomic.
+    // __schedule() takes the runqueue lock with irqs off and finish_task_switch()
+    // releases it with raw_spin_rq_unlock_irq(): whatever the caller had, irqs are on after.
     name: 'schedule',
     exec(m, cpu, ctx) {
       if (!scheduleAllowed(m, cpu, ctx)) return;
+      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
       m.advance(ctx);
       yieldCpu(m, cpu, ctx);
     },
