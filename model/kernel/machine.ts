@@ -105,6 +105,29 @@ export class Machine {
     return this.s[this.cpuOff(cpu) + C_IRQS_OFF] !== 0;
   }
 
+  /**
+   * preempt_count() as include/linux/preempt.h encodes it: PREEMPT 0xff,
+   * SOFTIRQ 0xff00 (SOFTIRQ_OFFSET 0x100 serving, SOFTIRQ_DISABLE_OFFSET
+   * 0x200 per local_bh_disable), HARDIRQ 0xf0000, for the kernel's messages.
+   */
+  preemptCount(cpu: number): number {
+    const co = this.cpuOff(cpu);
+    const s = this.s;
+    return s[co + C_PREEMPT]! + s[co + C_SERVING]! * 0x100 + s[co + C_BH]! * 0x200 + s[co + C_HARDIRQ]! * 0x10000;
+  }
+
+  /**
+   * preempt_count() as it was when `ctx`'s callback or context was entered
+   * (snapshotEntry): the preempt and bh parts recorded then; serving and
+   * hardirq cannot change across a callback, so they are the CPU's now.
+   */
+  entryPreemptCount(cpu: number, ctx: number): number {
+    const o = this.ctxOff(ctx);
+    const co = this.cpuOff(cpu);
+    const s = this.s;
+    return s[o + X_ENTRY_PREEMPT]! + s[co + C_SERVING]! * 0x100 + s[o + X_ENTRY_BH]! * 0x200 + s[co + C_HARDIRQ]! * 0x10000;
+  }
+
   // ----------------------------------------------------------- contexts
 
   advance(ctx: number): void {

@@ -18,7 +18,7 @@
  * (`schedule_debug`) live here, with preempt_disable/preempt_enable.
  */
 import {
-  C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_CPU, X_HELD, X_PC,
+  C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PREEMPT, ContextStatus, FrameKind, T_CHANNEL, X_CPU, X_HELD, X_PC,
   X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
@@ -69,12 +69,6 @@ export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
 }
 
 const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
-const preemptCount = (m: Machine, cpu: number): number => {
-  const co = m.cpuOff(cpu);
-  const s = m.s;
-  // include/linux/preempt.h encoding: PREEMPT 0xff, SOFTIRQ 0xff00 (serving 0x100, disable 0x200), HARDIRQ 0xf0000
-  return s[co + C_PREEMPT]! + s[co + C_SERVING]! * 0x100 + s[co + C_BH]! * 0x200 + s[co + C_HARDIRQ]! * 0x10000;
-};
 
 /**
  * __might_resched(): a sleeping primitive needs task context, preempt_count
@@ -89,7 +83,7 @@ export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): 
   m.fail('sleep-in-atomic',
     `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
     `in_atomic(): ${atomic ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
-    `preempt_count: ${preemptCount(m, cpu).toString(16)}, expected: 0\n` +
+    `preempt_count: ${m.preemptCount(cpu).toString(16)}, expected: 0\n` +
     `${what}${held ? ` with ${heldNames(m, held)} held` : ''}${m.inHardirq(cpu) ? ' in hardirq context' : !m.inTask(cpu) ? ' in softirq context' : ''}`,
     cpu, ctx);
   return false;
@@ -102,7 +96,7 @@ export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): 
  */
 function scheduleAllowed(m: Machine, cpu: number, ctx: number): boolean {
   if (m.isTask(ctx) && !m.inAtomic(cpu)) return true;
-  m.fail('sleep-in-atomic', `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${preemptCount(m, cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}`, cpu, ctx);
+  m.fail('sleep-in-atomic', `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${m.preemptCount(cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}`, cpu, ctx);
   return false;
 }
 
@@ -218,7 +212,7 @@ const taskExit: FrameExit = (m, cpu, ctx) => {
     return;
   }
   if (s[co + C_PREEMPT] !== 0 || s[co + C_BH] !== 0 || s[co + C_IRQS_OFF] !== 0) {
-    const pc = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200;
+    const pc = m.preemptCount(cpu);
     m.fail('lock-leak', `BUG: ${name} returned with preempt_count 0x${pc.toString(16).padStart(8, '0')}${s[co + C_IRQS_OFF] ? ' and irqs disabled' : ''} (leaked preempt/bh/irq state)`, cpu, ctx);
     return;
   }

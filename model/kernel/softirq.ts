@@ -6,8 +6,8 @@
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import {
-  C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, C_PREEMPT, C_SERVING,
-  FrameKind, X_AUX0, X_AUX1, X_AUX2, X_ENTRY_BH, X_ENTRY_IRQS, X_ENTRY_PREEMPT, X_EXIT, X_HELD,
+  C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, C_SERVING,
+  FrameKind, X_AUX0, X_AUX1, X_AUX2, X_ENTRY_IRQS, X_EXIT, X_HELD,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import type { ChoiceSource, Mechanism, OpSemantics } from './semantics.ts';
@@ -142,9 +142,8 @@ const leakMessage = (m: Machine, cpu: number, ctx: number, vec: number): string 
   const s = m.s;
   const held = s[o + X_HELD]!;
   const heldText = held !== 0 ? ` (${heldNames(m, held)} still held)` : '';
-  // preempt_count as the kernel encodes it: preempt | bh-disable << 9 | SOFTIRQ_OFFSET.
-  const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200 + 0x100;
-  const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200 + 0x100;
+  const before = m.entryPreemptCount(cpu, ctx);
+  const after = m.preemptCount(cpu);
   if (before !== after) {
     // __do_softirq: "huh, entered softirq %u %s %p with preempt_count %08x, exited with %08x?"
     const hex = (n: number) => n.toString(16).padStart(8, '0');

@@ -262,7 +262,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-/** Release `lock` held by `ctx` in `mode`; false (and a violation) if it is not. */
+/**
+ * Release `lock` held by `ctx` in `mode`; false (and a violation) if it is
+ * not: kernel/locking/spinlock_debug.c debug_spin_unlock ("already
+ * unlocked", "wrong owner"), and lockdep's print_unlock_imbalance_bug
+ * ("bad unlock balance detected!") for a read_unlock without read_lock.
+ */
 function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number): boolean {
   const s = m.s;
   const lo = m.lockOff(lock);

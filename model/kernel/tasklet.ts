@@ -50,8 +50,8 @@
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import {
-  C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, FrameKind, X_AUX2, X_CALLS, X_ENTRY_BH,
-  X_ENTRY_IRQS, X_ENTRY_PREEMPT, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
+  C_IRQS_OFF, FrameKind, X_AUX2, X_CALLS, 
+  X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -274,8 +274,8 @@ export function callbackLeak(m: Machine, cpu: number, ctx: number, what: string)
   const vec = s[o + X_AUX2]!;
   const held = s[o + X_HELD]!;
   if (held !== 0) return `BUG: ${what} returned with ${heldNames(m, held)} held (lockdep: leaked lock at softirq ${SOFTIRQS[vec]} exit)`;
-  const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200 + 0x100;
-  const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200 + 0x100;
+  const before = m.entryPreemptCount(cpu, ctx);
+  const after = m.preemptCount(cpu);
   if (before !== after) {
     const hex = (n: number) => n.toString(16).padStart(8, '0');
     return `huh, entered softirq ${vec} ${SOFTIRQS[vec]} ${what} with preempt_count ${hex(before)}, exited with ${hex(after)}?`;
@@ -452,18 +452,12 @@ function runWait(m: Machine, ctx: number, id: number, what: string): WaitEdge {
   };
 }
 
-/** preempt_count as include/linux/preempt.h encodes it, for "scheduling while atomic". */
-function preemptCount(m: Machine, cpu: number): number {
-  const co = m.cpuOff(cpu);
-  const s = m.s;
-  return s[co + C_PREEMPT]! + s[co + C_SERVING]! * 0x100 + s[co + C_BH]! * 0x200 + s[co + C_HARDIRQ]! * 0x10000;
-}
 
 /** yield() in the <5.13 tasklet_kill loop: schedule_debug() if atomic ("scheduling while atomic"). */
 function yieldAllowed(m: Machine, cpu: number, ctx: number, what: string): boolean {
   if (m.isTask(ctx) && !m.inAtomic(cpu) && !m.irqsOff(cpu)) return true;
   m.fail('sleep-in-atomic',
-    `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${preemptCount(m, cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}\n${what} yields the CPU`,
+    `BUG: scheduling while atomic: ${m.contextName(ctx)}/0x${m.preemptCount(cpu).toString(16).padStart(8, '0')} at ${whereOf(m, ctx)}\n${what} yields the CPU`,
     cpu, ctx);
   return false;
 }

@@ -61,8 +61,8 @@ import { markBh, TIMER_BH, TQUEUE_BH, tqTimerActive } from './bh.ts';
 import { evaluate } from './data.ts';
 import type { KernelFlags } from './flags.ts';
 import {
-  C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PENDING, C_PREEMPT, FrameKind, H_JIFFIES, H_TICKED,
-  X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS, X_ENTRY_PREEMPT, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
+  C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PENDING, FrameKind, H_JIFFIES, H_TICKED,
+  X_CALLS, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -503,9 +503,9 @@ function callbackLeak(m: Machine, cpu: number, ctx: number, id: number): string 
   const s = m.s;
   const fn = fnName(m, id);
   const held = s[o + X_HELD]!;
-  // preempt_count as the kernel encodes it; the callback runs with SOFTIRQ_OFFSET set.
-  const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200 + 0x100;
-  const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200 + 0x100;
+  // call_timer_fn compares preempt_count around fn (which runs with SOFTIRQ_OFFSET set).
+  const before = m.entryPreemptCount(cpu, ctx);
+  const after = m.preemptCount(cpu);
   const heldText = held !== 0 ? ` (${fn}() returned with ${heldNames(m, held)} held)` : '';
   if (before !== after) return `WARNING: CPU: ${cpu} at kernel/time/timer.c call_timer_fn: timer: ${fn}+0x0/0x0 preempt leak: ${hex8(before)} -> ${hex8(after)}${heldText}`;
   if (held !== 0) return `BUG: timer callback ${fn}() returned with ${heldNames(m, held)} held (leaked lock at timer callback exit)`;

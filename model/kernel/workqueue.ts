@@ -81,8 +81,8 @@
 import type { WorkDecl, WorkqueueDecl, WorkqueueFlag } from '../dsl/workqueue.ts';
 import type { KernelFlags } from './flags.ts';
 import {
-  C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, T_CHANNEL, X_AUX1, X_AUX2, X_AUX3, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
-  X_ENTRY_PREEMPT, X_HELD, X_PHASE, X_STATUS,
+  C_IRQS_OFF, ContextStatus, T_CHANNEL, X_AUX1, X_AUX2, X_AUX3, X_CALLS, X_ENTRY_IRQS,
+  X_HELD, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
@@ -650,8 +650,8 @@ function workLeak(m: Machine, cpu: number, ctx: number, w: number): string | nul
   const co = m.cpuOff(cpu);
   const comm = m.p.tasks[ctx]!.name;
   const held = s[o + X_HELD]!;
-  const after = s[co + C_PREEMPT]! + s[co + C_BH]! * 0x200;
-  const before = s[o + X_ENTRY_PREEMPT]! + s[o + X_ENTRY_BH]! * 0x200;
+  const after = m.preemptCount(cpu);
+  const before = m.entryPreemptCount(cpu, ctx);
   if (held !== 0 || after !== before) {
     const locks = popcount(held);
     return `BUG: workqueue leaked lock or atomic: ${comm}/0x${after.toString(16).padStart(8, '0')}\n` +

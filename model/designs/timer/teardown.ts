@@ -7,11 +7,22 @@
  * still pending is ODEBUG's "free active".
  */
 import {
-  complete, defineDesign, inc, kfree, spin_lock, spin_lock_bh, spin_unlock, spin_unlock_bh, wait_for_completion,
+  complete, defineDesign, inc, kfree, spin_lock, spin_lock_bh, spin_unlock, spin_unlock_bh, wait_for_completion, type Stmt,
 } from '../../dsl/design.ts';
 import { add_timer_on, del_timer, del_timer_sync, mod_timer, timer_shutdown_sync } from '../../dsl/timer.ts';
 
 const statsStruct = { priv: { members: ['priv->stats', 'priv->timer'] } };
+
+/** close(): the driver arms the stats timer on cpu1, updates the stats itself, tears the timer down with `teardown` and frees priv. */
+const statsDriver = (teardown: Stmt) => [{
+  name: 'driver',
+  cpu: 0,
+  body: [
+    add_timer_on('priv->timer', 1, 1),
+    spin_lock_bh('stats_lock'), inc('priv->stats'), spin_unlock_bh('stats_lock'),
+    teardown, kfree('priv'),
+  ],
+}];
 
 /** B10, and Wilcox's timer rule: del_timer does not wait for a running callback. */
 export const delTimerThenKfree = defineDesign({
@@ -26,15 +37,7 @@ export const delTimerThenKfree = defineDesign({
   structs: statsStruct,
   timers: { 'priv->timer': { func: 'stats_fn' } },
   functions: { stats_fn: [spin_lock('stats_lock'), inc('priv->stats'), spin_unlock('stats_lock')] },
-  tasks: [{
-    name: 'driver',
-    cpu: 0,
-    body: [
-      add_timer_on('priv->timer', 1, 1),
-      spin_lock_bh('stats_lock'), inc('priv->stats'), spin_unlock_bh('stats_lock'),
-      del_timer('priv->timer'), kfree('priv'),
-    ],
-  }],
+  tasks: statsDriver(del_timer('priv->timer')),
   expected: 'use-after-free',
   twin: 'del_timer_sync-then-kfree',
 });
@@ -46,15 +49,7 @@ export const delTimerSyncThenKfree = defineDesign({
   description:
     'The same driver tears the timer down with del_timer_sync() before kfree(priv) (B10 fixed; Wilcox: del_timer_sync). ' +
     'It deactivates the timer and spins while cpu1\'s base is running the callback, so when it returns the callback has finished and cannot be re-armed by anyone: priv is free to go.',
-  tasks: [{
-    name: 'driver',
-    cpu: 0,
-    body: [
-      add_timer_on('priv->timer', 1, 1),
-      spin_lock_bh('stats_lock'), inc('priv->stats'), spin_unlock_bh('stats_lock'),
-      del_timer_sync('priv->timer'), kfree('priv'),
-    ],
-  }],
+  tasks: statsDriver(del_timer_sync('priv->timer')),
   expected: 'verified',
   twin: 'del_timer-then-kfree',
 });

@@ -25,15 +25,12 @@ export const wilcoxProcessVsIrq = defineDesign({
 });
 
 export const wilcoxProcessVsIrqFixed = defineDesign({
+  ...wilcoxProcessVsIrq,
   name: 'wilcox-process-vs-interrupt-spin_lock_irqsave',
   description:
     'Wilcox §2 fixed: process context takes card->lock with spin_lock_irqsave, which saves the interrupt state, disables interrupts on the local CPU and acquires the lock (B1 fixed). ' +
     'The interrupt handler still uses plain spin_lock, since Linux does not re-enter a handler; on another CPU it just waits.',
-  cpus: 2,
-  locks: { 'card->lock': 'spinlock' },
-  vars: { events: 0 },
   tasks: [{ name: 'ioctl', cpu: 0, body: [spin_lock_irqsave('card->lock', 'flags'), inc('events'), spin_unlock_irqrestore('card->lock', 'flags')] }],
-  irqs: [{ name: 'card', handler: irqHandler, budget: 1 }],
   expected: 'verified',
   twin: 'wilcox-process-vs-interrupt-spin_lock',
 });
@@ -60,16 +57,12 @@ export const wilcoxProcessVsBh = defineDesign({
 });
 
 export const wilcoxProcessVsBhFixed = defineDesign({
+  ...wilcoxProcessVsBh,
   name: 'wilcox-process-vs-bh-spin_lock_bh',
   description:
     'Wilcox §2 fixed: spin_lock_bh "allows interrupts to come in while the spinlock is held, but does not allow bottom halves to run on exit from the interrupt routine; ' +
     'they will be deferred until the spin_unlock_bh()" (B2 fixed). The BUG_ON in the softirq checks that deferral: it never runs inside the section.',
-  cpus: 1,
-  locks: { 'card->lock': 'spinlock' },
-  vars: { events: 0, in_section: 0 },
   tasks: [{ name: 'ioctl', cpu: 0, body: [spin_lock_bh('card->lock'), assign('in_section', 1), inc('events'), assign('in_section', 0), spin_unlock_bh('card->lock')] }],
-  irqs: [{ name: 'card', handler: raiser, budget: 1 }],
-  softirqs: bhCode,
   expected: 'verified',
   twin: 'wilcox-process-vs-bh-spin_lock',
 });
