@@ -185,8 +185,9 @@ export function counterexampleOf(verdict: Verdict, module: string): Counterexamp
 }
 
 export {
-  checkChoicesInRange, CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample, saveCounterexample,
+  checkChoicesInRange, CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample,
   type CounterexampleFile,
 } from './explore/counterexample.ts';
+export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
 export { shortestViolation };

@@ -5,7 +5,7 @@
  * expected, 1 not, 2 bad input) and the one-line stderr of bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,5 +191,94 @@ describe('counterexample files', () => {
     const far = kdefer('replay', outOfRange);
     expect(far.status).toBe(2);
     expect(far.stderr.trimEnd().split('\n')).toEqual([`kdefer: ${outOfRange}: step 2: choice ${9 << 24} is out of range: it names cpu9, but design 'aa-buggy' has 1 CPU`]);
+  });
+});
+
+describe('nothing lost, nothing written outside the save folder', () => {
+  /** Run kdefer as an unprivileged user when we are root, so that file permissions apply. */
+  function asUser(...args: string[]): Run {
+    const root = process.getuid?.() === 0;
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT, encoding: 'utf8', timeout: 60_000,
+      ...(root ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } } : {}),
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+  const open = (path: string) => {
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o755);
+    return path;
+  };
+
+  it('a read-only save folder: the table and the tally are printed, the failed save is a warning, the exit status is the verdicts\'', () => {
+    const home = open(join(scratch, 'ro-home'));
+    chmodSync(scratch, 0o755);
+    const design = join(home, 'pair.ts');
+    writeFileSync(design, readFileSync(designFile('ro-pair.ts', PAIR), 'utf8'));
+    chmodSync(design, 0o644);
+    const ro = open(join(home, 'readonly'));
+    chmodSync(ro, 0o555);
+    const run = asUser('check', design, '--save-dir', ro);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^aa-buggy .*OK$/m);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('2 designs: 2 as expected');
+    expect(run.stderr).toMatch(/^kdefer: warning: could not save the counterexample of 'aa-buggy' to .*readonly.*: not writable/m);
+    const json = asUser('check', design, '--save-dir', ro, '--json');
+    expect(json.status).toBe(0);
+    const verdicts = JSON.parse(json.stdout) as { design: string; counterexample: { action: string } }[];
+    expect(verdicts.map((v) => [v.design, v.counterexample.action])).toEqual([['aa-buggy', 'failed'], ['aa-fixed', 'none']]);
+    expect(readdirSync(ro)).toEqual([]);
+  });
+
+  it('a file in the way of the save folder: a warning, and the verdicts stand (a mismatch still exits 1)', () => {
+    const blocker = join(scratch, 'blocker');
+    writeFileSync(blocker, 'not a folder\n');
+    const run = kdefer('check', designFile('mismatch.ts', taskVsIrq('claims-fine', 'spin_lock', 'verified')), '--save-dir', blocker);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/claims-fine .*MISMATCH$/m);
+    expect(run.stderr).toMatch(/warning: could not save the counterexample of 'claims-fine' .*a file is in the way/);
+    expect(readFileSync(blocker, 'utf8')).toBe('not a folder\n');
+  });
+
+  it('a design named ../../escaped is saved inside the save folder, under a sanitised name', () => {
+    const dir = join(scratch, 'nested', 'a', 'save');
+    const body = taskVsIrq('escaped', 'spin_lock', 'deadlock').replace("name: 'escaped'", "name: '../../escaped'");
+    const run = kdefer('check', designFile('escape.ts', body), '--save-dir', dir);
+    expect(run.status).toBe(0);
+    expect(readdirSync(dir)).toEqual(['escaped.deadlock.json']);
+    expect(existsSync(join(scratch, 'nested', 'escaped.deadlock.json'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'escaped.deadlock.json'), 'utf8')).design.name).toBe('../../escaped');
+  });
+
+  it('two runs saving at once leave one whole file per violation', async () => {
+    const dir = join(scratch, 'concurrent');
+    const design = designFile('concurrent.ts', PAIR + taskVsIrq('aa-second', 'spin_lock', 'deadlock'));
+    const { spawn } = await import('node:child_process');
+    const runOne = () => new Promise<number | null>((done) => {
+      spawn(process.execPath, [BIN, 'check', design, '--save-dir', dir], { cwd: ROOT, stdio: 'ignore' }).on('exit', done);
+    });
+    expect(await Promise.all([runOne(), runOne(), runOne()])).toEqual([0, 0, 0]);
+    expect(readdirSync(dir).sort()).toEqual(['aa-buggy.deadlock.json', 'aa-second.deadlock.json']);
+    for (const f of readdirSync(dir)) expect(() => JSON.parse(readFileSync(join(dir, f), 'utf8'))).not.toThrow();
+  });
+
+  it('an edited design: its old counterexample is reported stale and kept; --update replaces it', () => {
+    const dir = join(scratch, 'stale');
+    const v1 = designFile('edited.ts', taskVsIrq('edited', 'spin_lock', 'deadlock'));
+    expect(kdefer('check', v1, '--save-dir', dir).status).toBe(0);
+    const first = readFileSync(join(dir, 'edited.deadlock.json'), 'utf8');
+    // The edit: the handler now counts into another variable; the old file's fingerprint no longer matches.
+    writeFileSync(v1, readFileSync(v1, 'utf8').replace("vars: { count: 0 }", "vars: { count: 0, other: 0 }"));
+    const again = kdefer('check', v1, '--save-dir', dir);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/STALE .*edited\.deadlock\.json: design 'edited' changed since the counterexample was saved/);
+    expect(again.stdout).toContain("not saved: stale counterexamples of 'edited' are in the way (kdefer check --update replaces them)");
+    expect(readdirSync(dir)).toEqual(['edited.deadlock.json']);
+    expect(readFileSync(join(dir, 'edited.deadlock.json'), 'utf8')).toBe(first);
+    const update = kdefer('check', v1, '--save-dir', dir, '--update');
+    expect(update.stdout).toMatch(/removed stale .*edited\.deadlock\.json/);
+    expect(update.stdout).toMatch(/saved .*edited\.deadlock\.json/);
+    expect(readdirSync(dir)).toEqual(['edited.deadlock.json']);
+    expect(kdefer('replay', join(dir, 'edited.deadlock.json')).status).toBe(0);
   });
 });

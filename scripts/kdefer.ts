@@ -19,12 +19,12 @@
  * entry.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
-  replayCounterexample, saveCounterexample, checkChoicesInRange, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
+  replayCounterexample, safeStem, storeCounterexample, checkChoicesInRange, type StoreOutcome, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
 import { lockdepReport } from '../model/report/lockdep.ts';
@@ -68,6 +68,7 @@ const CHECK_FLAGS = {
   'max-states': { type: 'string' },
   'save-dir': { type: 'string' },
   'no-save': { type: 'boolean' },
+  update: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
@@ -394,6 +395,9 @@ with --all the catalogue (model/designs), and prints a verdict table.
                          bounded-out (default ${DEFAULT_MAX_STATES})
   --save-dir DIR         where to save a counterexample file per violation
                          (default ./${DEFAULT_SAVE_DIR}); never overwrites a file
+  --update               replace the design's stale counterexamples (ones that no
+                         longer reproduce) and kept ones with this run's; without
+                         it, stale files are reported and nothing is deleted
   --no-save              save nothing
 
 Exit status: 0 every verdict as expected, 1 some verdict not as expected,
@@ -412,28 +416,77 @@ async function runCheck(args: readonly string[]): Promise<number> {
   const sources = values.all ? [await loadCatalogue()] : [];
   for (const file of positionals) sources.push(await loadDesignFile(file));
   if (values['no-save'] && values['save-dir'] !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
+  if (values.update && values['no-save']) throw new UsageError('--update and --no-save contradict each other');
   const saveDir = values['no-save'] ? null : resolve(values['save-dir'] ?? DEFAULT_SAVE_DIR);
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), module }));
+  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
   const verdicts = checked.map((c) => c.verdict);
-  const saved: string[] = [];
-  if (saveDir) {
-    for (const { verdict, module } of checked) {
-      if (!verdict.violation) continue;
-      const { file, reused } = saveCounterexample(saveDir, counterexampleOf(verdict, portable(saveDir, module)));
-      saved.push(`${reused ? 'unchanged' : 'saved'} ${relative(process.cwd(), file) || file}`);
-    }
-  }
 
+  // The verdicts come first: nothing that goes wrong while saving may lose them.
+  // The tally stays the last line; what was saved is listed just above it.
+  const lines = report(verdicts, opts);
+  const tally = lines.pop()!;
+  if (!values.json) console.log(lines.join('\n'));
+  const store = saveDir ? checked.map((c) => storeOne(saveDir, c, values.update ?? false)) : [];
   if (values.json) {
-    console.log(JSON.stringify(verdicts.map(verdictJson), null, 2));
+    console.log(JSON.stringify(verdicts.map((v, i) => ({ ...verdictJson(v), ...(saveDir ? { counterexample: store[i]!.json } : {}) })), null, 2));
   } else {
-    // The tally stays the last line; the saved files are listed just above it.
-    const lines = report(verdicts, opts);
-    const tally = lines.pop()!;
-    if (saved.length) lines.push('counterexamples:', ...saved.map((s) => `  ${s}`), '');
-    console.log([...lines, tally].join('\n'));
+    const saved = store.flatMap((s) => s.lines.map((l) => `  ${l}`));
+    console.log([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), tally].join('\n'));
   }
+  for (const s of store) for (const w of s.warnings) console.error(`kdefer: warning: ${w}`);
   return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+}
+
+/** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
+interface Stored {
+  readonly lines: readonly string[];
+  readonly warnings: readonly string[];
+  readonly json: object;
+}
+
+/**
+ * Save (or keep) one design's counterexample in `dir` and report stale
+ * ones. A failure to write is a warning naming the file, never an error:
+ * the verdicts stand and have been printed already.
+ */
+function storeOne(dir: string, c: { verdict: Verdict; program: Program; module: string }, update: boolean): Stored {
+  const shown = (file: string) => relative(process.cwd(), file) || file;
+  const cx = c.verdict.violation ? counterexampleOf(c.verdict, portable(dir, c.module)) : null;
+  let outcome: StoreOutcome;
+  try {
+    outcome = storeCounterexample(dir, c.program, cx, { update });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const target = err.path ?? join(dir, `${safeStem(c.verdict.design)}.${cx?.violation.kind ?? 'json'}`);
+    const why = err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EPERM' ? 'not writable'
+      : err.code === 'ENOTDIR' || err.code === 'EEXIST' ? 'a file is in the way of the folder' : err.message;
+    const warning = `could not save the counterexample of '${c.verdict.design}' to ${shown(target)}: ${why} (${err.code ?? 'error'}); its verdict above stands`;
+    return { lines: [], warnings: [warning], json: { action: 'failed', file: null, error: warning } };
+  }
+  const lines: string[] = [];
+  for (const s of outcome.stale) {
+    lines.push(update ? `removed stale ${shown(s.file)} (${s.problem})` : `STALE ${shown(s.file)}: ${s.problem}`);
+  }
+  switch (outcome.action) {
+    case 'saved': lines.push(`saved ${shown(outcome.file!)}`); break;
+    case 'unchanged': lines.push(`unchanged ${shown(outcome.file!)}`); break;
+    case 'kept': lines.push(`kept ${shown(outcome.file!)} (it still reproduces; --update replaces it with this run's schedule)`); break;
+    case 'blocked': lines.push(`not saved: stale counterexamples of '${c.verdict.design}' are in the way (kdefer check --update replaces them)`); break;
+    case 'none': break;
+  }
+  if (outcome.action === 'none' && outcome.stale.length > 0 && !update) {
+    lines.push(`  '${c.verdict.design}' no longer has this violation; kdefer check --update removes the stale file`);
+  }
+  return {
+    lines,
+    warnings: [],
+    json: {
+      action: outcome.action,
+      file: outcome.file === null ? null : shown(outcome.file),
+      stale: outcome.stale.map((s) => ({ file: shown(s.file), problem: s.problem })),
+      removed: outcome.removed.map(shown),
+    },
+  };
 }
 
 const REPLAY_USAGE = `usage: kdefer replay <counterexample.json> [--json] [--perfetto out.json]

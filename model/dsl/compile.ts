@@ -4,15 +4,19 @@
  * lowers `if`/`while` to branches, and resolves names to integer ids.
  */
 import { createHash } from 'node:crypto';
-import { PROFILES, resolveFlags } from '../kernel/flags.ts';
+import { FLAG_NAMES, PROFILES, resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
-import { isViolationKind } from '../check/violation.ts';
+import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { DEFAULT_TICKS } from './timer.ts';
+import {
+  CALL_KEYS, checkKeys, DESIGN_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
+  TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
+} from './strict.ts';
 import { SOFTIRQS, type Design, type Expr, type Invariant, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
 
 /** A mistake in a design, found when it is built. */
@@ -103,6 +107,9 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
   }
 }
 
+/** The fields of the control statements (kernel operations take theirs from their operands). */
+const STATEMENT_KEYS: Readonly<Record<string, readonly string[]>> = { if: IF_KEYS, while: WHILE_KEYS, repeat: REPEAT_KEYS, call: CALL_KEYS };
+
 class Emitter {
   readonly code: number[] = [];
   readonly where: string[] = [];
@@ -157,7 +164,24 @@ export function compile(design: Design): Program {
   const name = typeof design?.name === 'string' && design.name !== '' ? design.name : '(unnamed)';
   const err = (where: string, problem: string) => new DesignError(name, where, problem);
   if (!isObject(design)) throw err('', 'a design must be an object');
+  // Strict keys, before anything else: a misspelled key must never be silently ignored.
+  const fail = (where: string) => (problem: string): never => { throw err(where, problem); };
+  checkKeys(design, [...DESIGN_KEYS, ...OBJECT_KINDS.map((k) => k.field)], fail(''));
   if (name === '(unnamed)') throw err('', "the design needs a non-empty 'name'");
+  if (design.expected !== undefined && design.expected !== 'verified' && !isViolationKind(design.expected as string)) {
+    throw err('expected', unknownKeyProblem(String(design.expected), ['verified', ...VIOLATION_KINDS], 'verdict'));
+  }
+  if (design.options !== undefined) {
+    if (!isObject(design.options)) throw err('options', 'must be an object: { preempt?, ticks? }');
+    checkKeys(design.options, OPTION_KEYS, fail('options'));
+  }
+  if (design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile)) {
+    throw err('profile', unknownKeyProblem(String(design.profile), Object.keys(PROFILES), 'kernel profile'));
+  }
+  if (design.flags !== undefined) {
+    if (!isObject(design.flags)) throw err('flags', 'must map kernel flag names to values');
+    checkKeys(design.flags, FLAG_NAMES, fail('flags'), 'kernel flag');
+  }
   if (!isInt(design.cpus) || design.cpus < 1 || design.cpus > MAX_CPUS) {
     throw err('cpus', `must be a whole number from 1 to ${MAX_CPUS}, got ${JSON.stringify(design.cpus)}`);
   }
@@ -196,6 +220,7 @@ export function compile(design: Design): Program {
   const queueList: ProgramQueue[] = [];
   for (const [qname, spec] of Object.entries(design.queues ?? {})) {
     const where = `queues['${qname}']`;
+    if (isObject(spec)) checkKeys(spec, QUEUE_KEYS, fail(where));
     if (!isObject(spec) || !isInt(spec.capacity) || spec.capacity < 1 || spec.capacity > MAX_QUEUE_CAPACITY) {
       throw err(where, `capacity must be a whole number from 1 to ${MAX_QUEUE_CAPACITY}`);
     }
@@ -230,6 +255,7 @@ export function compile(design: Design): Program {
     const decl = (design.structs ?? {})[sname];
     const members = decl?.members;
     const where = `structs['${sname}']`;
+    if (isObject(decl)) checkKeys(decl, ['members'], fail(where));
     if (!Array.isArray(members)) throw err(where, "declare a struct as { members: [...] } naming the variables, locks, queues, timers, tasklets or works inside it");
     for (const member of members) {
       const known = tables.vars.has(member) || tables.locks.has(member) || tables.queues.has(member)
@@ -294,9 +320,13 @@ export function compile(design: Design): Program {
       if (typeof x === 'number') {
         if (!isInt(x)) throw err(where, `expression constant must be an integer, got ${x}`);
         tokens.push(E_CONST, x);
-      } else if (!isObject(x)) {
-        throw err(where, `not an expression: ${JSON.stringify(x)}`);
-      } else if ('var' in x) {
+        return;
+      }
+      if (!isObject(x)) throw err(where, `not an expression: ${JSON.stringify(x)}`);
+      const form = Object.keys(EXPR_FORMS).find((k) => k in x);
+      if (form === undefined) throw err(where, `not an expression: ${JSON.stringify(x)} (${unknownKeyProblem(Object.keys(x)[0] ?? '', Object.keys(EXPR_FORMS), 'expression form')})`);
+      checkKeys(x, EXPR_FORMS[form]!, fail(where), `key in a '${form}' expression`);
+      if ('var' in x) {
         const id = tables.vars.get(x.var);
         if (id === undefined) throw err(where, `unknown variable '${x.var}' (declared: ${[...tables.vars.keys()].join(', ') || 'none'})`);
         tokens.push(E_VAR, id);
@@ -320,6 +350,7 @@ export function compile(design: Design): Program {
       } else if ('smp_processor_id' in x) {
         tokens.push(E_CPU, 0);
       } else if ('fn' in x) {
+        if (!Array.isArray(x.args)) throw err(where, `the '${String(x.fn)}' expression needs its operands in 'args'`);
         if (x.fn === '!') {
           if (x.args.length !== 1) throw err(where, "'!' takes one operand");
           walk(x.args[0]!);
@@ -403,6 +434,8 @@ export function compile(design: Design): Program {
     stmts.forEach((st, i) => {
       const where = `${path}[${i}]`;
       if (!isObject(st) || typeof st.op !== 'string') throw err(where, `not a statement: ${JSON.stringify(st)}`);
+      const fields = STATEMENT_KEYS[st.op];
+      if (fields) checkKeys(st, fields, fail(where), `field of ${st.op === 'call' ? 'call' : `${st.op} statement`}`);
       switch (st.op) {
         case 'if': return compileIf(st as unknown as IfStmt, where, defined, calls);
         case 'while': return compileWhile(st as unknown as WhileStmt, where, defined, calls);
@@ -431,7 +464,11 @@ export function compile(design: Design): Program {
     const opName = st.op as string;
     const opcode = opcodeOf(opName);
     const sem = opcode === undefined ? undefined : OPS[opcode];
-    if (!sem || sem.internal) throw err(where, `unknown operation '${opName}'`);
+    if (!sem || sem.internal) {
+      const near = nearest(opName, OPS.filter((o) => !o.internal).map((o) => o.name));
+      throw err(where, `unknown operation '${opName}'${near ? ` (did you mean '${near}'?)` : ''}`);
+    }
+    checkKeys(st, ['op', ...(sem.operands ?? []).map((o) => o.field), ...(sem.extraFields ?? [])], fail(where), `field of ${opName}()`);
     const missing = sem.unavailable?.(flags);
     if (missing) throw err(where, `${opName}(): ${missing}`);
     const operands = [0, 0, 0];
@@ -451,13 +488,15 @@ export function compile(design: Design): Program {
     let condText: string;
     const cond = st.cond;
     if (isObject(cond) && 'trylock' in cond) {
+      checkKeys(cond, TRYLOCK_KEYS, fail(`${where}.cond`));
       const t = cond as unknown as Trylock;
       const result = `#try${em.pc / INSN_WIDTH}`;
-      compileOp({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }, `${where}.cond`, defined);
-      const call = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
-      em.text[em.text.length - 1] = call;
+      const call = Object.fromEntries(Object.entries({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }).filter(([, x]) => x !== undefined));
+      compileOp(call, `${where}.cond`, defined);
+      const callText = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
+      em.text[em.text.length - 1] = callText;
       condOff = compileExpr({ reg: result }, `${where}.cond`, defined);
-      condText = `if (${call})`;
+      condText = `if (${callText})`;
     } else {
       condOff = compileExpr(cond as Expr, `${where}.cond`, defined);
       condText = `if (${exprText(cond as Expr)})`;
@@ -531,6 +570,7 @@ export function compile(design: Design): Program {
         return id;
       },
     };
+    if (spec.declKeys && isObject(decl)) checkKeys(decl, spec.declKeys, ctx.fail);
     const { init, attrs } = spec.declare(oname, decl, ctx);
     if (init.length !== spec.size) throw new Error(`kdefer internal error: ${spec.kind} declares ${init.length} words, not ${spec.size}`);
     objects[spec.kind]!.push({ kind: spec.kind, name: oname, init, attrs: attrs ?? {} });
@@ -539,6 +579,7 @@ export function compile(design: Design): Program {
   if (!Array.isArray(design.tasks)) throw err('tasks', 'must be a list of tasks');
   const tasks: ProgramTask[] = design.tasks.map((t, i) => {
     const where = `tasks[${i}]`;
+    if (isObject(t)) checkKeys(t, TASK_KEYS, fail(typeof t.name === 'string' && t.name !== '' ? `task ${t.name}` : where));
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
     if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
     if (design.tasks.slice(0, i).some((u) => u.name === t.name)) throw err(where, `two tasks are named '${t.name}'; names must be unique`);
@@ -553,7 +594,9 @@ export function compile(design: Design): Program {
   if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
   const irqs: ProgramIrq[] = irqSpecs.map((line, i) => {
     const where = `irqs[${i}]`;
+    if (isObject(line)) checkKeys(line, IRQ_KEYS, fail(typeof line.name === 'string' && line.name !== '' ? `irq ${line.name}` : where));
     if (!isObject(line) || typeof line.name !== 'string' || line.name === '') throw err(where, "an interrupt line needs a non-empty 'name'");
+    if (!Array.isArray(line.handler)) throw err(`irq ${line.name}`, 'has no handler: give the line its handler as a list of statements (handler: [...])');
     if (irqSpecs.slice(0, i).some((l) => l.name === line.name)) throw err(where, `two interrupt lines are named '${line.name}'; names must be unique`);
     const cpus = line.cpus ?? [...Array(ncpu).keys()];
     if (!Array.isArray(cpus) || cpus.length === 0 || !cpus.every((c) => isInt(c) && c >= 0 && c < ncpu)) {
@@ -579,20 +622,24 @@ export function compile(design: Design): Program {
       tasks.push({ name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu, ...(th.idle ? { idle: true as const } : {}) });
     }
   }
-  if (tasks.length === 0 && irqs.length === 0) throw err('', 'a design needs at least one task or interrupt line');
+  if (design.tasks.length === 0 && !irqs.some((l) => l.budget > 0)) {
+    throw err('', 'no context can ever run: the design needs a task, or an interrupt line with a budget of at least 1');
+  }
   const invariantSpecs = design.invariants ?? [];
   if (!Array.isArray(invariantSpecs)) throw err('invariants', 'must be a list of { name, holds, when?, kind? }');
   const invariants: ProgramInvariant[] = invariantSpecs.map((inv: Invariant, i) => {
     const where = `invariants[${i}]`;
+    if (isObject(inv)) checkKeys(inv, INVARIANT_KEYS, fail(where));
     if (!isObject(inv) || typeof inv.name !== 'string' || inv.name === '') throw err(where, "an invariant needs a non-empty 'name'");
     if (inv.holds === undefined) throw err(where, "an invariant needs an expression in 'holds'");
     const when = inv.when ?? 'always';
     if (when !== 'always' && when !== 'at-end') throw err(where, `when must be 'always' or 'at-end', got ${JSON.stringify(when)}`);
     const kind = inv.kind ?? 'assertion';
     if (!isViolationKind(kind)) throw err(where, `unknown violation kind ${JSON.stringify(kind)}`);
+    const expr = compileExpr(inv.holds, where, new Set());
     const text = exprText(inv.holds);
     if (/\b(this_cpu_read|smp_processor_id)\(/.test(text)) throw err(where, 'an invariant is about the whole machine: use per_cpu(x, cpu), not this_cpu_read or smp_processor_id');
-    return { name: inv.name, expr: compileExpr(inv.holds, where, new Set()), text, when, kind };
+    return { name: inv.name, expr, text, when, kind };
   });
   for (const checkAttribute of attributeChecks) checkAttribute();
   const regNames = [...em.regs.keys()];

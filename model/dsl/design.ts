@@ -311,7 +311,11 @@ export interface Design {
   readonly twin?: string;
 }
 
-/** Identity function that gives a design its type; `compile()` validates it. */
-export function defineDesign<D extends Design>(design: D): D {
+/**
+ * Gives a design its type. Not generic on purpose: a design written inline
+ * is checked against `Design` exactly, so a misspelled key (`irq:` for
+ * `irqs:`) is a type error. `compile()` checks every key again at run time.
+ */
+export function defineDesign(design: Design): Design {
   return design;
 }

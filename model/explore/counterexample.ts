@@ -8,8 +8,6 @@
  * each choice's label, the violation, and how it was found. Nothing in it
  * depends on the machine. Its schema is checked on load by ajv.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Ajv } from 'ajv';
 import { VIOLATION_KINDS, type ViolationKind } from '../check/violation.ts';
 import type { Program } from '../kernel/program.ts';
@@ -131,21 +129,6 @@ export function parseCounterexample(text: string, file: string): CounterexampleF
 /** Serialise with a stable key order and a trailing newline. */
 export function formatCounterexample(cx: CounterexampleFile): string {
   return `${JSON.stringify(cx, null, 2)}\n`;
-}
-
-/** Write `cx` into `dir` under a new name; never overwrites. Returns the path (an identical existing file is reused). */
-export function saveCounterexample(dir: string, cx: CounterexampleFile): { file: string; reused: boolean } {
-  mkdirSync(dir, { recursive: true });
-  const text = formatCounterexample(cx);
-  const base = `${cx.design.name}.${cx.violation.kind}`;
-  for (let n = 1; ; n++) {
-    const file = path.join(dir, n === 1 ? `${base}.json` : `${base}.${n}.json`);
-    if (!existsSync(file)) {
-      writeFileSync(file, text, { flag: 'wx' });
-      return { file, reused: false };
-    }
-    if (readFileSync(file, 'utf8') === text) return { file, reused: true };
-  }
 }
 
 /**

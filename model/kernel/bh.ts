@@ -481,6 +481,7 @@ export const BH_OBJECTS: readonly ObjectKindSpec[] = [
     field: 'tq_structs',
     size: TQ_SIZE,
     ctype: 'tq_struct',
+    declKeys: ['routine'],
     declare(name, decl, d) {
       if (!d.flags.globalBH) return d.fail(`struct tq_struct ${name}: task queues were replaced by work queues in 2.5.41; use the '2.4' profile`);
       const routine = (decl as { routine?: unknown } | null)?.routine;

@@ -256,6 +256,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'BUG_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
+    extraFields: ['message'],
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `kernel BUG at ${whereOf(m, ctx)}! (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);
@@ -267,6 +268,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'WARN_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
+    extraFields: ['message'],
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `WARNING: CPU: ${cpu} at ${whereOf(m, ctx)} (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);

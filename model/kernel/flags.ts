@@ -95,6 +95,9 @@ const ALLOWED: { readonly [K in keyof KernelFlags]: readonly KernelFlags[K][] } 
   backlogLimit: [true, false],
 };
 
+/** Every kernel flag's name, for checking a design's `flags` keys. */
+export const FLAG_NAMES: readonly string[] = Object.keys(ALLOWED);
+
 /** The flags of a profile with overrides applied; throws a message naming a bad flag. */
 export function resolveFlags(profile: ProfileName | undefined, overrides: KernelFlagsInput | undefined): KernelFlags {
   const name = profile ?? 'modern';

@@ -28,6 +28,7 @@ const membersOf = (m: Machine, id: number): readonly string[] => m.p.design.stru
 
 const STRUCTS: ObjectKindSpec = {
   kind: 'struct',
+  declKeys: ['members'],
   field: 'structs',
   size: STRUCT_SIZE,
   declare(_name, decl, d) {

@@ -60,6 +60,8 @@ export interface ObjectKindSpec {
   readonly builtin?: Readonly<Record<string, unknown>>;
   /** The C type, for reports (e.g. `timer_list`). */
   readonly ctype?: string;
+  /** The keys a declaration written as an object may have; any other key is a design error. */
+  readonly declKeys?: readonly string[];
   /**
    * Whether object `id` is active (a timer pending, a tasklet scheduled or
    * running, a work queued or running), described for the report; null if
@@ -75,6 +77,8 @@ export interface OpSemantics {
   readonly name: string;
   /** Operands a..c as the compiler fills them from the statement's fields. */
   readonly operands?: readonly OperandSpec[];
+  /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
+  readonly extraFields?: readonly string[];
   /** Emitted by the compiler or the kernel itself, never written in a design. */
   readonly internal?: true;
   /**

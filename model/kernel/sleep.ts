@@ -37,6 +37,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
   },
   {
     kind: 'completion',
+    declKeys: ['done'],
     field: 'completions',
     size: COMPLETION_SIZE,
     declare(_name, decl, d) {
@@ -47,6 +48,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
   },
   {
     kind: 'waitqueue',
+    declKeys: [],
     field: 'waitqueues',
     size: WAITQUEUE_SIZE,
     declare(_name, decl, d) {

@@ -679,6 +679,7 @@ export const TASKLET_OBJECTS: readonly ObjectKindSpec[] = [
     field: 'tasklets',
     size: TASKLET_SIZE,
     ctype: 'tasklet_struct',
+    declKeys: ['func', 'disabled'],
     declare(_name, decl, d) {
       const t = decl as { func?: unknown; disabled?: unknown } | null;
       if (typeof t !== 'object' || t === null || typeof t.func !== 'string') {

@@ -190,6 +190,7 @@ const TIMERS: ObjectKindSpec = {
   field: 'timers',
   size: TIMER_SIZE,
   ctype: 'timer_list',
+  declKeys: ['func', 'flags'],
   declare(_name, decl, d) {
     const t = decl as TimerDecl | null;
     if (typeof t !== 'object' || t === null || typeof t.func !== 'string') {

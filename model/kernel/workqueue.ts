@@ -1315,6 +1315,7 @@ export const WORKQUEUE_OBJECTS: readonly ObjectKindSpec[] = [
     field: 'workqueues',
     size: WORKQUEUE_SIZE,
     ctype: 'workqueue_struct',
+    declKeys: ['flags', 'max_active'],
     builtin: { system_wq: {}, system_long_wq: {}, system_unbound_wq: { flags: ['UNBOUND'] } },
     declare(_name, decl, d) {
       return { init: new Array<number>(WORKQUEUE_SIZE).fill(0), attrs: declareWorkqueue(decl, d.fail) };
@@ -1325,6 +1326,7 @@ export const WORKQUEUE_OBJECTS: readonly ObjectKindSpec[] = [
     field: 'works',
     size: WORK_SIZE,
     ctype: 'work_struct',
+    declKeys: ['func', 'delayed'],
     declare(_name, decl, d) {
       if (!isRecord(decl) || typeof (decl as Partial<WorkDecl>).func !== 'string') {
         return d.fail("declare a work item as { func: 'fn' } (INIT_WORK) or { func: 'fn', delayed: true } (INIT_DELAYED_WORK)");

@@ -154,7 +154,8 @@ describe('build-time errors name the design and the position', () => {
   it('a CPU count out of range, a design with nothing to run, a design without a name', () => {
     expect(designError(base([], { cpus: 9 })).where).toBe('cpus');
     expect(designError(base([], { cpus: 0 })).where).toBe('cpus');
-    expect(designError(base([], { tasks: [] })).message).toContain('needs at least one task or interrupt line');
+    expect(designError(base([], { tasks: [] })).message).toContain('no context can ever run');
+    expect(designError(base([], { tasks: [], irqs: [{ name: 'eth0', handler: [], budget: 0 }] })).message).toContain('no context can ever run');
     expect(designError(base([], { name: '' })).message).toContain("needs a non-empty 'name'");
   });
 

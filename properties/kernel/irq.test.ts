@@ -70,7 +70,7 @@ describe('arrival', () => {
   it('respects the budget: a line arrives at most `budget` times in any schedule', () => {
     for (const budget of [0, 1, 3]) {
       let most = 0;
-      forEachReachable(design(2, [], [{ name: 'eth0', handler: [inc('count')], budget }]), (m, s) => {
+      forEachReachable(design(2, [task([])], [{ name: 'eth0', handler: [inc('count')], budget }]), (m, s) => {
         const count = s[m.L.varBase + 1]!;
         most = Math.max(most, count);
         expect(s[m.irqOff(0) + I_BUDGET]).toBeGreaterThanOrEqual(0);

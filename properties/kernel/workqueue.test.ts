@@ -76,12 +76,14 @@ describe('kworkers and pools', () => {
   });
 
   it('declarations are validated: flags, max_active, an ordered queue\'s max_active, a work\'s func', () => {
-    expect(() => compile(design([], { workqueues: { wq: { flags: ['BH' as never] } } }))).toThrow(/unknown flag "BH"/);
-    expect(() => compile(design([], { workqueues: { wq: { max_active: 513 } } }))).toThrow(/max_active/);
-    expect(() => compile(design([], { workqueues: { wq: { flags: ['ORDERED'], max_active: 2 } } }))).toThrow(/ordered workqueue .* max_active 1/);
-    expect(() => compile(design([], { works: { w: {} as never } }))).toThrow(/declare a work item as/);
-    expect(() => compile(design([], { works: { w: { func: 'nope' } } }))).toThrow(DesignError);
-    expect(compile(design([], { workqueues: { wq: { flags: ['HIGHPRI', 'MEM_RECLAIM'] } } })).objects['workqueue']![3]!.attrs['maxActive']).toBe(256);
+    const idle = [task('idle', 0, [])];
+    expect(() => compile(design(idle, { workqueues: { wq: { flags: ['BH' as never] } } }))).toThrow(/unknown flag "BH"/);
+    expect(() => compile(design(idle, { workqueues: { wq: { max_active: 513 } } }))).toThrow(/max_active/);
+    expect(() => compile(design(idle, { workqueues: { wq: { flags: ['ORDERED'], max_active: 2 } } }))).toThrow(/ordered workqueue .* max_active 1/);
+    expect(() => compile(design(idle, { works: { w: {} as never } }))).toThrow(/declare a work item as/);
+    expect(() => compile(design(idle, { works: { w: { func: 'nope' } } }))).toThrow(DesignError);
+    expect(() => compile(design(idle, { works: { w: { func: 'w_fn', delay: true } as never } }))).toThrow(/unknown key 'delay' \(did you mean 'delayed'\?\)/);
+    expect(compile(design(idle, { workqueues: { wq: { flags: ['HIGHPRI', 'MEM_RECLAIM'] } } })).objects['workqueue']![3]!.attrs['maxActive']).toBe(256);
   });
 
   it('work queues do not exist in the 2.4 profile (they appeared in 2.5.41)', () => {
@@ -94,8 +96,8 @@ describe('wqModel per-wq-threads (before cmwq, 2.6.36)', () => {
   const keventd = (extra: Partial<Design>) => design([], { cpus: 2, flags: { wqModel: 'per-wq-threads' }, ...extra });
 
   it('every workqueue has its own thread per CPU, keventd\'s events/N for system_wq', () => {
-    expect(compile(keventd({})).tasks.map((t) => `${t.name}@${t.cpu}`)).toEqual([
-      'events/0@0', 'events/1@1', 'events_long/0@0', 'events_long/1@1', 'events_unbound/0@0', 'events_unbound/1@1', 'wq/0@0', 'wq/1@1',
+    expect(compile(keventd({ tasks: [task('idle', 0, [])] })).tasks.map((t) => `${t.name}@${t.cpu}`)).toEqual([
+      'idle@0', 'events/0@0', 'events/1@1', 'events_long/0@0', 'events_long/1@1', 'events_unbound/0@0', 'events_unbound/1@1', 'wq/0@0', 'wq/1@1',
     ]);
     const s = new Schedule(keventd({ tasks: [task('a', 1, [queue_work('wq', 'w'), schedule_work('w2')])], works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' } } }));
     s.run("queue_work(wq, &w) → true: queued on wq/1's queue, wakes wq/1", "schedule_work(&w2) → true: queued on events/1's queue, wakes events/1");
