@@ -153,10 +153,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
       const o = m.ctxOff(ctx);
       const depth = m.s[o + X_CALLS]!;
       if (depth > 0) {
-        m.s[o + X_CALLS] = depth - 1;
-        m.s[o + X_PC] = m.s[o + X_RET + depth - 1]!;
-        m.s[o + X_RET + depth - 1] = 0;
-        m.s[o + X_PHASE] = 0;
+        m.w(o + X_CALLS, depth - 1);
+        m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
+        m.w(o + X_RET + depth - 1, 0);
+        m.w(o + X_PHASE, 0);
         return;
       }
       m.exitContext(cpu, ctx);
@@ -174,7 +174,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'assign',
     operands: [{ kind: 'var', field: 'var' }, { kind: 'expr', field: 'value' }],
     exec(m, cpu, ctx, a, b) {
-      m.s[m.L.varBase + a] = evaluate(m, cpu, ctx, b);
+      m.w(m.L.varBase + a, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
     },
   },
@@ -182,7 +182,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'inc',
     operands: [{ kind: 'var', field: 'var' }],
     exec(m, _cpu, ctx, a) {
-      m.s[m.L.varBase + a] = (m.s[m.L.varBase + a]! + 1) | 0;
+      m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! + 1) | 0);
       m.advance(ctx);
     },
   },
@@ -190,7 +190,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'dec',
     operands: [{ kind: 'var', field: 'var' }],
     exec(m, _cpu, ctx, a) {
-      m.s[m.L.varBase + a] = (m.s[m.L.varBase + a]! - 1) | 0;
+      m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! - 1) | 0);
       m.advance(ctx);
     },
   },
@@ -198,7 +198,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'this_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'expr', field: 'value' }],
     exec(m, cpu, ctx, a, b) {
-      m.s[m.L.percpuBase + a * m.p.ncpu + cpu] = evaluate(m, cpu, ctx, b);
+      m.w(m.L.percpuBase + a * m.p.ncpu + cpu, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
     },
   },
@@ -206,7 +206,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'per_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'int', field: 'cpu', min: 0, max: 15 }, { kind: 'expr', field: 'value' }],
     exec(m, cpu, ctx, a, b, c) {
-      m.s[m.L.percpuBase + a * m.p.ncpu + b] = evaluate(m, cpu, ctx, c);
+      m.w(m.L.percpuBase + a * m.p.ncpu + b, evaluate(m, cpu, ctx, c));
       m.advance(ctx);
     },
   },
@@ -215,7 +215,7 @@ export const DATA_OPS: readonly OpSemantics[] = [
     operands: [{ kind: 'percpu', field: 'var' }],
     exec(m, cpu, ctx, a) {
       const off = m.L.percpuBase + a * m.p.ncpu + cpu;
-      m.s[off] = (m.s[off]! + 1) | 0;
+      m.w(off, (m.s[off]! + 1) | 0);
       m.advance(ctx);
     },
   },
@@ -230,8 +230,8 @@ export const DATA_OPS: readonly OpSemantics[] = [
         m.fail('assertion', `kernel BUG at ${whereOf(m, ctx)}: queue '${q.name}' overflows its capacity ${q.capacity}`, cpu, ctx);
         return;
       }
-      m.s[base + 1 + len] = evaluate(m, cpu, ctx, b);
-      m.s[base] = len + 1;
+      m.w(base + 1 + len, evaluate(m, cpu, ctx, b));
+      m.w(base, len + 1);
       m.advance(ctx);
     },
   },
@@ -246,9 +246,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
       } else {
         m.setReg(ctx, b, m.s[base + 1]!);
         // Shift so that equal queues have equal representations.
-        m.s.copyWithin(base + 1, base + 2, base + 1 + len);
-        m.s[base + len] = 0;
-        m.s[base] = len - 1;
+        for (let i = base + 1; i < base + len; i++) m.w(i, m.s[i + 1]!);
+        m.w(base + len, 0);
+        m.w(base, len - 1);
       }
       m.advance(ctx);
     },

@@ -33,15 +33,15 @@ const IRQ_ARRIVAL: ChoiceSource = {
   apply(m, cpu, line) {
     const s = m.s;
     const io = m.irqOff(line);
-    s[io + I_BUDGET] = s[io + I_BUDGET]! - 1;
-    s[io + I_RUNNING] = cpu + 1;
+    m.w(io + I_BUDGET, s[io + I_BUDGET]! - 1);
+    m.w(io + I_RUNNING, cpu + 1);
     const co = m.cpuOff(cpu);
     // irq_enter_rcu: HARDIRQ_OFFSET; the CPU took the interrupt with irqs off.
-    s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! + 1;
-    s[co + C_IRQS_OFF] = 1;
+    m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! + 1);
+    m.w(co + C_IRQS_OFF, 1);
     const ctx = m.pushFrame(cpu, FrameKind.Hardirq, line, m.p.irqs[line]!.entry, 0);
     // handle_IRQ_event (<2.6.35): local_irq_enable_in_hardirq() unless IRQF_DISABLED.
-    if (!m.p.flags.irqHandlersIrqsOff) s[co + C_IRQS_OFF] = 0;
+    if (!m.p.flags.irqHandlersIrqsOff) m.w(co + C_IRQS_OFF, 0);
     m.snapshotEntry(cpu, ctx);
   },
   label(m, _cpu, line) {
@@ -74,25 +74,25 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: irq handler ${name} returned with preempt_count changed (preempt ${s[o + X_ENTRY_PREEMPT]}→${s[co + C_PREEMPT]}, bh-disable ${s[o + X_ENTRY_BH]}→${s[co + C_BH]})`, cpu, ctx);
     return;
   }
-  s[m.irqOff(line) + I_RUNNING] = 0;
-  s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! - 1;
-  s[co + C_IRQS_OFF] = 1;
+  m.w(m.irqOff(line) + I_RUNNING, 0);
+  m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! - 1);
+  m.w(co + C_IRQS_OFF, 1);
   m.popFrame(cpu);
-  if (!softirqsAtIrqExit(m, cpu)) s[co + C_IRQS_OFF] = 0;
+  if (!softirqsAtIrqExit(m, cpu)) m.w(co + C_IRQS_OFF, 0);
 };
 
 export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_disable',
     exec(m, cpu, ctx) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 1;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 1);
       m.advance(ctx);
     },
   },
   {
     name: 'local_irq_enable',
     exec(m, cpu, ctx) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
     },
   },
@@ -102,7 +102,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
     exec(m, cpu, ctx, a) {
       const co = m.cpuOff(cpu);
       m.setReg(ctx, a, m.s[co + C_IRQS_OFF]!);
-      m.s[co + C_IRQS_OFF] = 1;
+      m.w(co + C_IRQS_OFF, 1);
       m.advance(ctx);
     },
   },
@@ -110,7 +110,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
     name: 'local_irq_restore',
     operands: [{ kind: 'reg-use', field: 'flags' }],
     exec(m, cpu, ctx, a) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = m.reg(ctx, a) !== 0 ? 1 : 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, m.reg(ctx, a) !== 0 ? 1 : 0);
       m.advance(ctx);
     },
   },

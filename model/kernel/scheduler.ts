@@ -46,9 +46,9 @@ const isRunnable = (status: number): boolean => status === ContextStatus.Runnabl
 /** Put the running task `ctx` to sleep on `chan`; its CPU is free for another task. */
 export function block(m: Machine, cpu: number, ctx: number, chan: number): void {
   const o = m.ctxOff(ctx);
-  m.s[o + X_STATUS] = ContextStatus.Blocked;
-  m.s[o + T_CHANNEL] = chan;
-  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
+  m.w(o + X_STATUS, ContextStatus.Blocked);
+  m.w(o + T_CHANNEL, chan);
+  m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
 /** Wake every task sleeping on `chan` (wake_up_all semantics; each re-checks). */
@@ -56,16 +56,16 @@ export function wakeAll(m: Machine, chan: number): void {
   for (let t = 0; t < m.L.ntasks; t++) {
     const o = m.ctxOff(t);
     if (m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === chan) {
-      m.s[o + X_STATUS] = ContextStatus.Runnable;
-      m.s[o + T_CHANNEL] = 0;
+      m.w(o + X_STATUS, ContextStatus.Runnable);
+      m.w(o + T_CHANNEL, 0);
     }
   }
 }
 
 /** The running task gives up its CPU but stays runnable (schedule() in TASK_RUNNING). */
 export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
-  m.s[m.ctxOff(ctx) + X_STATUS] = ContextStatus.Runnable;
-  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
+  m.w(m.ctxOff(ctx) + X_STATUS, ContextStatus.Runnable);
+  m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
 const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
@@ -112,8 +112,8 @@ const SCHEDULE: ChoiceSource = {
     }
   },
   apply(m, cpu, t) {
-    m.s[m.cpuOff(cpu) + C_CURTASK] = t;
-    m.s[m.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+    m.w(m.cpuOff(cpu) + C_CURTASK, t);
+    m.w(m.ctxOff(t) + X_STATUS, ContextStatus.Running);
   },
   label(m, _cpu, t) {
     return `schedule() → task ${m.p.tasks[t]!.name}`;
@@ -140,9 +140,9 @@ const PREEMPT: ChoiceSource = {
   apply(m, cpu, t) {
     const co = m.cpuOff(cpu);
     const cur = m.s[co + C_CURTASK]!;
-    m.s[m.ctxOff(cur) + X_STATUS] = ContextStatus.Runnable;
-    m.s[co + C_CURTASK] = t;
-    m.s[m.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+    m.w(m.ctxOff(cur) + X_STATUS, ContextStatus.Runnable);
+    m.w(co + C_CURTASK, t);
+    m.w(m.ctxOff(t) + X_STATUS, ContextStatus.Running);
   },
   label(m, cpu, t) {
     const cur = m.s[m.cpuOff(cpu) + C_CURTASK]!;
@@ -169,7 +169,7 @@ const MIGRATE: ChoiceSource = {
     }
   },
   apply(m, _cpu, arg) {
-    m.s[m.ctxOff(arg & 0xff) + X_CPU] = arg >> 8;
+    m.w(m.ctxOff(arg & 0xff) + X_CPU, arg >> 8);
   },
   label(m, _cpu, arg) {
     return `load balancing moves task ${m.p.tasks[arg & 0xff]!.name} to cpu${arg >> 8}`;
@@ -216,8 +216,8 @@ const taskExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: ${name} returned with preempt_count 0x${pc.toString(16).padStart(8, '0')}${s[co + C_IRQS_OFF] ? ' and irqs disabled' : ''} (leaked preempt/bh/irq state)`, cpu, ctx);
     return;
   }
-  s[o + X_STATUS] = ContextStatus.Done;
-  s[co + C_CURTASK] = -1;
+  m.w(o + X_STATUS, ContextStatus.Done);
+  m.w(co + C_CURTASK, -1);
 };
 
 /** preempt_count_sub(1) with the DEBUG_PREEMPT underflow check; false on a violation. */
@@ -227,7 +227,7 @@ export function preemptDec(m: Machine, cpu: number, ctx: number): boolean {
     m.fail('lock-misuse', `WARNING: CPU: ${cpu} at kernel/sched/core.c preempt_count_sub: DEBUG_LOCKS_WARN_ON(val > preempt_count()) in ${m.contextName(ctx)}`, cpu, ctx);
     return false;
   }
-  m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! - 1;
+  m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! - 1);
   return true;
 }
 
@@ -236,7 +236,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     name: 'preempt_disable',
     exec(m, cpu, ctx) {
       const co = m.cpuOff(cpu);
-      m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! + 1;
+      m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! + 1);
       m.advance(ctx);
     },
   },
@@ -253,7 +253,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     name: 'schedule',
     exec(m, cpu, ctx) {
       if (!scheduleAllowed(m, cpu, ctx)) return;
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
       yieldCpu(m, cpu, ctx);
     },
@@ -283,7 +283,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
         return;
       }
       if (!mightSleep(m, cpu, ctx, 'msleep()')) return;
-      m.s[m.ctxOff(ctx) + X_PHASE] = 1;
+      m.w(m.ctxOff(ctx) + X_PHASE, 1);
       block(m, cpu, ctx, channel(Chan.Timeout, ctx));
     },
     waitsFor(m, _cpu, ctx) {

@@ -80,9 +80,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         block(m, cpu, ctx, channel(Chan.Mutex, a));
         return;
       }
-      m.s[lo + L_OWNER] = ctx + 1;
+      m.w(lo + L_OWNER, ctx + 1);
       const o = m.ctxOff(ctx);
-      m.s[o + X_HELD] = m.s[o + X_HELD]! | (1 << a);
+      m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << a));
       m.advance(ctx);
     },
     label(m, _cpu, ctx, a) {
@@ -111,9 +111,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (&${m.lockName(a)}): ${why} (mutex_unlock: DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current))`, cpu, ctx);
         return;
       }
-      m.s[lo + L_OWNER] = 0;
+      m.w(lo + L_OWNER, 0);
       const o = m.ctxOff(ctx);
-      m.s[o + X_HELD] = m.s[o + X_HELD]! & ~(1 << a);
+      m.w(o + X_HELD, m.s[o + X_HELD]! & ~(1 << a));
       wakeAll(m, channel(Chan.Mutex, a));
       m.advance(ctx);
     },
@@ -130,9 +130,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       const lo = m.lockOff(a);
       const free = m.s[lo + L_OWNER] === 0;
       if (free) {
-        m.s[lo + L_OWNER] = ctx + 1;
+        m.w(lo + L_OWNER, ctx + 1);
         const o = m.ctxOff(ctx);
-        m.s[o + X_HELD] = m.s[o + X_HELD]! | (1 << a);
+        m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << a));
       }
       m.setReg(ctx, b, free ? 1 : 0);
       m.advance(ctx);
@@ -148,7 +148,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         block(m, cpu, ctx, channel(Chan.Semaphore, a));
         return;
       }
-      m.s[off] = m.s[off]! - 1;
+      m.w(off, m.s[off]! - 1);
       m.advance(ctx);
     },
     waitsFor(m, _cpu, ctx, a) {
@@ -161,7 +161,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, _cpu, ctx, a) {
       const off = semOff(m, a);
-      m.s[off] = m.s[off]! + 1;
+      m.w(off, m.s[off]! + 1);
       wakeAll(m, channel(Chan.Semaphore, a));
       m.advance(ctx);
     },
@@ -177,7 +177,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         block(m, cpu, ctx, channel(Chan.Completion, a));
         return;
       }
-      if (done !== COMPLETE_ALL) m.s[off] = done - 1;
+      if (done !== COMPLETE_ALL) m.w(off, done - 1);
       m.advance(ctx);
     },
     waitsFor(m, _cpu, ctx, a) {
@@ -191,7 +191,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     exec(m, _cpu, ctx, a, b) {
       const off = complOff(m, a);
       const done = m.s[off]!;
-      if (done > 0 && done !== COMPLETE_ALL) m.s[off] = done - 1;
+      if (done > 0 && done !== COMPLETE_ALL) m.w(off, done - 1);
       m.setReg(ctx, b, done > 0 ? 1 : 0);
       m.advance(ctx);
     },
@@ -202,7 +202,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       const off = complOff(m, a);
-      if (m.s[off] !== COMPLETE_ALL) m.s[off] = m.s[off]! + 1;
+      if (m.s[off] !== COMPLETE_ALL) m.w(off, m.s[off]! + 1);
       wakeAll(m, channel(Chan.Completion, a));
       m.advance(ctx);
     },
@@ -211,7 +211,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'complete_all',
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
-      m.s[complOff(m, a)] = COMPLETE_ALL;
+      m.w(complOff(m, a), COMPLETE_ALL);
       wakeAll(m, channel(Chan.Completion, a));
       m.advance(ctx);
     },
@@ -220,7 +220,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'reinit_completion',
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
-      m.s[complOff(m, a)] = 0;
+      m.w(complOff(m, a), 0);
       m.advance(ctx);
     },
   },
@@ -261,7 +261,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         return;
       }
       if (!mightSleep(m, cpu, ctx, `sleep_on(${objName(m, 'waitqueue', a)})`)) return;
-      m.s[o + X_PHASE] = 1;
+      m.w(o + X_PHASE, 1);
       block(m, cpu, ctx, channel(Chan.WaitQueue, a));
     },
     waitsFor(m, _cpu, ctx, a) {

@@ -63,7 +63,7 @@ function nestRead(m: Machine, ctx: number, lock: number): void {
   const nest = m.s[o + X_READ_NEST]!;
   const extra = (nest >>> (4 * lock)) & 0xf;
   if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
-  m.s[o + X_READ_NEST] = nest + (1 << (4 * lock));
+  m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
 }
 
 /** Drop one extra read reference of `lock`; false if this was the context's last one. */
@@ -72,7 +72,7 @@ function unnestRead(m: Machine, ctx: number, lock: number): boolean {
   const o = m.ctxOff(ctx);
   const nest = m.s[o + X_READ_NEST]!;
   if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
-  m.s[o + X_READ_NEST] = nest - (1 << (4 * lock));
+  m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
   return true;
 }
 
@@ -93,16 +93,16 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     if (commit) {
       const o = m.ctxOff(ctx);
       if (mode === 'read') {
-        if (phase !== PHASE_COUNTED) s[lo + L_READERS] = readers + 1;
+        if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
         if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
       } else {
-        s[lo + L_OWNER] = me;
+        m.w(lo + L_OWNER, me);
       }
       if (qholder === me) {
-        s[lo + L_QHOLDER] = 0;
-        s[lo + L_QWRITER] = 0;
+        m.w(lo + L_QHOLDER, 0);
+        m.w(lo + L_QWRITER, 0);
       }
-      s[o + X_HELD] = s[o + X_HELD]! | (1 << lock);
+      m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
     }
     return Try.Acquired;
   };
@@ -116,8 +116,8 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
-        s[lo + L_QHOLDER] = me;
-        s[lo + L_QWRITER] = 1;
+        m.w(lo + L_QHOLDER, me);
+        m.w(lo + L_QWRITER, 1);
       }
       return Try.Progress;
     }
@@ -132,8 +132,8 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
     if (owner === 0) return acquire();
     if (commit) {
-      s[lo + L_READERS] = readers + 1;
-      s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+      m.w(lo + L_READERS, readers + 1);
+      m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
     }
     return Try.Progress;
   }
@@ -141,10 +141,10 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   if (qholder !== 0) return Try.Blocked;
   if (owner === 0) return acquire();
   if (commit) {
-    s[lo + L_QHOLDER] = me;
-    s[lo + L_QWRITER] = 0;
-    s[lo + L_READERS] = readers + 1;
-    s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+    m.w(lo + L_QHOLDER, me);
+    m.w(lo + L_QWRITER, 0);
+    m.w(lo + L_READERS, readers + 1);
+    m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
   }
   return Try.Progress;
 }
@@ -191,9 +191,9 @@ function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsR
   const s = m.s;
   const co = m.cpuOff(cpu);
   if (flavour === 'irqsave') m.setReg(ctx, flagsReg, s[co + C_IRQS_OFF]!);
-  if (flavour === 'irq' || flavour === 'irqsave') s[co + C_IRQS_OFF] = 1;
-  if (flavour === 'bh') s[co + C_BH] = s[co + C_BH]! + 1;
-  s[co + C_PREEMPT] = s[co + C_PREEMPT]! + 1;
+  if (flavour === 'irq' || flavour === 'irqsave') m.w(co + C_IRQS_OFF, 1);
+  if (flavour === 'bh') m.w(co + C_BH, s[co + C_BH]! + 1);
+  m.w(co + C_PREEMPT, s[co + C_PREEMPT]! + 1);
 }
 
 const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
@@ -231,7 +231,7 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
           return;
         }
         prologue(m, cpu, ctx, flavour, b);
-        m.s[o + X_PHASE] = PHASE_SPIN;
+        m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
@@ -281,7 +281,7 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
       return false;
     }
-    s[lo + L_READERS] = s[lo + L_READERS]! - 1;
+    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
     // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
     if (unnestRead(m, ctx, lock)) return true;
   } else {
@@ -291,9 +291,9 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `BUG: ${what} ${why} on CPU#${cpu}, ${m.contextName(ctx)} releasing ${name}`, cpu, ctx);
       return false;
     }
-    s[lo + L_OWNER] = 0;
+    m.w(lo + L_OWNER, 0);
   }
-  s[o + X_HELD] = s[o + X_HELD]! & ~bit;
+  m.w(o + X_HELD, s[o + X_HELD]! & ~bit);
   return true;
 }
 
@@ -307,8 +307,8 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
-      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
-      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, b) !== 0 ? 1 : 0;
+      if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
+      if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, b) !== 0 ? 1 : 0);
       if (!preemptDec(m, cpu, ctx)) return;
       m.advance(ctx);
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)})`);
@@ -357,9 +357,9 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
       }
       m.setReg(ctx, b, 0);
       const co = m.cpuOff(cpu);
-      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
-      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, c) !== 0 ? 1 : 0;
-      m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! - 1;
+      if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
+      if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, c) !== 0 ? 1 : 0);
+      m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! - 1);
       m.advance(ctx);
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
     },
