@@ -186,6 +186,8 @@ export interface WaitEdge {
 /** A nondeterministic event offered on a CPU. */
 export interface ChoiceSource {
   readonly name: string;
+  /** Whether it can ever offer a choice in program `p` (default: yes); the machine skips it otherwise. */
+  active?(p: Program): boolean;
   /** Push encoded choices (see encodeChoice) enabled on `cpu`. */
   collect(m: Machine, cpu: number, out: number[]): void;
   apply(m: Machine, cpu: number, arg: number, variant: number): void;
