@@ -308,9 +308,12 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     throw new Error('kdefer internal error: softirq loop not at pc 0');
   }
   const builtins: Record<string, number> = {};
+  const builtinCode: { name: string; from: number; to: number; code: (typeof BUILTINS)[number] }[] = [];
   for (const code of BUILTINS) {
     builtins[code.name] = em.pc;
+    const from = em.pc;
     for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
+    builtinCode.push({ name: code.name, from, to: em.pc, code });
   }
   const designStart = em.pc;
   /** The `ret` ending each task body and irq handler: code no one calls. */
@@ -318,6 +321,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   const shape: ProgramShape = {
     ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
   };
+  const builtinRegions = builtinCode.map(({ name: bname, from, to, code }) => ({ name: bname, from, to, live: code.live ? code.live(shape) : true }));
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();
   for (const mech of MECHANISMS) {
@@ -696,5 +700,6 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     invariants,
     designStart,
     liveness,
+    builtinRegions,
   };
 }

@@ -9,6 +9,7 @@ import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { PartialOrder } from './por.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
@@ -16,6 +17,8 @@ export const DEFAULT_MAX_STATES = 5_000_000;
 
 export interface ExhaustiveOptions {
   readonly maxStates?: number;
+  /** Partial-order reduction (model/explore/por.ts); default on. */
+  readonly por?: boolean;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
 }
@@ -46,13 +49,28 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     const v = endViolation(m, s, []);
     return finish(v ? 'violation' : 'verified', v, null);
   }
+  const por = opts.por === false ? null : new PartialOrder(m);
+  /** The states on the DFS stack, by fingerprint, for the stack proviso (a collision only costs reduction). */
+  const onStack = new Map<number, number>();
+  const stackKey = (lo: number, hi: number): number => (lo >>> 0) * 4294967296 + (hi >>> 0);
+  const enter = (lo: number, hi: number) => {
+    const k = stackKey(lo, hi);
+    onStack.set(k, (onStack.get(k) ?? 0) + 1);
+  };
+  const leave = (lo: number, hi: number) => {
+    const k = stackKey(lo, hi);
+    const n = onStack.get(k)!;
+    if (n === 1) onStack.delete(k);
+    else onStack.set(k, n - 1);
+  };
 
   // The DFS stack, one frame per depth d: the choices enabled in the frame's
   // state are choices[start[d] .. end[d]), next[d] is the next to try; the
   // frame was entered by choice via[d], from log position mark[d], with the
   // parent's fingerprint (pLo[d], pHi[d]).
   const stack = new DfsStack();
-  stack.push(enabled, -1, 0, 0, 0);
+  stack.push(enabled, por ? por.ample(enabled) : enabled.length, -1, 0, 0, 0, m.hLo, m.hHi);
+  enter(m.hLo, m.hHi);
   let firstBound: string | null = null;
   const pathTo = (last: number): number[] => [...stack.path(), last];
 
@@ -63,6 +81,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       const mark = stack.mark[d]!;
       const pLo = stack.pLo[d]!;
       const pHi = stack.pHi[d]!;
+      leave(stack.hLo[d]!, stack.hHi[d]!);
       stack.pop();
       if (stack.depth > 0) m.undoTo(mark, pLo, pHi);
       continue;
@@ -76,6 +95,11 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     stats.transitions++;
     if (s[H_VIOL_KIND] !== 0) return finish('violation', stepViolation(m, s, pathTo(choice)), null);
     if (!visited.add(m.hLo, m.hHi)) {
+      // Stack proviso: a reduced state that closes a cycle is expanded fully.
+      if (stack.end[d]! < stack.full[d]! && onStack.has(stackKey(m.hLo, m.hHi))) {
+        stack.end[d] = stack.full[d]!;
+        if (por) por.stats.provisoExpansions++;
+      }
       m.undoTo(mark, hLo, hHi);
       continue;
     }
@@ -97,7 +121,8 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     if (stats.states >= maxStates) {
       return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
     }
-    stack.push(enabled, choice, mark, hLo, hHi);
+    stack.push(enabled, por ? por.ample(enabled) : enabled.length, choice, mark, hLo, hHi, m.hLo, m.hHi);
+    enter(m.hLo, m.hHi);
     if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
   }
   return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
@@ -109,17 +134,22 @@ class DfsStack {
   /** Every frame's enabled choices, frame after frame. */
   choices = new Int32Array(1 << 12);
   start = new Int32Array(256);
+  /** End of the choices to explore: the ample ones, or all (`full`) once the stack proviso expands the state. */
   end = new Int32Array(256);
+  full = new Int32Array(256);
+  /** The frame's own fingerprint. */
+  hLo = new Int32Array(256);
+  hHi = new Int32Array(256);
   next = new Int32Array(256);
   via = new Int32Array(256);
   mark = new Int32Array(256);
   pLo = new Int32Array(256);
   pHi = new Int32Array(256);
 
-  push(enabled: readonly number[], via: number, mark: number, pLo: number, pHi: number): void {
+  push(enabled: readonly number[], ample: number, via: number, mark: number, pLo: number, pHi: number, hLo: number, hHi: number): void {
     const d = this.depth;
     if (d === this.start.length) this.growFrames();
-    const from = d === 0 ? 0 : this.end[d - 1]!;
+    const from = d === 0 ? 0 : this.full[d - 1]!;
     while (from + enabled.length > this.choices.length) {
       const grown = new Int32Array(this.choices.length * 2);
       grown.set(this.choices);
@@ -127,7 +157,10 @@ class DfsStack {
     }
     for (let k = 0; k < enabled.length; k++) this.choices[from + k] = enabled[k]!;
     this.start[d] = from;
-    this.end[d] = from + enabled.length;
+    this.end[d] = from + ample;
+    this.full[d] = from + enabled.length;
+    this.hLo[d] = hLo;
+    this.hHi[d] = hHi;
     this.next[d] = from;
     this.via[d] = via;
     this.mark[d] = mark;
@@ -152,6 +185,9 @@ class DfsStack {
     };
     this.start = grow(this.start);
     this.end = grow(this.end);
+    this.full = grow(this.full);
+    this.hLo = grow(this.hLo);
+    this.hHi = grow(this.hHi);
     this.next = grow(this.next);
     this.via = grow(this.via);
     this.mark = grow(this.mark);

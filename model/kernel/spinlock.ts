@@ -219,6 +219,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name: LOCK_NAMES[mode][flavour],
     operands,
+    // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      if (mode !== 'read') f.acquire(a);
+    },
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
@@ -307,6 +313,12 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    // The lock word, this CPU's counts; the _bh form is a softirq run point (a frame on this CPU).
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      f.release(a);
+    },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
@@ -350,6 +362,10 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+    },
     exec(m, cpu, ctx, a, b, c) {
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
