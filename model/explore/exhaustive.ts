@@ -9,7 +9,8 @@ import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
-import { PartialOrder } from './por.ts';
+import { depthFirst, type DfsStats } from './dfs.ts';
+import { PartialOrder, StaticFootprints } from './por.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
@@ -19,181 +20,47 @@ export interface ExhaustiveOptions {
   readonly maxStates?: number;
   /** Partial-order reduction (model/explore/por.ts); default on. */
   readonly por?: boolean;
+  /** Fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
+  readonly fusion?: boolean;
+  /** Called now and then with the search's counters (a progress line). */
+  readonly progress?: (stats: DfsStats) => void;
+  /** Called as the visited set grows: a reason to stop (a memory bound), or null. */
+  readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
-  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const started = performance.now();
   const m = new Machine(p);
-  const visited = new VisitedSet();
-  const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
-  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
-    stats.ms = Math.round(performance.now() - started);
-    return { status, violation, boundedOut, stats };
-  };
-
-  // The search steps one state vector in place and undoes through the write
-  // log (Machine.w/undoTo); the fingerprint follows every write.
   m.load(m.initial());
-  const s = m.s;
-  visited.add(m.hLo, m.hHi);
-  stats.states = 1;
-  const observe = opts.observe;
-  observe?.(m, s);
-
-  const enabled: number[] = [];
-  m.enabledInto(enabled);
-  if (enabled.length === 0) {
-    const v = endViolation(m, s, []);
-    return finish(v ? 'violation' : 'verified', v, null);
-  }
-  const por = opts.por === false ? null : new PartialOrder(m);
-  /** The states on the DFS stack, by fingerprint, for the stack proviso (a collision only costs reduction). */
-  const onStack = new Map<number, number>();
-  const stackKey = (lo: number, hi: number): number => (lo >>> 0) * 4294967296 + (hi >>> 0);
-  const enter = (lo: number, hi: number) => {
-    const k = stackKey(lo, hi);
-    onStack.set(k, (onStack.get(k) ?? 0) + 1);
+  const usePor = opts.por !== false;
+  const fusion = opts.fusion !== false;
+  const footprints = usePor || fusion ? new StaticFootprints(p) : null;
+  const por = usePor ? new PartialOrder(m, footprints!) : null;
+  const r = depthFirst(m, {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    por,
+    fusion,
+    footprints,
+    ...(opts.observe ? { observe: opts.observe } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+  });
+  return {
+    status: r.status,
+    violation: r.violation,
+    boundedOut: r.boundedOut,
+    stats: {
+      states: r.stats.states,
+      transitions: r.stats.transitions,
+      ms: Math.round(performance.now() - started),
+      maxDepth: r.stats.maxDepth,
+      transient: r.stats.transient,
+      visitedBytes: r.stats.visitedBytes,
+      reductions: { por: usePor, fusion, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
+    },
   };
-  const leave = (lo: number, hi: number) => {
-    const k = stackKey(lo, hi);
-    const n = onStack.get(k)!;
-    if (n === 1) onStack.delete(k);
-    else onStack.set(k, n - 1);
-  };
-
-  // The DFS stack, one frame per depth d: the choices enabled in the frame's
-  // state are choices[start[d] .. end[d]), next[d] is the next to try; the
-  // frame was entered by choice via[d], from log position mark[d], with the
-  // parent's fingerprint (pLo[d], pHi[d]).
-  const stack = new DfsStack();
-  stack.push(enabled, por ? por.ample(enabled) : enabled.length, -1, 0, 0, 0, m.hLo, m.hHi);
-  enter(m.hLo, m.hHi);
-  let firstBound: string | null = null;
-  const pathTo = (last: number): number[] => [...stack.path(), last];
-
-  while (stack.depth > 0) {
-    const d = stack.depth - 1;
-    const i = stack.next[d]!;
-    if (i >= stack.end[d]!) {
-      const mark = stack.mark[d]!;
-      const pLo = stack.pLo[d]!;
-      const pHi = stack.pHi[d]!;
-      leave(stack.hLo[d]!, stack.hHi[d]!);
-      stack.pop();
-      if (stack.depth > 0) m.undoTo(mark, pLo, pHi);
-      continue;
-    }
-    stack.next[d] = i + 1;
-    const choice = stack.choices[i]!;
-    const mark = m.logLen;
-    const hLo = m.hLo;
-    const hHi = m.hHi;
-    m.stepInPlace(choice);
-    stats.transitions++;
-    if (s[H_VIOL_KIND] !== 0) return finish('violation', stepViolation(m, s, pathTo(choice)), null);
-    if (!visited.add(m.hLo, m.hHi)) {
-      // Stack proviso: a reduced state that closes a cycle is expanded fully.
-      if (stack.end[d]! < stack.full[d]! && onStack.has(stackKey(m.hLo, m.hHi))) {
-        stack.end[d] = stack.full[d]!;
-        if (por) por.stats.provisoExpansions++;
-      }
-      m.undoTo(mark, hLo, hHi);
-      continue;
-    }
-    stats.states++;
-    observe?.(m, s);
-    const loop = boundHit(s);
-    if (loop >= 0) {
-      firstBound ??= boundMessage(m, loop);
-      m.undoTo(mark, hLo, hHi);
-      continue;
-    }
-    m.enabledInto(enabled);
-    if (enabled.length === 0) {
-      const end = endViolation(m, s, pathTo(choice));
-      if (end) return finish('violation', end, null);
-      m.undoTo(mark, hLo, hHi);
-      continue;
-    }
-    if (stats.states >= maxStates) {
-      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
-    }
-    stack.push(enabled, por ? por.ample(enabled) : enabled.length, choice, mark, hLo, hHi, m.hLo, m.hHi);
-    enter(m.hLo, m.hHi);
-    if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
-  }
-  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
-}
-
-/** The DFS stack of exhaustive(): flat typed arrays, grown by doubling, never shrunk. */
-class DfsStack {
-  depth = 0;
-  /** Every frame's enabled choices, frame after frame. */
-  choices = new Int32Array(1 << 12);
-  start = new Int32Array(256);
-  /** End of the choices to explore: the ample ones, or all (`full`) once the stack proviso expands the state. */
-  end = new Int32Array(256);
-  full = new Int32Array(256);
-  /** The frame's own fingerprint. */
-  hLo = new Int32Array(256);
-  hHi = new Int32Array(256);
-  next = new Int32Array(256);
-  via = new Int32Array(256);
-  mark = new Int32Array(256);
-  pLo = new Int32Array(256);
-  pHi = new Int32Array(256);
-
-  push(enabled: readonly number[], ample: number, via: number, mark: number, pLo: number, pHi: number, hLo: number, hHi: number): void {
-    const d = this.depth;
-    if (d === this.start.length) this.growFrames();
-    const from = d === 0 ? 0 : this.full[d - 1]!;
-    while (from + enabled.length > this.choices.length) {
-      const grown = new Int32Array(this.choices.length * 2);
-      grown.set(this.choices);
-      this.choices = grown;
-    }
-    for (let k = 0; k < enabled.length; k++) this.choices[from + k] = enabled[k]!;
-    this.start[d] = from;
-    this.end[d] = from + ample;
-    this.full[d] = from + enabled.length;
-    this.hLo[d] = hLo;
-    this.hHi[d] = hHi;
-    this.next[d] = from;
-    this.via[d] = via;
-    this.mark[d] = mark;
-    this.pLo[d] = pLo;
-    this.pHi[d] = pHi;
-    this.depth = d + 1;
-  }
-  pop(): void {
-    this.depth--;
-  }
-  /** The choices that lead from the initial state to the top frame's state. */
-  path(): number[] {
-    const out: number[] = [];
-    for (let d = 1; d < this.depth; d++) out.push(this.via[d]!);
-    return out;
-  }
-  private growFrames(): void {
-    const grow = (a: Int32Array) => {
-      const g = new Int32Array(a.length * 2);
-      g.set(a);
-      return g;
-    };
-    this.start = grow(this.start);
-    this.end = grow(this.end);
-    this.full = grow(this.full);
-    this.hLo = grow(this.hLo);
-    this.hHi = grow(this.hHi);
-    this.next = grow(this.next);
-    this.via = grow(this.via);
-    this.mark = grow(this.mark);
-    this.pLo = grow(this.pLo);
-    this.pHi = grow(this.pHi);
-  }
 }
 
 /**

@@ -50,7 +50,7 @@ import { ContextStatus, FrameKind, L_OWNER, X_CALLS, X_ID, X_KIND, X_PC, X_STATU
 import type { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import { CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
-import { choiceCpu, type FootprintBuilder } from '../kernel/semantics.ts';
+import { choiceCpu, choiceKind, type FootprintBuilder } from '../kernel/semantics.ts';
 import { E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import { successors } from '../dsl/liveness.ts';
 
@@ -255,6 +255,8 @@ export class StaticFootprints {
   readonly onCpu: Footprint[];
   /** Per CPU: the events (choice sources) it can be offered, guards included. */
   readonly events: Footprint[];
+  /** Per CPU, per active choice source (in CHOICE_SOURCES order): that source's footprint there. */
+  readonly sourceOn: { readonly source: (typeof CHOICE_SOURCES)[number]; readonly kind: number; readonly fp: Footprint }[][];
   /** Per lock: the data items every access to which holds that lock. */
   readonly protectedBy: Uint32Array[];
   /** Items read by an `always` invariant. */
@@ -315,10 +317,12 @@ export class StaticFootprints {
 
     // Events each CPU can be offered.
     this.events = [];
+    this.sourceOn = [];
     for (let c = 0; c < p.ncpu; c++) {
       const fp = newFootprint(items.words);
-      for (const src of CHOICE_SOURCES) {
-        if (src.active && !src.active(p)) continue;
+      const sources: { source: (typeof CHOICE_SOURCES)[number]; kind: number; fp: Footprint }[] = [];
+      CHOICE_SOURCES.forEach((src, k) => {
+        if (src.active && !src.active(p)) return;
         const rec = new Recorder(items, p, c, this.tasksOn(c));
         const coarse = SOURCE_MECHANISM.get(src)?.defaultFootprint;
         if (src.footprint) src.footprint(rec, p, c);
@@ -326,8 +330,10 @@ export class StaticFootprints {
         else rec.everything();
         this.finish(rec.fp);
         orInto(fp, rec.fp);
-      }
+        sources.push({ source: src, kind: k + 1, fp: rec.fp });
+      });
       this.events.push(fp);
+      this.sourceOn.push(sources);
     }
 
     // Everything that can happen on each CPU.
@@ -538,9 +544,11 @@ export class PartialOrder {
   private readonly dynAll: boolean[];
   private readonly inSet: Uint8Array;
   private readonly perCpu: number[];
+  /** Per CPU: bit k set if choice kind k is enabled there now (kind 0 runs the top context). */
+  private readonly kinds: number[];
 
-  constructor(private readonly m: Machine) {
-    this.fp = new StaticFootprints(m.p);
+  constructor(private readonly m: Machine, footprints?: StaticFootprints) {
+    this.fp = footprints ?? new StaticFootprints(m.p);
     this.words = this.fp.items.words;
     const n = m.p.ncpu;
     this.dynR = Array.from({ length: n }, () => new Uint32Array(this.words));
@@ -548,6 +556,7 @@ export class PartialOrder {
     this.dynAll = new Array<boolean>(n).fill(false);
     this.inSet = new Uint8Array(n);
     this.perCpu = new Array<number>(n).fill(0);
+    this.kinds = new Array<number>(n).fill(0);
   }
 
   /**
@@ -561,7 +570,12 @@ export class PartialOrder {
     if (n === 1 || enabled.length <= 1) return enabled.length;
     const perCpu = this.perCpu;
     perCpu.fill(0);
-    for (const c of enabled) perCpu[choiceCpu(c)]!++;
+    const kinds = this.kinds;
+    kinds.fill(0);
+    for (const c of enabled) {
+      perCpu[choiceCpu(c)]!++;
+      kinds[choiceCpu(c)] = kinds[choiceCpu(c)]! | (1 << choiceKind(c));
+    }
     let active = 0;
     for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
     if (active <= 1) return enabled.length;
@@ -643,10 +657,19 @@ export class PartialOrder {
     const s = m.s;
     const r = this.dynR[c]!;
     const w = this.dynW[c]!;
-    const ev = this.fp.events[c]!;
-    r.set(ev.r);
-    w.set(ev.w);
-    let all = ev.all;
+    r.fill(0);
+    w.fill(0);
+    let all = false;
+    // Events offered here now, or that another CPU could make offered before this one moves.
+    const kinds = this.kinds[c]!;
+    for (const { source, kind, fp } of this.fp.sourceOn[c]!) {
+      if ((kinds & (1 << kind)) === 0 && source.quiet && source.quiet(m, c)) continue;
+      if (fp.all) all = true;
+      for (let i = 0; i < this.words; i++) {
+        r[i] = r[i]! | fp.r[i]!;
+        w[i] = w[i]! | fp.w[i]!;
+      }
+    }
     const ctx = m.top(c);
     if (ctx >= 0) {
       const o = m.ctxOff(ctx);

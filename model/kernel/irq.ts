@@ -28,6 +28,8 @@ const IRQ_ARRIVAL: ChoiceSource = {
       if (line.cpuMask & (1 << cpu)) f.write(f.line(l));
     });
   },
+  // Another CPU can only enable an arrival here by finishing a handler of a line it shares with this one.
+  quiet: (m, cpu) => m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
   collect(m, cpu, out) {
     if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;

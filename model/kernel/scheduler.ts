@@ -119,6 +119,8 @@ function tasksOfCpu(f: FootprintBuilder, p: Program, cpu: number, migratable: bo
 const SCHEDULE: ChoiceSource = {
   name: 'schedule',
   footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // A CPU running a task or an interrupt frame picks nothing until that leaves: its own step.
+  quiet: (m, cpu) => m.s[m.cpuOff(cpu) + C_CURTASK] !== -1 || m.s[m.cpuOff(cpu) + C_DEPTH] !== 0,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0) return;
@@ -145,6 +147,11 @@ const PREEMPT: ChoiceSource = {
   name: 'preempt',
   active: (p) => p.preempt === 'full',
   footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only this CPU's own state makes its task preemptible; another CPU can only add a runnable task.
+  quiet(m, cpu) {
+    const co = m.cpuOff(cpu);
+    return m.s[co + C_CURTASK]! < 0 || m.s[co + C_DEPTH] !== 0 || m.inAtomic(cpu) || m.irqsOff(cpu);
+  },
   collect(m, cpu, out) {
     if (m.p.preempt !== 'full') return;
     const co = m.cpuOff(cpu);
@@ -201,6 +208,8 @@ const TIMEOUT: ChoiceSource = {
   name: 'timeout',
   // Wakes only the task whose own timeout channel it is.
   footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only the task itself starts an msleep; nobody else wakes its timeout channel.
+  quiet: () => true,
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {

@@ -221,6 +221,14 @@ export interface ChoiceSource {
    * whether it is offered) and write. Omitted: it conflicts with everything.
    */
   footprint?(f: FootprintBuilder, p: Program, cpu: number): void;
+  /**
+   * True if, in the current state, it offers nothing on `cpu` and no other
+   * CPU can make it offer something there before `cpu` itself takes a step
+   * (e.g. no task can be scheduled on a CPU that is running one). The
+   * partial-order reduction then leaves its footprint out of what `cpu`
+   * can do now. Omitted: never quiet.
+   */
+  quiet?(m: Machine, cpu: number): boolean;
 }
 
 /** What happens when a context of one kind returns from its outermost code. */

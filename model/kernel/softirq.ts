@@ -359,6 +359,8 @@ const KSOFTIRQD: ChoiceSource = {
   footprint(f) {
     f.write(f.ownCpu());
   },
+  // Only this CPU wakes its ksoftirqd (wakeup_softirqd is local).
+  quiet: () => true,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     const s = m.s;
