@@ -509,7 +509,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     if (isObject(cond) && 'trylock' in cond) {
       checkKeys(cond, TRYLOCK_KEYS, fail(`${where}.cond`));
       const t = cond as unknown as Trylock;
-      const result = `#try${em.pc / INSN_WIDTH}`;
+      // Hidden registers are named within their region, so equal code compiles to equal registers (symmetry).
+      const result = `#try${(em.pc - region.start) / INSN_WIDTH}`;
       const call = Object.fromEntries(Object.entries({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }).filter(([, x]) => x !== undefined));
       compileOp(call, `${where}.cond`, defined);
       const callText = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
@@ -542,7 +543,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND} (while_(cond, body, { bound }))`);
     }
     const loop = em.loops.length;
-    const counter = em.reg(`#loop${loop}`);
+    const counter = em.reg(`#loop${region.loops++}`);
     em.loops.push({ where, bound: st.bound, reg: counter });
     const zero = compileExpr(0, where, defined);
     em.emit('load', counter, zero, 0, where, `loop counter = 0`);
@@ -554,12 +555,23 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     em.patch(top, 2, em.pc);
   };
 
-  const compileEntry = (body: readonly Stmt[], path: string): number => {
+  /** The region (task body, handler, callback function) being compiled: where it starts, loops so far. */
+  let region = { start: 0, loops: 0 };
+  const inRegion = <T>(fn: () => T): T => {
+    const outer = region;
+    region = { start: em.pc, loops: 0 };
+    try {
+      return fn();
+    } finally {
+      region = outer;
+    }
+  };
+  const compileEntry = (body: readonly Stmt[], path: string): number => inRegion(() => {
     const entry = em.pc;
     compileBody(body, path, new Set(), []);
     em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
     return entry;
-  };
+  });
 
   const attributeChecks: (() => void)[] = [];
   // Design functions used as callbacks (tasklet, timer and work functions) get their own entry.
@@ -568,9 +580,12 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     const known = callbackEntries.get(fn);
     if (known !== undefined) return known;
     if (!Object.hasOwn(functions, fn)) throw err(where, `unknown function ${JSON.stringify(fn)} (defined: ${Object.keys(functions).join(', ') || 'none'})`);
-    const entry = em.pc;
-    compileBody(functions[fn]!, `function ${fn}`, new Set(), [fn]);
-    em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+    const entry = inRegion(() => {
+      const at = em.pc;
+      compileBody(functions[fn]!, `function ${fn}`, new Set(), [fn]);
+      em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+      return at;
+    });
     callbackEntries.set(fn, entry);
     return entry;
   };

@@ -51,6 +51,11 @@ export interface DfsOptions {
   /** Footprints, for which instructions are private (needed when fusion is on). */
   readonly footprints: StaticFootprints | null;
   readonly observe?: (m: Machine, s: Int32Array) => void;
+  /**
+   * The key a state is stored under, into out[0], out[1]: by default its
+   * fingerprint; with symmetry reduction, its orbit's canonical fingerprint.
+   */
+  readonly canonical?: (m: Machine, out: Int32Array) => void;
   /** Called now and then with the search's counters, for a progress line. */
   readonly progress?: (stats: DfsStats) => void;
   /** Called when the visited set grows; returns a reason to stop (a memory bound) or null. */
@@ -113,6 +118,21 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     if (n === 1) onStack.delete(k);
     else onStack.set(k, n - 1);
   };
+  const canonical = opts.canonical;
+  const keyOut = new Int32Array(2);
+  /** The current state's storage key (its canonical fingerprint under symmetry), into kLo/kHi. */
+  let kLo = 0;
+  let kHi = 0;
+  const computeKey = (): void => {
+    if (canonical) {
+      canonical(m, keyOut);
+      kLo = keyOut[0]!;
+      kHi = keyOut[1]!;
+    } else {
+      kLo = m.hLo;
+      kHi = m.hHi;
+    }
+  };
   const enabled: number[] = [];
   /** States passed in the current chain, to stop a chain that runs round a cycle. */
   const chainSeen = new Set<number>();
@@ -126,7 +146,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
 
   /** Store the current state; false (with stopReason set) if a bound says stop. */
   const store = (): boolean => {
-    visited.add(m.hLo, m.hHi);
+    visited.add(kLo, kHi);
     stats.states++;
     if (stats.states > opts.maxStates) {
       stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
@@ -168,7 +188,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     }
   };
 
-  visited.add(m.hLo, m.hHi);
+  computeKey();
+  visited.add(kLo, kHi);
   stats.states = 1;
   opts.observe?.(m, s);
   m.enabledInto(enabled);
@@ -176,8 +197,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     const v = endViolation(m, s, []);
     return result(v ? 'violation' : 'verified', v, null);
   }
-  stack.push(enabled, por ? por.ample(enabled) : enabled.length, 0, m.hLo, m.hHi, 0, m.hLo, m.hHi);
-  enter(m.hLo, m.hHi);
+  stack.push(enabled, por ? por.ample(enabled) : enabled.length, 0, m.hLo, m.hHi, 0, kLo, kHi);
+  enter(kLo, kHi);
 
   while (stack.depth > 0) {
     const d = stack.depth - 1;
@@ -215,9 +236,10 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     for (;;) {
       take(choice);
       if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
-      const k = key(m.hLo, m.hHi);
+      computeKey();
+      const k = key(kLo, kHi);
       const inChain = chainSeen.has(k);
-      if (inChain || visited.has(m.hLo, m.hHi)) {
+      if (inChain || visited.has(kLo, kHi)) {
         if ((inChain || onStack.has(k)) && fromReduced) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
@@ -227,14 +249,15 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             // Store the chain's last state, expanded fully, with this step already explored.
             m.undoTo(fromMark, fromLo, fromHi);
             path.length = fromPath;
+            computeKey();
             m.enabledInto(enabled);
             const at = enabled.indexOf(choice);
             enabled[at] = enabled[0]!;
             enabled[0] = choice;
             if (!store()) break;
-            stack.push(enabled, enabled.length, mark, pLo, pHi, pathAt, m.hLo, m.hHi);
+            stack.push(enabled, enabled.length, mark, pLo, pHi, pathAt, kLo, kHi);
             stack.next[stack.depth - 1] = stack.start[stack.depth - 1]! + 1;
-            enter(m.hLo, m.hHi);
+            enter(kLo, kHi);
             if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
             if (por) por.stats.provisoExpansions++;
             break;
@@ -276,8 +299,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       }
       if (!store()) break;
       opts.observe?.(m, s);
-      stack.push(enabled, ample, mark, pLo, pHi, pathAt, m.hLo, m.hHi);
-      enter(m.hLo, m.hHi);
+      stack.push(enabled, ample, mark, pLo, pHi, pathAt, kLo, kHi);
+      enter(kLo, kHi);
       if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
       break;
     }

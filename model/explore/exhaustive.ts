@@ -11,6 +11,7 @@ import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
+import { Symmetry } from './symmetry.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
@@ -22,6 +23,8 @@ export interface ExhaustiveOptions {
   readonly por?: boolean;
   /** Fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
   readonly fusion?: boolean;
+  /** Symmetry reduction over interchangeable CPUs (model/explore/symmetry.ts); default on. */
+  readonly symmetry?: boolean;
   /** Called now and then with the search's counters (a progress line). */
   readonly progress?: (stats: DfsStats) => void;
   /** Called as the visited set grows: a reason to stop (a memory bound), or null. */
@@ -38,7 +41,9 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   const fusion = opts.fusion !== false;
   const footprints = usePor || fusion ? new StaticFootprints(p) : null;
   const por = usePor ? new PartialOrder(m, footprints!) : null;
+  const sym = opts.symmetry === false ? 'switched off' : Symmetry.of(p, m);
   const r = depthFirst(m, {
+    ...(typeof sym !== 'string' ? { canonical: (mm: Machine, out: Int32Array) => sym.canonical(mm, out) } : {}),
     maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
     por,
     fusion,
@@ -58,7 +63,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       maxDepth: r.stats.maxDepth,
       transient: r.stats.transient,
       visitedBytes: r.stats.visitedBytes,
-      reductions: { por: usePor, fusion, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
+      reductions: { por: usePor, fusion, symmetry: typeof sym === 'string' ? { orbits: [], why: sym } : { orbits: sym.orbits }, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
     },
   };
 }

@@ -34,6 +34,8 @@ export interface SearchStats {
   reductions?: {
     readonly por: boolean;
     readonly fusion: boolean;
+    /** The classes of interchangeable CPUs the search renamed, or why there were none. */
+    readonly symmetry?: { readonly orbits: readonly (readonly number[])[]; readonly why?: string };
     readonly reducedStates?: number;
     readonly prunedTransitions?: number;
     readonly provisoExpansions?: number;

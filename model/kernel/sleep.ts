@@ -30,6 +30,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     kind: 'semaphore',
     field: 'semaphores',
     size: SEM_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (!isCount(decl)) return d.fail('the initial count (sema_init) must be a whole number from 0 to 64');
       return { init: [decl] };
@@ -40,6 +41,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: ['done'],
     field: 'completions',
     size: COMPLETION_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       const done = (decl as { done?: unknown } | null)?.done ?? 0;
       if (typeof decl !== 'object' || decl === null || !isCount(done)) d.fail('declare a completion as {} or { done: n }');
@@ -51,6 +53,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: [],
     field: 'waitqueues',
     size: WAITQUEUE_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (typeof decl !== 'object' || decl === null) d.fail('declare a wait queue as {}');
       return { init: [0] };
