@@ -4,6 +4,7 @@
  * `replay` may load at all.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { register as nodeRegister } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Design } from '../../model/index.ts';
@@ -68,24 +69,30 @@ function importProblem(e: unknown, path: string): string {
 const TYPESCRIPT_FILE = /\.(?:ts|mts|cts|tsx)$/;
 
 let typescriptLoader: Promise<void> | null = null;
+let commonjsLoader: Promise<void> | null = null;
 
 /**
  * Register tsx, once, before the first TypeScript design file is imported.
  * kdefer itself is compiled JavaScript; only a user's design files need the
  * loader, so a run that loads none (list, --all, --version) never pays for
- * it. Both hooks are needed: a design file outside an ES-module package
- * (no "type": "module" above it, e.g. in /tmp) is loaded as CommonJS, and
- * with the ESM hook alone node 20 fails it with ERR_REQUIRE_CYCLE_MODULE.
- * Running from the .ts sources, tsx is the runner and already registered.
+ * it. tsx's ESM hooks compile the TypeScript; ./typescript-as-esm.ts makes
+ * every .ts design file an ES module, so that its `import 'kdefer'` is the
+ * running model and not a second copy. A .cts file is CommonJS by name and
+ * gets tsx's CommonJS hook. Running from the .ts sources, tsx is the runner
+ * and already registered.
  */
-function loadTypeScript(): Promise<void> {
+function loadTypeScript(commonjs: boolean): Promise<void> {
   typescriptLoader ??= (async () => {
     if (!COMPILED) return;
-    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-    esm.register();
-    cjs.register();
+    const { register } = await import('tsx/esm/api');
+    register();
+    nodeRegister(new URL('./typescript-as-esm.js', import.meta.url));
   })();
-  return typescriptLoader;
+  if (!commonjs) return typescriptLoader;
+  commonjsLoader ??= typescriptLoader.then(async () => {
+    if (COMPILED) (await import('tsx/cjs/api')).register();
+  });
+  return commonjsLoader;
 }
 
 /**
@@ -103,7 +110,7 @@ export async function loadDesignFile(file: string): Promise<DesignSource> {
   }
   if (!isFile) throw new UsageError(`${file}: not a file`, file);
   const loaded = loadablePath(path);
-  if (TYPESCRIPT_FILE.test(loaded)) await loadTypeScript();
+  if (TYPESCRIPT_FILE.test(loaded)) await loadTypeScript(loaded.endsWith('.cts'));
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(loaded).href)) as Record<string, unknown>;
