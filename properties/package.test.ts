@@ -11,7 +11,7 @@
  * has put every dependency there.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,5 +163,86 @@ describe('installed into a project of its own', () => {
     // The design's `import 'kdefer'` is the model the command line runs, loaded once.
     expect(ts.filter((u) => u.includes('/kdefer/dist/model/index.js'))).toHaveLength(1);
     expect(ts.filter((u) => u.includes('/kdefer/dist/model/kernel/machine.js'))).toHaveLength(1);
+  });
+});
+
+describe('kdefer/vitest in the project\'s own suite', () => {
+  /**
+   * vitest and @fast-check/vitest are the project's own dev dependencies
+   * (kdefer names them as optional peers); rather than installing them
+   * again, the project links this repository's copies. TypeScript is this
+   * repository's too, run on the project.
+   */
+  beforeAll(() => {
+    for (const name of ['vitest', '@fast-check/vitest']) {
+      const link = join(project, 'node_modules', name);
+      mkdirSync(join(link, '..'), { recursive: true });
+      if (!existsSync(link)) symlinkSync(join(ROOT, 'node_modules', name), link);
+    }
+    mkdirSync(join(project, 'kernel'), { recursive: true });
+    writeFileSync(join(project, 'kernel', 'eth-stats.ts'), `${ETH_STATS('spin_lock')}
+export const ethStatsFixed = defineDesign({
+  ...ethStats,
+  name: 'eth-stats-fixed',
+  tasks: [{ name: 'ethtool', cpu: 0, body: [spin_lock_irqsave('priv->lock', 'flags'), load('n', v('priv->rx_packets')), spin_unlock_irqrestore('priv->lock', 'flags')] }],
+});
+`.replace('spin_lock, spin_unlock', 'spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore'));
+    writeFileSync(join(project, 'kernel', 'eth-stats.test.ts'), `import { expect, it } from 'vitest';
+import { scheduleProp } from 'kdefer/vitest';
+import { ethStats, ethStatsFixed } from './eth-stats.ts';
+
+it('eth-stats deadlocks', () => expect(ethStats).toViolate('deadlock'));
+it('the fix holds on 2 CPUs', () => expect(ethStatsFixed).toBeVerified({ cpus: 2 }));
+it('the buggy one is not verified (this test fails on purpose)', () => expect(ethStats).toBeVerified());
+scheduleProp('every eth0 interrupt is counted', ethStatsFixed, (run) =>
+  !run.finished || run.vars['priv->rx_packets'] === run.count('eth0 interrupt arrives'));
+`);
+    // The project's config: its own test folder, and the matchers registered once for every file.
+    writeFileSync(join(project, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';
+export default defineConfig({ test: { include: ['kernel/**/*.test.ts'], setupFiles: ['kdefer/vitest'] } });
+`);
+    writeFileSync(join(project, 'tsconfig.json'), `${JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, allowImportingTsExtensions: true, skipLibCheck: true, types: [] },
+      include: ['kernel'],
+    }, null, 2)}\n`);
+  });
+
+  it('the matchers and scheduleProp run in the project\'s vitest; a failing matcher shows the schedule', () => {
+    const report = join(scratch, 'vitest-report.json');
+    // A clean environment for the inner vitest: none of this run's own VITEST_* settings.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_OPTIONS'));
+    const r = spawnSync(process.execPath, [join(project, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=json', `--outputFile=${report}`],
+      { cwd: project, encoding: 'utf8', timeout: 180_000, env });
+    expect(r.status, r.stderr).toBe(1);
+    const results = (JSON.parse(readFileSync(report, 'utf8')) as { testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] })
+      .testResults.flatMap((f) => f.assertionResults);
+    expect(results.map((t) => [t.title, t.status])).toEqual([
+      ['eth-stats deadlocks', 'passed'],
+      ['the fix holds on 2 CPUs', 'passed'],
+      ['the buggy one is not verified (this test fails on purpose)', 'failed'],
+      [expect.stringMatching(/^every eth0 interrupt is counted/), 'passed'],
+    ]);
+    const failure = results[2]!.failureMessages.join('\n');
+    expect(failure).toContain("expected design 'eth-stats' to be verified within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none, but found a deadlock:");
+    expect(failure).toContain('1  cpu0 [task ethtool]: spin_lock(&priv->lock)');
+    expect(failure).toContain('2  cpu0: eth0 interrupt arrives');
+    expect(failure).toContain('3  cpu0 [hardirq eth0]: spin_lock(&priv->lock): &priv->lock is busy, spins');
+  });
+
+  it('the published types check a design and the matchers: a misspelled key or kind is a type error', () => {
+    writeFileSync(join(project, 'kernel', 'typos.ts'), `import { expect } from 'vitest';
+import 'kdefer/vitest';
+import { defineDesign } from 'kdefer';
+import { ethStats } from './eth-stats.ts';
+
+export const typo = defineDesign({ name: 'typo', cpus: 1, tasks: [], irq: [] });
+export const kind = () => expect(ethStats).toViolate('deadlok');
+`);
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+    const errors = tsc.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+    expect(errors).toEqual([
+      expect.stringMatching(/^kernel\/typos\.ts\(6,\d+\): error TS2561: .*'irq' does not exist in type 'Design'\. Did you mean to write 'irqs'\?/),
+      expect.stringMatching(/^kernel\/typos\.ts\(7,\d+\): error TS2345: Argument of type '"deadlok"' is not assignable/),
+    ]);
   });
 });

@@ -20,7 +20,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const STAMP = join(DIST, '.build-stamp');
 /** What the build reads: a change to any of these makes dist/ stale. */
-export const BUILD_INPUTS = ['model', 'scripts/kdefer.ts', 'scripts/cli', 'tsconfig.json', 'tsconfig.build.json'];
+export const BUILD_INPUTS = ['model', 'testing', 'scripts/kdefer.ts', 'scripts/cli', 'tsconfig.json', 'tsconfig.build.json'];
 
 /** Whether dist/ is older than a source it is built from (or missing). */
 export function isStale(root = ROOT) {
