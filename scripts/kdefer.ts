@@ -138,6 +138,10 @@ const COMMANDS: readonly Subcommand[] = [
         help: 'also write a Chrome/Perfetto trace-event file (open it in ui.perfetto.dev): a track per CPU with nested context slices, lock holds as slices; never overwrites a file',
       },
       {
+        flags: '--html <file>',
+        help: 'also write the schedule as a picture: a self-contained HTML page, one lane per CPU with its context frames stacked, lock holds as bars, interrupts and softirq run points marked, the violation highlighted; step with ← and →; never overwrites a file',
+      },
+      {
         flags: '--allow-module-path <dir>',
         help: 'also load the design module from inside <dir> (repeatable); only for code you trust',
         parse: collect,
@@ -146,6 +150,7 @@ const COMMANDS: readonly Subcommand[] = [
     ],
     examples: [
       ['kdefer replay counterexamples/eth-stats.deadlock.json', 'the trace, per CPU, and lockdep\'s report'],
+      ['kdefer replay counterexamples/eth-stats.deadlock.json --html eth-stats.html', 'also a picture of the schedule, to open in a browser'],
       ['kdefer replay counterexamples/eth-stats.deadlock.json --perfetto eth.json', 'also a trace for ui.perfetto.dev'],
       ['kdefer replay ~/bug-report/x.json --allow-module-path ~/bug-report/src', 'a design module outside this project'],
     ],

@@ -5,9 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
-  checkChoicesInRange, CounterexampleError, findDesign, parseCounterexample, replayCounterexample, type Design,
+  boundsText, checkChoicesInRange, CounterexampleError, findDesign, parseCounterexample, replayCounterexample, type Bounds, type Design,
 } from '../../model/index.ts';
 import { lockdepReport } from '../../model/report/lockdep.ts';
+import { scheduleHtml } from '../../model/report/html.ts';
 import { perfettoTrace } from '../../model/report/perfetto.ts';
 import { traceText } from '../../model/report/trace.ts';
 import { compileOrExplain } from './check.ts';
@@ -19,6 +20,8 @@ import { print } from './output.ts';
 export interface ReplayFlags {
   readonly json?: boolean;
   readonly perfetto?: string;
+  /** Write the schedule as a self-contained HTML page. */
+  readonly html?: string;
   /** Folders replay may load design modules from besides the project and the file's own folder. */
   readonly allowModulePath?: readonly string[];
 }
@@ -69,6 +72,10 @@ export async function runReplay(file: string, flags: ReplayFlags): Promise<numbe
   const trace = result.replay?.steps.map((st) => st.label) ?? [];
   const choices = result.replay?.steps.map((st) => st.choice) ?? [];
   if (flags.perfetto !== undefined) writeNew('perfetto', flags.perfetto, `${JSON.stringify(perfettoTrace(program, choices))}\n`);
+  if (flags.html !== undefined) {
+    const violation = result.status === 'reproduced' ? result.replay.violation : result.replay?.violation ?? null;
+    writeNew('html', flags.html, scheduleHtml(program, choices, violation, { bounds: boundsText(cx.bounds as unknown as Bounds), source: file }));
+  }
   if (flags.json) {
     print(JSON.stringify({
       file, design: cx.design.name, status: result.status,
