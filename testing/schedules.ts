@@ -17,7 +17,9 @@
  * the schedule's free decisions toward the canonical ones. This samples; it
  * proves nothing: `toBeVerified` is the proof.
  */
-import { fc, test } from '@fast-check/vitest';
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import type { test as FastCheckTest } from '@fast-check/vitest';
 import { compile, Machine, replay, withBounds, type BoundsOverride, type Design, type Program, type ViolationKind } from '../model/index.ts';
 import { boundHit, stepViolation } from '../model/explore/outcome.ts';
 
@@ -110,9 +112,30 @@ export function schedules(design: Design, options: ScheduleOptions = {}): fc.Arb
 /** fast-check's run parameters (numRuns, seed, …) plus the schedule options. */
 export type SchedulePropOptions = ScheduleOptions & fc.Parameters<[ScheduleRun]>;
 
+let fastCheckTest: typeof FastCheckTest | null = null;
+
 /**
- * A vitest test: `property` holds in every sampled execution of `design`
- * (it returns true or nothing, and does not throw; `expect` inside works).
+ * @fast-check/vitest's `test`, loaded on the first scheduleProp: importing
+ * it costs seconds of CPU (it builds its test API eagerly), which a test
+ * file using only the matchers should not pay. It is an ES module, loaded
+ * synchronously here (require of an ES module: Node.js 20.19 and later) so
+ * that scheduleProp registers its test while the file is being collected.
+ */
+function fastCheckVitest(): typeof FastCheckTest {
+  if (fastCheckTest) return fastCheckTest;
+  if (!process.features.require_module) {
+    throw new Error(`scheduleProp needs Node.js 20.19 or later (this is ${process.version}): it loads @fast-check/vitest with require(); ` +
+      'on an older Node.js, write fc.assert(fc.property(schedules(design), property)) inside a vitest test');
+  }
+  fastCheckTest = (createRequire(import.meta.url)('@fast-check/vitest') as { test: typeof FastCheckTest }).test;
+  return fastCheckTest;
+}
+
+/**
+ * A vitest test, through @fast-check/vitest's test.prop: `property` holds in
+ * every sampled execution of `design` (it returns true or nothing, and does
+ * not throw; `expect` inside works). The failure report is fast-check's,
+ * with the shrunk schedule, labelled step by step.
  */
 export function scheduleProp(
   name: string,
@@ -122,5 +145,5 @@ export function scheduleProp(
 ): void {
   const { bounds, maxSteps, ...params } = options;
   const arbitrary = schedules(design, { ...(bounds ? { bounds } : {}), ...(maxSteps !== undefined ? { maxSteps } : {}) });
-  test.prop([arbitrary], params)(name, (run) => property(run));
+  fastCheckVitest().prop([arbitrary], params)(name, (run) => property(run));
 }

@@ -10,7 +10,8 @@
  *   it('eth-stats deadlocks', () => expect(ethStats).toViolate('deadlock'));
  *   it('the fix holds on 2 CPUs', () => expect(ethStatsFixed).toBeVerified({ cpus: 2 }));
  *
- * Needs vitest (≥ 4.1) and @fast-check/vitest in the project, next to kdefer.
+ * Needs vitest (≥ 4.1) in the project, next to kdefer; scheduleProp also
+ * needs @fast-check/vitest (loaded on its first use).
  */
 import { expect } from 'vitest';
 import { kdeferMatchers, type VerifiedOptions, type ViolateOptions } from './matchers.ts';

@@ -6,7 +6,7 @@
  * replacing the design's own, and that a failing schedule property is
  * reported with its schedule.
  */
-import { fc } from '@fast-check/vitest';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUG_ON, defineDesign, ge, inc, spin_lock, spin_unlock, v, withBounds, type Design } from '../../model/index.ts';
 import { taskVsHardirqSpinLock as buggy, taskVsHardirqSpinLockIrqsave as fixed } from '../../model/designs/task-vs-hardirq.ts';
