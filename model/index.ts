@@ -191,4 +191,5 @@ export {
 } from './explore/counterexample.ts';
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
+export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };

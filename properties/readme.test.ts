@@ -148,7 +148,8 @@ describe('README.md', () => {
     expect(first.text).toMatch(/^npm ci && npm run check\s+#.*verdict table\nnpm ci && npm test\s+#/);
   });
 
-  it('every code block does what the README says', () => {
+  // Long: it runs everything the README shows (about 30 s on an idle machine, more when it is shared).
+  it('every code block does what the README says', { timeout: 600_000 }, () => {
     // The reader's project, with kdefer installed (linked: the same files an install of the tarball unpacks).
     writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'my-driver', version: '1.0.0', private: true }, null, 2)}\n`);
     // A strict TypeScript setup, as an editor would check the reader's files.
