@@ -80,7 +80,7 @@ export const LIFETIME: Mechanism = {
           m.fail('use-after-free', `ODEBUG: free active (active state 0) ${live.text}: kfree(${name}) by ${m.contextName(ctx)}; it will run or be touched after the free`, cpu, ctx);
           return;
         }
-        m.s[off] = 1;
+        m.w(off, 1);
         m.advance(ctx);
       },
     },
