@@ -122,6 +122,11 @@ describe('kdefer check', () => {
     { input: 'an unknown flag', args: () => ['check', '--frobnicate', missing], says: ['kdefer: unknown flag --frobnicate'] },
     { input: 'a bad --runs', args: () => ['check', '--explorer', 'random', '--runs', 'many', missing], says: ["kdefer: --runs: 'many' is not a whole number"] },
     {
+      input: 'a CommonJS .cts design file',
+      args: () => ['check', designFile('old-style.cts', 'export const answer = 42;\n')],
+      says: ['old-style.cts: a .cts file is CommonJS; kdefer loads design files as ES modules (import/export): name it .ts'],
+    },
+    {
       input: 'a file exporting no design',
       args: () => ['check', designFile('nothing.ts', 'export const answer = 42;\n')],
       says: ['nothing.ts: exports no design'],

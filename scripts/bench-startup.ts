@@ -71,7 +71,7 @@ export function benchStartup(runs = 9): { baseline: number; rows: StartupRow[] }
       ['kdefer --version', ['--version']],
       ['kdefer list (the catalogue, compiled)', ['list']],
       ['kdefer check small.mjs (a JavaScript design)', ['check', files.mjs, '--no-save']],
-      ['kdefer check small.ts (a TypeScript design: tsx)', ['check', files.ts, '--no-save']],
+      ['kdefer check small.ts (a TypeScript design, compiled)', ['check', files.ts, '--no-save']],
       ['kdefer replay (a catalogue counterexample)', ['replay', cx]],
     ];
     const rows = commands.map(([what, args]) => {

@@ -1,6 +1,6 @@
 /**
  * Where the command line gets its designs: a user's design file (imported,
- * TypeScript through tsx), or the catalogue; and which design modules
+ * TypeScript compiled by esbuild), or the catalogue; and which design modules
  * `replay` may load at all.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
@@ -66,33 +66,25 @@ function importProblem(e: unknown, path: string): string {
 }
 
 /** A file node can import only through a TypeScript loader. */
-const TYPESCRIPT_FILE = /\.(?:ts|mts|cts|tsx)$/;
+const TYPESCRIPT_FILE = /\.(?:ts|mts|tsx)$/;
 
 let typescriptLoader: Promise<void> | null = null;
-let commonjsLoader: Promise<void> | null = null;
 
 /**
- * Register tsx, once, before the first TypeScript design file is imported.
- * kdefer itself is compiled JavaScript; only a user's design files need the
- * loader, so a run that loads none (list, --all, --version) never pays for
- * it. tsx's ESM hooks compile the TypeScript; ./typescript-as-esm.ts makes
- * every .ts design file an ES module, so that its `import 'kdefer'` is the
- * running model and not a second copy. A .cts file is CommonJS by name and
- * gets tsx's CommonJS hook. Running from the .ts sources, tsx is the runner
- * and already registered.
+ * Register the TypeScript hooks (./typescript-hooks.ts), once, before the
+ * first TypeScript design file is imported. kdefer itself is compiled
+ * JavaScript; only a user's design files need compiling, so a run that
+ * loads none (list, --all, --version, a .js design) never pays for it.
+ * Running from the .ts sources under tsx, tsx is the runner and loads them.
  */
-function loadTypeScript(commonjs: boolean): Promise<void> {
+function loadTypeScript(): Promise<void> {
   typescriptLoader ??= (async () => {
     if (!COMPILED) return;
-    const { register } = await import('tsx/esm/api');
-    register();
-    nodeRegister(new URL('./typescript-as-esm.js', import.meta.url));
+    // Stack traces of a design's errors point into its own .ts source.
+    process.setSourceMapsEnabled(true);
+    nodeRegister(new URL('./typescript-hooks.js', import.meta.url));
   })();
-  if (!commonjs) return typescriptLoader;
-  commonjsLoader ??= typescriptLoader.then(async () => {
-    if (COMPILED) (await import('tsx/cjs/api')).register();
-  });
-  return commonjsLoader;
+  return typescriptLoader;
 }
 
 /**
@@ -110,7 +102,10 @@ export async function loadDesignFile(file: string): Promise<DesignSource> {
   }
   if (!isFile) throw new UsageError(`${file}: not a file`, file);
   const loaded = loadablePath(path);
-  if (TYPESCRIPT_FILE.test(loaded)) await loadTypeScript(loaded.endsWith('.cts'));
+  if (loaded.endsWith('.cts')) {
+    throw new UsageError(`${file}: a .cts file is CommonJS; kdefer loads design files as ES modules (import/export): name it .ts`, file);
+  }
+  if (TYPESCRIPT_FILE.test(loaded)) await loadTypeScript();
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(loaded).href)) as Record<string, unknown>;
