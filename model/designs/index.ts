@@ -18,6 +18,7 @@ import { TIMER_DESIGNS } from './timer/index.ts';
 import { PIPELINE_DESIGNS } from './pipeline/index.ts';
 import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
+import { BENCH_DESIGNS } from './bench/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
 export const CATALOGUE: readonly Design[] = [
@@ -35,6 +36,7 @@ export const CATALOGUE: readonly Design[] = [
   ...WORKQUEUE_DESIGNS,
   ...TCP_DESIGNS,
   ...PIPELINE_DESIGNS,
+  ...BENCH_DESIGNS,
 ];
 
 /** A catalogue design by name. */

@@ -30,7 +30,7 @@ import {
   and, BUG_ON, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, queue_len, r, raise_softirq_irqoff, repeat, spin_lock,
   spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, assign, type Design, type Stmt,
 } from '../../dsl/design.ts';
-import type { BenchParams } from './irq-lock.ts';
+import { benchName, type BenchParams } from './irq-lock.ts';
 
 export interface BacklogParams extends BenchParams {
   /** Packets arriving on CPU 0 (pan's P; default K). */
@@ -50,7 +50,7 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
     ? [spin_lock_bh('slock'), assign('owned', 0), wake_up('sk_wq'), drain, spin_unlock_bh('slock')]
     : [spin_lock_bh('slock'), drain, assign('owned', 0), wake_up('sk_wq'), spin_unlock_bh('slock')];
   return defineDesign({
-    name: `bench-backlog-${buggy ? 'buggy' : 'fixed'}-n${cpus}-k${k}`,
+    name: benchName('backlog', { cpus, k, buggy }),
     description:
       `SPIN reference scenario backlog (${cpus} CPUs, K=${k}, ${packets} packets): Miller's 1999 socket backlog; every CPU's user thread does ${k} rounds of lock_sock/release_sock on one socket while packets arrive on CPU 0. ` +
       (buggy ? 'release_sock clears owned before draining the backlog: a newer packet is delivered before an older backlogged one.' : 'release_sock drains the backlog before it clears owned.'),
@@ -76,5 +76,6 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
       { name: 'backlog empty and socket released', holds: and(eq(queue_len('backlog'), 0), eq(v('owned'), 0)), when: 'at-end' },
     ],
     expected: buggy ? 'assertion' : 'verified',
+    twin: benchName('backlog', { cpus, k, buggy: !buggy }),
   });
 }

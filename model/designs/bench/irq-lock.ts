@@ -33,17 +33,20 @@ export interface BenchParams {
 export const perCpuSum = (name: string, cpus: number): Expr =>
   Array.from({ length: cpus }, (_, c) => per_cpu(name, c) as Expr).reduce((acc, e) => add(acc, e));
 
+/** The name of a bench design: `bench-irq_lock-buggy-n2-k2`. */
+export const benchName = (scenario: string, { cpus, k, buggy }: BenchParams): string => `bench-${scenario}-${buggy ? 'buggy' : 'fixed'}-n${cpus}-k${k}`;
+
 export function irqLockDesign({ cpus, k, buggy }: BenchParams): Design {
   const critical: Stmt[] = [load('t', v('cnt')), assign('cnt', add(r('t'), 1))];
   const body = buggy
     ? [spin_lock('L'), ...critical, spin_unlock('L')]
     : [spin_lock_irqsave('L', 'flags'), ...critical, spin_unlock_irqrestore('L', 'flags')];
   return defineDesign({
-    name: `bench-irq_lock-${buggy ? 'buggy' : 'fixed'}-n${cpus}-k${k}`,
+    name: benchName('irq_lock', { cpus, k, buggy }),
     description:
       `SPIN reference scenario irq_lock (${cpus} CPUs, K=${k}): each CPU's task takes L ${k} times around a racy counter update; ` +
       `each CPU takes up to ${k} hardirqs whose handler updates another counter under L. ` +
-      (buggy ? 'The task uses spin_lock with irqs on: B1, a handler spins on L held by the task it interrupted.' : 'The task uses spin_lock_irqsave.'),
+      (buggy ? 'The task uses spin_lock with irqs on: B1, a handler spins on L held by the task it interrupted.' : 'The task uses spin_lock_irqsave, the fix for B1.'),
     cpus,
     locks: { L: 'spinlock' },
     vars: { cnt: 0, icnt: 0 },
@@ -60,5 +63,6 @@ export function irqLockDesign({ cpus, k, buggy }: BenchParams): Design {
       { name: 'no lost update in the handler', holds: eq(v('icnt'), perCpuSum('nirq', cpus)), when: 'at-end' },
     ],
     expected: buggy ? 'deadlock' : 'verified',
+    twin: benchName('irq_lock', { cpus, k, buggy: !buggy }),
   });
 }

@@ -23,7 +23,7 @@ import {
   add, assign, defineDesign, eq, load, r, raise_softirq_irqoff, repeat, spin_lock, spin_lock_bh, spin_unlock, spin_unlock_bh,
   this_cpu_inc, v, type Design, type Stmt,
 } from '../../dsl/design.ts';
-import { perCpuSum, type BenchParams } from './irq-lock.ts';
+import { benchName, perCpuSum, type BenchParams } from './irq-lock.ts';
 
 export interface SoftirqBhParams extends BenchParams {
   /** Hardirqs per CPU (pan's IRQS; 1 in the reference runs). */
@@ -36,11 +36,11 @@ export function softirqBhDesign({ cpus, k, buggy, irqs = 1 }: SoftirqBhParams): 
     ? [spin_lock('L'), ...critical, spin_unlock('L')]
     : [spin_lock_bh('L'), ...critical, spin_unlock_bh('L')];
   return defineDesign({
-    name: `bench-softirq_bh-${buggy ? 'buggy' : 'fixed'}-n${cpus}-k${k}`,
+    name: benchName('softirq_bh', { cpus, k, buggy }),
     description:
       `SPIN reference scenario softirq_bh (${cpus} CPUs, K=${k}, ${irqs} irq per CPU): each CPU's task takes L ${k} times around a racy counter update; ` +
       'each CPU\'s interrupt raises NET_RX, whose handler updates another counter under L. ' +
-      (buggy ? 'The task uses spin_lock with bh on: B2, NET_RX at irq_exit spins on L held by the task below it.' : 'The task uses spin_lock_bh.'),
+      (buggy ? 'The task uses spin_lock with bh on: B2, NET_RX at irq_exit spins on L held by the task below it.' : 'The task uses spin_lock_bh, the fix for B2.'),
     cpus,
     locks: { L: 'spinlock' },
     vars: { cnt: 0, rx: 0 },
@@ -55,5 +55,6 @@ export function softirqBhDesign({ cpus, k, buggy, irqs = 1 }: SoftirqBhParams): 
       { name: 'no lost update in the softirq', holds: eq(v('rx'), perCpuSum('nsoft', cpus)), when: 'at-end' },
     ],
     expected: buggy ? 'deadlock' : 'verified',
+    twin: benchName('softirq_bh', { cpus, k, buggy: !buggy }),
   });
 }
