@@ -22,6 +22,7 @@ export * from './dsl/tasklet.ts';
 export * from './dsl/bh.ts';
 export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
+export * from './dsl/raw_spinlock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';

@@ -8,6 +8,7 @@ import { FLAG_NAMES, PROFILES, resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
+import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
@@ -38,7 +39,6 @@ export const MAX_REPEAT = 64;
 export const MAX_QUEUE_CAPACITY = 64;
 export const MAX_BUDGET = 16;
 
-const C_TYPE = { spinlock: 'spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -200,7 +200,7 @@ export function compile(design: Design): Program {
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
   for (const [lname, kind] of Object.entries(design.locks ?? {})) {
-    if (kind !== 'spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
+    if (!isLockKind(kind)) throw err(`locks['${lname}']`, `kind must be one of ${LOCK_KIND_NAMES.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`);
     locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
   }
   if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
@@ -380,7 +380,7 @@ export function compile(design: Design): Program {
         if (typeof value !== 'string') throw err(where, `${opName} needs a lock`);
         const entry = tables.locks.get(value);
         if (!entry) throw err(where, `${opName}(&${value}): unknown lock '${value}' (declared: ${[...tables.locks.keys()].join(', ') || 'none'})`);
-        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${C_TYPE[spec.lockKind]}, but '${value}' is a ${C_TYPE[entry.lock.kind]}`);
+        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${LOCK_KINDS[spec.lockKind].ctype}, but '${value}' is a ${LOCK_KINDS[entry.lock.kind].ctype}`);
         return entry.id;
       }
       case 'reg-def':

@@ -5,6 +5,7 @@
  * and exported. `compile()` (model/dsl/compile.ts) turns it into a program.
  */
 import type { KernelFlagsInput, ProfileName } from '../kernel/flags.ts';
+import type { LockKind } from '../kernel/lock-kinds.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import type { BhName, TqStructDecl } from './bh.ts';
 import type { TaskletDecl } from './tasklet.ts';
@@ -66,6 +67,7 @@ export interface Trylock {
 }
 export type TrylockOp =
   | 'spin_trylock' | 'spin_trylock_bh' | 'spin_trylock_irq' | 'spin_trylock_irqsave'
+  | 'raw_spin_trylock' | 'raw_spin_trylock_bh' | 'raw_spin_trylock_irq' | 'raw_spin_trylock_irqsave'
   | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'try_wait_for_completion';
 
 /**
@@ -212,7 +214,7 @@ export const call = (fn: string): Stmt => ({ op: 'call', fn });
 
 // ---------------------------------------------------------------- the design
 
-export type LockKind = 'spinlock' | 'rwlock' | 'mutex';
+export type { LockKind };
 
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */

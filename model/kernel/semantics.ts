@@ -6,7 +6,7 @@
  *    the running context (an interrupt arrives, ksoftirqd is scheduled…);
  *  - frame exits: what happens when a context of a given kind returns.
  */
-import type { LockKind } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 

@@ -1,7 +1,12 @@
 /**
- * spinlock_t and rwlock_t with every variant's irq/bh/preempt effect
- * (include/linux/spinlock_api_smp.h `__raw_spin_lock*`, rwlock_api_smp.h;
- * shared/kernel-semantics.md §4.1–4.2).
+ * spinlock_t, raw_spinlock_t and rwlock_t with every variant's
+ * irq/bh/preempt effect (include/linux/spinlock_api_smp.h
+ * `__raw_spin_lock*`, rwlock_api_smp.h; shared/kernel-semantics.md
+ * §4.1–4.2). On !PREEMPT_RT a spinlock_t is a raw_spinlock_t
+ * (include/linux/spinlock.h: spin_lock() is raw_spin_lock(&lock->rlock)),
+ * so both run the same code here; they differ only in lockdep's wait type
+ * (model/kernel/lock-kinds.ts), which makes a spinlock_t taken inside a
+ * raw_spinlock_t section lockdep's "Invalid wait context".
  *
  * A lock operation runs in phases (X_PHASE):
  *  0  the prologue: irqs off (_irq/_irqsave), bh off (_bh), preempt_count++.
@@ -33,6 +38,7 @@ import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
   X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
@@ -199,25 +205,37 @@ function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsR
   m.w(co + C_PREEMPT, s[co + C_PREEMPT]! + 1);
 }
 
-const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+/**
+ * The API families: spin_lock on a spinlock_t, raw_spin_lock on a
+ * raw_spinlock_t (the same lock on !PREEMPT_RT, include/linux/spinlock.h:
+ * spin_lock() is raw_spin_lock(&lock->rlock); only lockdep's wait type
+ * differs), read_lock and write_lock on an rwlock_t.
+ */
+type Api = 'spin' | 'raw' | 'read' | 'write';
+const modeOf = (api: Api): Mode => (api === 'raw' ? 'spin' : api);
+
+const LOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_lock', irq: 'spin_lock_irq', irqsave: 'spin_lock_irqsave', bh: 'spin_lock_bh' },
+  raw: { plain: 'raw_spin_lock', irq: 'raw_spin_lock_irq', irqsave: 'raw_spin_lock_irqsave', bh: 'raw_spin_lock_bh' },
   read: { plain: 'read_lock', irq: 'read_lock_irq', irqsave: 'read_lock_irqsave', bh: 'read_lock_bh' },
   write: { plain: 'write_lock', irq: 'write_lock_irq', irqsave: 'write_lock_irqsave', bh: 'write_lock_bh' },
 };
-const UNLOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+const UNLOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_unlock', irq: 'spin_unlock_irq', irqsave: 'spin_unlock_irqrestore', bh: 'spin_unlock_bh' },
+  raw: { plain: 'raw_spin_unlock', irq: 'raw_spin_unlock_irq', irqsave: 'raw_spin_unlock_irqrestore', bh: 'raw_spin_unlock_bh' },
   read: { plain: 'read_unlock', irq: 'read_unlock_irq', irqsave: 'read_unlock_irqrestore', bh: 'read_unlock_bh' },
   write: { plain: 'write_unlock', irq: 'write_unlock_irq', irqsave: 'write_unlock_irqrestore', bh: 'write_unlock_bh' },
 };
 
-const lockOperand = (mode: Mode): OperandSpec =>
-  ({ kind: 'lock', field: 'lock', lockKind: mode === 'spin' ? 'spinlock' : 'rwlock' });
+const LOCK_KIND_OF: Record<Api, LockKind> = { spin: 'spinlock', raw: 'raw_spinlock', read: 'rwlock', write: 'rwlock' };
+const lockOperand = (api: Api): OperandSpec => ({ kind: 'lock', field: 'lock', lockKind: LOCK_KIND_OF[api] });
 
-function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+function lockOp(api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
   return {
-    name: LOCK_NAMES[mode][flavour],
+    name: LOCK_NAMES[api][flavour],
     operands,
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
@@ -230,7 +248,7 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
         // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
         // lockdep "possible recursive locking detected". Read recursion is allowed.
         if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
-          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[mode][flavour]})`, cpu, ctx);
+          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[api][flavour]})`, cpu, ctx);
           return;
         }
         prologue(m, cpu, ctx, flavour, b);
@@ -300,10 +318,11 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
   return true;
 }
 
-function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+function unlockOp(api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-use', field: 'flags' });
-  const name = UNLOCK_NAMES[mode][flavour];
+  const name = UNLOCK_NAMES[api][flavour];
   return {
     name,
     operands,
@@ -319,13 +338,17 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour }[] = [
-  { name: 'spin_trylock', mode: 'spin', flavour: 'plain' },
-  { name: 'spin_trylock_bh', mode: 'spin', flavour: 'bh' },
-  { name: 'spin_trylock_irq', mode: 'spin', flavour: 'irq' },
-  { name: 'spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave' },
-  { name: 'read_trylock', mode: 'read', flavour: 'plain' },
-  { name: 'write_trylock', mode: 'write', flavour: 'plain' },
+const TRYLOCKS: readonly { name: string; api: Api; flavour: Flavour }[] = [
+  { name: 'spin_trylock', api: 'spin', flavour: 'plain' },
+  { name: 'spin_trylock_bh', api: 'spin', flavour: 'bh' },
+  { name: 'spin_trylock_irq', api: 'spin', flavour: 'irq' },
+  { name: 'spin_trylock_irqsave', api: 'spin', flavour: 'irqsave' },
+  { name: 'raw_spin_trylock', api: 'raw', flavour: 'plain' },
+  { name: 'raw_spin_trylock_bh', api: 'raw', flavour: 'bh' },
+  { name: 'raw_spin_trylock_irq', api: 'raw', flavour: 'irq' },
+  { name: 'raw_spin_trylock_irqsave', api: 'raw', flavour: 'irqsave' },
+  { name: 'read_trylock', api: 'read', flavour: 'plain' },
+  { name: 'write_trylock', api: 'write', flavour: 'plain' },
 ];
 
 /** Would a trylock succeed now? (queued_read_trylock / queued_write_trylock) */
@@ -344,8 +367,9 @@ function trylockSucceeds(m: Machine, mode: Mode, lock: number): boolean {
  * point (__raw_spin_trylock_bh undoes with __local_bh_enable_ip). Operands:
  * lock, result register, flags register (irqsave only).
  */
-function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode), { kind: 'reg-def', field: 'reg' }];
+function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api), { kind: 'reg-def', field: 'reg' }];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
   return {
     name,
@@ -372,12 +396,12 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-const MODES: readonly Mode[] = ['spin', 'read', 'write'];
+const APIS: readonly Api[] = ['spin', 'raw', 'read', 'write'];
 const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
 
 export const SPINLOCK_OPS: readonly OpSemantics[] = [
-  ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
-  ...TRYLOCKS.map((t) => trylockOp(t.name, t.mode, t.flavour)),
+  ...APIS.flatMap((api) => FLAVOURS.flatMap((fl) => [lockOp(api, fl), unlockOp(api, fl)])),
+  ...TRYLOCKS.map((t) => trylockOp(t.name, t.api, t.flavour)),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };
