@@ -14,6 +14,7 @@
  */
 import { L_OWNER, X_HELD, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
+import { selfDeadlock } from './lock-recursion.ts';
 import { evaluate } from './data.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
 import type { Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
@@ -71,11 +72,8 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       if (!mightSleep(m, cpu, ctx, `mutex_lock(&${m.lockName(a)})`)) return;
       const lo = m.lockOff(a);
       const owner = m.s[lo + L_OWNER]!;
-      if (owner === ctx + 1) {
-        // Not recursive: lockdep "possible recursive locking detected", a self-deadlock.
-        m.fail('lock-misuse', `WARNING: possible recursive locking detected: ${m.contextName(ctx)} already holds &${m.lockName(a)} (mutex_lock)`, cpu, ctx);
-        return;
-      }
+      // Not recursive: the owner sleeps on itself (lock-recursion.ts).
+      if (selfDeadlock(m, cpu, ctx, a, false, 'mutex_lock', 'sleeps')) return;
       if (owner !== 0) {
         block(m, cpu, ctx, channel(Chan.Mutex, a));
         return;

@@ -39,6 +39,7 @@ import {
   X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { LockKind } from './lock-kinds.ts';
+import { selfDeadlock } from './lock-recursion.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
@@ -245,12 +246,9 @@ function lockOp(api: Api, flavour: Flavour): OpSemantics {
       const o = m.ctxOff(ctx);
       const phase = m.s[o + X_PHASE]!;
       if (phase === 0) {
-        // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
-        // lockdep "possible recursive locking detected". Read recursion is allowed.
-        if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
-          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[api][flavour]})`, cpu, ctx);
-          return;
-        }
+        // Recursion by the same context (lock-recursion.ts): a deadlock, with
+        // spinlock debug's "BUG: spinlock recursion" / "BUG: rwlock recursion".
+        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', LOCK_NAMES[api][flavour], 'spins')) return;
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;

@@ -483,6 +483,13 @@ export function lockdepReport(p: Program, choices: readonly number[], violation:
   let finding: Finding | null = null;
   switch (violation.kind) {
     case 'deadlock': {
+      // A context re-acquiring a lock it holds deadlocks at that step (lock-recursion.ts): lockdep's recursion report.
+      const last = view.steps.length;
+      const recursion = ld.findings.find((f) => f.step === last && f.kind === 'recursive');
+      if (recursion && !violation.cycle) {
+        finding = recursion;
+        break;
+      }
       const locks = deadlockLocks(view, violation);
       if (!locks) return null;
       finding = ld.findings.find((f) => f.locks.some((l) => locks.has(l))) ?? null;

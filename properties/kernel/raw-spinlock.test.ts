@@ -156,6 +156,12 @@ describe('raw_spinlock_t is its own type', () => {
     expect(() => compile(d)).toThrow(/kind must be one of 'spinlock', 'raw_spinlock', 'rwlock', 'mutex'/);
   });
 
+  it('raw_spin_lock twice in one context: a deadlock, "BUG: spinlock recursion"', () => {
+    const v = check(oneTask([raw_spin_lock_irq('L'), raw_spin_lock('L')]));
+    expect(v.violation?.kind).toBe('deadlock');
+    expect(v.violation?.message).toBe('BUG: spinlock recursion on CPU#0, task t\n  task t: raw_spin_lock(&L) while it holds &L: it spins on itself forever');
+  });
+
   it('unlocking a raw spinlock that is not held is spinlock debug\'s "already unlocked"', () => {
     const v = check(oneTask([raw_spin_unlock('L')]));
     expect(v.violation?.kind).toBe('lock-misuse');
