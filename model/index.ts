@@ -23,6 +23,8 @@ export * from './dsl/bh.ts';
 export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
 export * from './dsl/raw_spinlock.ts';
+export * from './dsl/rwsem.ts';
+export * from './dsl/local_lock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';

@@ -26,3 +26,9 @@ export const raw_spin_trylock_bh = (lock: string): Trylock => ({ trylock: 'raw_s
 export const raw_spin_trylock_irq = (lock: string): Trylock => ({ trylock: 'raw_spin_trylock_irq', lock });
 export const raw_spin_trylock_irqsave = (lock: string, flags: string): Trylock =>
   ({ trylock: 'raw_spin_trylock_irqsave', lock, flags });
+/** `raw_spin_lock_nested(&l, subclass)`: raw_spin_lock, lockdep class `l/subclass`. */
+export const raw_spin_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'raw_spin_lock_nested', lock, subclass });
+export const raw_spin_lock_irqsave_nested = (lock: string, flags: string, subclass: number): Stmt =>
+  ({ op: 'raw_spin_lock_irqsave_nested', lock, flags, subclass });
+/** `raw_spin_lock_init(&l)`: unlocked again (held by the current task: lockdep's "held lock freed!"). */
+export const raw_spin_lock_init = (lock: string): Stmt => ({ op: 'raw_spin_lock_init', lock });

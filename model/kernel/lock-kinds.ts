@@ -11,7 +11,7 @@
  */
 
 /** `locks: { name: kind }` in a design. */
-export type LockKind = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex';
+export type LockKind = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex' | 'rw_semaphore' | 'local_lock';
 
 /** lockdep_wait_type with PROVE_RAW_LOCK_NESTING: LD_WAIT_INV 0, FREE 1, SPIN 2, CONFIG 3, SLEEP 4, MAX 5. */
 export const LD_WAIT_INV = 0;
@@ -42,6 +42,10 @@ export const LOCK_KINDS: Readonly<Record<LockKind, LockKindInfo>> = {
   rwlock: { ctype: 'rwlock_t', sleeps: false, shared: true, waitInner: LD_WAIT_CONFIG, percpu: false },
   // include/linux/mutex.h __DEP_MAP_MUTEX_INITIALIZER: LD_WAIT_SLEEP
   mutex: { ctype: 'struct mutex', sleeps: true, shared: false, waitInner: LD_WAIT_SLEEP, percpu: false },
+  // include/linux/rwsem.h __RWSEM_DEP_MAP_INIT: LD_WAIT_SLEEP
+  rw_semaphore: { ctype: 'struct rw_semaphore', sleeps: true, shared: true, waitInner: LD_WAIT_SLEEP, percpu: false },
+  // include/linux/local_lock_internal.h LOCAL_LOCK_DEBUG_INIT: LD_WAIT_CONFIG, LD_LOCK_PERCPU
+  local_lock: { ctype: 'local_lock_t', sleeps: false, shared: false, waitInner: LD_WAIT_CONFIG, percpu: true },
 };
 
 export const LOCK_KIND_NAMES = Object.keys(LOCK_KINDS) as readonly LockKind[];

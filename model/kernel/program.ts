@@ -31,6 +31,8 @@ export interface ProgramIrq {
 export interface ProgramLock {
   readonly name: string;
   readonly kind: LockKind;
+  /** Its lockdep class (the lock's own name unless declared): locks of one class share lockdep's usage and dependencies. */
+  readonly class: string;
 }
 
 export interface ProgramQueue {

@@ -9,6 +9,8 @@ import { IRQ } from './irq.ts';
 import { LIFETIME } from './lifetime.ts';
 import { SCHEDULER } from './scheduler.ts';
 import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { LOCAL_LOCK_MECHANISM } from './local_lock.ts';
+import { RWSEM_MECHANISM } from './rwsem.ts';
 import { SLEEP } from './sleep.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
@@ -16,7 +18,9 @@ import { TASKLET } from './tasklet.ts';
 import { TIMER } from './timer.ts';
 import { WORKQUEUE } from './workqueue.ts';
 
-export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME];
+export const MECHANISMS: readonly Mechanism[] = [
+  DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, RWSEM_MECHANISM, LOCAL_LOCK_MECHANISM, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
+];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
 export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);

@@ -36,13 +36,13 @@
  */
 import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
+  X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { LockKind } from './lock-kinds.ts';
-import { selfDeadlock } from './lock-recursion.ts';
+import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
+import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 import { preemptDec } from './scheduler.ts';
 import { bhEnable } from './softirq.ts';
 
@@ -58,41 +58,13 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
-/** Lock ids whose read recursion the per-context nibbles can count. */
-const NEST_LOCKS = 8;
-
-/** A further read_lock of `lock` by a context that already read-holds it (one more _QR_BIAS). */
-function nestRead(m: Machine, ctx: number, lock: number): void {
-  if (lock >= NEST_LOCKS) {
-    throw new Error(`kdefer limit: recursive read_lock(&${m.lockName(lock)}): read recursion is tracked for the first ${NEST_LOCKS} locks declared; declare this rwlock earlier`);
-  }
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  const extra = (nest >>> (4 * lock)) & 0xf;
-  if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
-  m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
-}
-
-/** Drop one extra read reference of `lock`; false if this was the context's last one. */
-function unnestRead(m: Machine, ctx: number, lock: number): boolean {
-  if (lock >= NEST_LOCKS) return false;
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
-  m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
-  return true;
-}
-
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
 
 /** Take `lock` for `ctx` (attempt's success path); with `commit` false only says so. */
-function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number): Try {
-  const s = m.s;
+function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number, subclass: number): Try {
   if (commit) {
-    const o = m.ctxOff(ctx);
     if (mode === 'read') {
       if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
-      if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
     } else {
       m.w(lo + L_OWNER, me);
     }
@@ -100,7 +72,8 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
       m.w(lo + L_QHOLDER, 0);
       m.w(lo + L_QWRITER, 0);
     }
-    m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
+    // A further read_lock by a reader counts one more _QR_BIAS (held-locks.ts).
+    takeHold(m, ctx, lock, subclass);
   }
   return Try.Acquired;
 }
@@ -109,20 +82,20 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
  * One acquisition attempt. With `commit` false it only tells what would
  * happen (for `ready` and labels); with `commit` true it changes the state.
  */
-function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean): Try {
+function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, subclass = 0): Try {
   const s = m.s;
   const lo = m.lockOff(lock);
   const me = ctx + 1;
   const owner = s[lo + L_OWNER]!;
   const readers = s[lo + L_READERS]!;
   const qholder = s[lo + L_QHOLDER]!;
-  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   const queued = m.p.flags.rwlock === 'qrwlock';
   if (mode === 'write') {
-    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
     // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
-    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
@@ -134,13 +107,13 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     return Try.Blocked;
   }
   // read
-  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   // queued_read_lock fast path: no writer holding or waiting.
-  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (m.inInterrupt(cpu)) {
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
-    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     if (commit) {
       m.w(lo + L_READERS, readers + 1);
       m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
@@ -149,7 +122,7 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   }
   // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
   if (qholder !== 0) return Try.Blocked;
-  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (commit) {
     m.w(lo + L_QHOLDER, me);
     m.w(lo + L_QWRITER, 0);
@@ -231,30 +204,52 @@ const UNLOCK_NAMES: Record<Api, Record<Flavour, string>> = {
 const LOCK_KIND_OF: Record<Api, LockKind> = { spin: 'spinlock', raw: 'raw_spinlock', read: 'rwlock', write: 'rwlock' };
 const lockOperand = (api: Api): OperandSpec => ({ kind: 'lock', field: 'lock', lockKind: LOCK_KIND_OF[api] });
 
-function lockOp(api: Api, flavour: Flavour): OpSemantics {
+/** lockdep's read argument of an acquisition by `mode` (lock_acquire's `read`). */
+const lockdepRead = (mode: Mode): LockdepAction['read'] => (mode === 'read' ? 'read_lock' : 0);
+
+/** A subclass operand of a *_nested form (lockdep's subclass, 0..MAX_LOCKDEP_SUBCLASSES-1). */
+const SUBCLASS_OPERAND: OperandSpec = { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 };
+
+/**
+ * spin_lock and its variants; `nested`: the *_nested form (spin_lock_nested,
+ * spin_lock_irqsave_nested, raw_spin_lock_nested, raw_spin_lock_irqsave_nested,
+ * write_lock_nested), the same lock with a lockdep subclass as last operand.
+ */
+function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
   const mode = modeOf(api);
   const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
+  if (nested) operands.push(SUBCLASS_OPERAND);
+  const subclassOperand = nested ? (flavour === 'irqsave' ? 2 : 1) : undefined;
+  const name = `${LOCK_NAMES[api][flavour]}${nested ? '_nested' : ''}`;
+  const lockdep: LockdepAction = {
+    action: 'acquire', read: lockdepRead(mode),
+    ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+    ...(flavour === 'bh' ? { prologueStep: true as const } : {}),
+    ...(subclassOperand ? { subclassOperand } : {}),
+  };
   return {
-    name: LOCK_NAMES[api][flavour],
+    name,
     operands,
+    lockdep,
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
     },
-    exec(m, cpu, ctx, a, b) {
+    exec(m, cpu, ctx, a, b, c) {
       const o = m.ctxOff(ctx);
       const phase = m.s[o + X_PHASE]!;
       if (phase === 0) {
-        // Recursion by the same context (lock-recursion.ts): a deadlock, with
+        // Recursion by the same context (held-locks.ts): a deadlock, with
         // spinlock debug's "BUG: spinlock recursion" / "BUG: rwlock recursion".
-        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', LOCK_NAMES[api][flavour], 'spins')) return;
+        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', name, 'spins')) return;
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
-      if (attempt(m, cpu, ctx, mode, a, phaseNow, true) === Try.Acquired) m.advance(ctx);
+      const subclass = subclassOperand === 1 ? b : subclassOperand === 2 ? c : 0;
+      if (attempt(m, cpu, ctx, mode, a, phaseNow, true, subclass) === Try.Acquired) m.advance(ctx);
     },
     label(m, cpu, ctx, a) {
       const text = textOf(m, ctx);
@@ -300,9 +295,8 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
       return false;
     }
-    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
     // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
-    if (unnestRead(m, ctx, lock)) return true;
+    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
   } else {
     if (owner !== ctx + 1) {
       const why = owner === 0 ? 'already unlocked' : `wrong owner: held by ${m.contextName(owner - 1)}`;
@@ -312,7 +306,7 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
     }
     m.w(lo + L_OWNER, 0);
   }
-  m.w(o + X_HELD, s[o + X_HELD]! & ~bit);
+  dropHold(m, ctx, lock);
   return true;
 }
 
@@ -324,6 +318,7 @@ function unlockOp(api: Api, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    lockdep: { action: 'release', read: lockdepRead(mode) },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
@@ -372,6 +367,12 @@ function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    // lockdep sees only a successful trylock (spin_acquire(…, 1, …) after do_raw_spin_trylock).
+    lockdep: {
+      action: 'acquire', read: lockdepRead(mode), trylock: true,
+      ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+      ...(flavour === 'bh' ? { bhOff: true as const } : {}),
+    },
     exec(m, cpu, ctx, a, b, c) {
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
@@ -397,9 +398,34 @@ function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
 const APIS: readonly Api[] = ['spin', 'raw', 'read', 'write'];
 const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
 
+/** The *_nested forms the kernel has (include/linux/spinlock.h, rwlock.h). */
+const NESTED: readonly { api: Api; flavour: Flavour }[] = [
+  { api: 'spin', flavour: 'plain' }, { api: 'spin', flavour: 'irqsave' },
+  { api: 'raw', flavour: 'plain' }, { api: 'raw', flavour: 'irqsave' },
+  { api: 'write', flavour: 'plain' },
+];
+
+/**
+ * spin_lock_init, raw_spin_lock_init, rwlock_init: the lock unlocked again
+ * (__raw_spin_lock_init, __rwlock_init), after debug_check_no_locks_freed
+ * (held-locks.ts initLock).
+ */
+function initOp(name: string, api: Api): OpSemantics {
+  return {
+    name,
+    operands: [lockOperand(api)],
+    lockdep: { action: 'init', read: 0 },
+    exec(m, cpu, ctx, a) {
+      if (initLock(m, cpu, ctx, a, name)) m.advance(ctx);
+    },
+  };
+}
+
 export const SPINLOCK_OPS: readonly OpSemantics[] = [
   ...APIS.flatMap((api) => FLAVOURS.flatMap((fl) => [lockOp(api, fl), unlockOp(api, fl)])),
+  ...NESTED.map((n) => lockOp(n.api, n.flavour, true)),
   ...TRYLOCKS.map((t) => trylockOp(t.name, t.api, t.flavour)),
+  initOp('spin_lock_init', 'spin'), initOp('raw_spin_lock_init', 'raw'), initOp('rwlock_init', 'read'),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };

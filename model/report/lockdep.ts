@@ -483,7 +483,7 @@ export function lockdepReport(p: Program, choices: readonly number[], violation:
   let finding: Finding | null = null;
   switch (violation.kind) {
     case 'deadlock': {
-      // A context re-acquiring a lock it holds deadlocks at that step (lock-recursion.ts): lockdep's recursion report.
+      // A context re-acquiring a lock it holds deadlocks at that step (model/kernel/held-locks.ts): lockdep's recursion report.
       const last = view.steps.length;
       const recursion = ld.findings.find((f) => f.step === last && f.kind === 'recursive');
       if (recursion && !violation.cycle) {

@@ -275,7 +275,7 @@ describe('lock misuse', () => {
     expect(s.message).toContain('held by task a');
   });
 
-  // Same-context recursion is one kind for every lock type: deadlock (model/kernel/lock-recursion.ts).
+  // Same-context recursion is one kind for every lock type: deadlock (model/kernel/held-locks.ts).
   const recursion: readonly { name: string; body: readonly Stmt[]; message: string }[] = [
     { name: 'spin_lock twice', body: [spin_lock('L'), spin_lock('L')], message: 'BUG: spinlock recursion on CPU#0, task t\n  task t: spin_lock(&L) while it holds &L: it spins on itself forever' },
     { name: 'spin_lock then spin_lock_irqsave', body: [spin_lock('L'), spin_lock_irqsave('L', 'f')], message: 'BUG: spinlock recursion on CPU#0, task t\n  task t: spin_lock_irqsave(&L) while it holds &L: it spins on itself forever' },
