@@ -6,6 +6,7 @@
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import type { ViolationKind } from '../check/violation.ts';
+import type { TransitionObserver } from '../kernel/semantics.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
@@ -18,12 +19,15 @@ export interface ExhaustiveOptions {
   readonly maxStates?: number;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
+  /** Told of every transition the search takes (e.g. lockdep's prediction, model/check/lockdep.ts). */
+  readonly transitions?: TransitionObserver;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
   const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const started = performance.now();
   const m = new Machine(p);
+  m.observer = opts.transitions ?? null;
   const visited = new VisitedSet();
   const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
   const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {

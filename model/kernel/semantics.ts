@@ -152,8 +152,15 @@ export interface ObjectKindSpec {
  * read it).
  */
 export interface LockdepAction {
-  /** acquire (lock_acquire), release, downgrade (lock_downgrade), init (a *_init: debug_check_no_locks_freed). */
-  readonly action: 'acquire' | 'release' | 'downgrade' | 'init';
+  /**
+   * acquire (lock_acquire), release, downgrade (lock_downgrade), init (a
+   * *_init: debug_check_no_locks_freed), touch-map (lock_map_acquire and
+   * release of the lockdep map of operand a's object, `map`, as the
+   * instruction's first act, even when it then waits at once).
+   */
+  readonly action: 'acquire' | 'release' | 'downgrade' | 'init' | 'touch-map';
+  /** The kind of object operand a is, for touch-map. */
+  readonly map?: LockdepMapRef['kind'];
   /**
    * For an acquire: 0 exclusive, 1 a non-recursive reader (down_read),
    * 'read_lock' an rwlock reader, recursive unless a queued rwlock is read
@@ -203,6 +210,42 @@ export interface OpSemantics {
    * it may reach. Omitted: it conflicts with everything.
    */
   footprint?(f: FootprintBuilder, a: number, b: number, c: number): void;
+}
+
+/**
+ * A lockdep map a mechanism annotates its waits with, as the kernel does:
+ * timer->lockdep_map (kernel/time/timer.c call_timer_fn, __timer_delete_sync),
+ * work->lockdep_map and wq->lockdep_map (kernel/workqueue.c
+ * process_one_work, start_flush_work, __flush_workqueue). `id` is the
+ * object's id in its kind.
+ */
+export interface LockdepMapRef {
+  readonly kind: 'timer' | 'work' | 'workqueue';
+  readonly id: number;
+}
+
+/**
+ * Told of every transition the machine takes (Machine.stepInPlace), for
+ * observers that learn from the executions an explorer actually explores
+ * (lockdep's prediction, model/check/lockdep.ts). It must not change the
+ * state.
+ */
+export interface TransitionObserver {
+  /** Before `choice` is taken from the machine's current state. */
+  before(m: Machine, choice: number): void;
+  /** After it was taken: `m.s` is the successor. */
+  after(m: Machine, choice: number): void;
+  /**
+   * lock_map_acquire of a lockdep map by `ctx` on `cpu`, now, in the middle
+   * of a transition: a touch (acquire and release) at a flush or
+   * del_timer_sync, or the acquisition the map's mechanism then keeps held
+   * (Mechanism.lockdepMapsHeld). `irqsOff`: hardirqs are off at the acquire
+   * whatever the CPU's state says (del_timer_sync's local_irq_save);
+   * `under`: another map the context holds at that moment that the state
+   * does not show yet (process_one_work takes wq->lockdep_map, then the
+   * work's).
+   */
+  lockdepMap?(m: Machine, cpu: number, ctx: number, map: LockdepMapRef, irqsOff: boolean, under?: LockdepMapRef): void;
 }
 
 /** An edge of the wait-for graph. */
@@ -295,6 +338,12 @@ export interface Mechanism {
   readonly guard?: (m: Machine, cpu: number, ctx: number, pc: number) => boolean;
   /** Kernel threads this mechanism needs in this program. */
   threads?(shape: ProgramShape): readonly KernelThread[];
+  /**
+   * The lockdep maps context `ctx` holds now because of this mechanism (a
+   * kworker inside a work function holds its workqueue's and the work's
+   * map; a softirq running a timer callback holds the timer's map).
+   */
+  readonly lockdepMapsHeld?: (m: Machine, ctx: number) => readonly LockdepMapRef[];
   /**
    * What a softirq or ksoftirqd frame is running for this mechanism right
    * now (`tasklet rx`, `bh NET_BH`), or null; Machine.contextName shows it
