@@ -24,7 +24,7 @@ import type { Program } from '../kernel/program.ts';
 import { LOCKDEP_MAPS_HELD, OPS } from '../kernel/registry.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from '../explore/outcome.ts';
 import { replay } from '../explore/replay.ts';
-import { fingerprint, VisitedSet } from '../explore/visited.ts';
+import { VisitedSet } from '../explore/visited.ts';
 import { ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USAGE_BITS, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
 import type { ViolationKind } from './violation.ts';
 
@@ -176,11 +176,14 @@ interface Search {
   readonly states: number;
 }
 
-/** Breadth-first: the shortest schedule of `p` whose violation `accept`s, or why there is none. */
+/**
+ * Breadth-first: the shortest schedule of `p` whose violation `accept`s, or
+ * why there is none. Each frontier state is loaded once and its successors
+ * are stepped in place and undone; only a new state is copied.
+ */
 function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Violation) => boolean, maxStates: number): Search {
   const m = new Machine(p);
   const visited = new VisitedSet();
-  const h = new Uint32Array(2);
   const parents: number[] = [-1];
   const via: number[] = [0];
   const pathTo = (index: number, last: number): number[] => {
@@ -189,8 +192,8 @@ function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Viol
     return path.reverse();
   };
   const init = m.initial();
-  fingerprint(init, h);
-  visited.add(h[0]!, h[1]!);
+  m.load(init);
+  visited.add(m.hLo, m.hHi);
   let states = 1;
   let boundedOut: string | null = null;
   if (m.enabled(init).length === 0) {
@@ -201,15 +204,25 @@ function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Viol
   while (frontier.length > 0) {
     const next: typeof frontier = [];
     for (const { s, index } of frontier) {
-      for (const choice of m.enabled(s)) {
-        const t = m.step(s, choice);
-        if (t[H_VIOL_KIND] !== 0) {
+      const choices = m.enabled(s);
+      m.load(s);
+      const hLo = m.hLo;
+      const hHi = m.hHi;
+      for (const choice of choices) {
+        m.stepInPlace(choice);
+        if (s[H_VIOL_KIND] !== 0) {
+          const t = s.slice();
           const v = stepViolation(m, t, pathTo(index, choice));
+          m.s = s;
+          m.undoTo(0, hLo, hHi);
           if (v && accept(m, t, v)) return { violation: v, final: t, boundedOut: null, states };
+          m.s = s;
           continue;
         }
-        fingerprint(t, h);
-        if (!visited.add(h[0]!, h[1]!)) continue;
+        const fresh = visited.add(m.hLo, m.hHi);
+        const t = fresh ? s.slice() : null;
+        m.undoTo(0, hLo, hHi);
+        if (!t) continue;
         states++;
         parents.push(index);
         via.push(choice);
@@ -220,8 +233,10 @@ function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Viol
         if (m.enabled(t).length === 0) {
           const v = endViolation(m, t, pathTo(index, choice));
           if (v && accept(m, t, v)) return { violation: v, final: t, boundedOut: null, states };
+          m.s = s;
           continue;
         }
+        m.s = s;
         if (states >= maxStates) return { violation: null, final: null, boundedOut: `the state limit (${maxStates} states) was reached`, states };
         next.push({ s: t, index: parents.length - 1 });
       }
