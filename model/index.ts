@@ -31,6 +31,7 @@ export * from './dsl/raw_spinlock.ts';
 export * from './dsl/rwsem.ts';
 export * from './dsl/local_lock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
+export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';
 export { PROFILES } from './kernel/flags.ts';
@@ -263,4 +264,5 @@ export {
 } from './explore/counterexample.ts';
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
+export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };

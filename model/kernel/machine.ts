@@ -243,6 +243,10 @@ export class Machine {
   /** Call design code from the current instruction; returns to this same instruction. */
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
+    const caller = this.s[o + X_PC]!;
+    if (caller >= this.p.designStart && !OPS[this.code[caller]!]!.callsDesignCode && !OPS[this.code[caller - INSN_WIDTH]!]!.callsDesignCode) {
+      throw new Error(`kdefer internal error: ${OPS[this.code[caller]!]!.name} calls design code but does not declare callsDesignCode (model/dsl/liveness.ts needs it)`);
+    }
     const depth = this.s[o + X_CALLS]!;
     if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
     this.w(o + X_RET + depth, this.s[o + X_PC]!);
@@ -437,12 +441,33 @@ export class Machine {
       const code = this.code;
       for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
+      this.killDead(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /**
+   * Zero the registers of `ctx` that no later step can read at its pc
+   * (model/dsl/liveness.ts), so states that differ only there are one.
+   */
+  killDead(ctx: number): void {
+    const s = this.s;
+    const o = this.ctxOff(ctx);
+    if (s[o + X_STATUS] === ContextStatus.Free) return;
+    const k = s[o + X_PC]! / INSN_WIDTH;
+    const live = this.p.liveness;
+    const phase = s[o + X_PHASE] !== 0;
+    const table = phase ? live.deadInPhase : live.deadAtStart;
+    const regs = live.regs;
+    const base = o + X_REGS;
+    for (let i = table[k]!, end = table[k + 1]!; i < end; i++) {
+      const off = base + regs[i]!;
+      if (s[off] !== 0) this.w(off, 0);
+    }
   }
 
   /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */

@@ -67,7 +67,7 @@ import {
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { ChoiceSource, LockdepMapRef, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
-import { heldNames, raise, softirqsAtIrqExit } from './softirq.ts';
+import { heldNames, HI_SOFTIRQ, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const TIMER_SOFTIRQ = SOFTIRQS.indexOf('TIMER');
 /** tick_do_timer_cpu: the CPU whose tick increments jiffies. */
@@ -734,13 +734,26 @@ function timerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
 export const TIMER: Mechanism = {
   name: 'timer',
   ops: TIMER_OPS,
+  // Every timer, jiffies and the tick bits, this CPU (run points, TIMER softirq, its frames);
+  // the NOHZ target choice reads which CPUs are busy; 2.4's do_timer marks TIMER_BH and TQUEUE_BH.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(TIMER_SOFTIRQ);
+    f.raises(HI_SOFTIRQ);
+    f.read(f.anyCpu());
+    f.write(f.anyObject('timer'));
+    f.write(f.jiffies());
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.read(f.anyObject('tq_struct'));
+  },
   objects: [TIMERS],
   choices: [TICK],
   builtins: [
     // run_timer_softirq → __run_timers (TIMER_SOFTIRQ, 2.6+).
-    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'] },
+    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'], live: (shape) => shape.objectCount('timer') > 0 && !shape.flags.globalBH },
     // 2.4 run_timer_list, run by TIMER_BH (model/kernel/bh.ts calls it).
-    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'] },
+    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'], live: (shape) => shape.flags.globalBH },
   ],
   softirqActions(shape) {
     return shape.objectCount('timer') > 0 && !shape.flags.globalBH ? [{ vec: TIMER_SOFTIRQ, builtin: 'run_timer_softirq' }] : [];

@@ -1404,9 +1404,17 @@ function workerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
 export const WORKQUEUE: Mechanism = {
   name: 'workqueue',
   ops: WORKQUEUE_OPS,
+  // Every work item and workqueue (lists, pools, barriers), this CPU, and every task:
+  // kworkers are tasks, and flushers' barriers live in their context blocks.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.write(f.anyObject('work'));
+    f.write(f.anyObject('workqueue'));
+    f.write(f.anyTask());
+  },
   choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
   objects: WORKQUEUE_OBJECTS,
-  builtins: [{ name: 'worker_thread', ops: ['worker_thread'] }],
+  builtins: [{ name: 'worker_thread', ops: ['worker_thread'], live: (shape) => kworkers(shape).length > 0 }],
   threads: kworkers,
   lockdepMapsHeld: workerMapsHeld,
 };
