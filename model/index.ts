@@ -215,6 +215,8 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     } else if (result.status === 'bounded-out') {
       designBounded = result.boundedOut ?? 'a bound was reached';
     }
+    const orbits = result.stats.reductions?.symmetry?.orbits ?? [];
+    if (orbits.length > 0) facts.closeOverCpuOrbits(orbits);
     const findings = predict(facts);
     const settled = confirmFindings(p.design, p, facts, findings, { maxStates, candidates, designBounded, boundsText: boundsText(bounds), search: explorer === 'exhaustive' });
     entries = findings.map((f, i) => ({

@@ -281,6 +281,19 @@ export class LockdepFacts {
     this.usageCpus = new Uint16Array(this.classes.size * USAGE_BITS);
   }
 
+  /**
+   * Under symmetry reduction the search visits one CPU of each set of
+   * interchangeable ones where the others would do the same: what was seen
+   * on one CPU of an orbit is possible on all of them.
+   */
+  closeOverCpuOrbits(orbits: readonly (readonly number[])[]): void {
+    for (let i = 0; i < this.usageCpus.length; i++) {
+      let mask = this.usageCpus[i]!;
+      for (const orbit of orbits) if (orbit.some((c) => (mask & (1 << c)) !== 0)) for (const c of orbit) mask |= 1 << c;
+      this.usageCpus[i] = mask;
+    }
+  }
+
   has(cls: number, bit: number): boolean {
     return (this.usage[cls]! & (1 << bit)) !== 0;
   }
@@ -321,10 +334,10 @@ export class LockdepFacts {
 /** The instance number of a lockdep map's class (negative: not a lock id). A map is its object's, so one per class. */
 export const mapInstance = (cls: number): number => -2 - cls;
 
+/** Keep the fact with the least site under `key` (the whole fact: what it holds comes from the same witness). */
 const minSite = <T extends { site: Site }>(map: Map<string, T>, key: string, make: () => T, site: Site): void => {
   const old = map.get(key);
-  if (!old) map.set(key, make());
-  else if (site.key < old.site.key) old.site = site;
+  if (!old || site.key < old.site.key) map.set(key, make());
 };
 
 // --------------------------------------------------------- the observer
@@ -483,6 +496,12 @@ export class LockdepObserver implements TransitionObserver {
     return out;
   }
 
+  /** The frame lockdep's `curr` is named after (currOf), as kind:id. */
+  private baseOf(m: Machine, frames: readonly number[]): string {
+    const o = m.ctxOff(frames[0]!);
+    return `${m.s[o + X_KIND]}:${m.s[o + X_ID]}`;
+  }
+
   /** lockdep's `curr` for `ctx` on `cpu`: comm, pid and the task bracket. */
   private currOf(m: Machine, cpu: number, frames: readonly number[]): { comm: string; pid: number } {
     const base = frames[0]!;
@@ -501,7 +520,7 @@ export class LockdepObserver implements TransitionObserver {
     const bracket = `[HC${flags.hardirq > 0 ? 1 : 0}[${flags.hardirq}]:SC${serving}[${serving + 2 * flags.bh}]:HE${hardirqsOff ? 0 : 1}:SE${softirqsEnabled ? 1 : 0}]`;
     const lines = held.map((h) => ({ cls: h.cls, read: h.read !== 0 }));
     const ctxName = m.contextName(ctx);
-    const key = `${where}\u0000${text}\u0000${ctxName}\u0000${bracket}\u0000${cpu}\u0000${lines.map((l) => `${l.cls}${l.read ? 'r' : 'w'}`).join(',')}`;
+    const key = `${where}\u0000${text}\u0000${ctxName}\u0000${bracket}\u0000${cpu}\u0000${comm}/${pid}\u0000${held.map((h) => `${h.cls}${h.read ? 'r' : 'w'}${h.lock}`).join(',')}`;
     return { where, text, ctx: ctxName, comm, pid, cpu, bracket, held: lines, key };
   }
 
@@ -530,7 +549,8 @@ export class LockdepObserver implements TransitionObserver {
     for (const h of held) if (h.lock >= 0 && h.read === 0) gates |= 1 << h.lock;
     const o = m.ctxOff(ctx);
     const pc = m.s[o + X_PC]!;
-    const key = `${cls}|${read}|${trylock ? 1 : 0}|${hardirqsOff ? 1 : 0}${softirqsEnabled ? 1 : 0}${hardirqCtx ? 1 : 0}${softirqCtx ? 1 : 0}|${pc}|${m.s[o + X_KIND]}:${m.s[o + X_ID]}:${cpu}|${gates}|${held.map((h) => `${h.cls}${h.read}${h.ctx === ctx ? '' : '^'}`).join(',')}`;
+    // Everything the facts and the site (its bracket, its curr) depend on: a transition seen before adds nothing.
+    const key = `${cls}|${read}|${trylock ? 1 : 0}|${hardirqsOff ? 1 : 0}${softirqsEnabled ? 1 : 0}|${flags.hardirq}:${flags.serving}:${flags.bh}|${pc}|${m.s[o + X_KIND]}:${m.s[o + X_ID]}:${cpu}|${this.baseOf(m, frames)}|${gates}|${held.map((h) => `${h.cls}${h.read}${h.ctx === ctx ? '' : '^'}`).join(',')}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.facts.events++;
@@ -605,7 +625,8 @@ export class LockdepObserver implements TransitionObserver {
     const held = this.heldLocks(m, frames);
     if (held.length === 0) return;
     const event = this.stepPc >= 0 ? undefined : 'irqs back on';
-    const key = `T|${hard ? 1 : 0}${soft ? 1 : 0}|${cpu}|${this.stepPc}|${top}|${held.map((h) => `${h.cls}${h.read}`).join(',')}`;
+    const post = this.post;
+    const key = `T|${hard ? 1 : 0}${soft ? 1 : 0}|${cpu}|${this.stepPc}|${m.s[m.ctxOff(top) + X_KIND]}:${m.s[m.ctxOff(top) + X_ID]}|${this.baseOf(m, frames)}|${post.irqsOff}:${post.bh}:${post.serving}:${post.hardirq}|${held.map((h) => `${h.cls}${h.read}`).join(',')}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.facts.events++;

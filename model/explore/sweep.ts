@@ -34,6 +34,8 @@ export interface SweepResult {
 export function sweep(
   p: Program, observer: TransitionObserver | null, maxStates: number,
   onViolation: (m: Machine, s: Int32Array, v: Violation) => void = () => {},
+  /** Try each state's choices last to first (to show that what is learnt does not depend on the order). */
+  reverse = false,
 ): SweepResult {
   const m = new Machine(p);
   m.observer = observer;
@@ -56,7 +58,8 @@ export function sweep(
     m.s = s;
     if (v) onViolation(m, s, v);
   };
-  const first = m.enabled(s);
+  const enabled = (): number[] => (reverse ? m.enabled(s).reverse() : m.enabled(s));
+  const first = enabled();
   if (first.length === 0) ended();
   else {
     choices.push(first);
@@ -93,7 +96,7 @@ export function sweep(
       if (s[H_BOUND_HIT] !== 0) boundedOut ??= boundMessage(m, boundHit(s));
       else expand = true;
     }
-    const en = expand ? m.enabled(s) : [];
+    const en = expand ? enabled() : [];
     if (expand && en.length === 0) ended();
     if (en.length === 0) {
       m.undoTo(mark, hLo, hHi);
