@@ -8,6 +8,8 @@ import { FLAG_NAMES, PROFILES, resolveFlags } from '../kernel/flags.ts';
 import { BINARY_FNS, E_BIN, E_CONST, E_CPU, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
+import { NIBBLE_LOCKS } from '../kernel/held-locks.ts';
+import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS, type LockKind } from '../kernel/lock-kinds.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
@@ -15,7 +17,7 @@ import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { computeLiveness, keepAllRegisters } from './liveness.ts';
 import { DEFAULT_TICKS } from './timer.ts';
 import {
-  CALL_KEYS, checkKeys, DESIGN_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
+  CALL_KEYS, checkKeys, DESIGN_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, LOCK_DECL_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
   TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
 } from './strict.ts';
 import { SOFTIRQS, type Design, type Expr, type Invariant, type IfStmt, type RepeatStmt, type Stmt, type Trylock, type WhileStmt } from './design.ts';
@@ -39,7 +41,6 @@ export const MAX_REPEAT = 64;
 export const MAX_QUEUE_CAPACITY = 64;
 export const MAX_BUDGET = 16;
 
-const C_TYPE = { spinlock: 'spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -103,6 +104,7 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
       if (typeof x.vec === 'string') args.push(`${x.vec}_SOFTIRQ`);
       if (typeof x.flags === 'string' && x.op !== 'local_irq_save' && x.op !== 'local_irq_restore') args.push(x.flags);
       if (x.op === 'local_irq_save' || x.op === 'local_irq_restore') args.push(String(x.flags));
+      if (typeof x.subclass === 'number') args.push(String(x.subclass));
       return `${String(x.op)}(${args.join(', ')})`;
     }
   }
@@ -211,9 +213,18 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
 
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
-  for (const [lname, kind] of Object.entries(design.locks ?? {})) {
-    if (kind !== 'spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
-    locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
+  const classKinds = new Map<string, { kind: string; first: string }>();
+  for (const [lname, decl] of Object.entries(design.locks ?? {})) {
+    const where = `locks['${lname}']`;
+    if (isObject(decl)) checkKeys(decl, LOCK_DECL_KEYS, fail(where));
+    const kind = isObject(decl) ? decl.kind : decl;
+    if (!isLockKind(kind)) throw err(where, `kind must be one of ${LOCK_KIND_NAMES.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`);
+    const cls = isObject(decl) && decl.class !== undefined ? decl.class : lname;
+    if (typeof cls !== 'string' || cls === '') throw err(where, `class must be a non-empty lockdep class name, got ${JSON.stringify(cls)}`);
+    const seen = classKinds.get(cls);
+    if (seen && seen.kind !== kind) throw err(where, `lockdep class '${cls}' has locks of two kinds: '${seen.first}' is a ${LOCK_KINDS[seen.kind as LockKind].ctype}, '${lname}' a ${LOCK_KINDS[kind].ctype}`);
+    if (!seen) classKinds.set(cls, { kind, first: lname });
+    locks.set(lname, { id: locks.size, lock: { name: lname, kind, class: cls } });
   }
   if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
   const namedInts = (field: 'vars' | 'percpu') => {
@@ -399,7 +410,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
         if (typeof value !== 'string') throw err(where, `${opName} needs a lock`);
         const entry = tables.locks.get(value);
         if (!entry) throw err(where, `${opName}(&${value}): unknown lock '${value}' (declared: ${[...tables.locks.keys()].join(', ') || 'none'})`);
-        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${C_TYPE[spec.lockKind]}, but '${value}' is a ${C_TYPE[entry.lock.kind]}`);
+        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${LOCK_KINDS[spec.lockKind].ctype}, but '${value}' is a ${LOCK_KINDS[entry.lock.kind].ctype}`);
         return entry.id;
       }
       case 'reg-def':
@@ -497,6 +508,10 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       // A packed int shares the previous operand's slot (see OperandSpec).
       if (spec.kind === 'int' && spec.packed) operands[slot - 1] = operands[slot - 1]! | (value << 16);
       else operands[slot++] = value;
+    }
+    // The lockdep subclass of a held lock is kept in a per-context nibble (model/kernel/held-locks.ts).
+    if (sem.lockdep?.subclassOperand && operands[sem.lockdep.subclassOperand]! !== 0 && operands[0]! >= NIBBLE_LOCKS) {
+      throw err(where, `kdefer limit: ${opName}(&${String(st.lock)}): lockdep subclasses are kept for the first ${NIBBLE_LOCKS} locks declared; declare '${String(st.lock)}' earlier`);
     }
     em.nextTouch = opName === 'kfree' ? 0 : touchMask(st);
     em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));

@@ -5,6 +5,7 @@
  */
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
+import type { TransitionObserver } from '../kernel/semantics.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
@@ -31,11 +32,14 @@ export interface ExhaustiveOptions {
   readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
+  /** Told of every transition the search takes (e.g. lockdep's prediction, model/check/lockdep.ts). */
+  readonly transitions?: TransitionObserver;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
   const started = performance.now();
   const m = new Machine(p);
+  m.observer = opts.transitions ?? null;
   m.load(m.initial());
   const usePor = opts.por !== false;
   const fusion = opts.fusion !== false;

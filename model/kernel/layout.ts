@@ -73,8 +73,13 @@ export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
 /** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
 export const X_READ_NEST = X_EXIT + 1;
+/**
+ * lockdep subclass of each held lock (spin_lock_nested, mutex_lock_nested…):
+ * 4 bits per lock id 0..7, 0 for a plain acquisition. Only lockdep reads it.
+ */
+export const X_SUBCLASS = X_READ_NEST + 1;
 /** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
-export const X_CPU = X_READ_NEST + 1;
+export const X_CPU = X_SUBCLASS + 1;
 export const X_REGS = X_CPU + 1;
 
 export const enum ContextStatus {

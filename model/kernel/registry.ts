@@ -9,6 +9,8 @@ import { IRQ } from './irq.ts';
 import { LIFETIME } from './lifetime.ts';
 import { SCHEDULER } from './scheduler.ts';
 import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { LOCAL_LOCK_MECHANISM } from './local_lock.ts';
+import { RWSEM_MECHANISM } from './rwsem.ts';
 import { SLEEP } from './sleep.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
@@ -16,7 +18,9 @@ import { TASKLET } from './tasklet.ts';
 import { TIMER } from './timer.ts';
 import { WORKQUEUE } from './workqueue.ts';
 
-export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME];
+export const MECHANISMS: readonly Mechanism[] = [
+  DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, RWSEM_MECHANISM, LOCAL_LOCK_MECHANISM, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
+];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
 /** The mechanism each operation, choice source and frame exit belongs to, for its default footprint. */
@@ -31,6 +35,7 @@ export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) =>
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
+export const LOCKDEP_MAPS_HELD = MECHANISMS.flatMap((m) => (m.lockdepMapsHeld ? [m.lockdepMapsHeld] : []));
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

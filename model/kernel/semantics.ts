@@ -6,7 +6,7 @@
  *    the running context (an interrupt arrives, ksoftirqd is scheduled…);
  *  - frame exits: what happens when a context of a given kind returns.
  */
-import type { LockKind } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 
@@ -100,7 +100,7 @@ export type OperandSpec =
    * operand (an object id), for ops with more than three operands, e.g.
    * queue_work_on(cpu, wq, work) with its return register.
    */
-  | { readonly kind: 'int'; readonly field: 'count' | 'cpu'; readonly min: number; readonly max: number; readonly packed?: true };
+  | { readonly kind: 'int'; readonly field: 'count' | 'cpu' | 'subclass'; readonly min: number; readonly max: number; readonly packed?: true };
 
 /**
  * What a state word holds, for symmetry reduction (model/explore/symmetry.ts):
@@ -162,9 +162,44 @@ export interface ObjectKindSpec {
   declare(name: string, decl: unknown, d: DeclareContext): { init: number[]; attrs?: Record<string, number> };
 }
 
+/**
+ * What lockdep sees an instruction do to its lock operand (operand a),
+ * statically (kernel/locking/lockdep.c lock_acquire/lock_release; the
+ * explorers' lockdep observer, model/check/lockdep.ts, and the reports
+ * read it).
+ */
+export interface LockdepAction {
+  /**
+   * acquire (lock_acquire), release, downgrade (lock_downgrade), init (a
+   * *_init: debug_check_no_locks_freed), touch-map (lock_map_acquire and
+   * release of the lockdep map of operand a's object, `map`, as the
+   * instruction's first act, even when it then waits at once).
+   */
+  readonly action: 'acquire' | 'release' | 'downgrade' | 'init' | 'touch-map';
+  /** The kind of object operand a is, for touch-map. */
+  readonly map?: LockdepMapRef['kind'];
+  /**
+   * For an acquire: 0 exclusive, 1 a non-recursive reader (down_read),
+   * 'read_lock' an rwlock reader, recursive unless a queued rwlock is read
+   * in task context (read_lock_is_recursive).
+   */
+  readonly read: 0 | 1 | 'read_lock';
+  readonly trylock?: true;
+  /** Irqs are off at the acquisition whatever they were before: the _irq/_irqsave forms disable them in the same step. */
+  readonly irqsOff?: true;
+  /** Softirqs are off at the acquisition: a _bh trylock disables them in the same step. */
+  readonly bhOff?: true;
+  /** The instruction's first step is only its prologue (a _bh lock's local_bh_disable); lockdep sees the acquisition in a later step. */
+  readonly prologueStep?: true;
+  /** The operand (1 = b, 2 = c) holding a lockdep subclass (the *_nested forms); else subclass 0. */
+  readonly subclassOperand?: 1 | 2;
+}
+
 export interface OpSemantics {
   /** The kernel function, as written in designs and labels. */
   readonly name: string;
+  /** Its effect on its lock operand as lockdep sees it, if it is a lock operation. */
+  readonly lockdep?: LockdepAction;
   /** Operands a..c as the compiler fills them from the statement's fields. */
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
@@ -199,6 +234,42 @@ export interface OpSemantics {
    * it may reach. Omitted: it conflicts with everything.
    */
   footprint?(f: FootprintBuilder, a: number, b: number, c: number): void;
+}
+
+/**
+ * A lockdep map a mechanism annotates its waits with, as the kernel does:
+ * timer->lockdep_map (kernel/time/timer.c call_timer_fn, __timer_delete_sync),
+ * work->lockdep_map and wq->lockdep_map (kernel/workqueue.c
+ * process_one_work, start_flush_work, __flush_workqueue). `id` is the
+ * object's id in its kind.
+ */
+export interface LockdepMapRef {
+  readonly kind: 'timer' | 'work' | 'workqueue';
+  readonly id: number;
+}
+
+/**
+ * Told of every transition the machine takes (Machine.stepInPlace), for
+ * observers that learn from the executions an explorer actually explores
+ * (lockdep's prediction, model/check/lockdep.ts). It must not change the
+ * state.
+ */
+export interface TransitionObserver {
+  /** Before `choice` is taken from the machine's current state. */
+  before(m: Machine, choice: number): void;
+  /** After it was taken: `m.s` is the successor. */
+  after(m: Machine, choice: number): void;
+  /**
+   * lock_map_acquire of a lockdep map by `ctx` on `cpu`, now, in the middle
+   * of a transition: a touch (acquire and release) at a flush or
+   * del_timer_sync, or the acquisition the map's mechanism then keeps held
+   * (Mechanism.lockdepMapsHeld). `irqsOff`: hardirqs are off at the acquire
+   * whatever the CPU's state says (del_timer_sync's local_irq_save);
+   * `under`: another map the context holds at that moment that the state
+   * does not show yet (process_one_work takes wq->lockdep_map, then the
+   * work's).
+   */
+  lockdepMap?(m: Machine, cpu: number, ctx: number, map: LockdepMapRef, irqsOff: boolean, under?: LockdepMapRef): void;
 }
 
 /** An edge of the wait-for graph. */
@@ -316,6 +387,12 @@ export interface Mechanism {
   readonly guard?: (m: Machine, cpu: number, ctx: number, pc: number) => boolean;
   /** Kernel threads this mechanism needs in this program. */
   threads?(shape: ProgramShape): readonly KernelThread[];
+  /**
+   * The lockdep maps context `ctx` holds now because of this mechanism (a
+   * kworker inside a work function holds its workqueue's and the work's
+   * map; a softirq running a timer callback holds the timer's map).
+   */
+  readonly lockdepMapsHeld?: (m: Machine, ctx: number) => readonly LockdepMapRef[];
   /**
    * What a softirq or ksoftirqd frame is running for this mechanism right
    * now (`tasklet rx`, `bh NET_BH`), or null; Machine.contextName shows it
