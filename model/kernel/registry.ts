@@ -3,12 +3,15 @@
  * kinds are 1 + indexes into CHOICE_SOURCES. Adding a mechanism: its file,
  * one line in MECHANISMS, and its builders in model/dsl/design.ts.
  */
+import { ATOMIC } from './atomic.ts';
 import { BH } from './bh.ts';
 import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
+import { KTHREAD } from './kthread.ts';
 import { LIFETIME } from './lifetime.ts';
 import { SCHEDULER } from './scheduler.ts';
-import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { SEQCOUNT } from './seqcount.ts';
+import type { BuiltinCode, ChoiceSource, Expansion, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 import { SLEEP } from './sleep.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
@@ -16,7 +19,10 @@ import { TASKLET } from './tasklet.ts';
 import { TIMER } from './timer.ts';
 import { WORKQUEUE } from './workqueue.ts';
 
-export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME];
+export const MECHANISMS: readonly Mechanism[] = [
+  DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
+  ATOMIC, KTHREAD, SEQCOUNT,
+];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
 export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);
@@ -25,12 +31,19 @@ export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) =>
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
+export const AFTER_STEP = MECHANISMS.flatMap((m) => (m.afterStep ? [m.afterStep] : []));
+
+/** Kernel functions the compiler expands, by name (see Expansion). */
+export const EXPANSIONS: ReadonlyMap<string, Expansion> = new Map(MECHANISMS.flatMap((m) => (m.expansions ?? []).map((e) => [e.name, e] as const)));
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {
   if (OPCODES.has(op.name)) throw new Error(`kdefer internal error: operation ${op.name} defined twice`);
   OPCODES.set(op.name, i);
 });
+for (const name of EXPANSIONS.keys()) {
+  if (OPCODES.has(name)) throw new Error(`kdefer internal error: ${name} is both an operation and an expansion`);
+}
 
 /** The opcode of a kernel operation, or undefined if the model has none by that name. */
 export function opcodeOf(name: string): number | undefined {
