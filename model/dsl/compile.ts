@@ -98,6 +98,9 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
     case 'dequeue': return `${String(x.reg)} = __skb_dequeue(&${String(x.queue)})`;
     case 'BUG_ON': case 'WARN_ON': return `${x.op}(${exprText(x.cond as Expr)})${typeof x.message === 'string' ? ` /* ${x.message} */` : ''}`;
     case 'call': return `${String(x.fn)}()`;
+    case 'rcu_dereference': case 'rcu_dereference_bh': case 'rcu_dereference_protected':
+      return `${String(x.reg)} = ${x.op}(${String(x.var)})`;
+    case 'rcu_assign_pointer': return `rcu_assign_pointer(${String(x.var)}, ${exprText(x.value as Expr)})`;
     default: {
       const args: string[] = [];
       if (typeof x.target === 'string') args.push(x.target);

@@ -9,6 +9,7 @@ import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
 import { KTHREAD } from './kthread.ts';
 import { LIFETIME } from './lifetime.ts';
+import { RCU } from './rcu.ts';
 import { SCHEDULER } from './scheduler.ts';
 import { SEQCOUNT } from './seqcount.ts';
 import type { BuiltinCode, ChoiceSource, Expansion, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
@@ -21,7 +22,7 @@ import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
   DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
-  ATOMIC, KTHREAD, SEQCOUNT,
+  ATOMIC, KTHREAD, SEQCOUNT, RCU,
 ];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
