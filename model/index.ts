@@ -99,7 +99,8 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     cpus: p.ncpu,
     profile: p.design.profile ?? 'modern',
     preempt: p.preempt,
-    irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
+    // Device lines only: a vector the kernel raises itself (irq_work) has no budget to bound.
+    irqs: Object.fromEntries(p.irqs.filter((l) => l.vector === undefined).map((l) => [l.name, l.budget])),
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),

@@ -840,6 +840,7 @@ export function compile(design: Design): Program {
     }
     const oneshot = lineFlags.includes('ONESHOT');
     if (line.thread !== undefined && !Array.isArray(line.thread)) throw err(`irq ${line.name}`, 'thread must be a list of statements (the thread function of request_threaded_irq)');
+    if (line.thread !== undefined && flags.globalBH) throw err(`irq ${line.name}`, 'threaded interrupt handlers (request_threaded_irq) arrived in 2.6.30; the 2.4 profile has none');
     if (line.handler === undefined && line.thread !== undefined && !oneshot) {
       // __setup_irq: "Threaded irq requested with handler=NULL and !ONESHOT for %s (irq %d)", -EINVAL.
       throw err(`irq ${line.name}`, `Threaded irq requested with handler=NULL and !ONESHOT for ${line.name}: a threaded line without a primary handler needs flags: ['ONESHOT']`);

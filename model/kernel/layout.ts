@@ -33,6 +33,7 @@ export const IRQ_SIZE = 5;
 export const IRQ_REQUESTED = 1; // an action is installed (request_irq, or at boot)
 export const IRQ_RUNTHREAD = 2; // IRQTF_RUNTHREAD: the thread function should run
 export const IRQ_ONESHOT_MASKED = 4; // masked by the flow handler until the oneshot thread finishes
+export const IRQ_IN_THREAD_FN = 8; // the line's thread is inside its thread function
 
 // Per CPU: the preempt_count parts are kept apart (include/linux/preempt.h)
 export const C_IRQS_OFF = 0; // irqs_disabled()

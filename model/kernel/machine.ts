@@ -8,7 +8,7 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  I_BUDGET, I_DEPTH, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
   X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
@@ -297,6 +297,8 @@ export class Machine {
       fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
       // A line requested at boot has its action installed; one requested later starts without (irq.ts).
       if (p.irqs[l]!.requested) fresh[this.irqOff(l) + I_STATE] = IRQ_REQUESTED;
+      // IRQF_NO_AUTOEN: requested at boot, but disabled until enable_irq.
+      if (p.irqs[l]!.requested && p.irqs[l]!.noAutoEn) fresh[this.irqOff(l) + I_DEPTH] = 1;
     }
     for (let c = 0; c < p.ncpu; c++) fresh[this.cpuOff(c) + C_CURTASK] = -1;
     for (let t = 0; t < p.tasks.length; t++) {

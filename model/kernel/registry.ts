@@ -7,6 +7,7 @@ import { ATOMIC } from './atomic.ts';
 import { BH } from './bh.ts';
 import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
+import { IRQ_WORK } from './irq_work.ts';
 import { KTHREAD } from './kthread.ts';
 import { LIFETIME } from './lifetime.ts';
 import { RCU } from './rcu.ts';
@@ -22,7 +23,7 @@ import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
   DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
-  ATOMIC, KTHREAD, SEQCOUNT, RCU,
+  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK,
 ];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
