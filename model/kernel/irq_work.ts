@@ -133,7 +133,7 @@ const RUN_LIST: OpSemantics = {
     // irq_work_single: flags = atomic_fetch_andnot(IRQ_WORK_PENDING); BUSY stays.
     m.w(o + IW_FLAGS, BUSY);
     m.w(o + IW_RUN, ctx + 1);
-    m.snapshotEntry(cpu, ctx);
+    // The callback runs in this hardirq frame: its leaks are the frame's, checked at irq_exit.
     m.callFrom(ctx, entry(m, w));
   },
   label(m, cpu, ctx, _a, _b, _c, variant) {

@@ -380,7 +380,6 @@ export const RCU_OPS: readonly OpSemantics[] = [
       if (done >= 0) finishHead(m, done);
       const ready = readyOn(m, cpu);
       if (ready.length === 0) {
-        m.snapshotEntry(cpu, ctx);
         returnToCaller(m, ctx);
         return;
       }
@@ -395,7 +394,7 @@ export const RCU_OPS: readonly OpSemantics[] = [
       }
       m.w(o + R_STATE, HeadState.Running);
       m.w(o + R_RUN, ctx + 1);
-      m.snapshotEntry(cpu, ctx);
+      // The callback runs inside RCU_SOFTIRQ: its leaks are the softirq's, checked when the vector returns.
       m.callFrom(ctx, cb - 1);
     },
     label(m, cpu, ctx, _a, _b, _c, variant) {

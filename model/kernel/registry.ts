@@ -10,6 +10,7 @@ import { IRQ } from './irq.ts';
 import { IRQ_WORK } from './irq_work.ts';
 import { KTHREAD } from './kthread.ts';
 import { LIFETIME } from './lifetime.ts';
+import { NAPI_MECHANISM } from './napi.ts';
 import { RCU } from './rcu.ts';
 import { SCHEDULER } from './scheduler.ts';
 import { SEQCOUNT } from './seqcount.ts';
@@ -23,7 +24,7 @@ import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
   DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
-  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK,
+  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK, NAPI_MECHANISM,
 ];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
