@@ -300,6 +300,13 @@ export function compile(design: Design): Program {
       names.set(oname, names.size);
       objectDecls.push({ spec, name: oname, decl });
     }
+    for (const e of embedded) {
+      for (const [oname, decl] of Object.entries(e.what.objects?.[spec.kind] ?? {})) {
+        claim(oname, e.field, (n) => names.has(n), e.owner);
+        names.set(oname, names.size);
+        objectDecls.push({ spec, name: oname, decl });
+      }
+    }
     objectNames.set(spec.kind, names);
   }
   const tables: Tables = { locks, vars: vars.map, percpu: percpu.map, queues, objects: objectNames, ncpu };

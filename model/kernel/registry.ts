@@ -16,6 +16,7 @@ import { SCHEDULER } from './scheduler.ts';
 import { SEQCOUNT } from './seqcount.ts';
 import type { BuiltinCode, ChoiceSource, Expansion, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 import { SLEEP } from './sleep.ts';
+import { SOCK_MECHANISM } from './sock.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
 import { TASKLET } from './tasklet.ts';
@@ -24,7 +25,7 @@ import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
   DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
-  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK, NAPI_MECHANISM,
+  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK, NAPI_MECHANISM, SOCK_MECHANISM,
 ];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);

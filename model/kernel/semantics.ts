@@ -147,6 +147,8 @@ export interface Embedded {
   readonly locks?: Readonly<Record<string, LockKind>>;
   readonly vars?: Readonly<Record<string, number>>;
   readonly queues?: Readonly<Record<string, QueueSpec>>;
+  /** Mechanism objects, by kind, then name → declaration (a socket's `sk->sk_lock.wq` wait queue). */
+  readonly objects?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
