@@ -14,6 +14,7 @@ import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, EXPANSIONS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, Embedded, ExpandContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
+import { computeLiveness, keepAllRegisters } from './liveness.ts';
 import { DEFAULT_TICKS } from './timer.ts';
 import {
   CALL_KEYS, checkKeys, DESIGN_KEYS, EITHER_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
@@ -181,8 +182,19 @@ interface Tables {
   readonly ncpu: number;
 }
 
+/** How to compile. */
+export interface CompileOptions {
+  /**
+   * Keep every register's value until it is overwritten, instead of zeroing
+   * it where no later step reads it (model/dsl/liveness.ts): for tests that
+   * read a register the design itself never reads again. It only splits
+   * states that are otherwise equal: verdicts do not change.
+   */
+  readonly keepDeadRegisters?: boolean;
+}
+
 /** Compile a design; throws DesignError naming the first problem found. */
-export function compile(design: Design): Program {
+export function compile(design: Design, opts: CompileOptions = {}): Program {
   const name = typeof design?.name === 'string' && design.name !== '' ? design.name : '(unnamed)';
   const err = (where: string, problem: string) => new DesignError(name, where, problem);
   if (!isObject(design)) throw err('', 'a design must be an object');
@@ -375,6 +387,9 @@ export function compile(design: Design): Program {
     builtins[code.name] = em.pc;
     for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
   }
+  const designStart = em.pc;
+  /** The `ret` ending each task body and irq handler: code no one calls. */
+  const entryRets = new Set<number>();
   const irqSpecs = design.irqs ?? [];
   if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
   const irqNames = irqSpecs.map((line) => (isObject(line) && typeof line.name === 'string' ? line.name : ''));
@@ -741,6 +756,8 @@ export function compile(design: Design): Program {
   };
 
   const attributeChecks: (() => void)[] = [];
+  /** Registers mechanisms read or write by name around the design code they call (see liveness.ts). */
+  const mechanismRegs = new Set<number>();
   // Design functions used as callbacks (tasklet, timer and work functions) get their own entry,
   // one per set of registers the mechanism passes in.
   const callbackEntries = new Map<string, number>();
@@ -774,7 +791,11 @@ export function compile(design: Design): Program {
       fail: (problem) => { throw err(where, problem); },
       functionEntry: (fn) => functionEntry(fn, where),
       callbackEntry: (fn, inputs) => functionEntry(fn, where, inputs),
-      reg: (r) => em.reg(r),
+      reg: (r) => {
+        const id = em.reg(r);
+        mechanismRegs.add(id);
+        return id;
+      },
       lockId: (n) => {
         const id = tables.locks.get(n)?.id;
         if (id === undefined) throw err(where, `unknown lock ${JSON.stringify(n)}`);
@@ -831,10 +852,9 @@ export function compile(design: Design): Program {
       after = before;
     }
     const allowedMask = allowed.reduce((mask, c) => mask | (1 << c), 0);
-    return {
-      name: t.name, cpu: t.cpu, allowedMask, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`),
-      ...(start !== 'boot' || after >= 0 ? { unborn: true as const } : {}), after,
-    };
+    const entry = compileEntry(t.body as readonly Stmt[], `task ${t.name}`);
+    entryRets.add(em.pc - INSN_WIDTH);
+    return { name: t.name, cpu: t.cpu, allowedMask, entry, ...(start !== 'boot' || after >= 0 ? { unborn: true as const } : {}), after };
   });
   const irqs: ProgramIrq[] = irqSpecs.map((line, i) => {
     const where = `irqs[${i}]`;
@@ -866,6 +886,8 @@ export function compile(design: Design): Program {
     const cpuMask = cpus.reduce((mask, c) => mask | (1 << c), 0);
     // irq_default_primary_handler (handler == NULL) only returns IRQ_WAKE_THREAD: an empty handler.
     const entry = compileEntry((line.handler ?? []) as readonly Stmt[], `irq ${line.name}`);
+    entryRets.add(em.pc - INSN_WIDTH);
+    // The thread function is called by the irq thread's builtin code (callFrom): not an entry.
     const threadEntry = line.thread !== undefined ? compileEntry(line.thread as readonly Stmt[], `irq ${line.name} thread`) : -1;
     return { name: line.name, entry, cpuMask, budget, requested: start === 'boot', noAutoEn: lineFlags.includes('NO_AUTOEN'), threadEntry, oneshot };
   });
@@ -917,6 +939,11 @@ export function compile(design: Design): Program {
   flushFnPatches();
   for (const checkAttribute of attributeChecks) checkAttribute();
   const regNames = [...em.regs.keys()];
+  const code = Int32Array.from(em.code);
+  const exprs = Int32Array.from(em.exprs);
+  const liveness = opts.keepDeadRegisters
+    ? keepAllRegisters(code.length / INSN_WIDTH)
+    : computeLiveness({ code, exprs, nregs: regNames.length, loopRegs: em.loops.map((l) => l.reg), designStart, entryRets });
 
   return {
     design,
@@ -925,10 +952,10 @@ export function compile(design: Design): Program {
     preempt,
     ticks,
     ncpu,
-    code: Int32Array.from(em.code),
+    code,
     where: em.where,
     text: em.text,
-    exprs: Int32Array.from(em.exprs),
+    exprs,
     tasks,
     irqs,
     softirqEntry,
@@ -945,5 +972,7 @@ export function compile(design: Design): Program {
     regs: regNames,
     loops: em.loops,
     invariants,
+    designStart,
+    liveness,
   };
 }

@@ -25,53 +25,58 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   const started = performance.now();
   const m = new Machine(p);
   const visited = new VisitedSet();
-  const h = new Uint32Array(2);
   const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
   const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
     stats.ms = Math.round(performance.now() - started);
     return { status, violation, boundedOut, stats };
   };
 
-  const init = m.initial();
-  fingerprint(init, h);
-  visited.add(h[0]!, h[1]!);
+  // The search steps one state vector in place and undoes through the write
+  // log (Machine.w/undoTo); the fingerprint follows every write.
+  m.load(m.initial());
+  const s = m.s;
+  visited.add(m.hLo, m.hHi);
   stats.states = 1;
   const observe = opts.observe;
-  observe?.(m, init);
+  observe?.(m, s);
 
-  // The DFS stack: per level, the state, its enabled choices and the next to try.
-  const states: Int32Array[] = [init];
-  const choiceLists: number[][] = [m.enabled(init)];
-  const next: number[] = [0];
-  const path: number[] = [];
-  let firstBound: string | null = null;
-
-  if (choiceLists[0]!.length === 0) {
-    const v = endViolation(m, init, path);
+  const enabled: number[] = [];
+  m.enabledInto(enabled);
+  if (enabled.length === 0) {
+    const v = endViolation(m, s, []);
     return finish(v ? 'violation' : 'verified', v, null);
   }
 
-  while (states.length > 0) {
-    const top = states.length - 1;
-    const list = choiceLists[top]!;
-    const i = next[top]!;
-    if (i >= list.length) {
-      states.pop();
-      choiceLists.pop();
-      next.pop();
-      path.pop();
+  // The DFS stack, one frame per depth d: the choices enabled in the frame's
+  // state are choices[start[d] .. end[d]), next[d] is the next to try; the
+  // frame was entered by choice via[d], from log position mark[d], with the
+  // parent's fingerprint (pLo[d], pHi[d]).
+  const stack = new DfsStack();
+  stack.push(enabled, -1, 0, 0, 0);
+  let firstBound: string | null = null;
+  const pathTo = (last: number): number[] => [...stack.path(), last];
+
+  while (stack.depth > 0) {
+    const d = stack.depth - 1;
+    const i = stack.next[d]!;
+    if (i >= stack.end[d]!) {
+      const mark = stack.mark[d]!;
+      const pLo = stack.pLo[d]!;
+      const pHi = stack.pHi[d]!;
+      stack.pop();
+      if (stack.depth > 0) m.undoTo(mark, pLo, pHi);
       continue;
     }
-    next[top] = i + 1;
-    const choice = list[i]!;
-    const s = m.step(states[top]!, choice);
+    stack.next[d] = i + 1;
+    const choice = stack.choices[i]!;
+    const mark = m.logLen;
+    const hLo = m.hLo;
+    const hHi = m.hHi;
+    m.stepInPlace(choice);
     stats.transitions++;
-    path.push(choice);
-    const v = stepViolation(m, s, path);
-    if (v) return finish('violation', v, null);
-    fingerprint(s, h);
-    if (!visited.add(h[0]!, h[1]!)) {
-      path.pop();
+    if (s[H_VIOL_KIND] !== 0) return finish('violation', stepViolation(m, s, pathTo(choice)), null);
+    if (!visited.add(m.hLo, m.hHi)) {
+      m.undoTo(mark, hLo, hHi);
       continue;
     }
     stats.states++;
@@ -79,25 +84,80 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     const loop = boundHit(s);
     if (loop >= 0) {
       firstBound ??= boundMessage(m, loop);
-      path.pop();
+      m.undoTo(mark, hLo, hHi);
       continue;
     }
-    const en = m.enabled(s);
-    if (en.length === 0) {
-      const end = endViolation(m, s, path);
+    m.enabledInto(enabled);
+    if (enabled.length === 0) {
+      const end = endViolation(m, s, pathTo(choice));
       if (end) return finish('violation', end, null);
-      path.pop();
+      m.undoTo(mark, hLo, hHi);
       continue;
     }
     if (stats.states >= maxStates) {
       return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
     }
-    states.push(s);
-    choiceLists.push(en);
-    next.push(0);
-    if (states.length > stats.maxDepth) stats.maxDepth = states.length;
+    stack.push(enabled, choice, mark, hLo, hHi);
+    if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
   }
   return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
+}
+
+/** The DFS stack of exhaustive(): flat typed arrays, grown by doubling, never shrunk. */
+class DfsStack {
+  depth = 0;
+  /** Every frame's enabled choices, frame after frame. */
+  choices = new Int32Array(1 << 12);
+  start = new Int32Array(256);
+  end = new Int32Array(256);
+  next = new Int32Array(256);
+  via = new Int32Array(256);
+  mark = new Int32Array(256);
+  pLo = new Int32Array(256);
+  pHi = new Int32Array(256);
+
+  push(enabled: readonly number[], via: number, mark: number, pLo: number, pHi: number): void {
+    const d = this.depth;
+    if (d === this.start.length) this.growFrames();
+    const from = d === 0 ? 0 : this.end[d - 1]!;
+    while (from + enabled.length > this.choices.length) {
+      const grown = new Int32Array(this.choices.length * 2);
+      grown.set(this.choices);
+      this.choices = grown;
+    }
+    for (let k = 0; k < enabled.length; k++) this.choices[from + k] = enabled[k]!;
+    this.start[d] = from;
+    this.end[d] = from + enabled.length;
+    this.next[d] = from;
+    this.via[d] = via;
+    this.mark[d] = mark;
+    this.pLo[d] = pLo;
+    this.pHi[d] = pHi;
+    this.depth = d + 1;
+  }
+  pop(): void {
+    this.depth--;
+  }
+  /** The choices that lead from the initial state to the top frame's state. */
+  path(): number[] {
+    const out: number[] = [];
+    for (let d = 1; d < this.depth; d++) out.push(this.via[d]!);
+    return out;
+  }
+  private growFrames(): void {
+    const grow = (a: Int32Array) => {
+      const g = new Int32Array(a.length * 2);
+      g.set(a);
+      return g;
+    };
+    this.start = grow(this.start);
+    this.end = grow(this.end);
+    this.next = grow(this.next);
+    this.via = grow(this.via);
+    this.mark = grow(this.mark);
+    this.pLo = grow(this.pLo);
+    this.pHi = grow(this.pHi);
+  }
 }
 
 /**

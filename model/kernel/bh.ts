@@ -327,6 +327,7 @@ export const BH_OPS: readonly OpSemantics[] = [
     // run_task_queue(&queue) in the caller's context: splice, then run each entry (builtin tq_run).
     name: 'run_task_queue',
     operands: [{ kind: 'object', field: 'target', objectKind: 'task_queue' }],
+    callsDesignCode: true,
     unavailable: removedIn25,
     exec(m, _cpu, ctx, a) {
       const n = splice(m, a, ctx);

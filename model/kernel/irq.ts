@@ -27,6 +27,7 @@ import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 
 const IRQ_ARRIVAL: ChoiceSource = {
   name: 'irq',
+  active: (p) => p.irqs.length > 0,
   collect(m, cpu, out) {
     if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;

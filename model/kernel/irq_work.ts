@@ -78,6 +78,7 @@ function ipiRunning(m: Machine, cpu: number): boolean {
 /** arch_irq_work_raise's self-IPI arrives: a hardirq frame running irq_work_run on the queueing CPU. */
 const IRQ_WORK_IPI: ChoiceSource = {
   name: 'irq_work_ipi',
+  active: (p) => (p.objects['irq_work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     if (count(m) === 0 || m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1 || ipiRunning(m, cpu)) return;
     if (queuedOn(m, cpu).length > 0) out.push(m.choice(IRQ_WORK_IPI, cpu, 0, 0));

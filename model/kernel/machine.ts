@@ -42,6 +42,10 @@ export class Machine {
   logLen = 0;
   /** The mechanisms' after-step bookkeeping this program needs (Mechanism.afterStep). */
   private readonly afterStep: readonly ((m: Machine) => void)[];
+  /** The choice sources that can offer something in this program (see ChoiceSource.active). */
+  private readonly sources: readonly ChoiceSource[];
+  /** Guards (lifetime checks) only if the program has something they check. */
+  private readonly guards: readonly ((m: Machine, cpu: number, ctx: number, pc: number) => boolean)[];
 
   constructor(p: Program) {
     this.p = p;
@@ -49,6 +53,8 @@ export class Machine {
     this.code = p.code;
     this.s = new Int32Array(this.L.size);
     this.afterStep = AFTER_STEP.filter((h) => h.needs(p)).map((h) => h.run);
+    this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
+    this.guards = GUARDS;
   }
 
   // ------------------------------------------------------------ addressing
@@ -135,6 +141,24 @@ export class Machine {
   writtenSince(mark: number, out: number[]): void {
     for (let i = mark; i < this.logLen; i += 2) out.push(this.log[i]!);
   }
+  /**
+   * Run `fn` on a scratch copy of the current state, then put everything
+   * back (state, message, fingerprint, write log): for a label that must
+   * run an operation to say what it would do.
+   */
+  dryRun<T>(fn: () => T): T {
+    const { s, message, hLo, hHi, logLen } = this;
+    this.s = s.slice();
+    try {
+      return fn();
+    } finally {
+      this.s = s;
+      this.message = message;
+      this.hLo = hLo;
+      this.hHi = hHi;
+      this.logLen = logLen;
+    }
+  }
   /** Make `state` the machine's current state (stepped in place from now on), with its fingerprint. */
   load(state: Int32Array): void {
     this.s = state;
@@ -214,6 +238,10 @@ export class Machine {
   /** Call design code from the current instruction; returns to this same instruction. */
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
+    const caller = this.s[o + X_PC]!;
+    if (caller >= this.p.designStart && !OPS[this.code[caller]!]!.callsDesignCode && !OPS[this.code[caller - INSN_WIDTH]!]!.callsDesignCode) {
+      throw new Error(`kdefer internal error: ${OPS[this.code[caller]!]!.name} calls design code but does not declare callsDesignCode (model/dsl/liveness.ts needs it)`);
+    }
     const depth = this.s[o + X_CALLS]!;
     if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
     this.w(o + X_RET + depth, this.s[o + X_PC]!);
@@ -351,7 +379,15 @@ export class Machine {
   enabled(state: Int32Array): number[] {
     this.s = state;
     const out: number[] = [];
-    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return out;
+    this.enabledInto(out);
+    return out;
+  }
+
+  /** The choices possible in the current state `s`, into `out` (emptied first). */
+  enabledInto(out: number[]): void {
+    const state = this.s;
+    out.length = 0;
+    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return;
     for (let cpu = 0; cpu < this.p.ncpu; cpu++) {
       const ctx = this.top(cpu);
       if (ctx >= 0) {
@@ -364,9 +400,8 @@ export class Machine {
           for (let v = 0; v < n; v++) out.push(encodeChoice(CHOICE_RUN, cpu, 0, v));
         }
       }
-      for (const src of CHOICE_SOURCES) src.collect(this, cpu, out);
+      for (const src of this.sources) src.collect(this, cpu, out);
     }
-    return out;
   }
 
   // -------------------------------------------------------------- step
@@ -396,8 +431,9 @@ export class Machine {
       if (ctx < 0) throw new Error(`kdefer internal error: cpu${cpu} has nothing to run`);
       const pc = s[this.ctxOff(ctx) + X_PC]!;
       const code = this.code;
-      for (const guard of GUARDS) if (!guard(this, cpu, ctx, pc)) return;
+      for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
+      this.killDead(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
@@ -405,6 +441,26 @@ export class Machine {
     }
     if (s[H_VIOL_KIND] === 0) for (const hook of this.afterStep) hook(this);
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /**
+   * Zero the registers of `ctx` that no later step can read at its pc
+   * (model/dsl/liveness.ts), so states that differ only there are one.
+   */
+  killDead(ctx: number): void {
+    const s = this.s;
+    const o = this.ctxOff(ctx);
+    if (s[o + X_STATUS] === ContextStatus.Free) return;
+    const k = s[o + X_PC]! / INSN_WIDTH;
+    const live = this.p.liveness;
+    const phase = s[o + X_PHASE] !== 0;
+    const table = phase ? live.deadInPhase : live.deadAtStart;
+    const regs = live.regs;
+    const base = o + X_REGS;
+    for (let i = table[k]!, end = table[k + 1]!; i < end; i++) {
+      const off = base + regs[i]!;
+      if (s[off] !== 0) this.w(off, 0);
+    }
   }
 
   /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */

@@ -121,4 +121,8 @@ export interface Program {
   readonly regs: readonly string[];
   readonly loops: readonly ProgramLoop[];
   readonly invariants: readonly ProgramInvariant[];
+  /** Instructions before this pc are the kernel's builtin code; from here on, the design's. */
+  readonly designStart: number;
+  /** Which registers are dead where (model/dsl/liveness.ts), for Machine.killDead. */
+  readonly liveness: import('../dsl/liveness.ts').Liveness;
 }

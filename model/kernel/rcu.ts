@@ -464,6 +464,7 @@ function gpOver(m: Machine, cpu: number): number[] {
  */
 const RCU_GP_END: ChoiceSource = {
   name: 'rcu_gp_end',
+  active: (p) => (p.objects['rcu_head']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     if (headCount(m) === 0 || m.irqsOff(cpu) || gpOver(m, cpu).length === 0) return;
     out.push(m.choice(RCU_GP_END, cpu, 0, 0));

@@ -141,6 +141,7 @@ const SCHEDULE: ChoiceSource = {
  */
 const PREEMPT: ChoiceSource = {
   name: 'preempt',
+  active: (p) => p.preempt === 'full',
   collect(m, cpu, out) {
     if (m.p.preempt !== 'full') return;
     const co = m.cpuOff(cpu);
@@ -172,6 +173,7 @@ const PREEMPT: ChoiceSource = {
  */
 const MIGRATE: ChoiceSource = {
   name: 'migrate',
+  active: (p) => p.tasks.some((t) => (t.allowedMask & (t.allowedMask - 1)) !== 0),
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {

@@ -220,6 +220,13 @@ export interface OpSemantics {
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
   readonly extraFields?: readonly string[];
+  /**
+   * It may call design code in its own context (Machine.callFrom), e.g.
+   * run_task_queue running the queue's routines: registers live across it
+   * are kept alive in called code (model/dsl/liveness.ts). callFrom refuses
+   * a call from a design instruction whose op does not say so.
+   */
+  readonly callsDesignCode?: true;
   /** Emitted by the compiler or the kernel itself, never written in a design. */
   readonly internal?: true;
   /**
@@ -254,6 +261,8 @@ export interface WaitEdge {
 /** A nondeterministic event offered on a CPU. */
 export interface ChoiceSource {
   readonly name: string;
+  /** Whether it can ever offer a choice in program `p` (default: yes); the machine skips it otherwise. */
+  active?(p: Program): boolean;
   /** Push encoded choices (see encodeChoice) enabled on `cpu`. */
   collect(m: Machine, cpu: number, out: number[]): void;
   apply(m: Machine, cpu: number, arg: number, variant: number): void;

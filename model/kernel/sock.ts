@@ -382,6 +382,8 @@ function releaseOp(name: 'release_sock' | '__release_sock'): OpSemantics {
   return {
     name,
     operands: [SOCK],
+    // sk_backlog_rcv and release_cb run design code in the owner's context.
+    callsDesignCode: true,
     ready(m, _cpu, ctx, a) {
       const st = step(m, a);
       return !((st === Release.Spin || st === Release.RelockSpin) && !slockFree(m, a, ctx));

@@ -609,6 +609,7 @@ function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; read
  */
 const TICK: ChoiceSource = {
   name: 'tick',
+  active: (p) => p.ticks > 0,
   collect(m, cpu, out) {
     if (tickEffect(m, cpu)) out.push(m.choice(TICK, cpu, 0, 0));
   },

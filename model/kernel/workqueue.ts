@@ -902,15 +902,7 @@ function op(
       run(m, cpu, ctx, a, b, c);
     },
     label(m, cpu, ctx, a, b, c) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return run(m, cpu, ctx, a, b, c);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => run(m, cpu, ctx, a, b, c));
     },
     ...more,
   };
@@ -1176,15 +1168,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       workerThread(m, cpu, ctx);
     },
     label(m, cpu, ctx) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return workerThread(m, cpu, ctx);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => workerThread(m, cpu, ctx));
     },
   },
   // queue_work(wq, work) = queue_work_on(WORK_CPU_UNBOUND, wq, work): true if it was not pending.
@@ -1309,6 +1293,7 @@ function cancelWaitFor(name: string) {
  */
 const WORKER_SLEEPING: ChoiceSource = {
   name: 'wq_worker_sleeping',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     if (T.nworks === 0) return;
@@ -1332,6 +1317,7 @@ const WORKER_SLEEPING: ChoiceSource = {
 /** delayed_work_timer_fn: the dwork's timer expires on its CPU and __queue_work queues the item. */
 const DELAYED_WORK_TIMER: ChoiceSource = {
   name: 'delayed_work_timer',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     for (let w = 0; w < T.nworks; w++) if (m.s[workOff(m, w) + W_TIMER] === cpu + 1) out.push(m.choice(DELAYED_WORK_TIMER, cpu, w, 0));
@@ -1342,18 +1328,12 @@ const DELAYED_WORK_TIMER: ChoiceSource = {
     queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
   },
   label(m, cpu, w) {
-    const state = m.s;
-    const message = m.message;
-    m.s = state.slice();
-    try {
+    return m.dryRun(() => {
       const o = workOff(m, w);
       m.w(o + W_TIMER, 0);
       const note = queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
       return `delayed_work_timer_fn(&${workName(m, w)}): the delay expires, __queue_work: ${note ?? m.message}`;
-    } finally {
-      m.s = state;
-      m.message = message;
-    }
+    });
   },
 };
 
