@@ -10,6 +10,8 @@ import {
 } from '../kernel/data.ts';
 import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
+import { NIBBLE_LOCKS } from '../kernel/held-locks.ts';
+import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS, type LockKind } from '../kernel/lock-kinds.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, EXPANSIONS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, Embedded, ExpandContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
@@ -17,8 +19,8 @@ import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { computeLiveness, keepAllRegisters } from './liveness.ts';
 import { DEFAULT_TICKS } from './timer.ts';
 import {
-  CALL_KEYS, checkKeys, DESIGN_KEYS, EITHER_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
-  STRUCT_KEYS, TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
+  CALL_KEYS, checkKeys, DESIGN_KEYS, EITHER_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, LOCK_DECL_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS,
+  REPEAT_KEYS, STRUCT_KEYS, TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
 } from './strict.ts';
 import {
   CONTEXT_PREDICATES, SOFTIRQS, type Design, type EitherStmt, type Expr, type Invariant, type IfStmt, type IrqFlag, type RepeatStmt, type Stmt,
@@ -44,7 +46,6 @@ export const MAX_REPEAT = 64;
 export const MAX_QUEUE_CAPACITY = 64;
 export const MAX_BUDGET = 16;
 
-const C_TYPE = { spinlock: 'spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -120,6 +121,7 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
       if (typeof x.vec === 'string') args.push(`${x.vec}_SOFTIRQ`);
       if (typeof x.flags === 'string' && x.op !== 'local_irq_save' && x.op !== 'local_irq_restore') args.push(x.flags);
       if (x.op === 'local_irq_save' || x.op === 'local_irq_restore') args.push(String(x.flags));
+      if (typeof x.subclass === 'number') args.push(String(x.subclass));
       return `${String(x.op)}(${args.join(', ')})`;
     }
   }
@@ -249,14 +251,23 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
 
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
-  for (const [lname, kind] of Object.entries(design.locks ?? {})) {
-    if (kind !== 'spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
-    locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
+  const classKinds = new Map<string, { kind: string; first: string }>();
+  for (const [lname, decl] of Object.entries(design.locks ?? {})) {
+    const where = `locks['${lname}']`;
+    if (isObject(decl)) checkKeys(decl, LOCK_DECL_KEYS, fail(where));
+    const kind = isObject(decl) ? decl.kind : decl;
+    if (!isLockKind(kind)) throw err(where, `kind must be one of ${LOCK_KIND_NAMES.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(kind)}`);
+    const cls = isObject(decl) && decl.class !== undefined ? decl.class : lname;
+    if (typeof cls !== 'string' || cls === '') throw err(where, `class must be a non-empty lockdep class name, got ${JSON.stringify(cls)}`);
+    const seen = classKinds.get(cls);
+    if (seen && seen.kind !== kind) throw err(where, `lockdep class '${cls}' has locks of two kinds: '${seen.first}' is a ${LOCK_KINDS[seen.kind as LockKind].ctype}, '${lname}' a ${LOCK_KINDS[kind].ctype}`);
+    if (!seen) classKinds.set(cls, { kind, first: lname });
+    locks.set(lname, { id: locks.size, lock: { name: lname, kind, class: cls } });
   }
   for (const e of embedded) {
     for (const [lname, kind] of Object.entries(e.what.locks ?? {})) {
       claim(lname, e.field, (n) => locks.has(n), e.owner);
-      locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
+      locks.set(lname, { id: locks.size, lock: { name: lname, kind, class: lname } });
     }
   }
   if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
@@ -488,7 +499,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
         if (typeof value !== 'string') throw err(where, `${opName} needs a lock`);
         const entry = tables.locks.get(value);
         if (!entry) throw err(where, `${opName}(&${value}): unknown lock '${value}' (declared: ${[...tables.locks.keys()].join(', ') || 'none'})`);
-        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${C_TYPE[spec.lockKind]}, but '${value}' is a ${C_TYPE[entry.lock.kind]}`);
+        if (entry.lock.kind !== spec.lockKind) throw err(where, `${opName} needs a ${LOCK_KINDS[spec.lockKind].ctype}, but '${value}' is a ${LOCK_KINDS[entry.lock.kind].ctype}`);
         return entry.id;
       }
       case 'reg-def':
@@ -645,6 +656,10 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       if ((spec.kind === 'int' || spec.kind === 'flag') && spec.packed) operands[slot - 1] = operands[slot - 1]! | (value << 16);
       else if (spec.kind === 'reg-def' && spec.packed) operands[slot - 1] = operands[slot - 1]! | ((value + 1) << 16);
       else operands[slot++] = value;
+    }
+    // The lockdep subclass of a held lock is kept in a per-context nibble (model/kernel/held-locks.ts).
+    if (sem.lockdep?.subclassOperand && operands[sem.lockdep.subclassOperand]! !== 0 && operands[0]! >= NIBBLE_LOCKS) {
+      throw err(where, `kdefer limit: ${opName}(&${String(st.lock)}): lockdep subclasses are kept for the first ${NIBBLE_LOCKS} locks declared; declare '${String(st.lock)}' earlier`);
     }
     // Allocating or freeing a struct is not a touch of its members.
     em.nextTouch = opName === 'kfree' || opName === 'kmalloc' || opName === 'kzalloc' ? 0 : touchMask(st);

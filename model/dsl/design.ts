@@ -5,6 +5,7 @@
  * and exported. `compile()` (model/dsl/compile.ts) turns it into a program.
  */
 import type { KernelFlagsInput, ProfileName } from '../kernel/flags.ts';
+import type { LockKind } from '../kernel/lock-kinds.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import type { BhName, TqStructDecl } from './bh.ts';
 import type { TaskletDecl } from './tasklet.ts';
@@ -101,7 +102,8 @@ export interface Trylock {
 }
 export type TrylockOp =
   | 'spin_trylock' | 'spin_trylock_bh' | 'spin_trylock_irq' | 'spin_trylock_irqsave'
-  | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'try_wait_for_completion';
+  | 'raw_spin_trylock' | 'raw_spin_trylock_bh' | 'raw_spin_trylock_irq' | 'raw_spin_trylock_irqsave'
+  | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'down_read_trylock' | 'down_write_trylock' | 'try_wait_for_completion';
 
 /**
  * One statement. `op` is the kernel function (or a control construct); the
@@ -112,7 +114,8 @@ export type Stmt =
       readonly var?: string; readonly reg?: string; readonly queue?: string; readonly value?: Expr;
       readonly cond?: Expr; readonly message?: string; readonly fn?: string;
       readonly obj?: string; readonly target?: string; readonly count?: number; readonly cpu?: number;
-      readonly old?: Expr; readonly new?: Expr; readonly gfp?: Gfp; readonly mayFail?: boolean }
+      readonly old?: Expr; readonly new?: Expr; readonly gfp?: Gfp; readonly mayFail?: boolean;
+      readonly subclass?: number }
   | IfStmt | WhileStmt | RepeatStmt | EitherStmt;
 
 /**
@@ -183,6 +186,24 @@ export const write_lock_bh = (lock: string): Stmt => ({ op: 'write_lock_bh', loc
 export const write_unlock_bh = (lock: string): Stmt => ({ op: 'write_unlock_bh', lock });
 export const read_trylock = (lock: string): Trylock => ({ trylock: 'read_trylock', lock });
 export const write_trylock = (lock: string): Trylock => ({ trylock: 'write_trylock', lock });
+
+// lockdep annotations (include/linux/lockdep.h): a lock taken while another
+// lock of its class is held needs a subclass, else lockdep reports it as
+// recursion ("possible recursive locking detected").
+/** include/linux/lockdep.h: the subclass of the inner lock of a two-level nesting. */
+export const SINGLE_DEPTH_NESTING = 1;
+/** `spin_lock_nested(&l, subclass)`: spin_lock, lockdep class `l/subclass`. */
+export const spin_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'spin_lock_nested', lock, subclass });
+export const spin_lock_irqsave_nested = (lock: string, flags: string, subclass: number): Stmt =>
+  ({ op: 'spin_lock_irqsave_nested', lock, flags, subclass });
+export const write_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'write_lock_nested', lock, subclass });
+export const mutex_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'mutex_lock_nested', lock, subclass });
+
+// Lock initialisation: the lock is unlocked again; re-initialising a lock the
+// current task holds is lockdep's "held lock freed!" (debug_check_no_locks_freed).
+export const spin_lock_init = (lock: string): Stmt => ({ op: 'spin_lock_init', lock });
+export const rwlock_init = (lock: string): Stmt => ({ op: 'rwlock_init', lock });
+export const mutex_init = (lock: string): Stmt => ({ op: 'mutex_init', lock });
 
 // Sleeping primitives (kernel/locking/mutex.c, semaphore.c, kernel/sched/completion.c, wait.c)
 export const mutex_lock = (lock: string): Stmt => ({ op: 'mutex_lock', lock });
@@ -281,7 +302,14 @@ export const either = (...branches: readonly (readonly Stmt[])[]): Stmt => ({ op
 
 // ---------------------------------------------------------------- the design
 
-export type LockKind = 'spinlock' | 'rwlock' | 'mutex';
+export type { LockKind };
+
+/** A lock declared with its lockdep class (see Design.locks). */
+export interface LockDecl {
+  readonly kind: LockKind;
+  /** The lockdep class, by name (reports print it as `&class`); default: the lock's own name. */
+  readonly class?: string;
+}
 
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */
@@ -369,7 +397,14 @@ export interface Design {
   readonly profile?: ProfileName;
   readonly flags?: KernelFlagsInput;
   readonly options?: DesignOptions;
-  readonly locks?: Readonly<Record<string, LockKind>>;
+  /**
+   * The locks, by name: their kind (`'spinlock'`), or `{ kind, class }` to
+   * make several locks instances of one lockdep class (locks initialised at
+   * one `spin_lock_init` site share a class in the kernel), e.g.
+   * `{ 'dev[0]->lock': { kind: 'spinlock', class: 'dev->lock' } }`. A lock
+   * declared by kind alone is a class of its own, named after it.
+   */
+  readonly locks?: Readonly<Record<string, LockKind | LockDecl>>;
   /** struct semaphore, by name: the initial count (sema_init). */
   readonly semaphores?: Readonly<Record<string, number>>;
   /** struct completion, by name: `{}` or `{ done }`. */

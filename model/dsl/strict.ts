@@ -75,6 +75,7 @@ export const OPTION_KEYS = ['preempt', 'ticks'] as const;
 export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed', 'start', 'after'] as const;
 export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'start', 'thread', 'flags'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;
+export const LOCK_DECL_KEYS = ['kind', 'class'] as const;
 export const INVARIANT_KEYS = ['name', 'holds', 'when', 'kind'] as const;
 export const TRYLOCK_KEYS = ['trylock', 'lock', 'obj', 'flags'] as const;
 export const IF_KEYS = ['op', 'cond', 'then', 'else'] as const;

@@ -83,8 +83,13 @@ export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
 export const T_KTHREAD = X_EXIT;
 /** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
 export const X_READ_NEST = X_EXIT + 1;
+/**
+ * lockdep subclass of each held lock (spin_lock_nested, mutex_lock_nested…):
+ * 4 bits per lock id 0..7, 0 for a plain acquisition. Only lockdep reads it.
+ */
+export const X_SUBCLASS = X_READ_NEST + 1;
 /** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
-export const X_CPU = X_READ_NEST + 1;
+export const X_CPU = X_SUBCLASS + 1;
 /** rcu_read_lock nesting of the context (rcu.ts); for a task under PREEMPT_RCU, current->rcu_read_lock_nesting. */
 export const X_RCU = X_CPU + 1;
 export const X_REGS = X_RCU + 1;

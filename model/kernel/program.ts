@@ -2,7 +2,8 @@
  * A compiled design: flat integer code plus the tables that name things.
  * Produced by model/dsl/compile.ts, consumed by the kernel model.
  */
-import type { Design, LockKind } from '../dsl/design.ts';
+import type { Design } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { KernelFlags } from './flags.ts';
 
 /** Ints per instruction: opcode, then three operands. */
@@ -48,6 +49,8 @@ export interface ProgramIrq {
 export interface ProgramLock {
   readonly name: string;
   readonly kind: LockKind;
+  /** Its lockdep class (the lock's own name unless declared): locks of one class share lockdep's usage and dependencies. */
+  readonly class: string;
 }
 
 export interface ProgramQueue {

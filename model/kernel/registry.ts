@@ -15,6 +15,8 @@ import { RCU } from './rcu.ts';
 import { SCHEDULER } from './scheduler.ts';
 import { SEQCOUNT } from './seqcount.ts';
 import type { BuiltinCode, ChoiceSource, Expansion, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { LOCAL_LOCK_MECHANISM } from './local_lock.ts';
+import { RWSEM_MECHANISM } from './rwsem.ts';
 import { SLEEP } from './sleep.ts';
 import { SOCK_MECHANISM } from './sock.ts';
 import { SOFTIRQ } from './softirq.ts';
@@ -24,7 +26,7 @@ import { TIMER } from './timer.ts';
 import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
-  DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
+  DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, RWSEM_MECHANISM, LOCAL_LOCK_MECHANISM, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
   ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK, NAPI_MECHANISM, SOCK_MECHANISM,
 ];
 

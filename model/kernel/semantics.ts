@@ -6,7 +6,8 @@
  *    the running context (an interrupt arrives, ksoftirqd is scheduled…);
  *  - frame exits: what happens when a context of a given kind returns.
  */
-import type { LockKind, QueueSpec, Stmt } from '../dsl/design.ts';
+import type { QueueSpec, Stmt } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 
@@ -86,7 +87,7 @@ export type OperandSpec =
    * operand (an object id), for ops with more than three operands, e.g.
    * queue_work_on(cpu, wq, work) with its return register.
    */
-  | { readonly kind: 'int'; readonly field: 'count' | 'cpu'; readonly min: number; readonly max: number; readonly packed?: true }
+  | { readonly kind: 'int'; readonly field: 'count' | 'cpu' | 'subclass'; readonly min: number; readonly max: number; readonly packed?: true }
   /**
    * A design function run as a callback (call_rcu's func): its entry pc.
    * `inputs`: registers the mechanism sets before calling it.
@@ -213,9 +214,37 @@ export interface Expansion {
   expand(st: Readonly<Record<string, unknown>>, x: ExpandContext): { readonly body: readonly Stmt[]; readonly text?: string };
 }
 
+/**
+ * What lockdep sees an instruction do to its lock operand (operand a),
+ * statically (kernel/locking/lockdep.c lock_acquire/lock_release; the
+ * explorers' lockdep observer, model/check/lockdep.ts, and the reports
+ * read it).
+ */
+export interface LockdepAction {
+  /** acquire (lock_acquire), release, downgrade (lock_downgrade), init (a *_init: debug_check_no_locks_freed). */
+  readonly action: 'acquire' | 'release' | 'downgrade' | 'init';
+  /**
+   * For an acquire: 0 exclusive, 1 a non-recursive reader (down_read),
+   * 'read_lock' an rwlock reader, recursive unless a queued rwlock is read
+   * in task context (read_lock_is_recursive).
+   */
+  readonly read: 0 | 1 | 'read_lock';
+  readonly trylock?: true;
+  /** Irqs are off at the acquisition whatever they were before: the _irq/_irqsave forms disable them in the same step. */
+  readonly irqsOff?: true;
+  /** Softirqs are off at the acquisition: a _bh trylock disables them in the same step. */
+  readonly bhOff?: true;
+  /** The instruction's first step is only its prologue (a _bh lock's local_bh_disable); lockdep sees the acquisition in a later step. */
+  readonly prologueStep?: true;
+  /** The operand (1 = b, 2 = c) holding a lockdep subclass (the *_nested forms); else subclass 0. */
+  readonly subclassOperand?: 1 | 2;
+}
+
 export interface OpSemantics {
   /** The kernel function, as written in designs and labels. */
   readonly name: string;
+  /** Its effect on its lock operand as lockdep sees it, if it is a lock operation. */
+  readonly lockdep?: LockdepAction;
   /** Operands a..c as the compiler fills them from the statement's fields. */
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */

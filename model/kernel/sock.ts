@@ -20,7 +20,8 @@
  *    spin_lock_bh, and again (the wake-up is not lost: the sleep re-checks
  *    the owner; every sleeper is woken, any may win: an
  *    over-approximation of the exclusive wake-up). A second lock_sock by the
- *    owner is lockdep's "possible recursive locking detected" (S2).
+ *    owner waits for itself: lockdep's "possible recursive locking
+ *    detected", a deadlock as every same-context recursion (S2).
  *  - release_sock (the owner only): spin_lock_bh(slock); while the backlog
  *    is not empty, __release_sock detaches the whole list, drops slock
  *    (spin_unlock_bh ≥4.9, 5413d1babe8f; with backlogBH 'bh-off', <4.9,
@@ -57,7 +58,8 @@
  */
 import type { SockDecl } from '../dsl/sock.ts';
 import type { Expr, Stmt } from '../dsl/design.ts';
-import { C_BH, C_PREEMPT, ContextStatus, L_OWNER, X_HELD, X_PC, X_PHASE, X_STATUS } from './layout.ts';
+import { dropHold, takeHold } from './held-locks.ts';
+import { C_BH, C_PREEMPT, ContextStatus, L_OWNER, X_PC, X_PHASE, X_STATUS } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { freeStruct, structOf } from './lifetime.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -128,17 +130,15 @@ const slockFree = (m: Machine, id: number, ctx: number): boolean => {
 
 function slockTake(m: Machine, ctx: number, id: number): void {
   const lock = slockOf(m, id);
-  const o = m.ctxOff(ctx);
   m.w(m.lockOff(lock) + L_OWNER, ctx + 1);
-  m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << lock));
+  takeHold(m, ctx, lock, 0);
 }
 
 /** spin_unlock(_bh) of slock; false after a violation. The bh run point runs after the caller has moved on. */
 function slockRelease(m: Machine, cpu: number, ctx: number, id: number): boolean {
   const lock = slockOf(m, id);
-  const o = m.ctxOff(ctx);
   m.w(m.lockOff(lock) + L_OWNER, 0);
-  m.w(o + X_HELD, m.s[o + X_HELD]! & ~(1 << lock));
+  dropHold(m, ctx, lock);
   return preemptDec(m, cpu, ctx);
 }
 
@@ -171,8 +171,9 @@ function lockSock(m: Machine, cpu: number, ctx: number, id: number, commit: bool
   switch (phase as Lock) {
     case Lock.Entry: {
       if (ownerOf(m, id) === ctx) {
+        // A recursion waits for itself (model/kernel/held-locks.ts): lockdep's check_deadlock on sk_lock's dep_map.
         const message = `WARNING: possible recursive locking detected: ${m.contextName(ctx)} already owns &${sockName(m, id)} (sk_lock-AF_INET): ${text} would sleep until it releases it itself`;
-        if (commit) m.fail('lock-misuse', message, cpu, ctx);
+        if (commit) m.fail('deadlock', message, cpu, ctx);
         return `${text}: ${message}`;
       }
       if (commit) {

@@ -1,7 +1,12 @@
 /**
- * spinlock_t and rwlock_t with every variant's irq/bh/preempt effect
- * (include/linux/spinlock_api_smp.h `__raw_spin_lock*`, rwlock_api_smp.h;
- * shared/kernel-semantics.md §4.1–4.2).
+ * spinlock_t, raw_spinlock_t and rwlock_t with every variant's
+ * irq/bh/preempt effect (include/linux/spinlock_api_smp.h
+ * `__raw_spin_lock*`, rwlock_api_smp.h; shared/kernel-semantics.md
+ * §4.1–4.2). On !PREEMPT_RT a spinlock_t is a raw_spinlock_t
+ * (include/linux/spinlock.h: spin_lock() is raw_spin_lock(&lock->rlock)),
+ * so both run the same code here; they differ only in lockdep's wait type
+ * (model/kernel/lock-kinds.ts), which makes a spinlock_t taken inside a
+ * raw_spinlock_t section lockdep's "Invalid wait context".
  *
  * A lock operation runs in phases (X_PHASE):
  *  0  the prologue: irqs off (_irq/_irqsave), bh off (_bh), preempt_count++.
@@ -31,11 +36,13 @@
  */
 import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
+  X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
+import type { LockKind } from './lock-kinds.ts';
+import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
+import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 import { preemptDec } from './scheduler.ts';
 import { bhEnable } from './softirq.ts';
 
@@ -51,41 +58,13 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
-/** Lock ids whose read recursion the per-context nibbles can count. */
-const NEST_LOCKS = 8;
-
-/** A further read_lock of `lock` by a context that already read-holds it (one more _QR_BIAS). */
-function nestRead(m: Machine, ctx: number, lock: number): void {
-  if (lock >= NEST_LOCKS) {
-    throw new Error(`kdefer limit: recursive read_lock(&${m.lockName(lock)}): read recursion is tracked for the first ${NEST_LOCKS} locks declared; declare this rwlock earlier`);
-  }
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  const extra = (nest >>> (4 * lock)) & 0xf;
-  if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
-  m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
-}
-
-/** Drop one extra read reference of `lock`; false if this was the context's last one. */
-function unnestRead(m: Machine, ctx: number, lock: number): boolean {
-  if (lock >= NEST_LOCKS) return false;
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
-  m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
-  return true;
-}
-
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
 
 /** Take `lock` for `ctx` (attempt's success path); with `commit` false only says so. */
-function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number): Try {
-  const s = m.s;
+function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number, subclass: number): Try {
   if (commit) {
-    const o = m.ctxOff(ctx);
     if (mode === 'read') {
       if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
-      if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
     } else {
       m.w(lo + L_OWNER, me);
     }
@@ -93,7 +72,8 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
       m.w(lo + L_QHOLDER, 0);
       m.w(lo + L_QWRITER, 0);
     }
-    m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
+    // A further read_lock by a reader counts one more _QR_BIAS (held-locks.ts).
+    takeHold(m, ctx, lock, subclass);
   }
   return Try.Acquired;
 }
@@ -102,20 +82,20 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
  * One acquisition attempt. With `commit` false it only tells what would
  * happen (for `ready` and labels); with `commit` true it changes the state.
  */
-function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean): Try {
+function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, subclass = 0): Try {
   const s = m.s;
   const lo = m.lockOff(lock);
   const me = ctx + 1;
   const owner = s[lo + L_OWNER]!;
   const readers = s[lo + L_READERS]!;
   const qholder = s[lo + L_QHOLDER]!;
-  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   const queued = m.p.flags.rwlock === 'qrwlock';
   if (mode === 'write') {
-    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
     // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
-    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
@@ -127,13 +107,13 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     return Try.Blocked;
   }
   // read
-  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   // queued_read_lock fast path: no writer holding or waiting.
-  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (m.inInterrupt(cpu)) {
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
-    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     if (commit) {
       m.w(lo + L_READERS, readers + 1);
       m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
@@ -142,7 +122,7 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   }
   // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
   if (qholder !== 0) return Try.Blocked;
-  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (commit) {
     m.w(lo + L_QHOLDER, me);
     m.w(lo + L_QWRITER, 0);
@@ -199,46 +179,77 @@ function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsR
   m.w(co + C_PREEMPT, s[co + C_PREEMPT]! + 1);
 }
 
-const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+/**
+ * The API families: spin_lock on a spinlock_t, raw_spin_lock on a
+ * raw_spinlock_t (the same lock on !PREEMPT_RT, include/linux/spinlock.h:
+ * spin_lock() is raw_spin_lock(&lock->rlock); only lockdep's wait type
+ * differs), read_lock and write_lock on an rwlock_t.
+ */
+type Api = 'spin' | 'raw' | 'read' | 'write';
+const modeOf = (api: Api): Mode => (api === 'raw' ? 'spin' : api);
+
+const LOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_lock', irq: 'spin_lock_irq', irqsave: 'spin_lock_irqsave', bh: 'spin_lock_bh' },
+  raw: { plain: 'raw_spin_lock', irq: 'raw_spin_lock_irq', irqsave: 'raw_spin_lock_irqsave', bh: 'raw_spin_lock_bh' },
   read: { plain: 'read_lock', irq: 'read_lock_irq', irqsave: 'read_lock_irqsave', bh: 'read_lock_bh' },
   write: { plain: 'write_lock', irq: 'write_lock_irq', irqsave: 'write_lock_irqsave', bh: 'write_lock_bh' },
 };
-const UNLOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+const UNLOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_unlock', irq: 'spin_unlock_irq', irqsave: 'spin_unlock_irqrestore', bh: 'spin_unlock_bh' },
+  raw: { plain: 'raw_spin_unlock', irq: 'raw_spin_unlock_irq', irqsave: 'raw_spin_unlock_irqrestore', bh: 'raw_spin_unlock_bh' },
   read: { plain: 'read_unlock', irq: 'read_unlock_irq', irqsave: 'read_unlock_irqrestore', bh: 'read_unlock_bh' },
   write: { plain: 'write_unlock', irq: 'write_unlock_irq', irqsave: 'write_unlock_irqrestore', bh: 'write_unlock_bh' },
 };
 
-const lockOperand = (mode: Mode): OperandSpec =>
-  ({ kind: 'lock', field: 'lock', lockKind: mode === 'spin' ? 'spinlock' : 'rwlock' });
+const LOCK_KIND_OF: Record<Api, LockKind> = { spin: 'spinlock', raw: 'raw_spinlock', read: 'rwlock', write: 'rwlock' };
+const lockOperand = (api: Api): OperandSpec => ({ kind: 'lock', field: 'lock', lockKind: LOCK_KIND_OF[api] });
 
-function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+/** lockdep's read argument of an acquisition by `mode` (lock_acquire's `read`). */
+const lockdepRead = (mode: Mode): LockdepAction['read'] => (mode === 'read' ? 'read_lock' : 0);
+
+/** A subclass operand of a *_nested form (lockdep's subclass, 0..MAX_LOCKDEP_SUBCLASSES-1). */
+const SUBCLASS_OPERAND: OperandSpec = { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 };
+
+/**
+ * spin_lock and its variants; `nested`: the *_nested form (spin_lock_nested,
+ * spin_lock_irqsave_nested, raw_spin_lock_nested, raw_spin_lock_irqsave_nested,
+ * write_lock_nested), the same lock with a lockdep subclass as last operand.
+ */
+function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
+  if (nested) operands.push(SUBCLASS_OPERAND);
+  const subclassOperand = nested ? (flavour === 'irqsave' ? 2 : 1) : undefined;
+  const name = `${LOCK_NAMES[api][flavour]}${nested ? '_nested' : ''}`;
+  const lockdep: LockdepAction = {
+    action: 'acquire', read: lockdepRead(mode),
+    ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+    ...(flavour === 'bh' ? { prologueStep: true as const } : {}),
+    ...(subclassOperand ? { subclassOperand } : {}),
+  };
   return {
-    name: LOCK_NAMES[mode][flavour],
+    name,
     operands,
+    lockdep,
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
     },
-    exec(m, cpu, ctx, a, b) {
+    exec(m, cpu, ctx, a, b, c) {
       const o = m.ctxOff(ctx);
       const phase = m.s[o + X_PHASE]!;
       if (phase === 0) {
-        // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
-        // lockdep "possible recursive locking detected". Read recursion is allowed.
-        if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
-          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[mode][flavour]})`, cpu, ctx);
-          return;
-        }
+        // Recursion by the same context (held-locks.ts): a deadlock, with
+        // spinlock debug's "BUG: spinlock recursion" / "BUG: rwlock recursion".
+        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', name, 'spins')) return;
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
-      if (attempt(m, cpu, ctx, mode, a, phaseNow, true) === Try.Acquired) m.advance(ctx);
+      const subclass = subclassOperand === 1 ? b : subclassOperand === 2 ? c : 0;
+      if (attempt(m, cpu, ctx, mode, a, phaseNow, true, subclass) === Try.Acquired) m.advance(ctx);
     },
     label(m, cpu, ctx, a) {
       const text = textOf(m, ctx);
@@ -284,9 +295,8 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
       return false;
     }
-    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
     // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
-    if (unnestRead(m, ctx, lock)) return true;
+    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
   } else {
     if (owner !== ctx + 1) {
       const why = owner === 0 ? 'already unlocked' : `wrong owner: held by ${m.contextName(owner - 1)}`;
@@ -296,17 +306,19 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
     }
     m.w(lo + L_OWNER, 0);
   }
-  m.w(o + X_HELD, s[o + X_HELD]! & ~bit);
+  dropHold(m, ctx, lock);
   return true;
 }
 
-function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+function unlockOp(api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-use', field: 'flags' });
-  const name = UNLOCK_NAMES[mode][flavour];
+  const name = UNLOCK_NAMES[api][flavour];
   return {
     name,
     operands,
+    lockdep: { action: 'release', read: lockdepRead(mode) },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
@@ -319,13 +331,17 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour }[] = [
-  { name: 'spin_trylock', mode: 'spin', flavour: 'plain' },
-  { name: 'spin_trylock_bh', mode: 'spin', flavour: 'bh' },
-  { name: 'spin_trylock_irq', mode: 'spin', flavour: 'irq' },
-  { name: 'spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave' },
-  { name: 'read_trylock', mode: 'read', flavour: 'plain' },
-  { name: 'write_trylock', mode: 'write', flavour: 'plain' },
+const TRYLOCKS: readonly { name: string; api: Api; flavour: Flavour }[] = [
+  { name: 'spin_trylock', api: 'spin', flavour: 'plain' },
+  { name: 'spin_trylock_bh', api: 'spin', flavour: 'bh' },
+  { name: 'spin_trylock_irq', api: 'spin', flavour: 'irq' },
+  { name: 'spin_trylock_irqsave', api: 'spin', flavour: 'irqsave' },
+  { name: 'raw_spin_trylock', api: 'raw', flavour: 'plain' },
+  { name: 'raw_spin_trylock_bh', api: 'raw', flavour: 'bh' },
+  { name: 'raw_spin_trylock_irq', api: 'raw', flavour: 'irq' },
+  { name: 'raw_spin_trylock_irqsave', api: 'raw', flavour: 'irqsave' },
+  { name: 'read_trylock', api: 'read', flavour: 'plain' },
+  { name: 'write_trylock', api: 'write', flavour: 'plain' },
 ];
 
 /** Would a trylock succeed now? (queued_read_trylock / queued_write_trylock) */
@@ -344,12 +360,19 @@ function trylockSucceeds(m: Machine, mode: Mode, lock: number): boolean {
  * point (__raw_spin_trylock_bh undoes with __local_bh_enable_ip). Operands:
  * lock, result register, flags register (irqsave only).
  */
-function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode), { kind: 'reg-def', field: 'reg' }];
+function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api), { kind: 'reg-def', field: 'reg' }];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
   return {
     name,
     operands,
+    // lockdep sees only a successful trylock (spin_acquire(…, 1, …) after do_raw_spin_trylock).
+    lockdep: {
+      action: 'acquire', read: lockdepRead(mode), trylock: true,
+      ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+      ...(flavour === 'bh' ? { bhOff: true as const } : {}),
+    },
     exec(m, cpu, ctx, a, b, c) {
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
@@ -372,12 +395,37 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-const MODES: readonly Mode[] = ['spin', 'read', 'write'];
+const APIS: readonly Api[] = ['spin', 'raw', 'read', 'write'];
 const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
 
+/** The *_nested forms the kernel has (include/linux/spinlock.h, rwlock.h). */
+const NESTED: readonly { api: Api; flavour: Flavour }[] = [
+  { api: 'spin', flavour: 'plain' }, { api: 'spin', flavour: 'irqsave' },
+  { api: 'raw', flavour: 'plain' }, { api: 'raw', flavour: 'irqsave' },
+  { api: 'write', flavour: 'plain' },
+];
+
+/**
+ * spin_lock_init, raw_spin_lock_init, rwlock_init: the lock unlocked again
+ * (__raw_spin_lock_init, __rwlock_init), after debug_check_no_locks_freed
+ * (held-locks.ts initLock).
+ */
+function initOp(name: string, api: Api): OpSemantics {
+  return {
+    name,
+    operands: [lockOperand(api)],
+    lockdep: { action: 'init', read: 0 },
+    exec(m, cpu, ctx, a) {
+      if (initLock(m, cpu, ctx, a, name)) m.advance(ctx);
+    },
+  };
+}
+
 export const SPINLOCK_OPS: readonly OpSemantics[] = [
-  ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
-  ...TRYLOCKS.map((t) => trylockOp(t.name, t.mode, t.flavour)),
+  ...APIS.flatMap((api) => FLAVOURS.flatMap((fl) => [lockOp(api, fl), unlockOp(api, fl)])),
+  ...NESTED.map((n) => lockOp(n.api, n.flavour, true)),
+  ...TRYLOCKS.map((t) => trylockOp(t.name, t.api, t.flavour)),
+  initOp('spin_lock_init', 'spin'), initOp('raw_spin_lock_init', 'raw'), initOp('rwlock_init', 'read'),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };

@@ -29,6 +29,7 @@
 import type { WaitStep } from '../check/deadlock.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC, X_PC } from '../kernel/layout.ts';
+import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import {
@@ -90,8 +91,9 @@ class Printer {
 
   /** ` (name){usage}-{o:i}` without the leading space (print_lock_name). */
   className(lock: number): string {
-    const wait = this.p.locks[lock]!.kind === 'mutex' ? '{4:4}' : '{2:2}';
-    return `(${this.names[lock]}){${usageChars(this.usage, lock)}}-${wait}`;
+    // print_lock_name(): -{outer:inner}, the lock type's wait types (model/kernel/lock-kinds.ts).
+    const inner = LOCK_KINDS[this.p.locks[lock]!.kind].waitInner;
+    return `(${this.names[lock]}){${usageChars(this.usage, lock)}}-{${inner}:${inner}}`;
   }
 
   /** print_lock(): the class and where it was taken. */
@@ -481,6 +483,13 @@ export function lockdepReport(p: Program, choices: readonly number[], violation:
   let finding: Finding | null = null;
   switch (violation.kind) {
     case 'deadlock': {
+      // A context re-acquiring a lock it holds deadlocks at that step (model/kernel/held-locks.ts): lockdep's recursion report.
+      const last = view.steps.length;
+      const recursion = ld.findings.find((f) => f.step === last && f.kind === 'recursive');
+      if (recursion && !violation.cycle) {
+        finding = recursion;
+        break;
+      }
       const locks = deadlockLocks(view, violation);
       if (!locks) return null;
       finding = ld.findings.find((f) => f.locks.some((l) => locks.has(l))) ?? null;

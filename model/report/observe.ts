@@ -21,6 +21,7 @@ import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, C_PREEMPT, C_SERVING,
   ContextStatus, FrameKind, H_VIOL_CTX, H_VIOL_KIND, L_OWNER, X_AUX2, X_CALLS, X_HELD, X_ID, X_KIND, X_PC, X_PHASE, X_READ_NEST, X_STATUS,
 } from '../kernel/layout.ts';
+import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import { OPS } from '../kernel/registry.ts';
@@ -147,17 +148,11 @@ export interface LockOpShape {
   readonly bh: boolean;
 }
 
-/** The shape of an operation whose first operand is a lock, else null. */
+/** The shape of a lock acquisition or release (its OpSemantics.lockdep), else null. */
 export function lockOpShape(opcode: number): LockOpShape | null {
-  const op = OPS[opcode];
-  if (!op || op.operands?.[0]?.kind !== 'lock') return null;
-  const name = op.name;
-  return {
-    action: name.includes('unlock') || name.startsWith('up_') ? 'release' : 'acquire',
-    read: name.startsWith('read_') || name.startsWith('down_read'),
-    trylock: name.includes('trylock'),
-    bh: name.endsWith('_bh'),
-  };
+  const ld = OPS[opcode]?.lockdep;
+  if (!ld || (ld.action !== 'acquire' && ld.action !== 'release')) return null;
+  return { action: ld.action, read: ld.read !== 0, trylock: ld.trylock === true, bh: ld.prologueStep === true };
 }
 
 /** `cpu0 [task x]: text` → `text`; `cpu0: text` → `text`. */
@@ -211,7 +206,8 @@ class Observer {
         const before = this.holdCount(s0, ctx, lock);
         const after = this.holdCount(s1, ctx, lock);
         if (before === after) continue;
-        const read = s1[m.lockOff(lock) + L_OWNER] !== ctx + 1 && s0[m.lockOff(lock) + L_OWNER] !== ctx + 1;
+        // A shared lock (rwlock_t, rw_semaphore) held by a context that is not its writer is held for read.
+        const read = LOCK_KINDS[m.p.locks[lock]!.kind].shared && s1[m.lockOff(lock) + L_OWNER] !== ctx + 1 && s0[m.lockOff(lock) + L_OWNER] !== ctx + 1;
         const cpu = m.cpuOfCtx(ctx);
         for (let i = before; i < after; i++) out.push({ kind: 'acquire', ctx, cpu, lock, read, trylock: false, op: '', where: '', failed: false });
         for (let i = after; i < before; i++) out.push({ kind: 'release', ctx, cpu, lock, read, trylock: false, op: '', where: '', failed: false });
