@@ -11,6 +11,10 @@ import type { BhName, TqStructDecl } from './bh.ts';
 import type { TaskletDecl } from './tasklet.ts';
 import type { TimerDecl } from './timer.ts';
 import type { WorkDecl, WorkqueueDecl } from './workqueue.ts';
+import type { SeqcountDecl } from './seqcount.ts';
+import type { IrqWorkDecl } from './irq.ts';
+import type { NapiDecl } from './napi.ts';
+import type { SockDecl } from './sock.ts';
 
 // ---------------------------------------------------------------- expressions
 
@@ -427,8 +431,22 @@ export interface Design {
   readonly workqueues?: Readonly<Record<string, WorkqueueDecl>>;
   /** struct work_struct / delayed_work, by name. */
   readonly works?: Readonly<Record<string, WorkDecl>>;
-  /** kmalloc'ed objects whose lifetime is checked: the variables, timers, tasklets and works inside each. */
-  readonly structs?: Readonly<Record<string, { readonly members: readonly string[] }>>;
+  /**
+   * kmalloc'ed objects whose lifetime is checked: the variables, timers,
+   * tasklets and works inside each. `allocated: false`: it exists only
+   * once kmalloc'ed.
+   */
+  readonly structs?: Readonly<Record<string, { readonly members: readonly string[]; readonly allocated?: boolean }>>;
+  /** seqcount_t / seqcount_spinlock_t / seqlock_t / u64_stats_sync, by name (model/dsl/seqcount.ts). */
+  readonly seqcounts?: Readonly<Record<string, SeqcountDecl>>;
+  /** struct rcu_head, by name (model/dsl/rcu.ts). */
+  readonly rcu_heads?: Readonly<Record<string, Record<string, never>>>;
+  /** struct irq_work, by name (model/dsl/irq.ts). */
+  readonly irq_works?: Readonly<Record<string, IrqWorkDecl>>;
+  /** struct napi_struct, by name (model/dsl/napi.ts). */
+  readonly napis?: Readonly<Record<string, NapiDecl>>;
+  /** struct sock, by name (model/dsl/sock.ts). */
+  readonly socks?: Readonly<Record<string, SockDecl>>;
   readonly tasks: readonly TaskSpec[];
   readonly irqs?: readonly IrqSpec[];
   readonly softirqs?: Readonly<Partial<Record<SoftirqName, readonly Stmt[]>>>;

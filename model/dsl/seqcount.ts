@@ -48,6 +48,9 @@ export const read_seqretry = (sl: string, seq: Expr): Expr => ({ seq_retry: sl, 
 /** `u64_stats_update_begin(&syncp)` (32-bit SMP): write_seqcount_begin. */
 export const u64_stats_update_begin = (syncp: string): Stmt => ({ op: 'u64_stats_update_begin', obj: syncp });
 export const u64_stats_update_end = (syncp: string): Stmt => ({ op: 'u64_stats_update_end', obj: syncp });
+/** `flags = u64_stats_update_begin_irqsave(&syncp)`: local_irq_save, then the write section (a writer a hardirq reader or writer can interrupt). */
+export const u64_stats_update_begin_irqsave = (syncp: string, flags: string): Stmt => ({ op: 'u64_stats_update_begin_irqsave', obj: syncp, flags });
+export const u64_stats_update_end_irqrestore = (syncp: string, flags: string): Stmt => ({ op: 'u64_stats_update_end_irqrestore', obj: syncp, flags });
 /** `start = u64_stats_fetch_begin(&syncp)`. */
 export const u64_stats_fetch_begin = (syncp: string, reg: string): Stmt => ({ op: 'u64_stats_fetch_begin', obj: syncp, reg });
 /** `u64_stats_fetch_retry(&syncp, start)`. */

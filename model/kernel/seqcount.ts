@@ -231,6 +231,28 @@ export const SEQCOUNT: Mechanism = {
   expansions: [
     ...(['', '_bh', '_irq', '_irqsave'] as const).flatMap(seqlockExpansions),
     {
+      // u64_stats_update_begin_irqsave (32-bit SMP): local_irq_save(flags); write_seqcount_begin(&syncp->seq).
+      name: 'u64_stats_update_begin_irqsave',
+      fields: ['obj', 'flags'],
+      expand(st) {
+        return {
+          body: [{ op: 'local_irq_save', flags: st.flags as string }, { op: 'u64_stats_update_begin', obj: st.obj as string }],
+          text: `${String(st.flags)} = u64_stats_update_begin_irqsave(&${String(st.obj)}): local_irq_save`,
+        };
+      },
+    },
+    {
+      // u64_stats_update_end_irqrestore: write_seqcount_end(&syncp->seq); local_irq_restore(flags).
+      name: 'u64_stats_update_end_irqrestore',
+      fields: ['obj', 'flags'],
+      expand(st) {
+        return {
+          body: [{ op: 'u64_stats_update_end', obj: st.obj as string }, { op: 'local_irq_restore', flags: st.flags as string }],
+          text: `u64_stats_update_end_irqrestore(&${String(st.obj)}, ${String(st.flags)}): write_seqcount_end`,
+        };
+      },
+    },
+    {
       // read_seqbegin(sl) = read_seqcount_begin(&sl->seqcount).
       name: 'read_seqbegin',
       fields: ['obj', 'reg'],
