@@ -122,7 +122,9 @@ export function stmtText(st: Stmt | { op: string; [k: string]: unknown }): strin
       if (typeof x.flags === 'string' && x.op !== 'local_irq_save' && x.op !== 'local_irq_restore') args.push(x.flags);
       if (x.op === 'local_irq_save' || x.op === 'local_irq_restore') args.push(String(x.flags));
       if (typeof x.subclass === 'number') args.push(String(x.subclass));
-      return `${String(x.op)}(${args.join(', ')})`;
+      // A result the design names reads as the C assignment (hidden results, `#…`, are the branch's).
+      const named = typeof x.reg === 'string' && !x.reg.startsWith('#') ? `${x.reg} = ` : '';
+      return `${named}${String(x.op)}(${args.join(', ')})`;
     }
   }
 }
@@ -702,7 +704,9 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       condText = `if (${negatedCall ? '!' : ''}${callText})`;
     } else {
       condOff = compileExpr(cond as Expr, `${where}.cond`, defined);
-      condText = `if (${exprText(cond as Expr)})`;
+      // An expansion's own branch reads as what it tests, not as its hidden register.
+      const own = (st as { text?: unknown }).text;
+      condText = internal && typeof own === 'string' ? `if (${own})` : `if (${exprText(cond as Expr)})`;
     }
     em.nextTouch = isCall ? 0 : touchMask({ cond });
     const br = em.emit('brz', condOff, 0, 0, where, condText);

@@ -290,7 +290,13 @@ export const BUG_ON = (cond: Expr, message?: string): Stmt => (message ? { op: '
 export const WARN_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'WARN_ON', cond, message } : { op: 'WARN_ON', cond });
 
 // Control flow
-export const if_ = (cond: Expr | Trylock, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
+/**
+ * `if (cond) then else otherwise`. The condition is an expression, a
+ * trylock, or a call that returns a value (`if_(test_and_set_bit(0, 'f'),
+ * …)`, `if_(not(refcount_dec_and_test('r')), …)`): the call is a step of its
+ * own, then the branch.
+ */
+export const if_ = (cond: Cond, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
   ({ op: 'if', cond, then, else: otherwise });
 export const while_ = (cond: Expr, body: readonly Stmt[], opts: { bound: number }): Stmt =>
   ({ op: 'while', cond, body, bound: opts.bound });

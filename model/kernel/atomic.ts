@@ -189,7 +189,7 @@ const KREF_PUT: Expansion = {
     return {
       body: [
         { op: 'refcount_dec_and_test', var: st.var as string, reg },
-        { op: 'if', cond: { reg }, then: [{ op: 'call', fn: st.fn }], else: [] },
+        { op: 'if', cond: { reg }, then: [{ op: 'call', fn: st.fn }], else: [], text: 'that was the last reference' },
       ],
       text: `kref_put(&${String(st.var)}, ${st.fn})`,
     };

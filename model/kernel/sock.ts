@@ -521,7 +521,7 @@ const SOCK_EXPANSIONS: readonly Expansion[] = [
   sockExpansion('sock_put', ['obj'], (st, x) => {
     const r = x.hiddenReg('sock_put');
     return {
-      body: [{ op: 'refcount_dec_and_test', var: refcnt(st.obj as string), reg: r }, { op: 'if', cond: { reg: r }, then: [{ op: 'sk_free', obj: st.obj as string }], else: [] }],
+      body: [{ op: 'refcount_dec_and_test', var: refcnt(st.obj as string), reg: r }, { op: 'if', cond: { reg: r }, then: [{ op: 'sk_free', obj: st.obj as string }], else: [], text: 'that was the last reference' }],
       text: `sock_put(&${String(st.obj)})`,
     };
   }),
@@ -531,7 +531,7 @@ const SOCK_EXPANSIONS: readonly Expansion[] = [
     return {
       body: [
         { op: 'mod_timer', obj: st.target as string, value: st.value as Expr, reg: r } satisfies Stmt,
-        { op: 'if', cond: { fn: '!', args: [{ reg: r }] }, then: [{ op: 'refcount_inc', var: refcnt(st.obj as string) }], else: [] },
+        { op: 'if', cond: { fn: '!', args: [{ reg: r }] }, then: [{ op: 'refcount_inc', var: refcnt(st.obj as string) }], else: [], text: 'the timer was not pending' },
       ],
       text: `sk_reset_timer(&${String(st.obj)}, &${String(st.target)}): mod_timer`,
     };
@@ -542,7 +542,7 @@ const SOCK_EXPANSIONS: readonly Expansion[] = [
       // sk_stop_timer: if (del_timer(t)) __sock_put(sk); the _sync form with del_timer_sync.
       body: [
         { op: name === 'sk_stop_timer' ? 'del_timer' : 'del_timer_sync', obj: st.target as string, reg: r },
-        { op: 'if', cond: { reg: r }, then: [{ op: 'refcount_dec', var: refcnt(st.obj as string) }], else: [] },
+        { op: 'if', cond: { reg: r }, then: [{ op: 'refcount_dec', var: refcnt(st.obj as string) }], else: [], text: 'the timer was pending' },
       ],
       text: `${name}(&${String(st.obj)}, &${String(st.target)}): ${name === 'sk_stop_timer' ? 'del_timer' : 'del_timer_sync'}`,
     };
