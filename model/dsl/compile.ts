@@ -962,7 +962,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   const exprs = Int32Array.from(em.exprs);
   const liveness = opts.keepDeadRegisters
     ? keepAllRegisters(code.length / INSN_WIDTH)
-    : computeLiveness({ code, exprs, nregs: regNames.length, loopRegs: em.loops.map((l) => l.reg), designStart, entryRets });
+    : computeLiveness({ code, exprs, nregs: regNames.length, loopRegs: em.loops.map((l) => l.reg), designStart, entryRets, mechanismRegs: [...mechanismRegs] });
 
   return {
     design,

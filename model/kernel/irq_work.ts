@@ -180,8 +180,9 @@ export const IRQ_WORK_OPS: readonly OpSemantics[] = [
     name: 'irq_work_sync',
     operands: [ITEM],
     unavailable,
-    ready(m, _cpu, _ctx, a) {
-      return (m.s[off(m, a) + IW_FLAGS]! & BUSY) === 0;
+    ready(m, cpu, _ctx, a) {
+      // The assertion comes first: with irqs off it warns before spinning.
+      return m.irqsOff(cpu) || (m.s[off(m, a) + IW_FLAGS]! & BUSY) === 0;
     },
     exec(m, cpu, ctx, a) {
       if (m.irqsOff(cpu)) {
