@@ -16,7 +16,7 @@ import { evaluate } from './data.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel } from './scheduler.ts';
-import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
+import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OBJECT_KINDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
 } from './semantics.ts';
@@ -441,6 +441,18 @@ export class Machine {
     }
     if (s[H_VIOL_KIND] === 0) for (const hook of this.afterStep) hook(this);
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /** What of the design's objects `ctx` holds like a lock (ObjectKindSpec.heldBy), or null. */
+  objectHeldBy(ctx: number): string | null {
+    for (const spec of OBJECT_KINDS) {
+      if (!spec.heldBy) continue;
+      for (let id = 0, n = this.p.objects[spec.kind]?.length ?? 0; id < n; id++) {
+        const what = spec.heldBy(this, id, ctx);
+        if (what) return what;
+      }
+    }
+    return null;
   }
 
   /**

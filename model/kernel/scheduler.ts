@@ -237,6 +237,11 @@ const taskExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `WARNING: lock held when returning to user space! ${name} is leaving the kernel with locks still held: rcu_read_lock (nesting ${s[o + X_RCU]! & 0xff}${s[o + X_RCU]! >> 8 ? `, rcu_read_lock_bh ${s[o + X_RCU]! >> 8}` : ''})`, cpu, ctx);
     return;
   }
+  const object = m.objectHeldBy(ctx);
+  if (object) {
+    m.fail('lock-leak', `WARNING: lock held when returning to user space! ${name} is leaving the kernel with locks still held: ${object}`, cpu, ctx);
+    return;
+  }
   m.w(o + X_STATUS, ContextStatus.Done);
   m.w(co + C_CURTASK, -1);
   taskExited(m, ctx);

@@ -181,6 +181,13 @@ export interface ObjectKindSpec {
    * idle. Freeing its struct while active is a use-after-free.
    */
   activeState?(m: Machine, id: number): string | null;
+  /**
+   * What of object `id` context `ctx` holds like a lock (a socket it owns
+   * through lock_sock), named as lockdep names it; null if nothing. A task
+   * returning to user space with it held is "lock held when returning to
+   * user space!" (scheduler.ts taskExit).
+   */
+  heldBy?(m: Machine, id: number, ctx: number): string | null;
   /** Validate one declaration; return its initial state words and attributes. */
   declare(name: string, decl: unknown, d: DeclareContext): { init: number[]; attrs?: Record<string, number> };
   /** The locks, variables and queues an object of this kind embeds (see Embedded); called before any code compiles. */

@@ -50,9 +50,11 @@
  *  - sk_reset_timer(sk, t, delta): if (!mod_timer(t, …)) sock_hold(sk);
  *    sk_stop_timer(sk, t): if (del_timer(t)) __sock_put(sk);
  *    sk_stop_timer_sync with del_timer_sync. Expansions: two steps, as in C.
+ *  - A task that returns to user space owning the socket: lockdep's "lock
+ *    held when returning to user space!" (sk_lock's dep_map), a lock-leak.
  *
- * Not modelled: lock_sock_fast, the lockdep dep_map of sk_lock (the owned
- * socket is not a lock in lockdep reports), sk_rmem_alloc and memory
+ * Not modelled: lock_sock_fast, the rest of sk_lock's lockdep dep_map (the
+ * owned socket is not a lock in lockdep's dependency reports), sk_rmem_alloc and memory
  * accounting, SOCK_RCU_FREE, sk_wmem_alloc keeping a socket after its last
  * put.
  */
@@ -557,6 +559,10 @@ const SOCKS: ObjectKindSpec = {
   size: SOCK_SIZE,
   ctype: 'sock',
   declKeys: ['backlog', 'backlog_rcv', 'skb', 'release_cb', 'refcnt'],
+  // lock_sock's ownership is a lock to lockdep (sk_lock's dep_map): returning to user space owning it is a leak.
+  heldBy(m, id, ctx) {
+    return ownerOf(m, id) === ctx ? `sk_lock-AF_INET (&${sockName(m, id)}, owned since lock_sock)` : null;
+  },
   embedded(name, decl) {
     const d = (typeof decl === 'object' && decl !== null ? decl : {}) as Partial<SockDecl>;
     return {
