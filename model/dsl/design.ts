@@ -276,8 +276,9 @@ export const kfree = (struct: string): Stmt => ({ op: 'kfree', obj: struct });
  * `p = kmalloc(sizeof(*p), gfp)` of a struct declared with `allocated:
  * false`: its members may be touched from then on. GFP_KERNEL may sleep
  * (might_sleep, and the model lets it block in reclaim). With `mayFail`
- * the allocation may also fail: `ret` (required then) is 0 and the
- * struct stays unallocated, so the failure path runs.
+ * the allocation may also fail: `ret` (1 on success) is 0 and the struct
+ * stays unallocated, so the failure path runs; without `ret` the caller
+ * does not check, and its first touch is a NULL dereference.
  */
 export const kmalloc = (struct: string, gfp: Gfp, opts: { ret?: string; mayFail?: boolean } = {}): Stmt =>
   ({ op: 'kmalloc', obj: struct, gfp, ...(opts.ret !== undefined ? { reg: opts.ret } : {}), ...(opts.mayFail ? { mayFail: true } : {}) });
