@@ -406,6 +406,10 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   const irqSpecs = design.irqs ?? [];
   if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
   const irqNames = irqSpecs.map((line) => (isObject(line) && typeof line.name === 'string' ? line.name : ''));
+  // Keys first: code naming a line (free_irq, disable_irq) must not report a misspelled line's name as unknown.
+  irqSpecs.forEach((line, i) => {
+    if (isObject(line)) checkKeys(line, IRQ_KEYS, fail(typeof line.name === 'string' && line.name !== '' ? `irq ${line.name}` : `irqs[${i}]`));
+  });
   const shape: ProgramShape = {
     ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
     irqs: irqSpecs.map((line) => ({
@@ -843,9 +847,12 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   }
 
   if (!Array.isArray(design.tasks)) throw err('tasks', 'must be a list of tasks');
+  // Keys first: a body naming another task (kthread_run, kthread_stop, after) must not report a misspelled task's name as unknown.
+  design.tasks.forEach((t, i) => {
+    if (isObject(t)) checkKeys(t, TASK_KEYS, fail(typeof t.name === 'string' && t.name !== '' ? `task ${t.name}` : `tasks[${i}]`));
+  });
   const tasks: ProgramTask[] = design.tasks.map((t, i) => {
     const where = `tasks[${i}]`;
-    if (isObject(t)) checkKeys(t, TASK_KEYS, fail(typeof t.name === 'string' && t.name !== '' ? `task ${t.name}` : where));
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
     if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
     if (design.tasks.slice(0, i).some((u) => u.name === t.name)) throw err(where, `two tasks are named '${t.name}'; names must be unique`);
@@ -877,7 +884,6 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   });
   const irqs: ProgramIrq[] = irqSpecs.map((line, i) => {
     const where = `irqs[${i}]`;
-    if (isObject(line)) checkKeys(line, IRQ_KEYS, fail(typeof line.name === 'string' && line.name !== '' ? `irq ${line.name}` : where));
     if (!isObject(line) || typeof line.name !== 'string' || line.name === '') throw err(where, "an interrupt line needs a non-empty 'name'");
     if (irqSpecs.slice(0, i).some((l) => l.name === line.name)) throw err(where, `two interrupt lines are named '${line.name}'; names must be unique`);
     const lineFlags = line.flags ?? [];

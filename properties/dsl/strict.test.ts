@@ -120,6 +120,7 @@ describe('a typo is a DesignError naming the key and the nearest valid one', () 
 const NAMED_RECORDS = new Set([
   'locks', 'vars', 'percpu', 'queues', 'functions', 'tasklets', 'timers', 'works', 'workqueues',
   'completions', 'semaphores', 'waitqueues', 'structs', 'tq_structs',
+  'seqcounts', 'rcu_heads', 'irq_works', 'napis', 'socks',
 ]);
 
 type Path = readonly (string | number)[];
