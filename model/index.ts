@@ -15,7 +15,12 @@ import { minimize } from './explore/minimize.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
+import { Machine } from './kernel/machine.ts';
 import type { Program } from './kernel/program.ts';
+import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
+import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
+import { sweep } from './explore/sweep.ts';
+import { predictionReport } from './report/lockdep-predict.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
@@ -33,6 +38,7 @@ export * from './dsl/irq.ts';
 export * from './dsl/napi.ts';
 export * from './dsl/sock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
+export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';
 export { PROFILES } from './kernel/flags.ts';
@@ -41,6 +47,7 @@ export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
 export { randomSearch } from './explore/random.ts';
 export { replay } from './explore/replay.ts';
+export type { LockdepSchedule, LockdepStatus } from './check/lockdep-confirm.ts';
 
 export interface CheckOptions {
   /** `exhaustive` (default) proves within bounds; `random` samples schedules. */
@@ -51,6 +58,11 @@ export interface CheckOptions {
   readonly maxSteps?: number;
   /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
   readonly minimize?: boolean;
+  /**
+   * lockdep's prediction over the explored executions, each predicted
+   * problem settled by a search (Verdict.lockdep). Default true.
+   */
+  readonly lockdep?: boolean;
 }
 
 /** The bounds a verdict holds within. */
@@ -82,6 +94,28 @@ export interface VerdictViolation {
   readonly foundLength: number;
 }
 
+/**
+ * A problem lockdep predicts from the explored executions
+ * (model/check/lockdep.ts), and how the search settled it
+ * (model/check/lockdep-confirm.ts).
+ */
+export interface LockdepEntry {
+  /** lockdep's report kind. */
+  readonly kind: LockdepFinding['kind'];
+  /** lockdep's header line, e.g. `WARNING: possible circular locking dependency detected`. */
+  readonly title: string;
+  /** The lock classes it is about, as lockdep names them (`&dev->lock`, `(work_completion)(&w)`). */
+  readonly classes: readonly string[];
+  /** lockdep's report, in the kernel's format. */
+  readonly report: string;
+  /** confirmed (a schedule realises it), not-reachable (none within the bounds: a lockdep false positive there), not-decided. */
+  readonly status: LockdepStatus;
+  /** Why: the schedule found, or why none exists, or the bound that ran out. */
+  readonly reason: string;
+  /** The realising schedule of a confirmed problem (on `cpus` CPUs; `moved` tasks given a CPU of their own). */
+  readonly schedule?: LockdepSchedule;
+}
+
 export interface Verdict {
   readonly design: string;
   readonly fingerprint: string;
@@ -101,6 +135,13 @@ export interface Verdict {
   readonly boundedOut: string | null;
   /** The seed of a random exploration. */
   readonly seed?: number;
+  /**
+   * What lockdep predicts over the explored executions, each problem
+   * settled: a confirmed deadlock, not reachable within the bounds (with
+   * the reason), or not decided. Empty if lockdep predicts nothing; absent
+   * with `lockdep: false`.
+   */
+  readonly lockdep?: readonly LockdepEntry[];
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -139,14 +180,16 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   let result: SearchResult;
   let seed: number | undefined;
   let parallelism: number | undefined;
+  const lockdep = opts.lockdep === false ? null : new LockdepObserver(p);
+  const transitions = lockdep ? { transitions: lockdep } : {};
   if (explorer === 'random') {
-    const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+    const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...transitions });
     seed = r.seed;
     // Sampling proves nothing: without a violation the verdict stays bounded-out.
     result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
   } else {
     const meter = new ParallelismMeter(p);
-    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s) });
+    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s), ...transitions });
     parallelism = meter.value;
   }
   let v = result.violation;
@@ -159,19 +202,47 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
+  const bounds = boundsOf(p, opts);
+  let entries: LockdepEntry[] | undefined;
+  if (lockdep) {
+    const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+    const facts = lockdep.facts;
+    // The violations within the design's bounds, shortest first, that could realise a predicted problem.
+    const candidates = new Candidates(facts);
+    let designBounded: string | null = null;
+    if (v) {
+      // The verdict's own violation first: it is a shortest one of its kind (or ddmin's 1-minimal one).
+      const r = replaySchedule(p, v.choices);
+      if (r.violation) candidates.add(new Machine(p), r.final, r.violation, explorer === 'exhaustive');
+    }
+    if (explorer === 'random') {
+      designBounded = 'a random search samples schedules';
+    } else if (result.status === 'violation') {
+      // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and the other violations.
+      designBounded = sweep(p, lockdep, maxStates, candidates.record).boundedOut;
+    } else if (result.status === 'bounded-out') {
+      designBounded = result.boundedOut ?? 'a bound was reached';
+    }
+    const findings = predict(facts);
+    const settled = confirmFindings(p.design, p, facts, findings, { maxStates, candidates, designBounded, boundsText: boundsText(bounds), search: explorer === 'exhaustive' });
+    entries = findings.map((f, i) => ({
+      kind: f.kind, title: f.title, classes: f.classes.map((c) => facts.classes.list[c]!.name), report: predictionReport(facts, f), ...settled[i]!,
+    }));
+  }
   return {
     design: p.design.name,
     fingerprint: p.fingerprint,
     expected: p.design.expected ?? null,
     status: result.status,
     explorer,
-    bounds: boundsOf(p, opts),
+    bounds,
     stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
     violation: v
       ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
     ...(seed !== undefined ? { seed } : {}),
+    ...(entries ? { lockdep: entries } : {}),
   };
 }
 
@@ -201,4 +272,5 @@ export {
 } from './explore/counterexample.ts';
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
+export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };

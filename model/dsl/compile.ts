@@ -396,9 +396,12 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     throw new Error('kdefer internal error: softirq loop not at pc 0');
   }
   const builtins: Record<string, number> = {};
+  const builtinCode: { name: string; from: number; to: number; code: (typeof BUILTINS)[number] }[] = [];
   for (const code of BUILTINS) {
     builtins[code.name] = em.pc;
+    const from = em.pc;
     for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
+    builtinCode.push({ name: code.name, from, to: em.pc, code });
   }
   const designStart = em.pc;
   /** The `ret` ending each task body and irq handler: code no one calls. */
@@ -418,6 +421,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       threaded: isObject(line) && line.thread !== undefined,
     })),
   };
+  const builtinRegions = builtinCode.map(({ name: bname, from, to, code }) => ({ name: bname, from, to, live: code.live ? code.live(shape) : true }));
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();
   for (const mech of MECHANISMS) {
@@ -632,7 +636,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
         const spec = OBJECT_KINDS.find((k) => k.kind === kind);
         return spec ? ((design as unknown as Record<string, Record<string, unknown> | undefined>)[spec.field] ?? {})[oname] : undefined;
       },
-      hiddenReg: (tag) => `#${tag}${em.pc / INSN_WIDTH}`,
+      // Named within the region, as every hidden register (symmetry: equal code, equal registers).
+      hiddenReg: (tag) => `#${tag}${(em.pc - region.start) / INSN_WIDTH}`,
     };
     const { body, text } = expansion.expand(st, x);
     const first = em.pc;
@@ -685,7 +690,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     if (isObject(cond) && 'trylock' in cond) {
       checkKeys(cond, TRYLOCK_KEYS, fail(`${where}.cond`));
       const t = cond as unknown as Trylock;
-      const result = `#try${em.pc / INSN_WIDTH}`;
+      // Hidden registers are named within their region, so equal code compiles to equal registers (symmetry).
+      const result = `#try${(em.pc - region.start) / INSN_WIDTH}`;
       const call = Object.fromEntries(Object.entries({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }).filter(([, x]) => x !== undefined));
       compileOp(call, `${where}.cond`, defined);
       const callText = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
@@ -696,7 +702,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       // A call used as a condition: its result register decides (a hidden one unless the call names it).
       const call = cond as Record<string, unknown>;
       const named = typeof call.reg === 'string';
-      const result = named ? (call.reg as string) : `#cond${em.pc / INSN_WIDTH}`;
+      const result = named ? (call.reg as string) : `#cond${(em.pc - region.start) / INSN_WIDTH}`;
       const opcode = opcodeOf(call.op as string);
       const resultSpec = opcode === undefined ? undefined : OPS[opcode]!.operands?.find((o) => o.kind === 'reg-def' && o.field === 'reg');
       if (opcode !== undefined && !resultSpec) throw err(`${where}.cond`, `${String(call.op)}() returns nothing to branch on`);
@@ -759,7 +765,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND} (while_(cond, body, { bound }))`);
     }
     const loop = em.loops.length;
-    const counter = em.reg(`#loop${loop}`);
+    const counter = em.reg(`#loop${region.loops++}`);
     em.loops.push({ where, bound: st.bound, reg: counter });
     const zero = compileExpr(0, where, defined);
     em.emit('load', counter, zero, 0, where, `loop counter = 0`);
@@ -771,12 +777,23 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     em.patch(top, 2, em.pc);
   };
 
-  const compileEntry = (body: readonly Stmt[], path: string): number => {
+  /** The region (task body, handler, callback function) being compiled: where it starts, loops so far. */
+  let region = { start: 0, loops: 0 };
+  const inRegion = <T>(fn: () => T): T => {
+    const outer = region;
+    region = { start: em.pc, loops: 0 };
+    try {
+      return fn();
+    } finally {
+      region = outer;
+    }
+  };
+  const compileEntry = (body: readonly Stmt[], path: string): number => inRegion(() => {
     const entry = em.pc;
     compileBody(body, path, new Set(), []);
     em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
     return entry;
-  };
+  });
 
   const attributeChecks: (() => void)[] = [];
   /** Registers mechanisms read or write by name around the design code they call (see liveness.ts). */
@@ -789,10 +806,13 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     const known = callbackEntries.get(key);
     if (known !== undefined) return known;
     if (!Object.hasOwn(functions, fn)) throw err(where, `unknown function ${JSON.stringify(fn)} (defined: ${Object.keys(functions).join(', ') || 'none'})`);
-    const entry = em.pc;
-    for (const r of inputs) em.reg(r);
-    compileBody(functions[fn]!, `function ${fn}`, new Set(inputs), [fn]);
-    em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+    const entry = inRegion(() => {
+      const at = em.pc;
+      for (const r of inputs) em.reg(r);
+      compileBody(functions[fn]!, `function ${fn}`, new Set(inputs), [fn]);
+      em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+      return at;
+    });
     callbackEntries.set(key, entry);
     return entry;
   };
@@ -999,5 +1019,6 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     invariants,
     designStart,
     liveness,
+    builtinRegions,
   };
 }

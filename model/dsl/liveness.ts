@@ -54,6 +54,25 @@ export interface Liveness {
 }
 
 const opByName = (name: string) => OPS.findIndex((o) => o.name === name);
+const JMP = opByName('jmp');
+const BRZ = opByName('brz');
+const WHILE = opByName('while');
+const RET = opByName('ret');
+
+/**
+ * The pcs control can go to after the instruction at `pc` completes, within
+ * its own code: branches and loops, or the next instruction; none after a
+ * `ret` or inside builtin kernel code (below `designStart`), whose control
+ * flow is the mechanisms' own.
+ */
+export function successors(code: Int32Array, pc: number, designStart: number): number[] {
+  if (pc < designStart) return [];
+  const opcode = code[pc]!;
+  if (opcode === JMP) return [code[pc + 1]!];
+  if (opcode === BRZ || opcode === WHILE) return [pc + INSN_WIDTH, code[pc + 2]!];
+  if (opcode === RET) return [];
+  return [pc + INSN_WIDTH];
+}
 
 /** Registers an expression reads. */
 function exprRegs(exprs: Int32Array, off: number, out: Set<number>): void {
@@ -74,10 +93,6 @@ function slots(specs: readonly OperandSpec[]): number[] {
 export function computeLiveness(input: LivenessInput): Liveness {
   const { code, exprs, nregs, loopRegs, designStart, entryRets } = input;
   const ninsn = code.length / INSN_WIDTH;
-  const JMP = opByName('jmp');
-  const BRZ = opByName('brz');
-  const WHILE = opByName('while');
-  const RET = opByName('ret');
 
   const uses: Set<number>[] = [];
   const defs: Set<number>[] = [];
@@ -88,21 +103,15 @@ export function computeLiveness(input: LivenessInput): Liveness {
     const [a, b, c] = [code[pc + 1]!, code[pc + 2]!, code[pc + 3]!];
     const use = new Set<number>();
     const def = new Set<number>();
-    let next: number[] = [pc + INSN_WIDTH];
-    if (pc < designStart) {
-      next = [];
-    } else if (opcode === JMP) {
-      next = [a];
+    const next = successors(code, pc, designStart);
+    if (pc < designStart || opcode === JMP || opcode === RET) {
+      // no registers
     } else if (opcode === BRZ) {
       exprRegs(exprs, a, use);
-      next = [pc + INSN_WIDTH, b];
     } else if (opcode === WHILE) {
       exprRegs(exprs, a, use);
       use.add(loopRegs[c]!);
       def.add(loopRegs[c]!);
-      next = [pc + INSN_WIDTH, b];
-    } else if (opcode === RET) {
-      next = [];
     } else {
       const specs = OPS[opcode]!.operands ?? [];
       const slotOf = slots(specs);

@@ -15,6 +15,7 @@
 import fc from 'fast-check';
 import type { ViolationKind } from '../check/violation.ts';
 import { Machine } from '../kernel/machine.ts';
+import type { TransitionObserver } from '../kernel/semantics.ts';
 import type { Program } from '../kernel/program.ts';
 import { CHOICE_RUN, choiceKind } from '../kernel/semantics.ts';
 import { minimize } from './minimize.ts';
@@ -37,6 +38,8 @@ export interface RandomOptions {
   readonly runs?: number;
   readonly seed?: number;
   readonly maxSteps?: number;
+  /** Told of every transition the sampled schedules take (e.g. lockdep's prediction, model/check/lockdep.ts). */
+  readonly transitions?: TransitionObserver;
 }
 
 export interface RandomResult extends SearchResult {
@@ -88,6 +91,7 @@ export function randomSearch(p: Program, opts: RandomOptions = {}): RandomResult
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
   const started = performance.now();
   const m = new Machine(p);
+  m.observer = opts.transitions ?? null;
   const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
   let kind: ViolationKind | null = null;
   let firstBound: string | null = null;

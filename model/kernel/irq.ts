@@ -20,14 +20,27 @@ import {
   IRQ_IN_THREAD_FN, IRQ_ONESHOT_MASKED, IRQ_REQUESTED, IRQ_RUNTHREAD, X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID, X_KIND, X_PHASE,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import type { Program } from './program.ts';
+import { INSN_WIDTH, type Program } from './program.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
-import type { ChoiceSource, FrameExit, KernelThread, Mechanism, OperandSpec, OpSemantics, ProgramShape, WaitEdge } from './semantics.ts';
+import type {
+  ChoiceSource, FootprintBuilder, FrameExit, KernelThread, Mechanism, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
+} from './semantics.ts';
 import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 
 const IRQ_ARRIVAL: ChoiceSource = {
   name: 'irq',
   active: (p) => p.irqs.length > 0,
+  // Offered by this CPU's irq state and frame depth and each line's budget and
+  // in-progress flag; pushes a frame here (a line affine to several CPUs is shared).
+  footprint(f, p, cpu) {
+    f.write(f.ownCpu());
+    p.irqs.forEach((line, l) => {
+      if (line.cpuMask & (1 << cpu)) f.write(f.line(l));
+    });
+  },
+  // Another CPU can only enable an arrival here by finishing a handler of a line it shares with this one
+  // (or, where lines are requested, enabled or unmasked by code, by that code: never quiet then).
+  quiet: (m, cpu) => !linesManaged(m.p) && m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
   collect(m, cpu, out) {
     if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
@@ -94,9 +107,15 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
   if (!softirqsAtIrqExit(m, cpu)) m.w(co + C_IRQS_OFF, 0);
 };
 
+/** The footprint of an operation on this CPU's own state only (irq flag, preempt and bh counts, pending softirqs, frames). */
+export function ownCpu(f: FootprintBuilder): void {
+  f.write(f.ownCpu());
+}
+
 export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_disable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, 1);
       m.advance(ctx);
@@ -104,6 +123,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'local_irq_enable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
@@ -112,6 +132,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_save',
     operands: [{ kind: 'reg-def', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
       const co = m.cpuOff(cpu);
       m.setReg(ctx, a, m.s[co + C_IRQS_OFF]!);
@@ -122,6 +143,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_restore',
     operands: [{ kind: 'reg-use', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, m.reg(ctx, a) !== 0 ? 1 : 0);
       m.advance(ctx);
@@ -174,6 +196,26 @@ export const IRQ_OPS: readonly OpSemantics[] = [
  */
 
 const LINE: OperandSpec = { kind: 'irq', field: 'target' };
+
+/** Operations that change whether a line may fire (so code on one CPU can enable an arrival on another). */
+const LINE_CONTROL = new Set(['request_irq', 'request_threaded_irq', 'free_irq', 'disable_irq', 'disable_irq_nosync', 'enable_irq']);
+const MANAGED = new WeakMap<Program, boolean>();
+/**
+ * Whether some line's liveness is changed by code: requested or enabled by
+ * the design, or unmasked by its irq thread (IRQF_ONESHOT). Then an arrival
+ * on a CPU may be enabled by another CPU's step, and the arrival source is
+ * never quiet for partial-order reduction.
+ */
+function linesManaged(p: Program): boolean {
+  let known = MANAGED.get(p);
+  if (known === undefined) {
+    known = p.irqs.some((l) => l.vector === undefined && (!l.requested || l.noAutoEn || l.oneshot || l.threadEntry >= 0));
+    // By the instruction's text, which starts with the operation's name (stmtText).
+    for (let k = p.designStart / INSN_WIDTH; !known && k < p.text.length; k++) if (LINE_CONTROL.has(p.text[k]!.split('(')[0]!)) known = true;
+    MANAGED.set(p, known);
+  }
+  return known;
+}
 const lineName = (m: Machine, line: number): string => m.p.irqs[line]!.name;
 const state = (m: Machine, line: number): number => m.s[m.irqOff(line) + I_STATE]!;
 const phaseOf = (m: Machine, ctx: number): number => m.s[m.ctxOff(ctx) + X_PHASE]!;
@@ -469,6 +511,15 @@ export const IRQ: Mechanism = {
   exits: { [FrameKind.Hardirq]: hardirqExit },
   builtins: [{ name: 'irq_thread', ops: ['irq_thread'] }],
   threads: irqThreadTasks,
+  // irq_exit: the line's in-progress flag, this CPU's counts and frames, softirqs run here;
+  // a threaded line's primary handler wakes the line's irq thread.
+  exitFootprints: {
+    [FrameKind.Hardirq]: (f, p, _cpu, line) => {
+      f.write(f.ownCpu());
+      f.write(f.line(line));
+      if (p.irqs[line]!.threadEntry >= 0) f.write(f.anyTask());
+    },
+  },
 };
 
 /** Read a line's state (for tests and reports). */

@@ -69,6 +69,7 @@ const STRUCTS: ObjectKindSpec = {
   declKeys: ['members', 'allocated'],
   field: 'structs',
   size: STRUCT_SIZE,
+  wordRoles: ['plain'],
   declare(_name, decl, d) {
     if (typeof decl !== 'object' || decl === null) return d.fail('declare a struct as { members: [...] }');
     const allocated = (decl as { allocated?: unknown }).allocated ?? true;

@@ -18,7 +18,7 @@ import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel } from './scheduler.ts';
 import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OBJECT_KINDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
-  CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
+  CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type TransitionObserver, type WaitEdge,
 } from './semantics.ts';
 
 export class Machine {
@@ -36,6 +36,11 @@ export class Machine {
    */
   hLo = 0;
   hHi = 0;
+  /**
+   * Told of every transition stepInPlace takes (see TransitionObserver), and
+   * of the lockdep maps mechanisms annotate; null when nobody listens.
+   */
+  observer: TransitionObserver | null = null;
   /** The write log: (offset, old value) pairs appended by w(); undoTo(mark) rolls back. */
   private log = new Int32Array(1 << 14);
   /** Entries used in the write log (twice the number of writes). */
@@ -147,11 +152,14 @@ export class Machine {
    * run an operation to say what it would do.
    */
   dryRun<T>(fn: () => T): T {
-    const { s, message, hLo, hHi, logLen } = this;
+    const { s, message, hLo, hHi, logLen, observer } = this;
     this.s = s.slice();
+    // A label's dry run is no transition: the observer must not hear of it.
+    this.observer = null;
     try {
       return fn();
     } finally {
+      this.observer = observer;
       this.s = s;
       this.message = message;
       this.hLo = hLo;
@@ -421,6 +429,17 @@ export class Machine {
    * and the fingerprint lanes follow the state.
    */
   stepInPlace(choice: number): void {
+    const observer = this.observer;
+    if (observer === null) {
+      this.stepBody(choice);
+      return;
+    }
+    observer.before(this, choice);
+    this.stepBody(choice);
+    observer.after(this, choice);
+  }
+
+  private stepBody(choice: number): void {
     const s = this.s;
     this.message = null;
     const kind = choiceKind(choice);

@@ -118,6 +118,8 @@ export interface Program {
   readonly structMembers: readonly (readonly string[])[];
   /** Entry pc of each mechanism's builtin kernel code, by name. */
   readonly builtins: Readonly<Record<string, number>>;
+  /** The pcs [from, to) of each builtin's code, and whether any context can run it (BuiltinCode.live). */
+  readonly builtinRegions: readonly { readonly name: string; readonly from: number; readonly to: number; readonly live: boolean }[];
   /** Mechanism objects by kind, each list indexed by the object's id. */
   readonly objects: Readonly<Record<string, readonly ProgramObject[]>>;
   /** Register names; every context has one slot per name. */

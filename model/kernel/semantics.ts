@@ -41,7 +41,7 @@ export interface FootprintBuilder {
   ownCpu(): number;
   /** CPU `c`'s block (a remote CPU an operation names, e.g. add_timer_on). */
   cpu(c: number): number;
-  /** Every CPU's block (e.g. an operation that may wake ksoftirqd anywhere). */
+  /** Every CPU's block (e.g. an operation that may wake ksoftirqd anywhere). Like every any…(), pass it to read() or write(). */
   anyCpu(): number;
   lock(id: number): number;
   variable(id: number): number;
@@ -61,6 +61,23 @@ export interface FootprintBuilder {
   anyTask(): number;
   /** The global timer state: jiffies and which CPUs have ticked (H_JIFFIES, H_TICKED). */
   jiffies(): number;
+  /** The executing context's own block, if it is a task (its status and wait channel, which others read or write). */
+  ownTask(): number;
+  /**
+   * When it completes, the executing context holds `lock` exclusively
+   * (spin_lock, write_lock, mutex_lock). With release(), this feeds the
+   * static must-hold lockset analysis: a variable accessed only under one
+   * lock cannot be touched by another CPU while this CPU holds that lock.
+   */
+  acquire(lock: number): void;
+  /** When it completes, the executing context no longer holds `lock`. */
+  release(lock: number): void;
+  /**
+   * It may raise softirq vector `vec` on the executing CPU. A design's
+   * softirq handler is assumed to run only on CPUs where something may
+   * raise its vector (a transition without a footprint may raise any).
+   */
+  raises(vec: number): void;
 }
 
 /** How the compiler fills an instruction operand from a statement field. */
@@ -228,8 +245,15 @@ export interface Expansion {
  * read it).
  */
 export interface LockdepAction {
-  /** acquire (lock_acquire), release, downgrade (lock_downgrade), init (a *_init: debug_check_no_locks_freed). */
-  readonly action: 'acquire' | 'release' | 'downgrade' | 'init';
+  /**
+   * acquire (lock_acquire), release, downgrade (lock_downgrade), init (a
+   * *_init: debug_check_no_locks_freed), touch-map (lock_map_acquire and
+   * release of the lockdep map of operand a's object, `map`, as the
+   * instruction's first act, even when it then waits at once).
+   */
+  readonly action: 'acquire' | 'release' | 'downgrade' | 'init' | 'touch-map';
+  /** The kind of object operand a is, for touch-map. */
+  readonly map?: LockdepMapRef['kind'];
   /**
    * For an acquire: 0 exclusive, 1 a non-recursive reader (down_read),
    * 'read_lock' an rwlock reader, recursive unless a queued rwlock is read
@@ -288,6 +312,42 @@ export interface OpSemantics {
   footprint?(f: FootprintBuilder, a: number, b: number, c: number): void;
 }
 
+/**
+ * A lockdep map a mechanism annotates its waits with, as the kernel does:
+ * timer->lockdep_map (kernel/time/timer.c call_timer_fn, __timer_delete_sync),
+ * work->lockdep_map and wq->lockdep_map (kernel/workqueue.c
+ * process_one_work, start_flush_work, __flush_workqueue). `id` is the
+ * object's id in its kind.
+ */
+export interface LockdepMapRef {
+  readonly kind: 'timer' | 'work' | 'workqueue';
+  readonly id: number;
+}
+
+/**
+ * Told of every transition the machine takes (Machine.stepInPlace), for
+ * observers that learn from the executions an explorer actually explores
+ * (lockdep's prediction, model/check/lockdep.ts). It must not change the
+ * state.
+ */
+export interface TransitionObserver {
+  /** Before `choice` is taken from the machine's current state. */
+  before(m: Machine, choice: number): void;
+  /** After it was taken: `m.s` is the successor. */
+  after(m: Machine, choice: number): void;
+  /**
+   * lock_map_acquire of a lockdep map by `ctx` on `cpu`, now, in the middle
+   * of a transition: a touch (acquire and release) at a flush or
+   * del_timer_sync, or the acquisition the map's mechanism then keeps held
+   * (Mechanism.lockdepMapsHeld). `irqsOff`: hardirqs are off at the acquire
+   * whatever the CPU's state says (del_timer_sync's local_irq_save);
+   * `under`: another map the context holds at that moment that the state
+   * does not show yet (process_one_work takes wq->lockdep_map, then the
+   * work's).
+   */
+  lockdepMap?(m: Machine, cpu: number, ctx: number, map: LockdepMapRef, irqsOff: boolean, under?: LockdepMapRef): void;
+}
+
 /** An edge of the wait-for graph. */
 export interface WaitEdge {
   readonly on: readonly number[];
@@ -308,6 +368,14 @@ export interface ChoiceSource {
    * whether it is offered) and write. Omitted: it conflicts with everything.
    */
   footprint?(f: FootprintBuilder, p: Program, cpu: number): void;
+  /**
+   * True if, in the current state, it offers nothing on `cpu` and no other
+   * CPU can make it offer something there before `cpu` itself takes a step
+   * (e.g. no task can be scheduled on a CPU that is running one). The
+   * partial-order reduction then leaves its footprint out of what `cpu`
+   * can do now. Omitted: never quiet.
+   */
+  quiet?(m: Machine, cpu: number): boolean;
 }
 
 /** What happens when a context of one kind returns from its outermost code. */
@@ -329,6 +397,12 @@ export interface BuiltinCode {
   readonly name: string;
   /** Internal operation names; operands are 0. The code must end in a loop or a `ret`. */
   readonly ops: readonly string[];
+  /**
+   * Whether any context can ever run this code in a program of this shape
+   * (default: yes). The compiler emits it anyway; the partial-order
+   * reduction leaves dead builtin code out of what a CPU might do.
+   */
+  live?(shape: ProgramShape): boolean;
 }
 
 /** An implicit kernel thread a mechanism needs (a kworker), running builtin code. */
@@ -367,8 +441,19 @@ export interface Mechanism {
   readonly ops?: readonly OpSemantics[];
   readonly choices?: readonly ChoiceSource[];
   readonly exits?: Readonly<Record<number, FrameExit>>;
-  /** Footprints of its frame exits, by frame kind (see FootprintBuilder); an exit without one conflicts with everything. */
-  readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program) => void>>;
+  /**
+   * The footprint of each of its operations, choice sources and frame
+   * exits that declares none of its own: a coarse bound for the whole
+   * mechanism (its objects, this CPU, the tasks it may wake). Omitted: such
+   * transitions conflict with everything.
+   */
+  readonly defaultFootprint?: (f: FootprintBuilder) => void;
+  /**
+   * Footprints of its frame exits, by frame kind (see FootprintBuilder), for
+   * the frame with X_ID `id` (a task's index, an irq line) on `cpu`; an exit
+   * without one conflicts with everything.
+   */
+  readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program, cpu: number, id: number) => void>>;
   readonly objects?: readonly ObjectKindSpec[];
   /** Kernel functions the compiler expands into other statements (see Expansion). */
   readonly expansions?: readonly Expansion[];
@@ -394,6 +479,12 @@ export interface Mechanism {
    * through m.w(), deterministically. Keep it cheap.
    */
   readonly afterStep?: { needs(p: Program): boolean; run(m: Machine): void };
+  /**
+   * The lockdep maps context `ctx` holds now because of this mechanism (a
+   * kworker inside a work function holds its workqueue's and the work's
+   * map; a softirq running a timer callback holds the timer's map).
+   */
+  readonly lockdepMapsHeld?: (m: Machine, ctx: number) => readonly LockdepMapRef[];
   /**
    * What a softirq or ksoftirqd frame is running for this mechanism right
    * now (`tasklet rx`, `bh NET_BH`), or null; Machine.contextName shows it

@@ -16,7 +16,7 @@ import { L_OWNER, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import { evaluate } from './data.ts';
-import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, ObjectKindSpec, OpSemantics, OperandSpec } from './semantics.ts';
 
@@ -32,6 +32,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     kind: 'semaphore',
     field: 'semaphores',
     size: SEM_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (!isCount(decl)) return d.fail('the initial count (sema_init) must be a whole number from 0 to 64');
       return { init: [decl] };
@@ -42,6 +43,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: ['done'],
     field: 'completions',
     size: COMPLETION_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       const done = (decl as { done?: unknown } | null)?.done ?? 0;
       if (typeof decl !== 'object' || decl === null || !isCount(done)) d.fail('declare a completion as {} or { done: n }');
@@ -53,6 +55,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: [],
     field: 'waitqueues',
     size: WAITQUEUE_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (typeof decl !== 'object' || decl === null) d.fail('declare a wait queue as {}');
       return { init: [0] };
@@ -75,6 +78,14 @@ function mutexLockOp(nested: boolean): OpSemantics {
   const name = nested ? 'mutex_lock_nested' : 'mutex_lock';
   return {
     name,
+    // (mutex_lock_nested is new: its footprint is left undeclared, conflicting with everything.)
+    ...(nested ? {} : {
+      footprint(f, a) {
+        sleeps(f);
+        f.write(f.lock(a));
+        f.acquire(a);
+      },
+    } satisfies Partial<OpSemantics>),
     operands: nested ? [MUTEX, { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 }] : [MUTEX],
     // mutex_acquire_nest(&lock->dep_map, subclass, 0, nest_lock, ip): exclusive.
     lockdep: { action: 'acquire', read: 0, ...(nested ? { subclassOperand: 1 as const } : {}) },
@@ -112,6 +123,11 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // mutex_unlock(): only the owner task may unlock (DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)).
     name: 'mutex_unlock',
+    footprint(f, a) {
+      f.write(f.lock(a));
+      wakes(f);
+      f.release(a);
+    },
     operands: [MUTEX],
     lockdep: { action: 'release', read: 0 },
     exec(m, cpu, ctx, a) {
@@ -131,6 +147,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // mutex_trylock(): never sleeps, but is not allowed in interrupt context.
     name: 'mutex_trylock',
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.lock(a));
+    },
     operands: [MUTEX, { kind: 'reg-def', field: 'reg' }],
     lockdep: { action: 'acquire', read: 0, trylock: true },
     exec(m, cpu, ctx, a, b) {
@@ -159,6 +179,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'down',
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.object('semaphore', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `down(${objName(m, 'semaphore', a)})`)) return;
@@ -177,6 +201,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // up(): any context.
     name: 'up',
+    footprint(f, a) {
+      f.write(f.object('semaphore', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, _cpu, ctx, a) {
       const off = semOff(m, a);
@@ -187,6 +215,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'wait_for_completion',
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `wait_for_completion(${objName(m, 'completion', a)})`)) return;
@@ -206,6 +238,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // try_wait_for_completion(): any context, never sleeps.
     name: 'try_wait_for_completion',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }, { kind: 'reg-def', field: 'reg' }],
     exec(m, _cpu, ctx, a, b) {
       const off = complOff(m, a);
@@ -218,6 +253,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // complete(): any context; done++ (saturating at complete_all's UINT_MAX).
     name: 'complete',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       const off = complOff(m, a);
@@ -228,6 +267,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'complete_all',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       m.w(complOff(m, a), COMPLETE_ALL);
@@ -237,6 +280,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'reinit_completion',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       m.w(complOff(m, a), 0);
@@ -248,6 +294,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     // checked, so a wake_up between the check and schedule() is not lost: the
     // check and the sleep are one step here.
     name: 'wait_event',
+    footprint(f, _a, b) {
+      sleeps(f);
+      f.expr(b);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }, { kind: 'expr', field: 'cond' }],
     exec(m, cpu, ctx, a, b) {
       if (!mightSleep(m, cpu, ctx, `wait_event(${objName(m, 'waitqueue', a)})`)) return;
@@ -263,6 +313,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'wake_up',
+    footprint(f) {
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, _cpu, ctx, a) {
       wakeAll(m, channel(Chan.WaitQueue, a));
@@ -272,6 +325,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // interruptible_sleep_on(): sleep unconditionally until the next wake_up.
     name: 'sleep_on',
+    footprint(f) {
+      sleeps(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, cpu, ctx, a) {
       const o = m.ctxOff(ctx);

@@ -232,6 +232,15 @@ function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
     name,
     operands,
     lockdep,
+    // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
+    // (The raw_spin_lock* and *_nested forms are new: their footprints are left undeclared.)
+    ...(api === 'raw' || nested ? {} : {
+      footprint(f, a) {
+        f.write(f.ownCpu());
+        f.write(f.lock(a));
+        if (mode !== 'read') f.acquire(a);
+      },
+    } satisfies Partial<OpSemantics>),
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
@@ -319,6 +328,14 @@ function unlockOp(api: Api, flavour: Flavour): OpSemantics {
     name,
     operands,
     lockdep: { action: 'release', read: lockdepRead(mode) },
+    // The lock word, this CPU's counts; the _bh form is a softirq run point (a frame on this CPU).
+    ...(api === 'raw' ? {} : {
+      footprint(f, a) {
+        f.write(f.ownCpu());
+        f.write(f.lock(a));
+        f.release(a);
+      },
+    } satisfies Partial<OpSemantics>),
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
@@ -367,6 +384,12 @@ function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    ...(api === 'raw' ? {} : {
+      footprint(f, a) {
+        f.write(f.ownCpu());
+        f.write(f.lock(a));
+      },
+    } satisfies Partial<OpSemantics>),
     // lockdep sees only a successful trylock (spin_acquire(…, 1, …) after do_raw_spin_trylock).
     lockdep: {
       action: 'acquire', read: lockdepRead(mode), trylock: true,

@@ -66,8 +66,8 @@ import {
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { ChoiceSource, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
-import { heldNames, raise, softirqsAtIrqExit } from './softirq.ts';
+import type { ChoiceSource, LockdepMapRef, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import { heldNames, HI_SOFTIRQ, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const TIMER_SOFTIRQ = SOFTIRQS.indexOf('TIMER');
 /** tick_do_timer_cpu: the CPU whose tick increments jiffies. */
@@ -388,6 +388,8 @@ function deleteSyncOp(name: 'del_timer_sync' | 'timer_delete_sync' | 'timer_shut
     name,
     operands: [{ kind: 'object', field: 'obj', objectKind: 'timer' }, { kind: 'reg-def', field: 'reg', optional: true }],
     ...availability(name),
+    // __timer_delete_sync: lock_map_acquire/release(&timer->lockdep_map) under local_irq_save, before anything else.
+    lockdep: { action: 'touch-map', read: 0, map: 'timer', irqsOff: true },
     ready(m, cpu, ctx, a) {
       if (hardirqWarn(m, cpu, a) || !runningOnItsBase(m, a)) return true;
       return shutdown && m.s[m.ctxOff(ctx) + X_PHASE] === 0;
@@ -568,6 +570,8 @@ function runTimersOp(name: string): OpSemantics {
       }
       const id = candidates[variant]!;
       const o = timerOff(m, id);
+      // call_timer_fn: lock_map_acquire(&lockdep_map), a copy of timer->lockdep_map, held around fn (timerMapsHeld).
+      m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'timer', id }, attr(m, id, A_IRQSAFE) !== 0);
       detach(m, id); // detach_timer(timer, true)
       m.w(o + T_RUNNING, s[o + T_RUNNING]! | (1 << cpu)); // base->running_timer = timer
       if (attr(m, id, A_IRQSAFE)) m.w(co + C_IRQS_OFF, 1); // raw_spin_unlock (irqs stay off) vs raw_spin_unlock_irq
@@ -719,19 +723,42 @@ function runningTimerTitle(m: Machine, ctx: number): string | null {
   return id < 0 ? null : `timer ${timerName(m, id)}`;
 }
 
+/** The timer whose callback `ctx` runs holds its lockdep map (call_timer_fn): a softirq or ksoftirqd frame of a CPU whose base runs it. */
+function timerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
+  if (m.isTask(ctx)) return [];
+  const kind = m.s[m.ctxOff(ctx) + X_KIND]!;
+  if (kind !== FrameKind.Softirq && kind !== FrameKind.Ksoftirqd) return [];
+  const id = finishedOn(m, m.cpuOfCtx(ctx));
+  return id < 0 ? [] : [{ kind: 'timer', id }];
+}
+
 export const TIMER: Mechanism = {
   name: 'timer',
   ops: TIMER_OPS,
+  // Every timer, jiffies and the tick bits, this CPU (run points, TIMER softirq, its frames);
+  // the NOHZ target choice reads which CPUs are busy; 2.4's do_timer marks TIMER_BH and TQUEUE_BH.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(TIMER_SOFTIRQ);
+    f.raises(HI_SOFTIRQ);
+    f.read(f.anyCpu());
+    f.write(f.anyObject('timer'));
+    f.write(f.jiffies());
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.read(f.anyObject('tq_struct'));
+  },
   objects: [TIMERS],
   choices: [TICK],
   builtins: [
     // run_timer_softirq → __run_timers (TIMER_SOFTIRQ, 2.6+).
-    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'] },
+    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'], live: (shape) => shape.objectCount('timer') > 0 && !shape.flags.globalBH },
     // 2.4 run_timer_list, run by TIMER_BH (model/kernel/bh.ts calls it).
-    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'] },
+    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'], live: (shape) => shape.flags.globalBH },
   ],
   softirqActions(shape) {
     return shape.objectCount('timer') > 0 && !shape.flags.globalBH ? [{ vec: TIMER_SOFTIRQ, builtin: 'run_timer_softirq' }] : [];
   },
   frameName: runningTimerTitle,
+  lockdepMapsHeld: timerMapsHeld,
 };

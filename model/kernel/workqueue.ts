@@ -98,7 +98,7 @@ import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
 import type {
-  ChoiceSource, KernelThread, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
+  ChoiceSource, KernelThread, LockdepMapRef, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
 } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
@@ -684,6 +684,9 @@ function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): 
   const T = topology(m);
   const o = workOff(m, w);
   const q = m.s[o + W_WQ]! - 1;
+  // process_one_work: lock_map_acquire(&pwq->wq->lockdep_map), then the work's, held around func (workerMapsHeld).
+  m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
+  m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'work', id: w }, false, { kind: 'workqueue', id: q });
   const pool = T.workerPool[k]!;
   m.w(o + W_PENDING, 0); // set_work_pool_and_clear_pending
   m.w(o + W_POOL, pool + 1);
@@ -972,6 +975,28 @@ function barrierDone(m: Machine, ctx: number): number | null {
   return saved;
 }
 
+/**
+ * start_flush_work once it has a barrier to wait for (the work is queued
+ * or running; an idle work is "already gone" and touches nothing):
+ * touch_work_lockdep_map, and for flush_work, touch_wq_lockdep_map if the
+ * workqueue is ordered (saved_max_active == 1) or has a rescuer
+ * (WQ_MEM_RECLAIM): the lockdep annotations of kernel/workqueue.c (6.10+;
+ * before cmwq, always).
+ */
+function touchFlushMaps(m: Machine, cpu: number, ctx: number, w: number, fromCancel: boolean): void {
+  const observer = m.observer;
+  if (observer?.lockdepMap === undefined) return;
+  observer.lockdepMap(m, cpu, ctx, { kind: 'work', id: w }, false);
+  const q = m.s[workOff(m, w) + W_WQ]! - 1;
+  if (fromCancel || q < 0) return;
+  const flags = wqAttr(m, q, 'flags');
+  // Before cmwq (2.6.36) every workqueue was a thread per CPU running its items in turn, and flush_work
+  // always touched the workqueue's map (flush_cpu_workqueue / wait_on_cpu_work).
+  if (topology(m).perWq || wqAttr(m, q, 'maxActive') === 1 || (flags & (WQ_FLAG_BITS.ORDERED | WQ_FLAG_BITS.MEM_RECLAIM)) !== 0) {
+    observer.lockdepMap(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
+  }
+}
+
 /** flush_work / flush_delayed_work (after its timer step). */
 function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
   const o = m.ctxOff(ctx);
@@ -985,7 +1010,10 @@ function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, 
     return `${text} → true: the barrier ran`;
   }
   const note = insertBarrier(m, cpu, ctx, w);
-  if (note !== null) return `${text}: ${note}`;
+  if (note !== null) {
+    touchFlushMaps(m, cpu, ctx, w, false);
+    return `${text}: ${note}`;
+  }
   setRet(m, ctx, reg, false);
   m.advance(ctx);
   return `${text} → false: idle, nothing to wait for`;
@@ -1021,7 +1049,10 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
     m.w(wo + W_CANCELER, ctx + 1); // mark_work_canceling
     m.w(o + X_AUX1, ret << 4);
     const note = insertBarrier(m, cpu, ctx, w);
-    if (note !== null) return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
+    if (note !== null) {
+      touchFlushMaps(m, cpu, ctx, w, true);
+      return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
+    }
     m.w(o + X_AUX1, 0);
   }
   // clear_work_data(): PENDING and CANCELING off, no pool; wake other cancellers.
@@ -1095,6 +1126,8 @@ function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number,
     }
     if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
     if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
+    // __flush_workqueue: touch_wq_lockdep_map(wq) first (drain and destroy flush too).
+    m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
     if (kind !== WqWait.Flush) m.w(qo + WQ_DRAINERS, m.s[qo + WQ_DRAINERS]! + 1);
     m.w(o + X_PHASE, 1);
   } else if ((m.s[o + X_AUX1]! & 0xf) !== Flush.WqDone) {
@@ -1430,11 +1463,29 @@ export function workView(m: Machine, name: string): WorkView {
   };
 }
 
+/** A kworker inside a work function holds its workqueue's and the work's lockdep maps (process_one_work). */
+function workerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
+  if (!m.isTask(ctx) || (m.p.objects['work']?.length ?? 0) === 0) return [];
+  const k = topology(m).taskWorker[ctx]!;
+  if (k < 0) return [];
+  const w = currentWork(m, k);
+  return w < 0 ? [] : [{ kind: 'workqueue', id: currentWq(m, k) }, { kind: 'work', id: w }];
+}
+
 export const WORKQUEUE: Mechanism = {
   name: 'workqueue',
   ops: WORKQUEUE_OPS,
+  // Every work item and workqueue (lists, pools, barriers), this CPU, and every task:
+  // kworkers are tasks, and flushers' barriers live in their context blocks.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.write(f.anyObject('work'));
+    f.write(f.anyObject('workqueue'));
+    f.write(f.anyTask());
+  },
   choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
   objects: WORKQUEUE_OBJECTS,
-  builtins: [{ name: 'worker_thread', ops: ['worker_thread'] }],
+  builtins: [{ name: 'worker_thread', ops: ['worker_thread'], live: (shape) => kworkers(shape).length > 0 }],
   threads: kworkers,
+  lockdepMapsHeld: workerMapsHeld,
 };

@@ -52,9 +52,11 @@ export interface ReportedViolation {
 const BAD_IRQ_DEPENDENCY_WIDTH = 53;
 
 
-const ident = (p: Program): string => `kdefer model of ${p.design.name} (profile ${p.design.profile ?? 'modern'}), not a kernel`;
+/** print_kernel_ident(): here, which model this is. */
+export const ident = (p: Program): string => `kdefer model of ${p.design.name} (profile ${p.design.profile ?? 'modern'}), not a kernel`;
 
-function header(p: Program, title: string, width = title.length): string[] {
+/** A report's opening: blank line, `=` row as wide as the title, title, identity, `-` row. */
+export function header(p: Program, title: string, width = title.length): string[] {
   return ['', '='.repeat(width), title, ident(p), '-'.repeat(width)];
 }
 

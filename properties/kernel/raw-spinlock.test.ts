@@ -12,6 +12,7 @@ import {
   spin_lock_irq, spin_lock_irqsave, spin_unlock, spin_unlock_bh, spin_unlock_irq, spin_unlock_irqrestore,
   local_irq_disable, type Design, type Stmt,
 } from '../../model/index.ts';
+import { exhaustive } from '../../model/explore/exhaustive.ts';
 import { C_BH, C_IRQS_OFF, C_PREEMPT, L_OWNER } from '../../model/kernel/layout.ts';
 import { lockdepReport } from '../../model/report/lockdep.ts';
 import { Schedule } from '../helpers/schedule.ts';
@@ -86,8 +87,14 @@ describe('raw_spinlock_t is the same lock as spinlock_t on !PREEMPT_RT: the same
     it(name, () => {
       const r = check(raw);
       const s = check(spin);
-      expect([r.status, r.violation?.kind, r.stats.states]).toEqual([s.status, s.violation?.kind, s.stats.states]);
+      expect([r.status, r.violation?.kind]).toEqual([s.status, s.violation?.kind]);
       expect(r.violation?.trace.map((l) => l.replaceAll('raw_spin_', 'spin_'))).toEqual(s.violation?.trace);
+      // State by state without the reductions (the raw_spin_* operations declare no footprint yet, so
+      // partial-order reduction and fusion treat them as conflicting with everything).
+      const unreduced = { por: false, fusion: false, symmetry: false } as const;
+      const rx = exhaustive(compile(raw), unreduced);
+      const sx = exhaustive(compile(spin), unreduced);
+      expect([rx.status, rx.violation?.kind, rx.stats.states]).toEqual([sx.status, sx.violation?.kind, sx.stats.states]);
     });
   }
   it('lockdep prints a raw_spinlock_t with its wait type {2:2}, a spinlock_t with {3:3}', () => {
