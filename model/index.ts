@@ -30,6 +30,13 @@ export * from './dsl/workqueue.ts';
 export * from './dsl/raw_spinlock.ts';
 export * from './dsl/rwsem.ts';
 export * from './dsl/local_lock.ts';
+export * from './dsl/atomic.ts';
+export * from './dsl/kthread.ts';
+export * from './dsl/seqcount.ts';
+export * from './dsl/rcu.ts';
+export * from './dsl/irq.ts';
+export * from './dsl/napi.ts';
+export * from './dsl/sock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
@@ -143,7 +150,8 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     cpus: p.ncpu,
     profile: p.design.profile ?? 'modern',
     preempt: p.preempt,
-    irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
+    // Device lines only: a vector the kernel raises itself (irq_work) has no budget to bound.
+    irqs: Object.fromEntries(p.irqs.filter((l) => l.vector === undefined).map((l) => [l.name, l.budget])),
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),

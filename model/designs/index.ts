@@ -11,6 +11,7 @@ import { rwlockReadRecursionHardirq, rwlockReadRecursionTask } from './rwlock-re
 import { taskVsHardirqSpinLock, taskVsHardirqSpinLockIrqsave } from './task-vs-hardirq.ts';
 import { taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh } from './task-vs-softirq.ts';
 import { BH_DESIGNS } from './bh/index.ts';
+import { DRIVER_DESIGNS } from './drivers/index.ts';
 import { SLEEP_DESIGNS } from './sleep/index.ts';
 import { TASKLET_DESIGNS } from './tasklet/index.ts';
 import { TCP_DESIGNS } from './tcp/index.ts';
@@ -36,6 +37,7 @@ export const CATALOGUE: readonly Design[] = [
   ...WORKQUEUE_DESIGNS,
   ...TCP_DESIGNS,
   ...PIPELINE_DESIGNS,
+  ...DRIVER_DESIGNS,
   ...BENCH_DESIGNS,
 ];
 

@@ -11,6 +11,10 @@ import type { BhName, TqStructDecl } from './bh.ts';
 import type { TaskletDecl } from './tasklet.ts';
 import type { TimerDecl } from './timer.ts';
 import type { WorkDecl, WorkqueueDecl } from './workqueue.ts';
+import type { SeqcountDecl } from './seqcount.ts';
+import type { IrqWorkDecl } from './irq.ts';
+import type { NapiDecl } from './napi.ts';
+import type { SockDecl } from './sock.ts';
 
 // ---------------------------------------------------------------- expressions
 
@@ -24,7 +28,19 @@ export type Expr =
   | { readonly queue_len: string }
   | { readonly queue_head: string }
   | { readonly smp_processor_id: true }
+  | { readonly ctx: ContextPredicate }
+  | { readonly seq_retry: string; readonly seq: Expr }
   | { readonly fn: ExprFn; readonly args: readonly Expr[] };
+
+/**
+ * The kernel's context tests (include/linux/preempt.h, irqflags.h,
+ * kthread.h), evaluated for the context that runs the expression.
+ */
+export const CONTEXT_PREDICATES = [
+  'in_interrupt', 'in_hardirq', 'in_softirq', 'in_serving_softirq', 'in_task', 'in_atomic', 'irqs_disabled', 'preemptible',
+  'kthread_should_stop',
+] as const;
+export type ContextPredicate = (typeof CONTEXT_PREDICATES)[number];
 
 export type ExprFn = '+' | '-' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | '!';
 
@@ -43,6 +59,24 @@ export const queue_head = (name: string): Expr => ({ queue_head: name });
 /** `smp_processor_id()`: the CPU the context runs on. */
 export const smp_processor_id = (): Expr => ({ smp_processor_id: true });
 
+// Context predicates (include/linux/preempt.h; shared/kernel-semantics-drivers.md D7).
+/** `in_interrupt()`: hardirq, softirq being served, or BH disabled (deprecated: true under local_bh_disable). */
+export const in_interrupt = (): Expr => ({ ctx: 'in_interrupt' });
+/** `in_hardirq()` (`in_irq()` before 5.11): in a hard interrupt handler. */
+export const in_hardirq = (): Expr => ({ ctx: 'in_hardirq' });
+/** `in_softirq()`: serving a softirq or BH disabled (deprecated: use in_serving_softirq). */
+export const in_softirq = (): Expr => ({ ctx: 'in_softirq' });
+/** `in_serving_softirq()`: a softirq handler runs (also in ksoftirqd). */
+export const in_serving_softirq = (): Expr => ({ ctx: 'in_serving_softirq' });
+/** `in_task()`: not in hardirq nor serving a softirq; true in a task with BH, preemption or irqs disabled. */
+export const in_task = (): Expr => ({ ctx: 'in_task' });
+/** `in_atomic()`: preempt_count() != 0 (blind to irqs disabled). */
+export const in_atomic = (): Expr => ({ ctx: 'in_atomic' });
+/** `irqs_disabled()`: the CPU's interrupt flag. */
+export const irqs_disabled = (): Expr => ({ ctx: 'irqs_disabled' });
+/** `preemptible()`: preempt_count() == 0 && !irqs_disabled() (CONFIG_PREEMPT_COUNT). */
+export const preemptible = (): Expr => ({ ctx: 'preemptible' });
+
 const fn2 = (fn: ExprFn) => (a: Expr, b: Expr): Expr => ({ fn, args: [a, b] });
 export const add = fn2('+');
 export const sub = fn2('-');
@@ -54,7 +88,12 @@ export const gt = fn2('>');
 export const ge = fn2('>=');
 export const and = fn2('&&');
 export const or = fn2('||');
-export const not = (a: Expr): Expr => ({ fn: '!', args: [a] });
+/** `!a`; of a call (`not(test_and_set_bit(0, 'flags'))`) it is a branch condition: `if (!test_and_set_bit(…))`. */
+export function not(a: Expr): Expr;
+export function not(a: Stmt): Cond;
+export function not(a: Expr | Stmt): Cond {
+  return { fn: '!', args: [a as Expr] };
+}
 
 // ----------------------------------------------------------------- statements
 
@@ -79,15 +118,31 @@ export type Stmt =
       readonly var?: string; readonly reg?: string; readonly queue?: string; readonly value?: Expr;
       readonly cond?: Expr; readonly message?: string; readonly fn?: string;
       readonly obj?: string; readonly target?: string; readonly count?: number; readonly cpu?: number;
+      readonly old?: Expr; readonly new?: Expr; readonly gfp?: Gfp; readonly mayFail?: boolean;
       readonly subclass?: number }
-  | IfStmt | WhileStmt | RepeatStmt;
+  | IfStmt | WhileStmt | RepeatStmt | EitherStmt;
+
+/**
+ * A branch condition: an expression, a trylock, or a call whose result
+ * decides (`if_(test_and_set_bit(0, 'flags'), …)`, `if_(refcount_dec_and_test('ref'), …)`):
+ * any kernel function with a result register.
+ */
+export type Cond = Expr | Trylock | Stmt;
 
 export interface IfStmt {
   readonly op: 'if';
-  readonly cond: Expr | Trylock;
+  readonly cond: Cond;
   readonly then: readonly Stmt[];
   readonly else: readonly Stmt[];
 }
+/** A nondeterministic branch: the model explores every one (the device raised the interrupt or not). */
+export interface EitherStmt {
+  readonly op: 'either';
+  readonly branches: readonly (readonly Stmt[])[];
+}
+
+/** Allocation flags (include/linux/gfp_types.h): GFP_KERNEL may sleep; GFP_ATOMIC and GFP_NOWAIT never do. */
+export type Gfp = 'GFP_KERNEL' | 'GFP_ATOMIC' | 'GFP_NOWAIT';
 export interface WhileStmt {
   readonly op: 'while';
   readonly cond: Expr;
@@ -217,19 +272,44 @@ export const dequeue = (queue: string, reg: string): Stmt => ({ op: 'dequeue', q
 // Object lifetime (mm/slub.c)
 /** `kfree(p)` of a struct declared in `structs`: touching its members afterwards is a use-after-free. */
 export const kfree = (struct: string): Stmt => ({ op: 'kfree', obj: struct });
+/**
+ * `p = kmalloc(sizeof(*p), gfp)` of a struct declared with `allocated:
+ * false`: its members may be touched from then on. GFP_KERNEL may sleep
+ * (might_sleep, and the model lets it block in reclaim). With `mayFail`
+ * the allocation may also fail: `ret` (1 on success) is 0 and the struct
+ * stays unallocated, so the failure path runs; without `ret` the caller
+ * does not check, and its first touch is a NULL dereference.
+ */
+export const kmalloc = (struct: string, gfp: Gfp, opts: { ret?: string; mayFail?: boolean } = {}): Stmt =>
+  ({ op: 'kmalloc', obj: struct, gfp, ...(opts.ret !== undefined ? { reg: opts.ret } : {}), ...(opts.mayFail ? { mayFail: true } : {}) });
+/** `kzalloc`: kmalloc, zeroed. */
+export const kzalloc = (struct: string, gfp: Gfp, opts: { ret?: string; mayFail?: boolean } = {}): Stmt =>
+  ({ ...(kmalloc(struct, gfp, opts) as object), op: 'kzalloc' }) as Stmt;
 
 // Assertions (include/asm-generic/bug.h)
 export const BUG_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'BUG_ON', cond, message } : { op: 'BUG_ON', cond });
 export const WARN_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'WARN_ON', cond, message } : { op: 'WARN_ON', cond });
 
 // Control flow
-export const if_ = (cond: Expr | Trylock, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
+/**
+ * `if (cond) then else otherwise`. The condition is an expression, a
+ * trylock, or a call that returns a value (`if_(test_and_set_bit(0, 'f'),
+ * …)`, `if_(not(refcount_dec_and_test('r')), …)`): the call is a step of its
+ * own, then the branch.
+ */
+export const if_ = (cond: Cond, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
   ({ op: 'if', cond, then, else: otherwise });
 export const while_ = (cond: Expr, body: readonly Stmt[], opts: { bound: number }): Stmt =>
   ({ op: 'while', cond, body, bound: opts.bound });
 export const repeat = (count: number, body: readonly Stmt[]): Stmt => ({ op: 'repeat', count, body });
 /** Call a design function (inlined: the same code can run from several contexts). */
 export const call = (fn: string): Stmt => ({ op: 'call', fn });
+/**
+ * A nondeterministic choice between branches, each a list of statements:
+ * the model explores every one (an allocation that fails or not, a device
+ * that raised the interrupt or not). One step: the choice itself.
+ */
+export const either = (...branches: readonly (readonly Stmt[])[]): Stmt => ({ op: 'either', branches });
 
 // ---------------------------------------------------------------- the design
 
@@ -253,16 +333,40 @@ export interface TaskSpec {
    * runnable and not running (load balancing). Default: only `cpu`.
    */
   readonly allowed?: readonly number[];
+  /**
+   * `boot` (default): the task exists from the start. `kthread_run`: a
+   * kernel thread that exists only once some context runs
+   * `kthread_run(name)`; its body is the thread function.
+   */
+  readonly start?: 'boot' | 'kthread_run';
+  /**
+   * The task starts when task `after` has exited: module_init/probe-style
+   * ordering (`remove` with `after: 'probe'`).
+   */
+  readonly after?: string;
 }
+
+/** request_irq flags (include/linux/interrupt.h) the model honours. */
+export type IrqFlag = 'ONESHOT' | 'NO_AUTOEN';
 
 export interface IrqSpec {
   /** Line name, e.g. `eth0`. */
   readonly name: string;
-  readonly handler: readonly Stmt[];
+  /** The hard interrupt handler; may be left out for a threaded line with ONESHOT (irq_default_primary_handler). */
+  readonly handler?: readonly Stmt[];
   /** CPUs the line may be delivered to (its affinity); default all. */
   readonly cpus?: readonly number[];
   /** Most arrivals explored (default 1). */
   readonly budget?: number;
+  /**
+   * `boot` (default): the handler is installed from the start. `request_irq`:
+   * the line fires only after `request_irq(name)` (or
+   * `request_threaded_irq`), and not after `free_irq(name)`.
+   */
+  readonly start?: 'boot' | 'request_irq';
+  /** request_threaded_irq: the thread function, run by the task `irq/N-name` after each hardirq (IRQ_WAKE_THREAD). */
+  readonly thread?: readonly Stmt[];
+  readonly flags?: readonly IrqFlag[];
 }
 
 export interface QueueSpec {
@@ -334,8 +438,22 @@ export interface Design {
   readonly workqueues?: Readonly<Record<string, WorkqueueDecl>>;
   /** struct work_struct / delayed_work, by name. */
   readonly works?: Readonly<Record<string, WorkDecl>>;
-  /** kmalloc'ed objects whose lifetime is checked: the variables, timers, tasklets and works inside each. */
-  readonly structs?: Readonly<Record<string, { readonly members: readonly string[] }>>;
+  /**
+   * kmalloc'ed objects whose lifetime is checked: the variables, timers,
+   * tasklets and works inside each. `allocated: false`: it exists only
+   * once kmalloc'ed.
+   */
+  readonly structs?: Readonly<Record<string, { readonly members: readonly string[]; readonly allocated?: boolean }>>;
+  /** seqcount_t / seqcount_spinlock_t / seqlock_t / u64_stats_sync, by name (model/dsl/seqcount.ts). */
+  readonly seqcounts?: Readonly<Record<string, SeqcountDecl>>;
+  /** struct rcu_head, by name (model/dsl/rcu.ts). */
+  readonly rcu_heads?: Readonly<Record<string, Record<string, never>>>;
+  /** struct irq_work, by name (model/dsl/irq.ts). */
+  readonly irq_works?: Readonly<Record<string, IrqWorkDecl>>;
+  /** struct napi_struct, by name (model/dsl/napi.ts). */
+  readonly napis?: Readonly<Record<string, NapiDecl>>;
+  /** struct sock, by name (model/dsl/sock.ts). */
+  readonly socks?: Readonly<Record<string, SockDecl>>;
   readonly tasks: readonly TaskSpec[];
   readonly irqs?: readonly IrqSpec[];
   readonly softirqs?: Readonly<Partial<Record<SoftirqName, readonly Stmt[]>>>;

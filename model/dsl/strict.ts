@@ -72,8 +72,8 @@ export const DESIGN_KEYS = [
 ] as const;
 
 export const OPTION_KEYS = ['preempt', 'ticks'] as const;
-export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed'] as const;
-export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget'] as const;
+export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed', 'start', 'after'] as const;
+export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'start', 'thread', 'flags'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;
 export const LOCK_DECL_KEYS = ['kind', 'class'] as const;
 export const INVARIANT_KEYS = ['name', 'holds', 'when', 'kind'] as const;
@@ -82,6 +82,8 @@ export const IF_KEYS = ['op', 'cond', 'then', 'else'] as const;
 export const WHILE_KEYS = ['op', 'cond', 'body', 'bound'] as const;
 export const REPEAT_KEYS = ['op', 'count', 'body'] as const;
 export const CALL_KEYS = ['op', 'fn'] as const;
+export const EITHER_KEYS = ['op', 'branches'] as const;
+export const STRUCT_KEYS = ['members', 'allocated'] as const;
 
 /** The keys of each expression form, by the key that names the form. */
 export const EXPR_FORMS: Readonly<Record<string, readonly string[]>> = {
@@ -92,5 +94,7 @@ export const EXPR_FORMS: Readonly<Record<string, readonly string[]>> = {
   queue_len: ['queue_len'],
   queue_head: ['queue_head'],
   smp_processor_id: ['smp_processor_id'],
+  ctx: ['ctx'],
+  seq_retry: ['seq_retry', 'seq'],
   fn: ['fn', 'args'],
 };

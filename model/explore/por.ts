@@ -44,12 +44,17 @@
  * the DFS stack is expanded fully (exhaustive.ts).
  *
  * Anything without a declared footprint conflicts with everything: a new
- * mechanism is explored fully until its footprints are written.
+ * mechanism is explored fully until its footprints are written. A program
+ * whose mechanisms keep books after every step (Mechanism.afterStep: RCU's
+ * quiescent states, which any step ending a reader may advance and which
+ * may wake a task on another CPU) has every footprint taken as
+ * everything: no transition's declared footprint covers what the hook
+ * writes after it.
  */
 import { ContextStatus, FrameKind, L_OWNER, X_CALLS, X_ID, X_KIND, X_PC, X_STATUS } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
-import { CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
+import { AFTER_STEP, CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
 import { choiceCpu, choiceKind, type FootprintBuilder } from '../kernel/semantics.ts';
 import { E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import { successors } from '../dsl/liveness.ts';
@@ -266,7 +271,11 @@ export class StaticFootprints {
   private readonly cache = new Map<number, Footprint>();
   private readonly exitCache = new Map<number, Footprint>();
 
+  /** Some mechanism's after-step bookkeeping runs in this program: every footprint is everything (see the file comment). */
+  private readonly hooked: boolean;
+
   constructor(readonly p: Program) {
+    this.hooked = AFTER_STEP.some((h) => h.needs(p));
     const items = new Items(p);
     this.items = items;
     const ninsn = p.code.length / INSN_WIDTH;
@@ -448,6 +457,10 @@ export class StaticFootprints {
 
   /** A transition that may write what an `always` invariant reads reads all of it (see the file comment). */
   private finish(fp: Footprint): void {
+    if (this.hooked) {
+      fp.all = true;
+      fp.raises = -1;
+    }
     const inv = this.invariantItems;
     let writesInvariant = fp.all;
     for (let i = 0; i < inv.length && !writesInvariant; i++) if ((fp.w[i]! & inv[i]!) !== 0) writesInvariant = true;

@@ -472,10 +472,17 @@ function regionOf(p: Program, entry: number): number[] {
 /** Why no renaming of CPUs can be a symmetry of `p`, or null if some may be. */
 function asymmetry(p: Program): NoSymmetry | null {
   if (p.ncpu < 2) return 'one CPU';
+  // Tasks born later, and lines whose liveness code changes, are tied to other tasks and lines
+  // by ids the renaming does not follow (start order, irq threads, wait channels of lines and threads).
+  if (p.tasks.some((t) => t.unborn || (t.after ?? -1) >= 0)) return 'a task starts by kthread_run or after another task';
+  if (p.irqs.some((l) => l.vector !== undefined || l.threadEntry >= 0 || !l.requested || l.noAutoEn || l.oneshot)) {
+    return 'an interrupt line is threaded, requested by code or a kernel vector';
+  }
   for (let pc = p.designStart; pc < p.code.length; pc += INSN_WIDTH) {
     const op = OPS[p.code[pc]!]!;
     for (const spec of op.operands ?? []) {
       if (spec.kind === 'int' && spec.field === 'cpu') return `${p.text[pc / INSN_WIDTH]} names a CPU (${p.where[pc / INSN_WIDTH]})`;
+      if (spec.kind === 'task' || spec.kind === 'irq') return `${p.text[pc / INSN_WIDTH]} names a ${spec.kind === 'task' ? 'task' : 'line'} (${p.where[pc / INSN_WIDTH]})`;
     }
     for (const off of exprOperands(p, pc)) {
       if (exprNamesCpu(p, off)) return `${p.text[pc / INSN_WIDTH]} reads a CPU number or a given CPU's per-CPU value (${p.where[pc / INSN_WIDTH]})`;

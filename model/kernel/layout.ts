@@ -22,10 +22,18 @@ export const H_JIFFIES = 7;
 export const H_TICKED = 8;
 export const HEADER_SIZE = 9;
 
-// Per irq line
+// Per irq line (irq.ts)
 export const I_BUDGET = 0; // arrivals left
 export const I_RUNNING = 1; // cpu+1 while a handler for the line runs (IRQD_IRQ_INPROGRESS)
-export const IRQ_SIZE = 2;
+export const I_DEPTH = 2; // desc->depth: disable_irq nesting; the line is not requested while I_STATE lacks REQUESTED
+export const I_STATE = 3; // bits: requested (an action installed), IRQTF_RUNTHREAD, masked until the oneshot thread finishes
+export const I_THREADS = 4; // desc->threads_active: woken thread handlers not yet finished
+export const IRQ_SIZE = 5;
+/** I_STATE bits. */
+export const IRQ_REQUESTED = 1; // an action is installed (request_irq, or at boot)
+export const IRQ_RUNTHREAD = 2; // IRQTF_RUNTHREAD: the thread function should run
+export const IRQ_ONESHOT_MASKED = 4; // masked by the flow handler until the oneshot thread finishes
+export const IRQ_IN_THREAD_FN = 8; // the line's thread is inside its thread function
 
 // Per CPU: the preempt_count parts are kept apart (include/linux/preempt.h)
 export const C_IRQS_OFF = 0; // irqs_disabled()
@@ -71,6 +79,8 @@ export const T_CHANNEL = X_AUX0;
 export const X_AUX2 = X_AUX1 + 1;
 export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
+/** Tasks only (frames use X_EXIT): kthread flags, KTHREAD_SHOULD_STOP (see kthread.ts). */
+export const T_KTHREAD = X_EXIT;
 /** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
 export const X_READ_NEST = X_EXIT + 1;
 /**
@@ -80,7 +90,9 @@ export const X_READ_NEST = X_EXIT + 1;
 export const X_SUBCLASS = X_READ_NEST + 1;
 /** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
 export const X_CPU = X_SUBCLASS + 1;
-export const X_REGS = X_CPU + 1;
+/** rcu_read_lock nesting of the context (rcu.ts); for a task under PREEMPT_RCU, current->rcu_read_lock_nesting. */
+export const X_RCU = X_CPU + 1;
+export const X_REGS = X_RCU + 1;
 
 export const enum ContextStatus {
   Free = 0,
@@ -93,6 +105,11 @@ export const enum ContextStatus {
   Runnable = 4,
   /** A task asleep on a wait channel (X_AUX0) until woken. */
   Blocked = 5,
+  /**
+   * A task that does not exist yet: a kthread until kthread_run creates it,
+   * or a task that starts `after` another one exits (see kthread.ts).
+   */
+  Unborn = 6,
 }
 
 

@@ -8,7 +8,7 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  I_BUDGET, I_DEPTH, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
   X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
@@ -16,7 +16,7 @@ import { evaluate } from './data.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel } from './scheduler.ts';
-import { CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
+import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OBJECT_KINDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type TransitionObserver, type WaitEdge,
 } from './semantics.ts';
@@ -45,6 +45,8 @@ export class Machine {
   private log = new Int32Array(1 << 14);
   /** Entries used in the write log (twice the number of writes). */
   logLen = 0;
+  /** The mechanisms' after-step bookkeeping this program needs (Mechanism.afterStep). */
+  private readonly afterStep: readonly ((m: Machine) => void)[];
   /** The choice sources that can offer something in this program (see ChoiceSource.active). */
   private readonly sources: readonly ChoiceSource[];
   /** Guards (lifetime checks) only if the program has something they check. */
@@ -55,6 +57,7 @@ export class Machine {
     this.L = computeLayout(p);
     this.code = p.code;
     this.s = new Int32Array(this.L.size);
+    this.afterStep = AFTER_STEP.filter((h) => h.needs(p)).map((h) => h.run);
     this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
     this.guards = GUARDS;
   }
@@ -326,7 +329,13 @@ export class Machine {
     const p = this.p;
     const fresh = new Int32Array(this.L.size);
     this.s = fresh;
-    for (let l = 0; l < p.irqs.length; l++) fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+    for (let l = 0; l < p.irqs.length; l++) {
+      fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+      // A line requested at boot has its action installed; one requested later starts without (irq.ts).
+      if (p.irqs[l]!.requested) fresh[this.irqOff(l) + I_STATE] = IRQ_REQUESTED;
+      // IRQF_NO_AUTOEN: requested at boot, but disabled until enable_irq.
+      if (p.irqs[l]!.requested && p.irqs[l]!.noAutoEn) fresh[this.irqOff(l) + I_DEPTH] = 1;
+    }
     for (let c = 0; c < p.ncpu; c++) fresh[this.cpuOff(c) + C_CURTASK] = -1;
     for (let t = 0; t < p.tasks.length; t++) {
       const o = this.ctxOff(t);
@@ -340,11 +349,13 @@ export class Machine {
         fresh[o + X_STATUS] = ContextStatus.Blocked;
         fresh[o + T_CHANNEL] = channel(Chan.Worker, t);
       }
+      // A kthread before kthread_run, or a task waiting for another one's exit, does not exist yet.
+      if (p.tasks[t]!.unborn) fresh[o + X_STATUS] = ContextStatus.Unborn;
     }
     // A CPU with a single task starts running it; with several, the
     // scheduler's first pick is a choice.
     for (let c = 0; c < p.ncpu; c++) {
-      const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle ? [i] : []));
+      const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle && !t.unborn ? [i] : []));
       if (mine.length === 1) {
         fresh[this.cpuOff(c) + C_CURTASK] = mine[0]!;
         fresh[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
@@ -447,7 +458,20 @@ export class Machine {
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
+    if (s[H_VIOL_KIND] === 0) for (const hook of this.afterStep) hook(this);
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /** What of the design's objects `ctx` holds like a lock (ObjectKindSpec.heldBy), or null. */
+  objectHeldBy(ctx: number): string | null {
+    for (const spec of OBJECT_KINDS) {
+      if (!spec.heldBy) continue;
+      for (let id = 0, n = this.p.objects[spec.kind]?.length ?? 0; id < n; id++) {
+        const what = spec.heldBy(this, id, ctx);
+        if (what) return what;
+      }
+    }
+    return null;
   }
 
   /**

@@ -18,6 +18,10 @@ export interface ProgramTask {
   readonly allowedMask: number;
   /** A kernel thread that starts asleep waiting for work (KernelThread.idle). */
   readonly idle?: true;
+  /** The task does not exist at boot (ContextStatus.Unborn): kthread_run creates it, or the exit of task `after`. */
+  readonly unborn?: true;
+  /** The task index whose exit starts this one (`after: 'probe'`), or -1. */
+  readonly after?: number;
 }
 
 export interface ProgramIrq {
@@ -26,6 +30,20 @@ export interface ProgramIrq {
   /** Bit i set: the line may be delivered to CPU i. */
   readonly cpuMask: number;
   readonly budget: number;
+  /** Requested at boot (the default); else only after request_irq. */
+  readonly requested: boolean;
+  /** IRQF_NO_AUTOEN: request_irq leaves it disabled (depth 1) until enable_irq. */
+  readonly noAutoEn: boolean;
+  /** request_threaded_irq: the thread function's entry pc, or -1. */
+  readonly threadEntry: number;
+  /** IRQF_ONESHOT: masked from the hardirq until the thread function has finished. */
+  readonly oneshot: boolean;
+  /**
+   * A vector the kernel raises itself, not a device line (the irq_work
+   * self-IPI): it never arrives through the irq choice, and bounds do not
+   * list it.
+   */
+  readonly vector?: string;
 }
 
 export interface ProgramLock {
@@ -96,6 +114,8 @@ export interface Program {
   readonly queues: readonly ProgramQueue[];
   /** Per instruction (pc / INSN_WIDTH): bitmask of the structs whose members it touches. */
   readonly insnStructs: Int32Array;
+  /** Per struct id: the names of its members, with the locks, variables and queues embedded in member objects. */
+  readonly structMembers: readonly (readonly string[])[];
   /** Entry pc of each mechanism's builtin kernel code, by name. */
   readonly builtins: Readonly<Record<string, number>>;
   /** The pcs [from, to) of each builtin's code, and whether any context can run it (BuiltinCode.live). */

@@ -3,15 +3,22 @@
  * kinds are 1 + indexes into CHOICE_SOURCES. Adding a mechanism: its file,
  * one line in MECHANISMS, and its builders in model/dsl/design.ts.
  */
+import { ATOMIC } from './atomic.ts';
 import { BH } from './bh.ts';
 import { DATA } from './data.ts';
 import { IRQ } from './irq.ts';
+import { IRQ_WORK } from './irq_work.ts';
+import { KTHREAD } from './kthread.ts';
 import { LIFETIME } from './lifetime.ts';
+import { NAPI_MECHANISM } from './napi.ts';
+import { RCU } from './rcu.ts';
 import { SCHEDULER } from './scheduler.ts';
-import type { BuiltinCode, ChoiceSource, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { SEQCOUNT } from './seqcount.ts';
+import type { BuiltinCode, ChoiceSource, Expansion, FrameExit, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 import { LOCAL_LOCK_MECHANISM } from './local_lock.ts';
 import { RWSEM_MECHANISM } from './rwsem.ts';
 import { SLEEP } from './sleep.ts';
+import { SOCK_MECHANISM } from './sock.ts';
 import { SOFTIRQ } from './softirq.ts';
 import { SPINLOCK } from './spinlock.ts';
 import { TASKLET } from './tasklet.ts';
@@ -20,6 +27,7 @@ import { WORKQUEUE } from './workqueue.ts';
 
 export const MECHANISMS: readonly Mechanism[] = [
   DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, RWSEM_MECHANISM, LOCAL_LOCK_MECHANISM, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME,
+  ATOMIC, KTHREAD, SEQCOUNT, RCU, IRQ_WORK, NAPI_MECHANISM, SOCK_MECHANISM,
 ];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
@@ -35,6 +43,10 @@ export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) =>
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
+export const AFTER_STEP = MECHANISMS.flatMap((m) => (m.afterStep ? [m.afterStep] : []));
+
+/** Kernel functions the compiler expands, by name (see Expansion). */
+export const EXPANSIONS: ReadonlyMap<string, Expansion> = new Map(MECHANISMS.flatMap((m) => (m.expansions ?? []).map((e) => [e.name, e] as const)));
 export const LOCKDEP_MAPS_HELD = MECHANISMS.flatMap((m) => (m.lockdepMapsHeld ? [m.lockdepMapsHeld] : []));
 
 const OPCODES = new Map<string, number>();
@@ -42,6 +54,9 @@ OPS.forEach((op, i) => {
   if (OPCODES.has(op.name)) throw new Error(`kdefer internal error: operation ${op.name} defined twice`);
   OPCODES.set(op.name, i);
 });
+for (const name of EXPANSIONS.keys()) {
+  if (OPCODES.has(name)) throw new Error(`kdefer internal error: ${name} is both an operation and an expansion`);
+}
 
 /** The opcode of a kernel operation, or undefined if the model has none by that name. */
 export function opcodeOf(name: string): number | undefined {

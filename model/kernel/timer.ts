@@ -275,7 +275,8 @@ function modOutcome(m: Machine, id: number, expires: number, notPending: boolean
 function setRet(m: Machine, ctx: number, reg: number, value: number): void {
   if (reg >= 0) m.setReg(ctx, reg, value);
 }
-const retText = (m: Machine, reg: number): string => (reg >= 0 ? `${m.p.regs[reg]} = ` : '');
+/** `ret = ` for a register the design named (an expansion's hidden result, `#…`, is not shown). */
+const retText = (m: Machine, reg: number): string => (reg >= 0 && !m.p.regs[reg]!.startsWith('#') ? `${m.p.regs[reg]} = ` : '');
 
 /** The kernel's complaint about arming a pending timer, by the kernel version the flags stand for. */
 function armedTwice(m: Machine, cpu: number, ctx: number, fn: string, id: number): void {

@@ -64,12 +64,22 @@
  *
  * Not modelled: the per-CPU highpri pools (HIGHPRI workqueues use the normal
  * pool), the rescuer (MEM_RECLAIM changes nothing), NUMA unbound pwqs, CPU
- * hotplug, freezing, WQ_BH (6.9), disable_work (6.10), lockdep's work and
+ * hotplug, freezing, WQ_BH (6.9), lockdep's work and
  * workqueue lockdep_maps (B11/B12 are found as real deadlocks, with their
  * wait-for cycle, not as lockdep predictions), WQ_NON_REENTRANT (2.6.36–3.6;
  * cmwq here is always non-reentrant), and, pre-cmwq, cancel_work_sync's wait
  * for running instances on *every* CPU (it waits for the one in the item's
  * last queue, as flush_work does).
+ *
+ * Disabling (6.10, 86898fa6b8cd "workqueue: Implement disable/enable for
+ * (delayed) work items"): a work item carries a disable count (W_DISABLE).
+ * disable_work(_sync) and disable_delayed_work(_sync) cancel as
+ * cancel_work(_sync) does and count one more; while the count is non-zero
+ * every queueing attempt fails and returns false (clear_pending_if_disabled
+ * after the test_and_set of PENDING), a self-requeue from the running
+ * function too. enable_work counts one less and returns whether it reached
+ * 0 ("workqueue: work disable count underflowed" below 0); it queues
+ * nothing.
  *
  * Delayed work. The delayed_work timer is not a timer_list of timer.ts (which
  * models declared timers only): its expiry is a choice, `delayed_work_timer`,
@@ -105,7 +115,8 @@ const W_DCPU = 6; // delayed_work: dwork->cpu + 1, 0 = WORK_CPU_UNBOUND
 const W_CANCELER = 7; // task + 1 of the cancel_work_sync holding it (WORK_OFFQ_CANCELING)
 const W_RUN = 8; // bitmask of the kworkers executing it (find_worker_executing_work)
 const W_FLUSHERS = 9; // bitmask of the tasks with a flush barrier on it
-export const WORK_SIZE = 10;
+const W_DISABLE = 10; // disable count (WORK_OFFQ_DISABLE bits of work->data, 6.10+)
+export const WORK_SIZE = 11;
 
 /** Workqueue words. */
 const WQ_RUN = 0; // bitmask of the kworkers executing one of its items (worker->current_pwq->wq)
@@ -571,14 +582,18 @@ function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: n
   return `timer armed on cpu${timerCpu} (${delay} jiffies)`;
 }
 
-/** queue_work_on(): test_and_set PENDING; if it was clear, __queue_work. */
+/** queue_work_on(): test_and_set PENDING; if it was clear and the item is not disabled, __queue_work. */
 function queueWorkOn(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number): { queued: boolean; note: string } | null {
   const o = workOff(m, w);
   if (m.s[o + W_PENDING]) return { queued: false, note: `already pending (${pendingState(m, w)})` };
+  // clear_pending_if_disabled(): PENDING was taken and is dropped again.
+  if (m.s[o + W_DISABLE]) return { queued: false, note: disabledNote(m, w) };
   m.w(o + W_PENDING, 1);
   const note = queueWork(m, cpu, ctx, reqCpu, q, w);
   return note === null ? null : { queued: true, note };
 }
+
+const disabledNote = (m: Machine, w: number): string => `disabled (disable count ${m.s[workOff(m, w) + W_DISABLE]}), not queued`;
 
 /** Why PENDING is set, for labels and reports. */
 function pendingState(m: Machine, w: number): string {
@@ -908,10 +923,10 @@ function queueOp(m: Machine, cpu: number, ctx: number, text: string, reqCpu: num
 /** queue_delayed_work_on(): test_and_set PENDING, then __queue_delayed_work. */
 function queueDelayedOp(m: Machine, cpu: number, ctx: number, text: string, q: number, w: number, delay: number, reg: number): string {
   const o = workOff(m, w);
-  if (m.s[o + W_PENDING]) {
+  if (m.s[o + W_PENDING] || m.s[o + W_DISABLE]) {
     setRet(m, ctx, reg, false);
     m.advance(ctx);
-    return `${text} → false: already pending (${pendingState(m, w)})`;
+    return `${text} → false: ${m.s[o + W_PENDING] ? `already pending (${pendingState(m, w)})` : disabledNote(m, w)}`;
   }
   m.w(o + W_PENDING, 1);
   const note = queueDelayed(m, cpu, ctx, -1, q, w, delay);
@@ -1010,7 +1025,7 @@ function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, 
  * the running instance, then clear the work's data. Returns whether it was
  * pending.
  */
-function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number, disable = false): string {
   const o = m.ctxOff(ctx);
   const wo = workOff(m, w);
   let ret: number;
@@ -1030,6 +1045,7 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
       return `${text}: ${m.p.tasks[canceller]!.name} is cancelling it (CANCELING), sleeps`;
     }
     ret = grabPending(m, w) ? 1 : 0;
+    if (disable) m.w(wo + W_DISABLE, m.s[wo + W_DISABLE]! + 1); // work_offqd_disable (WORK_CANCEL_DISABLE)
     m.w(wo + W_CANCELER, ctx + 1); // mark_work_canceling
     m.w(o + X_AUX1, ret << 4);
     const note = insertBarrier(m, cpu, ctx, w);
@@ -1051,9 +1067,23 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
   return `${text} → ${bool(ret !== 0)}: neither pending nor running now`;
 }
 
-/** __cancel_work (cancel_work, cancel_delayed_work): grab PENDING and drop it; never waits. */
-function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number, reg: number): string {
+/**
+ * __cancel_work (cancel_work, cancel_delayed_work): grab PENDING and drop
+ * it; never waits. With `disable` (disable_work, WORK_CANCEL_DISABLE) it
+ * grabs PENDING with work_grab_pending, which waits out another canceller
+ * (the op's readiness), and counts one more disable.
+ */
+function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number, reg: number, disable = false): string {
   const wo = workOff(m, w);
+  if (disable) {
+    const was = grabPending(m, w);
+    m.w(wo + W_DISABLE, m.s[wo + W_DISABLE]! + 1);
+    m.w(wo + W_PENDING, 0);
+    setRet(m, ctx, reg, was);
+    m.advance(ctx);
+    const running = m.s[wo + W_RUN] !== 0 ? `; ${funcName(m, w)}() may still be running` : '';
+    return `${text} → ${bool(was)}: disable count ${m.s[wo + W_DISABLE]}, ${was ? 'no longer pending' : 'was not pending'}${running}`;
+  }
   if (m.s[wo + W_CANCELER]) {
     setRet(m, ctx, reg, false);
     m.advance(ctx);
@@ -1151,6 +1181,17 @@ function wqWaitFor(m: Machine, ctx: number, q: number, text: string): WaitEdge {
 const wqText = (m: Machine, q: number): string => wqName(m, q);
 const workText = (m: Machine, w: number): string => `&${workName(m, w)}`;
 
+/** work_grab_pending in disable_work: it waits while another task is cancelling the item. */
+const disableWait: Partial<OpSemantics> = {
+  ready(m, _cpu, _ctx, a) {
+    return m.s[workOff(m, a) + W_CANCELER] === 0;
+  },
+  waitsFor(m, _cpu, ctx, a) {
+    const canceller = m.s[workOff(m, a) + W_CANCELER]! - 1;
+    return { on: canceller >= 0 ? [canceller] : [], why: `${m.contextName(ctx)}: disabling ${workText(m, a)} waits until ${canceller >= 0 ? m.p.tasks[canceller]!.name : 'the other canceller'} has cancelled it` };
+  },
+};
+
 export const WORKQUEUE_OPS: readonly OpSemantics[] = [
   {
     // worker_thread(): the kworkers' builtin loop (see workerThread).
@@ -1187,6 +1228,13 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       return `${text} → true: being cancelled (-ENOENT), not queued`;
     }
     const was = grabPending(m, b);
+    if (m.s[workOff(m, b) + W_DISABLE]) {
+      // mod_delayed_work_on: if (!clear_pending_if_disabled(work)) __queue_delayed_work(…).
+      m.w(workOff(m, b) + W_PENDING, 0);
+      setRet(m, ctx, c, was);
+      m.advance(ctx);
+      return `${text} → ${bool(was)}: ${disabledNote(m, b)}`;
+    }
     const note = queueDelayed(m, cpu, ctx, -1, lo16(a), b, hi16(a));
     if (note === null) return `${text}: ${m.message}`;
     setRet(m, ctx, c, was);
@@ -1220,6 +1268,15 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
     cancelSyncOp(m, cpu, ctx, `cancel_delayed_work_sync(${workText(m, a)})`, a, b), { waitsFor: cancelWaitFor('cancel_delayed_work_sync') }),
   op('cancel_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_work(${workText(m, a)})`, a, b)),
   op('cancel_delayed_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_delayed_work(${workText(m, a)})`, a, b)),
+  // 6.10+: disable_work(_sync), disable_delayed_work(_sync), enable_work, enable_delayed_work.
+  op('disable_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_work(${workText(m, a)})`, a, b, true), disableWait),
+  op('disable_delayed_work', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_delayed_work(${workText(m, a)})`, a, b, true), disableWait),
+  op('disable_work_sync', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `disable_work_sync(${workText(m, a)})`, a, b, true), { waitsFor: cancelWaitFor('disable_work_sync') }),
+  op('disable_delayed_work_sync', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `disable_delayed_work_sync(${workText(m, a)})`, a, b, true), { waitsFor: cancelWaitFor('disable_delayed_work_sync') }),
+  op('enable_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => enableOp(m, cpu, ctx, `enable_work(${workText(m, a)})`, a, b)),
+  op('enable_delayed_work', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) => enableOp(m, cpu, ctx, `enable_delayed_work(${workText(m, a)})`, a, b)),
   op('flush_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
     wqWaitOp(m, cpu, ctx, `flush_workqueue(${wqText(m, a)})`, a, WqWait.Flush), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `flush_workqueue(${wqText(m, a)})`) }),
   // flush_scheduled_work() = flush_workqueue(system_wq) (deprecated: it waits for everybody's items).
@@ -1230,6 +1287,20 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
   op('destroy_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
     wqWaitOp(m, cpu, ctx, `destroy_workqueue(${wqText(m, a)})`, a, WqWait.Destroy), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `destroy_workqueue(${wqText(m, a)})`) }),
 ];
+
+/** enable_work(): one disable less (work_offqd_enable); true when the count reaches 0. Queues nothing. */
+function enableOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+  const o = workOff(m, w);
+  const count = m.s[o + W_DISABLE]!;
+  if (count === 0) {
+    m.fail('assertion', `workqueue: work disable count underflowed\nWARNING: CPU: ${cpu} at kernel/workqueue.c work_offqd_enable: ${text} by ${m.contextName(ctx)} without a matching disable`, cpu, ctx);
+    return `${text}: ${m.message}`;
+  }
+  m.w(o + W_DISABLE, count - 1);
+  setRet(m, ctx, reg, count === 1);
+  m.advance(ctx);
+  return `${text} → ${bool(count === 1)}: disable count ${count} → ${count - 1}`;
+}
 
 function cancelWaitFor(name: string) {
   return (m: Machine, _cpu: number, ctx: number, a: number): WaitEdge => {

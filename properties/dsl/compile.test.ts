@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BUG_ON, call, check, compile, DesignError, defineDesign, eq, fingerprintOf, if_, inc, local_irq_restore,
-  local_irq_save, raise_softirq, read_lock, repeat, spin_lock, spin_lock_irqsave, spin_unlock,
-  spin_unlock_irqrestore, v, while_, type Design, type SoftirqName, type Stmt,
+  BUG_ON, call, check, compile, DesignError, defineDesign, eq, fingerprintOf, if_, inc, kref_put, kthread_run, local_irq_restore,
+  local_irq_save, not, raise_softirq, read_lock, repeat, spin_lock, spin_lock_irqsave, spin_unlock,
+  spin_unlock_irqrestore, test_and_set_bit, v, while_, write_seqlock, type Design, type SoftirqName, type Stmt,
 } from '../../model/index.ts';
 import { Schedule } from '../helpers/schedule.ts';
 
@@ -247,3 +247,47 @@ describe('functions are inlined: the same function runs from a task and from an 
 
 // fingerprintOf(base([spin_lock('L'), inc('x'), spin_unlock('L')], { name: 'fp' })) as of this test's writing.
 const PINNED_FINGERPRINT = 'ca7b3f477eca980c';
+
+describe('the driver constructs of issue 11', () => {
+  it('a call as a branch condition is a step of its own, then the branch; a call that returns nothing cannot be one', () => {
+    const d = base([if_(test_and_set_bit(0, 'x'), [inc('x')]), if_(not(test_and_set_bit(1, 'x')), [inc('x')])]);
+    const s = new Schedule(d);
+    s.run('test_and_set_bit(0, &x) → 0', 'if (test_and_set_bit(0, &x)) → false', 'test_and_set_bit(1, &x) → 0', 'if (!test_and_set_bit(1, &x)) → true', 'x++');
+    expect(designError(base([if_(spin_lock('L'), [])])).message).toContain('spin_lock() returns nothing to branch on');
+  });
+
+  it('an expansion is checked like an operation: its fields, its own errors, and the names it suggests', () => {
+    expect(designError(base([{ op: 'kref_put', var: 'x', fn: 'f', lock: 'L' } as unknown as Stmt], { functions: { f: [] } })).message).toContain("unknown field of kref_put() 'lock'");
+    expect(designError(base([{ op: 'kref_put', var: 'x' } as unknown as Stmt])).message).toContain('kref_put needs its release function');
+    expect(designError(base([{ op: 'kref_pt', var: 'x', fn: 'f' } as unknown as Stmt], { functions: { f: [] } })).message).toContain("did you mean 'kref_put'?");
+    expect(designError(base([write_seqlock('s')], { seqcounts: { s: {} } })).message).toContain("'s' is a bare seqcount_t");
+  });
+
+  it('an expansion keeps the position of the statement it expands, and its first step is named after it', () => {
+    const p = compile(base([kref_put('x', 'f')], { vars: { x: 1 }, functions: { f: [] } }));
+    const first = p.where.indexOf('task t[0]');
+    expect(p.text[first]).toBe('kref_put(&x, f)');
+    expect(p.where.filter((w) => w === 'task t[0]').length).toBeGreaterThan(1);
+  });
+
+  it('task start and after: a kthread_run thread needs its kthread_run, after needs a known task and no cycle', () => {
+    const two = (tasks: Design['tasks']) => defineDesign({ name: 'bad', cpus: 2, vars: { x: 0 }, tasks });
+    expect(designError(two([{ name: 'a', cpu: 0, after: 'a', body: [] }])).message).toMatch(/after/);
+    expect(designError(two([{ name: 'a', cpu: 0, body: [] }, { name: 'b', cpu: 1, after: 'c', body: [] }])).message).toContain('after "c" must name another task');
+    expect(designError(two([{ name: 'a', cpu: 0, body: [kthread_run('a')] }])).message).toContain('kthread_run');
+  });
+
+  it('irq lines: start request_irq, a thread, flags', () => {
+    const irq = (spec: Record<string, unknown>) => base([], { irqs: [{ name: 'dev', ...spec } as never] });
+    expect(designError(irq({ handler: [], start: 'probe' })).message).toContain('start');
+    expect(designError(irq({})).message).toContain('has no handler');
+    expect(designError(irq({ handler: [], flags: ['ONESHOT'] })).message).toContain('ONESHOT');
+    expect(() => compile(irq({ thread: [inc('x')], flags: ['ONESHOT'] }))).not.toThrow();
+    expect(() => compile(irq({ handler: [inc('x')], thread: [inc('x')] }))).not.toThrow();
+  });
+
+  it('structs embed the objects of their members, and allocated must be a boolean', () => {
+    expect(designError(base([], { structs: { p: { members: ['nope'] } } })).message).toContain('nope');
+    expect(designError(base([], { structs: { p: { members: ['x'], allocated: 'no' as never } } })).message).toContain('allocated must be true or false');
+  });
+});
