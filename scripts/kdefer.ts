@@ -2,7 +2,7 @@
  * The kdefer command line.
  *
  *   kdefer check <design-file>... [--json] [--explorer exhaustive|random]
- *                [--seed N] [--runs N] [--max-states N]
+ *                [--seed N] [--runs N] [--strategy S] [--depth D] [--workers N] [--max-states N]
  *   kdefer check --all [--json] [...]
  *   kdefer replay <counterexample.json> [--json]
  *   kdefer help
@@ -23,14 +23,16 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
+  boundsText, checkProgram, checkProgramOn, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
   replayCounterexample, safeStem, storeCounterexample, checkChoicesInRange, type StoreOutcome, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
 import { lockdepReport } from '../model/report/lockdep.ts';
 import { perfettoTrace } from '../model/report/perfetto.ts';
 import { traceText } from '../model/report/trace.ts';
-import { DEFAULT_RUNS } from '../model/explore/random.ts';
+import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_STRATEGY, STRATEGIES, type StrategyName } from '../model/explore/random.ts';
+import { MAX_DEPTH } from '../model/explore/pct.ts';
+import { RandomWorkers } from '../model/explore/random-workers.ts';
 
 /** Every verdict as expected. */
 const EXIT_AS_EXPECTED = 0;
@@ -65,6 +67,9 @@ const CHECK_FLAGS = {
   explorer: { type: 'string' },
   seed: { type: 'string' },
   runs: { type: 'string' },
+  strategy: { type: 'string' },
+  depth: { type: 'string' },
+  workers: { type: 'string' },
   'max-states': { type: 'string' },
   'save-dir': { type: 'string' },
   'no-save': { type: 'boolean' },
@@ -118,14 +123,16 @@ function seedNumber(text: string): number {
   return n | 0;
 }
 
-/** The explorer options the `check` flags ask for. */
-function checkOptions(values: { explorer?: string; seed?: string; runs?: string; 'max-states'?: string }): CheckOptions {
+/** The explorer options the `check` flags ask for, and the worker threads for random search. */
+function checkOptions(values: {
+  explorer?: string; seed?: string; runs?: string; strategy?: string; depth?: string; workers?: string; 'max-states'?: string;
+}): CheckOptions & { readonly workers?: number } {
   const explorer = values.explorer ?? 'exhaustive';
   if (explorer !== 'exhaustive' && explorer !== 'random') {
     throw new UsageError(`--explorer: '${explorer}' is not an explorer (exhaustive, random)`);
   }
   if (explorer === 'exhaustive') {
-    for (const flag of ['seed', 'runs'] as const) {
+    for (const flag of ['seed', 'runs', 'strategy', 'depth', 'workers'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
     }
     return values['max-states'] === undefined
@@ -136,7 +143,13 @@ function checkOptions(values: { explorer?: string; seed?: string; runs?: string;
   // One seed for the whole run, printed, so the run can be repeated exactly.
   const seed = values.seed === undefined ? (Date.now() ^ (Math.random() * 0x100000000)) | 0 : seedNumber(values.seed);
   const runs = values.runs === undefined ? DEFAULT_RUNS : wholeNumber('runs', values.runs, 1);
-  return { explorer, seed, runs };
+  const strategy = (values.strategy ?? DEFAULT_STRATEGY) as StrategyName;
+  if (!STRATEGIES.includes(strategy)) throw new UsageError(`--strategy: '${values.strategy}' is not a strategy (${STRATEGIES.join(', ')})`);
+  const depth = values.depth === undefined ? DEFAULT_DEPTH : wholeNumber('depth', values.depth, 1);
+  if (depth > MAX_DEPTH) throw new UsageError(`--depth: '${values.depth}' is more than ${MAX_DEPTH}`);
+  if (values.depth !== undefined && strategy !== 'pct' && strategy !== 'mix') throw new UsageError(`--depth applies to --strategy pct or mix only`);
+  const workers = values.workers === undefined ? 1 : wholeNumber('workers', values.workers, 1);
+  return { explorer, seed, runs, strategy, depth, workers };
 }
 
 // ---------------------------------------------------------------- designs
@@ -318,7 +331,16 @@ function verdictJson(v: Verdict): object {
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v.random ? { random: v.random } : {}),
   };
+}
+
+/** How a random search found its violation: `found by run 37 of 1000 (pct, depth 3), 2345 runs/s; seed 42, fast-check path 36:2:1`. */
+function foundLine(v: Verdict): string {
+  const r = v.random!;
+  const spec = r.runStrategy ? (r.runStrategy.strategy === 'pct' ? `pct, depth ${r.runStrategy.depth}` : r.runStrategy.strategy) : r.strategy;
+  const under = r.strategy === 'mix' ? ` under mix` : '';
+  return `found by run ${r.run} of ${v.bounds.runs} (${spec}${under}), ${r.runsPerSecond} runs/s; seed ${v.seed}, fast-check path ${r.path}`;
 }
 
 /** Columns padded to their widest cell; `right` columns are right-aligned. */
@@ -332,7 +354,8 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 /** What the explorer did, once above the table. */
 function explorerLine(opts: CheckOptions): string {
   if (opts.explorer === 'random') {
-    return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
+    const how = opts.strategy === 'pct' || opts.strategy === 'mix' ? `${opts.strategy}, PCT depth ${opts.depth}` : opts.strategy;
+    return `random search (${how}): ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
   return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
@@ -361,6 +384,7 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
       out.push(...viol.message.split('\n').map((l) => `  ${l}`));
       out.push(`  within ${boundsText(v.bounds)}`);
+      if (v.random?.run) out.push(`  ${foundLine(v)}`);
       out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
@@ -391,6 +415,12 @@ with --all the catalogue (model/designs), and prints a verdict table.
   --explorer random      sampled schedules, shrunk to a minimal counterexample
   --seed N               random: the seed (default: a fresh one, printed)
   --runs N               random: schedules per design (default ${DEFAULT_RUNS})
+  --strategy S           random: uniform, pct, swarm, guided or mix (default
+                         ${DEFAULT_STRATEGY}; README, random search)
+  --depth D              random, pct and mix: PCT's bug depth, D − 1 priority
+                         change points per run (default ${DEFAULT_DEPTH})
+  --workers N            random: spread each design's runs over N worker
+                         threads (default 1); the verdict is the same
   --max-states N         exhaustive: distinct states before giving up as
                          bounded-out (default ${DEFAULT_MAX_STATES})
   --save-dir DIR         where to save a counterexample file per violation
@@ -418,7 +448,16 @@ async function runCheck(args: readonly string[]): Promise<number> {
   if (values['no-save'] && values['save-dir'] !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
   if (values.update && values['no-save']) throw new UsageError('--update and --no-save contradict each other');
   const saveDir = values['no-save'] ? null : resolve(values['save-dir'] ?? DEFAULT_SAVE_DIR);
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
+  const programs = compileAll(sources);
+  const checked: { verdict: Verdict; program: Program; module: string }[] = [];
+  const pool = (opts.workers ?? 1) > 1 ? new RandomWorkers(opts.workers!) : null;
+  try {
+    for (const { program, module } of programs) {
+      checked.push({ verdict: pool ? await checkProgramOn(pool, program, opts) : checkProgram(program, opts), program, module });
+    }
+  } finally {
+    await pool?.close();
+  }
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
