@@ -190,7 +190,8 @@ export class RandomSession {
     return { strategy: entry.strategy, depth: entry.shallow ? Math.min(depth, 2) : depth };
   }
 
-  private arbitrary(spec: RunSpec, k: number): fc.Arbitrary<Plan> {
+  /** The arbitrary of a run spec's plans, in an epoch whose PCT k is `k`. */
+  arbitrary(spec: RunSpec, k: number): fc.Arbitrary<Plan> {
     const maxSteps = this.settings.maxSteps;
     switch (spec.strategy) {
       case 'uniform': return picksArbitrary(maxSteps);
@@ -322,6 +323,12 @@ export function randomSearch(p: Program, opts: RandomOptions = {}): RandomResult
   const session = new RandomSession(p, opts);
   const started = performance.now();
   const corpus = session.keepsCoverage ? new Corpus() : null;
+  const tally = searchHere(session, corpus);
+  return finishSearch(session, tally, corpus, performance.now() - started, started);
+}
+
+/** Run the search's epochs in this thread, up to the first violation. */
+function searchHere(session: RandomSession, corpus: Corpus | null): SearchTally {
   const search = searchEpochs(session, corpus);
   let step = search.next();
   while (!step.done) {
@@ -334,7 +341,60 @@ export function randomSearch(p: Program, opts: RandomOptions = {}): RandomResult
     }
     step = search.next(outcomes);
   }
-  return finishSearch(session, step.value, corpus, performance.now() - started, started);
+  return step.value;
+}
+
+/**
+ * The search without shrinking: the first violating run (1-based) and its
+ * kind, or null if none of `runs` violates. What randomSearch's `run` and
+ * the kind of its violation would be, at the cost of the runs only.
+ */
+export function firstViolation(p: Program, opts: RandomOptions = {}): { readonly run: number; readonly kind: ViolationKind } | null {
+  const session = new RandomSession(p, opts);
+  const hit = searchHere(session, session.keepsCoverage ? new Corpus() : null).violating;
+  return hit ? { run: hit.run + 1, kind: hit.kind! } : null;
+}
+
+/**
+ * The state of the epoch that run `run` (0-based) belongs to, rebuilt from
+ * the seed: the earlier epochs' runs are executed again (all of them: a
+ * violation among them is passed over, as if the search had gone on).
+ */
+export function epochOfRun(session: RandomSession, run: number): EpochState {
+  const corpus = session.keepsCoverage ? new Corpus() : null;
+  const search = searchEpochs(session, corpus);
+  let step = search.next();
+  while (!step.done && step.value.first + step.value.count <= run) {
+    const job = step.value;
+    const outcomes: RunOutcome[] = [];
+    for (let i = job.first; i < job.first + job.count; i++) outcomes.push({ ...session.outcome(i, job.epoch), kind: null });
+    step = search.next(outcomes);
+  }
+  if (step.done) throw new RangeError(`random search: run ${run + 1} is beyond the search's ${session.settings.runs} runs`);
+  return step.value.epoch;
+}
+
+/**
+ * Reproduce a run of a search from its seed alone: `path` is fast-check's
+ * path as a search reports it ("run" for the run as drawn, "run:a:b…" for
+ * the plan shrinking reached). Returns the run executed again, its
+ * schedule and its violation.
+ */
+export function reproduceRun(p: Program, opts: RandomOptions, path: string): RunRecord {
+  if (!/^\d+(:\d+)*$/.test(path)) throw new RangeError(`random search: '${path}' is not a fast-check path (numbers separated by ':')`);
+  const session = new RandomSession(p, opts);
+  const run = Number(path.split(':')[0]);
+  const epoch = epochOfRun(session, run);
+  let last: RunRecord | null = null;
+  const spec = session.specOf(run);
+  const property = fc.property(session.arbitrary(spec, epoch.k), (plan: Plan) => {
+    last = executeRun(session.m, session.chooser(spec, plan, epoch.corpus), session.settings.maxSteps);
+    return last.violation === null;
+  });
+  // endOnFailure: the plan at the path itself, not a further shrink of it.
+  fc.check(property, { seed: session.settings.seed, randomType: runStream, path, numRuns: 1, endOnFailure: true });
+  if (!last) throw new Error(`kdefer internal error: fast-check ran nothing for path ${path}`);
+  return last;
 }
 
 /** Shrink the first violation (if any) and assemble the result. */
