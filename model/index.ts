@@ -30,7 +30,9 @@ export { PROFILES } from './kernel/flags.ts';
 export { Machine } from './kernel/machine.ts';
 export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
-export { DEFAULT_DEPTH, DEFAULT_STRATEGY, randomSearch, STRATEGIES, type RandomResult, type StrategyName } from './explore/random.ts';
+export {
+  DEFAULT_DEPTH, DEFAULT_STRATEGY, firstViolation, randomSearch, reproduceRun, STRATEGIES, type RandomResult, type StrategyName,
+} from './explore/random.ts';
 export { randomSearchParallel, RandomWorkers } from './explore/random-workers.ts';
 export { pctBound, pctShape } from './explore/pct.ts';
 export { replay } from './explore/replay.ts';

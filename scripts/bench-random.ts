@@ -13,7 +13,7 @@
  *
  *   npm run bench -- --random [--seeds 20] [--budget 2000] [--deep-budget 20000]
  *                  [--strategies uniform,pct,swarm,guided,mix] [--filter text]
- *                  [--jobs 2] [--json FILE] [--no-scale]
+ *                  [--depth D] [--jobs 2] [--json FILE] [--no-scale]
  *
  * Counts of runs are deterministic (seed by seed); runs per second depend
  * on the machine and its load. Speed targets live here, never in npm test.
@@ -46,6 +46,7 @@ const { values } = parseArgs({
     'deep-budget': { type: 'string' },
     strategies: { type: 'string' },
     filter: { type: 'string' },
+    depth: { type: 'string' },
     jobs: { type: 'string' },
     json: { type: 'string' },
     'no-scale': { type: 'boolean' },
@@ -59,6 +60,7 @@ const deepBudget = Number(values['deep-budget'] ?? 20000);
 const strategies = (values.strategies ?? STRATEGIES.join(',')).split(',') as StrategyName[];
 for (const s of strategies) if (!STRATEGIES.includes(s)) throw new Error(`--strategies: unknown strategy '${s}'`);
 const jobs = Math.max(1, Number(values.jobs ?? 2) | 0);
+const depth = values.depth === undefined ? undefined : Number(values.depth);
 
 const buggy = (d: Design): boolean => d.expected !== undefined && d.expected !== 'verified';
 const designs = [...CATALOGUE, ...REAL_BUGS].filter((d) => buggy(d) && (!values.filter || d.name.includes(values.filter)));
@@ -76,7 +78,7 @@ interface Cell {
 
 /** Runs to the first violation of `kind` (other kinds are passed over), or null within `runs`. */
 function runsToFirst(d: Design, strategy: StrategyName, seed: number, runs: number, kind: ViolationKind): number | null {
-  const session = new RandomSession(compile(d), { strategy, seed, runs });
+  const session = new RandomSession(compile(d), { strategy, seed, runs, ...(depth !== undefined ? { depth } : {}) });
   const corpus = session.keepsCoverage ? new Corpus() : null;
   const search = searchEpochs(session, corpus);
   let step = search.next();
@@ -116,7 +118,7 @@ async function measureAll(): Promise<Cell[]> {
   if (jobs === 1) return measure(0, 1);
   const args = [
     '--random', '--seeds', String(seeds.length), '--budget', String(budget), '--deep-budget', String(deepBudget),
-    '--strategies', strategies.join(','), ...(values.filter ? ['--filter', values.filter] : []),
+    '--strategies', strategies.join(','), ...(values.filter ? ['--filter', values.filter] : []), ...(depth !== undefined ? ['--depth', String(depth)] : []),
   ];
   const parts = await Promise.all(Array.from({ length: jobs }, (_, k) => new Promise<Cell[]>((resolve, reject) => {
     const child = fork(process.argv[1]!, [...args, '--no-scale', '--shard', `${k}/${jobs}`], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -135,7 +137,7 @@ const show = (x: number, limit: number): string => (Number.isFinite(x) ? String(
 
 function summarise(cells: readonly Cell[]): { lines: string[]; json: object; ok: boolean } {
   const lines: string[] = [];
-  const by = (design: string, strategy: string) => cells.filter((c) => c.design === design && c.strategy === strategy);
+  const by = (design: string, strategy: string) => cells.filter((c) => c.design === design && c.strategy === strategy).sort((a, b) => a.seed - b.seed);
   const stat = (cs: readonly Cell[]) => {
     const xs = cs.map((c) => c.runs ?? Infinity);
     return { median: quantile(xs, 0.5), p90: quantile(xs, 0.9), max: Math.max(...xs), missed: xs.filter((x) => !Number.isFinite(x)).length };
@@ -151,6 +153,7 @@ function summarise(cells: readonly Cell[]): { lines: string[]; json: object; ok:
       const st = stat(cs);
       const limit = cs[0]?.budget ?? budget;
       row.push(`${show(st.median, limit)}/${show(st.p90, limit)}`);
+      // runs[i]: seed i + 1.
       json[d.name]![s] = { median: Number.isFinite(st.median) ? st.median : null, p90: Number.isFinite(st.p90) ? st.p90 : null, budget: limit, runs: cs.map((c) => c.runs) };
     }
     if (strategies.includes('mix')) row.push(show(stat(by(d.name, 'mix')).max, budget));

@@ -377,6 +377,13 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   ]);
   const counted = opts.explorer === 'random' ? 'schedules' : 'states';
   out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', 'parallel', ''], rows, new Set([5, 6, 7])));
+  const searched = verdicts.flatMap((v) => (v.random ? [v.random] : []));
+  if (searched.length > 0) {
+    // Runs per second over all designs: each design's runs at its own rate.
+    const runs = searched.reduce((n, r) => n + r.runs, 0);
+    const seconds = searched.reduce((s, r) => s + (r.runsPerSecond > 0 ? r.runs / r.runsPerSecond : 0), 0);
+    out.push('', `${runs} runs${seconds > 0 ? `, ${Math.round(runs / seconds)} runs/s` : ''} (shrinking aside; \`schedules\` counts shrink runs too)`);
+  }
 
   for (const v of verdicts) {
     if (v.violation) {

@@ -15,10 +15,10 @@
  * where n is the number of contexts and k the number of steps a run takes
  * (the PCT bound). kdefer counts for k only *branching* steps, where at
  * least two contexts could step (a change point anywhere else has the same
- * effect as one at the next branching step), and measures k per design
- * (pctShape). The bound assumes the run has at most k branching steps, and
- * that no choice inside one context matters (see below); where the bug also
- * needs one of c alternatives inside a context, multiply by 1/c.
+ * effect as one at the next branching step). The bound assumes the run has
+ * at most k branching steps, and that no choice inside one context matters
+ * (see below); where the bug also needs one of c alternatives inside a
+ * context (the right CPU for an interrupt), multiply by 1/c.
  *
  * What a context is in kdefer (a PCT "thread": the unit that has one
  * priority):
@@ -26,24 +26,36 @@
  *    its own steps, and the scheduler's choices that favour it: being
  *    scheduled on an idle CPU, preempting the running task, its sleep's
  *    timeout ending;
- *  - each interrupt line: its arrivals *and* its handler's steps. An
- *    interrupt source is one sequential story, arrive → handle → return →
- *    arrive again, and a high priority means "as early and as often as the
- *    budget and the irq flag allow";
+ *  - each *arrival* of an interrupt line (`eth0 interrupt #1`, `#2`, up to
+ *    the line's budget): an arrival is an event of its own in time, so its
+ *    priority says when it comes: a high one as soon as the irq flag allows,
+ *    a low one only when nothing more urgent can step. (One priority for
+ *    the whole line would send its second interrupt right after the first.)
+ *    Of the CPUs the line may hit, the plan's numbers pick one;
+ *  - the handler of each line (`hardirq eth0`), all its runs: it competes
+ *    only with other CPUs, since it sits on top of its own;
  *  - the softirq frame of each CPU (a batch run at irq_exit,
- *    local_bh_enable or do_softirq, with the tasklets, timers and BH it
- *    runs): softirq/N;
+ *    local_bh_enable or do_softirq, with the tasklets, timers and BHs it
+ *    runs): `softirq/N`;
  *  - ksoftirqd of each CPU: being scheduled, and the batch it runs;
- *  - the timer tick (all CPUs' ticks: time is one story);
+ *  - each timer tick (`tick #j`, at most one per CPU per jiffy): like an
+ *    interrupt arrival;
  *  - any other event source (load balancing, wq_worker_sleeping, a delayed
  *    work's timer, and whatever source the model grows) is an event context
  *    per source and CPU, found when it first offers a choice. An event
  *    context drops to the lowest priority (0) once it fires, so an event
  *    that can fire without end (migration back and forth) cannot starve
  *    the schedule.
- * Choices of one context (the CPU an interrupt arrives on, an operation's
- * outcome variants such as __do_softirq giving up) are picked by the plan's
- * numbers, as the uniform strategy does.
+ * n counts the design's contexts (event contexts aside). Choices of one
+ * context (the CPU an interrupt arrives on, an operation's outcome variants
+ * such as __do_softirq giving up early) are picked by the plan's numbers,
+ * as the uniform strategy does.
+ *
+ * k: PCT needs the number of steps of a run before it starts. kdefer
+ * measures it: 32 probe runs (half uniform, half PCT without change
+ * points, from a fixed seed) give the first k, and between epochs k grows to
+ * the most branching steps any completed run of the search has taken (the
+ * epoch logic of random.ts keeps this reproducible from the seed).
  */
 import fc from 'fast-check';
 import { FrameKind, I_BUDGET, X_ID, X_KIND } from '../kernel/layout.ts';
@@ -56,7 +68,7 @@ import { mix32, valueOfRun } from './random-stream.ts';
 import { picksArbitrary, uniformChooser } from './uniform.ts';
 
 /** Default bug depth: measured on the catalogue (README, random search). */
-export const DEFAULT_DEPTH = 3;
+export const DEFAULT_DEPTH = 5;
 /** Deepest depth accepted (the bound is useless beyond it anyway). */
 export const MAX_DEPTH = 10;
 /** Event contexts a run may discover beyond the design's own. */

@@ -8,9 +8,11 @@
  *  - swarm: each run turns off a random subset of the kinds of choice
  *    (swarm.ts);
  *  - guided: mutations of a corpus of schedules that reached new abstract
- *    states (guided.ts, coverage.ts);
+ *    states, and strikes at hazards, interrupts while a lock is held
+ *    (guided.ts, coverage.ts);
  *  - mix (the default): the four, run after run in a fixed rotation
- *    (MIX_ROTATION), sharing one corpus.
+ *    (MIX_ROTATION: 3 PCT, 3 guided, 1 swarm, 1 uniform in 8), sharing one corpus: every
+ *    run's coverage feeds the guided runs.
  *
  * Every run's plan is what `fc.check(property, { seed, randomType:
  * runStream })` draws for that run (random-stream.ts): run i depends on the
@@ -72,8 +74,8 @@ export interface RunSpec {
  * measurement (scripts/bench-random.ts; README, random search).
  */
 export const MIX_ROTATION: readonly { readonly strategy: RunStrategy; readonly shallow?: true }[] = [
-  { strategy: 'pct' }, { strategy: 'guided' }, { strategy: 'swarm' }, { strategy: 'guided' },
-  { strategy: 'pct', shallow: true }, { strategy: 'guided' }, { strategy: 'uniform' }, { strategy: 'guided' },
+  { strategy: 'pct' }, { strategy: 'guided' }, { strategy: 'pct' }, { strategy: 'guided' },
+  { strategy: 'pct', shallow: true }, { strategy: 'guided' }, { strategy: 'swarm' }, { strategy: 'uniform' },
 ];
 
 export interface RandomOptions {
@@ -118,9 +120,10 @@ export function randomSettings(opts: RandomOptions): Required<RandomOptions> {
   if (!Number.isSafeInteger(maxSteps) || maxSteps < 1) throw new RangeError(`random search: maxSteps must be a whole number ≥ 1, not ${maxSteps}`);
   if (!STRATEGIES.includes(strategy)) throw new RangeError(`random search: unknown strategy '${String(strategy)}' (${STRATEGIES.join(', ')})`);
   if (!Number.isSafeInteger(depth) || depth < 1 || depth > MAX_DEPTH) throw new RangeError(`random search: depth must be a whole number from 1 to ${MAX_DEPTH}, not ${depth}`);
-  const seed = opts.seed ?? freshSeed();
-  if (!Number.isSafeInteger(seed) || seed !== (seed | 0)) throw new RangeError(`random search: seed must be a 32-bit integer, not ${seed}`);
-  return { runs, maxSteps, strategy, depth, seed, minimize: opts.minimize ?? true };
+  const given = opts.seed ?? freshSeed();
+  if (!Number.isSafeInteger(given) || given < -0x80000000 || given > 0xffffffff) throw new RangeError(`random search: seed must be a 32-bit integer, not ${given}`);
+  // fast-check's seeds are int32: 0xffffffff and -1 are the same seed.
+  return { runs, maxSteps, strategy, depth, seed: given | 0, minimize: opts.minimize ?? true };
 }
 
 type Plan = unknown;

@@ -118,16 +118,3 @@ export function swarmChooser(plan: SwarmPlan): Chooser {
     },
   };
 }
-
-/** The configuration in words, for reports: `off: ksoftirqd, tick; lines: eth0; irq cpus: 0; delays: cpu1 12`. */
-export function describeSwarm(p: Program, plan: SwarmPlan): string {
-  const off = SWARM_FEATURES.filter((_, i) => plan.off[i]);
-  const lines = p.irqs.filter((_, i) => plan.lines[i]).map((l) => l.name);
-  const cpus = plan.irqCpus.flatMap((on, c) => (on ? [String(c)] : []));
-  const delays = [
-    ...plan.delays.flatMap((d, c) => (d > 0 ? [`cpu${c} ${d}`] : [])),
-    ...plan.lineDelays.flatMap((d, l) => (d > 0 ? [`${p.irqs[l]!.name} ${d}`] : [])),
-    ...(plan.tickDelay > 0 ? [`tick ${plan.tickDelay}`] : []),
-  ];
-  return [`off: ${off.join(', ') || 'none'}`, `lines: ${lines.join(', ') || 'none'}`, `irq cpus: ${cpus.join(', ') || 'none'}`, `delays: ${delays.join(', ') || 'none'}`].join('; ');
-}
