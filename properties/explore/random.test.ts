@@ -204,7 +204,7 @@ describe('PCT', () => {
     const bound = pctBound(shape, d);
     expect(bound).toBe(1 / (shape.contexts.length * shape.k ** (d - 1)));
     for (const seed of [1, 2, 3]) {
-      const rate = hitRate(p, 'pct', d, 3000, seed);
+      const rate = hitRate(p, 'pct', d, 2000, seed);
       expect(rate, `seed ${seed}: ${rate} < ${bound} (n ${shape.contexts.length}, k ${shape.k})`).toBeGreaterThanOrEqual(bound);
       // With fewer change points than the bug's depth, PCT cannot order its steps.
       if (d > 1) expect(hitRate(p, 'pct', d - 1, 500, seed)).toBe(0);
