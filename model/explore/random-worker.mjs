@@ -1,6 +1,8 @@
-// Entry of a random-search worker thread (random-workers.ts): loads
-// TypeScript through tsx's API, whatever loader the main thread runs under
-// (tsx, vitest, a build), then starts random-worker.ts.
+// Entry of a random-search worker thread (random-workers.ts) when kdefer
+// runs from its TypeScript sources: loads TypeScript through tsx's API (a
+// dev dependency), whatever loader the main thread runs under (tsx,
+// vitest), then starts random-worker.ts. Compiled kdefer (dist/) starts
+// random-worker.js directly.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -11,8 +11,9 @@
  * state only, so the result (verdict, run index, schedule, path, stats) is
  * the same for any number of workers, and the same as randomSearch's.
  *
- * A worker costs a second or two to start (it loads the model's TypeScript
- * through tsx), so a pool is made once and serves design after design.
+ * A worker costs a moment to start (it loads the model; from the sources,
+ * through tsx, a second or two), so a pool is made once and serves design
+ * after design.
  */
 import { Worker } from 'node:worker_threads';
 import type { Program } from '../kernel/program.ts';
@@ -20,7 +21,14 @@ import { Corpus } from './guided.ts';
 import { finishSearch, RandomSession, randomSearch, searchEpochs, type RandomOptions, type RandomResult, type RunOutcome } from './random.ts';
 import type { FromWorker, ToWorker } from './random-worker.ts';
 
-const WORKER_ENTRY = new URL('./random-worker.mjs', import.meta.url);
+/**
+ * The worker's entry: compiled (dist/, the installed kdefer), random-worker.js
+ * itself; from the TypeScript sources (a checkout: tests, tsx), a small
+ * JavaScript entry that loads TypeScript through tsx (a dev dependency) first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./random-worker.mjs', import.meta.url)
+  : new URL('./random-worker.js', import.meta.url);
 
 /** One worker thread, answering one message at a time. */
 class SearchWorker {
@@ -30,7 +38,7 @@ class SearchWorker {
   private readonly started: Promise<FromWorker>;
 
   constructor(readonly index: number) {
-    // No inherited loader flags: the entry registers tsx itself.
+    // No inherited loader flags: the entry loads what it needs itself.
     this.worker = new Worker(WORKER_ENTRY, { execArgv: [] });
     this.started = this.next();
     this.worker.on('message', (m: FromWorker) => this.waiting.shift()?.resolve(m));

@@ -1,8 +1,9 @@
 /**
  * The random search's flags on the command line (scripts/kdefer.ts):
- * --strategy, --depth and --workers, run as a user runs them (`node
- * scripts/kdefer.mjs check …` in a child process): bad values are bad input
- * (exit 2, one line), and worker threads give the verdict one thread gives.
+ * --strategy, --depth and --workers, run as a user runs them (the compiled
+ * bin, `node dist/scripts/kdefer.js check …`, in a child process): bad
+ * values are bad input (exit 2, one line), and worker threads (started from
+ * the compiled model) give the verdict one thread gives.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = fileURLToPath(new URL('../../scripts/kdefer.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/scripts/kdefer.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./random-real-bugs.ts', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'kdefer-random-cli-'));
