@@ -10,7 +10,8 @@ import { compile } from './dsl/compile.ts';
 import type { Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
 import type { SearchResult } from './explore/outcome.ts';
-import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
+import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
+import type { RandomWorkers } from './explore/random-workers.ts';
 import { minimize } from './explore/minimize.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
@@ -45,7 +46,11 @@ export { PROFILES } from './kernel/flags.ts';
 export { Machine } from './kernel/machine.ts';
 export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
-export { randomSearch } from './explore/random.ts';
+export {
+  DEFAULT_DEPTH, DEFAULT_STRATEGY, firstViolation, randomSearch, reproduceRun, STRATEGIES, type RandomResult, type StrategyName,
+} from './explore/random.ts';
+export { randomSearchParallel, RandomWorkers } from './explore/random-workers.ts';
+export { pctBound, pctShape } from './explore/pct.ts';
 export { replay } from './explore/replay.ts';
 export type { LockdepSchedule, LockdepStatus } from './check/lockdep-confirm.ts';
 
@@ -56,6 +61,10 @@ export interface CheckOptions {
   readonly runs?: number;
   readonly seed?: number;
   readonly maxSteps?: number;
+  /** Random: how runs pick their schedules (default `mix`; README, random search). */
+  readonly strategy?: StrategyName;
+  /** Random, PCT: the bug depth d, d − 1 priority change points per run (default DEFAULT_DEPTH). */
+  readonly depth?: number;
   /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
   readonly minimize?: boolean;
   /**
@@ -63,6 +72,21 @@ export interface CheckOptions {
    * problem settled by a search (Verdict.lockdep). Default true.
    */
   readonly lockdep?: boolean;
+}
+
+/** How a random search went: its strategy, and where it found its violation. */
+export interface RandomSummary {
+  readonly strategy: StrategyName;
+  readonly depth: number;
+  /** Runs executed (shrinking aside), and how fast. */
+  readonly runs: number;
+  readonly runsPerSecond: number;
+  /** 1-based: the run that first found the violation (runs to the first violation), or null. */
+  readonly run: number | null;
+  /** The strategy that run followed (under `mix`, one of the others). */
+  readonly runStrategy: RunSpec | null;
+  /** fast-check's path of the shrunk failure, for replay with the seed. */
+  readonly path: string | null;
 }
 
 /** The bounds a verdict holds within. */
@@ -139,9 +163,12 @@ export interface Verdict {
    * What lockdep predicts over the explored executions, each problem
    * settled: a confirmed deadlock, not reachable within the bounds (with
    * the reason), or not decided. Empty if lockdep predicts nothing; absent
-   * with `lockdep: false`.
+   * with `lockdep: false`, and from a random search run in worker threads
+   * (the workers' transitions are not observed here).
    */
   readonly lockdep?: readonly LockdepEntry[];
+  /** A random exploration's strategy and first violating run. */
+  readonly random?: RandomSummary;
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -176,61 +203,102 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
 }
 
 export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
-  const explorer = opts.explorer ?? 'exhaustive';
-  let result: SearchResult;
-  let seed: number | undefined;
-  let parallelism: number | undefined;
   const lockdep = opts.lockdep === false ? null : new LockdepObserver(p);
-  const transitions = lockdep ? { transitions: lockdep } : {};
-  if (explorer === 'random') {
-    const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...transitions });
-    seed = r.seed;
-    // Sampling proves nothing: without a violation the verdict stays bounded-out.
-    result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
-  } else {
-    const meter = new ParallelismMeter(p);
-    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s), ...transitions });
-    parallelism = meter.value;
-  }
+  if ((opts.explorer ?? 'exhaustive') === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
+  const meter = new ParallelismMeter(p);
+  const result = exhaustive(p, {
+    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    observe: (m, s) => meter.observe(m, s),
+    ...(lockdep ? { transitions: lockdep } : {}),
+  });
   let v = result.violation;
   const foundLength = v?.choices.length ?? 0;
   if (v && opts.minimize !== false) {
     // Keep the kind; the message and cycle are those of the minimal schedule:
     // a shortest one by BFS when the state space allows, else ddmin's 1-minimal one.
-    const bfs = explorer === 'exhaustive' ? shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES }) : null;
+    const bfs = shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES });
     const shortest = bfs?.violation?.choices ?? minimize(p, v.choices, v.kind);
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
-  const bounds = boundsOf(p, opts);
-  let entries: LockdepEntry[] | undefined;
-  if (lockdep) {
-    const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
-    const facts = lockdep.facts;
-    // The violations within the design's bounds, shortest first, that could realise a predicted problem.
-    const candidates = new Candidates(facts);
-    let designBounded: string | null = null;
-    if (v) {
-      // The verdict's own violation first: it is a shortest one of its kind (or ddmin's 1-minimal one).
-      const r = replaySchedule(p, v.choices);
-      if (r.violation) candidates.add(new Machine(p), r.final, r.violation, explorer === 'exhaustive');
-    }
-    if (explorer === 'random') {
-      designBounded = 'a random search samples schedules';
-    } else if (result.status === 'violation') {
-      // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and the other violations.
-      designBounded = sweep(p, lockdep, maxStates, candidates.record).boundedOut;
-    } else if (result.status === 'bounded-out') {
-      designBounded = result.boundedOut ?? 'a bound was reached';
-    }
-    const orbits = result.stats.reductions?.symmetry?.orbits ?? [];
-    if (orbits.length > 0) facts.closeOverCpuOrbits(orbits);
-    const findings = predict(facts);
-    const settled = confirmFindings(p.design, p, facts, findings, { maxStates, candidates, designBounded, boundsText: boundsText(bounds), search: explorer === 'exhaustive' });
-    entries = findings.map((f, i) => ({
-      kind: f.kind, title: f.title, classes: f.classes.map((c) => facts.classes.list[c]!.name), report: predictionReport(facts, f), ...settled[i]!,
-    }));
+  return verdictOf(p, opts, result, v, foundLength, { parallelism: meter.value }, lockdep);
+}
+
+/**
+ * checkProgram with the random explorer's runs spread over a pool of worker
+ * threads: the same verdict as checkProgram's, sooner on large designs.
+ * Other explorers run in this thread. The workers' transitions are not
+ * observed here, so the verdict of a random search has no lockdep part.
+ */
+export async function checkProgramOn(workers: RandomWorkers, p: Program, opts: CheckOptions = {}): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'random') return checkProgram(p, opts);
+  return randomVerdict(p, opts, await workers.search(p, randomOptionsOf(opts)), null);
+}
+
+function randomOptionsOf(opts: CheckOptions): RandomOptions {
+  return {
+    runs: opts.runs ?? DEFAULT_RUNS,
+    maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.strategy !== undefined ? { strategy: opts.strategy } : {}),
+    ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    ...(opts.minimize === false ? { minimize: false } : {}),
+  };
+}
+
+function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep: LockdepObserver | null): Verdict {
+  // Sampling proves nothing: without a violation the verdict stays bounded-out.
+  const result: SearchResult = r.violation
+    ? r
+    : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${r.runs} schedules found no violation (sampling, not a proof)` };
+  const random: RandomSummary = {
+    strategy: r.strategy, depth: r.depth, runs: r.runs, runsPerSecond: r.runsPerSecond, run: r.run, runStrategy: r.runStrategy, path: r.path,
+  };
+  return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, { seed: r.seed, random }, lockdep);
+}
+
+/**
+ * lockdep's prediction over the executions the search took, each predicted
+ * problem settled: by the verdict's own violation or the other violations
+ * within the bounds (model/check/lockdep-confirm.ts), or with more CPUs.
+ */
+function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], lockdep: LockdepObserver, bounds: Bounds): LockdepEntry[] {
+  const explorer = opts.explorer ?? 'exhaustive';
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const facts = lockdep.facts;
+  // The violations within the design's bounds, shortest first, that could realise a predicted problem.
+  const candidates = new Candidates(facts);
+  let designBounded: string | null = null;
+  if (v) {
+    // The verdict's own violation first: it is a shortest one of its kind (or ddmin's 1-minimal one).
+    const r = replaySchedule(p, v.choices);
+    if (r.violation) candidates.add(new Machine(p), r.final, r.violation, explorer === 'exhaustive');
   }
+  if (explorer === 'random') {
+    designBounded = 'a random search samples schedules';
+  } else if (result.status === 'violation') {
+    // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and the other violations.
+    designBounded = sweep(p, lockdep, maxStates, candidates.record).boundedOut;
+  } else if (result.status === 'bounded-out') {
+    designBounded = result.boundedOut ?? 'a bound was reached';
+  }
+  const orbits = result.stats.reductions?.symmetry?.orbits ?? [];
+  if (orbits.length > 0) facts.closeOverCpuOrbits(orbits);
+  const findings = predict(facts);
+  const settled = confirmFindings(p.design, p, facts, findings, { maxStates, candidates, designBounded, boundsText: boundsText(bounds), search: explorer === 'exhaustive' });
+  return findings.map((f, i) => ({
+    kind: f.kind, title: f.title, classes: f.classes.map((c) => facts.classes.list[c]!.name), report: predictionReport(facts, f), ...settled[i]!,
+  }));
+}
+
+function verdictOf(
+  p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], foundLength: number,
+  extra: { readonly parallelism?: number; readonly seed?: number; readonly random?: RandomSummary },
+  lockdep: LockdepObserver | null,
+): Verdict {
+  const explorer = opts.explorer ?? 'exhaustive';
+  const bounds = boundsOf(p, opts);
+  const entries = lockdep ? lockdepEntries(p, opts, result, v, lockdep, bounds) : null;
   return {
     design: p.design.name,
     fingerprint: p.fingerprint,
@@ -238,12 +306,13 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     status: result.status,
     explorer,
     bounds,
-    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
+    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(extra.parallelism !== undefined ? { parallelism: extra.parallelism } : {}) },
     violation: v
       ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
-    ...(seed !== undefined ? { seed } : {}),
+    ...(extra.seed !== undefined ? { seed: extra.seed } : {}),
+    ...(extra.random ? { random: extra.random } : {}),
     ...(entries ? { lockdep: entries } : {}),
   };
 }
@@ -263,7 +332,14 @@ export function counterexampleOf(verdict: Verdict, module: string): Counterexamp
     bounds: { ...verdict.bounds },
     schedule: v.choices.map((choice, i) => ({ choice, label: v.trace[i]! })),
     violation: { kind: v.kind, message: v.message },
-    found: verdict.explorer === 'random' ? { explorer: 'random', seed: verdict.seed!, runs: verdict.bounds.runs! } : { explorer: 'exhaustive' },
+    found: verdict.explorer === 'random'
+      ? {
+        explorer: 'random', seed: verdict.seed!, runs: verdict.bounds.runs!,
+        ...(verdict.random ? { strategy: verdict.random.strategy, depth: verdict.random.depth } : {}),
+        ...(verdict.random?.run ? { run: verdict.random.run } : {}),
+        ...(verdict.random?.path ? { path: verdict.random.path } : {}),
+      }
+      : { explorer: 'exhaustive' },
     minimizedFrom: v.foundLength,
   };
 }

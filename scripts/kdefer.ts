@@ -104,6 +104,13 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--seed <n>', help: 'random: the seed (default: a fresh one, printed so the run can be repeated)', parse: seedNumber },
       { flags: '--runs <n>', help: 'random: schedules per design (default 1000)', parse: wholeNumber('runs', 1) },
       {
+        flags: '--strategy <name>',
+        help: 'random: how runs pick their schedules: uniform, pct, swarm, guided or mix (default mix; README, random search)',
+        parse: oneOf('strategy', 'a strategy', ['uniform', 'pct', 'swarm', 'guided', 'mix']),
+      },
+      { flags: '--depth <d>', help: 'random, pct and mix: PCT\'s bug depth, d − 1 priority change points per run (default 5, at most 10)', parse: wholeNumber('depth', 1) },
+      { flags: '--workers <n>', help: 'random: spread each design\'s runs over n worker threads (default 1); the verdict, run and path are the same', parse: wholeNumber('workers', 1) },
+      {
         flags: '--max-states <n>',
         help: 'exhaustive: distinct states before giving up as bounded-out (default 5000000)',
         parse: wholeNumber('max-states', 1),
@@ -120,6 +127,7 @@ const COMMANDS: readonly Subcommand[] = [
       ['kdefer check eth-stats.ts', 'every design eth-stats.ts exports'],
       ['kdefer check eth-stats.ts --json | jq \'.[].status\'', 'the verdicts as JSON'],
       ['kdefer check eth-stats.ts --explorer random --runs 5000 --seed 7', 'sample 5000 schedules, repeatably'],
+      ['kdefer check big.ts --explorer random --strategy pct --depth 3 --workers 2', 'PCT runs with 2 change points each, on two threads'],
       ['kdefer check eth-stats.ts --update', 'after editing the design: replace its stale counterexample'],
     ],
     exit: '0 every verdict as expected, 1 some verdict not as expected, 2 bad input or an internal error',

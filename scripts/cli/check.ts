@@ -4,11 +4,13 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  boundsText, checkProgram, compile, counterexampleOf, safeStem, storeCounterexample,
+  boundsText, checkProgram, checkProgramOn, compile, counterexampleOf, safeStem, storeCounterexample,
   type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
-import { DEFAULT_RUNS } from '../../model/explore/random.ts';
+import { MAX_DEPTH } from '../../model/explore/pct.ts';
+import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_STRATEGY, type StrategyName } from '../../model/explore/random.ts';
+import { RandomWorkers } from '../../model/explore/random-workers.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { complain, print } from './output.ts';
@@ -25,6 +27,9 @@ export interface CheckFlags {
   readonly explorer?: 'exhaustive' | 'random';
   readonly seed?: number;
   readonly runs?: number;
+  readonly strategy?: StrategyName;
+  readonly depth?: number;
+  readonly workers?: number;
   readonly maxStates?: number;
   readonly saveDir?: string;
   /** false with --no-save. */
@@ -32,18 +37,22 @@ export interface CheckFlags {
   readonly update?: boolean;
 }
 
-/** The explorer options the `check` flags ask for. */
-function checkOptions(flags: CheckFlags): CheckOptions {
+/** The explorer options the `check` flags ask for, and the worker threads of a random search. */
+function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: number } {
   const explorer = flags.explorer ?? 'exhaustive';
   if (explorer === 'exhaustive') {
-    if (flags.seed !== undefined) throw new UsageError('--seed applies to --explorer random only');
-    if (flags.runs !== undefined) throw new UsageError('--runs applies to --explorer random only');
-    return flags.maxStates === undefined ? { explorer } : { explorer, maxStates: flags.maxStates };
+    for (const [flag, value] of [['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth], ['workers', flags.workers]] as const) {
+      if (value !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
+    }
+    return flags.maxStates === undefined ? { explorer, workers: 1 } : { explorer, maxStates: flags.maxStates, workers: 1 };
   }
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
+  const strategy = flags.strategy ?? DEFAULT_STRATEGY;
+  if (flags.depth !== undefined && strategy !== 'pct' && strategy !== 'mix') throw new UsageError('--depth applies to --strategy pct or mix only');
+  if (flags.depth !== undefined && flags.depth > MAX_DEPTH) throw new UsageError(`--depth: '${flags.depth}' is more than ${MAX_DEPTH}`);
   // One seed for the whole run, printed, so the run can be repeated exactly.
   const seed = flags.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  return { explorer, seed, runs: flags.runs ?? DEFAULT_RUNS };
+  return { explorer, seed, runs: flags.runs ?? DEFAULT_RUNS, strategy, depth: flags.depth ?? DEFAULT_DEPTH, workers: flags.workers ?? 1 };
 }
 
 /** Compile every design first, so a malformed one is reported before any exploring. */
@@ -121,7 +130,16 @@ function verdictJson(v: Verdict): object {
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v.random ? { random: v.random } : {}),
   };
+}
+
+/** How a random search found its violation: `found by run 37 of 1000 (pct, depth 3 under mix), 2345 runs/s; seed 42, fast-check path 36:2:1`. */
+function foundLine(v: Verdict): string {
+  const r = v.random!;
+  const spec = r.runStrategy ? (r.runStrategy.strategy === 'pct' ? `pct, depth ${r.runStrategy.depth}` : r.runStrategy.strategy) : r.strategy;
+  const under = r.strategy === 'mix' ? ' under mix' : '';
+  return `found by run ${r.run} of ${v.bounds.runs} (${spec}${under}), ${r.runsPerSecond} runs/s; seed ${v.seed}, fast-check path ${r.path}`;
 }
 
 /** Columns padded to their widest cell; `right` columns are right-aligned. */
@@ -135,7 +153,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
 /** What the explorer did, once above the table. */
 function explorerLine(opts: CheckOptions): string {
   if (opts.explorer === 'random') {
-    return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
+    const how = opts.strategy === 'pct' || opts.strategy === 'mix' ? `${opts.strategy}, PCT depth ${opts.depth}` : opts.strategy;
+    return `random search (${how}): ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
   return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
@@ -157,6 +176,13 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   ]);
   const counted = opts.explorer === 'random' ? 'schedules' : 'states';
   out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', 'parallel', ''], rows, new Set([5, 6, 7])));
+  const searched = verdicts.flatMap((v) => (v.random ? [v.random] : []));
+  if (searched.length > 0) {
+    // Runs per second over all designs: each design's runs at its own rate.
+    const runs = searched.reduce((n, r) => n + r.runs, 0);
+    const seconds = searched.reduce((s, r) => s + (r.runsPerSecond > 0 ? r.runs / r.runsPerSecond : 0), 0);
+    out.push('', `${runs} runs${seconds > 0 ? `, ${Math.round(runs / seconds)} runs/s` : ''} (shrinking aside; \`schedules\` counts shrink runs too)`);
+  }
 
   for (const v of verdicts) {
     if (v.violation) {
@@ -164,6 +190,7 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
       out.push(...viol.message.split('\n').map((l) => `  ${l}`));
       out.push(`  within ${boundsText(v.bounds)}`);
+      if (v.random?.run) out.push(`  ${foundLine(v)}`);
       out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
@@ -193,7 +220,16 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
+  const programs = compileAll(sources);
+  const checked: { verdict: Verdict; program: Program; module: string }[] = [];
+  const pool = opts.workers > 1 ? new RandomWorkers(opts.workers) : null;
+  try {
+    for (const { program, module } of programs) {
+      checked.push({ verdict: pool ? await checkProgramOn(pool, program, opts) : checkProgram(program, opts), program, module });
+    }
+  } finally {
+    await pool?.close();
+  }
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
