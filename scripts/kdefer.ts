@@ -4,6 +4,7 @@
  *   kdefer check <design-file>... [--json] [--explorer exhaustive|random]
  *                [--seed N] [--runs N] [--max-states N]
  *   kdefer check --all [--json] [...]
+ *   kdefer check ... --grow [N]
  *   kdefer replay <counterexample.json> [--json]
  *   kdefer help
  *
@@ -23,7 +24,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
+  assumptionsText, boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
   replayCounterexample, safeStem, storeCounterexample, checkChoicesInRange, type StoreOutcome, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
@@ -31,6 +32,7 @@ import { lockdepReport } from '../model/report/lockdep.ts';
 import { perfettoTrace } from '../model/report/perfetto.ts';
 import { traceText } from '../model/report/trace.ts';
 import { DEFAULT_RUNS } from '../model/explore/random.ts';
+import { growCheck, isUnassumedFlip, type GrowOutcome } from '../model/explore/grow.ts';
 
 /** Every verdict as expected. */
 const EXIT_AS_EXPECTED = 0;
@@ -69,8 +71,14 @@ const CHECK_FLAGS = {
   'save-dir': { type: 'string' },
   'no-save': { type: 'boolean' },
   update: { type: 'boolean' },
+  grow: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** `--grow` without a number means `--grow 1` (node's parser has no optional values). */
+function withGrowDefault(args: readonly string[]): string[] {
+  return args.flatMap((a, i) => (a === '--grow' && !/^\d+$/.test(args[i + 1] ?? '') ? ['--grow=1'] : [a]));
+}
 
 const REPLAY_FLAGS = {
   json: { type: 'boolean' },
@@ -318,6 +326,25 @@ function verdictJson(v: Verdict): object {
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    assumptions: v.assumptions,
+  };
+}
+
+/** A grown variant as JSON: `{ bound, from, to, status, violation, assumed, … }`. */
+function growJson(o: GrowOutcome): object {
+  const v = o.verdict;
+  return {
+    bound: o.bound,
+    from: o.from,
+    to: o.to,
+    status: v.status,
+    violation: v.violation
+      ? { kind: v.violation.kind, message: v.violation.message, choices: v.violation.choices, trace: v.violation.trace, ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}) }
+      : null,
+    assumed: o.assumed,
+    boundedOut: v.boundedOut,
+    bounds: v.bounds,
+    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms },
   };
 }
 
@@ -369,6 +396,12 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
     }
   }
 
+  const assuming = verdicts.filter((v) => v.assumptions.length > 0);
+  if (assuming.length > 0) {
+    out.push('', 'assumptions declared by the designs (beyond their bounds):');
+    for (const v of assuming) out.push(`  ${v.design}: ${assumptionsText(v.assumptions)}`);
+  }
+
   const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
   const total = `${verdicts.length} design${verdicts.length === 1 ? '' : 's'}`;
   const tally = missed.length === 0
@@ -376,6 +409,55 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
     : `${total}: ${verdicts.length - missed.length} as expected, ${missed.length} NOT as expected: ${missed.join(', ')}`;
   out.push('', tally);
   return out;
+}
+
+/** A grown variant's verdict in the grow table: `verified`, `violation: data-race (FLIP)`, `… (assumed)`, `bounded-out`. */
+function growVerdictText(o: GrowOutcome): string {
+  if (o.verdict.status !== 'violation') return o.verdict.status;
+  return `${verdictText(o.verdict)} (${o.assumed ? 'assumed' : 'FLIP'})`;
+}
+
+/**
+ * The --grow report: a table of every variant of every verified design,
+ * then each flip with its schedule, each bounded-out variant with its reason,
+ * and a tally line.
+ */
+function growReport(grown: readonly { design: string; outcomes: readonly GrowOutcome[] }[], steps: number, opts: CheckOptions): { lines: string[]; tally: string } {
+  const out = [
+    '',
+    `grow: each verified design re-checked with one bound raised at a time, by 1${steps > 1 ? ` to ${steps}` : ''}; ` +
+      `at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per variant`,
+    '',
+  ];
+  const rows = grown.flatMap(({ design, outcomes }) => outcomes.map((o, i) => [
+    i === 0 ? design : '', o.bound, String(o.from), String(o.to), growVerdictText(o), String(o.verdict.stats.states), String(o.verdict.stats.ms),
+  ]));
+  out.push(...table(['design', 'bound', 'from', 'to', 'verdict', 'states', 'ms'], rows, new Set([2, 3, 5, 6])));
+  for (const { design, outcomes } of grown) {
+    for (const o of outcomes) {
+      const v = o.verdict;
+      const head = `${design}, ${o.bound} ${o.from} → ${o.to}`;
+      if (v.violation) {
+        const viol = v.violation;
+        out.push('', `${head}: ${viol.kind} (${o.assumed ? `assumed by the design: ${o.assumed.why}` : 'FLIP: verified within the design\'s bounds, violated one step beyond'})`);
+        out.push(...viol.message.split('\n').map((l) => `  ${l}`));
+        out.push(`  within ${boundsText(v.bounds)}`);
+        out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
+        const digits = String(viol.trace.length).length;
+        viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
+      } else if (v.status === 'bounded-out') {
+        out.push('', `${head}: bounded-out (not a flip: no proof either way)`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      }
+    }
+  }
+  const all = grown.flatMap((g) => g.outcomes);
+  const count = (f: (o: GrowOutcome) => boolean) => all.filter(f).length;
+  const flips = all.filter(isUnassumedFlip);
+  const tally = `grow: ${all.length} variant${all.length === 1 ? '' : 's'} of ${grown.length} verified design${grown.length === 1 ? '' : 's'}: ` +
+    `${count((o) => o.verdict.status === 'verified')} verified, ${count((o) => o.verdict.status === 'violation' && o.assumed !== null)} assumed flips, ` +
+    `${count((o) => o.verdict.status === 'bounded-out')} bounded-out, ${flips.length} flip${flips.length === 1 ? '' : 's'}` +
+    (flips.length > 0 ? `: ${flips.map((o) => `${grown.find((g) => g.outcomes.includes(o))!.design} (${o.bound} ${o.from} → ${o.to})`).join(', ')}` : '');
+  return { lines: out, tally };
 }
 
 // ---------------------------------------------------------------- commands
@@ -399,17 +481,28 @@ with --all the catalogue (model/designs), and prints a verdict table.
                          longer reproduce) and kept ones with this run's; without
                          it, stale files are reported and nothing is deleted
   --no-save              save nothing
+  --grow [N]             then re-check each verified design with each bound
+                         raised by 1 (up to N, default 1), one bound at a time:
+                         cpus (copying tasks marked replicable), each irq
+                         budget, ticks, loop bounds, preempt none → full; and
+                         report every verdict that flips (a flip on a bound
+                         the design declares in 'assumes' is reported as
+                         assumed); --max-states caps each variant; flips are
+                         not saved as counterexamples
 
-Exit status: 0 every verdict as expected, 1 some verdict not as expected,
-2 bad input (flag, file, design) or an internal error.`;
+Exit status: 0 every verdict as expected (and with --grow, no flip other than
+assumed ones), 1 some verdict not as expected (or a flip), 2 bad input (flag,
+file, design) or an internal error.`;
 
 async function runCheck(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, CHECK_FLAGS);
+  const { values, positionals } = parseFlags(withGrowDefault(args), CHECK_FLAGS);
   if (values.help) {
     console.log(CHECK_USAGE);
     return EXIT_AS_EXPECTED;
   }
   const opts = checkOptions(values);
+  const growSteps = values.grow === undefined ? 0 : wholeNumber('grow', values.grow, 1);
+  if (growSteps > 0 && opts.explorer === 'random') throw new UsageError('--grow needs the exhaustive explorer: only it verifies, and --grow re-checks verified designs');
   if (values.all && positionals.length > 0) throw new UsageError('check takes design files or --all, not both');
   if (!values.all && positionals.length === 0) throw new UsageError('check needs design files or --all (kdefer help check)');
 
@@ -426,15 +519,29 @@ async function runCheck(args: readonly string[]): Promise<number> {
   const lines = report(verdicts, opts);
   const tally = lines.pop()!;
   if (!values.json) console.log(lines.join('\n'));
+  // --grow: every verified design again, one bound raised at a time (model/explore/grow.ts).
+  const grownOf = checked.map((c) => (growSteps === 0 || c.verdict.status !== 'verified' ? null : {
+    design: c.verdict.design,
+    outcomes: growCheck(c.program.design, growSteps, (variant) => checkProgram(compileOrExplain(variant, `${c.verdict.design} (grown)`), opts)),
+  }));
+  const grown = grownOf.filter((g) => g !== null);
+  const growTally = growSteps === 0 ? null : growReport(grown, growSteps, opts);
+  if (growTally && !values.json) console.log(growTally.lines.join('\n'));
   const store = saveDir ? checked.map((c) => storeOne(saveDir, c, values.update ?? false)) : [];
   if (values.json) {
-    console.log(JSON.stringify(verdicts.map((v, i) => ({ ...verdictJson(v), ...(saveDir ? { counterexample: store[i]!.json } : {}) })), null, 2));
+    console.log(JSON.stringify(verdicts.map((v, i) => ({
+      ...verdictJson(v),
+      ...(saveDir ? { counterexample: store[i]!.json } : {}),
+      // Only verified designs are grown; the others have `grow: null`.
+      ...(growSteps > 0 ? { grow: grownOf[i]?.outcomes.map(growJson) ?? null } : {}),
+    })), null, 2));
   } else {
     const saved = store.flatMap((s) => s.lines.map((l) => `  ${l}`));
-    console.log([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), tally].join('\n'));
+    console.log([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), ...(growTally ? [growTally.tally] : []), tally].join('\n'));
   }
   for (const s of store) for (const w of s.warnings) console.error(`kdefer: warning: ${w}`);
-  return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+  const flipped = grown.some((g) => g.outcomes.some(isUnassumedFlip));
+  return verdicts.every(asExpected) && !flipped ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
 }
 
 /** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
