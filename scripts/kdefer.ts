@@ -439,7 +439,7 @@ function growReport(grown: readonly { design: string; outcomes: readonly GrowOut
       const head = `${design}, ${o.bound} ${o.from} → ${o.to}`;
       if (v.violation) {
         const viol = v.violation;
-        out.push('', `${head}: ${viol.kind} (${o.assumed ? `assumed by the design: ${o.assumed.why}` : 'FLIP: verified within the design\'s bounds, violated one step beyond'})`);
+        out.push('', `${head}: ${viol.kind} (${o.assumed ? `assumed by the design: ${o.assumed.why}` : `FLIP: verified within the design's bounds, violated ${o.step === 1 ? 'one step' : `${o.step} steps`} beyond`})`);
         out.push(...viol.message.split('\n').map((l) => `  ${l}`));
         out.push(`  within ${boundsText(v.bounds)}`);
         out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
