@@ -41,15 +41,20 @@ const isBuggy = (d: Design): boolean => d.expected !== undefined && d.expected !
 /** Too big for npm test: `npm run bench` verifies it exhaustively (CHECKED_IN_BENCH). */
 const inBench = (d: Design | string): boolean => CHECKED_IN_BENCH.has(typeof d === 'string' ? d : d.name);
 
-// Verdicts are computed once per design and shared by the tests below. The
-// state cap also bounds the search for a shortest schedule: a design whose
-// BFS needs more gets a ddmin-minimal one here (kdefer check, uncapped,
-// saves the shortest in counterexamples/).
+/**
+ * Buggy designs whose shortest schedule takes a BFS over more states than
+ * npm test affords: here the explorer's own schedule is checked, unminimised;
+ * `kdefer check` saves the shortest in counterexamples/, and npm run
+ * bench:tcp checks that it is the shortest.
+ */
+const UNMINIMISED: ReadonlySet<string> = new Set(['miller-tcp-reader-clears-ucopy-unlocked']);
+
+// Verdicts are computed once per design and shared by the tests below.
 const exhaustiveVerdicts = new Map<string, Verdict>();
 function exhaustiveVerdict(d: Design): Verdict {
   let v = exhaustiveVerdicts.get(d.name);
   if (!v) {
-    v = check(d, { explorer: 'exhaustive', maxStates: MAX_STATES });
+    v = check(d, { explorer: 'exhaustive', maxStates: MAX_STATES, minimize: !UNMINIMISED.has(d.name) });
     exhaustiveVerdicts.set(d.name, v);
   }
   return v;
@@ -186,7 +191,7 @@ describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) 
   });
 
   it.skipIf(inBench(design))('is deterministic: the exhaustive explorer finds the same schedule again', () => {
-    const again = check(design, { explorer: 'exhaustive', maxStates: MAX_STATES });
+    const again = check(design, { explorer: 'exhaustive', maxStates: MAX_STATES, minimize: !UNMINIMISED.has(design.name) });
     const first = exhaustiveVerdict(design);
     expect(again.status).toBe(first.status);
     expect(again.stats.states).toBe(first.stats.states);
