@@ -23,6 +23,7 @@ export * from './dsl/bh.ts';
 export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
+export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, ProfileName } from './kernel/flags.ts';
 export { PROFILES } from './kernel/flags.ts';
@@ -202,5 +203,6 @@ export {
 } from './explore/counterexample.ts';
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
+export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };
 export { growCheck, growVariants, isUnassumedFlip, type GrowOutcome, type GrowVariant } from './explore/grow.ts';

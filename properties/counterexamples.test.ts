@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, CHECKED_IN_BENCH } from '../model/designs/index.ts';
+import { CATALOGUE } from '../model/designs/index.ts';
 import {
   check, compile, CounterexampleError, findDesign, formatCounterexample, parseCounterexample, replayCounterexample,
   shortestViolation, VIOLATION_KINDS, type CounterexampleFile, type Design,
@@ -52,11 +52,10 @@ describe.each(files)('counterexamples/%s', (file) => {
     expect(cx.minimizedFrom).toBeGreaterThanOrEqual(cx.schedule.length);
   });
 
-  it("has a fixed twin that is verified", async (ctx) => {
+  it("has a fixed twin that is verified", async () => {
     const design = await designOf(cx);
     const twin = CATALOGUE.find((d) => d.name === design.twin);
     if (!twin) return expect(design.twin).toBeUndefined();
-    if (CHECKED_IN_BENCH.has(twin.name)) ctx.skip(`SKIPPED: the twin ${twin.name} (${CHECKED_IN_BENCH.get(twin.name)}) is verified by npm run bench`);
     expect(check(twin).status).toBe('verified');
   });
 });

@@ -37,18 +37,6 @@ export const CATALOGUE: readonly Design[] = [
   ...PIPELINE_DESIGNS,
 ];
 
-/**
- * Catalogue designs too big for npm test's time budget, with their size:
- * `npm run bench` (scripts/bench-tcp.ts) checks them exhaustively, and npm
- * test samples them with the random explorer and checks that they are over
- * its exhaustive state budget indeed (so this list cannot go stale
- * silently). The engine is getting faster; a design leaves the list once
- * npm test can afford it.
- */
-export const CHECKED_IN_BENCH: ReadonlyMap<string, string> = new Map([
-  ['miller-tcp-reader-clears-ucopy-under-slock', '1,328,558 states, verified'],
-]);
-
 /** A catalogue design by name. */
 export function catalogueDesign(name: string): Design | undefined {
   return CATALOGUE.find((d) => d.name === name);

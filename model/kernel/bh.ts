@@ -95,7 +95,7 @@ function handlerEntry(m: Machine, bh: number): number {
 
 /** Release global_bh_lock held for BH `bh`; parked BHs may run now (via unlockEntry's unparkReady). */
 function releaseGlobal(m: Machine, bh: number): void {
-  m.s[bhOff(m, bh) + B_LOCKED] = 0;
+  m.w(bhOff(m, bh) + B_LOCKED, 0);
 }
 
 /**
@@ -110,13 +110,13 @@ export function bhAction(m: Machine, cpu: number, ctx: number, bh: number): void
   if (globalBhHeld(m)) {
     // resched: mark_bh(nr) = tasklet_hi_schedule (SCHED was just cleared), then tasklet_unlock.
     const o = entryOff(m, e);
-    m.s[o + E_STATE] = m.s[o + E_STATE]! | SCHED;
+    m.w(o + E_STATE, m.s[o + E_STATE]! | SCHED);
     requeueEntry(m, cpu, ctx, e, HI_SOFTIRQ);
     unlockEntry(m, e);
     continueOrReturn(m, cpu, ctx);
     return;
   }
-  m.s[bhOff(m, bh) + B_LOCKED] = ctx + 1;
+  m.w(bhOff(m, bh) + B_LOCKED, ctx + 1);
   const handler = handlerEntry(m, bh);
   if (handler < 0) {
     // bh_base[nr] == NULL: nothing to run.
@@ -227,9 +227,9 @@ export function tqTimerActive(m: Machine): boolean {
 function queueTask(m: Machine, id: number, q: number): boolean {
   const o = tqOff(m, id);
   if (m.s[o + TQ_SYNC] !== 0) return false;
-  m.s[o + TQ_SYNC] = 1;
-  m.s[o + TQ_POS] = queueLength(m, liveQueue(q));
-  m.s[o + TQ_QUEUE] = liveQueue(q);
+  m.w(o + TQ_SYNC, 1);
+  m.w(o + TQ_POS, queueLength(m, liveQueue(q)));
+  m.w(o + TQ_QUEUE, liveQueue(q));
   return true;
 }
 
@@ -239,7 +239,7 @@ function splice(m: Machine, q: number, ctx: number): number {
   for (let id = 0, N = tqList(m).length; id < N; id++) {
     const o = tqOff(m, id);
     if (m.s[o + TQ_QUEUE] === liveQueue(q)) {
-      m.s[o + TQ_QUEUE] = localQueue(ctx);
+      m.w(o + TQ_QUEUE, localQueue(ctx));
       n++;
     }
   }
@@ -327,6 +327,7 @@ export const BH_OPS: readonly OpSemantics[] = [
     // run_task_queue(&queue) in the caller's context: splice, then run each entry (builtin tq_run).
     name: 'run_task_queue',
     operands: [{ kind: 'object', field: 'target', objectKind: 'task_queue' }],
+    callsDesignCode: true,
     unavailable: removedIn25,
     exec(m, _cpu, ctx, a) {
       const n = splice(m, a, ctx);
@@ -356,11 +357,11 @@ export const BH_OPS: readonly OpSemantics[] = [
       const code = localQueue(ctx);
       for (let other = 0, N = tqList(m).length; other < N; other++) {
         const oo = tqOff(m, other);
-        if (m.s[oo + TQ_QUEUE] === code && m.s[oo + TQ_POS]! > 0) m.s[oo + TQ_POS] = m.s[oo + TQ_POS]! - 1;
+        if (m.s[oo + TQ_QUEUE] === code && m.s[oo + TQ_POS]! > 0) m.w(oo + TQ_POS, m.s[oo + TQ_POS]! - 1);
       }
-      m.s[o + TQ_QUEUE] = 0;
-      m.s[o + TQ_POS] = 0;
-      m.s[o + TQ_SYNC] = 0;
+      m.w(o + TQ_QUEUE, 0);
+      m.w(o + TQ_POS, 0);
+      m.w(o + TQ_SYNC, 0);
       m.callFrom(ctx, tqList(m)[id]!.attrs['routine']!);
     },
     label(m, _cpu, ctx) {
@@ -499,18 +500,28 @@ export const BH_OBJECTS: readonly ObjectKindSpec[] = [
 
 const BH_BUILTINS: readonly BuiltinCode[] = [
   // IMMEDIATE_BH's handler: run_task_queue(&tq_immediate).
-  { name: 'bh_tq_immediate', ops: ['tq_splice_immediate', 'tq_run_next', 'ret'] },
+  { name: 'bh_tq_immediate', ops: ['tq_splice_immediate', 'tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // TQUEUE_BH's handler: run_task_queue(&tq_timer).
-  { name: 'bh_tq_timer', ops: ['tq_splice_timer', 'tq_run_next', 'ret'] },
+  { name: 'bh_tq_timer', ops: ['tq_splice_timer', 'tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // The loop of a run_task_queue() written in a design.
-  { name: 'tq_run', ops: ['tq_run_next', 'ret'] },
+  { name: 'tq_run', ops: ['tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // keventd: context_thread().
-  { name: 'keventd', ops: ['keventd_wait', 'tq_run_next', 'keventd_done'] },
+  { name: 'keventd', ops: ['keventd_wait', 'tq_run_next', 'keventd_done'], live: (shape) => shape.flags.globalBH && shape.objectCount('tq_struct') > 0 },
 ];
 
 export const BH: Mechanism = {
   name: 'bh',
   ops: BH_OPS,
+  // Every BH, tasklet entry and tq_struct, this CPU, keventd (a task); TIMER_BH runs the timer list.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(HI_SOFTIRQ);
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.write(f.anyObject('tq_struct'));
+    f.write(f.anyObject('timer'));
+    f.write(f.anyTask());
+  },
   objects: BH_OBJECTS,
   builtins: BH_BUILTINS,
   threads(shape) {

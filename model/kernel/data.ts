@@ -153,10 +153,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
       const o = m.ctxOff(ctx);
       const depth = m.s[o + X_CALLS]!;
       if (depth > 0) {
-        m.s[o + X_CALLS] = depth - 1;
-        m.s[o + X_PC] = m.s[o + X_RET + depth - 1]!;
-        m.s[o + X_RET + depth - 1] = 0;
-        m.s[o + X_PHASE] = 0;
+        m.w(o + X_CALLS, depth - 1);
+        m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
+        m.w(o + X_RET + depth - 1, 0);
+        m.w(o + X_PHASE, 0);
         return;
       }
       m.exitContext(cpu, ctx);
@@ -165,6 +165,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'load',
     operands: [{ kind: 'reg-def', field: 'reg' }, { kind: 'expr', field: 'value' }],
+    footprint(f, _a, b) {
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       m.setReg(ctx, a, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
@@ -173,55 +176,80 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'assign',
     operands: [{ kind: 'var', field: 'var' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.variable(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
-      m.s[m.L.varBase + a] = evaluate(m, cpu, ctx, b);
+      m.w(m.L.varBase + a, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
     },
   },
   {
     name: 'inc',
     operands: [{ kind: 'var', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, _cpu, ctx, a) {
-      m.s[m.L.varBase + a] = (m.s[m.L.varBase + a]! + 1) | 0;
+      m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! + 1) | 0);
       m.advance(ctx);
     },
   },
   {
     name: 'dec',
     operands: [{ kind: 'var', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, _cpu, ctx, a) {
-      m.s[m.L.varBase + a] = (m.s[m.L.varBase + a]! - 1) | 0;
+      m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! - 1) | 0);
       m.advance(ctx);
     },
   },
   {
     name: 'this_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.ownPerCpu(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
-      m.s[m.L.percpuBase + a * m.p.ncpu + cpu] = evaluate(m, cpu, ctx, b);
+      m.w(m.L.percpuBase + a * m.p.ncpu + cpu, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
     },
   },
   {
     name: 'per_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'int', field: 'cpu', min: 0, max: 15 }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b, c) {
+      f.write(f.perCpu(a, b));
+      f.expr(c);
+    },
     exec(m, cpu, ctx, a, b, c) {
-      m.s[m.L.percpuBase + a * m.p.ncpu + b] = evaluate(m, cpu, ctx, c);
+      m.w(m.L.percpuBase + a * m.p.ncpu + b, evaluate(m, cpu, ctx, c));
       m.advance(ctx);
     },
   },
   {
     name: 'this_cpu_inc',
     operands: [{ kind: 'percpu', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.ownPerCpu(a));
+    },
     exec(m, cpu, ctx, a) {
       const off = m.L.percpuBase + a * m.p.ncpu + cpu;
-      m.s[off] = (m.s[off]! + 1) | 0;
+      m.w(off, (m.s[off]! + 1) | 0);
       m.advance(ctx);
     },
   },
   {
     name: 'enqueue',
     operands: [{ kind: 'queue', field: 'queue' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.queue(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       const base = m.L.queueBase[a]!;
       const len = m.s[base]!;
@@ -230,14 +258,17 @@ export const DATA_OPS: readonly OpSemantics[] = [
         m.fail('assertion', `kernel BUG at ${whereOf(m, ctx)}: queue '${q.name}' overflows its capacity ${q.capacity}`, cpu, ctx);
         return;
       }
-      m.s[base + 1 + len] = evaluate(m, cpu, ctx, b);
-      m.s[base] = len + 1;
+      m.w(base + 1 + len, evaluate(m, cpu, ctx, b));
+      m.w(base, len + 1);
       m.advance(ctx);
     },
   },
   {
     name: 'dequeue',
     operands: [{ kind: 'queue', field: 'queue' }, { kind: 'reg-def', field: 'reg' }],
+    footprint(f, a) {
+      f.write(f.queue(a));
+    },
     exec(m, _cpu, ctx, a, b) {
       const base = m.L.queueBase[a]!;
       const len = m.s[base]!;
@@ -246,9 +277,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
       } else {
         m.setReg(ctx, b, m.s[base + 1]!);
         // Shift so that equal queues have equal representations.
-        m.s.copyWithin(base + 1, base + 2, base + 1 + len);
-        m.s[base + len] = 0;
-        m.s[base] = len - 1;
+        for (let i = base + 1; i < base + len; i++) m.w(i, m.s[i + 1]!);
+        m.w(base + len, 0);
+        m.w(base, len - 1);
       }
       m.advance(ctx);
     },
@@ -257,6 +288,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'BUG_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
     extraFields: ['message'],
+    footprint(f, a) {
+      f.expr(a);
+    },
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `kernel BUG at ${whereOf(m, ctx)}! (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);
@@ -269,6 +303,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'WARN_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
     extraFields: ['message'],
+    footprint(f, a) {
+      f.expr(a);
+    },
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `WARNING: CPU: ${cpu} at ${whereOf(m, ctx)} (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);

@@ -14,11 +14,22 @@ import {
   C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING,
   X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID,
 } from './layout.ts';
-import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 
 const IRQ_ARRIVAL: ChoiceSource = {
   name: 'irq',
+  active: (p) => p.irqs.length > 0,
+  // Offered by this CPU's irq state and frame depth and each line's budget and
+  // in-progress flag; pushes a frame here (a line affine to several CPUs is shared).
+  footprint(f, p, cpu) {
+    f.write(f.ownCpu());
+    p.irqs.forEach((line, l) => {
+      if (line.cpuMask & (1 << cpu)) f.write(f.line(l));
+    });
+  },
+  // Another CPU can only enable an arrival here by finishing a handler of a line it shares with this one.
+  quiet: (m, cpu) => m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
   collect(m, cpu, out) {
     if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
@@ -33,15 +44,15 @@ const IRQ_ARRIVAL: ChoiceSource = {
   apply(m, cpu, line) {
     const s = m.s;
     const io = m.irqOff(line);
-    s[io + I_BUDGET] = s[io + I_BUDGET]! - 1;
-    s[io + I_RUNNING] = cpu + 1;
+    m.w(io + I_BUDGET, s[io + I_BUDGET]! - 1);
+    m.w(io + I_RUNNING, cpu + 1);
     const co = m.cpuOff(cpu);
     // irq_enter_rcu: HARDIRQ_OFFSET; the CPU took the interrupt with irqs off.
-    s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! + 1;
-    s[co + C_IRQS_OFF] = 1;
+    m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! + 1);
+    m.w(co + C_IRQS_OFF, 1);
     const ctx = m.pushFrame(cpu, FrameKind.Hardirq, line, m.p.irqs[line]!.entry, 0);
     // handle_IRQ_event (<2.6.35): local_irq_enable_in_hardirq() unless IRQF_DISABLED.
-    if (!m.p.flags.irqHandlersIrqsOff) s[co + C_IRQS_OFF] = 0;
+    if (!m.p.flags.irqHandlersIrqsOff) m.w(co + C_IRQS_OFF, 0);
     m.snapshotEntry(cpu, ctx);
   },
   label(m, _cpu, line) {
@@ -74,43 +85,52 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: irq handler ${name} returned with preempt_count changed (preempt ${s[o + X_ENTRY_PREEMPT]}→${s[co + C_PREEMPT]}, bh-disable ${s[o + X_ENTRY_BH]}→${s[co + C_BH]})`, cpu, ctx);
     return;
   }
-  s[m.irqOff(line) + I_RUNNING] = 0;
-  s[co + C_HARDIRQ] = s[co + C_HARDIRQ]! - 1;
-  s[co + C_IRQS_OFF] = 1;
+  m.w(m.irqOff(line) + I_RUNNING, 0);
+  m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! - 1);
+  m.w(co + C_IRQS_OFF, 1);
   m.popFrame(cpu);
-  if (!softirqsAtIrqExit(m, cpu)) s[co + C_IRQS_OFF] = 0;
+  if (!softirqsAtIrqExit(m, cpu)) m.w(co + C_IRQS_OFF, 0);
 };
+
+/** The footprint of an operation on this CPU's own state only (irq flag, preempt and bh counts, pending softirqs, frames). */
+export function ownCpu(f: FootprintBuilder): void {
+  f.write(f.ownCpu());
+}
 
 export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_disable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 1;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 1);
       m.advance(ctx);
     },
   },
   {
     name: 'local_irq_enable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
     },
   },
   {
     name: 'local_irq_save',
     operands: [{ kind: 'reg-def', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
       const co = m.cpuOff(cpu);
       m.setReg(ctx, a, m.s[co + C_IRQS_OFF]!);
-      m.s[co + C_IRQS_OFF] = 1;
+      m.w(co + C_IRQS_OFF, 1);
       m.advance(ctx);
     },
   },
   {
     name: 'local_irq_restore',
     operands: [{ kind: 'reg-use', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = m.reg(ctx, a) !== 0 ? 1 : 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, m.reg(ctx, a) !== 0 ? 1 : 0);
       m.advance(ctx);
     },
   },
@@ -121,4 +141,11 @@ export const IRQ: Mechanism = {
   ops: IRQ_OPS,
   choices: [IRQ_ARRIVAL],
   exits: { [FrameKind.Hardirq]: hardirqExit },
+  // irq_exit: the line's in-progress flag, this CPU's counts and frames, softirqs run here.
+  exitFootprints: {
+    [FrameKind.Hardirq]: (f, _p, _cpu, line) => {
+      f.write(f.ownCpu());
+      f.write(f.line(line));
+    },
+  },
 };

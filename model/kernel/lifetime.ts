@@ -31,6 +31,7 @@ const STRUCTS: ObjectKindSpec = {
   declKeys: ['members'],
   field: 'structs',
   size: STRUCT_SIZE,
+  wordRoles: ['plain'],
   declare(_name, decl, d) {
     if (typeof decl !== 'object' || decl === null) return d.fail('declare a struct as { members: [...] }');
     return { init: [0] };
@@ -80,7 +81,7 @@ export const LIFETIME: Mechanism = {
           m.fail('use-after-free', `ODEBUG: free active (active state 0) ${live.text}: kfree(${name}) by ${m.contextName(ctx)}; it will run or be touched after the free`, cpu, ctx);
           return;
         }
-        m.s[off] = 1;
+        m.w(off, 1);
         m.advance(ctx);
       },
     },

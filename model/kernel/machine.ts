@@ -13,6 +13,7 @@ import {
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
 import { evaluate } from './data.ts';
+import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel } from './scheduler.ts';
 import { CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
@@ -28,12 +29,29 @@ export class Machine {
   s: Int32Array;
   /** The message of the violation raised by the last step, if any. */
   message: string | null = null;
+  /**
+   * The fingerprint of `s` (two 32-bit lanes, see zobrist.ts), kept up to
+   * date by every write through w(). Valid after initial(), load() and
+   * stepInPlace().
+   */
+  hLo = 0;
+  hHi = 0;
+  /** The write log: (offset, old value) pairs appended by w(); undoTo(mark) rolls back. */
+  private log = new Int32Array(1 << 14);
+  /** Entries used in the write log (twice the number of writes). */
+  logLen = 0;
+  /** The choice sources that can offer something in this program (see ChoiceSource.active). */
+  private readonly sources: readonly ChoiceSource[];
+  /** Guards (lifetime checks) only if the program has something they check. */
+  private readonly guards: readonly ((m: Machine, cpu: number, ctx: number, pc: number) => boolean)[];
 
   constructor(p: Program) {
     this.p = p;
     this.L = computeLayout(p);
     this.code = p.code;
     this.s = new Int32Array(this.L.size);
+    this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
+    this.guards = GUARDS;
   }
 
   // ------------------------------------------------------------ addressing
@@ -75,7 +93,81 @@ export class Machine {
     return this.s[this.ctxOff(ctx) + X_REGS + r]!;
   }
   setReg(ctx: number, r: number, value: number): void {
-    this.s[this.ctxOff(ctx) + X_REGS + r] = value;
+    this.w(this.ctxOff(ctx) + X_REGS + r, value);
+  }
+
+  // ------------------------------------------------------------ writes
+
+  /**
+   * The one way mechanism code writes the state: `s[off] = value`, recorded
+   * in the write log with the old value and folded into the fingerprint.
+   * (properties/kernel/writes.test.ts checks that model/kernel has no other.)
+   */
+  w(off: number, value: number): void {
+    const vec = this.s;
+    const old = vec[off]!;
+    if (old === value) return;
+    const n = this.logLen;
+    if (n + 2 > this.log.length) {
+      const grown = new Int32Array(this.log.length * 2);
+      grown.set(this.log);
+      this.log = grown;
+    }
+    this.log[n] = off;
+    this.log[n + 1] = old;
+    this.logLen = n + 2;
+    this.hLo ^= zLo(off, old) ^ zLo(off, value);
+    this.hHi ^= zHi(off, old) ^ zHi(off, value);
+    vec[off] = value;
+  }
+  /** Zero words [from, to) through w(). */
+  zero(from: number, to: number): void {
+    const s = this.s;
+    for (let i = from; i < to; i++) if (s[i] !== 0) this.w(i, 0);
+  }
+  /** Undo every write after log position `mark`, and restore the fingerprint saved with it. */
+  undoTo(mark: number, hLo: number, hHi: number): void {
+    const vec = this.s;
+    const log = this.log;
+    for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+    this.logLen = mark;
+    this.hLo = hLo;
+    this.hHi = hHi;
+  }
+  /** The words written after log position `mark`, in order (offsets only; repeats possible). */
+  writtenSince(mark: number, out: number[]): void {
+    for (let i = mark; i < this.logLen; i += 2) out.push(this.log[i]!);
+  }
+  /**
+   * Run `fn` on a scratch copy of the current state, then put everything
+   * back (state, message, fingerprint, write log): for a label that must
+   * run an operation to say what it would do.
+   */
+  dryRun<T>(fn: () => T): T {
+    const { s, message, hLo, hHi, logLen } = this;
+    this.s = s.slice();
+    try {
+      return fn();
+    } finally {
+      this.s = s;
+      this.message = message;
+      this.hLo = hLo;
+      this.hHi = hHi;
+      this.logLen = logLen;
+    }
+  }
+  /** Make `state` the machine's current state (stepped in place from now on), with its fingerprint. */
+  load(state: Int32Array): void {
+    this.s = state;
+    this.logLen = 0;
+    this.rehash();
+  }
+  /** Recompute the fingerprint of `s` from scratch. */
+  rehash(): void {
+    const h = new Uint32Array(2);
+    fingerprintOf(this.s, h);
+    this.hLo = h[0]! | 0;
+    this.hHi = h[1]! | 0;
   }
 
   // ---------------------------------------------- preempt_count predicates
@@ -132,30 +224,34 @@ export class Machine {
 
   advance(ctx: number): void {
     const o = this.ctxOff(ctx);
-    this.s[o + X_PC] = this.s[o + X_PC]! + INSN_WIDTH;
-    this.s[o + X_PHASE] = 0;
+    this.w(o + X_PC, this.s[o + X_PC]! + INSN_WIDTH);
+    this.w(o + X_PHASE, 0);
   }
   jump(ctx: number, pc: number): void {
     const o = this.ctxOff(ctx);
-    this.s[o + X_PC] = pc;
-    this.s[o + X_PHASE] = 0;
+    this.w(o + X_PC, pc);
+    this.w(o + X_PHASE, 0);
   }
   /** Call design code from the current instruction; returns to this same instruction. */
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
+    const caller = this.s[o + X_PC]!;
+    if (caller >= this.p.designStart && !OPS[this.code[caller]!]!.callsDesignCode && !OPS[this.code[caller - INSN_WIDTH]!]!.callsDesignCode) {
+      throw new Error(`kdefer internal error: ${OPS[this.code[caller]!]!.name} calls design code but does not declare callsDesignCode (model/dsl/liveness.ts needs it)`);
+    }
     const depth = this.s[o + X_CALLS]!;
     if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
-    this.s[o + X_RET + depth] = this.s[o + X_PC]!;
-    this.s[o + X_CALLS] = depth + 1;
+    this.w(o + X_RET + depth, this.s[o + X_PC]!);
+    this.w(o + X_CALLS, depth + 1);
     this.jump(ctx, entry);
   }
   /** Snapshot the CPU's counts at a context or callback entry, for leak checks. */
   snapshotEntry(cpu: number, ctx: number): void {
     const co = this.cpuOff(cpu);
     const o = this.ctxOff(ctx);
-    this.s[o + X_ENTRY_PREEMPT] = this.s[co + C_PREEMPT]!;
-    this.s[o + X_ENTRY_BH] = this.s[co + C_BH]!;
-    this.s[o + X_ENTRY_IRQS] = this.s[co + C_IRQS_OFF]!;
+    this.w(o + X_ENTRY_PREEMPT, this.s[co + C_PREEMPT]!);
+    this.w(o + X_ENTRY_BH, this.s[co + C_BH]!);
+    this.w(o + X_ENTRY_IRQS, this.s[co + C_IRQS_OFF]!);
   }
 
   /** Push an interrupt frame on `cpu`; returns its context id, or -1 if the stack is full. */
@@ -165,13 +261,13 @@ export class Machine {
     if (depth >= this.L.maxFrames) throw new Error(`kdefer internal error: more than ${this.L.maxFrames} interrupt frames on cpu${cpu}`);
     const ctx = this.frameCtx(cpu, depth);
     const o = this.ctxOff(ctx);
-    this.s.fill(0, o, o + this.L.ctxSize);
-    this.s[o + X_STATUS] = ContextStatus.Running;
-    this.s[o + X_KIND] = kind;
-    this.s[o + X_ID] = id;
-    this.s[o + X_PC] = pc;
-    this.s[o + X_EXIT] = exit;
-    this.s[co + C_DEPTH] = depth + 1;
+    this.zero(o, o + this.L.ctxSize);
+    this.w(o + X_STATUS, ContextStatus.Running);
+    this.w(o + X_KIND, kind);
+    this.w(o + X_ID, id);
+    this.w(o + X_PC, pc);
+    this.w(o + X_EXIT, exit);
+    this.w(co + C_DEPTH, depth + 1);
     this.snapshotEntry(cpu, ctx);
     return ctx;
   }
@@ -180,8 +276,8 @@ export class Machine {
     const co = this.cpuOff(cpu);
     const depth = this.s[co + C_DEPTH]! - 1;
     const o = this.ctxOff(this.frameCtx(cpu, depth));
-    this.s.fill(0, o, o + this.L.ctxSize);
-    this.s[co + C_DEPTH] = depth;
+    this.zero(o, o + this.L.ctxSize);
+    this.w(co + C_DEPTH, depth);
   }
   frameDepth(cpu: number): number {
     return this.s[this.cpuOff(cpu) + C_DEPTH]!;
@@ -195,15 +291,15 @@ export class Machine {
   /** Record a violation in the state; the first one wins. */
   fail(kind: ViolationKind, message: string, cpu: number, ctx: number): void {
     if (this.s[H_VIOL_KIND] !== 0) return;
-    this.s[H_VIOL_KIND] = kindCode(kind);
-    this.s[H_VIOL_CPU] = cpu;
-    this.s[H_VIOL_CTX] = ctx;
-    this.s[H_VIOL_PC] = ctx >= 0 ? this.s[this.ctxOff(ctx) + X_PC]! : -1;
+    this.w(H_VIOL_KIND, kindCode(kind));
+    this.w(H_VIOL_CPU, cpu);
+    this.w(H_VIOL_CTX, ctx);
+    this.w(H_VIOL_PC, ctx >= 0 ? this.s[this.ctxOff(ctx) + X_PC]! : -1);
     this.message = message;
   }
   /** Mark the path as cut by a loop bound (see explore/). */
   boundHit(loop: number): void {
-    if (this.s[H_BOUND_HIT] === 0) this.s[H_BOUND_HIT] = loop + 1;
+    if (this.s[H_BOUND_HIT] === 0) this.w(H_BOUND_HIT, loop + 1);
   }
 
   // ------------------------------------------------------------- naming
@@ -220,21 +316,21 @@ export class Machine {
 
   initial(): Int32Array {
     const p = this.p;
-    const s = new Int32Array(this.L.size);
-    this.s = s;
-    for (let l = 0; l < p.irqs.length; l++) s[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
-    for (let c = 0; c < p.ncpu; c++) s[this.cpuOff(c) + C_CURTASK] = -1;
+    const fresh = new Int32Array(this.L.size);
+    this.s = fresh;
+    for (let l = 0; l < p.irqs.length; l++) fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+    for (let c = 0; c < p.ncpu; c++) fresh[this.cpuOff(c) + C_CURTASK] = -1;
     for (let t = 0; t < p.tasks.length; t++) {
       const o = this.ctxOff(t);
-      s[o + X_STATUS] = ContextStatus.NotStarted;
-      s[o + X_KIND] = FrameKind.Task;
-      s[o + X_ID] = t;
-      s[o + X_PC] = p.tasks[t]!.entry;
-      s[o + X_CPU] = p.tasks[t]!.cpu;
+      fresh[o + X_STATUS] = ContextStatus.NotStarted;
+      fresh[o + X_KIND] = FrameKind.Task;
+      fresh[o + X_ID] = t;
+      fresh[o + X_PC] = p.tasks[t]!.entry;
+      fresh[o + X_CPU] = p.tasks[t]!.cpu;
       if (p.tasks[t]!.idle) {
         // An idle kthread (a kworker with no work) is asleep until its mechanism wakes it.
-        s[o + X_STATUS] = ContextStatus.Blocked;
-        s[o + T_CHANNEL] = channel(Chan.Worker, t);
+        fresh[o + X_STATUS] = ContextStatus.Blocked;
+        fresh[o + T_CHANNEL] = channel(Chan.Worker, t);
       }
     }
     // A CPU with a single task starts running it; with several, the
@@ -242,27 +338,28 @@ export class Machine {
     for (let c = 0; c < p.ncpu; c++) {
       const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle ? [i] : []));
       if (mine.length === 1) {
-        s[this.cpuOff(c) + C_CURTASK] = mine[0]!;
-        s[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
+        fresh[this.cpuOff(c) + C_CURTASK] = mine[0]!;
+        fresh[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
       }
     }
-    for (let v = 0; v < p.vars.length; v++) s[this.L.varBase + v] = p.varInit[v]!;
+    for (let v = 0; v < p.vars.length; v++) fresh[this.L.varBase + v] = p.varInit[v]!;
     for (let v = 0; v < p.percpu.length; v++) {
-      for (let c = 0; c < p.ncpu; c++) s[this.L.percpuBase + v * p.ncpu + c] = p.percpuInit[v]!;
+      for (let c = 0; c < p.ncpu; c++) fresh[this.L.percpuBase + v * p.ncpu + c] = p.percpuInit[v]!;
     }
     for (const list of Object.values(p.objects)) {
       for (const obj of list) {
         const base = this.L.objBase[obj.kind]! + list.indexOf(obj) * obj.init.length;
-        s.set(obj.init, base);
+        fresh.set(obj.init, base);
       }
     }
     for (let q = 0; q < p.queues.length; q++) {
       const base = this.L.queueBase[q]!;
       const init = p.queues[q]!.initial;
-      s[base] = init.length;
-      for (let i = 0; i < init.length; i++) s[base + 1 + i] = init[i]!;
+      fresh[base] = init.length;
+      for (let i = 0; i < init.length; i++) fresh[base + 1 + i] = init[i]!;
     }
-    return s;
+    this.load(fresh);
+    return fresh;
   }
 
   // ----------------------------------------------------------- enabled
@@ -271,7 +368,15 @@ export class Machine {
   enabled(state: Int32Array): number[] {
     this.s = state;
     const out: number[] = [];
-    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return out;
+    this.enabledInto(out);
+    return out;
+  }
+
+  /** The choices possible in the current state `s`, into `out` (emptied first). */
+  enabledInto(out: number[]): void {
+    const state = this.s;
+    out.length = 0;
+    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return;
     for (let cpu = 0; cpu < this.p.ncpu; cpu++) {
       const ctx = this.top(cpu);
       if (ctx >= 0) {
@@ -284,9 +389,8 @@ export class Machine {
           for (let v = 0; v < n; v++) out.push(encodeChoice(CHOICE_RUN, cpu, 0, v));
         }
       }
-      for (const src of CHOICE_SOURCES) src.collect(this, cpu, out);
+      for (const src of this.sources) src.collect(this, cpu, out);
     }
-    return out;
   }
 
   // -------------------------------------------------------------- step
@@ -295,6 +399,18 @@ export class Machine {
   step(state: Int32Array, choice: number): Int32Array {
     const s = state.slice();
     this.s = s;
+    this.logLen = 0;
+    this.stepInPlace(choice);
+    return s;
+  }
+
+  /**
+   * Take `choice` in the current state `s`, in place: every write goes
+   * through w(), so the log position before the call undoes it (undoTo)
+   * and the fingerprint lanes follow the state.
+   */
+  stepInPlace(choice: number): void {
+    const s = this.s;
     this.message = null;
     const kind = choiceKind(choice);
     const cpu = choiceCpu(choice);
@@ -304,15 +420,35 @@ export class Machine {
       if (ctx < 0) throw new Error(`kdefer internal error: cpu${cpu} has nothing to run`);
       const pc = s[this.ctxOff(ctx) + X_PC]!;
       const code = this.code;
-      for (const guard of GUARDS) if (!guard(this, cpu, ctx, pc)) return s;
+      for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
+      this.killDead(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
-    return s;
+  }
+
+  /**
+   * Zero the registers of `ctx` that no later step can read at its pc
+   * (model/dsl/liveness.ts), so states that differ only there are one.
+   */
+  killDead(ctx: number): void {
+    const s = this.s;
+    const o = this.ctxOff(ctx);
+    if (s[o + X_STATUS] === ContextStatus.Free) return;
+    const k = s[o + X_PC]! / INSN_WIDTH;
+    const live = this.p.liveness;
+    const phase = s[o + X_PHASE] !== 0;
+    const table = phase ? live.deadInPhase : live.deadAtStart;
+    const regs = live.regs;
+    const base = o + X_REGS;
+    for (let i = table[k]!, end = table[k + 1]!; i < end; i++) {
+      const off = base + regs[i]!;
+      if (s[off] !== 0) this.w(off, 0);
+    }
   }
 
   /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */

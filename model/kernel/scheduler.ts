@@ -23,7 +23,8 @@ import {
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
+import type { Program } from './program.ts';
+import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
 /** Wait channel tags; a channel is tag << 16 | object id. */
@@ -46,9 +47,9 @@ const isRunnable = (status: number): boolean => status === ContextStatus.Runnabl
 /** Put the running task `ctx` to sleep on `chan`; its CPU is free for another task. */
 export function block(m: Machine, cpu: number, ctx: number, chan: number): void {
   const o = m.ctxOff(ctx);
-  m.s[o + X_STATUS] = ContextStatus.Blocked;
-  m.s[o + T_CHANNEL] = chan;
-  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
+  m.w(o + X_STATUS, ContextStatus.Blocked);
+  m.w(o + T_CHANNEL, chan);
+  m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
 /** Wake every task sleeping on `chan` (wake_up_all semantics; each re-checks). */
@@ -56,16 +57,16 @@ export function wakeAll(m: Machine, chan: number): void {
   for (let t = 0; t < m.L.ntasks; t++) {
     const o = m.ctxOff(t);
     if (m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === chan) {
-      m.s[o + X_STATUS] = ContextStatus.Runnable;
-      m.s[o + T_CHANNEL] = 0;
+      m.w(o + X_STATUS, ContextStatus.Runnable);
+      m.w(o + T_CHANNEL, 0);
     }
   }
 }
 
 /** The running task gives up its CPU but stays runnable (schedule() in TASK_RUNNING). */
 export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
-  m.s[m.ctxOff(ctx) + X_STATUS] = ContextStatus.Runnable;
-  m.s[m.cpuOff(cpu) + C_CURTASK] = -1;
+  m.w(m.ctxOff(ctx) + X_STATUS, ContextStatus.Runnable);
+  m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
 const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
@@ -100,9 +101,26 @@ function scheduleAllowed(m: Machine, cpu: number, ctx: number): boolean {
   return false;
 }
 
+/**
+ * The footprint of a scheduling event on `cpu`: this CPU's state and the
+ * state of every task that may run on it (`migratable`: only those that
+ * may also run elsewhere, and without this CPU's state).
+ */
+function tasksOfCpu(f: FootprintBuilder, p: Program, cpu: number, migratable: boolean): void {
+  if (!migratable) f.write(f.ownCpu());
+  p.tasks.forEach((t, i) => {
+    if ((t.allowedMask & (1 << cpu)) === 0) return;
+    if (migratable && (t.allowedMask & (t.allowedMask - 1)) === 0) return;
+    f.write(f.task(i));
+  });
+}
+
 /** The CPU picks a runnable task when it has none (after a finish, sleep or yield). */
 const SCHEDULE: ChoiceSource = {
   name: 'schedule',
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // A CPU running a task or an interrupt frame picks nothing until that leaves: its own step.
+  quiet: (m, cpu) => m.s[m.cpuOff(cpu) + C_CURTASK] !== -1 || m.s[m.cpuOff(cpu) + C_DEPTH] !== 0,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0) return;
@@ -112,8 +130,8 @@ const SCHEDULE: ChoiceSource = {
     }
   },
   apply(m, cpu, t) {
-    m.s[m.cpuOff(cpu) + C_CURTASK] = t;
-    m.s[m.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+    m.w(m.cpuOff(cpu) + C_CURTASK, t);
+    m.w(m.ctxOff(t) + X_STATUS, ContextStatus.Running);
   },
   label(m, _cpu, t) {
     return `schedule() → task ${m.p.tasks[t]!.name}`;
@@ -127,6 +145,13 @@ const SCHEDULE: ChoiceSource = {
  */
 const PREEMPT: ChoiceSource = {
   name: 'preempt',
+  active: (p) => p.preempt === 'full',
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only this CPU's own state makes its task preemptible; another CPU can only add a runnable task.
+  quiet(m, cpu) {
+    const co = m.cpuOff(cpu);
+    return m.s[co + C_CURTASK]! < 0 || m.s[co + C_DEPTH] !== 0 || m.inAtomic(cpu) || m.irqsOff(cpu);
+  },
   collect(m, cpu, out) {
     if (m.p.preempt !== 'full') return;
     const co = m.cpuOff(cpu);
@@ -140,9 +165,9 @@ const PREEMPT: ChoiceSource = {
   apply(m, cpu, t) {
     const co = m.cpuOff(cpu);
     const cur = m.s[co + C_CURTASK]!;
-    m.s[m.ctxOff(cur) + X_STATUS] = ContextStatus.Runnable;
-    m.s[co + C_CURTASK] = t;
-    m.s[m.ctxOff(t) + X_STATUS] = ContextStatus.Running;
+    m.w(m.ctxOff(cur) + X_STATUS, ContextStatus.Runnable);
+    m.w(co + C_CURTASK, t);
+    m.w(m.ctxOff(t) + X_STATUS, ContextStatus.Running);
   },
   label(m, cpu, t) {
     const cur = m.s[m.cpuOff(cpu) + C_CURTASK]!;
@@ -158,6 +183,8 @@ const PREEMPT: ChoiceSource = {
  */
 const MIGRATE: ChoiceSource = {
   name: 'migrate',
+  active: (p) => p.tasks.some((t) => (t.allowedMask & (t.allowedMask - 1)) !== 0),
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, true),
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
@@ -169,7 +196,7 @@ const MIGRATE: ChoiceSource = {
     }
   },
   apply(m, _cpu, arg) {
-    m.s[m.ctxOff(arg & 0xff) + X_CPU] = arg >> 8;
+    m.w(m.ctxOff(arg & 0xff) + X_CPU, arg >> 8);
   },
   label(m, _cpu, arg) {
     return `load balancing moves task ${m.p.tasks[arg & 0xff]!.name} to cpu${arg >> 8}`;
@@ -179,6 +206,10 @@ const MIGRATE: ChoiceSource = {
 /** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
 const TIMEOUT: ChoiceSource = {
   name: 'timeout',
+  // Wakes only the task whose own timeout channel it is.
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only the task itself starts an msleep; nobody else wakes its timeout channel.
+  quiet: () => true,
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
@@ -216,8 +247,8 @@ const taskExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: ${name} returned with preempt_count 0x${pc.toString(16).padStart(8, '0')}${s[co + C_IRQS_OFF] ? ' and irqs disabled' : ''} (leaked preempt/bh/irq state)`, cpu, ctx);
     return;
   }
-  s[o + X_STATUS] = ContextStatus.Done;
-  s[co + C_CURTASK] = -1;
+  m.w(o + X_STATUS, ContextStatus.Done);
+  m.w(co + C_CURTASK, -1);
 };
 
 /** preempt_count_sub(1) with the DEBUG_PREEMPT underflow check; false on a violation. */
@@ -227,21 +258,37 @@ export function preemptDec(m: Machine, cpu: number, ctx: number): boolean {
     m.fail('lock-misuse', `WARNING: CPU: ${cpu} at kernel/sched/core.c preempt_count_sub: DEBUG_LOCKS_WARN_ON(val > preempt_count()) in ${m.contextName(ctx)}`, cpu, ctx);
     return false;
   }
-  m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! - 1;
+  m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! - 1);
   return true;
 }
+
+/** This CPU's own state only. */
+const ownCpu = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+};
+/** A call that may leave the CPU: this CPU's state, and the calling task's status and wait channel, which others read to wake or schedule it. */
+export const sleeps = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+  f.write(f.ownTask());
+};
+/** wakeAll: every task's status and wait channel. */
+export const wakes = (f: FootprintBuilder): void => {
+  f.write(f.anyTask());
+};
 
 export const SCHEDULER_OPS: readonly OpSemantics[] = [
   {
     name: 'preempt_disable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       const co = m.cpuOff(cpu);
-      m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! + 1;
+      m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! + 1);
       m.advance(ctx);
     },
   },
   {
     name: 'preempt_enable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       if (preemptDec(m, cpu, ctx)) m.advance(ctx);
     },
@@ -251,9 +298,10 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     // __schedule() takes the runqueue lock with irqs off and finish_task_switch()
     // releases it with raw_spin_rq_unlock_irq(): whatever the caller had, irqs are on after.
     name: 'schedule',
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (!scheduleAllowed(m, cpu, ctx)) return;
-      m.s[m.cpuOff(cpu) + C_IRQS_OFF] = 0;
+      m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
       yieldCpu(m, cpu, ctx);
     },
@@ -261,6 +309,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   {
     // cond_resched(): a voluntary preemption point (it has __might_resched too).
     name: 'cond_resched',
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (!mightSleep(m, cpu, ctx, 'cond_resched()')) return;
       m.advance(ctx);
@@ -269,6 +318,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'might_sleep',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       if (mightSleep(m, cpu, ctx, 'might_sleep()')) m.advance(ctx);
     },
@@ -277,13 +327,14 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     // msleep(ms): sleeps at least ms; the model lets the timeout end at any later point.
     name: 'msleep',
     operands: [{ kind: 'int', field: 'count', min: 0, max: 1 << 20 }],
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (m.s[m.ctxOff(ctx) + X_PHASE] === 1) {
         m.advance(ctx); // woken: the sleep is over
         return;
       }
       if (!mightSleep(m, cpu, ctx, 'msleep()')) return;
-      m.s[m.ctxOff(ctx) + X_PHASE] = 1;
+      m.w(m.ctxOff(ctx) + X_PHASE, 1);
       block(m, cpu, ctx, channel(Chan.Timeout, ctx));
     },
     waitsFor(m, _cpu, ctx) {
@@ -296,5 +347,12 @@ export const SCHEDULER: Mechanism = {
   name: 'scheduler',
   ops: SCHEDULER_OPS,
   choices: [SCHEDULE, PREEMPT, MIGRATE, TIMEOUT],
+  // A task's exit: its status (others may wait for it) and this CPU's current task.
+  exitFootprints: {
+    [FrameKind.Task]: (f, _p, _cpu, t) => {
+      f.write(f.ownCpu());
+      f.write(f.task(t));
+    },
+  },
   exits: { [FrameKind.Task]: taskExit },
 };

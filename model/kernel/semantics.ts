@@ -8,6 +8,76 @@
  */
 import type { LockKind } from '../dsl/design.ts';
 import type { Machine } from './machine.ts';
+import type { Program } from './program.ts';
+
+// ------------------------------------------------------------ footprints
+
+/**
+ * What a transition may read and write, item by item, for partial-order
+ * reduction (model/explore/por.ts): two transitions on different CPUs
+ * commute unless one writes an item the other reads or writes. A footprint
+ * is static: it may depend on the operands, never on the state, so it must
+ * cover every outcome (every variant, every branch inside the operation).
+ * Items are named relative to the CPU that executes the transition:
+ * `ownCpu()` is its block (irq flag, preempt counts, pending softirqs,
+ * current task, interrupt frames and their contexts).
+ *
+ * The context's own private state (its pc, phase, registers, call stack,
+ * held-lock mask) is not an item: no other CPU reads it. Writing another
+ * context's state (waking a task) is `task(t)` or `anyTask()`.
+ *
+ * An operation, choice source or frame exit that declares no footprint
+ * conflicts with everything: sound, just slower.
+ */
+export interface FootprintBuilder {
+  read(item: number): void;
+  write(item: number): void;
+  /** Reads and writes everything (as if no footprint were declared). */
+  everything(): void;
+  /** The reads of the expression at `off` in the program's pool (variables, per-CPU values, queues). */
+  expr(off: number): void;
+  /** The executing CPU's block: irq flag, preempt/bh/hardirq counts, pending softirqs, current task, frames. */
+  ownCpu(): number;
+  /** CPU `c`'s block (a remote CPU an operation names, e.g. add_timer_on). */
+  cpu(c: number): number;
+  /** Every CPU's block (e.g. an operation that may wake ksoftirqd anywhere). Like every any…(), pass it to read() or write(). */
+  anyCpu(): number;
+  lock(id: number): number;
+  variable(id: number): number;
+  /** The executing CPU's copy of per-CPU variable `v`. */
+  ownPerCpu(v: number): number;
+  perCpu(v: number, c: number): number;
+  queue(q: number): number;
+  /** Object `id` of a mechanism object kind (`timer`, `tasklet`…). */
+  object(kind: string, id: number): number;
+  /** Every object of a kind (e.g. an operation that scans all of them). */
+  anyObject(kind: string): number;
+  /** Interrupt line `l`: its budget and whether a handler runs (I_*). */
+  line(l: number): number;
+  /** Task `t`'s context block (status, wait channel, CPU). */
+  task(t: number): number;
+  /** Every task's context block. */
+  anyTask(): number;
+  /** The global timer state: jiffies and which CPUs have ticked (H_JIFFIES, H_TICKED). */
+  jiffies(): number;
+  /** The executing context's own block, if it is a task (its status and wait channel, which others read or write). */
+  ownTask(): number;
+  /**
+   * When it completes, the executing context holds `lock` exclusively
+   * (spin_lock, write_lock, mutex_lock). With release(), this feeds the
+   * static must-hold lockset analysis: a variable accessed only under one
+   * lock cannot be touched by another CPU while this CPU holds that lock.
+   */
+  acquire(lock: number): void;
+  /** When it completes, the executing context no longer holds `lock`. */
+  release(lock: number): void;
+  /**
+   * It may raise softirq vector `vec` on the executing CPU. A design's
+   * softirq handler is assumed to run only on CPUs where something may
+   * raise its vector (a transition without a footprint may raise any).
+   */
+  raises(vec: number): void;
+}
 
 /** How the compiler fills an instruction operand from a statement field. */
 export type OperandSpec =
@@ -31,6 +101,20 @@ export type OperandSpec =
    * queue_work_on(cpu, wq, work) with its return register.
    */
   | { readonly kind: 'int'; readonly field: 'count' | 'cpu'; readonly min: number; readonly max: number; readonly packed?: true };
+
+/**
+ * What a state word holds, for symmetry reduction (model/explore/symmetry.ts):
+ * when identical CPUs (or tasks) are swapped, the words that name a CPU or a
+ * context must be renamed too.
+ *  - plain: a count, a flag, a pc: unchanged;
+ *  - cpu / cpu+1: a CPU number (-1 none) / a CPU number plus one (0 none);
+ *  - cpuMask: a bit per CPU;
+ *  - ctx+1: a context id plus one (0 none); tasks and interrupt frames
+ *    both have context ids (see layout.ts);
+ *  - ctxMask: a bit per context;
+ *  - task: a task index (-1 none).
+ */
+export type WordRole = 'plain' | 'cpu' | 'cpu+1' | 'cpuMask' | 'ctx+1' | 'ctxMask' | 'task';
 
 /** What a mechanism's object declarations may ask of the compiler. */
 export interface DeclareContext {
@@ -63,6 +147,12 @@ export interface ObjectKindSpec {
   /** The keys a declaration written as an object may have; any other key is a design error. */
   readonly declKeys?: readonly string[];
   /**
+   * The role of each of its `size` state words, for symmetry reduction (see
+   * WordRole). Omitted: a design with objects of this kind is never reduced
+   * by symmetry (sound, just slower).
+   */
+  readonly wordRoles?: readonly WordRole[];
+  /**
    * Whether object `id` is active (a timer pending, a tasklet scheduled or
    * running, a work queued or running), described for the report; null if
    * idle. Freeing its struct while active is a use-after-free.
@@ -79,6 +169,13 @@ export interface OpSemantics {
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
   readonly extraFields?: readonly string[];
+  /**
+   * It may call design code in its own context (Machine.callFrom), e.g.
+   * run_task_queue running the queue's routines: registers live across it
+   * are kept alive in called code (model/dsl/liveness.ts). callFrom refuses
+   * a call from a design instruction whose op does not say so.
+   */
+  readonly callsDesignCode?: true;
   /** Emitted by the compiler or the kernel itself, never written in a design. */
   readonly internal?: true;
   /**
@@ -96,6 +193,12 @@ export interface OpSemantics {
   label?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number, variant: number): string;
   /** For a blocked instruction: whom it waits for, and how to say so. */
   waitsFor?(m: Machine, cpu: number, ctx: number, a: number, b: number, c: number): WaitEdge;
+  /**
+   * What it may read and write (see FootprintBuilder), from its operands,
+   * covering its readiness test, every variant and every softirq run point
+   * it may reach. Omitted: it conflicts with everything.
+   */
+  footprint?(f: FootprintBuilder, a: number, b: number, c: number): void;
 }
 
 /** An edge of the wait-for graph. */
@@ -107,10 +210,25 @@ export interface WaitEdge {
 /** A nondeterministic event offered on a CPU. */
 export interface ChoiceSource {
   readonly name: string;
+  /** Whether it can ever offer a choice in program `p` (default: yes); the machine skips it otherwise. */
+  active?(p: Program): boolean;
   /** Push encoded choices (see encodeChoice) enabled on `cpu`. */
   collect(m: Machine, cpu: number, out: number[]): void;
   apply(m: Machine, cpu: number, arg: number, variant: number): void;
   label(m: Machine, cpu: number, arg: number, variant: number): string;
+  /**
+   * What any of its events on `cpu` may read (including what decides
+   * whether it is offered) and write. Omitted: it conflicts with everything.
+   */
+  footprint?(f: FootprintBuilder, p: Program, cpu: number): void;
+  /**
+   * True if, in the current state, it offers nothing on `cpu` and no other
+   * CPU can make it offer something there before `cpu` itself takes a step
+   * (e.g. no task can be scheduled on a CPU that is running one). The
+   * partial-order reduction then leaves its footprint out of what `cpu`
+   * can do now. Omitted: never quiet.
+   */
+  quiet?(m: Machine, cpu: number): boolean;
 }
 
 /** What happens when a context of one kind returns from its outermost code. */
@@ -132,6 +250,12 @@ export interface BuiltinCode {
   readonly name: string;
   /** Internal operation names; operands are 0. The code must end in a loop or a `ret`. */
   readonly ops: readonly string[];
+  /**
+   * Whether any context can ever run this code in a program of this shape
+   * (default: yes). The compiler emits it anyway; the partial-order
+   * reduction leaves dead builtin code out of what a CPU might do.
+   */
+  live?(shape: ProgramShape): boolean;
 }
 
 /** An implicit kernel thread a mechanism needs (a kworker), running builtin code. */
@@ -168,6 +292,19 @@ export interface Mechanism {
   readonly ops?: readonly OpSemantics[];
   readonly choices?: readonly ChoiceSource[];
   readonly exits?: Readonly<Record<number, FrameExit>>;
+  /**
+   * The footprint of each of its operations, choice sources and frame
+   * exits that declares none of its own: a coarse bound for the whole
+   * mechanism (its objects, this CPU, the tasks it may wake). Omitted: such
+   * transitions conflict with everything.
+   */
+  readonly defaultFootprint?: (f: FootprintBuilder) => void;
+  /**
+   * Footprints of its frame exits, by frame kind (see FootprintBuilder), for
+   * the frame with X_ID `id` (a task's index, an irq line) on `cpu`; an exit
+   * without one conflicts with everything.
+   */
+  readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program, cpu: number, id: number) => void>>;
   readonly objects?: readonly ObjectKindSpec[];
   readonly builtins?: readonly BuiltinCode[];
   /** Softirq vectors whose action is this mechanism's builtin code, when it is in use. */

@@ -10,7 +10,7 @@ import {
   FrameKind, X_AUX0, X_AUX1, X_AUX2, X_ENTRY_IRQS, X_EXIT, X_HELD,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import type { ChoiceSource, Mechanism, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FootprintBuilder, Mechanism, OpSemantics } from './semantics.ts';
 
 /** The batch loop is built-in code at pc 0 (the compiler puts it there). */
 export const SOFTIRQ_LOOP_PC = 0;
@@ -42,7 +42,7 @@ export function vectorList(mask: number): string {
 
 /** wakeup_softirqd(): ksoftirqd of this CPU becomes runnable. */
 export function wakeupSoftirqd(m: Machine, cpu: number): void {
-  m.s[m.cpuOff(cpu) + C_KSOFTIRQD] = 1;
+  m.w(m.cpuOff(cpu) + C_KSOFTIRQD, 1);
 }
 
 /**
@@ -68,13 +68,13 @@ function startBatch(m: Machine, cpu: number, kind: FrameKind, exit: SoftirqExit)
   // X_EXIT holds the exit action, and above it the caller's irq state (do_softirq's flags).
   const ctx = m.pushFrame(cpu, kind, cpu, SOFTIRQ_LOOP_PC, exit | (callerIrqsOff << EXIT_IRQS_SHIFT));
   const o = m.ctxOff(ctx);
-  s[co + C_SERVING] = 1;
-  s[co + C_PENDING] = 0;
-  s[co + C_IRQS_OFF] = 0;
-  s[o + X_AUX0] = pending; // vectors of this pass not yet run
+  m.w(co + C_SERVING, 1);
+  m.w(co + C_PENDING, 0);
+  m.w(co + C_IRQS_OFF, 0);
+  m.w(o + X_AUX0, pending); // vectors of this pass not yet run
   // Restarts left (max-restart) or, for 2.4, the mask of vectors not yet run in this call.
-  s[o + X_AUX1] = m.p.flags.restartPolicy === 'max-restart' ? MAX_SOFTIRQ_RESTART : ~pending & 0x3ff;
-  s[o + X_AUX2] = -1; // vector whose handler is running
+  m.w(o + X_AUX1, m.p.flags.restartPolicy === 'max-restart' ? MAX_SOFTIRQ_RESTART : ~pending & 0x3ff);
+  m.w(o + X_AUX2, -1); // vector whose handler is running
 }
 
 /**
@@ -119,7 +119,7 @@ export function bhEnable(m: Machine, cpu: number, ctx: number, what: string): bo
     m.fail('lock-misuse', `WARNING: CPU: ${cpu} at kernel/softirq.c __local_bh_enable_ip: ${what} without local_bh_disable (softirq count underflow)`, cpu, ctx);
     return false;
   }
-  m.s[co + C_BH] = m.s[co + C_BH]! - 1;
+  m.w(co + C_BH, m.s[co + C_BH]! - 1);
   doSoftirq(m, cpu);
   return true;
 }
@@ -127,7 +127,7 @@ export function bhEnable(m: Machine, cpu: number, ctx: number, what: string): bo
 /** Set `vec` pending on `cpu` (the bit only: callers apply the wakeup rule of their primitive). */
 export function raise(m: Machine, cpu: number, vec: number): void {
   const co = m.cpuOff(cpu);
-  m.s[co + C_PENDING] = m.s[co + C_PENDING]! | (1 << vec);
+  m.w(co + C_PENDING, m.s[co + C_PENDING]! | (1 << vec));
 }
 
 function assertIrqsOff(m: Machine, cpu: number, ctx: number, what: string): boolean {
@@ -189,9 +189,15 @@ function nextLoopStep(m: Machine, cpu: number, ctx: number, variant: number): Lo
 
 const lowestBit = (x: number): number => 31 - Math.clz32(x & -x);
 
+/** The softirq operations touch this CPU's state only: its pending bits, counts, irq flag and frames. */
+const ownCpuFootprint = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+};
+
 export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'softirq_loop',
+    footprint: ownCpuFootprint,
     internal: true,
     variants(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
@@ -210,25 +216,25 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
           m.fail('lock-leak', leak, cpu, ctx);
           return;
         }
-        s[o + X_AUX2] = -1;
+        m.w(o + X_AUX2, -1);
       }
       switch (nextLoopStep(m, cpu, ctx, variant)) {
         case LoopStep.RunVector: {
           const snap = s[o + X_AUX0]!;
           const vec = lowestBit(snap);
-          s[o + X_AUX0] = snap & ~(1 << vec);
-          s[o + X_AUX2] = vec;
+          m.w(o + X_AUX0, snap & ~(1 << vec));
+          m.w(o + X_AUX2, vec);
           m.snapshotEntry(cpu, ctx);
           m.callFrom(ctx, m.p.softirqEntry[vec]!);
           return;
         }
         case LoopStep.Restart: {
           const pending = s[co + C_PENDING]!;
-          if (m.p.flags.restartPolicy === 'max-restart') s[o + X_AUX1] = s[o + X_AUX1]! - 1;
-          else s[o + X_AUX1] = s[o + X_AUX1]! & ~pending;
-          s[o + X_AUX0] = pending;
-          s[co + C_PENDING] = 0;
-          s[co + C_IRQS_OFF] = 0;
+          if (m.p.flags.restartPolicy === 'max-restart') m.w(o + X_AUX1, s[o + X_AUX1]! - 1);
+          else m.w(o + X_AUX1, s[o + X_AUX1]! & ~pending);
+          m.w(o + X_AUX0, pending);
+          m.w(co + C_PENDING, 0);
+          m.w(co + C_IRQS_OFF, 0);
           return;
         }
         case LoopStep.FinishWakeup:
@@ -260,6 +266,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // raise_softirq(): local_irq_save, raise_softirq_irqoff, local_irq_restore.
     name: 'raise_softirq',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       raise(m, cpu, a);
@@ -270,6 +280,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // raise_softirq_irqoff(): irqs must be off; wakes ksoftirqd outside interrupt context.
     name: 'raise_softirq_irqoff',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       if (!assertIrqsOff(m, cpu, ctx, `raise_softirq_irqoff(${vecName(a)})`)) return;
@@ -281,6 +295,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // __raise_softirq_irqoff(): sets the bit and never wakes anyone (B15).
     name: '__raise_softirq_irqoff',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       if (!assertIrqsOff(m, cpu, ctx, `__raise_softirq_irqoff(${vecName(a)})`)) return;
@@ -290,6 +308,7 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'do_softirq',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       m.advance(ctx);
       doSoftirq(m, cpu);
@@ -298,14 +317,16 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // local_bh_disable(): __local_bh_disable_ip(SOFTIRQ_DISABLE_OFFSET).
     name: 'local_bh_disable',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       const co = m.cpuOff(cpu);
-      m.s[co + C_BH] = m.s[co + C_BH]! + 1;
+      m.w(co + C_BH, m.s[co + C_BH]! + 1);
       m.advance(ctx);
     },
   },
   {
     name: 'local_bh_enable',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       m.advance(ctx);
       bhEnable(m, cpu, ctx, 'local_bh_enable()');
@@ -319,13 +340,13 @@ function finishBatch(m: Machine, cpu: number, ctx: number): void {
   const co = m.cpuOff(cpu);
   const exit = s[m.ctxOff(ctx) + X_EXIT]! & ((1 << EXIT_IRQS_SHIFT) - 1);
   const callerIrqsOff = s[m.ctxOff(ctx) + X_EXIT]! >> EXIT_IRQS_SHIFT;
-  s[co + C_SERVING] = 0;
+  m.w(co + C_SERVING, 0);
   m.popFrame(cpu);
   // Back to the caller's irq state: irq_exit returns to a context that had
   // irqs on (that is how the interrupt came), ksoftirqd does
   // local_irq_enable, and do_softirq does local_irq_restore of its flags.
-  s[co + C_IRQS_OFF] = exit === SoftirqExit.Local ? callerIrqsOff : 0;
-  if (exit === SoftirqExit.Ksoftirqd) s[co + C_KSOFTIRQD] = s[co + C_PENDING] !== 0 ? 1 : 0;
+  m.w(co + C_IRQS_OFF, exit === SoftirqExit.Local ? callerIrqsOff : 0);
+  if (exit === SoftirqExit.Ksoftirqd) m.w(co + C_KSOFTIRQD, s[co + C_PENDING] !== 0 ? 1 : 0);
 }
 
 /**
@@ -335,6 +356,11 @@ function finishBatch(m: Machine, cpu: number, ctx: number): void {
  */
 const KSOFTIRQD: ChoiceSource = {
   name: 'ksoftirqd',
+  footprint(f) {
+    f.write(f.ownCpu());
+  },
+  // Only this CPU wakes its ksoftirqd (wakeup_softirqd is local).
+  quiet: () => true,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     const s = m.s;
@@ -346,7 +372,7 @@ const KSOFTIRQD: ChoiceSource = {
   apply(m, cpu) {
     const co = m.cpuOff(cpu);
     if (m.s[co + C_PENDING] === 0) {
-      m.s[co + C_KSOFTIRQD] = 0;
+      m.w(co + C_KSOFTIRQD, 0);
       return;
     }
     startBatch(m, cpu, FrameKind.Ksoftirqd, SoftirqExit.Ksoftirqd);

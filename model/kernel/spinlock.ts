@@ -63,7 +63,7 @@ function nestRead(m: Machine, ctx: number, lock: number): void {
   const nest = m.s[o + X_READ_NEST]!;
   const extra = (nest >>> (4 * lock)) & 0xf;
   if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
-  m.s[o + X_READ_NEST] = nest + (1 << (4 * lock));
+  m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
 }
 
 /** Drop one extra read reference of `lock`; false if this was the context's last one. */
@@ -72,11 +72,31 @@ function unnestRead(m: Machine, ctx: number, lock: number): boolean {
   const o = m.ctxOff(ctx);
   const nest = m.s[o + X_READ_NEST]!;
   if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
-  m.s[o + X_READ_NEST] = nest - (1 << (4 * lock));
+  m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
   return true;
 }
 
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
+
+/** Take `lock` for `ctx` (attempt's success path); with `commit` false only says so. */
+function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number): Try {
+  const s = m.s;
+  if (commit) {
+    const o = m.ctxOff(ctx);
+    if (mode === 'read') {
+      if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
+      if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
+    } else {
+      m.w(lo + L_OWNER, me);
+    }
+    if (qholder === me) {
+      m.w(lo + L_QHOLDER, 0);
+      m.w(lo + L_QWRITER, 0);
+    }
+    m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
+  }
+  return Try.Acquired;
+}
 
 /**
  * One acquisition attempt. With `commit` false it only tells what would
@@ -89,62 +109,45 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   const owner = s[lo + L_OWNER]!;
   const readers = s[lo + L_READERS]!;
   const qholder = s[lo + L_QHOLDER]!;
-  const acquire = (): Try => {
-    if (commit) {
-      const o = m.ctxOff(ctx);
-      if (mode === 'read') {
-        if (phase !== PHASE_COUNTED) s[lo + L_READERS] = readers + 1;
-        if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
-      } else {
-        s[lo + L_OWNER] = me;
-      }
-      if (qholder === me) {
-        s[lo + L_QHOLDER] = 0;
-        s[lo + L_QWRITER] = 0;
-      }
-      s[o + X_HELD] = s[o + X_HELD]! | (1 << lock);
-    }
-    return Try.Acquired;
-  };
-  if (mode === 'spin') return owner === 0 ? acquire() : Try.Blocked;
+  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
   const queued = m.p.flags.rwlock === 'qrwlock';
   if (mode === 'write') {
-    if (!queued) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
-    if (qholder === me) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
+    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
     // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
-    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire();
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
-        s[lo + L_QHOLDER] = me;
-        s[lo + L_QWRITER] = 1;
+        m.w(lo + L_QHOLDER, me);
+        m.w(lo + L_QWRITER, 1);
       }
       return Try.Progress;
     }
     return Try.Blocked;
   }
   // read
-  if (!queued) return owner === 0 ? acquire() : Try.Blocked;
-  if (phase === PHASE_COUNTED) return owner === 0 ? acquire() : Try.Blocked;
+  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
   // queued_read_lock fast path: no writer holding or waiting.
-  if (owner === 0 && !writerWaiting(m, lo)) return acquire();
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
   if (m.inInterrupt(cpu)) {
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
-    if (owner === 0) return acquire();
+    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
     if (commit) {
-      s[lo + L_READERS] = readers + 1;
-      s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+      m.w(lo + L_READERS, readers + 1);
+      m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
     }
     return Try.Progress;
   }
   // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
   if (qholder !== 0) return Try.Blocked;
-  if (owner === 0) return acquire();
+  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
   if (commit) {
-    s[lo + L_QHOLDER] = me;
-    s[lo + L_QWRITER] = 0;
-    s[lo + L_READERS] = readers + 1;
-    s[m.ctxOff(ctx) + X_PHASE] = PHASE_COUNTED;
+    m.w(lo + L_QHOLDER, me);
+    m.w(lo + L_QWRITER, 0);
+    m.w(lo + L_READERS, readers + 1);
+    m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
   }
   return Try.Progress;
 }
@@ -191,9 +194,9 @@ function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsR
   const s = m.s;
   const co = m.cpuOff(cpu);
   if (flavour === 'irqsave') m.setReg(ctx, flagsReg, s[co + C_IRQS_OFF]!);
-  if (flavour === 'irq' || flavour === 'irqsave') s[co + C_IRQS_OFF] = 1;
-  if (flavour === 'bh') s[co + C_BH] = s[co + C_BH]! + 1;
-  s[co + C_PREEMPT] = s[co + C_PREEMPT]! + 1;
+  if (flavour === 'irq' || flavour === 'irqsave') m.w(co + C_IRQS_OFF, 1);
+  if (flavour === 'bh') m.w(co + C_BH, s[co + C_BH]! + 1);
+  m.w(co + C_PREEMPT, s[co + C_PREEMPT]! + 1);
 }
 
 const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
@@ -216,6 +219,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name: LOCK_NAMES[mode][flavour],
     operands,
+    // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      if (mode !== 'read') f.acquire(a);
+    },
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
@@ -231,7 +240,7 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
           return;
         }
         prologue(m, cpu, ctx, flavour, b);
-        m.s[o + X_PHASE] = PHASE_SPIN;
+        m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
@@ -281,7 +290,7 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
       return false;
     }
-    s[lo + L_READERS] = s[lo + L_READERS]! - 1;
+    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
     // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
     if (unnestRead(m, ctx, lock)) return true;
   } else {
@@ -291,9 +300,9 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `BUG: ${what} ${why} on CPU#${cpu}, ${m.contextName(ctx)} releasing ${name}`, cpu, ctx);
       return false;
     }
-    s[lo + L_OWNER] = 0;
+    m.w(lo + L_OWNER, 0);
   }
-  s[o + X_HELD] = s[o + X_HELD]! & ~bit;
+  m.w(o + X_HELD, s[o + X_HELD]! & ~bit);
   return true;
 }
 
@@ -304,11 +313,17 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    // The lock word, this CPU's counts; the _bh form is a softirq run point (a frame on this CPU).
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      f.release(a);
+    },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
-      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
-      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, b) !== 0 ? 1 : 0;
+      if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
+      if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, b) !== 0 ? 1 : 0);
       if (!preemptDec(m, cpu, ctx)) return;
       m.advance(ctx);
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)})`);
@@ -347,6 +362,10 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+    },
     exec(m, cpu, ctx, a, b, c) {
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
@@ -357,9 +376,9 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
       }
       m.setReg(ctx, b, 0);
       const co = m.cpuOff(cpu);
-      if (flavour === 'irq') m.s[co + C_IRQS_OFF] = 0;
-      if (flavour === 'irqsave') m.s[co + C_IRQS_OFF] = m.reg(ctx, c) !== 0 ? 1 : 0;
-      m.s[co + C_PREEMPT] = m.s[co + C_PREEMPT]! - 1;
+      if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
+      if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, c) !== 0 ? 1 : 0);
+      m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! - 1);
       m.advance(ctx);
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
     },

@@ -156,13 +156,13 @@ function enqueue(m: Machine, e: number, code: number): void {
   if (m.p.flags.taskletOrder === 'lifo') {
     for (let f = 0, N = entryCount(m); f < N; f++) {
       const fo = entryOff(m, f);
-      if (s[fo + E_LIST] === code) s[fo + E_POS] = s[fo + E_POS]! + 1;
+      if (s[fo + E_LIST] === code) m.w(fo + E_POS, s[fo + E_POS]! + 1);
     }
-    s[o + E_POS] = 0;
+    m.w(o + E_POS, 0);
   } else {
-    s[o + E_POS] = listLength(m, code);
+    m.w(o + E_POS, listLength(m, code));
   }
-  s[o + E_LIST] = code;
+  m.w(o + E_LIST, code);
 }
 
 /** Take entry `e` off its list, closing the gap. */
@@ -173,10 +173,10 @@ function unlink(m: Machine, e: number): void {
   const pos = s[o + E_POS]!;
   for (let f = 0, N = entryCount(m); f < N; f++) {
     const fo = entryOff(m, f);
-    if (s[fo + E_LIST] === code && s[fo + E_POS]! > pos) s[fo + E_POS] = s[fo + E_POS]! - 1;
+    if (s[fo + E_LIST] === code && s[fo + E_POS]! > pos) m.w(fo + E_POS, s[fo + E_POS]! - 1);
   }
-  s[o + E_LIST] = 0;
-  s[o + E_POS] = 0;
+  m.w(o + E_LIST, 0);
+  m.w(o + E_POS, 0);
 }
 
 /**
@@ -188,7 +188,7 @@ function unlink(m: Machine, e: number): void {
 export function scheduleEntry(m: Machine, cpu: number, e: number, vec: number): boolean {
   const o = entryOff(m, e);
   if ((m.s[o + E_STATE]! & SCHED) !== 0) return false;
-  m.s[o + E_STATE] = m.s[o + E_STATE]! | SCHED;
+  m.w(o + E_STATE, m.s[o + E_STATE]! | SCHED);
   enqueue(m, e, liveList(cpu, vec));
   raise(m, cpu, vec);
   if (!m.inInterrupt(cpu)) wakeupSoftirqd(m, cpu);
@@ -204,9 +204,9 @@ export function requeueEntry(m: Machine, cpu: number, ctx: number, e: number, ve
   const o = entryOff(m, e);
   enqueue(m, e, liveList(cpu, vec));
   if (m.s[m.ctxOff(ctx) + X_KIND] === FrameKind.Ksoftirqd) {
-    m.s[o + E_STATE] = m.s[o + E_STATE]! | PARKED;
+    m.w(o + E_STATE, m.s[o + E_STATE]! | PARKED);
   } else {
-    m.s[o + E_STATE] = m.s[o + E_STATE]! & ~PARKED;
+    m.w(o + E_STATE, m.s[o + E_STATE]! & ~PARKED);
     raise(m, cpu, vec);
   }
 }
@@ -230,7 +230,7 @@ export function unparkReady(m: Machine): void {
   for (let e = 0, N = entryCount(m); e < N; e++) {
     const o = entryOff(m, e);
     if ((s[o + E_STATE]! & PARKED) === 0 || !isLive(s[o + E_LIST]!) || obstacle(m, e) !== null) continue;
-    s[o + E_STATE] = s[o + E_STATE]! & ~PARKED;
+    m.w(o + E_STATE, s[o + E_STATE]! & ~PARKED);
     const cpu = listCpu(s[o + E_LIST]!);
     raise(m, cpu, listVec(s[o + E_LIST]!));
     wakeupSoftirqd(m, cpu);
@@ -239,7 +239,7 @@ export function unparkReady(m: Machine): void {
 
 /** tasklet_unlock(): clear RUN, wake_up_var(&t->state); parked entries may run now. */
 export function unlockEntry(m: Machine, e: number): void {
-  m.s[entryOff(m, e) + E_RUN] = 0;
+  m.w(entryOff(m, e) + E_RUN, 0);
   wakeAll(m, channel(Chan.Tasklet, e));
   unparkReady(m);
 }
@@ -255,10 +255,10 @@ export function returnFromCall(m: Machine, ctx: number): void {
   const s = m.s;
   const o = m.ctxOff(ctx);
   const depth = s[o + X_CALLS]!;
-  s[o + X_CALLS] = depth - 1;
-  s[o + X_PC] = s[o + X_RET + depth - 1]!;
-  s[o + X_RET + depth - 1] = 0;
-  s[o + X_PHASE] = 0;
+  m.w(o + X_CALLS, depth - 1);
+  m.w(o + X_PC, s[o + X_RET + depth - 1]!);
+  m.w(o + X_RET + depth - 1, 0);
+  m.w(o + X_PHASE, 0);
 }
 
 /**
@@ -329,7 +329,7 @@ const TASKLET_ACTION_OPS: readonly OpSemantics[] = [
       for (let e = 0, N = entryCount(m); e < N; e++) {
         const o = entryOff(m, e);
         if (m.s[o + E_LIST] === live) {
-          m.s[o + E_LIST] = detached;
+          m.w(o + E_LIST, detached);
           any = true;
         }
       }
@@ -370,13 +370,13 @@ const TASKLET_ACTION_OPS: readonly OpSemantics[] = [
         case Next.Run: {
           const o = entryOff(m, e);
           unlink(m, e);
-          s[o + E_RUN] = ctx + 1; // tasklet_trylock()
+          m.w(o + E_RUN, ctx + 1); // tasklet_trylock()
           // tasklet_clear_sched() (≥5.13: WARN and skip func; 2.4–5.12: BUG()).
           if ((s[o + E_STATE]! & SCHED) === 0) {
             m.fail('assertion', `WARNING: CPU: ${cpu} at kernel/softirq.c tasklet_clear_sched: tasklet SCHED state not set: ${entryTitle(m, e)}`, cpu, ctx);
             return;
           }
-          s[o + E_STATE] = 0; // SCHED and PARKED clear
+          m.w(o + E_STATE, 0); // SCHED and PARKED clear
           wakeAll(m, channel(Chan.Tasklet, e)); // wake_up_var(&t->state): a tasklet_kill waiting for SCHED
           if (isBhEntry(m, e)) {
             bhAction(m, cpu, ctx, bhIdOfEntry(m, e));
@@ -427,7 +427,7 @@ const TASKLET_OPERAND: OperandSpec = { kind: 'object', field: 'obj', objectKind:
 const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
 const phaseOf = (m: Machine, ctx: number): number => m.s[m.ctxOff(ctx) + X_PHASE]!;
 const setPhase = (m: Machine, ctx: number, phase: number): void => {
-  m.s[m.ctxOff(ctx) + X_PHASE] = phase;
+  m.w(m.ctxOff(ctx) + X_PHASE, phase);
 };
 const runHolder = (m: Machine, id: number): number => m.s[entryOff(m, taskletEntry(id)) + E_RUN]! - 1;
 const sleeps = (m: Machine): boolean => m.p.flags.taskletWait === 'sleep';
@@ -487,7 +487,7 @@ function kill(m: Machine, cpu: number, ctx: number, id: number, commit: boolean)
   const finish = (text: string): string => {
     if (commit) {
       // tasklet_clear_sched (≥5.13) / clear_bit(SCHED) (<5.13).
-      s[o + E_STATE] = s[o + E_STATE]! & ~SCHED;
+      m.w(o + E_STATE, s[o + E_STATE]! & ~SCHED);
       wakeAll(m, channel(Chan.Tasklet, e));
       m.advance(ctx);
     }
@@ -517,7 +517,7 @@ function kill(m: Machine, cpu: number, ctx: number, id: number, commit: boolean)
   }
   // Phase 0 (entry) or KILL_SCHED_WAIT (woken): while (test_and_set_bit(SCHED)) wait.
   if ((s[o + E_STATE]! & SCHED) === 0) {
-    if (commit) s[o + E_STATE] = s[o + E_STATE]! | SCHED;
+    if (commit) m.w(o + E_STATE, s[o + E_STATE]! | SCHED);
     return waitRun(`tasklet_kill(${name}): owns SCHED`);
   }
   const where = whereIs(m, e);
@@ -547,7 +547,7 @@ function waitForRun(m: Machine, cpu: number, ctx: number, id: number, opts: { di
   const e = taskletEntry(id);
   const o = entryOff(m, e);
   const phase = phaseOf(m, ctx);
-  if (phase === 0 && opts.disable && commit) s[o + E_COUNT] = s[o + E_COUNT]! + 1; // tasklet_disable_nosync
+  if (phase === 0 && opts.disable && commit) m.w(o + E_COUNT, s[o + E_COUNT]! + 1); // tasklet_disable_nosync
   const prefix = phase === 0 && opts.disable ? `${opts.what}: count ${s[o + E_COUNT]! + (commit ? 0 : 1)}` : opts.what;
   if (!opts.spin && phase === 0) {
     // wait_var_event: might_sleep() first.
@@ -618,7 +618,7 @@ export const TASKLET_OPS: readonly OpSemantics[] = [
     operands: [TASKLET_OPERAND],
     exec(m, _cpu, ctx, a) {
       const o = entryOff(m, taskletEntry(a));
-      m.s[o + E_COUNT] = m.s[o + E_COUNT]! + 1;
+      m.w(o + E_COUNT, m.s[o + E_COUNT]! + 1);
       m.advance(ctx);
     },
   },
@@ -639,7 +639,7 @@ export const TASKLET_OPS: readonly OpSemantics[] = [
         m.fail('lock-misuse', `tasklet_enable(${taskletName(m, a)}) in ${m.contextName(ctx)} without a matching tasklet_disable: t->count goes negative and the tasklet never runs again`, cpu, ctx);
         return;
       }
-      m.s[o + E_COUNT] = m.s[o + E_COUNT]! - 1;
+      m.w(o + E_COUNT, m.s[o + E_COUNT]! - 1);
       unparkReady(m);
       m.advance(ctx);
     },
@@ -706,8 +706,23 @@ export function runningTitle(m: Machine, ctx: number): string | null {
 export const TASKLET: Mechanism = {
   name: 'tasklet',
   ops: TASKLET_OPS,
+  // Every tasklet and BH entry (state, count, list position), this CPU's lists and
+  // softirq state, the tasks a wait may block or wake; 2.4 BHs run task queues.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(HI_SOFTIRQ);
+    f.raises(TASKLET_SOFTIRQ);
+    f.write(f.anyObject('tasklet'));
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tq_struct'));
+    f.write(f.anyTask());
+  },
   objects: TASKLET_OBJECTS,
-  builtins: [{ name: 'tasklet_action', ops: ['tasklet_action_detach', 'tasklet_action_next', 'ret'] }],
+  builtins: [{
+    name: 'tasklet_action',
+    ops: ['tasklet_action_detach', 'tasklet_action_next', 'ret'],
+    live: (shape) => shape.objectCount('tasklet') > 0 || shape.flags.globalBH,
+  }],
   // HI and TASKLET run tasklet_hi_action/tasklet_action when the design has
   // tasklets; in 2.4, HI always does (it runs the bottom halves, bh.ts).
   softirqActions(shape) {

@@ -67,7 +67,7 @@ import {
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { ChoiceSource, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
-import { heldNames, raise, softirqsAtIrqExit } from './softirq.ts';
+import { heldNames, HI_SOFTIRQ, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const TIMER_SOFTIRQ = SOFTIRQS.indexOf('TIMER');
 /** tick_do_timer_cpu: the CPU whose tick increments jiffies. */
@@ -218,9 +218,9 @@ const TIMERS: ObjectKindSpec = {
 /** Enqueue on `base` (internal_add_timer) with absolute expiry `expires`. */
 function enqueue(m: Machine, id: number, base: number, expires: number): void {
   const o = timerOff(m, id);
-  m.s[o + T_PENDING] = TimerState.Queued;
-  m.s[o + T_EXPIRES] = expires;
-  m.s[o + T_BASE] = base;
+  m.w(o + T_PENDING, TimerState.Queued);
+  m.w(o + T_EXPIRES, expires);
+  m.w(o + T_BASE, base);
 }
 
 /**
@@ -231,8 +231,8 @@ function enqueue(m: Machine, id: number, base: number, expires: number): void {
 function detach(m: Machine, id: number): number {
   const o = timerOff(m, id);
   const was = m.s[o + T_PENDING] !== TimerState.Idle ? 1 : 0;
-  m.s[o + T_PENDING] = TimerState.Idle;
-  m.s[o + T_EXPIRES] = 0;
+  m.w(o + T_PENDING, TimerState.Idle);
+  m.w(o + T_EXPIRES, 0);
   return was;
 }
 
@@ -397,9 +397,9 @@ function deleteSyncOp(name: 'del_timer_sync' | 'timer_delete_sync' | 'timer_shut
         return;
       }
       const o = timerOff(m, a);
-      if (shutdown) m.s[o + T_SHUTDOWN] = 1;
+      if (shutdown) m.w(o + T_SHUTDOWN, 1);
       if (runningOnItsBase(m, a)) {
-        m.s[m.ctxOff(ctx) + X_PHASE] = PHASE_SPIN;
+        m.w(m.ctxOff(ctx) + X_PHASE, PHASE_SPIN);
         return;
       }
       setRet(m, ctx, b, detach(m, a));
@@ -431,7 +431,7 @@ function deleteOp(name: 'del_timer' | 'timer_delete' | 'timer_shutdown'): OpSema
     ...availability(name),
     exec(m, _cpu, ctx, a, b) {
       setRet(m, ctx, b, detach(m, a));
-      if (shutdown) m.s[timerOff(m, a) + T_SHUTDOWN] = 1;
+      if (shutdown) m.w(timerOff(m, a) + T_SHUTDOWN, 1);
       m.advance(ctx);
     },
     label(m, _cpu, _ctx, a, b) {
@@ -522,10 +522,10 @@ function callbackLeak(m: Machine, cpu: number, ctx: number, id: number): string 
 function returnToCaller(m: Machine, ctx: number): void {
   const o = m.ctxOff(ctx);
   const depth = m.s[o + X_CALLS]!;
-  m.s[o + X_CALLS] = depth - 1;
-  m.s[o + X_PC] = m.s[o + X_RET + depth - 1]!;
-  m.s[o + X_RET + depth - 1] = 0;
-  m.s[o + X_PHASE] = 0;
+  m.w(o + X_CALLS, depth - 1);
+  m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
+  m.w(o + X_RET + depth - 1, 0);
+  m.w(o + X_PHASE, 0);
 }
 
 /**
@@ -553,13 +553,13 @@ function runTimersOp(name: string): OpSemantics {
           m.fail('lock-leak', leak, cpu, ctx);
           return;
         }
-        s[timerOff(m, done) + T_RUNNING] = s[timerOff(m, done) + T_RUNNING]! & ~(1 << cpu);
+        m.w(timerOff(m, done) + T_RUNNING, s[timerOff(m, done) + T_RUNNING]! & ~(1 << cpu));
       } else {
         // collect_expired_timers: the due timers move to the local expiry list.
-        for (const id of candidates) s[timerOff(m, id) + T_PENDING] = TimerState.Expiring;
+        for (const id of candidates) m.w(timerOff(m, id) + T_PENDING, TimerState.Expiring);
       }
       // Between callbacks, and at the end (raw_spin_unlock_irq), irqs are on.
-      s[co + C_IRQS_OFF] = 0;
+      m.w(co + C_IRQS_OFF, 0);
       if (candidates.length === 0) {
         m.snapshotEntry(cpu, ctx);
         returnToCaller(m, ctx);
@@ -568,8 +568,8 @@ function runTimersOp(name: string): OpSemantics {
       const id = candidates[variant]!;
       const o = timerOff(m, id);
       detach(m, id); // detach_timer(timer, true)
-      s[o + T_RUNNING] = s[o + T_RUNNING]! | (1 << cpu); // base->running_timer = timer
-      if (attr(m, id, A_IRQSAFE)) s[co + C_IRQS_OFF] = 1; // raw_spin_unlock (irqs stay off) vs raw_spin_unlock_irq
+      m.w(o + T_RUNNING, s[o + T_RUNNING]! | (1 << cpu)); // base->running_timer = timer
+      if (attr(m, id, A_IRQSAFE)) m.w(co + C_IRQS_OFF, 1); // raw_spin_unlock (irqs stay off) vs raw_spin_unlock_irq
       m.snapshotEntry(cpu, ctx);
       m.callFrom(ctx, attr(m, id, A_ENTRY));
     },
@@ -609,16 +609,17 @@ function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; read
  */
 const TICK: ChoiceSource = {
   name: 'tick',
+  active: (p) => p.ticks > 0,
   collect(m, cpu, out) {
     if (tickEffect(m, cpu)) out.push(m.choice(TICK, cpu, 0, 0));
   },
   apply(m, cpu) {
     const effect = tickEffect(m, cpu)!;
     if (effect.advances) {
-      m.s[H_JIFFIES] = jiffies(m) + 1;
-      m.s[H_TICKED] = 1 << cpu;
+      m.w(H_JIFFIES, jiffies(m) + 1);
+      m.w(H_TICKED, 1 << cpu);
     } else {
-      m.s[H_TICKED] = m.s[H_TICKED]! | (1 << cpu);
+      m.w(H_TICKED, m.s[H_TICKED]! | (1 << cpu));
     }
     if (m.p.flags.globalBH) {
       markTimerBhs(m, cpu);
@@ -720,13 +721,26 @@ function runningTimerTitle(m: Machine, ctx: number): string | null {
 export const TIMER: Mechanism = {
   name: 'timer',
   ops: TIMER_OPS,
+  // Every timer, jiffies and the tick bits, this CPU (run points, TIMER softirq, its frames);
+  // the NOHZ target choice reads which CPUs are busy; 2.4's do_timer marks TIMER_BH and TQUEUE_BH.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(TIMER_SOFTIRQ);
+    f.raises(HI_SOFTIRQ);
+    f.read(f.anyCpu());
+    f.write(f.anyObject('timer'));
+    f.write(f.jiffies());
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.read(f.anyObject('tq_struct'));
+  },
   objects: [TIMERS],
   choices: [TICK],
   builtins: [
     // run_timer_softirq → __run_timers (TIMER_SOFTIRQ, 2.6+).
-    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'] },
+    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'], live: (shape) => shape.objectCount('timer') > 0 && !shape.flags.globalBH },
     // 2.4 run_timer_list, run by TIMER_BH (model/kernel/bh.ts calls it).
-    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'] },
+    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'], live: (shape) => shape.flags.globalBH },
   ],
   softirqActions(shape) {
     return shape.objectCount('timer') > 0 && !shape.flags.globalBH ? [{ vec: TIMER_SOFTIRQ, builtin: 'run_timer_softirq' }] : [];

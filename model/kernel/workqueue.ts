@@ -334,11 +334,11 @@ function shiftRanks(m: Machine, list: number, rank: number, delta: number): void
   const n = topology(m).nworks;
   for (let w = 0; w < n; w++) {
     const o = workOff(m, w);
-    if (m.s[o + W_LIST] === list && m.s[o + W_RANK]! > rank) m.s[o + W_RANK] = m.s[o + W_RANK]! + delta;
+    if (m.s[o + W_LIST] === list && m.s[o + W_RANK]! > rank) m.w(o + W_RANK, m.s[o + W_RANK]! + delta);
   }
   eachBit(barrierTasks(m), (t) => {
     const o = m.ctxOff(t);
-    if ((m.s[o + X_AUX1]! & 0xf) === Flush.Standalone && m.s[o + X_AUX2] === list && m.s[o + X_AUX3]! > rank) m.s[o + X_AUX3] = m.s[o + X_AUX3]! + delta;
+    if ((m.s[o + X_AUX1]! & 0xf) === Flush.Standalone && m.s[o + X_AUX2] === list && m.s[o + X_AUX3]! > rank) m.w(o + X_AUX3, m.s[o + X_AUX3]! + delta);
   });
 }
 
@@ -346,16 +346,16 @@ function shiftRanks(m: Machine, list: number, rank: number, delta: number): void
 function append(m: Machine, list: number, w: number): void {
   const o = workOff(m, w);
   const rank = entries(m, list).length + 1;
-  m.s[o + W_LIST] = list;
-  m.s[o + W_RANK] = rank;
+  m.w(o + W_LIST, list);
+  m.w(o + W_RANK, rank);
 }
 
 /** Take work `w` off its list (list_del_init); its linked barriers stay linked to it. */
 function unlink(m: Machine, w: number): void {
   const o = workOff(m, w);
   shiftRanks(m, m.s[o + W_LIST]!, m.s[o + W_RANK]!, -1);
-  m.s[o + W_LIST] = 0;
-  m.s[o + W_RANK] = 0;
+  m.w(o + W_LIST, 0);
+  m.w(o + W_RANK, 0);
 }
 
 /** Take a standalone barrier off its list. */
@@ -363,9 +363,9 @@ function unlinkBarrier(m: Machine, t: number): void {
   const o = m.ctxOff(t);
   const list = m.s[o + X_AUX2]!;
   const rank = m.s[o + X_AUX3]!;
-  m.s[o + X_AUX2] = 0;
-  m.s[o + X_AUX3] = 0;
-  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.None;
+  m.w(o + X_AUX2, 0);
+  m.w(o + X_AUX3, 0);
+  m.w(o + X_AUX1, (m.s[o + X_AUX1]! & ~0xf) | Flush.None);
   shiftRanks(m, list, rank, -1);
 }
 
@@ -385,28 +385,28 @@ function flushersOf(m: Machine, w: number, state: Flush, k = -1): number[] {
 function wakeTask(m: Machine, t: number): void {
   const o = m.ctxOff(t);
   if (m.s[o + X_STATUS] !== ContextStatus.Blocked) return;
-  m.s[o + X_STATUS] = ContextStatus.Runnable;
-  m.s[o + T_CHANNEL] = 0;
+  m.w(o + X_STATUS, ContextStatus.Runnable);
+  m.w(o + T_CHANNEL, 0);
 }
 
 /** wq_barrier_func: complete(&barr->done); the flusher wakes. */
 function completeBarrier(m: Machine, t: number): void {
   const o = m.ctxOff(t);
-  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.Done;
-  m.s[o + X_AUX2] = 0;
-  m.s[o + X_AUX3] = 0;
+  m.w(o + X_AUX1, (m.s[o + X_AUX1]! & ~0xf) | Flush.Done);
+  m.w(o + X_AUX2, 0);
+  m.w(o + X_AUX3, 0);
   const n = topology(m).nworks;
-  for (let w = 0; w < n; w++) m.s[workOff(m, w) + W_FLUSHERS] = m.s[workOff(m, w) + W_FLUSHERS]! & ~bit(t);
+  for (let w = 0; w < n; w++) m.w(workOff(m, w) + W_FLUSHERS, m.s[workOff(m, w) + W_FLUSHERS]! & ~bit(t));
   wakeTask(m, t);
 }
 
 /** A flush_workqueue waiter's instances are all done (flush_workqueue_prep_pwqs colour drained). */
 function completeWqFlush(m: Machine, q: number, t: number): void {
   const o = m.ctxOff(t);
-  m.s[o + X_AUX1] = Flush.WqDone;
-  m.s[o + X_AUX2] = 0;
-  m.s[o + X_AUX3] = 0;
-  m.s[wqOff(m, q) + WQ_FLUSHERS] = m.s[wqOff(m, q) + WQ_FLUSHERS]! & ~bit(t);
+  m.w(o + X_AUX1, Flush.WqDone);
+  m.w(o + X_AUX2, 0);
+  m.w(o + X_AUX3, 0);
+  m.w(wqOff(m, q) + WQ_FLUSHERS, m.s[wqOff(m, q) + WQ_FLUSHERS]! & ~bit(t));
   wakeTask(m, t);
 }
 
@@ -417,7 +417,7 @@ function dropWqFlushMarks(m: Machine, aux: number, clear: number): void {
     eachBit(m.s[wqOff(m, q) + WQ_FLUSHERS]!, (t) => {
       const o = m.ctxOff(t);
       if ((m.s[o + aux]! & clear) === 0) return;
-      m.s[o + aux] = m.s[o + aux]! & ~clear;
+      m.w(o + aux, m.s[o + aux]! & ~clear);
       if (m.s[o + X_AUX2] === 0 && m.s[o + X_AUX3] === 0) completeWqFlush(m, q, t);
     });
   }
@@ -548,8 +548,8 @@ function queueWork(m: Machine, cpu: number, ctx: number, reqCpu: number, q: numb
       note = `, where ${workerName(m, k)} still runs it (non-reentrancy)`;
     }
   }
-  m.s[o + W_WQ] = q + 1;
-  m.s[o + W_POOL] = pool + 1;
+  m.w(o + W_WQ, q + 1);
+  m.w(o + W_POOL, pool + 1);
   if (nrActive(m, q, pool) < maxActive(m, q)) {
     append(m, worklistOf(pool), w);
     const woken = kick(m, pool);
@@ -565,9 +565,9 @@ function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: n
   const o = workOff(m, w);
   if (delay === 0) return queueWork(m, cpu, ctx, reqCpu, q, w);
   const timerCpu = reqCpu >= 0 ? reqCpu : cpu;
-  m.s[o + W_WQ] = q + 1;
-  m.s[o + W_DCPU] = reqCpu + 1;
-  m.s[o + W_TIMER] = timerCpu + 1;
+  m.w(o + W_WQ, q + 1);
+  m.w(o + W_DCPU, reqCpu + 1);
+  m.w(o + W_TIMER, timerCpu + 1);
   return `timer armed on cpu${timerCpu} (${delay} jiffies)`;
 }
 
@@ -575,7 +575,7 @@ function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: n
 function queueWorkOn(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number): { queued: boolean; note: string } | null {
   const o = workOff(m, w);
   if (m.s[o + W_PENDING]) return { queued: false, note: `already pending (${pendingState(m, w)})` };
-  m.s[o + W_PENDING] = 1;
+  m.w(o + W_PENDING, 1);
   const note = queueWork(m, cpu, ctx, reqCpu, q, w);
   return note === null ? null : { queued: true, note };
 }
@@ -604,11 +604,11 @@ function pendingState(m: Machine, w: number): string {
 function grabPending(m: Machine, w: number): boolean {
   const o = workOff(m, w);
   if (m.s[o + W_TIMER]) {
-    m.s[o + W_TIMER] = 0; // del_timer(&dwork->timer)
+    m.w(o + W_TIMER, 0); // del_timer(&dwork->timer)
     return true;
   }
   if (!m.s[o + W_PENDING]) {
-    m.s[o + W_PENDING] = 1;
+    m.w(o + W_PENDING, 1);
     return false;
   }
   const list = m.s[o + W_LIST]!;
@@ -623,8 +623,8 @@ function grabPending(m: Machine, w: number): boolean {
     if (linked.length > 0) kick(m, pool);
   } else {
     const rank = m.s[o + W_RANK]!;
-    m.s[o + W_LIST] = 0;
-    m.s[o + W_RANK] = 0;
+    m.w(o + W_LIST, 0);
+    m.w(o + W_RANK, 0);
     if (linked.length === 0) shiftRanks(m, list, rank, -1);
     else shiftRanks(m, list, rank, linked.length - 1);
     linked.forEach((t, i) => standalone(m, t, list, rank + i));
@@ -636,9 +636,9 @@ function grabPending(m: Machine, w: number): boolean {
 
 function standalone(m: Machine, t: number, list: number, rank: number): void {
   const o = m.ctxOff(t);
-  m.s[o + X_AUX1] = (m.s[o + X_AUX1]! & ~0xf) | Flush.Standalone;
-  m.s[o + X_AUX2] = list;
-  m.s[o + X_AUX3] = rank;
+  m.w(o + X_AUX1, (m.s[o + X_AUX1]! & ~0xf) | Flush.Standalone);
+  m.w(o + X_AUX2, list);
+  m.w(o + X_AUX3, rank);
 }
 
 // ------------------------------------------------------------ the kworker
@@ -670,23 +670,23 @@ function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): 
   const o = workOff(m, w);
   const q = m.s[o + W_WQ]! - 1;
   const pool = T.workerPool[k]!;
-  m.s[o + W_PENDING] = 0; // set_work_pool_and_clear_pending
-  m.s[o + W_POOL] = pool + 1;
-  m.s[o + W_RUN] = m.s[o + W_RUN]! | bit(k);
-  m.s[wqOff(m, q) + WQ_RUN] = m.s[wqOff(m, q) + WQ_RUN]! | bit(k);
+  m.w(o + W_PENDING, 0); // set_work_pool_and_clear_pending
+  m.w(o + W_POOL, pool + 1);
+  m.w(o + W_RUN, m.s[o + W_RUN]! | bit(k));
+  m.w(wqOff(m, q) + WQ_RUN, m.s[wqOff(m, q) + WQ_RUN]! | bit(k));
   // Barriers linked behind this instance now sit at the head of k's scheduled list.
   for (const t of flushersOf(m, w, Flush.Linked)) {
     const to = m.ctxOff(t);
-    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.After;
-    m.s[to + X_AUX2] = k;
+    m.w(to + X_AUX1, (m.s[to + X_AUX1]! & ~0xf) | Flush.After);
+    m.w(to + X_AUX2, k);
   }
   // flush_workqueue waiters on this instance now wait for k.
   for (let r = 0; r < T.nwqs; r++) {
     eachBit(m.s[wqOff(m, r) + WQ_FLUSHERS]!, (t) => {
       const to = m.ctxOff(t);
       if ((m.s[to + X_AUX2]! & bit(w)) === 0) return;
-      m.s[to + X_AUX2] = m.s[to + X_AUX2]! & ~bit(w);
-      m.s[to + X_AUX3] = m.s[to + X_AUX3]! | bit(k);
+      m.w(to + X_AUX2, m.s[to + X_AUX2]! & ~bit(w));
+      m.w(to + X_AUX3, m.s[to + X_AUX3]! | bit(k));
     });
   }
   // kick_pool: chains execution on the unbound pool (a no-op on a bound pool, nr_running is 1 here).
@@ -701,8 +701,8 @@ function finishWork(m: Machine, k: number, w: number): string[] {
   const notes: string[] = [];
   const q = currentWq(m, k);
   const pool = topology(m).workerPool[k]!;
-  m.s[workOff(m, w) + W_RUN] = m.s[workOff(m, w) + W_RUN]! & ~bit(k);
-  m.s[wqOff(m, q) + WQ_RUN] = m.s[wqOff(m, q) + WQ_RUN]! & ~bit(k);
+  m.w(workOff(m, w) + W_RUN, m.s[workOff(m, w) + W_RUN]! & ~bit(k));
+  m.w(wqOff(m, q) + WQ_RUN, m.s[wqOff(m, q) + WQ_RUN]! & ~bit(k));
   const n = topology(m).nworks;
   for (let v = 0; v < n; v++) {
     for (const t of flushersOf(m, v, Flush.After, k)) {
@@ -887,15 +887,7 @@ function op(
       run(m, cpu, ctx, a, b, c);
     },
     label(m, cpu, ctx, a, b, c) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return run(m, cpu, ctx, a, b, c);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => run(m, cpu, ctx, a, b, c));
     },
     ...more,
   };
@@ -918,7 +910,7 @@ function queueDelayedOp(m: Machine, cpu: number, ctx: number, text: string, q: n
     m.advance(ctx);
     return `${text} → false: already pending (${pendingState(m, w)})`;
   }
-  m.s[o + W_PENDING] = 1;
+  m.w(o + W_PENDING, 1);
   const note = queueDelayed(m, cpu, ctx, -1, q, w, delay);
   if (note === null) return `${text}: ${m.message ?? 'violation'}`;
   setRet(m, ctx, reg, true);
@@ -938,18 +930,18 @@ function insertBarrier(m: Machine, cpu: number, ctx: number, w: number): string 
   if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
   let note: string;
   if (m.s[o + W_LIST] !== 0) {
-    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.Linked;
+    m.w(to + X_AUX1, (m.s[to + X_AUX1]! & ~0xf) | Flush.Linked);
     note = `sleeps until &${workName(m, w)} (${pendingState(m, w)}) has run`;
   } else {
     const pool = m.s[o + W_POOL]! - 1;
     const k = pool >= 0 ? executing(m, pool, w, -1) : -1;
     if (k < 0) return null;
-    m.s[to + X_AUX1] = (m.s[to + X_AUX1]! & ~0xf) | Flush.After;
-    m.s[to + X_AUX2] = k;
+    m.w(to + X_AUX1, (m.s[to + X_AUX1]! & ~0xf) | Flush.After);
+    m.w(to + X_AUX2, k);
     note = `sleeps until ${funcName(m, w)}() returns on ${workerName(m, k)}`;
   }
-  m.s[o + W_FLUSHERS] = m.s[o + W_FLUSHERS]! | bit(ctx);
-  m.s[to + X_PHASE] = 1;
+  m.w(o + W_FLUSHERS, m.s[o + W_FLUSHERS]! | bit(ctx));
+  m.w(to + X_PHASE, 1);
   block(m, cpu, ctx, channel(Chan.Work, w));
   return note;
 }
@@ -959,9 +951,9 @@ function barrierDone(m: Machine, ctx: number): number | null {
   const o = m.ctxOff(ctx);
   if ((m.s[o + X_AUX1]! & 0xf) !== Flush.Done) return null;
   const saved = m.s[o + X_AUX1]! >>> 4;
-  m.s[o + X_AUX1] = 0;
-  m.s[o + X_AUX2] = 0;
-  m.s[o + X_AUX3] = 0;
+  m.w(o + X_AUX1, 0);
+  m.w(o + X_AUX2, 0);
+  m.w(o + X_AUX3, 0);
   return saved;
 }
 
@@ -1010,18 +1002,18 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
       return `${text}: ${m.p.tasks[canceller]!.name} is cancelling it (CANCELING), sleeps`;
     }
     ret = grabPending(m, w) ? 1 : 0;
-    m.s[wo + W_CANCELER] = ctx + 1; // mark_work_canceling
-    m.s[o + X_AUX1] = ret << 4;
+    m.w(wo + W_CANCELER, ctx + 1); // mark_work_canceling
+    m.w(o + X_AUX1, ret << 4);
     const note = insertBarrier(m, cpu, ctx, w);
     if (note !== null) return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
-    m.s[o + X_AUX1] = 0;
+    m.w(o + X_AUX1, 0);
   }
   // clear_work_data(): PENDING and CANCELING off, no pool; wake other cancellers.
-  m.s[wo + W_PENDING] = 0;
-  m.s[wo + W_CANCELER] = 0;
-  m.s[wo + W_POOL] = 0;
-  m.s[wo + W_WQ] = 0;
-  m.s[wo + W_DCPU] = 0;
+  m.w(wo + W_PENDING, 0);
+  m.w(wo + W_CANCELER, 0);
+  m.w(wo + W_POOL, 0);
+  m.w(wo + W_WQ, 0);
+  m.w(wo + W_DCPU, 0);
   wakeAll(m, channel(Chan.Work, CANCEL_CHAN + w));
   setRet(m, ctx, reg, ret !== 0);
   m.advance(ctx);
@@ -1037,7 +1029,7 @@ function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number
     return `${text} → false: being cancelled by ${m.p.tasks[m.s[wo + W_CANCELER]! - 1]!.name} (-ENOENT)`;
   }
   const was = grabPending(m, w);
-  m.s[wo + W_PENDING] = 0; // set_work_pool_and_clear_pending: the pool is kept
+  m.w(wo + W_PENDING, 0); // set_work_pool_and_clear_pending: the pool is kept
   setRet(m, ctx, reg, was);
   m.advance(ctx);
   const running = m.s[wo + W_RUN] !== 0 ? `; ${funcName(m, w)}() may still be running` : '';
@@ -1073,8 +1065,8 @@ function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number,
     }
     if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
     if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
-    if (kind !== WqWait.Flush) m.s[qo + WQ_DRAINERS] = m.s[qo + WQ_DRAINERS]! + 1;
-    m.s[o + X_PHASE] = 1;
+    if (kind !== WqWait.Flush) m.w(qo + WQ_DRAINERS, m.s[qo + WQ_DRAINERS]! + 1);
+    m.w(o + X_PHASE, 1);
   } else if ((m.s[o + X_AUX1]! & 0xf) !== Flush.WqDone) {
     block(m, cpu, ctx, channel(Chan.Work, WQ_CHAN + q));
     return `${text}: still waiting, sleeps again`;
@@ -1085,10 +1077,10 @@ function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number,
       // The flush colour of the call has drained; later queueings are not waited for.
       return finishWqWait(m, ctx, text, q, kind);
     }
-    m.s[o + X_AUX1] = Flush.Wq;
-    m.s[o + X_AUX2] = flight.works;
-    m.s[o + X_AUX3] = flight.workers;
-    m.s[qo + WQ_FLUSHERS] = m.s[qo + WQ_FLUSHERS]! | bit(ctx);
+    m.w(o + X_AUX1, Flush.Wq);
+    m.w(o + X_AUX2, flight.works);
+    m.w(o + X_AUX3, flight.workers);
+    m.w(qo + WQ_FLUSHERS, m.s[qo + WQ_FLUSHERS]! | bit(ctx));
     block(m, cpu, ctx, channel(Chan.Work, WQ_CHAN + q));
     const names: string[] = [];
     eachBit(flight.works, (w) => names.push(`&${workName(m, w)}`));
@@ -1101,11 +1093,11 @@ function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number,
 function finishWqWait(m: Machine, ctx: number, text: string, q: number, kind: WqWait): string {
   const o = m.ctxOff(ctx);
   const qo = wqOff(m, q);
-  m.s[o + X_AUX1] = 0;
-  m.s[o + X_AUX2] = 0;
-  m.s[o + X_AUX3] = 0;
-  if (kind !== WqWait.Flush) m.s[qo + WQ_DRAINERS] = m.s[qo + WQ_DRAINERS]! - 1;
-  if (kind === WqWait.Destroy) m.s[qo + WQ_DEAD] = 1;
+  m.w(o + X_AUX1, 0);
+  m.w(o + X_AUX2, 0);
+  m.w(o + X_AUX3, 0);
+  if (kind !== WqWait.Flush) m.w(qo + WQ_DRAINERS, m.s[qo + WQ_DRAINERS]! - 1);
+  if (kind === WqWait.Destroy) m.w(qo + WQ_DEAD, 1);
   m.advance(ctx);
   return kind === WqWait.Flush ? `${text}: everything queued before it has run`
     : kind === WqWait.Drain ? `${text}: empty`
@@ -1135,15 +1127,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       workerThread(m, cpu, ctx);
     },
     label(m, cpu, ctx) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return workerThread(m, cpu, ctx);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => workerThread(m, cpu, ctx));
     },
   },
   // queue_work(wq, work) = queue_work_on(WORK_CPU_UNBOUND, wq, work): true if it was not pending.
@@ -1189,7 +1173,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
     if (m.s[m.ctxOff(ctx) + X_PHASE] === 0) {
       if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
       if (m.s[o + W_TIMER]) {
-        m.s[o + W_TIMER] = 0;
+        m.w(o + W_TIMER, 0);
         const queued = queueWork(m, cpu, ctx, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, a);
         if (queued === null) return `${text}: ${m.message}`;
         note = ` (timer deactivated, ${queued})`;
@@ -1238,6 +1222,7 @@ function cancelWaitFor(name: string) {
  */
 const WORKER_SLEEPING: ChoiceSource = {
   name: 'wq_worker_sleeping',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     if (T.nworks === 0) return;
@@ -1261,28 +1246,23 @@ const WORKER_SLEEPING: ChoiceSource = {
 /** delayed_work_timer_fn: the dwork's timer expires on its CPU and __queue_work queues the item. */
 const DELAYED_WORK_TIMER: ChoiceSource = {
   name: 'delayed_work_timer',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     for (let w = 0; w < T.nworks; w++) if (m.s[workOff(m, w) + W_TIMER] === cpu + 1) out.push(m.choice(DELAYED_WORK_TIMER, cpu, w, 0));
   },
   apply(m, cpu, w) {
     const o = workOff(m, w);
-    m.s[o + W_TIMER] = 0;
+    m.w(o + W_TIMER, 0);
     queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
   },
   label(m, cpu, w) {
-    const state = m.s;
-    const message = m.message;
-    m.s = state.slice();
-    try {
+    return m.dryRun(() => {
       const o = workOff(m, w);
-      m.s[o + W_TIMER] = 0;
+      m.w(o + W_TIMER, 0);
       const note = queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
       return `delayed_work_timer_fn(&${workName(m, w)}): the delay expires, __queue_work: ${note ?? m.message}`;
-    } finally {
-      m.s = state;
-      m.message = message;
-    }
+    });
   },
 };
 
@@ -1382,8 +1362,16 @@ export function workView(m: Machine, name: string): WorkView {
 export const WORKQUEUE: Mechanism = {
   name: 'workqueue',
   ops: WORKQUEUE_OPS,
+  // Every work item and workqueue (lists, pools, barriers), this CPU, and every task:
+  // kworkers are tasks, and flushers' barriers live in their context blocks.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.write(f.anyObject('work'));
+    f.write(f.anyObject('workqueue'));
+    f.write(f.anyTask());
+  },
   choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
   objects: WORKQUEUE_OBJECTS,
-  builtins: [{ name: 'worker_thread', ops: ['worker_thread'] }],
+  builtins: [{ name: 'worker_thread', ops: ['worker_thread'], live: (shape) => kworkers(shape).length > 0 }],
   threads: kworkers,
 };

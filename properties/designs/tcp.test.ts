@@ -6,14 +6,14 @@
  * payload reads of the blocked-reader path over every end state; that the
  * verified designs stay verified with one more segment, a second input
  * thread or a one-segment backlog; and that TCPBacklogDrop moves only when
- * the backlog is full. What is too big for npm test (Miller's designs at 3
- * segments, ≈1.3M states each) is checked by npm run bench
- * (scripts/bench-tcp.ts).
+ * the backlog is full. npm run bench:tcp (scripts/bench-tcp.ts) times the
+ * designs at 3 segments and checks that the saved 3-segment counterexample
+ * is a shortest one (a BFS over ≈1M states, too long for npm test).
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { check, compile, Machine, parseCounterexample, shortestViolation, type Design, type Verdict } from '../../model/index.ts';
-import { CATALOGUE, CHECKED_IN_BENCH } from '../../model/designs/index.ts';
+import { CATALOGUE } from '../../model/designs/index.ts';
 import { TCP_DESIGNS } from '../../model/designs/tcp/index.ts';
 import {
   MILLER_PROPOSAL, MILLER_READER_APART, millerDesign, millerLockSockSpinLock, millerReaderClearsUcopyUnlocked, millerReaderSleepOn,
@@ -33,8 +33,6 @@ import { reachesInOrder } from '../helpers/reachable.ts';
 const MAX_STATES = 200_000;
 /** Variants with one more segment or thread are allowed a little more. */
 const MAX_STATES_VARIANT = 400_000;
-/** The TCP designs npm test checks exhaustively (the others are in npm run bench). */
-const IN_TEST = TCP_DESIGNS.filter((d) => !CHECKED_IN_BENCH.has(d.name));
 
 const verdicts = new Map<string, Verdict>();
 function verdictOf(d: Design): Verdict {
@@ -136,11 +134,7 @@ describe('the TCP designs', () => {
     expect(d.assumes).toEqual([{ bound: 'irq eth0', why: `the stream has ${segments} segments: eth0 interrupts once per segment, and the reader, the rx ring and the loop bounds are sized for ${segments}` }]);
   });
 
-  it('leaves to npm run bench exactly the 3-segment fix, and npm test shows it is over its budget', () => {
-    expect(TCP_DESIGNS.filter((d) => CHECKED_IN_BENCH.has(d.name)).map((d) => d.name)).toEqual(['miller-tcp-reader-clears-ucopy-under-slock']);
-  });
-
-  it.each(IN_TEST.map((d) => [d.name, d] as const))('%s gets its expected verdict exhaustively, within the stated bounds', (_n, d) => {
+  it.each(TCP_DESIGNS.map((d) => [d.name, d] as const))('%s gets its expected verdict exhaustively, within the stated bounds', (_n, d) => {
     const v = verdictOf(d);
     expect(v.bounds.cpus).toBe(2);
     expect(v.bounds.irqs).toEqual({ eth0: d.name.includes('ucopy') ? 3 : 2 });
@@ -151,7 +145,7 @@ describe('the TCP designs', () => {
   });
 
   it('puts the 4.x pair under the 4.x-prequeue profile, the others under modern', () => {
-    for (const d of IN_TEST) expect(verdictOf(d).bounds.profile).toBe(d.name.startsWith('tcp-prequeue') ? '4.x-prequeue' : 'modern');
+    for (const d of TCP_DESIGNS) expect(verdictOf(d).bounds.profile).toBe(d.name.startsWith('tcp-prequeue') ? '4.x-prequeue' : 'modern');
   });
 });
 
@@ -295,7 +289,7 @@ describe('what each counterexample shows', () => {
   });
 
   it('each fix is the only difference from its bug: the fixed twins verify at the same bounds', () => {
-    for (const d of IN_TEST.filter((x) => x.expected === 'verified')) expect(verdictOf(d).status).toBe('verified');
+    for (const d of TCP_DESIGNS.filter((x) => x.expected === 'verified')) expect(verdictOf(d).status).toBe('verified');
     expect(verdictOf(millerTcpProcessContext).bounds).toEqual(verdictOf(millerLockSockSpinLock).bounds);
   });
 });
@@ -388,6 +382,7 @@ describe('the verified designs stay verified beyond their bounds', () => {
   it.each([
     ['modern, 3 segments, backlog of 3', () => modernDesign({ ...MODERN, packets: 3, backlog: 3 })],
     ['4.x prequeue, 3 segments, backlog of 3', () => prequeueDesign({ ...PREQUEUE_4X, packets: 3, backlog: 3 })],
+    ['Miller, 3 segments, backlog of 3', () => millerDesign({ ...MILLER_PROPOSAL, packets: 3, backlog: 3 })],
     ['Miller, reader apart, a pool of 2 input threads', () => millerDesign({ ...MILLER_READER_APART, threads: 2 })],
     ['Miller, backlog of 1', () => millerDesign({ ...MILLER_PROPOSAL, backlog: 1 })],
     ['modern, backlog of 1', () => modernDesign({ ...MODERN, backlog: 1 })],
@@ -400,6 +395,8 @@ describe('the verified designs stay verified beyond their bounds', () => {
   it.each([
     ['release_sock clearing ownership first', () => modernDesign({ ...MODERN, releaseSock: 'release-then-drain', packets: 3, backlog: 3 }), 'ordering'],
     ['prequeue after release_sock', () => prequeueDesign({ ...PREQUEUE_4X, prequeue: 'after-release_sock', packets: 3, backlog: 3 }), 'ordering'],
+    ['lock_sock with spin_lock', () => millerDesign({ ...MILLER_PROPOSAL, lockSockTake: 'spin_lock', packets: 3, backlog: 3 }), 'deadlock'],
+    ['the reader checking, then sleep_on', () => millerDesign({ ...MILLER_READER_APART, readerSleep: 'sleep_on', packets: 3, backlog: 3 }), 'hung-task'],
   ] as const)('and the bugs stay bugs with 3 segments: %s', (_n, make, kind) => {
     expect(check(make()).violation?.kind).toBe(kind);
   });

@@ -277,5 +277,5 @@ export const millerReaderClearsUcopyUnlocked = millerDesign({
   twin: 'miller-tcp-reader-clears-ucopy-under-slock',
 });
 
-/** The clear under slock, at 3 segments (≈1.3M states: checked by the bench, not by npm test). */
+/** The clear under slock, at 3 segments. */
 export const millerReaderClearsUcopyUnderSlock = millerDesign(MILLER_READER_3);
