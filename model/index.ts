@@ -7,7 +7,7 @@
 import type { WaitStep } from './check/deadlock.ts';
 import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
-import type { Design } from './dsl/design.ts';
+import type { Assumption, Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
 import type { SearchResult } from './explore/outcome.ts';
 import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
@@ -169,6 +169,11 @@ export interface Verdict {
   readonly lockdep?: readonly LockdepEntry[];
   /** A random exploration's strategy and first violating run. */
   readonly random?: RandomSummary;
+  /**
+   * What the design declares its verdict assumes beyond the bounds (its
+   * `assumes`), e.g. `{ bound: 'irq eth0', why: 'two segments' }`; empty if nothing.
+   */
+  readonly assumptions: readonly Assumption[];
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -191,6 +196,12 @@ export function boundsText(b: Bounds): string {
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
   const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
   return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+}
+
+/** "assumes eth0≤… (irq eth0): two segments; one remover": a design's assumptions on one line, or '' for none. */
+export function assumptionsText(assumptions: readonly Assumption[]): string {
+  if (assumptions.length === 0) return '';
+  return `assumes ${assumptions.map((a) => (a.bound !== undefined ? `${a.why} (${a.bound})` : a.why)).join('; ')}`;
 }
 
 /**
@@ -314,6 +325,7 @@ function verdictOf(
     ...(extra.seed !== undefined ? { seed: extra.seed } : {}),
     ...(extra.random ? { random: extra.random } : {}),
     ...(entries ? { lockdep: entries } : {}),
+    assumptions: p.design.assumes ?? [],
   };
 }
 
@@ -352,3 +364,4 @@ export { safeStem, saveCounterexample, storeCounterexample, storedFor, type Stor
 export { minimize } from './explore/minimize.ts';
 export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };
+export { growCheck, growVariants, isUnassumedFlip, type GrowOutcome, type GrowVariant } from './explore/grow.ts';

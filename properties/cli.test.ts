@@ -517,3 +517,70 @@ describe('replay loads design modules only from places the user trusts', () => {
     expect(run.status).toBe(0);
   });
 });
+
+describe('kdefer check --grow', () => {
+  /** A task and eth0 each count once, under an irq-safe lock; the invariant hard-codes the count: 2. */
+  const countsTwo = (name: string, assumes: string) => `
+export const ${name.replace(/-/g, '_')} = defineDesign({
+  name: '${name}',
+  cpus: 1,
+  locks: { 'priv->lock': 'spinlock' },
+  vars: { count: 0 },
+  tasks: [{ name: 'reader', cpu: 0, body: [spin_lock_irqsave('priv->lock', 'flags'), inc('count'), spin_unlock_irqrestore('priv->lock', 'flags')] }],
+  irqs: [{ name: 'eth0', handler: [spin_lock('priv->lock'), inc('count'), spin_unlock('priv->lock')] }],
+  invariants: [{ name: 'two updates', holds: eq(v('count'), 2), when: 'at-end' }],
+  expected: 'verified',${assumes}
+});
+`;
+  /** The count, then the same design assuming one packet, then the B1 pair (one design violated, never grown). */
+  const grown = () => designFile('grow.ts', `import { eq, v } from ${JSON.stringify(API)};\n` +
+    countsTwo('counts-two', '') + countsTwo('counts-two-assumed', "\n  assumes: [{ bound: 'irq eth0', why: 'one packet' }],") + PAIR);
+
+  it('--json: grow: [{ bound, from, to, status, violation, assumed, … }] for each verified design, null for the others; a flip exits 1', () => {
+    const run = kdefer('check', grown(), '--grow', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    const verdicts = JSON.parse(run.stdout) as { design: string; status: string; assumptions: unknown[]; grow: Record<string, unknown>[] | null }[];
+    expect(verdicts.map((v) => [v.design, v.status, v.grow === null ? null : v.grow.length])).toEqual([
+      ['counts-two', 'verified', 4], ['counts-two-assumed', 'verified', 4], ['aa-buggy', 'violation', null], ['aa-fixed', 'verified', 4],
+    ]);
+    const [plain, assumed] = verdicts;
+    expect(plain!.assumptions).toEqual([]);
+    expect(assumed!.assumptions).toEqual([{ bound: 'irq eth0', why: 'one packet' }]);
+    expect(plain!.grow!.map((g) => [g.bound, g.from, g.to, g.status])).toEqual([
+      ['cpus', 1, 2, 'verified'], ['irq eth0', 1, 2, 'violation'], ['ticks', 0, 1, 'verified'], ['preempt', 'none', 'full', 'verified'],
+    ]);
+    const flip = plain!.grow![1]!;
+    expect(flip).toMatchObject({ assumed: null, violation: { kind: 'assertion', message: expect.stringContaining("invariant 'two updates'") } });
+    expect((flip.violation as { trace: string[] }).trace.filter((l) => l.includes('eth0 interrupt arrives'))).toHaveLength(2);
+    expect(flip.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 2 } });
+    expect(assumed!.grow![1]).toMatchObject({ status: 'violation', assumed: { bound: 'irq eth0', why: 'one packet' } });
+    // Without --grow, nothing is grown.
+    expect(JSON.parse(kdefer('check', grown(), '--json').stdout)[0]).not.toHaveProperty('grow');
+  });
+
+  it('the text report: a grow table, each flip with its schedule (assumed ones marked), the assumptions, and a grow tally', () => {
+    const run = kdefer('check', grown(), '--grow', '1');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('assumptions declared by the designs (beyond their bounds):\n  counts-two-assumed: assumes one packet (irq eth0)');
+    expect(run.stdout).toMatch(/^grow: each verified design re-checked with one bound raised at a time, by 1; at most \d+ states per variant$/m);
+    expect(run.stdout).toMatch(/^counts-two\s+cpus\s+1\s+2\s+verified\s+\d+\s+\d+$/m);
+    expect(run.stdout).toMatch(/^counts-two\s+irq eth0\s+1\s+2\s+violation: assertion \(FLIP\)\s+\d+\s+\d+$/m);
+    expect(run.stdout).toMatch(/^counts-two-assumed\s+irq eth0\s+1\s+2\s+violation: assertion \(assumed\)\s+\d+\s+\d+$/m);
+    expect(run.stdout).toContain("counts-two, irq eth0 1 → 2: assertion (FLIP: verified within the design's bounds, violated one step beyond)");
+    expect(run.stdout).toContain('counts-two-assumed, irq eth0 1 → 2: assertion (assumed by the design: one packet)');
+    expect(run.stdout.match(/^\s+\d+ {2}cpu0: eth0 interrupt arrives$/gm)!.length).toBeGreaterThanOrEqual(4);
+    const [growTally, tally] = run.stdout.trimEnd().split('\n').slice(-2);
+    expect(growTally).toBe('grow: 12 variants of 3 verified designs: 10 verified, 1 assumed flips, 0 bounded-out, 1 flip: counts-two (irq eth0 1 → 2)');
+    expect(tally).toBe('4 designs: 4 as expected');
+  });
+
+  it.each([
+    { args: ['--grow', '0'], says: "kdefer: --grow: '0' is not a whole number ≥ 1" },
+    { args: ['--grow', '--explorer', 'random'], says: 'kdefer: --grow needs the exhaustive explorer' },
+  ])('bad input: $args exits 2', ({ args, says }) => {
+    const run = kdefer('check', grown(), ...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(says);
+  });
+});

@@ -121,6 +121,11 @@ const COMMANDS: readonly Subcommand[] = [
         flags: '--update',
         help: 'replace the design\'s stale counterexamples (ones that no longer reproduce) and kept ones with this run\'s; without it, stale files are reported and nothing is deleted',
       },
+      {
+        flags: '--grow [n]',
+        help: 'then re-check each verified design with one bound raised at a time, by 1 up to n (default 1): cpus (copying tasks marked replicable), each irq budget, ticks, loop bounds, preempt none → full; report every verdict that flips (a flip on a bound the design declares in `assumes` as assumed); --max-states caps each variant; flips are not saved',
+        parse: wholeNumber('grow', 1),
+      },
     ],
     examples: [
       ['kdefer check --all', 'the whole catalogue, exhaustively'],
@@ -129,8 +134,9 @@ const COMMANDS: readonly Subcommand[] = [
       ['kdefer check eth-stats.ts --explorer random --runs 5000 --seed 7', 'sample 5000 schedules, repeatably'],
       ['kdefer check big.ts --explorer random --strategy pct --depth 3 --workers 2', 'PCT runs with 2 change points each, on two threads'],
       ['kdefer check eth-stats.ts --update', 'after editing the design: replace its stale counterexample'],
+      ['kdefer check --all --grow', 'how far each proof reaches: every bound of every verified design raised by one'],
     ],
-    exit: '0 every verdict as expected, 1 some verdict not as expected, 2 bad input or an internal error',
+    exit: '0 every verdict as expected (with --grow: and no flip but assumed ones), 1 some verdict not as expected (or a flip), 2 bad input or an internal error',
     run: async (files: readonly string[], flags: import('./cli/check.ts').CheckFlags) => (await import('./cli/check.ts')).runCheck(files, flags),
   },
   {
@@ -268,6 +274,15 @@ function usageOf(e: CommanderError, args: readonly string[]): UsageError {
   }
 }
 
+/**
+ * `--grow` without a number means `--grow 1`: commander would take the
+ * next argument (a design file) as the optional value.
+ */
+function withGrowDefault(args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => (a === '--grow' && (end === -1 || i < end) && !/^\d+$/.test(args[i + 1] ?? '') ? '--grow=1' : a));
+}
+
 /** Whether the command line asks for JSON: `--json` before any `--`. */
 function wantsJson(args: readonly string[]): boolean {
   const end = args.indexOf('--');
@@ -302,7 +317,7 @@ export async function main(args: readonly string[]): Promise<number> {
     if (args[0] === 'help' && args[1] !== undefined && !COMMANDS.some((c) => c.name === args[1])) {
       throw new UsageError(`help: unknown command '${args[1]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}, help)`);
     }
-    await cli.parseAsync([...args], { from: 'user' });
+    await cli.parseAsync(withGrowDefault(args), { from: 'user' });
     return outcome.status;
   } catch (e) {
     if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) {

@@ -19,12 +19,12 @@ import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { computeLiveness, keepAllRegisters } from './liveness.ts';
 import { DEFAULT_TICKS } from './timer.ts';
 import {
-  CALL_KEYS, checkKeys, DESIGN_KEYS, EITHER_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, LOCK_DECL_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS,
-  REPEAT_KEYS, STRUCT_KEYS, TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
+  ASSUMPTION_KEYS, BOUND_NAMES, CALL_KEYS, checkKeys, DESIGN_KEYS, EITHER_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, irqBound, LOCK_DECL_KEYS,
+  nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS, STRUCT_KEYS, TASK_KEYS, TRYLOCK_KEYS, unknownKeyProblem, WHILE_KEYS,
 } from './strict.ts';
 import {
   CONTEXT_PREDICATES, SOFTIRQS, type Design, type EitherStmt, type Expr, type Invariant, type IfStmt, type IrqFlag, type RepeatStmt, type Stmt,
-  type Trylock, type WhileStmt,
+  type TaskSpec, type Trylock, type WhileStmt,
 } from './design.ts';
 
 /** A mistake in a design, found when it is built. */
@@ -63,8 +63,35 @@ function canonical(x: unknown): string {
  * (its name and code, not its description or claimed verdict).
  */
 export function fingerprintOf(design: Design): string {
-  const { expected: _e, description: _d, twin: _t, ...rest } = design;
-  return createHash('sha256').update(canonical(rest)).digest('hex').slice(0, 16);
+  // `assumes` and a task's `replicable` are documentation and --grow's business, like `description`.
+  const { expected: _e, description: _d, twin: _t, assumes: _a, ...rest } = design;
+  const tasks = Array.isArray(rest.tasks)
+    ? rest.tasks.map((t: TaskSpec) => {
+      if (!isObject(t) || !('replicable' in t)) return t;
+      const { replicable: _r, ...u } = t;
+      return u;
+    })
+    : rest.tasks;
+  return createHash('sha256').update(canonical({ ...rest, tasks })).digest('hex').slice(0, 16);
+}
+
+/**
+ * `assumes`: a list of `{ bound?, why }`, each `bound` one the design has
+ * (BOUND_NAMES, or `irq <line>` of one of its lines).
+ */
+function checkAssumptions(design: Design, lines: readonly string[], err: (where: string, problem: string) => DesignError): void {
+  if (design.assumes === undefined) return;
+  if (!Array.isArray(design.assumes)) throw err('assumes', "must be a list of { bound?, why }, e.g. [{ bound: 'irq eth0', why: 'two segments' }]");
+  const bounds = [...BOUND_NAMES, ...lines.map(irqBound)];
+  design.assumes.forEach((a: unknown, i) => {
+    const where = `assumes[${i}]`;
+    if (!isObject(a)) throw err(where, "an assumption is { bound?, why }, e.g. { bound: 'cpus', why: 'one remover' }");
+    checkKeys(a, ASSUMPTION_KEYS, (problem) => { throw err(where, problem); });
+    if (typeof a.why !== 'string' || a.why.trim() === '') throw err(where, "an assumption needs its text in 'why'");
+    if (a.bound !== undefined && (typeof a.bound !== 'string' || !bounds.includes(a.bound))) {
+      throw err(where, unknownKeyProblem(String(a.bound), bounds, 'bound'));
+    }
+  });
 }
 
 /** Kernel text of an expression, e.g. `count + 1`. */
@@ -74,6 +101,7 @@ export function exprText(e: Expr): string {
   if ('reg' in e) return e.reg;
   if ('this_cpu' in e) return `this_cpu_read(${e.this_cpu})`;
   if ('per_cpu' in e) return `per_cpu(${e.per_cpu}, ${e.cpu})`;
+  if ('per_cpu_sum' in e) return `per_cpu_sum(${e.per_cpu_sum})`;
   if ('queue_len' in e) return `skb_queue_len(&${e.queue_len})`;
   if ('queue_head' in e) return `skb_peek(&${e.queue_head})`;
   if ('smp_processor_id' in e) return 'smp_processor_id()';
@@ -461,6 +489,14 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
         if (id === undefined) throw err(where, `unknown per-CPU variable '${x.per_cpu}'`);
         if (!isInt(x.cpu) || x.cpu < 0 || x.cpu >= ncpu) throw err(where, `per_cpu(${x.per_cpu}, ${x.cpu}): no such CPU`);
         tokens.push(E_PER_CPU, id * 16 + x.cpu);
+      } else if ('per_cpu_sum' in x) {
+        // for_each_possible_cpu(cpu) sum += per_cpu(x, cpu): one term per CPU of this design.
+        const id = tables.percpu.get(x.per_cpu_sum);
+        if (id === undefined) throw err(where, `unknown per-CPU variable '${x.per_cpu_sum}'`);
+        for (let c = 0; c < ncpu; c++) {
+          tokens.push(E_PER_CPU, id * 16 + c);
+          if (c > 0) tokens.push(E_BIN, (BINARY_FNS as readonly string[]).indexOf('+'));
+        }
       } else if ('queue_len' in x || 'queue_head' in x) {
         const qn = 'queue_len' in x ? x.queue_len : x.queue_head;
         const id = tables.queues.get(qn);
@@ -876,6 +912,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw err(where, "a task needs a non-empty 'name'");
     if (!isInt(t.cpu) || t.cpu < 0 || t.cpu >= ncpu) throw err(`task ${t.name}`, `cpu ${JSON.stringify(t.cpu)} is not one of the design's ${ncpu} CPUs`);
     if (design.tasks.slice(0, i).some((u) => u.name === t.name)) throw err(where, `two tasks are named '${t.name}'; names must be unique`);
+    if (t.replicable !== undefined && typeof t.replicable !== 'boolean') throw err(`task ${t.name}`, `replicable must be true or false, got ${JSON.stringify(t.replicable)}`);
     const allowed = t.allowed ?? [t.cpu];
     if (!Array.isArray(allowed) || !allowed.includes(t.cpu) || !allowed.every((c) => isInt(c) && c >= 0 && c < ncpu)) {
       throw err(`task ${t.name}`, `allowed ${JSON.stringify(t.allowed)} must list CPUs of the design, including its cpu ${t.cpu}`);
@@ -982,6 +1019,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     return { name: inv.name, expr, text, when, kind };
   });
   flushFnPatches();
+  checkAssumptions(design, irqs.map((l) => l.name), err);
   for (const checkAttribute of attributeChecks) checkAttribute();
   const regNames = [...em.regs.keys()];
   const code = Int32Array.from(em.code);

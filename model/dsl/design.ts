@@ -25,6 +25,7 @@ export type Expr =
   | { readonly reg: string }
   | { readonly this_cpu: string }
   | { readonly per_cpu: string; readonly cpu: number }
+  | { readonly per_cpu_sum: string }
   | { readonly queue_len: string }
   | { readonly queue_head: string }
   | { readonly smp_processor_id: true }
@@ -52,6 +53,12 @@ export const r = (name: string): Expr => ({ reg: name });
 export const this_cpu_read = (name: string): Expr => ({ this_cpu: name });
 /** `per_cpu(x, cpu)`: a given CPU's copy of a per-CPU variable. */
 export const per_cpu = (name: string, cpu: number): Expr => ({ per_cpu: name, cpu });
+/**
+ * `per_cpu_sum(x)`: every CPU's copy added up (kernel/locking/percpu-rwsem.c
+ * per_cpu_sum, for_each_possible_cpu), however many CPUs the design has: an
+ * invariant over per-CPU data that still means the same with one more CPU.
+ */
+export const per_cpu_sum = (name: string): Expr => ({ per_cpu_sum: name });
 /** `skb_queue_len(q)`: number of entries in a bounded FIFO queue. */
 export const queue_len = (name: string): Expr => ({ queue_len: name });
 /** The value at the head of a queue (0 when empty). */
@@ -344,6 +351,13 @@ export interface TaskSpec {
    * ordering (`remove` with `after: 'probe'`).
    */
   readonly after?: string;
+  /**
+   * The task is one of possibly many doing the same (an ioctl caller, a
+   * reader): `kdefer check --grow` may copy it onto an added CPU. Leave it
+   * unset for a task the design has exactly one of (the remover, the owner
+   * that frees). It does not change what `check` explores, nor the fingerprint.
+   */
+  readonly replicable?: boolean;
 }
 
 /** request_irq flags (include/linux/interrupt.h) the model honours. */
@@ -399,6 +413,19 @@ export interface Invariant {
   readonly when?: 'always' | 'at-end';
   /** The violation kind when it fails (default 'assertion'). */
   readonly kind?: ViolationKind;
+}
+
+/**
+ * Something a verdict of the design depends on beyond what it checks: "one
+ * remover", "two segments: the rx ring holds two". `bound` names the bound
+ * it is about, as `kdefer check --grow` names bounds (`cpus`, `irq <line>`,
+ * `ticks`, `loops`, `preempt`): growing that bound may break the design, and
+ * --grow reports such a flip as assumed, not as a bug. Documentation, like
+ * `description`: not in the fingerprint, never read by the explorers.
+ */
+export interface Assumption {
+  readonly bound?: string;
+  readonly why: string;
 }
 
 export interface Design {
@@ -462,6 +489,8 @@ export interface Design {
   readonly expected?: 'verified' | ViolationKind;
   /** The buggy/fixed twin in the catalogue, by design name. */
   readonly twin?: string;
+  /** What the design's verdict assumes beyond its bounds; printed with every verdict (see Assumption). */
+  readonly assumes?: readonly Assumption[];
 }
 
 /**

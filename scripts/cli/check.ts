@@ -4,9 +4,10 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  boundsText, checkProgram, checkProgramOn, compile, counterexampleOf, safeStem, storeCounterexample,
+  assumptionsText, boundsText, checkProgram, checkProgramOn, compile, counterexampleOf, safeStem, storeCounterexample,
   type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
+import { growCheck, isUnassumedFlip, type GrowOutcome } from '../../model/explore/grow.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
 import { MAX_DEPTH } from '../../model/explore/pct.ts';
 import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_STRATEGY, type StrategyName } from '../../model/explore/random.ts';
@@ -35,6 +36,8 @@ export interface CheckFlags {
   /** false with --no-save. */
   readonly save: boolean;
   readonly update?: boolean;
+  /** --grow [n]: raise each bound of each verified design by 1 up to n. */
+  readonly grow?: number;
 }
 
 /** The explorer options the `check` flags ask for, and the worker threads of a random search. */
@@ -131,6 +134,25 @@ function verdictJson(v: Verdict): object {
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
     ...(v.random ? { random: v.random } : {}),
+    assumptions: v.assumptions,
+  };
+}
+
+/** A grown variant as JSON: `{ bound, from, to, status, violation, assumed, … }`. */
+function growJson(o: GrowOutcome): object {
+  const v = o.verdict;
+  return {
+    bound: o.bound,
+    from: o.from,
+    to: o.to,
+    status: v.status,
+    violation: v.violation
+      ? { kind: v.violation.kind, message: v.violation.message, choices: v.violation.choices, trace: v.violation.trace, ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}) }
+      : null,
+    assumed: o.assumed,
+    boundedOut: v.boundedOut,
+    bounds: v.bounds,
+    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms },
   };
 }
 
@@ -199,6 +221,12 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
     }
   }
 
+  const assuming = verdicts.filter((v) => v.assumptions.length > 0);
+  if (assuming.length > 0) {
+    out.push('', 'assumptions declared by the designs (beyond their bounds):');
+    for (const v of assuming) out.push(`  ${v.design}: ${assumptionsText(v.assumptions)}`);
+  }
+
   const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
   const total = `${verdicts.length} design${verdicts.length === 1 ? '' : 's'}`;
   const tally = missed.length === 0
@@ -208,10 +236,65 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   return out;
 }
 
+/** A grown variant's verdict in the grow table: `verified`, `violation: data-race (FLIP)`, `… (assumed)`, `bounded-out`. */
+function growVerdictText(o: GrowOutcome): string {
+  if (o.verdict.status !== 'violation') return o.verdict.status;
+  return `${verdictText(o.verdict)} (${o.assumed ? 'assumed' : 'FLIP'})`;
+}
+
+/**
+ * The --grow report: a table of every variant of every verified design,
+ * then each flip with its schedule, each bounded-out variant with its reason,
+ * and a tally line.
+ */
+function growReport(grown: readonly { design: string; outcomes: readonly GrowOutcome[] }[], steps: number, opts: CheckOptions): { lines: string[]; tally: string } {
+  const out = [
+    `grow: each verified design re-checked with one bound raised at a time, by 1${steps > 1 ? ` to ${steps}` : ''}; ` +
+      `at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per variant`,
+    '',
+  ];
+  // The design on every row, so that a row read alone (grep FLIP) says whose it is.
+  const rows = grown.flatMap(({ design, outcomes }) => outcomes.map((o) => [
+    design, o.bound, String(o.from), String(o.to), growVerdictText(o), String(o.verdict.stats.states), String(o.verdict.stats.ms),
+  ]));
+  out.push(...table(['design', 'bound', 'from', 'to', 'verdict', 'states', 'ms'], rows, new Set([2, 3, 5, 6])));
+  for (const { design, outcomes } of grown) {
+    for (const o of outcomes) {
+      const v = o.verdict;
+      const head = `${design}, ${o.bound} ${o.from} → ${o.to}`;
+      if (v.violation) {
+        const viol = v.violation;
+        const why = o.assumed
+          ? `assumed by the design: ${o.assumed.why}`
+          : `FLIP: verified within the design's bounds, violated ${o.step === 1 ? 'one step' : `${o.step} steps`} beyond`;
+        out.push('', `${head}: ${viol.kind} (${why})`);
+        out.push(...viol.message.split('\n').map((l) => `  ${l}`));
+        out.push(`  within ${boundsText(v.bounds)}`);
+        out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
+        const digits = String(viol.trace.length).length;
+        viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
+      } else if (v.status === 'bounded-out') {
+        out.push('', `${head}: bounded-out (not a flip: no proof either way)`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      }
+    }
+  }
+  out.push('');
+  const all = grown.flatMap((g) => g.outcomes);
+  const count = (f: (o: GrowOutcome) => boolean) => all.filter(f).length;
+  const flips = grown.flatMap((g) => g.outcomes.filter(isUnassumedFlip).map((o) => `${g.design} (${o.bound} ${o.from} → ${o.to})`));
+  const tally = `grow: ${all.length} variant${all.length === 1 ? '' : 's'} of ${grown.length} verified design${grown.length === 1 ? '' : 's'}: ` +
+    `${count((o) => o.verdict.status === 'verified')} verified, ${count((o) => o.verdict.status === 'violation' && o.assumed !== null)} assumed flips, ` +
+    `${count((o) => o.verdict.status === 'bounded-out')} bounded-out, ${flips.length} flip${flips.length === 1 ? '' : 's'}` +
+    (flips.length > 0 ? `: ${flips.join(', ')}` : '');
+  return { lines: out, tally };
+}
+
 // ---------------------------------------------------------------- the command
 
 export async function runCheck(files: readonly string[], flags: CheckFlags): Promise<number> {
   const opts = checkOptions(flags);
+  const growSteps = flags.grow ?? 0;
+  if (growSteps > 0 && opts.explorer === 'random') throw new UsageError('--grow needs the exhaustive explorer: only it verifies, and --grow re-checks verified designs');
   if (flags.all && files.length > 0) throw new UsageError('check takes design files or --all, not both');
   if (!flags.all && files.length === 0) throw new UsageError('check needs design files or --all (kdefer help check)');
   if (!flags.save && flags.saveDir !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
@@ -237,15 +320,29 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   const lines = report(verdicts, opts);
   const tally = lines.pop()!;
   if (!flags.json) print(lines.join('\n'));
+  // --grow: every verified design again, one bound raised at a time (model/explore/grow.ts).
+  const grownOf = checked.map((c) => (growSteps === 0 || c.verdict.status !== 'verified' ? null : {
+    design: c.verdict.design,
+    outcomes: growCheck(c.program.design, growSteps, (variant) => checkProgram(compileOrExplain(variant, `${c.verdict.design} (grown)`), opts)),
+  }));
+  const grown = grownOf.filter((g) => g !== null);
+  const growTally = growSteps === 0 ? null : growReport(grown, growSteps, opts);
+  if (growTally && !flags.json) print(growTally.lines.join('\n'));
   const store = saveDir ? checked.map((c) => storeOne(saveDir, c, flags.update ?? false)) : [];
   if (flags.json) {
-    print(JSON.stringify(verdicts.map((v, i) => ({ ...verdictJson(v), ...(saveDir ? { counterexample: store[i]!.json } : {}) })), null, 2));
+    print(JSON.stringify(verdicts.map((v, i) => ({
+      ...verdictJson(v),
+      ...(saveDir ? { counterexample: store[i]!.json } : {}),
+      // Only verified designs are grown; the others have `grow: null`.
+      ...(growSteps > 0 ? { grow: grownOf[i]?.outcomes.map(growJson) ?? null } : {}),
+    })), null, 2));
   } else {
     const saved = store.flatMap((s) => s.lines.map((l) => `  ${l}`));
-    print([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), tally].join('\n'));
+    print([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), ...(growTally ? [growTally.tally] : []), tally].join('\n'));
   }
   for (const s of store) for (const w of s.warnings) complain(`warning: ${w}`);
-  return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+  const flipped = grown.some((g) => g.outcomes.some(isUnassumedFlip));
+  return verdicts.every(asExpected) && !flipped ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
 }
 
 /** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */

@@ -23,7 +23,7 @@ import {
 } from '../../dsl/design.ts';
 import {
   allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, PREQUEUE, RECEIVE_QUEUE,
-  releaseSock, SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpPrequeueProcess, tcpRcvEstablished,
+  releaseSock, SK_WQ, skAddBacklog, SLOCK, socketInvariants, segmentsAssumption, socketState, tcpPrequeueProcess, tcpRcvEstablished,
   tcpRcvOnePass, tcpV4DoRcv, UCOPY_TASK, ucopyState, type TcpBounds,
 } from './socket.ts';
 
@@ -50,6 +50,13 @@ export interface MillerOptions extends TcpBounds {
   readonly lockSockTake?: 'spin_lock_bh' | 'spin_lock';
   /** How the reader sleeps for data (the bug: check, then sleep_on). */
   readonly readerSleep?: 'wait_event' | 'sleep_on';
+  /**
+   * How the reader, owning the socket again after its wait, takes its name
+   * off tp->ucopy.task: under slock (default), or (the bug) with a plain
+   * WRITE_ONCE, racing with a NET_RX that has already tested it under slock
+   * and is about to prequeue.
+   */
+  readonly ucopyClear?: 'under-slock' | 'WRITE_ONCE';
   /**
    * Where (c) leaves the segment for the input thread: on the socket's
    * backlog, which any owner drains, or (not in the catalogue: it breaks N4)
@@ -86,9 +93,17 @@ const dataReady = (b: TcpBounds) => or(or(gt(queue_len(PREQUEUE), 0), gt(queue_l
  * sk_wait_data with the reader's user buffer installed: tp->ucopy.task is
  * set under slock, the socket released (its backlog drained), and the
  * reader sleeps until a segment is handed to it or queued, then owns the
- * socket again and takes its name off ucopy.task.
+ * socket again and takes its name off ucopy.task, under slock: tcp_v4_rcv
+ * tests ucopy.task and prequeues under slock, so a clear outside it could
+ * fall between the two, and the reader would find the prequeue still empty,
+ * wait again and release_sock a later backlogged segment ahead of the
+ * prequeued one (N4). The 4.x kernel could not race there: tcp_v4_rcv
+ * (net/ipv4/tcp_ipv4.c) calls tcp_prequeue only if !sock_owned_by_user(sk),
+ * under bh_lock_sock, and tcp_recvmsg (net/ipv4/tcp.c) sets
+ * tp->ucopy.task = NULL only while it owns the socket; Miller's (a) tests
+ * ucopy.task first, whoever owns the socket, so the clear must take slock.
  */
-const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on'): readonly Stmt[] => [
+const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on', clear: 'under-slock' | 'WRITE_ONCE'): readonly Stmt[] => [
   spin_lock_bh(SLOCK), assign(UCOPY_TASK, 1), spin_unlock_bh(SLOCK),
   call('release_sock'),
   sleep === 'wait_event'
@@ -96,7 +111,7 @@ const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on'): readonly St
     // The 2.2 idiom: check, then sleep: a wake_up between the two is lost.
     : if_(not(dataReady(b)), [sleep_on(SK_WQ)]),
   call('lock_sock'),
-  assign(UCOPY_TASK, 0),
+  ...(clear === 'under-slock' ? [spin_lock_bh(SLOCK), assign(UCOPY_TASK, 0), spin_unlock_bh(SLOCK)] : [assign(UCOPY_TASK, 0)]),
 ];
 
 /**
@@ -154,7 +169,7 @@ export function millerDesign(o: MillerOptions): Design {
       tcp_prequeue_process: tcpPrequeueProcess(b),
       lock_sock: lockSock(b, o.lockSockTake ?? 'spin_lock_bh'),
       release_sock: releaseSock(b, 'bh-on'),
-      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event'),
+      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event', o.ucopyClear ?? 'under-slock'),
       tcp_recvmsg: tcpRecvmsg(b),
       tcp_input_thread: tcpInputThread(b, threadQueue),
     },
@@ -168,6 +183,7 @@ export function millerDesign(o: MillerOptions): Design {
     invariants: socketInvariants(b, true),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 
@@ -234,3 +250,32 @@ export const millerReaderSleepOn = millerDesign({
 
 /** The same placement with wait_event: the condition is re-checked after the task state is set. */
 export const millerReaderWaitEvent = millerDesign(MILLER_READER_APART);
+
+/** The reader placement at 3 segments: a third segment can be backlogged while the second is being prequeued. */
+export const MILLER_READER_3: MillerOptions = {
+  ...MILLER_READER_APART,
+  name: 'miller-tcp-reader-clears-ucopy-under-slock',
+  description:
+    "Miller's design with the blocked reader (eth0/NET_RX on cpu0, the reader and one TCP input thread on cpu1) at 3 segments, backlog of 3, " +
+    'the reader taking its name off tp->ucopy.task under sk_lock.slock once it owns the socket again: NET_RX tests ucopy.task and prequeues in one slock section, ' +
+    'so a segment is either on the prequeue before the reader looks there, or goes to the backlog behind it (N4).',
+  packets: 3,
+  backlog: 3,
+  twin: 'miller-tcp-reader-clears-ucopy-unlocked',
+};
+
+/** N4 at 3 segments: the reader clears ucopy.task with a plain WRITE_ONCE while NET_RX is between its test and its prequeue. */
+export const millerReaderClearsUcopyUnlocked = millerDesign({
+  ...MILLER_READER_3,
+  name: 'miller-tcp-reader-clears-ucopy-unlocked',
+  description:
+    "Miller's design with the blocked reader at 3 segments, the reader clearing tp->ucopy.task with a plain WRITE_ONCE (N4). NET_RX tests ucopy.task under slock and only then prequeues segment 2; " +
+    'in between the reader clears it, finds the prequeue empty and waits again; segment 3 goes to the backlog, and release_sock processes it before the prequeued segment 2: out of order. ' +
+    'Two segments cannot show it.',
+  ucopyClear: 'WRITE_ONCE',
+  expected: 'ordering',
+  twin: 'miller-tcp-reader-clears-ucopy-under-slock',
+});
+
+/** The clear under slock, at 3 segments. */
+export const millerReaderClearsUcopyUnderSlock = millerDesign(MILLER_READER_3);

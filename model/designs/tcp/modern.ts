@@ -11,7 +11,7 @@ import {
 } from '../../dsl/design.ts';
 import {
   allAccounted, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, RECEIVE_QUEUE, releaseSock, releaseSockClearingOwnedFirst,
-  SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpRcvEstablished, tcpV4DoRcv, type TcpBounds,
+  SK_WQ, skAddBacklog, SLOCK, socketInvariants, segmentsAssumption, socketState, tcpRcvEstablished, tcpV4DoRcv, type TcpBounds,
 } from './socket.ts';
 
 /** How a modern design is put together. */
@@ -72,6 +72,7 @@ export function modernDesign(o: ModernOptions): Design {
     invariants: socketInvariants(b, false),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 

@@ -19,7 +19,7 @@ import {
 import { PROFILES } from '../../kernel/flags.ts';
 import {
   allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, PREQUEUE, RECEIVE_QUEUE, releaseSock,
-  SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpPrequeueProcess, tcpRcvEstablished, tcpRcvOnePass, tcpV4DoRcv,
+  SK_WQ, skAddBacklog, SLOCK, socketInvariants, segmentsAssumption, socketState, tcpPrequeueProcess, tcpRcvEstablished, tcpRcvOnePass, tcpV4DoRcv,
   UCOPY_TASK, ucopyState, type TcpBounds,
 } from './socket.ts';
 
@@ -99,6 +99,7 @@ export function prequeueDesign(o: PrequeueOptions): Design {
     invariants: socketInvariants(b, true),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 

@@ -18,8 +18,8 @@
  */
 import {
   add, and, assign, call, dec, dequeue, enqueue, eq, ge, gt, if_, inc, le, lt, ne, queue_len, r, repeat, spin_lock,
-  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, __raise_softirq_irqoff, type Expr, type Invariant,
-  type IrqSpec, type Stmt,
+  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, __raise_softirq_irqoff, type Assumption, type Expr,
+  type Invariant, type IrqSpec, type Stmt,
 } from '../../dsl/design.ts';
 
 // ------------------------------------------------------------------ names
@@ -75,6 +75,19 @@ export interface TcpBounds {
   /** Backlog capacity (sk_rcvbuf + sk_sndbuf in segments); a full backlog drops. */
   readonly backlog: number;
 }
+
+/**
+ * What every design of this folder assumes about eth0's budget: it is the
+ * number of segments the stream has. The reader reads until that many are
+ * copied or dropped (a stand-in for EOF), and the rx ring, the per-segment
+ * counters and the loop bounds are sized for them: one more interrupt is a
+ * segment the design has no room or reader for, not a bug of the protocol.
+ * More segments is a design of its own (`packets`), as the 3-segment ones.
+ */
+export const segmentsAssumption = (b: TcpBounds): Assumption => ({
+  bound: 'irq eth0',
+  why: `the stream has ${b.packets} segment${b.packets === 1 ? '' : 's'}: eth0 interrupts once per segment, and the reader, the rx ring and the loop bounds are sized for ${b.packets}`,
+});
 
 /** Everything the reader must account for before read() returns: each segment copied or dropped. */
 export const allAccounted = (b: TcpBounds): Expr => eq(add(v(COPIED), v(DROPS)), b.packets);
