@@ -62,6 +62,7 @@ export function stepViolation(m: Machine, s: Int32Array, choices: readonly numbe
     cpu: s[H_VIOL_CPU]!,
     context: ctx >= 0 ? m.contextName(ctx) : '',
     choices: [...choices],
+    ...(m.cycle ? { cycle: m.cycle } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
 import { evaluate } from './data.ts';
+import { closedCycle, type WaitStep } from '../check/deadlock.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel } from './scheduler.ts';
@@ -29,6 +30,8 @@ export class Machine {
   s: Int32Array;
   /** The message of the violation raised by the last step, if any. */
   message: string | null = null;
+  /** The wait-for cycle of a deadlock the last step closed (check/deadlock.ts closedCycle), if any. */
+  cycle: readonly WaitStep[] | null = null;
   /**
    * The fingerprint of `s` (two 32-bit lanes, see zobrist.ts), kept up to
    * date by every write through w(). Valid after initial(), load() and
@@ -152,7 +155,7 @@ export class Machine {
    * run an operation to say what it would do.
    */
   dryRun<T>(fn: () => T): T {
-    const { s, message, hLo, hHi, logLen, observer } = this;
+    const { s, message, cycle, hLo, hHi, logLen, observer } = this;
     this.s = s.slice();
     // A label's dry run is no transition: the observer must not hear of it.
     this.observer = null;
@@ -162,6 +165,7 @@ export class Machine {
       this.observer = observer;
       this.s = s;
       this.message = message;
+      this.cycle = cycle;
       this.hLo = hLo;
       this.hHi = hHi;
       this.logLen = logLen;
@@ -442,6 +446,7 @@ export class Machine {
   private stepBody(choice: number): void {
     const s = this.s;
     this.message = null;
+    this.cycle = null;
     const kind = choiceKind(choice);
     const cpu = choiceCpu(choice);
     const variant = choiceVariant(choice);
@@ -453,6 +458,7 @@ export class Machine {
       for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
       this.killDead(ctx);
+      if (s[H_VIOL_KIND] === 0) this.deadlockAt(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
@@ -548,6 +554,40 @@ export class Machine {
     const sleeping = this.s[o + X_STATUS] === ContextStatus.Blocked;
     if (!sleeping && op.ready && op.ready(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!)) return null;
     return op.waitsFor(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!);
+  }
+
+  /**
+   * After `ctx` stepped: if it now waits, and its wait closes a cycle that
+   * nothing can break (check/deadlock.ts closedCycle), the deadlock is
+   * declared here, not once every interrupt budget and timer tick is
+   * spent and no move is left.
+   */
+  private deadlockAt(ctx: number): void {
+    const status = this.s[this.ctxOff(ctx) + X_STATUS];
+    if (status !== ContextStatus.Running && status !== ContextStatus.Blocked) return;
+    const op = OPS[this.code[this.s[this.ctxOff(ctx) + X_PC]!]!]!;
+    if (!op.waitsFor) return;
+    const v = closedCycle(this, ctx);
+    if (!v) return;
+    this.fail(v.kind, v.message, this.cpuOfCtx(ctx), ctx);
+    this.cycle = v.cycle ?? null;
+  }
+
+  /**
+   * What `ctx` waits for now, if it has started waiting: asleep, or at an
+   * instruction whose readiness test fails (it spins). Unlike waitsFor, a
+   * context about to run an instruction that would make it wait is not
+   * waiting yet.
+   */
+  waitsNow(ctx: number): WaitEdge | null {
+    const o = this.ctxOff(ctx);
+    const status = this.s[o + X_STATUS];
+    if (status === ContextStatus.Blocked) return this.waitsFor(ctx);
+    if (status !== ContextStatus.Running) return null;
+    const pc = this.s[o + X_PC]!;
+    const op = OPS[this.code[pc]!]!;
+    if (!op.waitsFor || !op.ready) return null;
+    return this.waitsFor(ctx);
   }
 
   /** Held-lock bitmask of a context. */

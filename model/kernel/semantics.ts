@@ -352,6 +352,15 @@ export interface TransitionObserver {
 export interface WaitEdge {
   readonly on: readonly number[];
   readonly why: string;
+  /**
+   * Only the contexts in `on` can end this wait, each by running (a lock's
+   * owner or holders: nobody else may release it), and the waiter needs
+   * every one of them. A wait-for cycle of such edges and frames stacked on
+   * one another is a deadlock the moment it closes (check/deadlock.ts
+   * closedCycle). Absent: someone else may end it (a complete(), an up(),
+   * a kworker yet to come), so only a state with no move left is judged.
+   */
+  readonly permanent?: boolean;
 }
 
 /** A nondeterministic event offered on a CPU. */

@@ -112,6 +112,8 @@ function mutexLockOp(nested: boolean): OpSemantics {
       return {
         on: owner ? [owner - 1] : [],
         why: `${m.contextName(ctx)}: ${name}(&${m.lockName(a)}) sleeps: held by ${owner ? m.contextName(owner - 1) : 'nobody'}`,
+        // Only the owner may unlock a mutex (mutex_unlock: DEBUG_LOCKS_WARN_ON(owner != current)).
+        permanent: true,
       };
     },
   };

@@ -144,14 +144,15 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const owner = s[lo + L_OWNER]!;
   const qholder = s[lo + L_QHOLDER]!;
   const name = `&${m.lockName(lock)}`;
-  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}` };
+  // Only the owner releases a spinlock or rwlock (debug_spin_unlock's "wrong owner" otherwise): permanent edges.
+  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}`, permanent: true };
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
     const readers = readerContexts(m, lock).filter((r) => r !== ctx);
-    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}` };
+    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}`, permanent: true };
   }
   if (qholder !== 0 && qholder !== ctx + 1) {
     const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';
-    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})` };
+    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})`, permanent: true };
   }
   return { on: [], why: `${whoDoes(m, ctx)} spins on ${name}` };
 }

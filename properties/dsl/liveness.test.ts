@@ -78,9 +78,9 @@ describe('register liveness', () => {
 
   it('gives every catalogue design the same verdict with no more states', () => {
     for (const d of CATALOGUE) {
-      const reduced = exhaustive(compile(d), { maxStates: 300_000 });
+      const reduced = exhaustive(compile(d), { maxStates: 60_000 });
       if (reduced.status === 'bounded-out') continue;
-      const full = exhaustive(compile(d, { keepDeadRegisters: true }), { maxStates: 300_000 });
+      const full = exhaustive(compile(d, { keepDeadRegisters: true }), { maxStates: 60_000 });
       // Dead registers kept can take a design past the cap (bench-backlog at N=2): nothing to compare.
       if (full.status === 'bounded-out') continue;
       expect(reduced.status, d.name).toBe(full.status);
