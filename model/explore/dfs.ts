@@ -236,11 +236,41 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     for (;;) {
       take(choice);
       if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
-      computeKey();
-      const k = key(kLo, kHi);
-      const inChain = chainSeen.has(k);
-      if (inChain || visited.has(kLo, kHi)) {
-        if ((inChain || onStack.has(k)) && fromReduced) {
+      // Cycles within the chain are found on the plain fingerprint (a chain is a run of one
+      // state vector, so going round a cycle repeats a vector; under symmetry it may pass an
+      // equivalent vector first, which only makes the chain longer, see MAX_CHAIN).
+      const rawKey = key(m.hLo, m.hHi);
+      const inChain = chainSeen.has(rawKey);
+      // Known: in the chain, or stored. Without symmetry the storage key is the fingerprint, so
+      // this is cheap here. With it, a state whose own fingerprint is stored is known too (it is
+      // then the canonical image of a stored state: the same up to renaming); otherwise the
+      // canonical key is computed only for a state that would be stored (a branching or end
+      // state): a transient state is never stored, so looking it up could only find a state
+      // stored by a materialisation, and missing that costs a re-walk of a forced chain, no
+      // state (the chain ends at a branching state, which is looked up).
+      let known = inChain;
+      if (!known) {
+        if (canonical) {
+          known = visited.has(m.hLo, m.hHi);
+          if (known) computeKey();
+        } else {
+          computeKey();
+          known = visited.has(kLo, kHi);
+        }
+      }
+      let en = -1;
+      let ample = 0;
+      if (!known && boundHit(s) < 0) {
+        m.enabledInto(enabled);
+        en = enabled.length;
+        ample = en > 0 && por ? por.ample(enabled) : en;
+        if (canonical && !(chaining && ample === 1 && chainLength < MAX_CHAIN)) {
+          computeKey();
+          known = visited.has(kLo, kHi);
+        }
+      }
+      if (known) {
+        if ((inChain || onStack.has(key(kLo, kHi))) && fromReduced) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
             stack.end[d] = stack.full[d]!;
@@ -272,8 +302,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         back();
         break;
       }
-      m.enabledInto(enabled);
-      if (enabled.length === 0) {
+      if (en === 0) {
         const end = endViolation(m, s, path.toArray());
         if (end) return result('violation', end, null);
         // A clean end state: stored, so that no other path checks it again.
@@ -282,12 +311,11 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         back();
         break;
       }
-      const ample = por ? por.ample(enabled) : enabled.length;
       if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
         // A forced step: pass through without storing.
         stats.transient++;
         opts.observe?.(m, s);
-        chainSeen.add(k);
+        chainSeen.add(rawKey);
         fromMark = m.logLen;
         fromLo = m.hLo;
         fromHi = m.hHi;

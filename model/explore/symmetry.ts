@@ -32,7 +32,7 @@
  * tried and the smallest fingerprint kept.
  */
 import {
-  C_CURTASK, CPU_SIZE, FrameKind, H_TICKED, I_RUNNING, IRQ_SIZE, L_OWNER, L_QHOLDER,
+  C_CURTASK, C_DEPTH, CPU_SIZE, FrameKind, H_TICKED, I_RUNNING, IRQ_SIZE, L_OWNER, L_QHOLDER,
   LOCK_SIZE, MAX_CALLS, T_CHANNEL, X_CPU, X_ID, X_KIND, X_PC, X_RET,
 } from '../kernel/layout.ts';
 import { E_BIN, E_CPU, E_END, E_NOT, E_PER_CPU, BINARY_FNS } from '../kernel/data.ts';
@@ -61,6 +61,18 @@ const enum Role {
 }
 
 const ROLE_OF: Readonly<Record<string, Role>> = { plain: Role.Plain, cpu: Role.Cpu, 'cpu+1': Role.CpuPlus1, cpuMask: Role.CpuMask, 'ctx+1': Role.CtxPlus1, task: Role.Task };
+
+/** A renamed id that names another orbit CPU's (see Symmetry.canonical's fast path). */
+const CROSS = -0x40000000;
+
+/** murmur3's 32-bit finaliser (as in zobrist.ts). */
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}
 
 /** Why a program has no symmetry to use, or null. */
 export type NoSymmetry = string;
@@ -101,6 +113,23 @@ export class Symmetry {
   /** The region of each task's and each line's own code (−1 for builtin code). */
   private readonly taskRegion: number[];
   private readonly lineRegion: number[];
+  /**
+   * The fast path's renaming of each orbit CPU c into its class's first CPU
+   * (see canonical): per CPU, task, line and context, its image when c is
+   * renamed so, CROSS for an id of another orbit CPU, itself otherwise.
+   */
+  private readonly selfCpu: Int32Array[] = [];
+  private readonly selfTask: Int32Array[] = [];
+  private readonly selfLine: Int32Array[] = [];
+  private readonly selfCtx: Int32Array[] = [];
+  /** Per region, per orbit CPU: the start of its image region when that CPU is renamed (−1: CROSS, −2: itself). */
+  private readonly selfRegionStart: Int32Array[] = [];
+  /** Per CPU: where its frames start in its local words, and the words per frame. */
+  private readonly ctxSize: number;
+  private readonly cpuSizeWords = CPU_SIZE;
+  /** Scratch: each orbit CPU's 64-bit signature (lanes). */
+  private readonly sigHi: number[] = [];
+  private readonly cpuBase: number;
 
   private constructor(p: Program, m: Machine, orbits: number[][]) {
     this.ncpu = p.ncpu;
@@ -198,6 +227,52 @@ export class Symmetry {
     this.lineCpu = new Int32Array(p.irqs.length).fill(-1);
     for (let c = 0; c < p.ncpu; c++) if (inOrbit[c]! >= 0) for (const l of this.privateLines[c]!) this.lineCpu[l] = c;
     this.maps = { cpu: new Int32Array(p.ncpu), task: new Int32Array(p.tasks.length), line: new Int32Array(p.irqs.length) };
+    this.ctxSize = L.ctxSize;
+    this.cpuBase = L.cpuBase;
+    // The fast path's renamings: CPU c into its class's first CPU, its pinned tasks and private lines with it.
+    for (let c = 0; c < p.ncpu; c++) {
+      const cpuM = new Int32Array(p.ncpu);
+      const taskM = new Int32Array(p.tasks.length);
+      const lineM = new Int32Array(p.irqs.length);
+      const ctxM = new Int32Array(L.nctx);
+      const regionM = new Int32Array(this.regions.length).fill(-2);
+      this.selfCpu.push(cpuM);
+      this.selfTask.push(taskM);
+      this.selfLine.push(lineM);
+      this.selfCtx.push(ctxM);
+      this.selfRegionStart.push(regionM);
+      const k = inOrbit[c]!;
+      if (k < 0) continue;
+      const to = orbits[k]![0]!;
+      for (let x = 0; x < p.ncpu; x++) cpuM[x] = x === c ? to : inOrbit[x]! >= 0 ? CROSS : x;
+      for (let t = 0; t < p.tasks.length; t++) {
+        const owner = this.ctxCpu[t]!;
+        taskM[t] = owner < 0 ? t : owner === c ? this.pinned[to]![this.ctxRank[t]!]! : CROSS;
+      }
+      for (let l = 0; l < p.irqs.length; l++) {
+        const owner = this.lineCpu[l]!;
+        lineM[l] = owner < 0 ? l : owner === c ? this.privateLines[to]![this.privateLines[c]!.indexOf(l)]! : CROSS;
+      }
+      for (let ctx = 0; ctx < L.nctx; ctx++) {
+        if (ctx < L.ntasks) ctxM[ctx] = ctx < p.tasks.length ? taskM[ctx]! : ctx;
+        else {
+          const f = ctx - L.ntasks;
+          const owner = Math.floor(f / L.maxFrames);
+          const image = cpuM[owner]!;
+          ctxM[ctx] = image === CROSS ? CROSS : L.ntasks + image * L.maxFrames + (f % L.maxFrames);
+        }
+      }
+      this.regions.forEach((region, r) => {
+        const owner = region.kind === 'task' ? this.ctxCpu[region.id]! : this.lineCpu[region.id]!;
+        if (owner < 0) return;
+        if (owner !== c) {
+          regionM[r] = -1;
+          return;
+        }
+        const image = region.kind === 'task' ? this.taskRegion[taskM[region.id]!]! : this.lineRegion[lineM[region.id]!]!;
+        regionM[r] = this.regions[image]!.start;
+      });
+    }
   }
 
   /**
@@ -224,8 +299,247 @@ export class Symmetry {
     return new Symmetry(p, m, orbits);
   }
 
-  /** The canonical fingerprint of the machine's current state, into out[0], out[1]. */
+  /**
+   * The canonical key of the machine's current state, into out[0], out[1].
+   *
+   * Fast path. Each orbit CPU's own words (its block, its live interrupt
+   * frames, its pinned tasks, private lines and per-CPU values) are hashed
+   * into a 64-bit signature, renamed as if it were its class's first CPU,
+   * and the global words that name it (a lock's owner among its contexts)
+   * are folded in. When no CPU's own words name another orbit CPU or one of
+   * its tasks, lines, frames or pcs (the common case: a CPU's words name
+   * itself), the signature is a function of the CPU's part of the state
+   * alone, whichever place it is renamed into. The CPUs of each class are
+   * sorted by signature; the key hashes (a) the global words, renamed by
+   * that order, and (b) per place of each class, the signature of the CPU
+   * put there. So the key is a hash of one renaming of the state, the same
+   * for all states of an orbit, and two states get the same key only if one
+   * is a renaming of the other (up to a 64-bit hash collision). Frames above
+   * a CPU's depth are skipped: they are all zero (Machine.popFrame clears
+   * them) and no step reads them before pushFrame clears them again.
+   *
+   * When some CPU's words name another orbit CPU's ids, the exact path
+   * below renames every word (a different hash family, used by every state
+   * of that orbit alike: the property is invariant under renaming).
+   */
   canonical(m: Machine, out: Int32Array): void {
+    const s = m.s;
+    const sig = this.sig;
+    const sigHi = this.sigHi;
+    const ctxSize = this.ctxSize;
+    const frames0 = this.cpuSizeWords;
+    for (let k = 0; k < this.orbits.length; k++) {
+      const orbit = this.orbits[k]!;
+      for (let j = 0; j < orbit.length; j++) {
+        const c = orbit[j]!;
+        const words = this.local[c]!;
+        const target = this.local[orbit[0]!]!;
+        const roles = this.localRole[c]!;
+        const depth = s[this.cpuBase + c * CPU_SIZE + C_DEPTH]!;
+        const framesEnd = frames0 + this.maxFrames * ctxSize;
+        const liveEnd = frames0 + depth * ctxSize;
+        let lo = 0;
+        let hi = 0;
+        for (let i = 0; i < words.length; i++) {
+          if (i === liveEnd && i < framesEnd) i = framesEnd;
+          if (i >= words.length) break;
+          const v0 = s[words[i]!]!;
+          const role = roles[i]!;
+          if (role === Role.Plain) {
+            if (v0 === 0) continue;
+            lo ^= zLo(target[i]!, v0);
+            hi ^= zHi(target[i]!, v0);
+            continue;
+          }
+          const v = this.selfRename(role, v0, s, words[i]!, c);
+          if (v === CROSS) {
+            this.exact(m, out);
+            return;
+          }
+          if (v !== 0) {
+            lo ^= zLo(target[i]!, v);
+            hi ^= zHi(target[i]!, v);
+          }
+        }
+        sig[c] = lo;
+        sigHi[c] = hi;
+      }
+    }
+    // Global words that name a CPU, or one of its tasks, frames or private code: part of its signature.
+    const roleOff = this.globalRoleOff;
+    const roleOf = this.globalRole;
+    for (let i = 0; i < roleOff.length; i++) {
+      const off = roleOff[i]!;
+      const v = s[off]!;
+      let c = -1;
+      let tag = 1;
+      switch (roleOf[i]) {
+        case Role.CpuMask:
+          for (let x = 0; x < this.ncpu; x++) {
+            if (v & (1 << x) && this.orbitOf[x]! >= 0) {
+              sig[x] = sig[x]! ^ zLo(off, 1);
+              sigHi[x] = sigHi[x]! ^ zHi(off, 1);
+            }
+          }
+          break;
+        case Role.Cpu:
+          if (v >= 0 && v < this.ncpu && this.orbitOf[v]! >= 0) c = v;
+          break;
+        case Role.CpuPlus1:
+          if (v > 0 && this.orbitOf[v - 1]! >= 0) c = v - 1;
+          break;
+        case Role.CtxPlus1:
+        case Role.Ctx: {
+          const ctx = roleOf[i] === Role.Ctx ? v : v - 1;
+          if (ctx < 0) break;
+          c = this.ctxCpu[ctx]!;
+          tag = 0x10000 + this.ctxRank[ctx]!;
+          break;
+        }
+        case Role.Task:
+          if (v >= 0) {
+            c = this.ctxCpu[v]!;
+            tag = 0x20000 + this.ctxRank[v]!;
+          }
+          break;
+        case Role.Pc: {
+          const r = v >= 0 ? this.pcRegion[v / INSN_WIDTH]! : -1;
+          if (r < 0) break;
+          const region = this.regions[r]!;
+          c = region.kind === 'task' ? this.ctxCpu[region.id]! : this.lineCpu[region.id]!;
+          tag = 0x30000 + v - region.start;
+          break;
+        }
+        case Role.Channel: {
+          const tg = v >>> 16;
+          const t = v & 0xffff;
+          if (tg === Chan.Timeout || tg === Chan.Worker) {
+            c = this.ctxCpu[t]!;
+            tag = 0x40000 + this.ctxRank[t]!;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+      if (c >= 0) {
+        sig[c] = sig[c]! ^ zLo(off, tag);
+        sigHi[c] = sigHi[c]! ^ zHi(off, tag);
+      }
+    }
+    // Sort each class by signature (both lanes, unsigned; insertion sort: classes are small).
+    this.identity();
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < this.orbits.length; k++) {
+      const sorted = this.sorted[k]!;
+      const orbit = this.orbits[k]!;
+      for (let j = 0; j < orbit.length; j++) sorted[j] = orbit[j]!;
+      for (let j = 1; j < sorted.length; j++) {
+        const c = sorted[j]!;
+        const cLo = sig[c]! >>> 0;
+        const cHi = sigHi[c]! >>> 0;
+        let x = j - 1;
+        while (x >= 0) {
+          const y = sorted[x]!;
+          const yLo = sig[y]! >>> 0;
+          if (yLo < cLo || (yLo === cLo && sigHi[y]! >>> 0 <= cHi)) break;
+          sorted[x + 1] = y;
+          x--;
+        }
+        sorted[x + 1] = c;
+      }
+      for (let r = 0; r < sorted.length; r++) {
+        const c = sorted[r]!;
+        this.renameOwned(c, orbit[r]!);
+        // Place r of class k holds signature sig[c]: mixed with the place, so places differ.
+        const salt = Math.imul((k << 8) + r + 1, 0x9e3779b1);
+        const a = sig[c]!;
+        const b = sigHi[c]!;
+        lo ^= mix32(a ^ salt ^ mix32(b + 0x632be5ab));
+        hi ^= mix32(b ^ Math.imul(salt, 0x85ebca77) ^ mix32(a ^ 0x27d4eb2f));
+      }
+    }
+    // The global words: plain ones as they are, the others renamed by that order.
+    const gp = this.globalPlain;
+    for (let i = 0; i < gp.length; i++) {
+      const w = gp[i]!;
+      const v = s[w]!;
+      if (v !== 0) {
+        lo ^= zLo(w, v);
+        hi ^= zHi(w, v);
+      }
+    }
+    for (let i = 0; i < roleOff.length; i++) {
+      const off = roleOff[i]!;
+      const v = this.rename(roleOf[i]!, s[off]!, s, off);
+      if (v !== 0) {
+        lo ^= zLo(off, v);
+        hi ^= zHi(off, v);
+      }
+    }
+    out[0] = lo;
+    out[1] = hi;
+  }
+
+  /**
+   * A word of orbit CPU `c`'s own, renamed as if `c` were its class's first
+   * CPU; CROSS if it names another orbit CPU's ids.
+   */
+  private selfRename(role: Role, v: number, s: Int32Array, off: number, c: number): number {
+    switch (role) {
+      case Role.Plain: return v;
+      case Role.Cpu: return v >= 0 && v < this.ncpu ? this.selfCpu[c]![v]! : v;
+      case Role.CpuPlus1: {
+        if (v <= 0) return v;
+        const x = this.selfCpu[c]![v - 1]!;
+        return x === CROSS ? CROSS : x + 1;
+      }
+      case Role.CpuMask: {
+        let out = 0;
+        const map = this.selfCpu[c]!;
+        for (let x = 0; x < this.ncpu; x++) {
+          if ((v & (1 << x)) === 0) continue;
+          if (map[x] === CROSS) return CROSS;
+          out |= 1 << map[x]!;
+        }
+        return out;
+      }
+      case Role.Task: return v >= 0 && v < this.selfTask[c]!.length ? this.selfTask[c]![v]! : v;
+      case Role.CtxPlus1: {
+        if (v <= 0) return v;
+        const x = this.selfCtx[c]![v - 1]!;
+        return x === CROSS ? CROSS : x + 1;
+      }
+      case Role.Ctx: return v >= 0 ? this.selfCtx[c]![v]! : v;
+      case Role.Pc: {
+        const r = v >= 0 ? this.pcRegion[v / INSN_WIDTH]! : -1;
+        if (r < 0) return v;
+        const image = this.selfRegionStart[c]![r]!;
+        if (image === -2) return v;
+        if (image === -1) return CROSS;
+        return v - this.regions[r]!.start + image;
+      }
+      case Role.ContextId: {
+        const kind = s[off - X_ID + X_KIND]!;
+        if (kind === FrameKind.Task) return this.selfTask[c]![v]!;
+        if (kind === FrameKind.Hardirq) return this.selfLine[c]![v]!;
+        if (kind === FrameKind.Softirq || kind === FrameKind.Ksoftirqd) return this.selfCpu[c]![v]!;
+        return v;
+      }
+      case Role.Channel: {
+        const tag = v >>> 16;
+        if (tag === Chan.Timeout || tag === Chan.Worker) {
+          const t = this.selfTask[c]![v & 0xffff]!;
+          return t === CROSS ? CROSS : (tag << 16) | t;
+        }
+        return v;
+      }
+    }
+  }
+
+  /** The exact canonical fingerprint (every word renamed), into out[0], out[1]. */
+  private exact(m: Machine, out: Int32Array): void {
     const s = m.s;
     const sig = this.sig;
     // Signatures: each CPU's words, renamed as if it were the first CPU of its class.
