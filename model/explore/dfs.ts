@@ -102,21 +102,21 @@ function privateInstructions(m: Machine, fp: StaticFootprints): Uint8Array {
 export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const s = m.s;
   const stats: DfsStats = { states: 0, transient: 0, transitions: 0, maxDepth: 0, visitedBytes: 0 };
-  const visited = new VisitedSet();
+  const visited = new VisitedSet(1 << 18);
   const por = opts.por;
   const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
   const chaining = opts.fusion;
   const stack = new Frames();
   /** The current path's choices, from the initial state. */
   const path = new Growable();
-  const onStack = new Map<number, number>();
-  const key = (lo: number, hi: number): number => (lo >>> 0) * 4294967296 + (hi >>> 0);
-  const enter = (lo: number, hi: number) => onStack.set(key(lo, hi), (onStack.get(key(lo, hi)) ?? 0) + 1);
-  const leave = (lo: number, hi: number) => {
-    const k = key(lo, hi);
-    const n = onStack.get(k)!;
-    if (n === 1) onStack.delete(k);
-    else onStack.set(k, n - 1);
+  /** Storage keys of the states on the DFS stack (with multiplicity), for the stack proviso: only needed with POR. */
+  const onStack = new KeyCounts();
+  const tracking = por !== null;
+  const enter = (lo: number, hi: number): void => {
+    if (tracking) onStack.add(lo, hi);
+  };
+  const leave = (lo: number, hi: number): void => {
+    if (tracking) onStack.remove(lo, hi);
   };
   const canonical = opts.canonical;
   const keyOut = new Int32Array(2);
@@ -135,7 +135,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   };
   const enabled: number[] = [];
   /** States passed in the current chain, to stop a chain that runs round a cycle. */
-  const chainSeen = new Set<number>();
+  const chainSeen = new KeyCounts();
   let firstBound: string | null = null;
   let stopReason: string | null = null;
   let progressAt = 0;
@@ -219,10 +219,6 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     const pLo = m.hLo;
     const pHi = m.hHi;
     const pathAt = path.length;
-    const back = () => {
-      m.undoTo(mark, pLo, pHi);
-      path.length = pathAt;
-    };
     chainSeen.clear();
     let choice = stack.choices[i]!;
     // The state the last step was taken from: the frame's, or the chain's last transient state.
@@ -239,8 +235,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       // Cycles within the chain are found on the plain fingerprint (a chain is a run of one
       // state vector, so going round a cycle repeats a vector; under symmetry it may pass an
       // equivalent vector first, which only makes the chain longer, see MAX_CHAIN).
-      const rawKey = key(m.hLo, m.hHi);
-      const inChain = chainSeen.has(rawKey);
+      const inChain = chainSeen.has(m.hLo, m.hHi);
       // Known: in the chain, or stored. Without symmetry the storage key is the fingerprint, so
       // this is cheap here. With it, a state whose own fingerprint is stored is known too (it is
       // then the canonical image of a stored state: the same up to renaming); otherwise the
@@ -270,7 +265,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         }
       }
       if (known) {
-        if ((inChain || onStack.has(key(kLo, kHi))) && fromReduced) {
+        if (fromReduced && (inChain || onStack.has(kLo, kHi))) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
             stack.end[d] = stack.full[d]!;
@@ -293,13 +288,15 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             break;
           }
         }
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
       const loop = boundHit(s);
       if (loop >= 0) {
         firstBound ??= boundMessage(m, loop);
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
       if (en === 0) {
@@ -308,14 +305,15 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         // A clean end state: stored, so that no other path checks it again.
         if (!store()) break;
         opts.observe?.(m, s);
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
       if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
         // A forced step: pass through without storing.
         stats.transient++;
         opts.observe?.(m, s);
-        chainSeen.add(rawKey);
+        chainSeen.add(m.hLo, m.hHi);
         fromMark = m.logLen;
         fromLo = m.hLo;
         fromHi = m.hHi;
@@ -415,5 +413,95 @@ class Frames {
     this.pathAt = grow(this.pathAt);
     this.hLo = grow(this.hLo);
     this.hHi = grow(this.hHi);
+  }
+}
+
+/**
+ * A multiset of 64-bit keys (two 32-bit lanes): open addressing with linear
+ * probing and backward-shift deletion, typed arrays only (no boxed numbers
+ * on the hot path). Small: the DFS stack's keys, a chain's states.
+ */
+class KeyCounts {
+  private lo = new Int32Array(64);
+  private hi = new Int32Array(64);
+  /** Multiplicity; 0 marks an empty slot. */
+  private n = new Int32Array(64);
+  private mask = 63;
+  private size = 0;
+  /** Slots written since the last clear, to clear a sparse table quickly (overflow: clear it all). */
+  private used: number[] = [];
+  private overflow = false;
+
+  private note(i: number): void {
+    if (this.used.length < 64) this.used.push(i);
+    else this.overflow = true;
+  }
+
+  private slot(lo: number, hi: number): number {
+    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    while (this.n[i] !== 0 && (this.lo[i] !== lo || this.hi[i] !== hi)) i = (i + 1) & this.mask;
+    return i;
+  }
+  has(lo: number, hi: number): boolean {
+    return this.n[this.slot(lo, hi)] !== 0;
+  }
+  add(lo: number, hi: number): void {
+    const i = this.slot(lo, hi);
+    if (this.n[i] !== 0) {
+      this.n[i]!++;
+      return;
+    }
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+    this.n[i] = 1;
+    this.note(i);
+    if (++this.size * 2 > this.mask) this.grow();
+  }
+  remove(lo: number, hi: number): void {
+    let i = this.slot(lo, hi);
+    if (this.n[i] === 0) return;
+    if (--this.n[i]! > 0) return;
+    this.size--;
+    // Backward-shift deletion: move later entries of the probe run into the hole.
+    const mask = this.mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.n[j] === 0) break;
+      const home = (this.lo[j]! ^ Math.imul(this.hi[j]!, 0x9e3779b1)) & mask;
+      // Move j to i if its home is not cyclically in (i, j].
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      this.lo[i] = this.lo[j]!;
+      this.hi[i] = this.hi[j]!;
+      this.n[i] = this.n[j]!;
+      this.note(i);
+      this.n[j] = 0;
+      i = j;
+    }
+    this.n[i] = 0;
+  }
+  clear(): void {
+    if (this.overflow) this.n.fill(0);
+    else for (let k = 0; k < this.used.length; k++) this.n[this.used[k]!] = 0;
+    this.used.length = 0;
+    this.overflow = false;
+    this.size = 0;
+  }
+  private grow(): void {
+    const [lo, hi, n] = [this.lo, this.hi, this.n];
+    const cap = n.length * 2;
+    this.lo = new Int32Array(cap);
+    this.hi = new Int32Array(cap);
+    this.n = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.used.length = 0;
+    this.overflow = true;
+    for (let k = 0; k < n.length; k++) {
+      if (n[k] === 0) continue;
+      const i = this.slot(lo[k]!, hi[k]!);
+      this.lo[i] = lo[k]!;
+      this.hi[i] = hi[k]!;
+      this.n[i] = n[k]!;
+    }
   }
 }
