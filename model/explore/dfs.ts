@@ -434,11 +434,12 @@ class KeyCounts {
   private mask = 63;
   private size = 0;
   /** Slots written since the last clear, to clear a sparse table quickly (overflow: clear it all). */
-  private used: number[] = [];
+  private readonly used = new Int32Array(64);
+  private nUsed = 0;
   private overflow = false;
 
   private note(i: number): void {
-    if (this.used.length < 64) this.used.push(i);
+    if (this.nUsed < 64) this.used[this.nUsed++] = i;
     else this.overflow = true;
   }
 
@@ -487,8 +488,8 @@ class KeyCounts {
   }
   clear(): void {
     if (this.overflow) this.n.fill(0);
-    else for (let k = 0; k < this.used.length; k++) this.n[this.used[k]!] = 0;
-    this.used.length = 0;
+    else for (let k = 0; k < this.nUsed; k++) this.n[this.used[k]!] = 0;
+    this.nUsed = 0;
     this.overflow = false;
     this.size = 0;
   }
@@ -499,7 +500,7 @@ class KeyCounts {
     this.hi = new Int32Array(cap);
     this.n = new Int32Array(cap);
     this.mask = cap - 1;
-    this.used.length = 0;
+    this.nUsed = 0;
     this.overflow = true;
     for (let k = 0; k < n.length; k++) {
       if (n[k] === 0) continue;

@@ -557,6 +557,7 @@ export class PartialOrder {
   /** Scratch: the pruned choices (ample), the CPUs to visit (closure). */
   private rest = new Int32Array(64);
   private readonly todo: Int32Array;
+  private readonly dynDone: Uint8Array;
 
   constructor(private readonly m: Machine, footprints?: StaticFootprints) {
     this.fp = footprints ?? new StaticFootprints(m.p);
@@ -569,6 +570,7 @@ export class PartialOrder {
     this.perCpu = new Array<number>(n).fill(0);
     this.kinds = new Array<number>(n).fill(0);
     this.todo = new Int32Array(n);
+    this.dynDone = new Uint8Array(n);
   }
 
   /**
@@ -594,7 +596,8 @@ export class PartialOrder {
     let active = 0;
     for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
     if (active <= 1) return enabled.length;
-    for (let c = 0; c < n; c++) this.dynamic(c);
+    // What each CPU can do now: computed when a closure first needs it.
+    this.dynDone.fill(0);
 
     // Smallest closed set seeded by each CPU with enabled transitions.
     let bestMask = -1;
@@ -644,6 +647,10 @@ export class PartialOrder {
     todo[top++] = seed;
     while (top > 0) {
       const c = todo[--top]!;
+      if (this.dynDone[c] === 0) {
+        this.dynamic(c);
+        this.dynDone[c] = 1;
+      }
       for (let other = 0; other < n; other++) {
         if (inSet[other] || !this.interferes(other, c)) continue;
         inSet[other] = 1;

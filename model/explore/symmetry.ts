@@ -62,6 +62,54 @@ const enum Role {
 
 const ROLE_OF: Readonly<Record<string, Role>> = { plain: Role.Plain, cpu: Role.Cpu, 'cpu+1': Role.CpuPlus1, cpuMask: Role.CpuMask, 'ctx+1': Role.CtxPlus1, task: Role.Task };
 
+/**
+ * CPU signatures by (CPU, fingerprint of its own words): open addressing on
+ * typed arrays; emptied when it reaches its size (a cache, not a record).
+ */
+class SignatureCache {
+  private static readonly SLOTS = 1 << 16;
+  private readonly key = new Int32Array(SignatureCache.SLOTS * 3);
+  private readonly val = new Int32Array(SignatureCache.SLOTS * 2);
+  /** 0 empty, 1 signature, 2 cross (no fast signature). */
+  private readonly tag = new Uint8Array(SignatureCache.SLOTS);
+  private size = 0;
+
+  find(c: number, lo: number, hi: number): number {
+    const mask = SignatureCache.SLOTS - 1;
+    let i = (mix32(lo ^ Math.imul(hi, 0x9e3779b1)) + c) & mask;
+    for (;;) {
+      if (this.tag[i] === 0) return -1;
+      if (this.key[3 * i] === lo && this.key[3 * i + 1] === hi && this.key[3 * i + 2] === c) return i;
+      i = (i + 1) & mask;
+    }
+  }
+  put(c: number, lo: number, hi: number, sLo: number, sHi: number, cross: boolean): void {
+    if (this.size * 2 >= SignatureCache.SLOTS) {
+      this.tag.fill(0);
+      this.size = 0;
+    }
+    const mask = SignatureCache.SLOTS - 1;
+    let i = (mix32(lo ^ Math.imul(hi, 0x9e3779b1)) + c) & mask;
+    while (this.tag[i] !== 0) i = (i + 1) & mask;
+    this.key[3 * i] = lo;
+    this.key[3 * i + 1] = hi;
+    this.key[3 * i + 2] = c;
+    this.val[2 * i] = sLo;
+    this.val[2 * i + 1] = sHi;
+    this.tag[i] = cross ? 2 : 1;
+    this.size++;
+  }
+  cross(i: number): boolean {
+    return this.tag[i] === 2;
+  }
+  sigLo(i: number): number {
+    return this.val[2 * i]!;
+  }
+  sigHi(i: number): number {
+    return this.val[2 * i + 1]!;
+  }
+}
+
 /** A renamed id that names another orbit CPU's (see Symmetry.canonical's fast path). */
 const CROSS = -0x40000000;
 
@@ -127,6 +175,10 @@ export class Symmetry {
   /** Per CPU: where its frames start in its local words, and the words per frame. */
   private readonly ctxSize: number;
   private readonly cpuSizeWords = CPU_SIZE;
+  /** Per word: the orbit CPU whose own word it is, or −1 (the machine's parts, see Machine.trackParts). */
+  private readonly owner: Int32Array;
+  /** Signatures already computed, by CPU and the fingerprint of its own words. */
+  private readonly cache = new SignatureCache();
   /** Scratch: each orbit CPU's 64-bit signature (lanes). */
   private readonly sigHi: number[] = [];
   private readonly cpuBase: number;
@@ -160,6 +212,7 @@ export class Symmetry {
     const inOrbit = new Int32Array(p.ncpu).fill(-1);
     orbits.forEach((o, k) => o.forEach((c) => { inOrbit[c] = k; }));
     const owner = new Int32Array(L.size).fill(-1);
+    this.owner = owner;
     const role = new Int32Array(L.size).fill(Role.Plain);
     // Roles of every word. (The violation words stay plain: a violating state ends the search.)
     role[H_TICKED] = Role.CpuMask;
@@ -326,43 +379,39 @@ export class Symmetry {
     const s = m.s;
     const sig = this.sig;
     const sigHi = this.sigHi;
-    const ctxSize = this.ctxSize;
-    const frames0 = this.cpuSizeWords;
+    if (m.partOf !== this.owner) m.trackParts(this.owner, this.ncpu);
+    const partLo = m.partLo;
+    const partHi = m.partHi;
+    const cache = this.cache;
+    // The global words' own fingerprint: the whole state's, less the CPUs' own words (and, below, the role words).
+    let gLo = m.hLo;
+    let gHi = m.hHi;
     for (let k = 0; k < this.orbits.length; k++) {
       const orbit = this.orbits[k]!;
       for (let j = 0; j < orbit.length; j++) {
         const c = orbit[j]!;
-        const words = this.local[c]!;
-        const target = this.local[orbit[0]!]!;
-        const roles = this.localRole[c]!;
-        const depth = s[this.cpuBase + c * CPU_SIZE + C_DEPTH]!;
-        const framesEnd = frames0 + this.maxFrames * ctxSize;
-        const liveEnd = frames0 + depth * ctxSize;
-        let lo = 0;
-        let hi = 0;
-        for (let i = 0; i < words.length; i++) {
-          if (i === liveEnd && i < framesEnd) i = framesEnd;
-          if (i >= words.length) break;
-          const v0 = s[words[i]!]!;
-          const role = roles[i]!;
-          if (role === Role.Plain) {
-            if (v0 === 0) continue;
-            lo ^= zLo(target[i]!, v0);
-            hi ^= zHi(target[i]!, v0);
-            continue;
-          }
-          const v = this.selfRename(role, v0, s, words[i]!, c);
-          if (v === CROSS) {
+        const pLo = partLo[c]!;
+        const pHi = partHi[c]!;
+        gLo ^= pLo;
+        gHi ^= pHi;
+        // A CPU's signature is a function of its own words: computed once per content (by its
+        // 64-bit fingerprint, whose collisions are as unlikely as the visited set's, see visited.ts).
+        const at = cache.find(c, pLo, pHi);
+        if (at >= 0) {
+          if (cache.cross(at)) {
             this.exact(m, out);
             return;
           }
-          if (v !== 0) {
-            lo ^= zLo(target[i]!, v);
-            hi ^= zHi(target[i]!, v);
-          }
+          sig[c] = cache.sigLo(at);
+          sigHi[c] = cache.sigHi(at);
+          continue;
         }
-        sig[c] = lo;
-        sigHi[c] = hi;
+        if (!this.signature(s, k, c)) {
+          cache.put(c, pLo, pHi, 0, 0, true);
+          this.exact(m, out);
+          return;
+        }
+        cache.put(c, pLo, pHi, sig[c]!, sigHi[c]!, false);
       }
     }
     // Global words that name a CPU, or one of its tasks, frames or private code: part of its signature.
@@ -461,25 +510,57 @@ export class Symmetry {
       }
     }
     // The global words: plain ones as they are, the others renamed by that order.
-    const gp = this.globalPlain;
-    for (let i = 0; i < gp.length; i++) {
-      const w = gp[i]!;
-      const v = s[w]!;
-      if (v !== 0) {
-        lo ^= zLo(w, v);
-        hi ^= zHi(w, v);
-      }
-    }
     for (let i = 0; i < roleOff.length; i++) {
       const off = roleOff[i]!;
-      const v = this.rename(roleOf[i]!, s[off]!, s, off);
-      if (v !== 0) {
-        lo ^= zLo(off, v);
-        hi ^= zHi(off, v);
+      const v0 = s[off]!;
+      const v = this.rename(roleOf[i]!, v0, s, off);
+      if (v !== v0) {
+        gLo ^= zLo(off, v0) ^ zLo(off, v);
+        gHi ^= zHi(off, v0) ^ zHi(off, v);
       }
     }
-    out[0] = lo;
-    out[1] = hi;
+    out[0] = lo ^ gLo;
+    out[1] = hi ^ gHi;
+  }
+
+  /**
+   * CPU `c`'s signature (class `k`) into sig/sigHi: its own words, frames
+   * above its depth skipped, renamed as if it were its class's first CPU;
+   * false if one of them names another orbit CPU's ids.
+   */
+  private signature(s: Int32Array, k: number, c: number): boolean {
+    const orbit = this.orbits[k]!;
+    const ctxSize = this.ctxSize;
+    const frames0 = this.cpuSizeWords;
+    const words = this.local[c]!;
+    const target = this.local[orbit[0]!]!;
+    const roles = this.localRole[c]!;
+    const depth = s[this.cpuBase + c * CPU_SIZE + C_DEPTH]!;
+    const framesEnd = frames0 + this.maxFrames * ctxSize;
+    const liveEnd = frames0 + depth * ctxSize;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < words.length; i++) {
+      if (i === liveEnd && i < framesEnd) i = framesEnd;
+      if (i >= words.length) break;
+      const v0 = s[words[i]!]!;
+      const role = roles[i]!;
+      if (role === Role.Plain) {
+        if (v0 === 0) continue;
+        lo ^= zLo(target[i]!, v0);
+        hi ^= zHi(target[i]!, v0);
+        continue;
+      }
+      const v = this.selfRename(role, v0, s, words[i]!, c);
+      if (v === CROSS) return false;
+      if (v !== 0) {
+        lo ^= zLo(target[i]!, v);
+        hi ^= zHi(target[i]!, v);
+      }
+    }
+    this.sig[c] = lo;
+    this.sigHi[c] = hi;
+    return true;
   }
 
   /**
