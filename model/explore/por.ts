@@ -685,17 +685,25 @@ export class PartialOrder {
     const s = m.s;
     const r = this.dynR[c]!;
     const w = this.dynW[c]!;
-    r.fill(0);
-    w.fill(0);
+    for (let i = 0; i < this.words; i++) {
+      r[i] = 0;
+      w[i] = 0;
+    }
     let all = false;
     // Events offered here now, or that another CPU could make offered before this one moves.
     const kinds = this.kinds[c]!;
-    for (const { source, kind, fp } of this.fp.sourceOn[c]!) {
-      if ((kinds & (1 << kind)) === 0 && source.quiet && source.quiet(m, c)) continue;
+    const sources = this.fp.sourceOn[c]!;
+    const words = this.words;
+    for (let k = 0; k < sources.length; k++) {
+      const src = sources[k]!;
+      if ((kinds & (1 << src.kind)) === 0 && src.source.quiet && src.source.quiet(m, c)) continue;
+      const fp = src.fp;
       if (fp.all) all = true;
-      for (let i = 0; i < this.words; i++) {
-        r[i] = r[i]! | fp.r[i]!;
-        w[i] = w[i]! | fp.w[i]!;
+      const fr = fp.r;
+      const fw = fp.w;
+      for (let i = 0; i < words; i++) {
+        r[i] = r[i]! | fr[i]!;
+        w[i] = w[i]! | fw[i]!;
       }
     }
     const ctx = m.top(c);
