@@ -27,6 +27,15 @@
  * (materialise). Every cycle then holds a fully expanded state, and the
  * search terminates since each materialisation stores a new state.
  *
+ * Lookups. A chain's own states are remembered by their plain fingerprint
+ * (a chain steps one vector, so a cycle repeats a vector). Under symmetry,
+ * a state's canonical key is computed only where it may be stored (a
+ * branching or end state); a transient state is never stored, so skipping
+ * its lookup can only re-walk a forced chain, never lose a state, and every
+ * cycle of the reduced quotient graph is still closed at a branching state
+ * or repeats a vector within a chain (the state space is finite), where the
+ * rule above expands it fully.
+ *
  * The schedule of every state is kept, as the machine's own choices (fused
  * and chained steps included), so a counterexample replays step by step on
  * the plain semantics (replay.ts) with every label.
