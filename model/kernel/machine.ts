@@ -44,6 +44,11 @@ export class Machine {
    * of the lockdep maps mechanisms annotate; null when nobody listens.
    */
   observer: TransitionObserver | null = null;
+  /** Per word, the part it belongs to, or null when parts are not tracked (see trackParts). */
+  partOf: Int32Array | null = null;
+  /** Each part's fingerprint (two lanes), kept like hLo/hHi. */
+  partLo = new Int32Array(0);
+  partHi = new Int32Array(0);
   /** The write log: (offset, old value) pairs appended by w(); undoTo(mark) rolls back. */
   private log = new Int32Array(1 << 14);
   /** Entries used in the write log (twice the number of writes). */
@@ -127,8 +132,18 @@ export class Machine {
     this.log[n] = off;
     this.log[n + 1] = old;
     this.logLen = n + 2;
-    this.hLo ^= zLo(off, old) ^ zLo(off, value);
-    this.hHi ^= zHi(off, old) ^ zHi(off, value);
+    const dLo = zLo(off, old) ^ zLo(off, value);
+    const dHi = zHi(off, old) ^ zHi(off, value);
+    this.hLo ^= dLo;
+    this.hHi ^= dHi;
+    const parts = this.partOf;
+    if (parts !== null) {
+      const part = parts[off]!;
+      if (part >= 0) {
+        this.partLo[part] ^= dLo;
+        this.partHi[part] ^= dHi;
+      }
+    }
     vec[off] = value;
   }
   /** Zero words [from, to) through w(). */
@@ -140,7 +155,22 @@ export class Machine {
   undoTo(mark: number, hLo: number, hHi: number): void {
     const vec = this.s;
     const log = this.log;
-    for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+    const parts = this.partOf;
+    if (parts !== null) {
+      for (let i = this.logLen - 2; i >= mark; i -= 2) {
+        const off = log[i]!;
+        const part = parts[off]!;
+        if (part >= 0) {
+          const now = vec[off]!;
+          const old = log[i + 1]!;
+          this.partLo[part] ^= zLo(off, now) ^ zLo(off, old);
+          this.partHi[part] ^= zHi(off, now) ^ zHi(off, old);
+        }
+        vec[off] = log[i + 1]!;
+      }
+    } else {
+      for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+    }
     this.logLen = mark;
     this.hLo = hLo;
     this.hHi = hHi;
@@ -156,6 +186,8 @@ export class Machine {
    */
   dryRun<T>(fn: () => T): T {
     const { s, message, cycle, hLo, hHi, logLen, observer } = this;
+    const partLo = this.partLo.slice();
+    const partHi = this.partHi.slice();
     this.s = s.slice();
     // A label's dry run is no transition: the observer must not hear of it.
     this.observer = null;
@@ -169,6 +201,8 @@ export class Machine {
       this.hLo = hLo;
       this.hHi = hHi;
       this.logLen = logLen;
+      this.partLo = partLo;
+      this.partHi = partHi;
     }
   }
   /** Make `state` the machine's current state (stepped in place from now on), with its fingerprint. */
@@ -177,12 +211,38 @@ export class Machine {
     this.logLen = 0;
     this.rehash();
   }
-  /** Recompute the fingerprint of `s` from scratch. */
+  /** Recompute the fingerprint of `s` from scratch (and the parts' fingerprints, if tracked). */
   rehash(): void {
     const h = new Uint32Array(2);
     fingerprintOf(this.s, h);
     this.hLo = h[0]! | 0;
     this.hHi = h[1]! | 0;
+    const parts = this.partOf;
+    if (parts !== null) {
+      this.partLo.fill(0);
+      this.partHi.fill(0);
+      const s = this.s;
+      for (let off = 0; off < parts.length; off++) {
+        const part = parts[off]!;
+        if (part < 0 || s[off] === 0) continue;
+        this.partLo[part] ^= zLo(off, s[off]!);
+        this.partHi[part] ^= zHi(off, s[off]!);
+      }
+    }
+  }
+
+  /**
+   * Keep, besides the whole state's fingerprint, one per part of the state:
+   * word `off` belongs to part `partOf[off]` (−1: none). The same Zobrist
+   * contributions, XORed per part (partLo/partHi), updated by w() and
+   * undoTo() from the words they change. Symmetry reduction uses one part
+   * per CPU (model/explore/symmetry.ts). Recomputed here from `s`.
+   */
+  trackParts(partOf: Int32Array, parts: number): void {
+    this.partOf = partOf;
+    this.partLo = new Int32Array(parts);
+    this.partHi = new Int32Array(parts);
+    this.rehash();
   }
 
   // ---------------------------------------------- preempt_count predicates
