@@ -9,7 +9,11 @@ import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
 import type { Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
-import type { SearchResult } from './explore/outcome.ts';
+import type { SearchResult, SearchStats } from './explore/outcome.ts';
+import { StateSampler, type BoundHint } from './explore/hint.ts';
+import { defaultMaxMemory, memoryGuard } from './explore/memory.ts';
+import { DEFAULT_SHORTEST_BYTES, shortenViolation, type Shortening } from './explore/shortest.ts';
+import { Machine } from './kernel/machine.ts';
 import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
 import { minimize } from './explore/minimize.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
@@ -42,6 +46,30 @@ export interface CheckOptions {
   readonly maxSteps?: number;
   /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
   readonly minimize?: boolean;
+  /** Exhaustive: partial-order reduction (model/explore/por.ts); default on. */
+  readonly por?: boolean;
+  /** Exhaustive: symmetry reduction over interchangeable CPUs (model/explore/symmetry.ts); default on. */
+  readonly symmetry?: boolean;
+  /** Exhaustive: fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
+  readonly fusion?: boolean;
+  /**
+   * Exhaustive: bytes the process may hold before the search ends as
+   * bounded-out (default: a quarter of the machine's memory, at most
+   * 4 GiB; see model/explore/memory.ts). The shortening of a violation's
+   * schedule holds at most the lesser of this and 1 GiB.
+   */
+  readonly maxMemory?: number;
+  /** Called now and then while searching (every few thousand states), e.g. for a progress line. */
+  readonly progress?: (p: CheckProgress) => void;
+}
+
+/** What a search has done so far, for a progress line. */
+export interface CheckProgress {
+  /** `search`: the exhaustive search; `shortening`: the search for a shortest schedule of its violation. */
+  readonly phase: 'search' | 'shortening';
+  readonly states: number;
+  /** Depth of the search: the DFS stack's deepest, or the BFS level. */
+  readonly depth: number;
 }
 
 /** The bounds a verdict holds within. */
@@ -71,6 +99,12 @@ export interface VerdictViolation {
   readonly cycle?: readonly WaitStep[];
   /** Length of the schedule the explorer found, before minimisation. */
   readonly foundLength: number;
+  /**
+   * How the schedule was shortened: `bfs` (a shortest one), `ddmin` (the
+   * random explorer's 1-minimal one), `ddmin (<bound>)` (the shortest-schedule
+   * search met that bound, so 1-minimal only), or `none` (minimize: false).
+   */
+  readonly shortened: string;
 }
 
 export interface Verdict {
@@ -86,10 +120,20 @@ export interface Verdict {
     readonly ms: number;
     /** Exhaustive only: the most CPUs inside one handler at once in any explored state. */
     readonly parallelism?: number;
+    /** Exhaustive only: states passed through without being stored (fusion's forced chains). */
+    readonly transient?: number;
+    /** Exhaustive only: the reductions used, and what they removed (see SearchStats). */
+    readonly reductions?: SearchStats['reductions'];
+    /** Exhaustive, violation: what shortening its schedule cost. */
+    readonly shortening?: { readonly method: string; readonly states: number; readonly ms: number; readonly bytes: number };
   };
   readonly violation: VerdictViolation | null;
   /** Why the verdict is bounded-out, if it is. */
   readonly boundedOut: string | null;
+  /** Which bound a bounded-out verdict met: the state limit, the memory bound, a loop bound, or sampling (random). */
+  readonly bound?: 'states' | 'memory' | 'loop' | 'sampling';
+  /** Bounded-out at the state or memory bound: the state words that varied most, the likely cause. */
+  readonly hint?: BoundHint;
   /** The seed of a random exploration. */
   readonly seed?: number;
 }
@@ -129,23 +173,65 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   let result: SearchResult;
   let seed: number | undefined;
   let parallelism: number | undefined;
+  let bound: Verdict['bound'];
+  let hint: BoundHint | undefined;
+  let shortenOpts: Parameters<typeof shortenViolation>[2] | undefined;
   if (explorer === 'random') {
     const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
     seed = r.seed;
     // Sampling proves nothing: without a violation the verdict stays bounded-out.
     result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
+    if (!r.violation) bound = r.boundedOut ? 'loop' : 'sampling';
   } else {
     const meter = new ParallelismMeter(p);
-    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s) });
+    const sampler = new StateSampler(new Machine(p));
+    const maxMemory = opts.maxMemory ?? defaultMaxMemory();
+    const guard = memoryGuard(maxMemory);
+    let memoryHit = false;
+    const progress = opts.progress;
+    result = exhaustive(p, {
+      ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+      ...(opts.por !== undefined ? { por: opts.por } : {}),
+      ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+      ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+      observe: (m, s) => {
+        meter.observe(m, s);
+        sampler.observe(s);
+      },
+      memoryCheck: (bytes, stats) => {
+        const why = guard(bytes, stats);
+        if (why !== null) memoryHit = true;
+        return why;
+      },
+      ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress({ phase: 'search', states: st.states, depth: st.maxDepth }) } : {}),
+    });
     parallelism = meter.value;
+    if (result.status === 'bounded-out') {
+      bound = memoryHit ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+      if (bound !== 'loop') hint = sampler.hint() ?? undefined;
+    }
+    shortenOpts = {
+      maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+      maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, maxMemory),
+      ...(progress ? { progress: (sp: { states: number; depth: number }) => progress({ phase: 'shortening', states: sp.states, depth: sp.depth }) } : {}),
+    };
   }
   let v = result.violation;
   const foundLength = v?.choices.length ?? 0;
+  let shortened = 'none';
+  let shortening: Shortening | undefined;
   if (v && opts.minimize !== false) {
     // Keep the kind; the message and cycle are those of the minimal schedule:
-    // a shortest one by BFS when the state space allows, else ddmin's 1-minimal one.
-    const bfs = explorer === 'exhaustive' ? shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES }) : null;
-    const shortest = bfs?.violation?.choices ?? minimize(p, v.choices, v.kind);
+    // a shortest one by BFS within the bounds (exhaustive), else ddmin's 1-minimal one.
+    let shortest: readonly number[];
+    if (shortenOpts) {
+      shortening = shortenViolation(p, v, shortenOpts);
+      shortest = shortening.choices;
+      shortened = shortening.method;
+    } else {
+      shortest = minimize(p, v.choices, v.kind);
+      shortened = 'ddmin';
+    }
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
@@ -156,11 +242,21 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     status: result.status,
     explorer,
     bounds: boundsOf(p, opts),
-    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
+    stats: {
+      states: result.stats.states,
+      transitions: result.stats.transitions,
+      ms: result.stats.ms,
+      ...(parallelism !== undefined ? { parallelism } : {}),
+      ...(result.stats.transient !== undefined ? { transient: result.stats.transient } : {}),
+      ...(result.stats.reductions !== undefined ? { reductions: result.stats.reductions } : {}),
+      ...(shortening ? { shortening: { method: shortening.method, states: shortening.states, ms: shortening.ms, bytes: shortening.bytes } } : {}),
+    },
     violation: v
-      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
+      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, shortened, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
+    ...(bound !== undefined ? { bound } : {}),
+    ...(hint !== undefined ? { hint } : {}),
     ...(seed !== undefined ? { seed } : {}),
   };
 }
@@ -192,4 +288,6 @@ export {
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
 export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
-export { shortestViolation };
+export { shortestViolation, shortenViolation, type Shortening };
+export { defaultMaxMemory, parseSize } from './explore/memory.ts';
+export type { BoundHint, WordSpread } from './explore/hint.ts';
