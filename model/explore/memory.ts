@@ -16,10 +16,12 @@
  * past a few GiB a single search is better split into shards or bounded.
  */
 import { totalmem } from 'node:os';
-import { bytesText } from './shortest.ts';
+import { bytesText } from './bytes.ts';
 import type { DfsStats } from './dfs.ts';
 
 const GiB = 1024 ** 3;
+
+export { parseSize } from './bytes.ts';
 
 /** The default memory bound: a quarter of the machine's memory, at most 4 GiB. */
 export function defaultMaxMemory(): number {
@@ -28,18 +30,6 @@ export function defaultMaxMemory(): number {
 
 /** Stored states between two memory checks of the exhaustive search (dfs.ts). */
 const CHECK_EVERY = 65_536;
-
-/**
- * "512M", "2G", "1.5GiB", "800MB", "1073741824" (bytes): a size in bytes,
- * powers of 1024; null if the text is not one.
- */
-export function parseSize(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-  if (!m) return null;
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: GiB, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const n = Math.floor(Number(m[1]) * scale);
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}
 
 /**
  * A memoryCheck for exhaustive(): null while the process fits in `maxBytes`,

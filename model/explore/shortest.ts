@@ -60,9 +60,20 @@ import type { Program } from '../kernel/program.ts';
 import { compareSchedules, minimize } from './minimize.ts';
 import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { VisitedSet } from './visited.ts';
+import { bytesText } from './bytes.ts';
+
+export { bytesText };
 
 /** Default memory bound of the shortening search: 1 GiB of its own arrays. */
 export const DEFAULT_SHORTEST_BYTES = 1 << 30;
+
+/**
+ * Bytes for keeping a level's whole states (twice: the anchor level and the
+ * next). Small on purpose: fresh memory costs more to touch than stepping
+ * costs to regenerate a wide level (measured: pure regeneration was the
+ * fastest on wide searches, a few MiB of kept levels on deep narrow ones).
+ */
+const LEVEL_STATES_BYTES = 8 * 2 ** 20;
 
 /** Default cap on distinct states of the shortening search (as for the exhaustive search). */
 export const DEFAULT_SHORTEST_STATES = 5_000_000;
@@ -85,19 +96,6 @@ export interface ShortestResult extends SearchResult {
   readonly bytes: number;
   /** Which bound ended the search, if one did: memory, states, or the depth given (no violation within it). */
   readonly bound: 'memory' | 'states' | 'depth' | null;
-}
-
-/** "1 GiB", "512 MiB", "3.5 MiB": a byte count for messages. */
-export function bytesText(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let u = 0;
-  let x = n;
-  while (x >= 1024 && u < units.length - 1) {
-    x /= 1024;
-    u++;
-  }
-  const digits = u === 0 || Number.isInteger(x) ? 0 : x < 10 ? 1 : 0;
-  return `${x.toFixed(digits)} ${units[u]}`;
 }
 
 /** The best violation of one depth so far, with its place in the search's order. */
@@ -133,15 +131,19 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
   };
   let anchor = rootAnchor();
   /** The states of the next level, kept while they fit in a share of the memory bound. */
-  let capture: LevelStates | null = null;
-  /** The array the next capture reuses (the anchor's and the capture's swap). */
+  let capturing = false;
+  /**
+   * The array the next level's states go to; kept from pass to pass (the
+   * anchor's and this one swap), since fresh memory costs more to touch
+   * than a state costs to copy.
+   */
   let spare: LevelStates | null = null;
-  const levelCap = Math.floor(maxBytes / 8);
+  const levelCap = Math.min(Math.floor(maxBytes / 8), LEVEL_STATES_BYTES);
   /** Bytes held now, plus `extra` about to be allocated. */
-  const held = (extra: number): number => visited.bytes + tree.bytes + anchor.states.bytes + (capture?.bytes ?? 0) + extra;
+  const held = (extra: number): number => visited.bytes + tree.bytes + anchor.states.bytes + (spare?.bytes ?? 0) + extra;
   /** Whether the next level's states may grow by `extra` bytes. */
   const captureFits = (extra: number): boolean => {
-    if (capture === null || capture.bytes + extra > levelCap || held(extra) > maxBytes) return false;
+    if (!capturing || spare === null || spare.bytes + extra > levelCap || held(extra) > maxBytes) return false;
     peak = Math.max(peak, held(extra));
     return true;
   };
@@ -159,7 +161,10 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
     c === null || compareSchedules(v.choices, c.violation.choices) < 0;
   /** Whether holding `extra` more bytes passes the memory bound, once the next level's kept states (an optimisation) are let go. */
   const memoryStop = (extra: number): boolean => {
-    if (held(extra) > maxBytes) capture = null;
+    if (held(extra) > maxBytes) {
+      spare = null;
+      capturing = false;
+    }
     const need = held(extra);
     if (need <= maxBytes) {
       peak = Math.max(peak, need);
@@ -228,9 +233,14 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
     const base = tree.size;
     for (let k = anchor.level + 1; k <= d; k++) cursor[k] = tree.levelStart[k]!;
     // Keep the states of level d+1 too, while they fit: the next pass then starts from them.
-    capture = last ? null : spare ?? new LevelStates(W);
-    spare = null;
-    capture?.clear();
+    // Levels tend to grow: try only when twice this level's states would fit.
+    const levelSize = tree.levelStart[d + 1]! - tree.levelStart[d]!;
+    const tryCapture = !last && 2 * levelSize * (W + 2) * 4 <= levelCap;
+    capturing = tryCapture;
+    if (capturing) {
+      spare ??= new LevelStates(W, Math.max(64, 2 * levelSize));
+      spare.clear();
+    }
 
     /** Expand the current state, node `x` of level d. */
     const expand = (x: number): void => {
@@ -277,7 +287,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
             if (tree.needsGrowth && memoryStop(tree.growthBytes)) break;
             tree.push(x, c);
             found++;
-            if (capture !== null && !capture.push(s, m.hLo, m.hHi, captureFits(capture.growthBytes))) capture = null;
+            if (capturing && !spare!.push(s, m.hLo, m.hHi, captureFits(spare!.growthBytes))) capturing = false;
           }
         }
         m.undoTo(mark, lo, hi);
@@ -338,11 +348,12 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
     }
     stepBestForD = nextBest;
     tree.levelStart.push(tree.size);
-    if (capture !== null) {
-      spare = anchor.states;
-      anchor = { level: d + 1, states: capture };
+    if (capturing && spare !== null) {
+      const old = anchor.states;
+      anchor = { level: d + 1, states: spare };
+      spare = old;
     }
-    capture = null;
+    capturing = false;
   }
 }
 

@@ -8,10 +8,13 @@ import {
   type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
+import { defaultMaxMemory } from '../../model/explore/memory.ts';
 import { DEFAULT_RUNS } from '../../model/explore/random.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { complain, print } from './output.ts';
+import { ProgressLine, type ProgressStream } from './progress.ts';
+import { bytesText } from '../../model/explore/bytes.ts';
 
 /** Where `check` saves counterexamples unless told otherwise. */
 export const DEFAULT_SAVE_DIR = 'counterexamples';
@@ -30,6 +33,12 @@ export interface CheckFlags {
   /** false with --no-save. */
   readonly save: boolean;
   readonly update?: boolean;
+  /** --max-memory, in bytes. */
+  readonly maxMemory?: number;
+  /** false with --no-por, --no-symmetry, --no-fusion. */
+  readonly por?: boolean;
+  readonly symmetry?: boolean;
+  readonly fusion?: boolean;
 }
 
 /** The explorer options the `check` flags ask for. */
@@ -38,9 +47,20 @@ function checkOptions(flags: CheckFlags): CheckOptions {
   if (explorer === 'exhaustive') {
     if (flags.seed !== undefined) throw new UsageError('--seed applies to --explorer random only');
     if (flags.runs !== undefined) throw new UsageError('--runs applies to --explorer random only');
-    return flags.maxStates === undefined ? { explorer } : { explorer, maxStates: flags.maxStates };
+    return {
+      explorer,
+      ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
+      ...(flags.maxMemory !== undefined ? { maxMemory: flags.maxMemory } : {}),
+      ...(flags.por === false ? { por: false } : {}),
+      ...(flags.symmetry === false ? { symmetry: false } : {}),
+      ...(flags.fusion === false ? { fusion: false } : {}),
+    };
   }
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
+  if (flags.maxMemory !== undefined) throw new UsageError('--max-memory applies to --explorer exhaustive only');
+  for (const r of ['por', 'symmetry', 'fusion'] as const) {
+    if (flags[r] === false) throw new UsageError(`--no-${r} applies to --explorer exhaustive only`);
+  }
   // One seed for the whole run, printed, so the run can be repeated exactly.
   const seed = flags.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
   return { explorer, seed, runs: flags.runs ?? DEFAULT_RUNS };
@@ -113,13 +133,25 @@ function verdictJson(v: Verdict): object {
           choices: v.violation.choices,
           trace: v.violation.trace,
           ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}),
+          shortened: v.violation.shortened,
+          foundLength: v.violation.foundLength,
         }
       : null,
     bounds: v.bounds,
-    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms, ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}) },
+    stats: {
+      states: v.stats.states,
+      transitions: v.stats.transitions,
+      ms: v.stats.ms,
+      ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}),
+      ...(v.stats.transient !== undefined ? { transient: v.stats.transient } : {}),
+      ...(v.stats.reductions !== undefined ? { reductions: v.stats.reductions } : {}),
+      ...(v.stats.shortening !== undefined ? { shortening: v.stats.shortening } : {}),
+    },
     explorer: v.explorer,
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
+    ...(v.bound !== undefined ? { bound: v.bound } : {}),
+    ...(v.hint !== undefined ? { hint: v.hint } : {}),
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
   };
 }
@@ -138,7 +170,45 @@ function explorerLine(opts: CheckOptions): string {
     return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
-  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
+  const off = (['por', 'symmetry', 'fusion'] as const).filter((r) => opts[r] === false).map((r) => `--no-${r}`);
+  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states ` +
+    `and ${bytesText(opts.maxMemory ?? defaultMaxMemory())} of memory per design${off.length > 0 ? ` (${off.join(', ')})` : ''}`;
+}
+
+/** `por (pruned 12 transitions in 5 states), fusion (40 transient states), symmetry (cpu1=cpu2)`: what the search's reductions did. */
+export function reductionsText(v: Verdict): string | null {
+  const r = v.stats.reductions;
+  if (!r) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts: string[] = [];
+  if (r.por) {
+    const pruned = r.prunedTransitions !== undefined ? `pruned ${n(r.prunedTransitions)} transitions in ${n(r.reducedStates ?? 0)} states` : 'on';
+    parts.push(`por (${pruned}${r.provisoExpansions ? `, ${n(r.provisoExpansions)} cycle-proviso expansions` : ''})`);
+  } else parts.push('por off');
+  if (r.fusion) {
+    const t = v.stats.transient ?? 0;
+    parts.push(`fusion (${n(t)} transient states passed through, ${n(v.stats.states)} of ${n(v.stats.states + t)} stored)`);
+  } else parts.push('fusion off');
+  const sym = r.symmetry;
+  if (!sym) parts.push('symmetry off');
+  else if (sym.orbits.length > 0) parts.push(`symmetry (interchangeable: ${sym.orbits.map((o) => o.map((c) => `cpu${c}`).join('=')).join(', ')})`);
+  else parts.push(`symmetry off (${sym.why ?? 'no interchangeable CPUs'})`);
+  return parts.join(', ');
+}
+
+/** "(shortest, by breadth-first search over 1,239 states in 62 ms; the search found 32 steps)". */
+function shortenedText(v: Verdict): string {
+  const viol = v.violation!;
+  const cost = v.stats.shortening;
+  const found = viol.foundLength !== viol.choices.length ? `; the search found ${viol.foundLength}` : '';
+  if (viol.shortened === 'bfs') {
+    return `shortest, by breadth-first search${cost ? ` over ${cost.states.toLocaleString('en-US')} states in ${cost.ms} ms, ${bytesText(cost.bytes)}` : ''}${found}`;
+  }
+  if (viol.shortened.startsWith('ddmin (')) {
+    return `1-minimal by ddmin, not known to be shortest: the shortest-schedule search gave up at its ${viol.shortened.slice(7, -1)}${found}`;
+  }
+  if (viol.shortened === 'ddmin') return `1-minimal by ddmin${found}`;
+  return `as found, not shortened${found}`;
 }
 
 /** The text report: explorer line, verdict table, each violation's story, the tally. */
@@ -164,12 +234,19 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
       out.push(...viol.message.split('\n').map((l) => `  ${l}`));
       out.push(`  within ${boundsText(v.bounds)}`);
-      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
+      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'} (${shortenedText(v)}):`);
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
     } else if (v.status === 'bounded-out') {
       out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      if (v.hint) out.push(`  ${v.hint.text}`);
     }
+  }
+
+  const searched = verdicts.filter((v) => v.stats.reductions);
+  if (searched.length > 0) {
+    out.push('', 'reductions:');
+    for (const v of searched) out.push(`  ${v.design}: ${reductionsText(v)}`);
   }
 
   const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
@@ -183,7 +260,7 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
 
 // ---------------------------------------------------------------- the command
 
-export async function runCheck(files: readonly string[], flags: CheckFlags): Promise<number> {
+export async function runCheck(files: readonly string[], flags: CheckFlags, io: { readonly stderr?: ProgressStream } = {}): Promise<number> {
   const opts = checkOptions(flags);
   if (flags.all && files.length > 0) throw new UsageError('check takes design files or --all, not both');
   if (!flags.all && files.length === 0) throw new UsageError('check needs design files or --all (kdefer help check)');
@@ -193,7 +270,15 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
+  // A progress line on a terminal, erased before the report.
+  const stream = io.stderr ?? process.stderr;
+  const line = ProgressLine.wanted(stream, flags.json ?? false) ? new ProgressLine(stream) : null;
+  const checked = compileAll(sources).map(({ program, module }) => {
+    line?.start(program.design.name);
+    const verdict = checkProgram(program, line ? { ...opts, progress: (p) => line.update(p) } : opts);
+    line?.clear();
+    return { verdict, program, module };
+  });
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
