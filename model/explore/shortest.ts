@@ -87,6 +87,12 @@ export interface ShortestOptions {
   readonly maxDepth?: number;
   /** Bytes the search's arrays may hold (visited set, parent links, levels); default 1 GiB. */
   readonly maxBytes?: number;
+  /**
+   * Keep the whole states of levels that fit in a few MiB, to start the
+   * next level's walk from them (default true); false walks every level
+   * from the initial state. The result is the same either way.
+   */
+  readonly keepLevels?: boolean;
   /** Called now and then (every 8192 new states) with the search's counters, for a progress line. */
   readonly progress?: (p: { readonly states: number; readonly depth: number; readonly bytes: number }) => void;
 }
@@ -138,7 +144,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
    * than a state costs to copy.
    */
   let spare: LevelStates | null = null;
-  const levelCap = Math.min(Math.floor(maxBytes / 8), LEVEL_STATES_BYTES);
+  const levelCap = opts.keepLevels === false ? 0 : Math.min(Math.floor(maxBytes / 8), LEVEL_STATES_BYTES);
   /** Bytes held now, plus `extra` about to be allocated. */
   const held = (extra: number): number => visited.bytes + tree.bytes + anchor.states.bytes + (spare?.bytes ?? 0) + extra;
   /** Whether the next level's states may grow by `extra` bytes. */
