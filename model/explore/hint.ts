@@ -5,7 +5,8 @@
  * every state new, and the search runs into its state or memory bound; the
  * word that keeps changing names the cause.
  *
- * Cheap by construction: every 64th explored state is sampled, and each
+ * Cheap by construction: the first 1024 explored states and then every
+ * 64th are sampled, and each
  * word keeps a set of the values it took, capped at 1000 (a word at the
  * cap is reported as "≥1000"). The words are named from the layout
  * (model/kernel/layout.ts): design variables, per-CPU variables, registers
@@ -18,8 +19,9 @@ import {
 } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
 
-/** Sample one explored state in this many. */
+/** Sample one explored state in this many (after the first FIRST_SAMPLED, which are all sampled). */
 const SAMPLE_EVERY = 64;
+const FIRST_SAMPLED = 1024;
 /** Distinct values kept per word; a word at the cap is reported as "≥ cap". */
 export const DISTINCT_CAP = 1000;
 
@@ -119,7 +121,7 @@ export class StateSampler {
 
   /** Called with each explored state; samples one in SAMPLE_EVERY. */
   observe(s: Int32Array): void {
-    if (++this.calls % SAMPLE_EVERY !== 0) return;
+    if (++this.calls > FIRST_SAMPLED && this.calls % SAMPLE_EVERY !== 0) return;
     this.sampled++;
     const values = this.values;
     for (let i = 0; i < values.length; i++) {

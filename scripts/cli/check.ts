@@ -270,15 +270,9 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  // A progress line on a terminal, erased before the report.
-  const stream = io.stderr ?? process.stderr;
-  const line = ProgressLine.wanted(stream, flags.json ?? false) ? new ProgressLine(stream) : null;
-  const checked = compileAll(sources).map(({ program, module }) => {
-    line?.start(program.design.name);
-    const verdict = checkProgram(program, line ? { ...opts, progress: (p) => line.update(p) } : opts);
-    line?.clear();
-    return { verdict, program, module };
-  });
+  const compiled = compileAll(sources);
+  const found = checkAll(compiled.map((c) => c.program), opts, io.stderr ?? process.stderr, flags.json ?? false);
+  const checked = compiled.map(({ program, module }, i) => ({ verdict: found[i]!, program, module }));
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
@@ -295,6 +289,22 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
   }
   for (const s of store) for (const w of s.warnings) complain(`warning: ${w}`);
   return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+}
+
+/**
+ * Check each program in turn; on a terminal (and not under --json), with a
+ * progress line on `stream`, erased before anything else is printed.
+ */
+export function checkAll(programs: readonly Program[], opts: CheckOptions, stream: ProgressStream, json: boolean): Verdict[] {
+  const line = ProgressLine.wanted(stream, json) ? new ProgressLine(stream) : null;
+  return programs.map((program) => {
+    line?.start(program.design.name);
+    try {
+      return checkProgram(program, line ? { ...opts, progress: (p) => line.update(p) } : opts);
+    } finally {
+      line?.clear();
+    }
+  });
 }
 
 /** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
