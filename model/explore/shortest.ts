@@ -5,13 +5,20 @@
  * state vector itself.
  *
  * Regenerating a level. The states of level d are rebuilt when level d is
- * expanded, by walking the BFS tree depth-first from the initial state:
+ * expanded, by walking the BFS tree depth-first from the initial state
+ * (or from the kept level nearest above, see below):
  * the machine steps into a child in place (Machine.stepInPlace) and undoes
  * the step through the write log (undoTo) when it leaves it, so a pass
  * costs one step per tree edge it walks, not a replay of d steps per state.
  * A node whose subtree produced no new state in a pass is dead (every
  * later level descends from this level's new states) and is never walked
  * again.
+ *
+ * Kept levels. While a level's whole states fit in a few MiB (and in the
+ * memory bound), they are kept, and the next pass starts its walks from
+ * them (the anchor level) instead of from the initial state: deep, narrow
+ * searches then cost one step per state. Wide levels are not kept: on the
+ * machines measured, touching fresh memory cost more than stepping.
  *
  * Layout. Nodes are numbered in the order they are found. The children of
  * one node are found together, and the nodes of one level are expanded in
