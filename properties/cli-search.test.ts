@@ -76,11 +76,12 @@ describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no
   it('the text report: the bound and the likely cause; how the schedule was shortened; the reductions line', () => {
     const run = kdefer('check', counterFile, aaFile, '--max-states', '1100', '--no-por', '--no-fusion');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^exhaustive search: .* states and .*B of memory per design \(--no-por, --no-fusion\)$/m);
+    expect(run.stdout).toMatch(/^exhaustive search: every schedule within the bounds, at most 1100 states per design \(--no-por, --no-fusion\)$/m);
     expect(run.stdout).toMatch(/^rearming-counter: bounded-out$/m);
     expect(run.stdout).toMatch(/^ {2}state limit reached: more than 1100 distinct states/m);
     expect(run.stdout).toMatch(/^ {2}likely cause: the state words that took the most distinct values are var count \(\d+\)[;,]/m);
-    expect(run.stdout).toMatch(/^ {2}schedule, \d+ steps \(shortest, by breadth-first search over [\d,]+ states in \d+ ms, .*\):$/m);
+    expect(run.stdout).toMatch(/^ {2}schedule, \d+ steps:$/m);
+    expect(run.stdout).toMatch(/^ {2}reductions: por off, fusion off, symmetry off \(one CPU\)$/m);
     expect(run.stdout).toMatch(/^ {2}aa-two-cpus: por off, fusion off, symmetry \(interchangeable: cpu0=cpu1\)$/m);
     expect(run.stdout).toMatch(/^ {2}rearming-counter: por off, fusion off, symmetry off \(one CPU\)$/m);
   });

@@ -8,7 +8,6 @@ import {
   type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
-import { defaultMaxMemory } from '../../model/explore/memory.ts';
 import { DEFAULT_RUNS } from '../../model/explore/random.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
@@ -170,9 +169,15 @@ function explorerLine(opts: CheckOptions): string {
     return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
-  const off = (['por', 'symmetry', 'fusion'] as const).filter((r) => opts[r] === false).map((r) => `--no-${r}`);
-  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states ` +
-    `and ${bytesText(opts.maxMemory ?? defaultMaxMemory())} of memory per design${off.length > 0 ? ` (${off.join(', ')})` : ''}`;
+  const off = switchedOff(opts);
+  const memory = opts.maxMemory !== undefined ? ` and ${bytesText(opts.maxMemory)} of memory` : '';
+  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states${memory} per design` +
+    (off.length > 0 ? ` (${off.join(', ')})` : '');
+}
+
+/** The reductions switched off, as their flags. */
+function switchedOff(opts: CheckOptions): string[] {
+  return (['por', 'symmetry', 'fusion'] as const).filter((r) => opts[r] === false).map((r) => `--no-${r}`);
 }
 
 /** `por (pruned 12 transitions in 5 states), fusion (40 transient states), symmetry (cpu1=cpu2)`: what the search's reductions did. */
@@ -234,17 +239,22 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
       out.push(...viol.message.split('\n').map((l) => `  ${l}`));
       out.push(`  within ${boundsText(v.bounds)}`);
-      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'} (${shortenedText(v)}):`);
+      // A shortest schedule is the rule (README: Verdicts); anything else is said.
+      const how = viol.shortened === 'bfs' ? '' : ` (${shortenedText(v)})`;
+      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}${how}:`);
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
     } else if (v.status === 'bounded-out') {
       out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
       if (v.hint) out.push(`  ${v.hint.text}`);
+      const reductions = reductionsText(v);
+      if (reductions) out.push(`  reductions: ${reductions}`);
     }
   }
 
+  // Every design's reductions, when some were switched off (the JSON stats always have them).
   const searched = verdicts.filter((v) => v.stats.reductions);
-  if (searched.length > 0) {
+  if (searched.length > 0 && switchedOff(opts).length > 0) {
     out.push('', 'reductions:');
     for (const v of searched) out.push(`  ${v.design}: ${reductionsText(v)}`);
   }
