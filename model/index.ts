@@ -9,10 +9,12 @@ import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
 import type { Assumption, Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
-import type { SearchResult } from './explore/outcome.ts';
+import type { SearchResult, SearchStats } from './explore/outcome.ts';
+import { StateSampler, type BoundHint } from './explore/hint.ts';
+import { defaultMaxMemory, memoryGuard } from './explore/memory.ts';
+import { DEFAULT_SHORTEST_BYTES, shortenViolation, type Shortening } from './explore/shortest.ts';
 import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
 import type { RandomWorkers } from './explore/random-workers.ts';
-import { minimize } from './explore/minimize.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
@@ -72,6 +74,30 @@ export interface CheckOptions {
    * problem settled by a search (Verdict.lockdep). Default true.
    */
   readonly lockdep?: boolean;
+  /** Exhaustive: partial-order reduction (model/explore/por.ts); default on. */
+  readonly por?: boolean;
+  /** Exhaustive: symmetry reduction over interchangeable CPUs (model/explore/symmetry.ts); default on. */
+  readonly symmetry?: boolean;
+  /** Exhaustive: fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
+  readonly fusion?: boolean;
+  /**
+   * Exhaustive: bytes the process may hold before the search ends as
+   * bounded-out (default: a quarter of the machine's memory, at most
+   * 4 GiB; see model/explore/memory.ts). The shortening of a violation's
+   * schedule holds at most the lesser of this and 1 GiB.
+   */
+  readonly maxMemory?: number;
+  /** Called now and then while searching (every few thousand states), e.g. for a progress line. */
+  readonly progress?: (p: CheckProgress) => void;
+}
+
+/** What a search has done so far, for a progress line. */
+export interface CheckProgress {
+  /** `search`: the exhaustive search; `shortening`: the search for a shortest schedule of its violation. */
+  readonly phase: 'search' | 'shortening';
+  readonly states: number;
+  /** Depth of the search: the DFS stack's deepest, or the BFS level. */
+  readonly depth: number;
 }
 
 /** How a random search went: its strategy, and where it found its violation. */
@@ -116,6 +142,12 @@ export interface VerdictViolation {
   readonly cycle?: readonly WaitStep[];
   /** Length of the schedule the explorer found, before minimisation. */
   readonly foundLength: number;
+  /**
+   * How the schedule was shortened: `bfs` (a shortest one), `ddmin` (the
+   * random explorer's 1-minimal one), `ddmin (<bound>)` (the shortest-schedule
+   * search met that bound, so 1-minimal only), or `none` (minimize: false).
+   */
+  readonly shortened: string;
 }
 
 /**
@@ -153,10 +185,20 @@ export interface Verdict {
     readonly ms: number;
     /** Exhaustive only: the most CPUs inside one handler at once in any explored state. */
     readonly parallelism?: number;
+    /** Exhaustive only: states passed through without being stored (fusion's forced chains). */
+    readonly transient?: number;
+    /** Exhaustive only: the reductions used, and what they removed (see SearchStats). */
+    readonly reductions?: SearchStats['reductions'];
+    /** Exhaustive, violation: what shortening its schedule cost. */
+    readonly shortening?: { readonly method: string; readonly states: number; readonly ms: number; readonly bytes: number };
   };
   readonly violation: VerdictViolation | null;
   /** Why the verdict is bounded-out, if it is. */
   readonly boundedOut: string | null;
+  /** Which bound a bounded-out verdict met: the state limit, the memory bound, a loop bound, or sampling (random). */
+  readonly bound?: 'states' | 'memory' | 'loop' | 'sampling';
+  /** Bounded-out at the state or memory bound: the state words that varied most, the likely cause. */
+  readonly hint?: BoundHint;
   /** The seed of a random exploration. */
   readonly seed?: number;
   /**
@@ -217,22 +259,53 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   const lockdep = opts.lockdep === false ? null : new LockdepObserver(p);
   if ((opts.explorer ?? 'exhaustive') === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
   const meter = new ParallelismMeter(p);
+  const sampler = new StateSampler(new Machine(p));
+  const maxMemory = opts.maxMemory ?? defaultMaxMemory();
+  const guard = memoryGuard(maxMemory);
+  let memoryHit = false;
+  const progress = opts.progress;
   const result = exhaustive(p, {
     ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
-    observe: (m, s) => meter.observe(m, s),
+    ...(opts.por !== undefined ? { por: opts.por } : {}),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+    observe: (m, s) => {
+      meter.observe(m, s);
+      sampler.observe(s);
+    },
+    memoryCheck: (bytes, stats) => {
+      const why = guard(bytes, stats);
+      if (why !== null) memoryHit = true;
+      return why;
+    },
+    ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress({ phase: 'search', states: st.states, depth: st.maxDepth }) } : {}),
     ...(lockdep ? { transitions: lockdep } : {}),
   });
+  let bound: Verdict['bound'];
+  let hint: BoundHint | undefined;
+  if (result.status === 'bounded-out') {
+    bound = memoryHit ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+    if (bound !== 'loop') hint = sampler.hint() ?? undefined;
+  }
+  const shortenOpts = {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, maxMemory),
+    ...(progress ? { progress: (sp: { states: number; depth: number }) => progress({ phase: 'shortening', states: sp.states, depth: sp.depth }) } : {}),
+  };
   let v = result.violation;
   const foundLength = v?.choices.length ?? 0;
+  let shortened = 'none';
+  let shortening: Shortening | undefined;
   if (v && opts.minimize !== false) {
     // Keep the kind; the message and cycle are those of the minimal schedule:
-    // a shortest one by BFS when the state space allows, else ddmin's 1-minimal one.
-    const bfs = shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES });
-    const shortest = bfs?.violation?.choices ?? minimize(p, v.choices, v.kind);
+    // a shortest one by BFS within the bounds, else ddmin's 1-minimal one.
+    shortening = shortenViolation(p, v, shortenOpts);
+    const shortest = shortening.choices;
+    shortened = shortening.method;
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
-  return verdictOf(p, opts, result, v, foundLength, { parallelism: meter.value }, lockdep);
+  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism: meter.value, bound, hint, shortening }, lockdep);
 }
 
 /**
@@ -265,7 +338,9 @@ function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep:
   const random: RandomSummary = {
     strategy: r.strategy, depth: r.depth, runs: r.runs, runsPerSecond: r.runsPerSecond, run: r.run, runStrategy: r.runStrategy, path: r.path,
   };
-  return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, { seed: r.seed, random }, lockdep);
+  const bound: Verdict['bound'] = r.violation ? undefined : r.boundedOut ? 'loop' : 'sampling';
+  const shortened = r.violation ? (opts.minimize === false ? 'none' : 'ddmin') : 'none';
+  return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, shortened, { seed: r.seed, random, bound }, lockdep);
 }
 
 /**
@@ -303,8 +378,11 @@ function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v:
 }
 
 function verdictOf(
-  p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], foundLength: number,
-  extra: { readonly parallelism?: number; readonly seed?: number; readonly random?: RandomSummary },
+  p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], foundLength: number, shortened: string,
+  extra: {
+    readonly parallelism?: number; readonly seed?: number; readonly random?: RandomSummary;
+    readonly bound?: Verdict['bound']; readonly hint?: BoundHint | undefined; readonly shortening?: Shortening | undefined;
+  },
   lockdep: LockdepObserver | null,
 ): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
@@ -317,11 +395,21 @@ function verdictOf(
     status: result.status,
     explorer,
     bounds,
-    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(extra.parallelism !== undefined ? { parallelism: extra.parallelism } : {}) },
+    stats: {
+      states: result.stats.states,
+      transitions: result.stats.transitions,
+      ms: result.stats.ms,
+      ...(extra.parallelism !== undefined ? { parallelism: extra.parallelism } : {}),
+      ...(result.stats.transient !== undefined ? { transient: result.stats.transient } : {}),
+      ...(result.stats.reductions !== undefined ? { reductions: result.stats.reductions } : {}),
+      ...(extra.shortening ? { shortening: { method: extra.shortening.method, states: extra.shortening.states, ms: extra.shortening.ms, bytes: extra.shortening.bytes } } : {}),
+    },
     violation: v
-      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
+      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, shortened, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
+    ...(extra.bound !== undefined ? { bound: extra.bound } : {}),
+    ...(extra.hint !== undefined ? { hint: extra.hint } : {}),
     ...(extra.seed !== undefined ? { seed: extra.seed } : {}),
     ...(extra.random ? { random: extra.random } : {}),
     ...(entries ? { lockdep: entries } : {}),
@@ -363,5 +451,7 @@ export {
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
 export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
-export { shortestViolation };
+export { shortestViolation, shortenViolation, type Shortening };
+export { defaultMaxMemory, parseSize } from './explore/memory.ts';
+export type { BoundHint, WordSpread } from './explore/hint.ts';
 export { growCheck, growVariants, isUnassumedFlip, type GrowOutcome, type GrowVariant } from './explore/grow.ts';

@@ -85,7 +85,11 @@ describe('kdefer check', () => {
       expect(Object.keys(v)).toEqual(expect.arrayContaining(['design', 'fingerprint', 'expected', 'status', 'violation', 'bounds', 'stats']));
       expect(v.fingerprint).toMatch(/^[0-9a-f]{16}$/);
       expect(v.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 1 } });
-      expect(v.stats).toEqual({ states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number), parallelism: 1 });
+      expect(v.stats).toEqual({
+        states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number), parallelism: 1,
+        transient: expect.any(Number), reductions: expect.objectContaining({ por: true, fusion: true }),
+        ...(v.status === 'violation' ? { shortening: expect.objectContaining({ method: 'bfs' }) } : {}),
+      });
     }
     const [buggy, fixed] = verdicts;
     expect(buggy).toMatchObject({ expected: 'deadlock', status: 'violation', violation: { kind: 'deadlock', message: expect.stringContaining('deadlock') } });

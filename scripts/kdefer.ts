@@ -24,6 +24,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT_AS_EXPECTED, EXIT_BAD_INPUT, UsageError } from './cli/errors.ts';
 import { complain, print, reserveStdout } from './cli/output.ts';
 import { packageVersion, staleBuildWarning } from './cli/package.ts';
+import { parseSize } from '../model/explore/bytes.ts';
 
 // ---------------------------------------------------------------- the table
 
@@ -63,6 +64,13 @@ const wholeNumber = (flag: string, min: number) => (text: string): number => {
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag}: '${text}' is not a whole number ≥ ${min}`);
   return n;
 };
+
+/** A size in bytes given to --max-memory: 2G, 512M, 1.5GiB, 1073741824. */
+function memorySize(text: string): number {
+  const n = parseSize(text);
+  if (n === null) throw new UsageError(`--max-memory: '${text}' is not a size (bytes, or a number with K, M, G or T, e.g. 2G, 512M)`);
+  return n;
+}
 
 /** A fast-check seed: a 32-bit integer. */
 function seedNumber(text: string): number {
@@ -115,6 +123,14 @@ const COMMANDS: readonly Subcommand[] = [
         help: 'exhaustive: distinct states before giving up as bounded-out (default 5000000)',
         parse: wholeNumber('max-states', 1),
       },
+      {
+        flags: '--max-memory <size>',
+        help: 'exhaustive: memory the process may hold before giving up as bounded-out, in bytes or with K, M, G (e.g. 2G, 512M); default a quarter of this machine\'s memory, at most 4G. Shortening a violation\'s schedule holds at most the lesser of this and 1G, then falls back to ddmin',
+        parse: memorySize,
+      },
+      { flags: '--no-por', help: 'exhaustive: switch off partial-order reduction (the verdict\'s reductions line says what each reduction removed)' },
+      { flags: '--no-symmetry', help: 'exhaustive: switch off symmetry reduction over interchangeable CPUs' },
+      { flags: '--no-fusion', help: 'exhaustive: switch off fusion of private steps and forced chains (every state is stored)' },
       { flags: '--save-dir <dir>', help: 'where to save a counterexample file per violation (default ./counterexamples); never overwrites a file' },
       { flags: '--no-save', help: 'save no counterexample file' },
       {

@@ -174,7 +174,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       }
     }
     if (opts.progress && stats.states >= progressAt) {
-      progressAt = stats.states + 100_000;
+      // Often enough for a line updated twice a second; the caller throttles by time.
+      progressAt = stats.states + 4096;
       stats.visitedBytes = visited.bytes;
       opts.progress(stats);
     }

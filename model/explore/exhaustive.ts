@@ -6,14 +6,10 @@
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import type { TransitionObserver } from '../kernel/semantics.ts';
-import type { ViolationKind } from '../check/violation.ts';
-import { H_VIOL_KIND } from '../kernel/layout.ts';
-import { compareSchedules } from './minimize.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import type { SearchResult } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
-import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
 export const DEFAULT_MAX_STATES = 5_000_000;
@@ -72,82 +68,5 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   };
 }
 
-/**
- * Breadth-first search: violations are met in order of schedule length, so
- * the first found is a shortest one. With `kind`, only violations of that
- * kind count (others end their path); among the shortest, the schedule
- * with the fewest interrupts and preemptions, then the fewest CPUs, wins
- * (see minimize.ts compareSchedules). Keeps every state's parent, so it
- * costs more memory than DFS; use it for counterexamples, DFS for proofs.
- */
-export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readonly kind?: ViolationKind } = {}): SearchResult {
-  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
-  const started = performance.now();
-  const m = new Machine(p);
-  const visited = new VisitedSet();
-  const h = new Uint32Array(2);
-  const stats = { states: 1, transitions: 0, ms: 0, maxDepth: 0 };
-  const parents: number[] = [-1];
-  const via: number[] = [0];
-  const pathTo = (index: number, last: number): number[] => {
-    const path = [last];
-    for (let i = index; i > 0; i = parents[i]!) path.push(via[i]!);
-    return path.reverse();
-  };
-  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
-    stats.ms = Math.round(performance.now() - started);
-    return { status, violation, boundedOut, stats };
-  };
-  const wanted = (v: Violation | null): v is Violation => v !== null && (opts.kind === undefined || v.kind === opts.kind);
-  const init = m.initial();
-  fingerprint(init, h);
-  visited.add(h[0]!, h[1]!);
-  {
-    const end = m.enabled(init).length === 0 ? endViolation(m, init, []) : null;
-    if (wanted(end)) return finish('violation', end, null);
-  }
-  let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
-  let firstBound: string | null = null;
-  while (frontier.length > 0) {
-    const next: { s: Int32Array; index: number }[] = [];
-    let best: Violation | null = null;
-    const consider = (v: Violation): void => {
-      if (best === null || compareSchedules(v.choices, best.choices) < 0) best = v;
-    };
-    stats.maxDepth++;
-    for (const { s, index } of frontier) {
-      for (const choice of m.enabled(s)) {
-        const t = m.step(s, choice);
-        stats.transitions++;
-        if (t[H_VIOL_KIND] !== 0) {
-          const v = stepViolation(m, t, pathTo(index, choice));
-          if (wanted(v)) consider(v);
-          continue;
-        }
-        fingerprint(t, h);
-        if (!visited.add(h[0]!, h[1]!)) continue;
-        stats.states++;
-        parents.push(index);
-        via.push(choice);
-        const tIndex = parents.length - 1;
-        const loop = boundHit(t);
-        if (loop >= 0) {
-          firstBound ??= boundMessage(m, loop);
-          continue;
-        }
-        if (m.enabled(t).length === 0) {
-          const end = endViolation(m, t, pathTo(index, choice));
-          if (wanted(end)) consider(end);
-          continue;
-        }
-        if (stats.states >= maxStates) {
-          return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit or shrink the bounds)`);
-        }
-        next.push({ s: t, index: tIndex });
-      }
-    }
-    if (best) return finish('violation', best, null);
-    frontier = next;
-  }
-  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
-}
+/** The shortest-schedule search lives in shortest.ts (fingerprints and parent links only). */
+export { shortestViolation } from './shortest.ts';

@@ -15,6 +15,8 @@ import { RandomWorkers } from '../../model/explore/random-workers.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { complain, print } from './output.ts';
+import { ProgressLine, type ProgressStream } from './progress.ts';
+import { bytesText } from '../../model/explore/bytes.ts';
 
 /** Where `check` saves counterexamples unless told otherwise. */
 export const DEFAULT_SAVE_DIR = 'counterexamples';
@@ -38,6 +40,12 @@ export interface CheckFlags {
   readonly update?: boolean;
   /** --grow [n]: raise each bound of each verified design by 1 up to n. */
   readonly grow?: number;
+  /** --max-memory, in bytes. */
+  readonly maxMemory?: number;
+  /** false with --no-por, --no-symmetry, --no-fusion. */
+  readonly por?: boolean;
+  readonly symmetry?: boolean;
+  readonly fusion?: boolean;
 }
 
 /** The explorer options the `check` flags ask for, and the worker threads of a random search. */
@@ -47,9 +55,21 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
     for (const [flag, value] of [['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth], ['workers', flags.workers]] as const) {
       if (value !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
     }
-    return flags.maxStates === undefined ? { explorer, workers: 1 } : { explorer, maxStates: flags.maxStates, workers: 1 };
+    return {
+      explorer,
+      workers: 1,
+      ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
+      ...(flags.maxMemory !== undefined ? { maxMemory: flags.maxMemory } : {}),
+      ...(flags.por === false ? { por: false } : {}),
+      ...(flags.symmetry === false ? { symmetry: false } : {}),
+      ...(flags.fusion === false ? { fusion: false } : {}),
+    };
   }
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
+  if (flags.maxMemory !== undefined) throw new UsageError('--max-memory applies to --explorer exhaustive only');
+  for (const r of ['por', 'symmetry', 'fusion'] as const) {
+    if (flags[r] === false) throw new UsageError(`--no-${r} applies to --explorer exhaustive only`);
+  }
   const strategy = flags.strategy ?? DEFAULT_STRATEGY;
   if (flags.depth !== undefined && strategy !== 'pct' && strategy !== 'mix') throw new UsageError('--depth applies to --strategy pct or mix only');
   if (flags.depth !== undefined && flags.depth > MAX_DEPTH) throw new UsageError(`--depth: '${flags.depth}' is more than ${MAX_DEPTH}`);
@@ -125,13 +145,25 @@ function verdictJson(v: Verdict): object {
           choices: v.violation.choices,
           trace: v.violation.trace,
           ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}),
+          shortened: v.violation.shortened,
+          foundLength: v.violation.foundLength,
         }
       : null,
     bounds: v.bounds,
-    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms, ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}) },
+    stats: {
+      states: v.stats.states,
+      transitions: v.stats.transitions,
+      ms: v.stats.ms,
+      ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}),
+      ...(v.stats.transient !== undefined ? { transient: v.stats.transient } : {}),
+      ...(v.stats.reductions !== undefined ? { reductions: v.stats.reductions } : {}),
+      ...(v.stats.shortening !== undefined ? { shortening: v.stats.shortening } : {}),
+    },
     explorer: v.explorer,
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
+    ...(v.bound !== undefined ? { bound: v.bound } : {}),
+    ...(v.hint !== undefined ? { hint: v.hint } : {}),
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
     ...(v.random ? { random: v.random } : {}),
     assumptions: v.assumptions,
@@ -179,7 +211,51 @@ function explorerLine(opts: CheckOptions): string {
     return `random search (${how}): ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
-  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
+  const off = switchedOff(opts);
+  const memory = opts.maxMemory !== undefined ? ` and ${bytesText(opts.maxMemory)} of memory` : '';
+  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states${memory} per design` +
+    (off.length > 0 ? ` (${off.join(', ')})` : '');
+}
+
+/** The reductions switched off, as their flags. */
+function switchedOff(opts: CheckOptions): string[] {
+  return (['por', 'symmetry', 'fusion'] as const).filter((r) => opts[r] === false).map((r) => `--no-${r}`);
+}
+
+/** `por (pruned 12 transitions in 5 states), fusion (40 transient states), symmetry (cpu1=cpu2)`: what the search's reductions did. */
+export function reductionsText(v: Verdict): string | null {
+  const r = v.stats.reductions;
+  if (!r) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts: string[] = [];
+  if (r.por) {
+    const pruned = r.prunedTransitions !== undefined ? `pruned ${n(r.prunedTransitions)} transitions in ${n(r.reducedStates ?? 0)} states` : 'on';
+    parts.push(`por (${pruned}${r.provisoExpansions ? `, ${n(r.provisoExpansions)} cycle-proviso expansions` : ''})`);
+  } else parts.push('por off');
+  if (r.fusion) {
+    const t = v.stats.transient ?? 0;
+    parts.push(`fusion (${n(t)} transient states passed through, ${n(v.stats.states)} of ${n(v.stats.states + t)} stored)`);
+  } else parts.push('fusion off');
+  const sym = r.symmetry;
+  if (!sym) parts.push('symmetry off');
+  else if (sym.orbits.length > 0) parts.push(`symmetry (interchangeable: ${sym.orbits.map((o) => o.map((c) => `cpu${c}`).join('=')).join(', ')})`);
+  else parts.push(`symmetry off (${sym.why ?? 'no interchangeable CPUs'})`);
+  return parts.join(', ');
+}
+
+/** "(shortest, by breadth-first search over 1,239 states in 62 ms; the search found 32 steps)". */
+function shortenedText(v: Verdict): string {
+  const viol = v.violation!;
+  const cost = v.stats.shortening;
+  const found = viol.foundLength !== viol.choices.length ? `; the search found ${viol.foundLength}` : '';
+  if (viol.shortened === 'bfs') {
+    return `shortest, by breadth-first search${cost ? ` over ${cost.states.toLocaleString('en-US')} states in ${cost.ms} ms, ${bytesText(cost.bytes)}` : ''}${found}`;
+  }
+  if (viol.shortened.startsWith('ddmin (')) {
+    return `1-minimal by ddmin, not known to be shortest: the shortest-schedule search gave up at its ${viol.shortened.slice(7, -1)}${found}`;
+  }
+  if (viol.shortened === 'ddmin') return `1-minimal by ddmin${found}`;
+  return `as found, not shortened${found}`;
 }
 
 /** The text report: explorer line, verdict table, each violation's story, the tally. */
@@ -213,11 +289,16 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       out.push(...viol.message.split('\n').map((l) => `  ${l}`));
       out.push(`  within ${boundsText(v.bounds)}`);
       if (v.random?.run) out.push(`  ${foundLine(v)}`);
-      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
+      // A shortest schedule is the rule (README: Verdicts); anything else is said.
+      const how = viol.shortened === 'bfs' ? '' : ` (${shortenedText(v)})`;
+      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}${how}:`);
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
     } else if (v.status === 'bounded-out') {
       out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      if (v.hint) out.push(`  ${v.hint.text}`);
+      const reductions = reductionsText(v);
+      if (reductions) out.push(`  reductions: ${reductions}`);
     }
   }
 
@@ -225,6 +306,13 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   if (assuming.length > 0) {
     out.push('', 'assumptions declared by the designs (beyond their bounds):');
     for (const v of assuming) out.push(`  ${v.design}: ${assumptionsText(v.assumptions)}`);
+  }
+
+  // Every design's reductions, when some were switched off (the JSON stats always have them).
+  const reduced = verdicts.filter((v) => v.stats.reductions);
+  if (reduced.length > 0 && switchedOff(opts).length > 0) {
+    out.push('', 'reductions:');
+    for (const v of reduced) out.push(`  ${v.design}: ${reductionsText(v)}`);
   }
 
   const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
@@ -291,7 +379,7 @@ function growReport(grown: readonly { design: string; outcomes: readonly GrowOut
 
 // ---------------------------------------------------------------- the command
 
-export async function runCheck(files: readonly string[], flags: CheckFlags): Promise<number> {
+export async function runCheck(files: readonly string[], flags: CheckFlags, io: { readonly stderr?: ProgressStream } = {}): Promise<number> {
   const opts = checkOptions(flags);
   const growSteps = flags.grow ?? 0;
   if (growSteps > 0 && opts.explorer === 'random') throw new UsageError('--grow needs the exhaustive explorer: only it verifies, and --grow re-checks verified designs');
@@ -303,16 +391,21 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  const programs = compileAll(sources);
-  const checked: { verdict: Verdict; program: Program; module: string }[] = [];
-  const pool = opts.workers > 1 ? new RandomWorkers(opts.workers) : null;
-  try {
-    for (const { program, module } of programs) {
-      checked.push({ verdict: pool ? await checkProgramOn(pool, program, opts) : checkProgram(program, opts), program, module });
+  const compiled = compileAll(sources);
+  let found: Verdict[];
+  if (opts.workers > 1) {
+    // A random search over worker threads (checkProgramOn); no progress line there.
+    const pool = new RandomWorkers(opts.workers);
+    found = [];
+    try {
+      for (const { program } of compiled) found.push(await checkProgramOn(pool, program, opts));
+    } finally {
+      await pool.close();
     }
-  } finally {
-    await pool?.close();
+  } else {
+    found = checkAll(compiled.map((c) => c.program), opts, io.stderr ?? process.stderr, flags.json ?? false);
   }
+  const checked = compiled.map(({ program, module }, i) => ({ verdict: found[i]!, program, module }));
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
@@ -343,6 +436,22 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   for (const s of store) for (const w of s.warnings) complain(`warning: ${w}`);
   const flipped = grown.some((g) => g.outcomes.some(isUnassumedFlip));
   return verdicts.every(asExpected) && !flipped ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
+}
+
+/**
+ * Check each program in turn; on a terminal (and not under --json), with a
+ * progress line on `stream`, erased before anything else is printed.
+ */
+export function checkAll(programs: readonly Program[], opts: CheckOptions, stream: ProgressStream, json: boolean): Verdict[] {
+  const line = ProgressLine.wanted(stream, json) ? new ProgressLine(stream) : null;
+  return programs.map((program) => {
+    line?.start(program.design.name);
+    try {
+      return checkProgram(program, line ? { ...opts, progress: (p) => line.update(p) } : opts);
+    } finally {
+      line?.clear();
+    }
+  });
 }
 
 /** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
