@@ -7,6 +7,7 @@
  *
  *   npm run bench                       N = 2, 3, 4 at K = 2, buggy and fixed, plus irq_lock N=4 K=3 fixed
  *   npm run bench -- --json             only a JSON array on stdout (progress on stderr)
+ *   npm run bench -- --json-out FILE    the table on stdout, and the JSON array written to a new FILE
  *   npm run bench -- --quick            N = 2, 3 only (no N=4, no K=3 row)
  *   npm run bench -- --cpus 2,3         only these N
  *   npm run bench -- --filter backlog   only configurations whose name contains the text
@@ -38,7 +39,7 @@
  * check (SPIN_ASSERTIONS below), a depth or memory limit is `bounded-out`.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -279,6 +280,7 @@ function main(): void {
       repeat: { type: 'string' },
       filter: { type: 'string' },
       json: { type: 'boolean' },
+      'json-out': { type: 'string' },
       quick: { type: 'boolean' },
       cpus: { type: 'string' },
       'no-spin': { type: 'boolean' },
@@ -363,6 +365,10 @@ function main(): void {
     ]);
   }
 
+  if (values['json-out'] !== undefined) {
+    if (existsSync(values['json-out'])) say(`not written: ${values['json-out']} exists (the bench never overwrites a file)`);
+    else writeFileSync(values['json-out'], `${JSON.stringify(rows, null, 2)}\n`);
+  }
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   } else {
