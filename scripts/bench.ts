@@ -131,15 +131,19 @@ function runKdefer(c: BenchConfig, maxStates: number, maxSeconds: number): ToolR
  * check. Anything else maps to 'assertion'.
  */
 export const SPIN_ASSERTIONS: Readonly<Record<string, string>> = {
-  // backlog.pml DELIVER: every packet delivered exactly once, in order.
+  // backlog.pml DELIVER: every packet delivered exactly once, in order (backlog.ts: the `ordering` invariant).
   '(x==rcv_nxt)': 'ordering',
   '(seq==rcv_nxt)': 'ordering',
   // softirq_bh.pml / backlog.pml at a CPU's end: a raised softirq never run, or bh left disabled.
   '(!(pending)&&(bh==0))': 'lost-softirq',
   '((!(pending)&&(bh==0))&&(ndeq==narrived))': 'lost-softirq',
-  // Lock ownership at the critical sections: implicit in kdefer, whose lock ops check the owner.
+  // Lock ownership at the critical sections: kdefer's lock ops check the owner (an unlock by another is lock-misuse).
   '(L==(_pid+1))': 'lock-misuse',
   '(slock==(_pid+1))': 'lock-misuse',
+  // final_check: L still held at the end.
+  '(L==0)': 'lock-leak',
+  // The rest are design invariants in kdefer too ('assertion'): cnt == N*K, icnt == nirq_total,
+  // rx == nsoft_total, rcv_nxt == P, owned == me+1 (not made by backlog.ts), the backlog empty at the end.
 };
 
 /** Which tools the SPIN side needs, and which of them are missing. */
@@ -171,7 +175,7 @@ export function parsePan(out: string): { verdict: string; states: number; transi
   const a = /^pan:\d+: assertion violated (\(.*\)) \(at depth/m.exec(out);
   if (a) {
     const text = a[1]!;
-    const key = text.replace(/\s+/g, '').replace(/\b(me)\b/g, '_pid');
+    const key = text.replace(/\s+/g, '');
     return { ...base, verdict: SPIN_ASSERTIONS[key] ?? 'assertion', note: `assertion violated ${text}` };
   }
   if (/max search depth too small|reached -DMEMLIM bound|out of memory/.test(out)) {
