@@ -22,7 +22,8 @@
  *
  * kdefer's side runs in a child node process per configuration, so that its
  * peak MB is that run's own: the process's RSS high-water mark
- * (getrusage ru_maxrss, which includes node's own ~50 MB), read after
+ * (getrusage ru_maxrss, node, tsx and the model's code included: the
+ * smallest runs peak at 85-90 MB), read after
  * compile() and exhaustive(). Its ms is compile() + exhaustive() inside that
  * process (node's start-up is not counted; scripts/bench-startup.ts measures
  * it). A buggy design's verdict is the kind of the first violation the DFS
@@ -383,7 +384,7 @@ function main(): void {
     console.log('');
     console.log(table(header, printed, withSpin ? 2 : 2));
     console.log('');
-    console.log('kdefer: ms = compile() + exhaustive() in a child node process; peak MB = that process\'s RSS high-water mark (node itself is ~50 MB).');
+    console.log('kdefer: ms = compile() + exhaustive() in a child node process; peak MB = that process\'s RSS high-water mark (node, tsx and the model\'s code included).');
     if (withSpin) {
       console.log('SPIN: ms = spin -a + gcc -O2 -DSAFETY + ./pan -m100000 -w24 (-w27 for K=3), as a whole; pan s = pan\'s own elapsed time;');
       console.log('      peak MB = pan\'s RSS high-water mark (its hash table alone is 128 MB at -w24, 1 GB at -w27). k/S = kdefer / SPIN.');
