@@ -16,6 +16,8 @@ import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
 import type { Program } from './kernel/program.ts';
+import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+import type { ExhaustiveWorkers } from './explore/workers.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
@@ -32,6 +34,8 @@ export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
 export { randomSearch } from './explore/random.ts';
 export { replay } from './explore/replay.ts';
+export { checkShard, kdeferVersion, partition, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+export { defaultWorkers, exhaustiveParallel, ExhaustiveWorkers, mergeResults, type ParallelOptions, type ParallelResult } from './explore/workers.ts';
 
 export interface CheckOptions {
   /** `exhaustive` (default) proves within bounds; `random` samples schedules. */
@@ -42,6 +46,12 @@ export interface CheckOptions {
   readonly maxSteps?: number;
   /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
   readonly minimize?: boolean;
+  /**
+   * Exhaustive only: search just this shard of a prefix partition
+   * (model/explore/shard.ts); the verdict covers the shard's part, and
+   * `kdefer merge` combines the verdicts of all `count` shards.
+   */
+  readonly shard?: ShardSpec;
 }
 
 /** The bounds a verdict holds within. */
@@ -92,6 +102,12 @@ export interface Verdict {
   readonly boundedOut: string | null;
   /** The seed of a random exploration. */
   readonly seed?: number;
+  /**
+   * A shard's verdict: which shard of how many, its share of the partition,
+   * and the fingerprint that the shards of one search share (design,
+   * compiled program, bounds, kdefer version, partition).
+   */
+  readonly shard?: ShardInfo & { readonly fingerprint: string; readonly version: string };
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -124,19 +140,27 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
   return checkProgram(p, opts);
 }
 
-export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
+/**
+ * `searched`: the exhaustive search's result when the caller ran it already
+ * (on worker threads: checkProgramParallel), with its parallelism figure.
+ */
+export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { readonly result: SearchResult; readonly parallelism?: number }): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
   let result: SearchResult;
   let seed: number | undefined;
   let parallelism: number | undefined;
-  if (explorer === 'random') {
+  if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
+  if (searched) {
+    result = searched.result;
+    parallelism = searched.parallelism;
+  } else if (explorer === 'random') {
     const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
     seed = r.seed;
     // Sampling proves nothing: without a violation the verdict stays bounded-out.
     result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
   } else {
     const meter = new ParallelismMeter(p);
-    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s) });
+    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), ...(opts.shard ? { shard: opts.shard } : {}), observe: (m, s) => meter.observe(m, s) });
     parallelism = meter.value;
   }
   let v = result.violation;
@@ -162,7 +186,25 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
       : null,
     boundedOut: result.boundedOut,
     ...(seed !== undefined ? { seed } : {}),
+    ...(result.shard ? { shard: { ...result.shard, fingerprint: shardFingerprint(p, boundsOf(p, opts), result.shard.count, result.stats.reductions?.symmetry?.why !== 'switched off'), version: kdeferVersion() } } : {}),
   };
+}
+
+/**
+ * checkProgram(p, opts) with the exhaustive search on the worker threads of
+ * `pool` (model/explore/workers.ts): the same verdict as one thread's, with
+ * the states of every shard summed when the search was sharded.
+ */
+export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
+  const meter = new ParallelismMeter(p);
+  const r = await pool.search(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), parallelism: true, observe: (m, s) => meter.observe(m, s) });
+  if (r.sharded && r.most) {
+    // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
+    meter.most.fill(0);
+    r.most.forEach((n, i) => (meter.most[i] = n));
+  }
+  return checkProgram(p, opts, { result: r.result, parallelism: meter.value });
 }
 
 /**

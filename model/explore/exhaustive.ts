@@ -13,6 +13,7 @@ import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
+import { partition, searchShard, type ShardSpec } from './shard.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
 export const DEFAULT_MAX_STATES = 5_000_000;
@@ -31,9 +32,12 @@ export interface ExhaustiveOptions {
   readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
+  /** Search only this shard of a prefix partition (model/explore/shard.ts). */
+  readonly shard?: ShardSpec;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+  if (opts.shard) return exhaustiveShard(p, opts, opts.shard);
   const started = performance.now();
   const m = new Machine(p);
   m.load(m.initial());
@@ -66,6 +70,21 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       reductions: { por: usePor, fusion, symmetry: typeof sym === 'string' ? { orbits: [], why: sym } : { orbits: sym.orbits }, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
     },
   };
+}
+
+/** One shard of the search (shard.ts): the partition, then the shard's prefixes. */
+function exhaustiveShard(p: Program, opts: ExhaustiveOptions, shard: ShardSpec): SearchResult {
+  const symmetry = opts.symmetry !== false;
+  const part = partition(p, { count: shard.count, symmetry });
+  return searchShard(p, part, shard, {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    por: opts.por !== false,
+    fusion: opts.fusion !== false,
+    symmetry,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  });
 }
 
 /**

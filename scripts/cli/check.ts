@@ -4,8 +4,8 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  boundsText, checkProgram, compile, counterexampleOf, safeStem, storeCounterexample,
-  type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
+  boundsText, checkProgram, checkProgramParallel, compile, counterexampleOf, defaultWorkers, ExhaustiveWorkers, safeStem, storeCounterexample,
+  type Bounds, type CheckOptions, type Design, type Program, type ShardSpec, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
 import { DEFAULT_RUNS } from '../../model/explore/random.ts';
@@ -30,6 +30,21 @@ export interface CheckFlags {
   /** false with --no-save. */
   readonly save: boolean;
   readonly update?: boolean;
+  /** Worker threads of an exhaustive search (default: the cores). */
+  readonly workers?: number;
+  /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
+  readonly shard?: ShardSpec;
+}
+
+/** The worker threads the flags ask for: --workers, else the cores; one for a shard (it runs in one thread). */
+function workersOf(flags: CheckFlags): number {
+  if (flags.shard !== undefined) {
+    if (flags.workers !== undefined && flags.workers > 1) {
+      throw new UsageError(`--workers ${flags.workers} and --shard: a shard runs in one thread (cut the search into more shards instead: --shard i/N with a larger N)`);
+    }
+    return 1;
+  }
+  return flags.workers ?? defaultWorkers();
 }
 
 /** The explorer options the `check` flags ask for. */
@@ -38,9 +53,11 @@ function checkOptions(flags: CheckFlags): CheckOptions {
   if (explorer === 'exhaustive') {
     if (flags.seed !== undefined) throw new UsageError('--seed applies to --explorer random only');
     if (flags.runs !== undefined) throw new UsageError('--runs applies to --explorer random only');
-    return flags.maxStates === undefined ? { explorer } : { explorer, maxStates: flags.maxStates };
+    return { explorer, ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}), ...(flags.shard ? { shard: flags.shard } : {}) };
   }
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
+  if (flags.shard !== undefined) throw new UsageError('--shard applies to --explorer exhaustive only');
+  if (flags.workers !== undefined) throw new UsageError('--workers applies to --explorer exhaustive only');
   // One seed for the whole run, printed, so the run can be repeated exactly.
   const seed = flags.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
   return { explorer, seed, runs: flags.runs ?? DEFAULT_RUNS };
@@ -78,6 +95,8 @@ function portable(dir: string, module: string): string {
  */
 export function asExpected(v: Verdict): boolean {
   if (v.expected === null || v.expected === undefined) return v.status !== 'violation';
+  // A shard of a buggy design may own none of its bugs: only a violation of another kind, or a bound, is a mismatch (kdefer merge judges the whole).
+  if (v.shard && v.expected !== 'verified') return v.status === 'verified' || (v.status === 'violation' && v.violation?.kind === v.expected);
   if (v.expected === 'verified') return v.status === 'verified';
   return v.status === 'violation' && v.violation?.kind === v.expected;
 }
@@ -121,6 +140,7 @@ function verdictJson(v: Verdict): object {
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
+    ...(v.shard ? { shard: v.shard } : {}),
   };
 }
 
@@ -138,11 +158,16 @@ function explorerLine(opts: CheckOptions): string {
     return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
-  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
+  const cap = opts.maxStates ?? DEFAULT_MAX_STATES;
+  if (opts.shard) {
+    return `exhaustive search, shard ${opts.shard.index}/${opts.shard.count}: every schedule within the bounds that starts with one of this shard's prefixes, ` +
+      `at most ${cap} states per design (kdefer merge combines the ${opts.shard.count} shards' --json results into one verdict)`;
+  }
+  return `exhaustive search: every schedule within the bounds, at most ${cap} states per design`;
 }
 
 /** The text report: explorer line, verdict table, each violation's story, the tally. */
-function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
+export function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   const out = [explorerLine(opts), ''];
   const rows = verdicts.map((v) => [
     v.design,
@@ -170,6 +195,10 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
     } else if (v.status === 'bounded-out') {
       out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
     }
+    if (v.shard) {
+      out.push('', `${v.design}: shard ${v.shard.index}/${v.shard.count} searched ${v.shard.prefixes} of ${v.shard.frontier} prefixes of ${v.shard.prefixLength} steps` +
+        `${v.shard.index === 0 ? ' and the expansion that made them' : ''} (partition ${v.shard.fingerprint}, kdefer ${v.shard.version})`);
+    }
   }
 
   const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
@@ -193,7 +222,18 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
+  const workers = opts.explorer === 'exhaustive' ? workersOf(flags) : 1;
+  const compiled = compileAll(sources);
+  // Worker threads start only if a search outgrows the calling thread (model/explore/workers.ts).
+  const pool = workers > 1 ? new ExhaustiveWorkers(workers) : null;
+  const checked: { verdict: Verdict; program: Program; module: string }[] = [];
+  try {
+    for (const { program, module } of compiled) {
+      checked.push({ verdict: pool ? await checkProgramParallel(program, opts, pool) : checkProgram(program, opts), program, module });
+    }
+  } finally {
+    await pool?.close();
+  }
   const verdicts = checked.map((c) => c.verdict);
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
