@@ -122,7 +122,7 @@ const COMMANDS: readonly Subcommand[] = [
       },
       {
         flags: '--workers <n>',
-        help: 'exhaustive: worker threads (default: the cores); a search beyond 50000 states is cut into prefix shards run in parallel, with the same verdict as --workers 1',
+        help: 'exhaustive: worker threads (default 1); a search beyond 50000 states is cut into n prefix shards searched in parallel, with the same verdict as --workers 1; the shards share no visited set, so on many designs each explores most of the states (see the README)',
         parse: wholeNumber('workers', 1),
       },
       {

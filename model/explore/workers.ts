@@ -26,16 +26,24 @@
  * through tsx, a second or two), so a pool is made once, lazily, and serves
  * design after design.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Program } from '../kernel/program.ts';
 import { DEFAULT_MAX_STATES, exhaustive, type ExhaustiveOptions } from './exhaustive.ts';
 import type { SearchResult, SearchStats } from './outcome.ts';
 import type { FromShardWorker, ShardJob, ToShardWorker } from './shard-worker.ts';
 
-/** The default number of worker threads: the cores node may use. */
+/**
+ * The default number of worker threads: one, the calling thread. Prefix
+ * shards share no visited set, and on the designs measured every shard
+ * stores most of what a whole search stores (backlog at 3 CPUs, 617k
+ * states: each of 2 shards 612k-617k; deferred-work-pipeline, 115k: each
+ * of 2 shards 89k-97k), so two threads take about as long as one and twice
+ * the CPU time and memory. `--workers` (or `defaultWorkers` as a constant
+ * of the cores, `os.availableParallelism()`) is there for designs that split
+ * better, and for the day the threads share one visited set.
+ */
 export function defaultWorkers(): number {
-  return availableParallelism();
+  return 1;
 }
 
 /**
@@ -122,6 +130,8 @@ export interface ParallelOptions {
   readonly parallelism?: boolean;
   /** Called with each state of the calling thread's search (a ParallelismMeter for its part). */
   readonly observe?: ExhaustiveOptions['observe'];
+  /** A search that stores at most this many states runs in the calling thread (default SERIAL_STATES; 0: always sharded). */
+  readonly serialStates?: number;
 }
 
 /** A pool of worker threads for exhaustive searches, started on first use; close() it when done. */
@@ -146,10 +156,12 @@ export class ExhaustiveWorkers {
       ...(opts.observe ? { observe: opts.observe } : {}),
     };
     if (this.size === 1) return { result: exhaustive(p, { ...base, maxStates }), most: null, sharded: false };
-    const serialCap = Math.min(maxStates, SERIAL_STATES);
-    const serial = exhaustive(p, { ...base, maxStates: serialCap });
-    const capped = serial.status === 'bounded-out' && serial.stats.states > serialCap;
-    if (!capped || serialCap === maxStates) return { result: serial, most: null, sharded: false };
+    const serialCap = Math.min(maxStates, opts.serialStates ?? SERIAL_STATES);
+    if (serialCap > 0) {
+      const serial = exhaustive(p, { ...base, maxStates: serialCap });
+      const capped = serial.status === 'bounded-out' && serial.stats.states > serialCap;
+      if (!capped || serialCap === maxStates) return { result: serial, most: null, sharded: false };
+    }
     return this.sharded(p, maxStates, opts);
   }
 

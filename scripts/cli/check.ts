@@ -30,13 +30,13 @@ export interface CheckFlags {
   /** false with --no-save. */
   readonly save: boolean;
   readonly update?: boolean;
-  /** Worker threads of an exhaustive search (default: the cores). */
+  /** Worker threads of an exhaustive search (default: defaultWorkers(), one). */
   readonly workers?: number;
   /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
 }
 
-/** The worker threads the flags ask for: --workers, else the cores; one for a shard (it runs in one thread). */
+/** The worker threads the flags ask for: --workers, else the default; one for a shard (it runs in one thread). */
 function workersOf(flags: CheckFlags): number {
   if (flags.shard !== undefined) {
     if (flags.workers !== undefined && flags.workers > 1) {
