@@ -219,10 +219,10 @@ export async function runCheck(files: readonly string[], flags: CheckFlags): Pro
   if (!flags.save && flags.saveDir !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
   if (flags.update && !flags.save) throw new UsageError('--update and --no-save contradict each other');
 
+  const workers = opts.explorer === 'exhaustive' ? workersOf(flags) : 1;
   const sources = flags.all ? [await loadCatalogue()] : [];
   for (const file of files) sources.push(await loadDesignFile(file));
   const saveDir = flags.save ? resolve(flags.saveDir ?? DEFAULT_SAVE_DIR) : null;
-  const workers = opts.explorer === 'exhaustive' ? workersOf(flags) : 1;
   const compiled = compileAll(sources);
   // Worker threads start only if a search outgrows the calling thread (model/explore/workers.ts).
   const pool = workers > 1 ? new ExhaustiveWorkers(workers) : null;
