@@ -74,6 +74,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
 
 /** One shard of the search (shard.ts): the partition, then the shard's prefixes. */
 function exhaustiveShard(p: Program, opts: ExhaustiveOptions, shard: ShardSpec): SearchResult {
+  const started = performance.now();
   const symmetry = opts.symmetry !== false;
   const part = partition(p, { count: shard.count, symmetry });
   return searchShard(p, part, shard, {
@@ -84,7 +85,7 @@ function exhaustiveShard(p: Program, opts: ExhaustiveOptions, shard: ShardSpec):
     ...(opts.progress ? { progress: opts.progress } : {}),
     ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
     ...(opts.observe ? { observe: opts.observe } : {}),
-  });
+  }, started);
 }
 
 /**

@@ -9,7 +9,7 @@
  * level, takes every enabled choice of every state (no partial-order
  * reduction, no fusion: the plain semantics, `Machine.step`), and stops at
  * the first level that holds at least PREFIXES_PER_SHARD·N states (or when
- * no state is left). Each state of that level is reached by a prefix (its
+ * no state is left, or after MAX_EXPANSION_STATES states). Each state of that level is reached by a prefix (its
  * schedule from the initial state); the prefixes, all of that level's
  * length, are sorted by their choice numbers, and prefix k goes to shard
  * k mod N. The expansion is deterministic (enabled() has a canonical order),
@@ -63,6 +63,14 @@ import { VisitedSet } from './visited.ts';
 
 /** The frontier holds at least this many prefixes per shard (more prefixes: better balance, more overlap). */
 export const PREFIXES_PER_SHARD = 8;
+
+/**
+ * The expansion stops after the level at which it has stored this many
+ * states, even with fewer prefixes than PREFIXES_PER_SHARD·N (a narrow
+ * state graph): any complete level is a sound frontier, only a less
+ * balanced one.
+ */
+export const MAX_EXPANSION_STATES = 100_000;
 
 /** Version of the partition scheme: part of every shard's fingerprint, so shards of two schemes never merge. */
 export const PARTITION_SCHEME = 1;
@@ -163,7 +171,7 @@ export function partition(p: Program, opts: PartitionOptions): Partition {
   if (m.enabled(init).length === 0) violation = endViolation(m, init, []);
   else level.push({ parent: null, choice: 0, s: init, depth: 0 });
   let depth = 0;
-  while (level.length > 0 && level.length < target) {
+  while (level.length > 0 && level.length < target && seen.size <= MAX_EXPANSION_STATES) {
     const next: Node[] = [];
     for (const node of level) {
       for (const choice of m.enabled(node.s)) {
@@ -219,9 +227,8 @@ export interface ShardSearchOptions {
  * visited set; stops at the first violation. The verdict covers exactly
  * the executions the file comment gives this shard.
  */
-export function searchShard(p: Program, part: Partition, shard: ShardSpec, opts: ShardSearchOptions): SearchResult {
+export function searchShard(p: Program, part: Partition, shard: ShardSpec, opts: ShardSearchOptions, started = performance.now()): SearchResult {
   checkShard(shard);
-  const started = performance.now();
   const mine = part.prefixes.map((_, k) => k).filter((k) => k % shard.count === shard.index);
   const info: ShardInfo = { index: shard.index, count: shard.count, prefixes: mine.length, frontier: part.prefixes.length, prefixLength: part.depth };
   const owner = shard.index === 0;
@@ -334,7 +341,7 @@ export function shardFingerprint(p: Program, bounds: object, count: number, symm
   h.update(new Uint8Array(p.code.buffer, p.code.byteOffset, p.code.byteLength));
   h.update(new Uint8Array(p.exprs.buffer, p.exprs.byteOffset, p.exprs.byteLength));
   h.update(new Uint8Array(initial.buffer, initial.byteOffset, initial.byteLength));
-  h.update(JSON.stringify({ bounds: sortKeys(bounds), version: kdeferVersion(), scheme: PARTITION_SCHEME, perShard: PREFIXES_PER_SHARD, count, symmetry }));
+  h.update(JSON.stringify({ bounds: sortKeys(bounds), version: kdeferVersion(), scheme: PARTITION_SCHEME, perShard: PREFIXES_PER_SHARD, cap: MAX_EXPANSION_STATES, count, symmetry }));
   return h.digest('hex').slice(0, 16);
 }
 
