@@ -168,6 +168,13 @@ export class ExhaustiveWorkers {
   /** The search cut into shards over the pool, merged (see the file comment). */
   private async sharded(p: Program, maxStates: number, opts: ParallelOptions): Promise<ParallelResult> {
     const started = performance.now();
+    // A worker gets the design as data (structured clone) and compiles it
+    // itself; it checks that its program's fingerprint is the main thread's.
+    try {
+      structuredClone(p.design);
+    } catch (e) {
+      throw new Error(`kdefer limit: design '${p.design.name}' cannot be sent to a worker thread (${(e as Error).message}); search it with --workers 1`);
+    }
     this.pool ??= Array.from({ length: this.size }, (_, i) => new ShardWorker(i));
     const count = this.size * SHARDS_PER_WORKER;
     const cancel = new SharedArrayBuffer(4);
