@@ -24,6 +24,8 @@ import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.t
 import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
 import { sweep } from './explore/sweep.ts';
 import { predictionReport } from './report/lockdep-predict.ts';
+import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+import type { ExhaustiveWorkers } from './explore/workers.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
@@ -55,6 +57,8 @@ export { randomSearchParallel, RandomWorkers } from './explore/random-workers.ts
 export { pctBound, pctShape } from './explore/pct.ts';
 export { replay } from './explore/replay.ts';
 export type { LockdepSchedule, LockdepStatus } from './check/lockdep-confirm.ts';
+export { checkShard, kdeferVersion, partition, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+export { defaultWorkers, exhaustiveParallel, ExhaustiveWorkers, mergeResults, type ParallelOptions, type ParallelResult } from './explore/workers.ts';
 
 export interface CheckOptions {
   /** `exhaustive` (default) proves within bounds; `random` samples schedules. */
@@ -89,6 +93,12 @@ export interface CheckOptions {
   readonly maxMemory?: number;
   /** Called now and then while searching (every few thousand states), e.g. for a progress line. */
   readonly progress?: (p: CheckProgress) => void;
+  /**
+   * Exhaustive only: search just this shard of a prefix partition
+   * (model/explore/shard.ts); the verdict covers the shard's part, and
+   * `kdefer merge` combines the verdicts of all `count` shards.
+   */
+  readonly shard?: ShardSpec;
 }
 
 /** What a search has done so far, for a progress line. */
@@ -216,6 +226,12 @@ export interface Verdict {
    * `assumes`), e.g. `{ bound: 'irq eth0', why: 'two segments' }`; empty if nothing.
    */
   readonly assumptions: readonly Assumption[];
+  /**
+   * A shard's verdict: which shard of how many, its share of the partition,
+   * and the fingerprint that the shards of one search share (design,
+   * compiled program, bounds, kdefer version, partition).
+   */
+  readonly shard?: ShardInfo & { readonly fingerprint: string; readonly version: string };
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -255,17 +271,26 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
   return checkProgram(p, opts);
 }
 
-export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
-  const lockdep = opts.lockdep === false ? null : new LockdepObserver(p);
-  if ((opts.explorer ?? 'exhaustive') === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
+/**
+ * `searched`: the exhaustive search's result when the caller ran it already
+ * (on worker threads: checkProgramParallel), with its parallelism figure.
+ * A shard's search, or one run on worker threads, is not observed by
+ * lockdep: its verdict has no lockdep part.
+ */
+export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { readonly result: SearchResult; readonly parallelism?: number }): Verdict {
+  const explorer = opts.explorer ?? 'exhaustive';
+  if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
+  const lockdep = opts.lockdep === false || opts.shard || searched ? null : new LockdepObserver(p);
+  if (explorer === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
   const meter = new ParallelismMeter(p);
   const sampler = new StateSampler(new Machine(p));
   const maxMemory = opts.maxMemory ?? defaultMaxMemory();
   const guard = memoryGuard(maxMemory);
   let memoryHit = false;
   const progress = opts.progress;
-  const result = exhaustive(p, {
+  const result = searched ? searched.result : exhaustive(p, {
     ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    ...(opts.shard ? { shard: opts.shard } : {}),
     ...(opts.por !== undefined ? { por: opts.por } : {}),
     ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
     ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
@@ -305,7 +330,24 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
-  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism: meter.value, bound, hint, shortening }, lockdep);
+  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism: searched ? searched.parallelism : meter.value, bound, hint, shortening }, lockdep);
+}
+
+/**
+ * checkProgram(p, opts) with the exhaustive search on the worker threads of
+ * `pool` (model/explore/workers.ts): the same verdict as one thread's, with
+ * the states of every shard summed when the search was sharded.
+ */
+export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
+  const meter = new ParallelismMeter(p);
+  const r = await pool.search(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), parallelism: true, observe: (m, s) => meter.observe(m, s) });
+  if (r.sharded && r.most) {
+    // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
+    meter.most.fill(0);
+    r.most.forEach((n, i) => (meter.most[i] = n));
+  }
+  return checkProgram(p, opts, { result: r.result, parallelism: meter.value });
 }
 
 /**
@@ -414,6 +456,7 @@ function verdictOf(
     ...(extra.random ? { random: extra.random } : {}),
     ...(entries ? { lockdep: entries } : {}),
     assumptions: p.design.assumes ?? [],
+    ...(result.shard ? { shard: { ...result.shard, fingerprint: shardFingerprint(p, bounds, result.shard.count, result.stats.reductions?.symmetry?.why !== 'switched off'), version: kdeferVersion() } } : {}),
   };
 }
 

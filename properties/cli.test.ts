@@ -309,7 +309,7 @@ describe('the command line is a well-kept parser', () => {
   it('help lists the commands; each command has --help with its flags, examples and exit statuses', () => {
     const top = kdefer('help');
     expect(top.status).toBe(0);
-    for (const name of ['check', 'replay', 'list', 'help']) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['check', 'replay', 'merge', 'list', 'help']) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     const flags: Record<string, string[]> = {
       check: ['--all', '--json', '--explorer', '--seed', '--runs', '--max-states', '--save-dir', '--no-save', '--update'],
       replay: ['--json', '--perfetto', '--allow-module-path'],
@@ -332,7 +332,7 @@ describe('the command line is a well-kept parser', () => {
   });
 
   it.each([
-    { args: ['frobnicate'], says: "unknown command 'frobnicate' (commands: check, replay, list, help)" },
+    { args: ['frobnicate'], says: "unknown command 'frobnicate' (commands: check, replay, merge, list, help)" },
     { args: ['help', 'frobnicate'], says: "help: unknown command 'frobnicate'" },
     { args: ['check', '--jsn', 'x.ts'], says: 'unknown flag --jsn (did you mean --json?)' },
     { args: ['check', '--all', '--json=yes'], says: '--json takes no value' },

@@ -5,6 +5,7 @@
  *   kdefer check <design-file>... [flags]    check designs, print the verdict table
  *   kdefer check --all [flags]               check the catalogue
  *   kdefer replay <counterexample> [flags]   re-run a saved schedule, print or draw it
+ *   kdefer merge <result.json>...            combine the --json results of check --shard i/N
  *   kdefer list [design-file...]             the catalogue (or a file's designs), unchecked
  *   kdefer help [command]                    help, with examples
  *   kdefer --version
@@ -79,6 +80,17 @@ function seedNumber(text: string): number {
   return n | 0;
 }
 
+/** `i/N`, given to --shard: shard i of N, 0 ≤ i < N. */
+function shardSpec(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(index) || !Number.isSafeInteger(count)) throw new UsageError(`--shard: '${text}' is not i/N (shard i of N, e.g. 0/4)`);
+  if (count < 1) throw new UsageError(`--shard: '${text}': N must be at least 1`);
+  if (index >= count) throw new UsageError(`--shard: '${text}': i counts from 0, so it must be below N (0/${count} … ${count - 1}/${count})`);
+  return { index, count };
+}
+
 /** One of `names`, given to `--flag`. */
 const oneOf = (flag: string, what: string, names: readonly string[]) => (text: string): string => {
   if (!names.includes(text)) throw new UsageError(`--${flag}: '${text}' is not ${what} (${names.join(', ')})`);
@@ -117,7 +129,11 @@ const COMMANDS: readonly Subcommand[] = [
         parse: oneOf('strategy', 'a strategy', ['uniform', 'pct', 'swarm', 'guided', 'mix']),
       },
       { flags: '--depth <d>', help: 'random, pct and mix: PCT\'s bug depth, d − 1 priority change points per run (default 5, at most 10)', parse: wholeNumber('depth', 1) },
-      { flags: '--workers <n>', help: 'random: spread each design\'s runs over n worker threads (default 1); the verdict, run and path are the same', parse: wholeNumber('workers', 1) },
+      {
+        flags: '--workers <n>',
+        help: 'worker threads (default 1). random: each design\'s runs spread over n threads, with the same verdict, run and path. exhaustive: a search beyond 50000 states is cut into n prefix shards searched in parallel, with the same verdict as --workers 1; the shards share no visited set, so on many designs each explores most of the states (see the README)',
+        parse: wholeNumber('workers', 1),
+      },
       {
         flags: '--max-states <n>',
         help: 'exhaustive: distinct states before giving up as bounded-out (default 5000000)',
@@ -131,6 +147,11 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--no-por', help: 'exhaustive: switch off partial-order reduction (the verdict\'s reductions line says what each reduction removed)' },
       { flags: '--no-symmetry', help: 'exhaustive: switch off symmetry reduction over interchangeable CPUs' },
       { flags: '--no-fusion', help: 'exhaustive: switch off fusion of private steps and forced chains (every state is stored)' },
+      {
+        flags: '--shard <i/N>',
+        help: 'exhaustive: search only shard i of N (0 ≤ i < N) of a deterministic partition by schedule prefix, in one thread; run all N (a CI matrix, an indexed Job) with --json and combine them with kdefer merge',
+        parse: shardSpec,
+      },
       { flags: '--save-dir <dir>', help: 'where to save a counterexample file per violation (default ./counterexamples); never overwrites a file' },
       { flags: '--no-save', help: 'save no counterexample file' },
       {
@@ -151,6 +172,8 @@ const COMMANDS: readonly Subcommand[] = [
       ['kdefer check big.ts --explorer random --strategy pct --depth 3 --workers 2', 'PCT runs with 2 change points each, on two threads'],
       ['kdefer check eth-stats.ts --update', 'after editing the design: replace its stale counterexample'],
       ['kdefer check --all --grow', 'how far each proof reaches: every bound of every verified design raised by one'],
+      ['kdefer check eth-stats.ts --workers 1', 'in one thread'],
+      ['kdefer check eth-stats.ts --shard 2/8 --json > shard-2.json', 'shard 2 of 8 (e.g. one job of a CI matrix); kdefer merge shard-*.json gives the verdict'],
     ],
     exit: '0 every verdict as expected (with --grow: and no flip but assumed ones), 1 some verdict not as expected (or a flip), 2 bad input or an internal error',
     run: async (files: readonly string[], flags: import('./cli/check.ts').CheckFlags) => (await import('./cli/check.ts')).runCheck(files, flags),
@@ -186,6 +209,20 @@ const COMMANDS: readonly Subcommand[] = [
     ],
     exit: '0 the counterexample reproduces its violation, 1 it is stale, 2 bad input (unreadable or corrupt file, design module missing or not allowed) or an internal error',
     run: async (file: string, flags: import('./cli/replay.ts').ReplayFlags) => (await import('./cli/replay.ts')).runReplay(file, flags),
+  },
+  {
+    name: 'merge',
+    args: '<result-files...>',
+    summary: 'combine the --json results of check --shard i/N into one verdict per design',
+    description:
+      'Reads the --json results of `kdefer check --shard i/N` (one file per shard, any order) and prints one verdict per design: a violation if any shard found one (the shortest schedule, then the smallest shard index), bounded-out if none did and a shard was bounded-out (naming the bound and the shard), verified only if all N shards are there and verified. It refuses shards of different designs, bounds, kdefer versions or shard counts, a shard given twice, and missing shards, naming them. It writes no file.',
+    flags: [JSON_FLAG('one JSON array, one merged verdict per design (check --json\'s keys, with `merged`: shard count, partition, files)')],
+    examples: [
+      ['for i in 0 1 2 3; do kdefer check eth-stats.ts --shard $i/4 --json > shard-$i.json; done', 'four shards (run them anywhere, in any order)'],
+      ['kdefer merge shard-*.json', 'their verdict'],
+    ],
+    exit: '0 every merged verdict as expected, 1 some verdict not as expected, 2 bad input (unreadable file, not a shard result, shards that do not belong together, a shard missing or given twice) or an internal error',
+    run: async (files: readonly string[], flags: import('./cli/merge.ts').MergeFlags) => (await import('./cli/merge.ts')).runMerge(files, flags),
   },
   {
     name: 'list',

@@ -74,6 +74,11 @@ export interface DfsOptions {
   readonly progress?: (stats: DfsStats) => void;
   /** Called when the visited set grows; returns a reason to stop (a memory bound) or null. */
   readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
+  /**
+   * The visited set to store states in (default: a new one). A shard
+   * (shard.ts) passes one set to the searches from each of its prefixes.
+   */
+  readonly visited?: VisitedSet;
 }
 
 export interface DfsStats {
@@ -116,7 +121,7 @@ function privateInstructions(m: Machine, fp: StaticFootprints): Uint8Array {
 export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const s = m.s;
   const stats: DfsStats = { states: 0, transient: 0, transitions: 0, maxDepth: 0, visitedBytes: 0 };
-  const visited = new VisitedSet(1 << 18);
+  const visited = opts.visited ?? new VisitedSet(1 << 18);
   const por = opts.por;
   const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
   const chaining = opts.fusion;

@@ -10,6 +10,7 @@ import type { SearchResult } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
+import { partition, searchShard, type ShardSpec } from './shard.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
 export const DEFAULT_MAX_STATES = 5_000_000;
@@ -30,9 +31,12 @@ export interface ExhaustiveOptions {
   readonly observe?: (m: Machine, s: Int32Array) => void;
   /** Told of every transition the search takes (e.g. lockdep's prediction, model/check/lockdep.ts). */
   readonly transitions?: TransitionObserver;
+  /** Search only this shard of a prefix partition (model/explore/shard.ts). */
+  readonly shard?: ShardSpec;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+  if (opts.shard) return exhaustiveShard(p, opts, opts.shard);
   const started = performance.now();
   const m = new Machine(p);
   m.observer = opts.transitions ?? null;
@@ -66,6 +70,22 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       reductions: { por: usePor, fusion, symmetry: typeof sym === 'string' ? { orbits: [], why: sym } : { orbits: sym.orbits }, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
     },
   };
+}
+
+/** One shard of the search (shard.ts): the partition, then the shard's prefixes. */
+function exhaustiveShard(p: Program, opts: ExhaustiveOptions, shard: ShardSpec): SearchResult {
+  const started = performance.now();
+  const symmetry = opts.symmetry !== false;
+  const part = partition(p, { count: shard.count, symmetry });
+  return searchShard(p, part, shard, {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    por: opts.por !== false,
+    fusion: opts.fusion !== false,
+    symmetry,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  }, started);
 }
 
 /** The shortest-schedule search lives in shortest.ts (fingerprints and parent links only). */

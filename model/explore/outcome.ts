@@ -48,6 +48,8 @@ export interface SearchResult {
   /** Why the search is bounded-out, if it is. */
   readonly boundedOut: string | null;
   readonly stats: SearchStats;
+  /** A shard's result (shard.ts): which shard, and its share of the partition. */
+  readonly shard?: import('./shard.ts').ShardInfo;
 }
 
 /** The violation raised by the step that produced `s` (m.message is that step's). */

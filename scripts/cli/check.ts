@@ -4,8 +4,8 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  assumptionsText, boundsText, checkProgram, checkProgramOn, compile, counterexampleOf, safeStem, storeCounterexample,
-  type Bounds, type CheckOptions, type Design, type Program, type StoreOutcome, type Verdict,
+  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, ExhaustiveWorkers, safeStem, storeCounterexample,
+  type Bounds, type CheckOptions, type Design, type Program, type ShardSpec, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { growCheck, isUnassumedFlip, type GrowOutcome } from '../../model/explore/grow.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
@@ -46,18 +46,32 @@ export interface CheckFlags {
   readonly por?: boolean;
   readonly symmetry?: boolean;
   readonly fusion?: boolean;
+  /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
+  readonly shard?: ShardSpec;
+}
+
+/** The worker threads the flags ask for: --workers (default 1); one for a shard (it runs in one thread). */
+function workersOf(flags: CheckFlags): number {
+  if (flags.shard !== undefined) {
+    if (flags.workers !== undefined && flags.workers > 1) {
+      throw new UsageError(`--workers ${flags.workers} and --shard: a shard runs in one thread (cut the search into more shards instead: --shard i/N with a larger N)`);
+    }
+    return 1;
+  }
+  return flags.workers ?? 1;
 }
 
 /** The explorer options the `check` flags ask for, and the worker threads of a random search. */
 function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: number } {
   const explorer = flags.explorer ?? 'exhaustive';
   if (explorer === 'exhaustive') {
-    for (const [flag, value] of [['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth], ['workers', flags.workers]] as const) {
+    for (const [flag, value] of [['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth]] as const) {
       if (value !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
     }
     return {
       explorer,
-      workers: 1,
+      workers: workersOf(flags),
+      ...(flags.shard ? { shard: flags.shard } : {}),
       ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
       ...(flags.maxMemory !== undefined ? { maxMemory: flags.maxMemory } : {}),
       ...(flags.por === false ? { por: false } : {}),
@@ -67,6 +81,7 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
   }
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
   if (flags.maxMemory !== undefined) throw new UsageError('--max-memory applies to --explorer exhaustive only');
+  if (flags.shard !== undefined) throw new UsageError('--shard applies to --explorer exhaustive only');
   for (const r of ['por', 'symmetry', 'fusion'] as const) {
     if (flags[r] === false) throw new UsageError(`--no-${r} applies to --explorer exhaustive only`);
   }
@@ -110,6 +125,8 @@ function portable(dir: string, module: string): string {
  */
 export function asExpected(v: Verdict): boolean {
   if (v.expected === null || v.expected === undefined) return v.status !== 'violation';
+  // A shard of a buggy design may own none of its bugs: only a violation of another kind, or a bound, is a mismatch (kdefer merge judges the whole).
+  if (v.shard && v.expected !== 'verified') return v.status === 'verified' || (v.status === 'violation' && v.violation?.kind === v.expected);
   if (v.expected === 'verified') return v.status === 'verified';
   return v.status === 'violation' && v.violation?.kind === v.expected;
 }
@@ -167,6 +184,7 @@ function verdictJson(v: Verdict): object {
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
     ...(v.random ? { random: v.random } : {}),
     assumptions: v.assumptions,
+    ...(v.shard ? { shard: v.shard } : {}),
   };
 }
 
@@ -212,6 +230,11 @@ function explorerLine(opts: CheckOptions): string {
       `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
   }
   const off = switchedOff(opts);
+  if (opts.shard) {
+    return `exhaustive search, shard ${opts.shard.index}/${opts.shard.count}: every schedule within the bounds that starts with one of this shard's prefixes, ` +
+      `at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design (kdefer merge combines the ${opts.shard.count} shards' --json results into one verdict)` +
+      (off.length > 0 ? ` (${off.join(', ')})` : '');
+  }
   const memory = opts.maxMemory !== undefined ? ` and ${bytesText(opts.maxMemory)} of memory` : '';
   return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states${memory} per design` +
     (off.length > 0 ? ` (${off.join(', ')})` : '');
@@ -259,7 +282,7 @@ function shortenedText(v: Verdict): string {
 }
 
 /** The text report: explorer line, verdict table, each violation's story, the tally. */
-function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
+export function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   const out = [explorerLine(opts), ''];
   const rows = verdicts.map((v) => [
     v.design,
@@ -299,6 +322,10 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       if (v.hint) out.push(`  ${v.hint.text}`);
       const reductions = reductionsText(v);
       if (reductions) out.push(`  reductions: ${reductions}`);
+    }
+    if (v.shard) {
+      out.push('', `${v.design}: shard ${v.shard.index}/${v.shard.count} searched ${v.shard.prefixes} of ${v.shard.frontier} prefixes of ${v.shard.prefixLength} steps` +
+        `${v.shard.index === 0 ? ' and the expansion that made them' : ''} (partition ${v.shard.fingerprint}, kdefer ${v.shard.version})`);
     }
   }
 
@@ -394,13 +421,18 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
   const compiled = compileAll(sources);
   let found: Verdict[];
   if (opts.workers > 1) {
-    // A random search over worker threads (checkProgramOn); no progress line there.
-    const pool = new RandomWorkers(opts.workers);
+    // Worker threads: a random search's runs (checkProgramOn), or an exhaustive search that
+    // outgrows the calling thread cut into prefix shards (checkProgramParallel); no progress line there.
+    const random = opts.explorer === 'random' ? new RandomWorkers(opts.workers) : null;
+    const exhaustive = random ? null : new ExhaustiveWorkers(opts.workers);
     found = [];
     try {
-      for (const { program } of compiled) found.push(await checkProgramOn(pool, program, opts));
+      for (const { program } of compiled) {
+        found.push(random ? await checkProgramOn(random, program, opts) : await checkProgramParallel(program, opts, exhaustive!));
+      }
     } finally {
-      await pool.close();
+      await random?.close();
+      await exhaustive?.close();
     }
   } else {
     found = checkAll(compiled.map((c) => c.program), opts, io.stderr ?? process.stderr, flags.json ?? false);
