@@ -354,8 +354,6 @@ const LOCKDEP_BLIND: ReadonlyMap<string, string> = new Map([
     'start_flush_work touches wq->lockdep_map only for a max_active 1 or rescuer workqueue (kernel/workqueue.c): a wait for a free max_active slot of an unbound workqueue has no map'],
   ['disable_irq-under-threaded-handler-mutex',
     'synchronize_irq spins in __synchronize_hardirq and sleeps in wait_event(desc->wait_for_threads): no lockdep map for the threaded handler (kernel/irq/manage.c)'],
-  ['u64_stats-hardirq-reader-over-writer',
-    'not modelled: on 32-bit the u64_stats seqcount has lockdep annotations (seqcount_acquire in write_seqcount_begin, seqcount_acquire_read in read_seqcount_begin, include/linux/seqlock.h), which lockdep would report as {IN-HARDIRQ-R} -> {HARDIRQ-ON-W}; the model gives seqcounts no lockdep map yet'],
 ]);
 
 describe('lockdep\'s prediction on the catalogue (check() runs it by default)', () => {
@@ -379,6 +377,15 @@ describe('lockdep\'s prediction on the catalogue (check() runs it by default)', 
         expect(e.reason, d.name).toMatch(/deadlocks on /);
       }
     }
+  });
+
+  it('the u64_stats seqcount carries lockdep\'s map: the hardirq reader over the irqs-on writer is {HARDIRQ-ON-W} -> {IN-HARDIRQ-R}, confirmed; the irqsave writer draws nothing', () => {
+    const [e, ...rest] = exhaustiveVerdict(designNamed('u64_stats-hardirq-reader-over-writer')).lockdep!;
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ kind: 'inconsistent', classes: ['&stats->syncp'], status: 'confirmed' });
+    expect(e!.report).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-R} usage.');
+    expect(e!.report).toContain('{HARDIRQ-ON-W} state was registered at:\n  task xmit_done[1]: u64_stats_update_begin(&stats->syncp)');
+    expect(exhaustiveVerdict(designNamed('u64_stats-writer-irqsave')).lockdep).toEqual([]);
   });
 
   it('no fixed design has a confirmed (or undecided) lockdep report; a not-reachable one says why', () => {
