@@ -588,3 +588,86 @@ export const ${name.replace(/-/g, '_')} = defineDesign({
     expect(run.stderr).toContain(says);
   });
 });
+
+describe('lockdep on the command line', () => {
+  /** The B1 pair, and the catalogue's rwlock design whose one lockdep report is not reachable. */
+  const withFalsePositive = () => designFile('lockdep.ts', `import { catalogueDesign } from ${JSON.stringify(join(ROOT, 'model', 'designs', 'index.ts'))};\n${PAIR}` +
+    "export const fp = catalogueDesign('rwlock-read-recursion-hardirq')!;\n");
+
+  it('check prints, under each verdict with lockdep entries, one line per entry: settled, title, classes, reason, schedule', () => {
+    const run = kdefer('check', withFalsePositive());
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const block = (design: string) => {
+      const lines = run.stdout.split('\n');
+      const at = lines.indexOf(`${design}: lockdep predicts 1 problem`);
+      return at < 0 ? null : lines[at + 1];
+    };
+    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
+    expect(block('rwlock-read-recursion-hardirq')).toMatch(/^ {2}not reachable \(a lockdep false positive within the bounds\): WARNING: inconsistent lock state \(&L\): &L is taken in hardirq context only on cpu0, .*; checked every schedule within 2 CPUs/);
+    // The fixed design: lockdep predicts nothing, and nothing is printed for it.
+    expect(run.stdout).not.toContain('aa-fixed: lockdep');
+    // lockdep's whole report only with --lockdep-report.
+    expect(run.stdout).not.toContain('-> {IN-HARDIRQ-W} usage.');
+    expect(kdefer('check', withFalsePositive(), '--lockdep-report').stdout).toMatch(/^ {4}inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage\.$/m);
+  });
+
+  it('--json: lockdep: [{ kind, title, classes, status, reason, schedule }] per verdict, the report only with --lockdep-report', () => {
+    const run = kdefer('check', withFalsePositive(), '--json');
+    expect(run.status).toBe(0);
+    const verdicts = JSON.parse(run.stdout) as { design: string; violation: { choices: number[] } | null; lockdep: Record<string, unknown>[] | null }[];
+    expect(verdicts.map((v) => [v.design, v.lockdep?.map((e) => e.status)])).toEqual([
+      ['aa-buggy', ['confirmed']], ['aa-fixed', []], ['rwlock-read-recursion-hardirq', ['not-reachable']],
+    ]);
+    const [confirmed] = verdicts[0]!.lockdep!;
+    expect(Object.keys(confirmed!)).toEqual(['kind', 'title', 'classes', 'status', 'reason', 'schedule']);
+    expect(confirmed).toMatchObject({ kind: 'inconsistent', title: 'WARNING: inconsistent lock state', classes: ['&priv->lock'] });
+    expect(confirmed!.schedule).toEqual({
+      cpus: 1, moved: [], steps: 3, choices: verdicts[0]!.violation!.choices, trace: expect.any(Array),
+      violation: { kind: 'deadlock', message: expect.stringContaining('AA deadlock on cpu0') },
+    });
+    const [notReachable] = verdicts[2]!.lockdep!;
+    expect(notReachable).toMatchObject({ status: 'not-reachable', schedule: null, reason: expect.stringContaining('the interrupt never finds it held') });
+    const reported = JSON.parse(kdefer('check', withFalsePositive(), '--json', '--lockdep-report').stdout) as { lockdep: { report: string }[] }[];
+    expect(reported[0]!.lockdep[0]!.report).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.');
+  });
+
+  // The whole suite takes minutes (properties/check/lockdep-selftests.test.ts runs it): --filter runs a few cases.
+  it('check --suite lockdep --json: {cases, totals}, each case with lockdep\'s expectation, the prediction and the confirmation; exit 0 when all agree', () => {
+    const run = kdefer('check', '--suite', 'lockdep', '--filter', 'A-B-B-A', '--json', '--no-save');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as { cases: Record<string, unknown>[]; totals: unknown };
+    expect(Object.keys(out)).toEqual(['cases', 'totals']);
+    expect(out.totals).toEqual({ cases: 4, agree: 4 });
+    expect(out.cases.map((c) => [c.label, c.column, c.expected, c.predicted, c.confirmed, c.agree])).toEqual([
+      ['A-B-B-A deadlock', 'spin', 'FAILURE', 'FAILURE', 'deadlock', true],
+      ['A-B-B-A deadlock', 'wlock', 'FAILURE', 'FAILURE', 'deadlock', true],
+      ['A-B-B-A deadlock', 'rlock', 'SUCCESS', 'SUCCESS', 'none', true],
+      ['A-B-B-A deadlock', 'mutex', 'FAILURE', 'FAILURE', 'deadlock', true],
+    ]);
+    expect(Object.keys(out.cases[0]!)).toEqual(['label', 'column', 'design', 'expected', 'reach', 'predicted', 'reports', 'confirmed', 'verdict', 'agree', 'note']);
+  });
+
+  it('check --suite lockdep prints the agreement table, a not-reachable case\'s reason as its note, and the tally', () => {
+    const run = kdefer('check', '--suite', 'lockdep', '--filter', 'hardirq read-lock/lock-read', '--no-save');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toContain('case                         type    lockdep  predicted  confirmed');
+    expect(lines).toContain('hardirq read-lock/lock-read  queued  FAILURE  FAILURE    not reachable  OK');
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}queued hardirq read-lock\/lock-read: not reachable: no writer of &A exists/));
+    expect(lines.at(-1)).toBe('1 case: 1 agrees with lockdep');
+  });
+
+  it.each([
+    { args: ['--suite', 'kasan'], says: "kdefer: --suite: 'kasan' is not a suite (lockdep)" },
+    { args: ['--filter', 'A-A'], says: 'kdefer: --filter applies to --suite only' },
+    { args: ['--suite', 'lockdep', '--filter', 'no such case'], says: "kdefer: --filter: no case of the lockdep suite matches 'no such case'" },
+    { args: ['--suite', 'lockdep', '--all'], says: 'kdefer: --suite runs its own designs: give no design files and no --all' },
+    { args: ['--suite', 'lockdep', '--explorer', 'random'], says: 'kdefer: --explorer does not apply to --suite' },
+  ])('bad input: $args exits 2', ({ args, says }) => {
+    const run = kdefer('check', ...args, '--no-save');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(says);
+  });
+});

@@ -110,9 +110,9 @@ const COMMANDS: readonly Subcommand[] = [
   {
     name: 'check',
     args: '[design-files...]',
-    summary: 'check design files, or the catalogue with --all',
+    summary: 'check design files, or the catalogue with --all, or a peer suite with --suite',
     description:
-      'Checks every design a file exports (a design, or an array of designs), or with --all the catalogue (kdefer list), and prints a verdict table: for each design the bounds it was explored within, the verdict it claims and the one it got; for each violation its report and its schedule, saved as a counterexample file that `kdefer replay` re-runs.',
+      'Checks every design a file exports (a design, or an array of designs), or with --all the catalogue (kdefer list), and prints a verdict table: for each design the bounds it was explored within, the verdict it claims and the one it got; for each violation its report and its schedule, saved as a counterexample file that `kdefer replay` re-runs; under each design lockdep\'s prediction, each problem lockdep would report settled: confirmed by a schedule, not reachable within the bounds (a lockdep false positive there, with the reason) or not decided. With --suite lockdep it runs lockdep\'s own self-tests instead.',
     flags: [
       { flags: '--all', help: 'check the catalogue (model/designs)' },
       JSON_FLAG('one JSON array, one object per design, instead of the table'),
@@ -163,6 +163,16 @@ const COMMANDS: readonly Subcommand[] = [
         help: 'then re-check each verified design with one bound raised at a time, by 1 up to n (default 1): cpus (copying tasks marked replicable), each irq budget, ticks, loop bounds, preempt none → full; report every verdict that flips (a flip on a bound the design declares in `assumes` as assumed); --max-states caps each variant; flips are not saved',
         parse: wholeNumber('grow', 1),
       },
+      {
+        flags: '--lockdep-report',
+        help: 'print lockdep\'s whole report (the kernel\'s format) under each problem lockdep predicts; with --json, add it as `report` to each `lockdep` entry (without the flag the entries carry status, title, classes, reason and schedule only)',
+      },
+      {
+        flags: '--suite <name>',
+        help: 'instead of designs, run a peer suite: lockdep (every in-scope test of the kernel\'s lib/locking-selftest.c, 278 cases), printing for each case lockdep\'s expected result, kdefer\'s prediction and what the search confirmed; exit 0 if every case agrees',
+        parse: oneOf('suite', 'a suite', ['lockdep']),
+      },
+      { flags: '--filter <text>', help: 'with --suite: only the cases whose type and label (`spin A-B-B-A deadlock`) or design name contain <text>' },
     ],
     examples: [
       ['kdefer check --all', 'the whole catalogue, exhaustively'],
@@ -174,8 +184,10 @@ const COMMANDS: readonly Subcommand[] = [
       ['kdefer check --all --grow', 'how far each proof reaches: every bound of every verified design raised by one'],
       ['kdefer check eth-stats.ts --workers 1', 'in one thread'],
       ['kdefer check eth-stats.ts --shard 2/8 --json > shard-2.json', 'shard 2 of 8 (e.g. one job of a CI matrix); kdefer merge shard-*.json gives the verdict'],
+      ['kdefer check --suite lockdep', 'lockdep\'s own self-tests: kdefer\'s prediction and search against lockdep\'s expected result, case by case'],
+      ['kdefer check --suite lockdep --filter A-B-B-A --json', 'the ABBA cases only, as {cases, totals}'],
     ],
-    exit: '0 every verdict as expected (with --grow: and no flip but assumed ones), 1 some verdict not as expected (or a flip), 2 bad input or an internal error',
+    exit: '0 every verdict as expected (with --grow: and no flip but assumed ones; with --suite: every case agrees with lockdep), 1 some verdict not as expected (or a flip, or a case that disagrees), 2 bad input or an internal error',
     run: async (files: readonly string[], flags: import('./cli/check.ts').CheckFlags) => (await import('./cli/check.ts')).runCheck(files, flags),
   },
   {

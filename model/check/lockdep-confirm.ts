@@ -134,7 +134,7 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array): Set<nu
     const a = m.code[pc + 1]!;
     const first = op.operands?.[0];
     if (first?.kind === 'lock') out.add(classes.ofLock(a, 0));
-    else if (first?.kind === 'object' && (first.objectKind === 'timer' || first.objectKind === 'work' || first.objectKind === 'workqueue')) {
+    else if (first?.kind === 'object' && (first.objectKind === 'timer' || first.objectKind === 'work' || first.objectKind === 'workqueue' || first.objectKind === 'seqcount')) {
       out.add(classes.ofMap({ kind: first.objectKind, id: a & 0xffff }));
     }
   };

@@ -152,15 +152,20 @@ export class LockdepClasses {
     });
     const base = this.list.length;
     const count = (k: string) => p.objects[k]?.length ?? 0;
-    this.mapBase = { timer: base, work: base + count('timer'), workqueue: base + count('timer') + count('work') };
+    this.mapBase = {
+      timer: base, work: base + count('timer'), workqueue: base + count('timer') + count('work'),
+      seqcount: base + count('timer') + count('work') + count('workqueue'),
+    };
     const mapName = (ref: LockdepMapRef): string => {
       const name = p.objects[ref.kind]![ref.id]!.name;
       // timer_setup → "(&t)"; INIT_WORK → "(work_completion)(&w)"; alloc_workqueue → "(wq_completion)name".
       if (ref.kind === 'timer') return `(&${name})`;
       if (ref.kind === 'work') return `(work_completion)(&${name})`;
+      // seqcount_init(s) names the class after its argument, as spin_lock_init does.
+      if (ref.kind === 'seqcount') return `&${name}`;
       return `(wq_completion)${WQ_KERNEL_NAMES[name] ?? name}`;
     };
-    for (const kind of ['timer', 'work', 'workqueue'] as const) {
+    for (const kind of ['timer', 'work', 'workqueue', 'seqcount'] as const) {
       for (let id = 0; id < count(kind); id++) {
         const map = { kind, id };
         this.list.push({ name: mapName(map), waitInner: 0, percpu: false, locks: [], subclass: 0, map });
@@ -431,7 +436,7 @@ export class LockdepObserver implements TransitionObserver {
   /** A touch-map instruction's lock_map_acquire, before it does anything else (it may wait without a step). */
   private touchAtEntry(m: Machine, cpu: number, ctx: number, action: LockdepAction, id: number): void {
     const cls = this.facts.classes.ofMap({ kind: action.map!, id });
-    this.acquire(m, cpu, ctx, cls, mapInstance(cls), 0, false, action, null, -1, { kind: action.map!, id });
+    this.acquire(m, cpu, ctx, cls, mapInstance(cls), this.readLevel(m, cpu, action), false, action, null, -1, { kind: action.map!, id });
   }
 
   after(m: Machine, choice: number): void {
@@ -469,6 +474,7 @@ export class LockdepObserver implements TransitionObserver {
   private readLevel(m: Machine, cpu: number, action: LockdepAction): ReadLevel {
     if (action.read === 0) return 0;
     if (action.read === 1) return 1;
+    if (action.read === 2) return 2;
     return m.p.flags.rwlock !== 'qrwlock' || m.inInterrupt(cpu) ? 2 : 1;
   }
 

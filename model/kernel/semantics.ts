@@ -255,11 +255,12 @@ export interface LockdepAction {
   /** The kind of object operand a is, for touch-map. */
   readonly map?: LockdepMapRef['kind'];
   /**
-   * For an acquire: 0 exclusive, 1 a non-recursive reader (down_read),
-   * 'read_lock' an rwlock reader, recursive unless a queued rwlock is read
-   * in task context (read_lock_is_recursive).
+   * For an acquire (or a touch-map): 0 exclusive, 1 a non-recursive reader
+   * (down_read), 2 a recursive reader (seqcount_acquire_read), 'read_lock'
+   * an rwlock reader, recursive unless a queued rwlock is read in task
+   * context (read_lock_is_recursive).
    */
-  readonly read: 0 | 1 | 'read_lock';
+  readonly read: 0 | 1 | 2 | 'read_lock';
   readonly trylock?: true;
   /** Irqs are off at the acquisition whatever they were before: the _irq/_irqsave forms disable them in the same step. */
   readonly irqsOff?: true;
@@ -320,7 +321,7 @@ export interface OpSemantics {
  * object's id in its kind.
  */
 export interface LockdepMapRef {
-  readonly kind: 'timer' | 'work' | 'workqueue';
+  readonly kind: 'timer' | 'work' | 'workqueue' | 'seqcount';
   readonly id: number;
 }
 

@@ -34,6 +34,15 @@
  * are this seqcount (on 64-bit kernels they compile to nothing: such a
  * design has no u64_stats to check).
  *
+ * lockdep (model/check/lockdep.ts): a seqcount has a lockdep map, as
+ * seqcount_init gives it one. The writer takes it exclusively at
+ * write_seqcount_begin (do_write_seqcount_begin_nested: seqcount_acquire)
+ * and holds it to write_seqcount_end (SEQCOUNT.lockdepMapsHeld); a reader
+ * touches it as a recursive reader with irqs off at read_seqcount_begin,
+ * before it spins (seqcount_lockdep_reader_access: seqcount_acquire_read,
+ * seqcount_release). So a reader in hardirq and a writer with irqs on are
+ * lockdep's {HARDIRQ-ON-W} -> {IN-HARDIRQ-R}.
+ *
  * Not modelled: memory ordering (smp_wmb/smp_rmb: every step is
  * sequentially consistent), PREEMPT_RT's reader that takes the writer's
  * lock, read_seqbegin_or_lock, raw_write_seqcount_latch.
@@ -43,7 +52,7 @@ import type { Stmt } from '../dsl/design.ts';
 import { L_OWNER, X_PC } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { Expansion, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics } from './semantics.ts';
+import type { Expansion, LockdepMapRef, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics } from './semantics.ts';
 
 const S_SEQ = 0; // the sequence
 const S_WRITER = 1; // ctx + 1 of the context inside the write section, 0 none
@@ -85,6 +94,9 @@ function writeBegin(name: string): OpSemantics {
         m.fail('data-race', `seqcount: ${m.contextName(ctx)}: ${name}(${seqName(m, a)}) while ${writer >= 0 ? m.contextName(writer) : 'another writer'} is inside its write section (sequence ${seq} → ${seq + 1}): writers are not serialised, readers may take a half-written update for a stable one`, cpu, ctx);
         return;
       }
+      // do_write_seqcount_begin_nested: seqcount_acquire(&s->dep_map, 0, 0, _RET_IP_), held to write_seqcount_end
+      // (writerMapsHeld); lockdep sees the acquisition before the section is open.
+      m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'seqcount', id: a }, m.irqsOff(cpu));
       m.w(o + S_SEQ, seq + 1);
       m.w(o + S_WRITER, ctx + 1);
       m.advance(ctx);
@@ -125,6 +137,9 @@ function readBegin(name: string): OpSemantics {
   return {
     name,
     operands: [SEQ, { kind: 'reg-def', field: 'reg' }],
+    // seqcount_lockdep_reader_access: local_irq_save; seqcount_acquire_read (a recursive read); seqcount_release;
+    // local_irq_restore, before the spin (include/linux/seqlock.h read_seqcount_begin).
+    lockdep: { action: 'touch-map', read: 2, map: 'seqcount', irqsOff: true },
     ready(m, _cpu, _ctx, a) {
       return (m.s[seqOff(m, a) + S_SEQ]! & 1) === 0;
     },
@@ -217,9 +232,18 @@ function seqlockExpansions(flavour: Flavour): Expansion[] {
   ];
 }
 
+/** A writer inside its write section holds the seqcount's lockdep map (seqcount_acquire … seqcount_release). */
+function writerMapsHeld(m: Machine, ctx: number): LockdepMapRef[] {
+  const out: LockdepMapRef[] = [];
+  const n = m.p.objects['seqcount']?.length ?? 0;
+  for (let id = 0; id < n; id++) if (m.s[seqOff(m, id) + S_WRITER] === ctx + 1) out.push({ kind: 'seqcount', id });
+  return out;
+}
+
 export const SEQCOUNT: Mechanism = {
   name: 'seqcount',
   objects: [SEQCOUNTS],
+  lockdepMapsHeld: writerMapsHeld,
   ops: [
     writeBegin('write_seqcount_begin'),
     writeEnd('write_seqcount_end'),

@@ -394,13 +394,17 @@ function judge(c: SelftestCase, v: Verdict): SelftestResult {
 
 /**
  * Check every design of the suite (prediction and search together) and
- * compare each case with lockdep's expectation and §3's reach class.
+ * compare each case with lockdep's expectation and §3's reach class;
+ * `select`: only the cases it selects (and only their designs are checked).
  */
-export function runLockdepSuite(opts: Pick<CheckOptions, 'maxStates'> = {}): { cases: SelftestResult[]; totals: { cases: number; agree: number } } {
+export function runLockdepSuite(
+  opts: Pick<CheckOptions, 'maxStates'> & { readonly select?: (c: SelftestCase) => boolean } = {},
+): { cases: SelftestResult[]; totals: { cases: number; agree: number } } {
   const verdicts = new Map<Design, Verdict>();
-  const results = LOCKDEP_SELFTESTS.map((c) => {
+  const checkOpts = opts.maxStates === undefined ? {} : { maxStates: opts.maxStates };
+  const results = LOCKDEP_SELFTESTS.filter(opts.select ?? (() => true)).map((c) => {
     let v = verdicts.get(c.design);
-    if (!v) verdicts.set(c.design, (v = check(c.design, opts)));
+    if (!v) verdicts.set(c.design, (v = check(c.design, checkOpts)));
     return judge(c, v);
   });
   return { cases: results, totals: { cases: results.length, agree: results.filter((r) => r.agree).length } };

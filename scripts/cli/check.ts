@@ -13,6 +13,7 @@ import { MAX_DEPTH } from '../../model/explore/pct.ts';
 import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_STRATEGY, type StrategyName } from '../../model/explore/random.ts';
 import { RandomWorkers } from '../../model/explore/random-workers.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
+import { lockdepJson, lockdepLines, runSuite } from './lockdep.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { complain, print } from './output.ts';
 import { ProgressLine, type ProgressStream } from './progress.ts';
@@ -46,6 +47,12 @@ export interface CheckFlags {
   readonly por?: boolean;
   readonly symmetry?: boolean;
   readonly fusion?: boolean;
+  /** --lockdep-report: lockdep's whole report under each predicted problem (text), `report` in each lockdep entry (JSON). */
+  readonly lockdepReport?: boolean;
+  /** --suite <name>: run a peer suite instead of designs (scripts/cli/lockdep.ts). */
+  readonly suite?: string;
+  /** --filter <text>: with --suite, only the cases whose type, label or design name contains it. */
+  readonly filter?: string;
   /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
 }
@@ -188,6 +195,11 @@ function verdictJson(v: Verdict): object {
   };
 }
 
+/** The verdict as JSON with its lockdep entries (scripts/cli/lockdep.ts). */
+function verdictWithLockdepJson(v: Verdict, report: boolean): object {
+  return { ...verdictJson(v), lockdep: lockdepJson(v, report) };
+}
+
 /** A grown variant as JSON: `{ bound, from, to, status, violation, assumed, … }`. */
 function growJson(o: GrowOutcome): object {
   const v = o.verdict;
@@ -282,7 +294,7 @@ function shortenedText(v: Verdict): string {
 }
 
 /** The text report: explorer line, verdict table, each violation's story, the tally. */
-export function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
+export function report(verdicts: readonly Verdict[], opts: CheckOptions, lockdepReport = false): string[] {
   const out = [explorerLine(opts), ''];
   const rows = verdicts.map((v) => [
     v.design,
@@ -327,6 +339,7 @@ export function report(verdicts: readonly Verdict[], opts: CheckOptions): string
       out.push('', `${v.design}: shard ${v.shard.index}/${v.shard.count} searched ${v.shard.prefixes} of ${v.shard.frontier} prefixes of ${v.shard.prefixLength} steps` +
         `${v.shard.index === 0 ? ' and the expansion that made them' : ''} (partition ${v.shard.fingerprint}, kdefer ${v.shard.version})`);
     }
+    out.push(...lockdepLines(v, lockdepReport));
   }
 
   const assuming = verdicts.filter((v) => v.assumptions.length > 0);
@@ -407,6 +420,7 @@ function growReport(grown: readonly { design: string; outcomes: readonly GrowOut
 // ---------------------------------------------------------------- the command
 
 export async function runCheck(files: readonly string[], flags: CheckFlags, io: { readonly stderr?: ProgressStream } = {}): Promise<number> {
+  if (flags.suite !== undefined || flags.filter !== undefined) return runSuiteCheck(files, flags);
   const opts = checkOptions(flags);
   const growSteps = flags.grow ?? 0;
   if (growSteps > 0 && opts.explorer === 'random') throw new UsageError('--grow needs the exhaustive explorer: only it verifies, and --grow re-checks verified designs');
@@ -442,7 +456,7 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
 
   // The verdicts come first: nothing that goes wrong while saving may lose them.
   // The tally stays the last line; what was saved is listed just above it.
-  const lines = report(verdicts, opts);
+  const lines = report(verdicts, opts, flags.lockdepReport ?? false);
   const tally = lines.pop()!;
   if (!flags.json) print(lines.join('\n'));
   // --grow: every verified design again, one bound raised at a time (model/explore/grow.ts).
@@ -456,7 +470,7 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
   const store = saveDir ? checked.map((c) => storeOne(saveDir, c, flags.update ?? false)) : [];
   if (flags.json) {
     print(JSON.stringify(verdicts.map((v, i) => ({
-      ...verdictJson(v),
+      ...verdictWithLockdepJson(v, flags.lockdepReport ?? false),
       ...(saveDir ? { counterexample: store[i]!.json } : {}),
       // Only verified designs are grown; the others have `grow: null`.
       ...(growSteps > 0 ? { grow: grownOf[i]?.outcomes.map(growJson) ?? null } : {}),
@@ -484,6 +498,22 @@ export function checkAll(programs: readonly Program[], opts: CheckOptions, strea
       line?.clear();
     }
   });
+}
+
+/**
+ * `check --suite NAME`: a peer suite instead of designs. It checks its own
+ * designs exhaustively and saves nothing, so the flags about design files,
+ * the random explorer and saving do not apply.
+ */
+function runSuiteCheck(files: readonly string[], flags: CheckFlags): number {
+  if (flags.suite === undefined) throw new UsageError('--filter applies to --suite only');
+  if (files.length > 0 || flags.all) throw new UsageError('--suite runs its own designs: give no design files and no --all');
+  const other = ([
+    ['explorer', flags.explorer === 'random'], ['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth],
+    ['workers', flags.workers], ['save-dir', flags.saveDir], ['update', flags.update], ['grow', flags.grow], ['lockdep-report', flags.lockdepReport],
+  ] as const).find(([, value]) => value !== undefined && value !== false);
+  if (other) throw new UsageError(`--${other[0]} does not apply to --suite (the suite is checked exhaustively and saves nothing)`);
+  return runSuite(flags.suite, { ...(flags.json ? { json: true } : {}), ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}), ...(flags.filter !== undefined ? { filter: flags.filter } : {}) });
 }
 
 /** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
