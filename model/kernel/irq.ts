@@ -509,7 +509,8 @@ export const IRQ: Mechanism = {
   ops: [...IRQ_OPS, ...IRQ_LINE_OPS],
   choices: [IRQ_ARRIVAL],
   exits: { [FrameKind.Hardirq]: hardirqExit },
-  builtins: [{ name: 'irq_thread', ops: ['irq_thread'] }],
+  // Live only where some line has a thread (irqThreadTasks makes its task).
+  builtins: [{ name: 'irq_thread', ops: ['irq_thread'], live: (shape) => shape.irqs.some((l) => l.threaded) }],
   threads: irqThreadTasks,
   // irq_exit: the line's in-progress flag, this CPU's counts and frames, softirqs run here;
   // a threaded line's primary handler wakes the line's irq thread.

@@ -222,7 +222,7 @@ export const IRQ_WORK: Mechanism = {
   ops: IRQ_WORK_OPS,
   objects: [IRQ_WORKS],
   choices: [IRQ_WORK_IPI],
-  builtins: [{ name: 'irq_work_run', ops: ['irq_work_run_list'] }],
+  builtins: [{ name: 'irq_work_run', ops: ['irq_work_run_list'], live: (shape) => shape.objectCount('irq_work') > 0 }],
   vectors(shape) {
     return shape.objectCount('irq_work') > 0 ? [{ name: IRQ_WORK_VECTOR, builtin: 'irq_work_run' }] : [];
   },

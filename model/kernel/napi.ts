@@ -456,7 +456,7 @@ export const NAPI_MECHANISM: Mechanism = {
   name: 'napi',
   ops: NAPI_OPS,
   objects: [NAPIS],
-  builtins: [{ name: 'net_rx_action', ops: ['net_rx_action'] }],
+  builtins: [{ name: 'net_rx_action', ops: ['net_rx_action'], live: (shape) => shape.objectCount('napi') > 0 }],
   softirqActions(shape) {
     return shape.objectCount('napi') > 0 ? [{ vec: NET_RX_SOFTIRQ, builtin: 'net_rx_action' }] : [];
   },

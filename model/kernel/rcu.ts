@@ -511,7 +511,7 @@ export const RCU: Mechanism = {
   ops: RCU_OPS,
   objects: [RCU_HEADS],
   choices: [RCU_GP_END],
-  builtins: [{ name: 'rcu_core', ops: ['rcu_do_batch', 'ret'] }],
+  builtins: [{ name: 'rcu_core', ops: ['rcu_do_batch', 'ret'], live: (shape) => shape.objectCount('rcu_head') > 0 }],
   softirqActions(shape) {
     return shape.objectCount('rcu_head') > 0 ? [{ vec: RCU_SOFTIRQ, builtin: 'rcu_core' }] : [];
   },
