@@ -22,7 +22,7 @@ import {
 import { MODERN, modernDesign, tcpLockSockBacklogModern, tcpReleaseSockClearsOwnedFirst } from '../../model/designs/tcp/modern.ts';
 import { PREQUEUE_4X, prequeueAfterReleaseSock, prequeueDesign } from '../../model/designs/tcp/prequeue.ts';
 import {
-  BACKLOG, BLOCKED_ARRIVALS, COPIED, DROPS, INVARIANT, ONE_PASS, PAYLOAD_READS, SENT,
+  BLOCKED_ARRIVALS, COPIED, DROPS, INVARIANT, ONE_PASS, PAYLOAD_READS, SENT,
 } from '../../model/designs/tcp/socket.ts';
 import { labelsOf } from '../../model/explore/replay.ts';
 import { H_VIOL_KIND } from '../../model/kernel/layout.ts';
@@ -189,8 +189,8 @@ describe('what each counterexample shows', () => {
     for (const cx of schedulesOf(tcpReleaseSockClearsOwnedFirst)) {
       expect(cx.kind, cx.name).toBe('ordering');
       expect(cx.message).toBe(`invariant '${INVARIANT.order}' does not hold: sk_receive_queue in order == 1`);
-      const backlogged = at(cx.trace, '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)');
-      const released = at(cx.trace, '[task reader]: WRITE_ONCE(sk->sk_lock.owned, 0)', backlogged);
+      const backlogged = at(cx.trace, '[softirq NET_RX]: sk_add_backlog(&sk');
+      const released = at(cx.trace, '[task reader]: sock_release_ownership(&sk)', backlogged);
       const direct = at(cx.trace, '[softirq NET_RX]: segment 2 processed++', released);
       expect(backlogged).toBeGreaterThanOrEqual(0);
       expect(released).toBeGreaterThan(backlogged);
@@ -205,9 +205,9 @@ describe('what each counterexample shows', () => {
       expect(cx.kind, cx.name).toBe('ordering');
       expect(cx.message).toBe(`invariant '${INVARIANT.order}' does not hold: sk_receive_queue in order == 1`);
       const prequeued = at(cx.trace, '[softirq NET_RX]: __skb_queue_tail(&tp->ucopy.prequeue, skb)');
-      const backlogged = at(cx.trace, '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)', prequeued);
+      const backlogged = at(cx.trace, '[softirq NET_RX]: sk_add_backlog(&sk', prequeued);
       const drained = at(cx.trace, '[task reader]: segment 2 processed++', backlogged);
-      const released = at(cx.trace, '[task reader]: WRITE_ONCE(sk->sk_lock.owned, 0)', drained);
+      const released = at(cx.trace, '[task reader]: release_sock(&sk): sock_release_ownership', drained);
       const late = at(cx.trace, '[task reader]: skb = __skb_dequeue(&tp->ucopy.prequeue)', released);
       expect(prequeued).toBeGreaterThanOrEqual(0);
       expect(backlogged).toBeGreaterThan(prequeued);
@@ -228,7 +228,7 @@ describe('what each counterexample shows', () => {
       const cleared = at(cx.trace, '[task reader]: WRITE_ONCE(tp->ucopy.task, 0)', tested);
       const empty = at(cx.trace, '[task reader]: if (skb_queue_len(&tp->ucopy.prequeue) > 0) → false', cleared);
       const prequeued = at(cx.trace, '[softirq NET_RX]: __skb_queue_tail(&tp->ucopy.prequeue, skb)', tested);
-      const backlogged = at(cx.trace, '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)', prequeued);
+      const backlogged = at(cx.trace, '[softirq NET_RX]: sk_add_backlog(&sk', prequeued);
       const third = at(cx.trace, '[task reader]: segment 3 processed++', backlogged);
       expect(tested, cx.name).toBeGreaterThanOrEqual(0);
       expect(cleared).toBeGreaterThan(tested);
@@ -269,8 +269,8 @@ describe('what each counterexample shows', () => {
   it('the fixes are not verified vacuously: the situation each bug needs still happens, and is handled', () => {
     // B2 fixed: eth0 still arrives while the reader holds slock in lock_sock; NET_RX waits for its spin_unlock_bh.
     expect(reachesInOrder(millerTcpProcessContext, [
-      'cpu0 [task reader]: spin_lock_bh(&sk->sk_lock.slock): acquires', 'cpu0: eth0 interrupt arrives',
-      'cpu0 [task reader]: spin_unlock_bh(&sk->sk_lock.slock)', 'cpu0 [softirq]: __do_softirq: run NET_RX handler',
+      'cpu0 [task reader]: lock_sock(&sk): acquires &sk->sk_lock.slock', 'cpu0: eth0 interrupt arrives',
+      'cpu0 [task reader]: lock_sock(&sk): spin_unlock_bh(&sk->sk_lock.slock)', 'cpu0 [softirq]: __do_softirq: run NET_RX handler',
     ])).toBe(true);
     // wait_event: NET_RX's wake_up can still come after the reader installed ucopy.task and before it sleeps.
     expect(reachesInOrder(millerDesign(MILLER_READER_APART), [
@@ -278,13 +278,13 @@ describe('what each counterexample shows', () => {
     ])).toBe(true);
     // release_sock: a segment is backlogged while the reader owns the socket, NET_RX runs TCP once it is released.
     expect(reachesInOrder(tcpLockSockBacklogModern, [
-      '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)', '[task reader]: skb = __skb_dequeue(&sk->sk_backlog)',
-      '[task reader]: WRITE_ONCE(sk->sk_lock.owned, 0)', 'NET_RX]: contexts in tcp_rcv_established++',
+      '[softirq NET_RX]: sk_add_backlog(&sk', '[task reader]: release_sock(&sk): sk_backlog_rcv(&sk',
+      '[task reader]: release_sock(&sk): sock_release_ownership', 'NET_RX]: contexts in tcp_rcv_established++',
     ])).toBe(true);
     // 4.x: segment 1 prequeued, segment 2 backlogged, and the reader runs the prequeue first.
     expect(reachesInOrder(prequeueDesign(PREQUEUE_4X), [
-      '[softirq NET_RX]: __skb_queue_tail(&tp->ucopy.prequeue, skb)', '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)',
-      '[task reader]: skb = __skb_dequeue(&tp->ucopy.prequeue)', '[task reader]: skb = __skb_dequeue(&sk->sk_backlog)',
+      '[softirq NET_RX]: __skb_queue_tail(&tp->ucopy.prequeue, skb)', '[softirq NET_RX]: sk_add_backlog(&sk',
+      '[task reader]: skb = __skb_dequeue(&tp->ucopy.prequeue)', '[task reader]: release_sock(&sk): sk_backlog_rcv(&sk',
     ])).toBe(true);
   });
 
@@ -338,7 +338,7 @@ describe("Miller's one pass: a blocked reader's segments are processed in its co
     expect(v.violation?.kind).toBe('ordering');
     const trace = v.violation!.trace;
     const queued = at(trace, '[softirq NET_RX]: __skb_queue_tail(&tcp_input queue, skb)');
-    const backlogged = at(trace, '[softirq NET_RX]: __skb_queue_tail(&sk->sk_backlog, skb)', queued);
+    const backlogged = at(trace, '[softirq NET_RX]: sk_add_backlog(&sk', queued);
     expect(queued).toBeGreaterThanOrEqual(0);
     expect(backlogged).toBeGreaterThan(queued);
     expect(at(trace, '[task reader]: segment 2 processed++', backlogged)).toBeGreaterThan(backlogged);
@@ -351,9 +351,9 @@ describe("Miller's one pass: a blocked reader's segments are processed in its co
       step(m, before, choice) {
         const label = m.label(before, choice);
         if (label.includes('[softirq NET_RX]: arrived while reader blocked++')) steps.add('a: prequeue to the blocked reader');
-        if (label.includes('[softirq NET_RX]: if (sk->sk_lock.owned != 0) → true')) steps.add('b: backlog of the owner');
+        if (label.includes('[softirq NET_RX]: if (sock_owned_by_user(&sk)) → true')) steps.add('b: backlog of the owner');
         if (label.includes('[softirq NET_RX]: WRITE_ONCE(tcp_input_pending, 1)')) steps.add('c: wake an input thread');
-        if (label.includes('[task tcp_input/0]: skb = __skb_dequeue(&sk->sk_backlog)')) steps.add('c: the input thread drains the backlog');
+        if (label.includes('[task tcp_input/0]: release_sock(&sk): sk_backlog_rcv(&sk')) steps.add('c: the input thread drains the backlog');
       },
     });
     expect([...steps].sort()).toEqual([
@@ -410,22 +410,27 @@ describe('TCPBacklogDrop counts only segments that found the backlog full', () =
     ['Miller', millerDesign({ ...MILLER_PROPOSAL, backlog: 1 })],
   ] as const)('%s with a backlog of 1: drops happen, each one with the backlog full, and every segment is accounted for', (_n, d) => {
     let drops = 0;
+    let refusals = 0;
     let maxDrops = 0;
     walkReachable(d, {
       step(m, before, choice, after) {
+        const label = m.label(before, choice);
+        // sk_add_backlog refuses only with the backlog full: sk_backlog.len (1) past the limit (backlog − 1 = 0).
+        if (label.includes('-ENOBUFS')) {
+          expect(label).toMatch(/^cpu0 \[(softirq|ksoftirqd\/0) NET_RX\]: .*sk_add_backlog\(&sk, \d\) → -ENOBUFS: sk_backlog\.len 1 > limit 0$/);
+          refusals++;
+        }
         const dropped = readVar(m, after, DROPS) - readVar(m, before, DROPS);
         if (dropped === 0) return;
         drops++;
         expect(dropped).toBe(1);
-        // The drop's step is the else branch of sk_add_backlog's capacity check.
-        expect(m.label(before, choice)).toMatch(/^cpu0 \[(softirq|ksoftirqd\/0) NET_RX\]: TCPBacklogDrop\+\+$/);
-        const p = m.p;
-        const q = p.queues.findIndex((x) => x.name === BACKLOG);
-        expect(before[m.L.queueBase[q]!]).toBe(p.queues[q]!.capacity);
+        // The drop's step is the then branch of sk_add_backlog's refusal.
+        expect(label).toMatch(/^cpu0 \[(softirq|ksoftirqd\/0) NET_RX\]: TCPBacklogDrop\+\+$/);
         maxDrops = Math.max(maxDrops, readVar(m, after, DROPS));
       },
     });
     expect(drops).toBeGreaterThan(0);
+    expect(refusals).toBeGreaterThan(0);
     expect(maxDrops).toBe(1);
     expect(check(d).status).toBe('verified');
   });

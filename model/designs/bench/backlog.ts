@@ -109,5 +109,7 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
     ],
     expected: buggy ? 'ordering' : 'verified',
     twin: benchName('backlog', { cpus, k, buggy: !buggy }),
+    // The scenario is parameterised by its packet count (pan's P): a packet more is another scenario, not a bug of the scheme.
+    assumes: [{ bound: 'irq eth0', why: `the scenario has ${packets} packets: eth0 interrupts once per packet, and the input queue and the backlog hold ${packets}` }],
   });
 }

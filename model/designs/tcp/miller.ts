@@ -18,13 +18,13 @@
  * the woken thread cannot process later segments before earlier ones.
  */
 import {
-  assign, call, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, not, or, queue_len, r, sleep_on, spin_lock, spin_lock_bh,
-  spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, type Design, type Stmt, type TaskSpec,
+  assign, call, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, not, or, queue_len, r, sleep_on, spin_lock_bh,
+  spin_unlock_bh, v, wait_event, wake_up, while_, type Design, type Stmt, type TaskSpec,
 } from '../../dsl/design.ts';
 import {
-  allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, PREQUEUE, RECEIVE_QUEUE,
+  allAccounted, bhLockSock, bhUnlockSock, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, ownedByUser, PREQUEUE, RECEIVE_QUEUE,
   releaseSock, SK_WQ, skAddBacklog, SLOCK, socketInvariants, segmentsAssumption, socketState, tcpPrequeueProcess, tcpRcvEstablished,
-  tcpRcvOnePass, tcpV4DoRcv, UCOPY_TASK, ucopyState, type TcpBounds,
+  tcpRcvOnePass, tcpV4DoRcv, UCOPY_TASK, ucopyState, type SockLock, type TcpBounds,
 } from './socket.ts';
 
 /** The TCP input kernel threads sleep here until a segment is queued for them. */
@@ -46,7 +46,11 @@ export interface MillerOptions extends TcpBounds {
   readonly readerCpu: 0 | 1;
   /** The input threads' CPU (all of them). */
   readonly threadCpu: 0 | 1;
-  /** How lock_sock takes slock (the bug: plain spin_lock). */
+  /**
+   * How lock_sock takes slock: spin_lock_bh, or (the bug, B2) plain
+   * spin_lock, which the lock_sock builder cannot express: that design
+   * writes the socket lock by hand (socket.ts, SockLock).
+   */
   readonly lockSockTake?: 'spin_lock_bh' | 'spin_lock';
   /** How the reader sleeps for data (the bug: check, then sleep_on). */
   readonly readerSleep?: 'wait_event' | 'sleep_on';
@@ -69,21 +73,21 @@ export interface MillerOptions extends TcpBounds {
 }
 
 /** tcp_v4_rcv after the socket lookup: the three ways of Miller's post. */
-const tcpV4Rcv = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly Stmt[] => [
-  spin_lock(SLOCK), // bh_lock_sock: BH is already off in NET_RX
+const tcpV4Rcv = (b: TcpBounds, threadQueue: 'backlog' | 'own', lock: SockLock): readonly Stmt[] => [
+  bhLockSock(lock), // BH is already off in NET_RX
   if_(ne(v(UCOPY_TASK), 0), [
     // (a) "if socket_task is blocked in TCP read: wake up socket_task with high priority"
     inc(BLOCKED_ARRIVALS), enqueue(PREQUEUE, r('skb')), wake_up(SK_WQ),
   ], [
-    if_(ne(v(OWNED), 0), [
+    if_(ownedByUser(lock), [
       // (b) the owner drains the backlog in release_sock
-      ...skAddBacklog(b),
+      ...skAddBacklog(b, lock),
     ], [
       // (c) "else pick and wake up TCP input kernel thread"
-      ...(threadQueue === 'backlog' ? skAddBacklog(b) : [enqueue(INPUT_QUEUE, r('skb'))]), assign(INPUT_PENDING, 1), wake_up(INPUT_WQ),
+      ...(threadQueue === 'backlog' ? skAddBacklog(b, lock) : [enqueue(INPUT_QUEUE, r('skb'))]), assign(INPUT_PENDING, 1), wake_up(INPUT_WQ),
     ]),
   ]),
-  spin_unlock(SLOCK),
+  bhUnlockSock(lock),
 ];
 
 /** Data to read, or nothing more will ever come. */
@@ -103,14 +107,14 @@ const dataReady = (b: TcpBounds) => or(or(gt(queue_len(PREQUEUE), 0), gt(queue_l
  * tp->ucopy.task = NULL only while it owns the socket; Miller's (a) tests
  * ucopy.task first, whoever owns the socket, so the clear must take slock.
  */
-const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on', clear: 'under-slock' | 'WRITE_ONCE'): readonly Stmt[] => [
+const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on', clear: 'under-slock' | 'WRITE_ONCE', lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => [
   spin_lock_bh(SLOCK), assign(UCOPY_TASK, 1), spin_unlock_bh(SLOCK),
-  call('release_sock'),
+  ...releaseSock(b, lock),
   sleep === 'wait_event'
     ? wait_event(SK_WQ, dataReady(b))
     // The 2.2 idiom: check, then sleep: a wake_up between the two is lost.
     : if_(not(dataReady(b)), [sleep_on(SK_WQ)]),
-  call('lock_sock'),
+  ...lockSock(b, lock, take),
   ...(clear === 'under-slock' ? [spin_lock_bh(SLOCK), assign(UCOPY_TASK, 0), spin_unlock_bh(SLOCK)] : [assign(UCOPY_TASK, 0)]),
 ];
 
@@ -120,13 +124,13 @@ const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on', clear: 'unde
  * both empty sleep. The prequeue is processed before any release_sock: the
  * backlog holds segments that came after the prequeued ones.
  */
-const tcpRecvmsg = (b: TcpBounds): readonly Stmt[] => [
-  call('lock_sock'),
+const tcpRecvmsg = (b: TcpBounds, lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => [
+  ...lockSock(b, lock, take),
   while_(not(allAccounted(b)), [
     ...copyReceiveQueue(b),
     if_(gt(queue_len(PREQUEUE), 0), [call('tcp_prequeue_process')], [if_(not(allAccounted(b)), [call('sk_wait_data')])]),
   ], { bound: 2 * b.packets + 1 }),
-  call('release_sock'),
+  ...releaseSock(b, lock),
 ];
 
 /**
@@ -134,14 +138,14 @@ const tcpRecvmsg = (b: TcpBounds): readonly Stmt[] => [
  * release_sock drain its backlog (with `threadQueue: 'own'`, first drain
  * the threads' queue while owning the socket).
  */
-const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly Stmt[] => {
+const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own', lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => {
   const own = threadQueue === 'own'
     ? [while_(gt(queue_len(INPUT_QUEUE), 0), [dequeue(INPUT_QUEUE, 'skb'), call('tcp_v4_do_rcv')], { bound: b.packets })]
     : [];
   return [
     while_(eq(v(INPUT_STOP), 0), [
       wait_event(INPUT_WQ, or(ne(v(INPUT_PENDING), 0), ne(v(INPUT_STOP), 0))),
-      if_(ne(v(INPUT_PENDING), 0), [assign(INPUT_PENDING, 0), call('lock_sock'), ...own, call('release_sock')]),
+      if_(ne(v(INPUT_PENDING), 0), [assign(INPUT_PENDING, 0), ...lockSock(b, lock, take), ...own, ...releaseSock(b, lock)]),
     ], { bound: b.packets + 1 }),
   ];
 };
@@ -149,7 +153,10 @@ const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly 
 /** A Miller design from its options. */
 export function millerDesign(o: MillerOptions): Design {
   const b: TcpBounds = { packets: o.packets, backlog: o.backlog };
-  const socket = socketState(b);
+  // B2 (lock_sock by spin_lock) needs the hand-written socket lock: the builder's is spin_lock_bh.
+  const lock: SockLock = o.lockSockTake === 'spin_lock' ? 'hand-written' : 'builders';
+  const take = o.lockSockTake ?? 'spin_lock_bh';
+  const socket = socketState(b, lock);
   const ucopy = ucopyState(b);
   const threadQueue = o.threadQueue ?? 'backlog';
   const threads: TaskSpec[] = [...Array(o.threads).keys()].map((i) => ({ name: `tcp_input/${i}`, cpu: o.threadCpu, body: [call('tcp_input_thread')] }));
@@ -157,21 +164,20 @@ export function millerDesign(o: MillerOptions): Design {
     name: o.name,
     description: o.description,
     cpus: 2,
+    ...(socket.socks ? { socks: socket.socks } : {}),
     locks: socket.locks,
     waitqueues: { ...socket.waitqueues, [INPUT_WQ]: {} },
     vars: { ...socket.vars, ...ucopy.vars, [INPUT_PENDING]: 0, [INPUT_STOP]: 0 },
     queues: { ...socket.queues, ...ucopy.queues, ...(threadQueue === 'own' ? { [INPUT_QUEUE]: { capacity: b.packets } } : {}) },
     functions: {
-      tcp_v4_rcv: tcpV4Rcv(b, threadQueue),
+      tcp_v4_rcv: tcpV4Rcv(b, threadQueue, lock),
       tcp_rcv_established: tcpRcvEstablished(b),
       tcp_v4_do_rcv: tcpV4DoRcv,
       tcp_rcv_one_pass: tcpRcvOnePass,
       tcp_prequeue_process: tcpPrequeueProcess(b),
-      lock_sock: lockSock(b, o.lockSockTake ?? 'spin_lock_bh'),
-      release_sock: releaseSock(b, 'bh-on'),
-      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event', o.ucopyClear ?? 'under-slock'),
-      tcp_recvmsg: tcpRecvmsg(b),
-      tcp_input_thread: tcpInputThread(b, threadQueue),
+      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event', o.ucopyClear ?? 'under-slock', lock, take),
+      tcp_recvmsg: tcpRecvmsg(b, lock, take),
+      tcp_input_thread: tcpInputThread(b, threadQueue, lock, take),
     },
     tasks: [
       // The reader reads the whole stream, then stops the pool (kthread_stop).
