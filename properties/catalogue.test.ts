@@ -23,19 +23,24 @@ const RUNS = 2000;
 const RUNS_FIXED = 300;
 /**
  * Bugs that sampling finds only with many more runs: the seed and runs that
- * find each. The 3-segment reader race needs NET_RX inside its slock section
- * exactly while the reader clears ucopy.task, with three eth0 interrupts
- * placed around it: seed 7 finds it at run 10,632 (seeds 1, 2, 3 and 42 find
- * nothing in 20,000).
+ * find each. None today.
  */
-const RANDOM_PINS: ReadonlyMap<string, { seed: number; runs: number }> = new Map([
-  ['miller-tcp-reader-clears-ucopy-unlocked', { seed: 7, runs: 11_000 }],
-]);
+const RANDOM_PINS: ReadonlyMap<string, { seed: number; runs: number }> = new Map([]);
 /**
- * The catalogue's designs are kept small enough for npm test (the TCP
- * designs are the largest); a blow-up here is a regression.
+ * Bugs out of the random explorer's reach, with why: its verdict must be
+ * bounded-out (it found nothing, and says it proves nothing) or the right
+ * violation. The 3-segment reader race needs NET_RX inside its slock section
+ * exactly while the reader clears ucopy.task, with three eth0 interrupts
+ * placed around it: on the socket builders no strategy finds it within
+ * 30,000 runs (seeds 1-3; properties/explore/random-catalogue.test.ts).
+ * The exhaustive search does, in 68,716 states.
  */
-const MAX_STATES = 250_000;
+const RANDOM_OUT_OF_REACH: ReadonlySet<string> = new Set(['miller-tcp-reader-clears-ucopy-unlocked']);/**
+ * The catalogue's designs are kept small enough for npm test (the TCP
+ * designs are the largest: the 3-segment one on the socket builders takes
+ * 986,209 states, see tcp.test.ts); a blow-up here is a regression.
+ */
+const MAX_STATES = 1_000_000;
 
 const isBuggy = (d: Design): boolean => d.expected !== undefined && d.expected !== 'verified';
 
@@ -160,7 +165,9 @@ describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) 
   it('gets a consistent verdict from the random explorer', { timeout: 300_000 }, () => {
     const v = randomVerdict(design);
     expect(v.seed).toBe(RANDOM_PINS.get(design.name)?.seed ?? SEED);
-    if (isBuggy(design)) {
+    if (isBuggy(design) && RANDOM_OUT_OF_REACH.has(design.name) && v.status === 'bounded-out') {
+      expect(v.violation).toBeNull();
+    } else if (isBuggy(design)) {
       expect(v.status, `seed ${SEED}, ${RUNS} runs: ${v.boundedOut}`).toBe('violation');
       expect(v.violation?.kind, v.violation?.message).toBe(design.expected);
     } else {

@@ -65,7 +65,7 @@ export class Candidates {
 
   /** Keep violation `v`, met in state `s` (m.s), if it is the first of its kind on its classes. */
   add(m: Machine, s: Int32Array, v: Violation, shortest: boolean): void {
-    const involved = involvedClasses(this.facts, m, s);
+    const involved = involvedClasses(this.facts, m, s, v.cycle !== undefined);
     const key = `${v.kind}|${[...involved].sort((a, b) => a - b).join(',')}`;
     if (this.keys.has(key)) return;
     this.keys.add(key);
@@ -124,7 +124,7 @@ const baseClass = (facts: LockdepFacts, cls: number): number => {
  * maps) every context waits on or holds, or, for a violation raised by a
  * step, the lock of that step and what its context holds.
  */
-function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array): Set<number> {
+function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle = false): Set<number> {
   m.s = s;
   const out = new Set<number>();
   const classes = facts.classes;
@@ -143,7 +143,9 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array): Set<nu
     for (let lock = 0; held !== 0; lock++, held >>>= 1) if (held & 1) out.add(classes.ofLock(lock, 0));
     for (const maps of LOCKDEP_MAPS_HELD) for (const ref of maps(m, ctx)) out.add(classes.ofMap(ref));
   };
-  if (s[H_VIOL_KIND] !== 0 && s[H_VIOL_PC]! >= 0 && s[H_VIOL_CTX]! >= 0) {
+  // A violation raised by one context's step is about that context, except a deadlock declared
+  // when its wait-for cycle closed (check/deadlock.ts closedCycle): that one is about every waiter.
+  if (!cycle && s[H_VIOL_KIND] !== 0 && s[H_VIOL_PC]! >= 0 && s[H_VIOL_CTX]! >= 0) {
     const ctx = s[H_VIOL_CTX]!;
     const pc = s[H_VIOL_PC]!;
     const op = OPS[m.code[pc]!]!;
@@ -165,7 +167,7 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array): Set<nu
 /** Whether violation `v` reached in state `s` realises finding `f`. */
 function realises(facts: LockdepFacts, f: LockdepFinding, m: Machine, s: Int32Array, v: Violation): boolean {
   if (v.kind !== realisingKind(facts, f)) return false;
-  const involved = involvedClasses(facts, m, s);
+  const involved = involvedClasses(facts, m, s, v.cycle !== undefined);
   return f.classes.every((c) => involved.has(baseClass(facts, c)));
 }
 

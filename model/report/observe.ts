@@ -14,6 +14,7 @@
  * them two steps, as __raw_spin_lock_bh disables bh before spin_acquire).
  * A successful trylock is an attempt too; a failed one is nothing.
  */
+import { kindCode } from '../check/violation.ts';
 import { SOFTIRQS } from '../dsl/design.ts';
 import { replay } from '../explore/replay.ts';
 import type { Violation } from '../explore/outcome.ts';
@@ -343,7 +344,12 @@ class Observer {
     if (this.attempted.get(ctx)?.pc === pc) return null;
     const lock = m.code[pc + 1]!;
     const acquired = holds.some((e) => e.kind === 'acquire' && e.ctx === ctx && e.lock === lock);
-    const failed = s0[H_VIOL_KIND] === 0 && s1[H_VIOL_KIND] !== 0 && s1[H_VIOL_CTX] === ctx;
+    const raised = s0[H_VIOL_KIND] === 0 && s1[H_VIOL_KIND] !== 0 && s1[H_VIOL_CTX] === ctx;
+    // A wait that closed a deadlock's cycle (check/deadlock.ts closedCycle) is an attempt like any
+    // other: the context spins (its phase set) or sleeps at the acquisition, and the step raised it.
+    const closedCycle = raised && s1[H_VIOL_KIND] === kindCode('deadlock') && s1[o + X_PC] === pc &&
+      (s1[o + X_PHASE] !== 0 || s1[o + X_STATUS] === ContextStatus.Blocked);
+    const failed = raised && !closedCycle;
     if (shape.trylock && !acquired) return null;
     if (!acquired && !failed) {
       if (shape.bh && s0[o + X_PHASE] === 0) return null;
