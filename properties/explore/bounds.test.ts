@@ -22,10 +22,10 @@ export const rearmingCounter = defineDesign({
 
 describe('a bounded-out verdict', () => {
   it('at the state limit: names the bound, and its hint names the unbounded counter', () => {
-    const v = check(rearmingCounter, { maxStates: 20 });
+    const v = check(rearmingCounter, { maxStates: 200 });
     expect(v.status).toBe('bounded-out');
     expect(v.bound).toBe('states');
-    expect(v.boundedOut).toContain('state limit reached: more than 20 distinct states');
+    expect(v.boundedOut).toContain('state limit reached: more than 200 distinct states');
     expect(v.boundedOut).toContain('--max-states');
     expect(v.hint?.words[0]).toMatchObject({ name: 'var count', mechanism: 'design variables', capped: true });
     expect(v.hint?.text).toContain('var count looks unbounded');
