@@ -73,22 +73,13 @@ import {
 // include/linux/lockdep_types.h, lockdep_states.h: bit = state*4 + dir*2 + read,
 // dir 0 = USED_IN (taken in that irq context), 1 = ENABLED (held with it enabled).
 
-export const HARDIRQ = 0;
-export const SOFTIRQ = 1;
-export const STATE_NAMES = ['HARDIRQ', 'SOFTIRQ'] as const;
-export const USED_IN = 0;
-export const ENABLED = 1;
-export const bitOf = (state: number, dir: number, read: number): number => state * 4 + dir * 2 + read;
-/** LOCK_USED, LOCK_USED_READ: "ever used", for write and for read. */
-export const LOCK_USED = 8;
-export const LOCK_USED_READ = 9;
-/** usage_str[] of lockdep.c, by bit. */
-export const USAGE_STR = [
-  'IN-HARDIRQ-W', 'IN-HARDIRQ-R', 'HARDIRQ-ON-W', 'HARDIRQ-ON-R',
-  'IN-SOFTIRQ-W', 'IN-SOFTIRQ-R', 'SOFTIRQ-ON-W', 'SOFTIRQ-ON-R',
-  'INITIAL USE', 'INITIAL READ USE',
-] as const;
-export const USAGE_BITS = 10;
+// The usage bits and their names are lockdep.c's, shared with the per-schedule view.
+export {
+  bitOf, ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USAGE_BITS, USAGE_STR, USED_IN,
+} from '../report/lockdep-view.ts';
+import {
+  bitOf, ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USAGE_BITS, USED_IN,
+} from '../report/lockdep-view.ts';
 
 // ------------------------------------------------------------ edge types
 // DEP_*_BIT of lockdep.c: bit0 = prev exclusive (read == 0), bit1 = next non-recursive (read != 2).

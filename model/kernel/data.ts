@@ -4,7 +4,7 @@
  * BUG_ON/WARN_ON (include/asm-generic/bug.h). Not kernel mechanisms, but
  * the glue a design's code is written in.
  */
-import { C_BH, C_SERVING, T_KTHREAD, X_CALLS, X_RET, X_PC, X_PHASE } from './layout.ts';
+import { C_BH, C_SERVING, T_KTHREAD, X_CALLS, X_PC } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, OpSemantics } from './semantics.ts';
@@ -182,16 +182,8 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'ret',
     internal: true,
     exec(m, cpu, ctx) {
-      const o = m.ctxOff(ctx);
-      const depth = m.s[o + X_CALLS]!;
-      if (depth > 0) {
-        m.w(o + X_CALLS, depth - 1);
-        m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-        m.w(o + X_RET + depth - 1, 0);
-        m.w(o + X_PHASE, 0);
-        return;
-      }
-      m.exitContext(cpu, ctx);
+      if (m.s[m.ctxOff(ctx) + X_CALLS]! > 0) m.returnFromCall(ctx);
+      else m.exitContext(cpu, ctx);
     },
   },
   {

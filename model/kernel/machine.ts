@@ -320,6 +320,15 @@ export class Machine {
     this.w(o + X_CALLS, depth + 1);
     this.jump(ctx, entry);
   }
+  /** Return from the innermost call callFrom made (data.ts `ret`, or builtin code finishing in the same step). */
+  returnFromCall(ctx: number): void {
+    const o = this.ctxOff(ctx);
+    const depth = this.s[o + X_CALLS]!;
+    this.w(o + X_CALLS, depth - 1);
+    this.w(o + X_PC, this.s[o + X_RET + depth - 1]!);
+    this.w(o + X_RET + depth - 1, 0);
+    this.w(o + X_PHASE, 0);
+  }
   /** Snapshot the CPU's counts at a context or callback entry, for leak checks. */
   snapshotEntry(cpu: number, ctx: number): void {
     const co = this.cpuOff(cpu);
@@ -623,10 +632,7 @@ export class Machine {
    * spent and no move is left.
    */
   private deadlockAt(ctx: number): void {
-    const status = this.s[this.ctxOff(ctx) + X_STATUS];
-    if (status !== ContextStatus.Running && status !== ContextStatus.Blocked) return;
-    const op = OPS[this.code[this.s[this.ctxOff(ctx) + X_PC]!]!]!;
-    if (!op.waitsFor) return;
+    // closedCycle asks waitsNow first, which rules out a context that is not waiting.
     const v = closedCycle(this, ctx);
     if (!v) return;
     this.fail(v.kind, v.message, this.cpuOfCtx(ctx), ctx);

@@ -48,7 +48,7 @@
  * empty pass), RPS.
  */
 import type { NapiDecl } from '../dsl/napi.ts';
-import { FrameKind, X_CALLS, X_KIND, X_PC, X_PHASE, X_RET } from './layout.ts';
+import { FrameKind, X_KIND, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { goneMessage, structGone, structOf } from './lifetime.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -353,7 +353,7 @@ function netRx(m: Machine, cpu: number, ctx: number, variant: number, commit: bo
         variants = 2;
         if (variant === 1) {
           finish(m, cpu, taken, notes, 'netdev_budget or the time limit hit');
-          if (commit) returnToCaller(m, ctx);
+          if (commit) m.returnFromCall(ctx);
           return { variants, label: `net_rx_action: ${notes.join('; ')}` };
         }
       }
@@ -369,7 +369,7 @@ function netRx(m: Machine, cpu: number, ctx: number, variant: number, commit: bo
     const next = entries(m, taken)[0];
     if (next === undefined) {
       finish(m, cpu, taken, notes, 'nothing left');
-      if (commit) returnToCaller(m, ctx);
+      if (commit) m.returnFromCall(ctx);
       return { variants, label: `net_rx_action: ${notes.join('; ')}` };
     }
     const sid = structOf(m, napiName(m, next));
@@ -414,15 +414,6 @@ function finish(m: Machine, cpu: number, taken: number, notes: string[], why: st
   }
 }
 
-/** The `ret` of builtin code called by callFrom (model/kernel/data.ts `ret`), in the same step. */
-function returnToCaller(m: Machine, ctx: number): void {
-  const o = m.ctxOff(ctx);
-  const depth = m.s[o + X_CALLS]!;
-  m.w(o + X_CALLS, depth - 1);
-  m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-  m.w(o + X_RET + depth - 1, 0);
-  m.w(o + X_PHASE, 0);
-}
 
 const NAPIS: ObjectKindSpec = {
   kind: 'napi',

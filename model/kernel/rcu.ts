@@ -52,8 +52,7 @@
  * CPU stall warnings.
  */
 import {
-  C_BH, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_AUX1, X_CALLS, X_KIND, X_PC, X_PHASE,
-  X_RCU, X_RET, X_STATUS,
+  C_BH, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, C_SERVING, ContextStatus, FrameKind, T_CHANNEL, X_AUX1, X_KIND, X_PC, X_PHASE, X_RCU, X_STATUS,
 } from './layout.ts';
 import { evaluate as evaluateValue } from './data.ts';
 import type { Machine } from './machine.ts';
@@ -380,7 +379,7 @@ export const RCU_OPS: readonly OpSemantics[] = [
       if (done >= 0) finishHead(m, done);
       const ready = readyOn(m, cpu);
       if (ready.length === 0) {
-        returnToCaller(m, ctx);
+        m.returnFromCall(ctx);
         return;
       }
       const h = ready[variant]!;
@@ -437,15 +436,6 @@ function finishHead(m: Machine, h: number): void {
   wakeAll(m, channel(Chan.Rcu, BARRIER));
 }
 
-/** The `ret` of builtin code called by callFrom (model/kernel/data.ts `ret`), in the same step. */
-function returnToCaller(m: Machine, ctx: number): void {
-  const o = m.ctxOff(ctx);
-  const depth = m.s[o + X_CALLS]!;
-  m.w(o + X_CALLS, depth - 1);
-  m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-  m.w(o + X_RET + depth - 1, 0);
-  m.w(o + X_PHASE, 0);
-}
 
 /** Heads of `cpu` whose grace period is over, waiting for the tick to raise RCU_SOFTIRQ. */
 function gpOver(m: Machine, cpu: number): number[] {

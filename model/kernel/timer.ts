@@ -61,8 +61,7 @@ import { markBh, TIMER_BH, TQUEUE_BH, tqTimerActive } from './bh.ts';
 import { evaluate } from './data.ts';
 import type { KernelFlags } from './flags.ts';
 import {
-  C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PENDING, FrameKind, H_JIFFIES, H_TICKED,
-  X_CALLS, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
+  C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PENDING, FrameKind, H_JIFFIES, H_TICKED, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -521,15 +520,6 @@ function callbackLeak(m: Machine, cpu: number, ctx: number, id: number): string 
   return null;
 }
 
-/** The `ret` of builtin code called by callFrom (model/kernel/data.ts `ret`), done in the same step. */
-function returnToCaller(m: Machine, ctx: number): void {
-  const o = m.ctxOff(ctx);
-  const depth = m.s[o + X_CALLS]!;
-  m.w(o + X_CALLS, depth - 1);
-  m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-  m.w(o + X_RET + depth - 1, 0);
-  m.w(o + X_PHASE, 0);
-}
 
 /**
  * The expiry loop, re-entered after each callback returns (callFrom comes
@@ -565,7 +555,7 @@ function runTimersOp(name: string): OpSemantics {
       m.w(co + C_IRQS_OFF, 0);
       if (candidates.length === 0) {
         m.snapshotEntry(cpu, ctx);
-        returnToCaller(m, ctx);
+        m.returnFromCall(ctx);
         return;
       }
       const id = candidates[variant]!;
