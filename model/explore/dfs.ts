@@ -502,6 +502,7 @@ class KeyCounts {
     this.n[i] = 0;
   }
   clear(): void {
+    if (this.size === 0 && !this.overflow) return;
     if (this.overflow) this.n.fill(0);
     else for (let k = 0; k < this.nUsed; k++) this.n[this.used[k]!] = 0;
     this.nUsed = 0;

@@ -137,24 +137,41 @@ const textOf = (m: Machine, ctx: number): string => m.p.text[m.s[m.ctxOff(ctx) +
 /** `hardirq eth0: spin_lock(&L)`, for wait-for edges. */
 const whoDoes = (m: Machine, ctx: number): string => `${m.contextName(ctx)}: ${textOf(m, ctx)}`;
 
+/**
+ * A wait-for edge whose text is built only when read: check/deadlock.ts
+ * looks for a closed cycle after every step that starts a spin, and reads
+ * the text only of the edges of a cycle it found, in the same state.
+ */
+function edge(on: readonly number[], why: () => string, permanent: boolean): WaitEdge {
+  let text: string | null = null;
+  return {
+    on,
+    get why(): string {
+      text ??= why();
+      return text;
+    },
+    ...(permanent ? { permanent: true } : {}),
+  };
+}
+
 /** Names the holder(s) a blocked acquisition waits for. */
 function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const s = m.s;
   const lo = m.lockOff(lock);
   const owner = s[lo + L_OWNER]!;
   const qholder = s[lo + L_QHOLDER]!;
-  const name = `&${m.lockName(lock)}`;
+  const name = (): string => `&${m.lockName(lock)}`;
   // Only the owner releases a spinlock or rwlock (debug_spin_unlock's "wrong owner" otherwise): permanent edges.
-  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}`, permanent: true };
+  if (owner !== 0) return edge([owner - 1], () => `${whoDoes(m, ctx)} spins: ${name()} is held by ${m.contextName(owner - 1)}`, true);
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
     const readers = readerContexts(m, lock).filter((r) => r !== ctx);
-    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}`, permanent: true };
+    return edge(readers, () => `${whoDoes(m, ctx)} spins: ${name()} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}`, true);
   }
   if (qholder !== 0 && qholder !== ctx + 1) {
-    const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';
-    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})`, permanent: true };
+    const writer = s[lo + L_QWRITER] !== 0;
+    return edge([qholder - 1], () => `${whoDoes(m, ctx)} spins: queued behind ${writer ? 'a writer waiting for readers to drain' : 'a queued reader'} (${m.contextName(qholder - 1)})`, true);
   }
-  return { on: [], why: `${whoDoes(m, ctx)} spins on ${name}` };
+  return edge([], () => `${whoDoes(m, ctx)} spins on ${name()}`, false);
 }
 
 /** Contexts holding `lock` for read, or counted as readers waiting for the writer. */
