@@ -75,6 +75,9 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       continue;
     }
     stats.states++;
+    if (stats.states > maxStates) {
+      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
+    }
     observe?.(m, s);
     const loop = boundHit(s);
     if (loop >= 0) {
@@ -88,9 +91,6 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
       if (end) return finish('violation', end, null);
       path.pop();
       continue;
-    }
-    if (stats.states >= maxStates) {
-      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
     }
     states.push(s);
     choiceLists.push(en);
@@ -155,6 +155,9 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readon
         fingerprint(t, h);
         if (!visited.add(h[0]!, h[1]!)) continue;
         stats.states++;
+        if (stats.states > maxStates) {
+          return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit or shrink the bounds)`);
+        }
         parents.push(index);
         via.push(choice);
         const tIndex = parents.length - 1;
@@ -167,9 +170,6 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readon
           const end = endViolation(m, t, pathTo(index, choice));
           if (wanted(end)) consider(end);
           continue;
-        }
-        if (stats.states >= maxStates) {
-          return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit or shrink the bounds)`);
         }
         next.push({ s: t, index: tIndex });
       }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUG_ON, check, compile, defineDesign, eq, exhaustive, inc, local_bh_disable, local_bh_enable, lt, Machine, randomSearch,
-  raise_softirq, replay, spin_lock, spin_unlock, v, while_, type Design,
+  raise_softirq, replay, shortestViolation, spin_lock, spin_unlock, v, while_, type Design,
 } from '../../model/index.ts';
 import { walkReachable } from '../helpers/reachable.ts';
 
@@ -63,6 +63,22 @@ describe('exhaustive', () => {
     const v = check(twoCpus, { maxStates: 10 });
     expect(v.status).toBe('bounded-out');
     expect(v.bounds.maxStates).toBe(10);
+  });
+
+  it('the state limit is exact: a design of exactly N states verifies within N; past N it stops at N + 1 and says more than N', () => {
+    const n = walkReachable(twoCpus, {}).states;
+    const exact = exhaustive(compile(twoCpus), { maxStates: n });
+    expect([exact.status, exact.stats.states]).toEqual(['verified', n]);
+    const over = exhaustive(compile(twoCpus), { maxStates: n - 1 });
+    expect([over.status, over.stats.states]).toEqual(['bounded-out', n]);
+    expect(over.boundedOut).toBe(`state limit reached: more than ${n - 1} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
+    const one = exhaustive(compile(straightLine), { maxStates: 1 });
+    expect([one.status, one.stats.states, one.boundedOut]).toEqual(['bounded-out', 2, 'state limit reached: more than 1 distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)']);
+    expect(exhaustive(compile(straightLine), { maxStates: 4 }).status).toBe('verified');
+    // The breadth-first search for shortest schedules counts the same way.
+    expect(shortestViolation(compile(twoCpus), { maxStates: n }).status).toBe('verified');
+    const bfs = shortestViolation(compile(twoCpus), { maxStates: n - 1 });
+    expect([bfs.status, bfs.stats.states, bfs.boundedOut]).toEqual(['bounded-out', n, `state limit reached: more than ${n - 1} distinct states (raise the state limit or shrink the bounds)`]);
   });
 
   it('still returns a violation it reaches within the state limit', () => {
