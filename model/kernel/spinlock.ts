@@ -163,8 +163,10 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const name = `&${m.lockName(lock)}`;
   if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}` };
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
-    const readers = readerContexts(m, lock).filter((r) => r !== ctx);
-    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}` };
+    // The writer's own read hold counts: read_lock(X); write_lock(X) waits for itself.
+    const readers = readerContexts(m, lock);
+    const own = readers.includes(ctx) ? ' (itself: it read-holds the lock it waits to write)' : '';
+    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}${own}` };
   }
   if (qholder !== 0 && qholder !== ctx + 1) {
     const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';

@@ -287,6 +287,18 @@ describe('lock misuse', () => {
     expect(v.violation?.message).toContain('rwlock recursion');
   });
 
+  it('read_lock(X); write_lock(X) in one context: the writer waits for its own read hold, and the cycle says so', () => {
+    const body = [read_lock('R'), write_lock('R'), write_unlock('R'), read_unlock('R')];
+    for (const flags of [{}, { rwlock: 'reader-biased' as const }]) {
+      const v = check(oneTask(body, { flags }));
+      expect(v.violation?.kind).toBe('deadlock');
+      expect(v.violation?.message).toBe(
+        'deadlock on cpu0: task t waits for itself\n' +
+        '  cpu0 task t: write_lock(&R) spins: &R is read-held by task t (itself: it read-holds the lock it waits to write)');
+      expect(v.violation?.cycle).toHaveLength(1);
+    }
+  });
+
   it('read recursion in one context with no writer is allowed', () => {
     const v = check(oneTask([read_lock('R'), read_lock('R'), read_unlock('R'), read_unlock('R')]));
     expect(v.status).toBe('verified');
