@@ -71,10 +71,13 @@ export const T_CHANNEL = X_AUX0;
 export const X_AUX2 = X_AUX1 + 1;
 export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
-/** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
-export const X_READ_NEST = X_EXIT + 1;
 /** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
-export const X_CPU = X_READ_NEST + 1;
+export const X_CPU = X_EXIT + 1;
+/**
+ * The registers (one word per register name), then one word per rwlock:
+ * the context's extra read references to it (read recursion, see
+ * spinlock.ts), at Layout.readNestBase + Layout.readNestSlot[lock].
+ */
 export const X_REGS = X_CPU + 1;
 
 export const enum ContextStatus {
@@ -112,6 +115,10 @@ export interface Layout {
   readonly ctxSize: number;
   /** Interrupt frames per CPU. */
   readonly maxFrames: number;
+  /** Offset in a context block of its read-recursion words, one per rwlock (after the registers). */
+  readonly readNestBase: number;
+  /** Lock id → its read-recursion word's index from readNestBase, or -1 for a lock that is not an rwlock. */
+  readonly readNestSlot: Int32Array;
   readonly irqBase: number;
   readonly cpuBase: number;
   readonly ctxBase: number;
@@ -130,7 +137,13 @@ export function computeLayout(p: Program): Layout {
   const ncpu = p.ncpu;
   const maxFrames = maxFramesOf(p.irqs.length);
   const nctx = ntasks + ncpu * maxFrames;
-  const ctxSize = X_REGS + p.regs.length;
+  const readNestBase = X_REGS + p.regs.length;
+  const readNestSlot = new Int32Array(p.locks.length).fill(-1);
+  let rwlocks = 0;
+  p.locks.forEach((l, i) => {
+    if (l.kind === 'rwlock') readNestSlot[i] = rwlocks++;
+  });
+  const ctxSize = readNestBase + rwlocks;
   const irqBase = HEADER_SIZE;
   const cpuBase = irqBase + p.irqs.length * IRQ_SIZE;
   const ctxBase = cpuBase + ncpu * CPU_SIZE;
@@ -148,5 +161,5 @@ export function computeLayout(p: Program): Layout {
     objBase[kind] = off;
     for (const obj of list) off += obj.init.length;
   }
-  return { ntasks, ncpu, nctx, ctxSize, maxFrames, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
+  return { ntasks, ncpu, nctx, ctxSize, maxFrames, readNestBase, readNestSlot, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
 }

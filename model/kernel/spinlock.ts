@@ -26,12 +26,12 @@
  *
  * Read recursion: one context may hold an rwlock for read several times
  * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
- * one bit per lock, so the extra references live in X_READ_NEST and the bit
- * is cleared only by the last read_unlock.
+ * one bit per lock, so the extra references live in a word per rwlock and
+ * context (readNestOff) and the bit is cleared only by the last read_unlock.
  */
 import {
   C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_READ_NEST, X_PC, X_PHASE, X_STATUS,
+  X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -51,28 +51,34 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
-/** Lock ids whose read recursion the per-context nibbles can count. */
-const NEST_LOCKS = 8;
+/**
+ * The state word counting `ctx`'s extra read references to rwlock `lock`
+ * (Layout.readNestSlot: one word per rwlock and context, so recursion is
+ * exact for any number of locks and any depth).
+ */
+function readNestOff(m: Machine, ctx: number, lock: number): number {
+  const slot = m.L.readNestSlot[lock]!;
+  if (slot < 0) throw new Error(`kdefer internal error: read recursion on &${m.lockName(lock)}, which is not an rwlock`);
+  return m.ctxOff(ctx) + m.L.readNestBase + slot;
+}
+
+/** `ctx`'s extra read references to `lock` in state `s` (0 for a lock that is not an rwlock). */
+export function readNesting(m: Machine, s: Int32Array, ctx: number, lock: number): number {
+  const slot = m.L.readNestSlot[lock]!;
+  return slot < 0 ? 0 : s[m.ctxOff(ctx) + m.L.readNestBase + slot]!;
+}
 
 /** A further read_lock of `lock` by a context that already read-holds it (one more _QR_BIAS). */
 function nestRead(m: Machine, ctx: number, lock: number): void {
-  if (lock >= NEST_LOCKS) {
-    throw new Error(`kdefer limit: recursive read_lock(&${m.lockName(lock)}): read recursion is tracked for the first ${NEST_LOCKS} locks declared; declare this rwlock earlier`);
-  }
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  const extra = (nest >>> (4 * lock)) & 0xf;
-  if (extra === 0xf) throw new Error(`kdefer limit: more than 15 nested read_lock(&${m.lockName(lock)}) in ${m.contextName(ctx)}`);
-  m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
+  const off = readNestOff(m, ctx, lock);
+  m.w(off, m.s[off]! + 1);
 }
 
 /** Drop one extra read reference of `lock`; false if this was the context's last one. */
 function unnestRead(m: Machine, ctx: number, lock: number): boolean {
-  if (lock >= NEST_LOCKS) return false;
-  const o = m.ctxOff(ctx);
-  const nest = m.s[o + X_READ_NEST]!;
-  if (((nest >>> (4 * lock)) & 0xf) === 0) return false;
-  m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
+  const off = readNestOff(m, ctx, lock);
+  if (m.s[off] === 0) return false;
+  m.w(off, m.s[off]! - 1);
   return true;
 }
 
