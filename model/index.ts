@@ -15,7 +15,9 @@ import { minimize } from './explore/minimize.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
-import type { Program } from './kernel/program.ts';
+import { INSN_WIDTH, type Program } from './kernel/program.ts';
+import { MAX_CALLS } from './kernel/layout.ts';
+import { opcodeOf } from './kernel/registry.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
@@ -54,6 +56,12 @@ export interface Bounds {
   readonly ticks: number;
   /** Most iterations per bounded loop, by position. */
   readonly loops: Readonly<Record<string, number>>;
+  /**
+   * Most nested callback calls in one context (MAX_CALLS), for a design
+   * that can nest deeper than the mechanisms do by themselves (a task-queue
+   * routine running run_task_queue); absent where it cannot bind.
+   */
+  readonly calls?: number;
   readonly maxStates?: number;
   readonly runs?: number;
 }
@@ -102,8 +110,21 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
+    ...(nestsCallbacks(p) ? { calls: MAX_CALLS } : {}),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
   };
+}
+
+/**
+ * Whether callback calls can nest past what the mechanisms nest by
+ * themselves (at most 3: softirq → HI action → bh_action → a 2.4 timer's
+ * function): only a design's run_task_queue, whose routines may run task
+ * queues again, can reach MAX_CALLS.
+ */
+function nestsCallbacks(p: Program): boolean {
+  const op = opcodeOf('run_task_queue');
+  for (let pc = 0; pc < p.code.length; pc += INSN_WIDTH) if (p.code[pc] === op) return true;
+  return false;
 }
 
 /** "2 CPUs, ≤1 eth0 interrupt, profile modern, preempt none" */
@@ -111,7 +132,8 @@ export function boundsText(b: Bounds): string {
   const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
   const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+  const calls = b.calls !== undefined ? [`≤${b.calls} nested callback calls`] : [];
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
 }
 
 /**

@@ -16,7 +16,12 @@ export const H_VIOL_CTX = 2;
 export const H_VIOL_A = 3; // kind-specific detail
 export const H_VIOL_B = 4;
 export const H_VIOL_PC = 5;
-export const H_BOUND_HIT = 6; // 1 + loop index whose bound was exceeded
+/**
+ * Why this path was cut, 0 if it was not: 1 + the index of the loop whose
+ * bound it exceeded, or MODEL_BOUND + a ModelBound code for a bound of the
+ * kernel model itself (see Machine.modelBound, explore/outcome.ts).
+ */
+export const H_BOUND_HIT = 6;
 export const H_JIFFIES = 7;
 /** Bit c: CPU c has had its local timer tick for the current jiffy (see timer.ts). */
 export const H_TICKED = 8;
@@ -49,8 +54,23 @@ export const CPU_SIZE = 10;
 export function maxFramesOf(irqLines: number): number {
   return 2 + irqLines + 1;
 }
-/** Nested calls inside one context (design code called by mechanism code). */
+/**
+ * Nested calls inside one context (design code called by mechanism code):
+ * softirq → tasklet_action → func → run_task_queue's routine is four. A
+ * deeper nest (a routine that runs a task queue itself) ends its path as
+ * bounded-out (ModelBound.CallDepth), and the bounds name it.
+ */
 export const MAX_CALLS = 4;
+
+/** H_BOUND_HIT values from MODEL_BOUND up: a bound of the kernel model, not of a design loop. */
+export const MODEL_BOUND = 0x10000;
+/** The bounds of the kernel model that can end a path as bounded-out (explore/outcome.ts names them). */
+export const enum ModelBound {
+  /** More than MAX_CALLS nested callback calls in one context. */
+  CallDepth = 1,
+  /** A path ends with ksoftirqd requeueing a disabled tasklet forever (tasklet.ts parking, T6). */
+  TaskletHog = 2,
+}
 
 // Per context
 export const X_STATUS = 0; // see ContextStatus

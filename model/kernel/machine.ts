@@ -8,7 +8,7 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MODEL_BOUND, ModelBound, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
   X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
@@ -212,7 +212,12 @@ export class Machine {
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
     const depth = this.s[o + X_CALLS]!;
-    if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
+    if (depth >= MAX_CALLS) {
+      // Not an error of the design: the model keeps MAX_CALLS return slots per context; the path ends bounded-out.
+      const callers = [...Array(depth).keys()].map((d) => this.p.where[this.s[o + X_RET + d]! / INSN_WIDTH]);
+      this.modelBound(ModelBound.CallDepth, `more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)}: calls from ${[...callers, this.p.where[this.s[o + X_PC]! / INSN_WIDTH]].join(' → ')} would enter ${this.p.where[entry / INSN_WIDTH]}`);
+      return;
+    }
     this.w(o + X_RET + depth, this.s[o + X_PC]!);
     this.w(o + X_CALLS, depth + 1);
     this.jump(ctx, entry);
@@ -272,6 +277,16 @@ export class Machine {
   /** Mark the path as cut by a loop bound (see explore/). */
   boundHit(loop: number): void {
     if (this.s[H_BOUND_HIT] === 0) this.w(H_BOUND_HIT, loop + 1);
+  }
+  /**
+   * Mark the path as cut by a bound of the kernel model (see ModelBound):
+   * the explorers end it as bounded-out with `detail`, which says what
+   * happened here (explore/outcome.ts boundMessage names the bound).
+   */
+  modelBound(bound: ModelBound, detail: string): void {
+    if (this.s[H_BOUND_HIT] !== 0 || this.s[H_VIOL_KIND] !== 0) return;
+    this.w(H_BOUND_HIT, MODEL_BOUND + bound);
+    this.message = detail;
   }
 
   // ------------------------------------------------------------- naming
