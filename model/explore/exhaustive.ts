@@ -8,7 +8,7 @@ import type { Program } from '../kernel/program.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
@@ -48,7 +48,8 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
 
   if (choiceLists[0]!.length === 0) {
     const v = endViolation(m, init, path);
-    return finish(v ? 'violation' : 'verified', v, null);
+    const bound = v ? null : endBound(m, init);
+    return finish(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
   }
 
   while (states.length > 0) {
@@ -89,6 +90,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     if (en.length === 0) {
       const end = endViolation(m, s, path);
       if (end) return finish('violation', end, null);
+      firstBound ??= endBound(m, s);
       path.pop();
       continue;
     }
@@ -130,12 +132,13 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readon
   const init = m.initial();
   fingerprint(init, h);
   visited.add(h[0]!, h[1]!);
-  {
-    const end = m.enabled(init).length === 0 ? endViolation(m, init, []) : null;
+  let firstBound: string | null = null;
+  if (m.enabled(init).length === 0) {
+    const end = endViolation(m, init, []);
     if (wanted(end)) return finish('violation', end, null);
+    if (!end) firstBound = endBound(m, init);
   }
   let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
-  let firstBound: string | null = null;
   while (frontier.length > 0) {
     const next: { s: Int32Array; index: number }[] = [];
     let best: Violation | null = null;
@@ -169,6 +172,7 @@ export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readon
         if (m.enabled(t).length === 0) {
           const end = endViolation(m, t, pathTo(index, choice));
           if (wanted(end)) consider(end);
+          else if (!end) firstBound ??= endBound(m, t);
           continue;
         }
         next.push({ s: t, index: tIndex });

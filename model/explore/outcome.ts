@@ -7,6 +7,7 @@ import { terminalViolation, type WaitStep } from '../check/deadlock.ts';
 import { kindOf, type ViolationKind } from '../check/violation.ts';
 import { H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, MAX_CALLS, MODEL_BOUND, ModelBound } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
+import { END_BOUNDS } from '../kernel/registry.ts';
 
 /** A violation with the schedule that reaches it. */
 export interface Violation {
@@ -75,10 +76,31 @@ export const MODEL_BOUNDS: Readonly<Record<number, { readonly name: string; read
     what: `kdefer keeps ${MAX_CALLS} return slots per context (softirq → tasklet_action → func → a task-queue routine)`,
   },
   [ModelBound.TaskletHog]: {
-    name: 'ksoftirqd requeue loops are parked',
-    what: "the kernel's run never ends: ksoftirqd requeues the tasklet and re-raises its softirq forever (T6, a CPU hog); kdefer parks it instead of looping, and follows the run no further",
+    name: 'ksoftirqd requeue loop of a disabled tasklet',
+    what: "the kernel's run never ends there (T6, a CPU hog); kdefer parks the tasklet instead of following the loop, so it proves nothing past that point",
   },
 };
+
+/**
+ * For a terminal state with no violation (endViolation gave null): the
+ * bound of the kernel model that ends it, as boundMessage words it, or null
+ * for a clean end. A run the kernel would go on with for ever (ksoftirqd
+ * requeueing a tasklet disabled for good) is not a proof: bounded-out.
+ */
+export function endBound(m: Machine, s: Int32Array): string | null {
+  m.s = s;
+  for (const end of END_BOUNDS) {
+    const hit = end(m);
+    if (hit) return modelBoundText(hit.bound, hit.detail);
+  }
+  return null;
+}
+
+function modelBoundText(model: ModelBound, detail: string | null): string {
+  const bound = MODEL_BOUNDS[model];
+  if (!bound) throw new Error(`kdefer internal error: unknown kernel model bound ${model}`);
+  return `kernel model bound (${bound.name}): ${detail ?? 'a path reaches it'}; ${bound.what}`;
+}
 
 /** The ModelBound of a boundHit value, or 0 for a design loop's bound. */
 export function modelBoundOf(hit: number): ModelBound | 0 {
@@ -92,11 +114,7 @@ export function modelBoundOf(hit: number): ModelBound | 0 {
  */
 export function boundMessage(m: Machine, hit: number): string {
   const model = modelBoundOf(hit);
-  if (model !== 0) {
-    const bound = MODEL_BOUNDS[model];
-    if (!bound) throw new Error(`kdefer internal error: unknown kernel model bound ${model}`);
-    return `kernel model bound (${bound.name}): ${m.message ?? 'a path reaches it'}; ${bound.what}`;
-  }
+  if (model !== 0) return modelBoundText(model, m.message);
   const l = m.p.loops[hit]!;
   return `a path exceeds the bound of ${l.bound} iterations of the loop at ${l.where}`;
 }

@@ -19,7 +19,7 @@ import type { Program } from '../kernel/program.ts';
 import { CHOICE_RUN, choiceKind } from '../kernel/semantics.ts';
 import { minimize } from './minimize.ts';
 import { replay } from './replay.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 
 export const DEFAULT_RUNS = 1000;
 /**
@@ -62,7 +62,10 @@ export function runPicks(m: Machine, picks: readonly number[], maxSteps: number)
   const runs: number[] = [];
   for (let i = 0; i < maxSteps; i++) {
     const en = m.enabled(s);
-    if (en.length === 0) return { violation: endViolation(m, s, taken), steps: i, boundedOut: null };
+    if (en.length === 0) {
+      const violation = endViolation(m, s, taken);
+      return { violation, steps: i, boundedOut: violation ? null : endBound(m, s) };
+    }
     let choice = en[0]!;
     if (i + 1 < picks.length) {
       const pick = picks[i + 1]!;

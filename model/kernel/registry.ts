@@ -25,6 +25,7 @@ export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) =>
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
+export const END_BOUNDS = MECHANISMS.flatMap((m) => (m.endBound ? [m.endBound] : []));
 
 const OPCODES = new Map<string, number>();
 OPS.forEach((op, i) => {

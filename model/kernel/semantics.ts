@@ -271,4 +271,11 @@ export interface Mechanism {
    * instead of the bare vector.
    */
   readonly frameName?: (m: Machine, ctx: number) => string | null;
+  /**
+   * At a terminal state without a violation: a run the kernel would go on
+   * with but the model stops following (a loop it parks), as the bound it
+   * hits and what happens; null if the end is clean. The explorers end the
+   * path as bounded-out with it (explore/outcome.ts endBound).
+   */
+  readonly endBound?: (m: Machine) => { readonly bound: import('./layout.ts').ModelBound; readonly detail: string } | null;
 }

@@ -40,6 +40,17 @@ export function vectorList(mask: number): string {
   return names.join('|');
 }
 
+/**
+ * The vectors a tasklet parked on `cpu` keeps pending in the kernel, where
+ * ksoftirqd requeues it pass after pass and never sleeps (tasklet.ts
+ * parkedVectors, registered by tasklet.ts: it imports this file, not the
+ * other way round).
+ */
+let parkedVectors: (m: Machine, cpu: number) => number = () => 0;
+export function registerParkedVectors(fn: (m: Machine, cpu: number) => number): void {
+  parkedVectors = fn;
+}
+
 /** wakeup_softirqd(): ksoftirqd of this CPU becomes runnable. */
 export function wakeupSoftirqd(m: Machine, cpu: number): void {
   m.w(m.cpuOff(cpu) + C_KSOFTIRQD, 1);
@@ -52,7 +63,8 @@ export function wakeupSoftirqd(m: Machine, cpu: number): void {
  */
 function ksoftirqdRunning(m: Machine, cpu: number, pending: number): boolean {
   if (m.p.flags.softirqDefer !== 'ksoftirqd-running') return false;
-  if (pending & SOFTIRQ_NOW_MASK) return false;
+  // A tasklet parked on this CPU (tasklet.ts) keeps HI or TASKLET pending in the kernel.
+  if ((pending | parkedVectors(m, cpu)) & SOFTIRQ_NOW_MASK) return false;
   return m.s[m.cpuOff(cpu) + C_KSOFTIRQD] !== 0;
 }
 
@@ -331,14 +343,18 @@ function finishBatch(m: Machine, cpu: number, ctx: number): void {
 /**
  * ksoftirqd/N as a choice: the per-CPU kthread runs when it is runnable and
  * the CPU may schedule it: when the CPU is between tasks or idle, or, with
- * preempt=full, when the running task is preemptible (run_ksoftirqd).
+ * preempt=full, when the running task is preemptible (run_ksoftirqd). While
+ * a tasklet is parked on the CPU the kernel's ksoftirqd never sleeps (it
+ * requeues that tasklet pass after pass, tasklet.ts), so it also runs
+ * whatever else is pending there.
  */
 const KSOFTIRQD: ChoiceSource = {
   name: 'ksoftirqd',
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     const s = m.s;
-    if (s[co + C_KSOFTIRQD] === 0 || s[co + C_DEPTH] !== 0) return;
+    if (s[co + C_DEPTH] !== 0) return;
+    if (s[co + C_KSOFTIRQD] === 0 && (s[co + C_PENDING] === 0 || parkedVectors(m, cpu) === 0)) return;
     const task = s[co + C_CURTASK]!;
     if (task >= 0 && !(m.p.preempt === 'full' && !m.inAtomic(cpu) && !m.irqsOff(cpu))) return;
     out.push(m.choice(KSOFTIRQD, cpu, 0, 0));
