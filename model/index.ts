@@ -17,6 +17,7 @@ import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
 import { INSN_WIDTH, type Program } from './kernel/program.ts';
 import { MAX_CALLS } from './kernel/layout.ts';
+import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
 import { opcodeOf } from './kernel/registry.ts';
 
 export * from './dsl/design.ts';
@@ -26,8 +27,8 @@ export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
-export type { KernelFlags, ProfileName } from './kernel/flags.ts';
-export { PROFILES } from './kernel/flags.ts';
+export type { KernelFlags, KernelProfile, ProfileName } from './kernel/flags.ts';
+export { PROFILE_INFO, PROFILES, profileText } from './kernel/flags.ts';
 export { Machine } from './kernel/machine.ts';
 export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
@@ -86,6 +87,12 @@ export interface Verdict {
   readonly expected: Design['expected'] | null;
   readonly status: 'verified' | 'violation' | 'bounded-out';
   readonly explorer: 'exhaustive' | 'random';
+  /**
+   * The kernel the verdict is for: the profile with the releases it stands
+   * for, and any flag the design overrides, e.g. `6.6 (6.5–6.8)` or
+   * `modern (6.12+), flags taskletWait=spin`.
+   */
+  readonly kernel: string;
   readonly bounds: Bounds;
   readonly stats: {
     readonly states: number;
@@ -115,6 +122,14 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
   };
 }
 
+/** The profile with its releases, and the flags the design sets otherwise than the profile does. */
+export function kernelText(p: Program): string {
+  const profile = p.design.profile ?? 'modern';
+  const base = PROFILES[profile];
+  const changed = (Object.keys(p.flags) as (keyof KernelFlags)[]).filter((k) => base && p.flags[k] !== base[k]);
+  return `${profileText(profile)}${changed.length > 0 ? `, flags ${changed.map((k) => `${k}=${String(p.flags[k])}`).join(' ')}` : ''}`;
+}
+
 /**
  * Whether callback calls can nest past what the mechanisms nest by
  * themselves (at most 3: softirq → HI action → bh_action → a 2.4 timer's
@@ -127,13 +142,13 @@ function nestsCallbacks(p: Program): boolean {
   return false;
 }
 
-/** "2 CPUs, ≤1 eth0 interrupt, profile modern, preempt none" */
+/** "2 CPUs, ≤1 eth0 interrupt, profile modern (6.12+), preempt none": the profile with the kernel releases it stands for. */
 export function boundsText(b: Bounds): string {
   const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
   const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
   const calls = b.calls !== undefined ? [`≤${b.calls} nested callback calls`] : [];
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`].join(', ');
 }
 
 /**
@@ -176,6 +191,7 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     expected: p.design.expected ?? null,
     status: result.status,
     explorer,
+    kernel: kernelText(p),
     bounds: boundsOf(p, opts),
     stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
     violation: v

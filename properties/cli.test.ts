@@ -90,7 +90,7 @@ describe('kdefer check', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.find((l) => l.startsWith('design'))).toMatch(/design\s+profile\s+bounds\s+expected\s+verdict\s+states\s+ms/);
-    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+1\s+OK$/);
+    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern \(6\.12\+\)\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+1\s+OK$/);
     expect(lines.find((l) => l.startsWith('aa-fixed '))).toMatch(/verified\s+verified\s+\d+\s+\d+\s+1\s+OK$/);
     expect(run.stdout).toMatch(/^\s+1 {2}cpu0 \[task reader\]: spin_lock\(&priv->lock\)$/m);
     expect(lines.at(-1)).toBe('2 designs: 2 as expected');

@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  boundsText, checkProgram, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
+  boundsText, checkProgram, profileText, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
   replayCounterexample, safeStem, storeCounterexample, checkChoicesInRange, type StoreOutcome, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
 } from '../model/index.ts';
 import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
@@ -315,6 +315,7 @@ function verdictJson(v: Verdict): object {
     bounds: v.bounds,
     stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms, ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}) },
     explorer: v.explorer,
+    kernel: v.kernel,
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.seed !== undefined ? { seed: v.seed } : {}),
@@ -343,7 +344,7 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
   const out = [explorerLine(opts), ''];
   const rows = verdicts.map((v) => [
     v.design,
-    v.bounds.profile,
+    profileText(v.bounds.profile),
     compactBounds(v.bounds),
     v.expected ?? '-',
     verdictText(v),
@@ -365,7 +366,7 @@ function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
     } else if (v.status === 'bounded-out') {
-      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`, `  within ${boundsText(v.bounds)}`);
     }
   }
 

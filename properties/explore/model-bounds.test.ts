@@ -115,6 +115,6 @@ describe('ksoftirqd parking a disabled tasklet (tasklet.ts): exact while it last
   });
 
   it('the bounds line of a verdict lists no parking bound: it binds only where a run never ends', () => {
-    expect(boundsText(check(parked([tasklet_enable('t')])).bounds)).toBe('1 CPU, profile modern, preempt none');
+    expect(boundsText(check(parked([tasklet_enable('t')])).bounds)).toBe('1 CPU, profile modern (6.12+), preempt none');
   });
 });
