@@ -302,6 +302,14 @@ export function compile(design: Design): Program {
   }
   const shape: ProgramShape = {
     ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
+    // Read lazily: threads() is asked once the design's code and objects exist.
+    operandsOf: (op) => {
+      const opcode = opcodeOf(op);
+      const out: [number, number, number][] = [];
+      for (let pc = 0; pc < em.code.length; pc += INSN_WIDTH) if (em.code[pc] === opcode) out.push([em.code[pc + 1]!, em.code[pc + 2]!, em.code[pc + 3]!]);
+      return out;
+    },
+    objectAttr: (kind, id, attr) => objects[kind]?.[id]?.attrs[attr],
   };
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();

@@ -241,6 +241,14 @@ export interface ProgramShape {
   readonly objectCount: (kind: string) => number;
   /** Names of the objects of a kind (the kernel's builtin ones first), in id order. */
   readonly objectNames: (kind: string) => readonly string[];
+  /**
+   * The operands (a, b, c) of every instruction of kernel operation `op` in
+   * the design's code (compiled before threads() is asked), e.g. to size a
+   * worker pool from the work items queued to it.
+   */
+  readonly operandsOf?: (op: string) => readonly (readonly [number, number, number])[];
+  /** Attribute `attr` of declared object `id` of a kind (declared before threads() is asked). */
+  readonly objectAttr?: (kind: string, id: number, attr: string) => number | undefined;
 }
 
 /**

@@ -14,12 +14,19 @@
  * kworkers executing its items (worker->current_pwq->wq), its flushers and
  * its drainers (__WQ_DRAINING), and whether destroy_workqueue freed it.
  *
- * Pools and kworkers. Each CPU has a bound, concurrency-managed pool with two
- * kworkers, `kworker/N:0` and `kworker/N:1`, pinned to it; UNBOUND and ORDERED
- * workqueues share one unbound pool with two kworkers, `kworker/uM:0` and
- * `kworker/uM:1`, which start on cpu0 and cpu1 and may run on any CPU (the
- * scheduler's load balancing moves them while they wait). The kworkers exist only
- * when the design declares works, so other designs keep their state spaces.
+ * Pools and kworkers. Each CPU has a bound, concurrency-managed pool of
+ * kworkers `kworker/N:0`, `kworker/N:1`…, pinned to it; UNBOUND and ORDERED
+ * workqueues share one unbound pool, `kworker/uM:0`…, whose kworkers start on
+ * cpu0 and cpu1 and may run on any CPU (the scheduler's load balancing moves
+ * them while they wait). A pool has one kworker per work item the design may
+ * queue to it, two at least (poolDemand): the kernel grows a pool whenever
+ * its running kworkers all sleep with work pending (kick_pool wakes an idle
+ * kworker, and a kworker that would leave none idle first creates one,
+ * may_start_working / manage_workers / create_worker), and a pool never needs
+ * more kworkers than items, so within the design's bounds the pool is
+ * exact. The model creates them up front, idle; creating one on demand
+ * differs only in time. The kworkers exist only when the design declares
+ * works, so other designs keep their state spaces.
  * A kworker is a task running builtin code `worker_thread` in process context:
  * a work function runs with irqs and bh on and preempt_count 0, and may sleep.
  * An idle kworker sleeps on channel(Chan.Worker, its task) (it keeps nothing
@@ -47,9 +54,7 @@
  * work, no busy kworker is on the CPU and an idle one sleeps. Counting only
  * on-CPU kworkers over-approximates the kernel (which also counts a
  * preempted one), so a second kworker may start where the kernel would
- * have waited: sound, never fewer behaviours. Two kworkers per pool bound
- * the model: a third concurrently blocked item on one pool is not served
- * (the kernel would create a worker, or use the rescuer).
+ * have waited: sound, never fewer behaviours.
  *
  * Version (wqModel, shared/kernel-semantics.md §10). 'cmwq' (2.6.36+) is the
  * above, with the non-reentrancy of 3.7+. 'per-wq-threads' is the keventd
@@ -153,7 +158,12 @@ const WQ_FLAG_BITS: Readonly<Record<WorkqueueFlag, number>> = {
 /** WQ_DFL_ACTIVE, WQ_MAX_ACTIVE (include/linux/workqueue.h). */
 export const WQ_DFL_ACTIVE = 256;
 export const WQ_MAX_ACTIVE = 512;
-/** Kworkers per pool (see the header: a third concurrently blocked item is not served). */
+/**
+ * Kworkers a pool has at least: the running one and the idle one the kernel
+ * keeps ready (worker_thread: a worker that would leave none idle first
+ * creates one, may_start_working / manage_workers). A pool gets one more per
+ * work item that may be queued to it beyond two (see poolDemand).
+ */
 export const WORKERS_PER_POOL = 2;
 /** Masks of tasks, works and kworkers are 31-bit. */
 const MAX_MASK_BITS = 31;
@@ -194,7 +204,12 @@ function topology(m: Machine): Topology {
   });
   const perWq = p.flags.wqModel === 'per-wq-threads';
   const npools = workerTask.length === 0 ? 0 : perWq ? workerTask.length : p.ncpu + 1;
-  const workerPool = workerTask.map((_, k) => (perWq ? k : Math.floor(k / WORKERS_PER_POOL)));
+  // cmwq: `kworker/N:i` serves cpuN's pool, `kworker/uM:i` the unbound one (kworkers() names them so).
+  const workerPool = workerTask.map((task, k) => {
+    if (perWq) return k;
+    const bound = /^kworker\/(\d+):\d+$/.exec(p.tasks[task]!.name);
+    return bound ? Number(bound[1]) : p.ncpu;
+  });
   const taskWorker = new Int32Array(p.tasks.length).fill(-1);
   workerTask.forEach((task, k) => { taskWorker[task] = k; });
   const poolWorkers = [...Array(npools).keys()].map((pool) => workerTask.flatMap((_, k) => (workerPool[k] === pool ? [k] : [])));
@@ -224,6 +239,48 @@ function topology(m: Machine): Topology {
 /** The pre-cmwq thread name of a workqueue: keventd's `events` for system_wq. */
 const threadBase = (wq: string): string => ({ system_wq: 'events', system_long_wq: 'events_long', system_unbound_wq: 'events_unbound' })[wq] ?? wq;
 
+/** How many kworkers each cmwq pool needs: per CPU (bound pools), and for the unbound pool. */
+interface PoolDemand {
+  readonly bound: readonly number[];
+  readonly unbound: number;
+}
+
+/**
+ * The work items that may be queued to each cmwq pool, from the design's
+ * queueing statements (queue_work_on with a CPU: that CPU's pool; without:
+ * any CPU's; an UNBOUND or ORDERED workqueue: the unbound pool). A pool never
+ * needs more kworkers than that: each runs one item at a time, an item runs
+ * on one kworker of a pool at a time (a second instance waits on that
+ * kworker's scheduled list, assign_work), and flush barriers run on the
+ * kworker that reaches them. So a pool of max(WORKERS_PER_POOL, items)
+ * kworkers is the kernel's pool within the design's bounds: every time its
+ * running kworkers all sleep with work pending, kick_pool finds an idle one
+ * (the kernel's manager creates it, create_worker, if it is not there yet).
+ */
+function poolDemand(shape: ProgramShape): PoolDemand {
+  const ncpu = shape.ncpu;
+  const nworks = shape.objectCount('work');
+  const wqs = shape.objectNames('workqueue');
+  const operandsOf = shape.operandsOf;
+  const objectAttr = shape.objectAttr;
+  if (!operandsOf || !objectAttr) return { bound: new Array<number>(ncpu).fill(nworks), unbound: nworks };
+  const bound = [...Array(ncpu)].map(() => new Set<number>());
+  const unbound = new Set<number>();
+  const systemWq = wqs.indexOf('system_wq');
+  const queued = (q: number, w: number, cpu: number): void => {
+    if (((objectAttr('workqueue', q, 'flags') ?? 0) & (WQ_FLAG_BITS.UNBOUND | WQ_FLAG_BITS.ORDERED)) !== 0) unbound.add(w);
+    else if (cpu >= 0 && cpu < ncpu) bound[cpu]!.add(w);
+    else for (const set of bound) set.add(w);
+  };
+  for (const [a, b] of operandsOf('queue_work')) queued(a, b, -1);
+  for (const [a, b] of operandsOf('queue_work_on')) queued(lo16(a), b, hi16(a));
+  for (const [a] of operandsOf('schedule_work')) queued(systemWq, a, -1);
+  for (const [a] of operandsOf('schedule_work_on')) queued(systemWq, lo16(a), hi16(a));
+  for (const op of ['queue_delayed_work', 'mod_delayed_work']) for (const [a, b] of operandsOf(op)) queued(lo16(a), b, -1);
+  for (const [a] of operandsOf('schedule_delayed_work')) queued(systemWq, lo16(a), -1);
+  return { bound: bound.map((set) => set.size), unbound: unbound.size };
+}
+
 /** The kworkers of a program (KernelThread list), see the header. */
 function kworkers(shape: ProgramShape): readonly KernelThread[] {
   if (shape.objectCount('work') === 0) return [];
@@ -235,11 +292,14 @@ function kworkers(shape: ProgramShape): readonly KernelThread[] {
     }
     return out;
   }
+  const demand = poolDemand(shape);
   for (let cpu = 0; cpu < shape.ncpu; cpu++) {
-    for (let i = 0; i < WORKERS_PER_POOL; i++) out.push({ name: `kworker/${cpu}:${i}`, cpu, builtin: 'worker_thread', idle: true });
+    const n = Math.max(WORKERS_PER_POOL, demand.bound[cpu]!);
+    for (let i = 0; i < n; i++) out.push({ name: `kworker/${cpu}:${i}`, cpu, builtin: 'worker_thread', idle: true });
   }
   // Unbound kworkers may run on any CPU (the load balancer moves them while they wait for one).
-  for (let i = 0; i < WORKERS_PER_POOL; i++) {
+  const n = Math.max(WORKERS_PER_POOL, demand.unbound);
+  for (let i = 0; i < n; i++) {
     out.push({ name: `kworker/u${2 * shape.ncpu}:${i}`, cpu: i % shape.ncpu, cpusAllowed: (1 << shape.ncpu) - 1, builtin: 'worker_thread', idle: true });
   }
   return out;

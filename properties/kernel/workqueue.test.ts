@@ -12,7 +12,7 @@ import {
   defineDesign, DesignError, destroy_workqueue, drain_workqueue, eq, flush_delayed_work, flush_scheduled_work, flush_work,
   flush_workqueue, gt, if_, inc, kfree, local_bh_disable, local_bh_enable, local_irq_disable, mod_delayed_work,
   msleep, mutex_lock, mutex_unlock, queue_delayed_work, queue_work, queue_work_on, r, schedule_delayed_work, schedule_work,
-  schedule_work_on, spin_lock, spin_unlock, v, type Design, type Stmt,
+  schedule_work_on, spin_lock, spin_unlock, v, wait_for_completion, complete_all, type Design, type Stmt,
 } from '../../model/index.ts';
 import { C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, T_CHANNEL, X_STATUS } from '../../model/kernel/layout.ts';
 import { Chan, channel } from '../../model/kernel/scheduler.ts';
@@ -56,6 +56,33 @@ describe('kworkers and pools', () => {
     for (const k of ['kworker/0:0', 'kworker/0:1', 'kworker/1:0', 'kworker/1:1', 'kworker/u4:0', 'kworker/u4:1']) expect(idle(s, k)).toBe(true);
     // cpu0's only runnable task starts at once, as without kworkers.
     expect(s.topName(0)).toBe('task a');
+  });
+
+  it('a pool gets a kworker for each work item that may be queued to it, two at least (kick_pool finds one whenever its running ones all sleep)', () => {
+    const three = design([task('a', 0, [schedule_work('w'), schedule_work('w2'), queue_work_on(1, 'wq', 'w3'), queue_work('uwq', 'w3')])], {
+      workqueues: { wq: {}, uwq: { flags: ['UNBOUND'] } },
+      works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' }, w3: { func: 'w_fn' } },
+    });
+    // cpu0's pool may get w and w2; cpu1's w, w2 and w3 (queue_work_on(1)); the unbound pool w3.
+    expect(compile(three).tasks.map((t) => t.name)).toEqual([
+      'a', 'kworker/0:0', 'kworker/0:1', 'kworker/1:0', 'kworker/1:1', 'kworker/1:2', 'kworker/u4:0', 'kworker/u4:1',
+    ]);
+  });
+
+  it('three items that each wait for the last one all run: the pool grows to a third kworker (wq-third-worker)', () => {
+    const d = design([task('probe', 0, [schedule_work('w'), schedule_work('w2'), schedule_work('w3')])], {
+      cpus: 1, completions: { go: {} },
+      works: { w: { func: 'waits' }, w2: { func: 'waits' }, w3: { func: 'frees' } },
+      functions: { waits: [wait_for_completion('go'), inc('runs')], frees: [complete_all('go')] },
+      invariants: [{ name: 'both waiters ran', holds: eq(v('runs'), 2), when: 'at-end' }],
+    });
+    const s = new Schedule(d).run('schedule_work(&w)', 'schedule_work(&w2)', 'schedule_work(&w3)', '[task probe]: return');
+    s.run('schedule() → task kworker/0:0', 'process_one_work(&w)', '[task kworker/0:0]: wait_for_completion(&go)');
+    s.take('wq_worker_sleeping: kworker/0:0 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:1');
+    s.run('schedule() → task kworker/0:1', 'process_one_work(&w2)', '[task kworker/0:1]: wait_for_completion(&go)');
+    s.take('wq_worker_sleeping: kworker/0:0, kworker/0:1 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:2');
+    s.run('schedule() → task kworker/0:2', '[task kworker/0:2]: worker_thread: process_one_work(&w3): frees()');
+    expect(check(d).status).toBe('verified');
   });
 
   it('a design without works has no kworker, so its state space is unchanged', () => {
@@ -592,16 +619,20 @@ describe('the catalogue\'s workqueue designs', () => {
 
 describe('waits become wait-for edges', () => {
   it('a flusher waiting behind a busy pool points at the busy kworkers', () => {
-    // Both kworkers of cpu0 are blocked in items that wait for the flusher's mutex: a third item can't run.
+    // Both active items of wq (max_active 2) are blocked on the flusher's mutex: the third stays inactive.
     const d = design([
-      task('a', 0, [mutex_lock('M'), schedule_work('w'), schedule_work('w2'), schedule_work('w3'), flush_work('w3'), mutex_unlock('M')]),
+      task('a', 0, [mutex_lock('M'), queue_work('wq', 'w'), queue_work('wq', 'w2'), queue_work('wq', 'w3'), flush_work('w3'), mutex_unlock('M')]),
     ], {
-      cpus: 1, locks: { M: 'mutex' },
+      cpus: 1, locks: { M: 'mutex' }, workqueues: { wq: { max_active: 2 } },
       works: { w: { func: 'locked_fn' }, w2: { func: 'locked_fn' }, w3: { func: 'w_fn' } },
       functions: { locked_fn: [mutex_lock('M'), mutex_unlock('M')], w_fn: [inc('runs')] },
     });
     const v = check(d);
     expect(v.violation?.kind).toBe('deadlock');
-    expect(v.violation?.message).toContain("flush_work(&w3) sleeps until &w3, queued on cpu0's pool, has run (a barrier is linked behind it); ahead of it: kworker/0:0, kworker/0:1");
+    expect(v.violation?.message).toContain('flush_work(&w3) sleeps until &w3, inactive on wq, has run (a barrier is linked behind it); ahead of it: kworker/0:0, kworker/0:1');
+    // On a workqueue without that limit the pool gets a third kworker for w3 (kick_pool): the flush returns.
+    const grows = { ...d, name: 'three-items-grow', workqueues: {} };
+    const body = [mutex_lock('M'), schedule_work('w'), schedule_work('w2'), schedule_work('w3'), flush_work('w3'), mutex_unlock('M')];
+    expect(check({ ...grows, tasks: [task('a', 0, body)] }).status).toBe('verified');
   });
 });

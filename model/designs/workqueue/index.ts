@@ -5,6 +5,7 @@ import {
   flushWorkAfterMutexUnlock, flushWorkAfterSpinUnlock, flushWorkUnderMutex, flushWorkUnderSpinLock, keventdItemWaitsForLaterItem,
   kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, workFlushedByItsOwner, workFlushesItself,
 } from './flush.ts';
+import { wqThirdWorker, wqThirdWorkerCompletes } from './pool-growth.ts';
 import { workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue } from './reentrancy.ts';
 import { tqJobAsWorkItem, tqJobInTqImmediate } from './task-queues.ts';
 import {
@@ -22,4 +23,5 @@ export const WORKQUEUE_DESIGNS: readonly Design[] = [
   cancelWorkThenKfree, cancelWorkSyncThenKfree, // B10, cancel_work
   workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue, // W1 counter-example
   tqJobInTqImmediate, tqJobAsWorkItem, // issue 5: task queues → work queues
+  wqThirdWorker, wqThirdWorkerCompletes, // pools grow while their kworkers sleep (kick_pool, create_worker)
 ];
