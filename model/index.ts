@@ -63,6 +63,8 @@ export interface Bounds {
    * routine running run_task_queue); absent where it cannot bind.
    */
   readonly calls?: number;
+  /** options.memoryPressure: creating a kworker may fail (only rescuers then serve WQ_MEM_RECLAIM items); absent otherwise. */
+  readonly memoryPressure?: true;
   readonly maxStates?: number;
   readonly runs?: number;
 }
@@ -118,6 +120,7 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
     ...(nestsCallbacks(p) ? { calls: MAX_CALLS } : {}),
+    ...(p.design.options?.memoryPressure === true ? { memoryPressure: true as const } : {}),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
   };
 }
@@ -148,7 +151,8 @@ export function boundsText(b: Bounds): string {
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
   const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
   const calls = b.calls !== undefined ? [`≤${b.calls} nested callback calls`] : [];
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`].join(', ');
+  const pressure = b.memoryPressure ? ['memory pressure'] : [];
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`, ...pressure].join(', ');
 }
 
 /**

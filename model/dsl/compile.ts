@@ -172,7 +172,7 @@ export function compile(design: Design): Program {
     throw err('expected', unknownKeyProblem(String(design.expected), ['verified', ...VIOLATION_KINDS], 'verdict'));
   }
   if (design.options !== undefined) {
-    if (!isObject(design.options)) throw err('options', 'must be an object: { preempt?, ticks? }');
+    if (!isObject(design.options)) throw err('options', 'must be an object: { preempt?, ticks?, memoryPressure? }');
     checkKeys(design.options, OPTION_KEYS, fail('options'));
   }
   if (design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile)) {
@@ -192,6 +192,8 @@ export function compile(design: Design): Program {
   } catch (e) {
     throw err(design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile) ? 'profile' : 'flags', (e as Error).message);
   }
+  const memoryPressure = design.options?.memoryPressure ?? false;
+  if (typeof memoryPressure !== 'boolean') throw err('options.memoryPressure', `must be true or false, got ${JSON.stringify(memoryPressure)}`);
   const preempt = design.options?.preempt ?? 'none';
   if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
   const ticks = design.options?.ticks ?? (isObject(design.timers) && Object.keys(design.timers).length > 0 ? DEFAULT_TICKS : 0);
@@ -310,6 +312,7 @@ export function compile(design: Design): Program {
       return out;
     },
     objectAttr: (kind, id, attr) => objects[kind]?.[id]?.attrs[attr],
+    memoryPressure: design.options?.memoryPressure === true,
   };
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();
@@ -627,7 +630,10 @@ export function compile(design: Design): Program {
     for (const th of mech.threads?.(shape) ?? []) {
       const entry = builtins[th.builtin];
       if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${th.builtin} for ${th.name}`);
-      tasks.push({ name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu, ...(th.idle ? { idle: true as const } : {}) });
+      tasks.push({
+        name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu,
+        ...(th.idle ? { idle: true as const } : {}), ...(th.uncreated ? { uncreated: true as const } : {}),
+      });
     }
   }
   if (design.tasks.length === 0 && !irqs.some((l) => l.budget > 0)) {

@@ -254,6 +254,13 @@ export interface DesignOptions {
    * declares timers, else 0 (no ticks). See model/kernel/timer.ts.
    */
   readonly ticks?: number;
+  /**
+   * Kernel memory may run out: creating a kworker (create_worker) may fail,
+   * for good once it has, and only the rescuers of WQ_MEM_RECLAIM workqueues
+   * keep their items moving (mayday). Default false: creation succeeds.
+   * See model/kernel/workqueue.ts.
+   */
+  readonly memoryPressure?: boolean;
 }
 
 /**

@@ -71,7 +71,7 @@ export const DESIGN_KEYS = [
   'functions', 'tasks', 'irqs', 'softirqs', 'invariants', 'expected', 'twin',
 ] as const;
 
-export const OPTION_KEYS = ['preempt', 'ticks'] as const;
+export const OPTION_KEYS = ['preempt', 'ticks', 'memoryPressure'] as const;
 export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed'] as const;
 export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;

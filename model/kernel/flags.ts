@@ -46,6 +46,13 @@ export interface KernelFlags {
    */
   readonly wqModel: 'per-wq-threads' | 'cmwq';
   /**
+   * A kworker that runs one item past wq_cpu_intensive_thresh_us without
+   * sleeping is marked CPU_INTENSIVE at a tick and its pool kicked, so the
+   * pool's other items run beside it (≥6.5, 616db8779b1e "workqueue:
+   * Automatically mark CPU-hogging work items CPU_INTENSIVE"; wq_worker_tick).
+   */
+  readonly wqCpuHog: boolean;
+  /**
    * timer_shutdown[_sync], the timer_delete names, and add_timer's
    * WARN_ON_ONCE instead of BUG_ON (6.2: f571faf6e443 "timers: Provide
    * timer_shutdown[_sync]()", 9b13df3fb64e/bb663f0f3c39 the renames,
@@ -93,6 +100,7 @@ const V6_12: KernelFlags = {
   taskletOrder: 'fifo',
   rwlock: 'qrwlock',
   wqModel: 'cmwq',
+  wqCpuHog: true,
   timerShutdown: true,
   timerPull: true,
   backlogBH: 'bh-on',
@@ -101,15 +109,15 @@ const V6_12: KernelFlags = {
 };
 /** v6.6 LTS: as 6.12 but timers are pushed at arming, not pulled at expiry (before 7ee988770326, 6.9). */
 const V6_6: KernelFlags = { ...V6_12, timerPull: false };
-/** v6.1 LTS: ksoftirqd_running() deferral (until d15121be7485, 6.5) and no timer_shutdown (f571faf6e443, 6.2). */
-const V6_1: KernelFlags = { ...V6_6, softirqDefer: 'ksoftirqd-running', timerShutdown: false };
+/** v6.1 LTS: ksoftirqd_running() deferral (until d15121be7485, 6.5), no timer_shutdown (f571faf6e443, 6.2), no CPU-hog kick (616db8779b1e, 6.5). */
+const V6_1: KernelFlags = { ...V6_6, softirqDefer: 'ksoftirqd-running', timerShutdown: false, wqCpuHog: false };
 
-const RELEASE_6_12: KernelProfile = { flags: V6_12, range: '6.12+', about: 'timer pull (6.9+); no ksoftirqd deferral (6.5+); timer_shutdown (6.2+)' };
+const RELEASE_6_12: KernelProfile = { flags: V6_12, range: '6.12+', about: 'timer pull (6.9+); CPU-hog kick of work pools and no ksoftirqd deferral (6.5+); timer_shutdown (6.2+)' };
 
 export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
   '6.12': RELEASE_6_12,
   '6.6': { flags: V6_6, range: '6.5–6.8', about: 'timers pushed at arming (get_nohz_timer_target), expired on their base\'s CPU; no ksoftirqd deferral; timer_shutdown' },
-  '6.1': { flags: V6_1, range: '5.13–6.1', about: 'ksoftirqd deferral (4.9–6.4); no timer_shutdown (before 6.2); sleeping tasklet waits (5.13+)' },
+  '6.1': { flags: V6_1, range: '5.13–6.1', about: 'ksoftirqd deferral (4.9–6.4); no timer_shutdown (before 6.2); no CPU-hog kick of work pools (before 6.5); sleeping tasklet waits (5.13+)' },
   // The newest release: designs written for "modern" follow it.
   modern: RELEASE_6_12,
   '4.x-prequeue': {
@@ -117,13 +125,14 @@ export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
       ...V6_12,
       softirqDefer: 'ksoftirqd-running',
       taskletWait: 'spin',
+      wqCpuHog: false,
       timerShutdown: false,
       timerPull: false,
       backlogBH: 'bh-off',
       prequeue: true,
     },
-    range: '≈4.x: prequeue (≤4.13) and BH-off backlog (<4.9) with the ksoftirqd deferral (4.9–6.4, HI/TASKLET exempt as from 4.18)',
-    about: 'TCP prequeue and BH-off backlog processing, ksoftirqd deferral, spinning tasklet waits',
+    range: '4.x',
+    about: 'a 4.x mix for the TCP designs: prequeue (≤4.13) and BH-off backlog (<4.9) with the ksoftirqd deferral (4.9–6.4, HI/TASKLET exempt as from 4.18), spinning tasklet waits',
   },
   '2.4': {
     flags: {
@@ -136,6 +145,7 @@ export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
       taskletOrder: 'lifo',
       rwlock: 'reader-biased',
       wqModel: 'per-wq-threads',
+      wqCpuHog: false,
       timerShutdown: false,
       timerPull: false,
       backlogBH: 'bh-off',
@@ -166,6 +176,7 @@ const ALLOWED: { readonly [K in keyof KernelFlags]: readonly KernelFlags[K][] } 
   taskletOrder: ['lifo', 'fifo'],
   rwlock: ['qrwlock', 'reader-biased'],
   wqModel: ['per-wq-threads', 'cmwq'],
+  wqCpuHog: [true, false],
   timerShutdown: [true, false],
   timerPull: [true, false],
   backlogBH: ['bh-off', 'bh-on'],

@@ -15,7 +15,7 @@ import {
 import { evaluate } from './data.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
-import { Chan, channel } from './scheduler.ts';
+import { Chan, channel, UNCREATED_KTHREAD } from './scheduler.ts';
 import { CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
@@ -317,7 +317,7 @@ export class Machine {
       if (p.tasks[t]!.idle) {
         // An idle kthread (a kworker with no work) is asleep until its mechanism wakes it.
         fresh[o + X_STATUS] = ContextStatus.Blocked;
-        fresh[o + T_CHANNEL] = channel(Chan.Worker, t);
+        fresh[o + T_CHANNEL] = channel(Chan.Worker, (p.tasks[t]!.uncreated ? UNCREATED_KTHREAD : 0) | t);
       }
     }
     // A CPU with a single task starts running it; with several, the

@@ -17,6 +17,8 @@ export interface ProgramTask {
   readonly allowedMask: number;
   /** A kernel thread that starts asleep waiting for work (KernelThread.idle). */
   readonly idle?: true;
+  /** A kernel thread not created yet (KernelThread.uncreated). */
+  readonly uncreated?: true;
 }
 
 export interface ProgramIrq {

@@ -40,6 +40,14 @@ export const enum Chan {
   Worker = 9,
 }
 export const channel = (tag: Chan, id: number): number => (tag << 16) | id;
+/**
+ * In a Chan.Worker channel's id: the kernel thread does not exist yet
+ * (KernelThread.uncreated), or its creation failed for good; an idle
+ * kthread either way (check/deadlock.ts), which nothing but its
+ * mechanism's creation wakes.
+ */
+export const UNCREATED_KTHREAD = 0x4000;
+export const FAILED_KTHREAD = 0x2000;
 
 const isRunnable = (status: number): boolean => status === ContextStatus.Runnable || status === ContextStatus.NotStarted;
 

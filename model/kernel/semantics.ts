@@ -231,6 +231,12 @@ export interface KernelThread {
    * mechanism wakes it. An idle kthread keeps no design from ending.
    */
   readonly idle?: true;
+  /**
+   * With `idle`: the thread does not exist yet, it is a slot its mechanism
+   * may create later (a kworker create_worker may make, under memory
+   * pressure); asleep on channel(Chan.Worker, UNCREATED_KTHREAD | its task id).
+   */
+  readonly uncreated?: true;
 }
 
 /** What the compiler tells a mechanism about the program it builds. */
@@ -249,6 +255,8 @@ export interface ProgramShape {
   readonly operandsOf?: (op: string) => readonly (readonly [number, number, number])[];
   /** Attribute `attr` of declared object `id` of a kind (declared before threads() is asked). */
   readonly objectAttr?: (kind: string, id: number, attr: string) => number | undefined;
+  /** options.memoryPressure: kernel memory may run out, so creating a kernel thread may fail. */
+  readonly memoryPressure?: boolean;
 }
 
 /**

@@ -16,7 +16,7 @@ describe('kernel releases as profiles', () => {
   it('6.1, 6.6 and 6.12 differ exactly where the kernel changed: ksoftirqd deferral (until 6.5), timer_shutdown (6.2), timer pull (6.9)', () => {
     const differ = (a: keyof typeof PROFILES, b: keyof typeof PROFILES): string[] =>
       (Object.keys(PROFILES[a]) as (keyof (typeof PROFILES)[typeof a])[]).filter((k) => PROFILES[a][k] !== PROFILES[b][k]).sort();
-    expect(differ('6.1', '6.6')).toEqual(['softirqDefer', 'timerShutdown']);
+    expect(differ('6.1', '6.6')).toEqual(['softirqDefer', 'timerShutdown', 'wqCpuHog']);
     expect(differ('6.6', '6.12')).toEqual(['timerPull']);
     expect(PROFILES['6.1']).toMatchObject({ softirqDefer: 'ksoftirqd-running', timerShutdown: false, timerPull: false, taskletWait: 'sleep' });
     expect(PROFILES['6.12']).toMatchObject({ softirqDefer: 'inline', timerShutdown: true, timerPull: true });

@@ -5,6 +5,7 @@ import {
   flushWorkAfterMutexUnlock, flushWorkAfterSpinUnlock, flushWorkUnderMutex, flushWorkUnderSpinLock, keventdItemWaitsForLaterItem,
   kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, workFlushedByItsOwner, workFlushesItself,
 } from './flush.ts';
+import { memReclaimFlushesOwnReclaimWq, memReclaimFlushesSystemWq } from './mem-reclaim.ts';
 import { wqThirdWorker, wqThirdWorkerCompletes } from './pool-growth.ts';
 import { workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue } from './reentrancy.ts';
 import { tqJobAsWorkItem, tqJobInTqImmediate } from './task-queues.ts';
@@ -24,4 +25,5 @@ export const WORKQUEUE_DESIGNS: readonly Design[] = [
   workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue, // W1 counter-example
   tqJobInTqImmediate, tqJobAsWorkItem, // issue 5: task queues → work queues
   wqThirdWorker, wqThirdWorkerCompletes, // pools grow while their kworkers sleep (kick_pool, create_worker)
+  memReclaimFlushesSystemWq, memReclaimFlushesOwnReclaimWq, // B66: memory pressure, rescuers
 ];
