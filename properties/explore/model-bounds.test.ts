@@ -2,9 +2,14 @@
  * No silent bounds: every place where the kernel model itself bounds the
  * kernel is either exact within the design's bounds, or ends the path as
  * bounded-out with a message naming the bound (never a plain `verified`,
- * never an internal error), in every explorer. One describe per place;
- * the read recursion of rwlocks (exact for any lock and depth) is pinned in
- * properties/kernel/spinlock.test.ts, the state cap in explore.test.ts.
+ * never an internal error), in every explorer. Here: nested callback calls
+ * (bounded-out) and ksoftirqd parking a tasklet (exact while it lasts,
+ * bounded-out where it never ends). Elsewhere: read recursion of rwlocks
+ * (exact for any lock and depth) in properties/kernel/spinlock.test.ts;
+ * kworkers per pool (exact: a pool grows to one per work item) and memory
+ * pressure in properties/kernel/workqueue.test.ts; the state cap (exact
+ * count, then bounded-out) in explore.test.ts; design loop bounds in
+ * explore.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
