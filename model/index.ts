@@ -26,6 +26,7 @@ export * from './dsl/bh.ts';
 export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
+export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, KernelProfile, ProfileName } from './kernel/flags.ts';
 export { PROFILE_INFO, PROFILES, profileText } from './kernel/flags.ts';
@@ -232,4 +233,5 @@ export {
 } from './explore/counterexample.ts';
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
+export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
 export { shortestViolation };

@@ -1,18 +1,21 @@
 /**
- * The command line (scripts/kdefer.ts) as a user runs it: `node
- * scripts/kdefer.mjs …` in a child process, on design files written to a
+ * The command line (scripts/kdefer.ts) as a user runs it: the compiled bin,
+ * `node dist/scripts/kdefer.js …`, in a child process, on design files written to a
  * fresh temporary folder. Pins the --json shape, the exit statuses (0 as
  * expected, 1 not, 2 bad input) and the one-line stderr of bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CATALOGUE } from '../model/designs/index.ts';
+import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
+import { DEFAULT_RUNS } from '../model/explore/random.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = fileURLToPath(new URL('../scripts/kdefer.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../dist/scripts/kdefer.js', import.meta.url));
 const API = fileURLToPath(new URL('../model/index.ts', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'kdefer-cli-'));
@@ -41,9 +44,13 @@ interface Run {
 /** Counterexamples of the scratch designs go here, never into the repository's folder. */
 const SAVED = join(scratch, 'saved');
 
+/**
+ * Run kdefer in the scratch folder, as a user runs it in their project (the
+ * folder replay trusts design modules from).
+ */
 function kdefer(...args: string[]): Run {
   const save = args[0] === 'check' && !args.includes('--no-save') && !args.includes('--save-dir') ? ['--save-dir', SAVED] : [];
-  const r = spawnSync(process.execPath, [BIN, ...args, ...save], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args, ...save], { cwd: scratch, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -114,6 +121,11 @@ describe('kdefer check', () => {
     },
     { input: 'an unknown flag', args: () => ['check', '--frobnicate', missing], says: ['kdefer: unknown flag --frobnicate'] },
     { input: 'a bad --runs', args: () => ['check', '--explorer', 'random', '--runs', 'many', missing], says: ["kdefer: --runs: 'many' is not a whole number"] },
+    {
+      input: 'a CommonJS .cts design file',
+      args: () => ['check', designFile('old-style.cts', 'export const answer = 42;\n')],
+      says: ['old-style.cts: a .cts file is CommonJS; kdefer loads design files as ES modules (import/export): name it .ts'],
+    },
     {
       input: 'a file exporting no design',
       args: () => ['check', designFile('nothing.ts', 'export const answer = 42;\n')],
@@ -280,5 +292,228 @@ describe('nothing lost, nothing written outside the save folder', () => {
     expect(update.stdout).toMatch(/saved .*edited\.deadlock\.json/);
     expect(readdirSync(dir)).toEqual(['edited.deadlock.json']);
     expect(kdefer('replay', join(dir, 'edited.deadlock.json')).status).toBe(0);
+  });
+});
+
+describe('the command line is a well-kept parser', () => {
+  it('--version prints the package version', () => {
+    const run = kdefer('--version');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);
+  });
+
+  it('help lists the commands; each command has --help with its flags, examples and exit statuses', () => {
+    const top = kdefer('help');
+    expect(top.status).toBe(0);
+    for (const name of ['check', 'replay', 'list', 'help']) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    const flags: Record<string, string[]> = {
+      check: ['--all', '--json', '--explorer', '--seed', '--runs', '--max-states', '--save-dir', '--no-save', '--update'],
+      replay: ['--json', '--perfetto', '--allow-module-path'],
+      list: ['--json'],
+    };
+    const helps: Record<string, string> = {};
+    for (const [name, expected] of Object.entries(flags)) {
+      const help = kdefer(name, '--help');
+      expect(help.status).toBe(0);
+      helps[name] = help.stdout;
+      for (const flag of expected) expect(help.stdout).toMatch(new RegExp(`^  ${flag}\\b`, 'm'));
+      expect(help.stdout).toMatch(new RegExp(`Examples:\\n  # .+\\n  kdefer ${name}`));
+      expect(help.stdout).toContain('Exit status:');
+    }
+    expect(kdefer('help', 'replay').stdout).toBe(helps.replay);
+    // The defaults the help states are the explorers' own.
+    const check = helps.check!.replace(/\s+/g, ' ');
+    expect(check).toContain(`(default ${DEFAULT_RUNS})`);
+    expect(check).toContain(`(default ${DEFAULT_MAX_STATES})`);
+  });
+
+  it.each([
+    { args: ['frobnicate'], says: "unknown command 'frobnicate' (commands: check, replay, list, help)" },
+    { args: ['help', 'frobnicate'], says: "help: unknown command 'frobnicate'" },
+    { args: ['check', '--jsn', 'x.ts'], says: 'unknown flag --jsn (did you mean --json?)' },
+    { args: ['check', '--all', '--json=yes'], says: '--json takes no value' },
+    { args: ['check', '--all', '--explorer', 'dfs'], says: "--explorer: 'dfs' is not an explorer (exhaustive, random)" },
+    { args: ['check', '--all', '--no-save', '--seed'], says: '--seed needs a value' },
+    { args: ['replay'], says: 'replay needs exactly one counterexample file' },
+  ])('bad command line $args: exit 2, one line', ({ args, says }) => {
+    const run = kdefer(...args);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`kdefer: ${run.stderr.slice('kdefer: '.length).split('\n')[0]}\n`);
+    expect(run.stderr).toContain(says);
+  });
+
+  it('list prints the catalogue without checking it: name, expected verdict, bounds, description', () => {
+    const run = kdefer('list');
+    expect(run.status).toBe(0);
+    const rows = run.stdout.split('\n');
+    expect(rows[0]).toMatch(/^design\s+expected\s+profile\s+bounds\s+description$/);
+    for (const d of CATALOGUE) {
+      const row = rows.find((l) => l.startsWith(`${d.name} `));
+      expect(row, d.name).toBeDefined();
+      expect(row).toMatch(new RegExp(`^\\S+\\s+${d.expected}\\s+`));
+    }
+    expect(rows.find((l) => l.startsWith('task-vs-hardirq-spin_lock '))).toMatch(/deadlock\s+modern\s+1 CPU, eth0≤1\s+A task reads the device statistics/);
+    const json = JSON.parse(kdefer('list', '--json').stdout) as { design: string; expected: string; description: string; boundsText: string }[];
+    expect(json.map((d) => d.design)).toEqual(CATALOGUE.map((d) => d.name));
+    expect(json.map((d) => d.description)).toEqual(CATALOGUE.map((d) => d.description ?? null));
+    expect(json[0]!.boundsText).toBe('1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none');
+  });
+
+  it('list of a design file names its designs', () => {
+    const run = kdefer('list', designFile('listed.ts', PAIR));
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^aa-buggy\s+deadlock\s+modern\s+1 CPU, eth0≤1/m);
+    expect(run.stdout).toMatch(/^aa-fixed\s+verified\s+modern/m);
+  });
+});
+
+describe('--json: nothing but JSON on stdout', () => {
+  const chatty = `
+console.log('loading my design');
+console.info('info line');
+process.stdout.write('raw write\\n');
+export const chatty = defineDesign({
+  name: 'chatty', cpus: 1, locks: { 'priv->lock': 'spinlock' }, vars: { count: 0 },
+  tasks: [{ name: 't', cpu: 0, body: [spin_lock_irqsave('priv->lock', 'flags'), inc('count'), spin_unlock_irqrestore('priv->lock', 'flags')] }],
+  irqs: [{ name: 'eth0', handler: [spin_lock('priv->lock'), inc('count'), spin_unlock('priv->lock')] }],
+  expected: 'verified',
+});
+setTimeout(() => console.log('later, from a timer'), 0);
+`;
+
+  it.each([{ esm: false }, { esm: true }])('a design file that prints: its output goes to stderr, stdout parses (esm: $esm)', ({ esm }) => {
+    const run = kdefer('check', designFile(`chatty-${esm}.ts`, chatty, { esm }), '--json');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject([{ design: 'chatty', status: 'verified' }]);
+    for (const line of ['loading my design', 'info line', 'raw write', 'later, from a timer']) expect(run.stderr).toContain(line);
+    if (esm) return;
+    // Without --json, a design's output is the user's business and stays on stdout.
+    const text = kdefer('check', designFile(`chatty-${esm}.ts`, chatty, { esm }), '--no-save');
+    expect(text.stdout).toContain('loading my design');
+  });
+
+  it('bad input: {"error": {message, file}} on stdout, the same line on stderr, exit 2', () => {
+    const broken = designFile('broken.ts', "console.log('before the throw');\nthrow new Error('my design is broken');\n");
+    const run = kdefer('check', broken, '--json');
+    expect(run.status).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { message: expect.stringContaining('my design is broken'), file: broken } });
+    expect(run.stderr).toContain('before the throw');
+    expect(run.stderr).toContain(`kdefer: ${JSON.parse(run.stdout).error.message}\n`);
+    const typo = designFile('typo-json.ts', "export const x = defineDesign({ name: 'x', cpus: 1, locks: { A: 'spinlock' }, tasks: [{ name: 't', cpu: 0, body: [spin_lock('A'), spin_lock('B')] }] });");
+    const design = kdefer('check', typo, '--json');
+    expect(design.status).toBe(2);
+    expect(JSON.parse(design.stdout)).toEqual({ error: { message: expect.stringContaining("unknown lock 'B' (declared: A)"), file: typo } });
+    const flag = kdefer('check', '--frobnicate', '--json');
+    expect(flag.status).toBe(2);
+    expect(JSON.parse(flag.stdout)).toEqual({ error: { message: 'unknown flag --frobnicate (kdefer help check lists the flags)', file: null } });
+    expect(flag.stderr).toBe('kdefer: unknown flag --frobnicate (kdefer help check lists the flags)\n');
+  });
+
+  it('replay --json of a corrupt file: the error names the file', () => {
+    const corrupt = join(scratch, 'corrupt-for-json.json');
+    writeFileSync(corrupt, '[]');
+    const run = kdefer('replay', corrupt, '--json');
+    expect(run.status).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ error: { message: expect.stringContaining('not a kdefer counterexample'), file: corrupt } });
+  });
+});
+
+describe('replay loads design modules only from places the user trusts', () => {
+  /** The design module's source: the trusty design, and a line that leaves `marker` behind when the module runs. */
+  const moduleSource = (marker: string) => readFileSync(designFile('trust.ts', taskVsIrq('trusty', 'spin_lock', 'deadlock')), 'utf8') +
+    `\nimport { writeFileSync as mark } from 'node:fs';\nmark(${JSON.stringify(marker)}, 'the design module ran');\n`;
+  /** Its counterexample, found once (the marker line is not part of the design, so every copy replays it). */
+  let saved: { design: { module: string } } | null = null;
+  function counterexampleOfTrusty(): { design: { module: string } } {
+    if (saved) return structuredClone(saved);
+    const dir = join(scratch, 'trust-base');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'design.ts'), moduleSource(join(dir, 'module-ran')));
+    expect(kdefer('check', join(dir, 'design.ts'), '--save-dir', join(dir, 'cx')).status).toBe(0);
+    saved = JSON.parse(readFileSync(join(dir, 'cx', 'trusty.deadlock.json'), 'utf8'));
+    return structuredClone(saved!);
+  }
+
+  /** A project of its own (a package.json), a counterexample saved in it, and a design module elsewhere. */
+  function setUp(name: string) {
+    const base = join(scratch, `trust-${name}`);
+    const project = join(base, 'project');
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(join(project, 'counterexamples'), { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    writeFileSync(join(project, 'package.json'), '{ "name": "my-driver", "private": true }\n');
+    const marker = join(base, 'module-ran');
+    const design = join(elsewhere, 'design.ts');
+    writeFileSync(design, moduleSource(marker));
+    // The counterexample lives in the project and names a module outside it, as one attached to a bug report might.
+    const cx = counterexampleOfTrusty();
+    cx.design.module = '../../elsewhere/design.ts';
+    const file = join(project, 'counterexamples', 'trusty.deadlock.json');
+    writeFileSync(file, JSON.stringify(cx, null, 2));
+    return { project, elsewhere, design, file, marker };
+  }
+  const inProject = (project: string, ...args: string[]): Run => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('a module outside the project and the counterexample\'s folder is refused, and never runs', () => {
+    const { project, elsewhere, file, marker } = setUp('refused');
+    const run = inProject(project, 'replay', file);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`its design module ${join(elsewhere, 'design.ts')} is outside this project (${project})`);
+    expect(run.stderr).toContain(`--allow-module-path ${elsewhere}`);
+    expect(existsSync(marker)).toBe(false);
+    const json = inProject(project, 'replay', file, '--json');
+    expect(JSON.parse(json.stdout)).toEqual({ error: { message: expect.stringContaining('is outside this project'), file } });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('--allow-module-path DIR allows it', () => {
+    const { project, elsewhere, file, marker } = setUp('allowed');
+    const run = inProject(project, 'replay', file, '--allow-module-path', elsewhere);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('reproduced: deadlock');
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it('a symbolic link inside the project that leads outside is refused too', () => {
+    const { project, elsewhere, file, marker } = setUp('symlink');
+    symlinkSync(elsewhere, join(project, 'linked'));
+    const cx = JSON.parse(readFileSync(file, 'utf8'));
+    cx.design.module = '../linked/design.ts';
+    writeFileSync(file, JSON.stringify(cx));
+    const run = inProject(project, 'replay', file);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('is outside this project');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a module inside the project, or beside the counterexample, loads', () => {
+    const { project, design, file } = setUp('inside');
+    const moved = join(project, 'src', 'design.ts');
+    mkdirSync(dirname(moved), { recursive: true });
+    writeFileSync(moved, readFileSync(design, 'utf8'));
+    const cx = JSON.parse(readFileSync(file, 'utf8'));
+    cx.design.module = '../src/design.ts';
+    writeFileSync(file, JSON.stringify(cx));
+    expect(inProject(project, 'replay', file).status).toBe(0);
+    // Run from elsewhere (no project around): the counterexample's own folder tree is trusted.
+    const beside = join(dirname(file), 'design.ts');
+    writeFileSync(beside, readFileSync(design, 'utf8'));
+    cx.design.module = './design.ts';
+    writeFileSync(file, JSON.stringify(cx));
+    expect(inProject(tmpdir(), 'replay', file).status).toBe(0);
+  });
+
+  it('the catalogue\'s own counterexamples replay from anywhere', () => {
+    const saved = join(ROOT, 'counterexamples', 'abba-spin_lock.deadlock.json');
+    const run = inProject(tmpdir(), 'replay', saved);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 });

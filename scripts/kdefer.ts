@@ -1,639 +1,309 @@
+#!/usr/bin/env node
 /**
  * The kdefer command line.
  *
- *   kdefer check <design-file>... [--json] [--explorer exhaustive|random]
- *                [--seed N] [--runs N] [--max-states N]
- *   kdefer check --all [--json] [...]
- *   kdefer replay <counterexample.json> [--json]
- *   kdefer help
+ *   kdefer check <design-file>... [flags]    check designs, print the verdict table
+ *   kdefer check --all [flags]               check the catalogue
+ *   kdefer replay <counterexample> [flags]   re-run a saved schedule, print or draw it
+ *   kdefer list [design-file...]             the catalogue (or a file's designs), unchecked
+ *   kdefer help [command]                    help, with examples
+ *   kdefer --version
  *
- * `check` imports each design file, checks every design it exports (or the
- * whole catalogue with --all) and prints a verdict table, or one JSON array
- * with --json. Exit status: 0 when every verdict is as expected, 1 when one
- * is not, 2 on bad input (the problem on one line of stderr) or on an
- * internal error of kdefer itself. `check` saves a counterexample file for
- * each violation (counterexamples/ by default; never overwriting one);
- * `replay` re-runs one, label by label, and tells whether it still holds.
+ * Exit status: 0 every verdict as expected (replay: the counterexample
+ * reproduces), 1 one is not (replay: stale), 2 bad input (flag, file,
+ * design, counterexample) or an internal error of kdefer. Bad input is one
+ * line on stderr; under --json it is also `{"error": {"message", "file"}}`
+ * on stdout, and stdout never holds anything but JSON.
  *
- * Subcommands are entries of COMMANDS; a new one (replay, bench) is one more
- * entry.
+ * The commands are entries of COMMANDS, and each flag is one entry of its
+ * command's `flags`: the parser (commander), the help text and the value
+ * check are all made from it. A command's code is imported only when it
+ * runs, so `--version` and `help` load no model.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import {
-  boundsText, checkProgram, profileText, compile, counterexampleOf, CounterexampleError, findDesign, parseCounterexample,
-  replayCounterexample, safeStem, storeCounterexample, checkChoicesInRange, type StoreOutcome, type Bounds, type CheckOptions, type Design, type Program, type Verdict,
-} from '../model/index.ts';
-import { DEFAULT_MAX_STATES } from '../model/explore/exhaustive.ts';
-import { lockdepReport } from '../model/report/lockdep.ts';
-import { perfettoTrace } from '../model/report/perfetto.ts';
-import { traceText } from '../model/report/trace.ts';
-import { DEFAULT_RUNS } from '../model/explore/random.ts';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_AS_EXPECTED, EXIT_BAD_INPUT, UsageError } from './cli/errors.ts';
+import { complain, print, reserveStdout } from './cli/output.ts';
+import { packageVersion, staleBuildWarning } from './cli/package.ts';
 
-/** Every verdict as expected. */
-const EXIT_AS_EXPECTED = 0;
-/** At least one verdict not as expected. */
-const EXIT_NOT_AS_EXPECTED = 1;
-/** Bad input (flag, file, design) or an internal error. */
-const EXIT_BAD_INPUT = 2;
+// ---------------------------------------------------------------- the table
 
-/**
- * A mistake in what the user gave: a flag, a file, a design. Its message is
- * one line naming the culprit; it is printed after `kdefer: `.
- */
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+/** One flag of a command. */
+interface Flag {
+  /** commander's syntax: `--json`, `--seed <n>`, `--no-save`, `--allow-module-path <dir>`. */
+  readonly flags: string;
+  /** One or two lines for --help; say the default. */
+  readonly help: string;
+  /** Reads the text given to the flag into its value; throws UsageError naming the flag. */
+  readonly parse?: (text: string, previous: unknown) => unknown;
+  /** Where a repeatable flag's values start (e.g. []). */
+  readonly initial?: unknown;
 }
 
-/** A subcommand: `run` returns the exit status and throws UsageError on bad input. */
-interface Command {
-  readonly usage: string;
+/** One subcommand. */
+interface Subcommand {
+  readonly name: string;
+  /** commander's syntax for the positional arguments: `[design-files...]`, `<counterexample>`. */
+  readonly args: string;
+  /** One line for `kdefer help`. */
   readonly summary: string;
-  run(args: readonly string[]): Promise<number>;
-}
-
-// ---------------------------------------------------------------- arguments
-
-const CHECK_FLAGS = {
-  all: { type: 'boolean' },
-  json: { type: 'boolean' },
-  explorer: { type: 'string' },
-  seed: { type: 'string' },
-  runs: { type: 'string' },
-  'max-states': { type: 'string' },
-  'save-dir': { type: 'string' },
-  'no-save': { type: 'boolean' },
-  update: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies NonNullable<ParseArgsConfig['options']>;
-
-const REPLAY_FLAGS = {
-  json: { type: 'boolean' },
-  perfetto: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies NonNullable<ParseArgsConfig['options']>;
-
-/** Where `check` saves counterexamples unless told otherwise. */
-const DEFAULT_SAVE_DIR = 'counterexamples';
-
-/** Flags and positionals of `args`, with node's parse errors turned into one-line UsageErrors. */
-function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const message = (e as Error).message;
-    const flag = /'(-[^'\s]*)/.exec(message)?.[1] ?? '';
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag ${flag} (kdefer help check lists the flags)`);
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const name = /--([\w-]+)/.exec(message)?.[1];
-      const option = name ? options[name] : undefined;
-      if (option?.type === 'boolean') throw new UsageError(`--${name} takes no value`);
-      // node refuses `--seed -5` as ambiguous: the value looks like a flag.
-      const hint = message.includes('ambiguous') ? ` (write --${name}=VALUE for a value starting with '-')` : '';
-      throw new UsageError(`--${name ?? '?'} needs a value${hint}`);
-    }
-    throw new UsageError(message.split('\n')[0]!);
-  }
+  /** What it does, for `kdefer help <command>`. */
+  readonly description: string;
+  readonly flags: readonly Flag[];
+  /** Command lines a user can copy, each with what it does. */
+  readonly examples: readonly (readonly [string, string])[];
+  /** What its exit statuses mean. */
+  readonly exit: string;
+  /** Runs it with the positionals (as `args` declares them) and the parsed flags; returns the exit status. */
+  run(positionals: never, flags: never): Promise<number>;
 }
 
 /** A whole number ≥ `min` given to `--flag`. */
-function wholeNumber(flag: string, text: string, min: number): number {
+const wholeNumber = (flag: string, min: number) => (text: string): number => {
   const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag}: '${text}' is not a whole number ≥ ${min}`);
   return n;
-}
+};
 
 /** A fast-check seed: a 32-bit integer. */
 function seedNumber(text: string): number {
   const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < -0x80000000 || n > 0xffffffff) {
-    throw new UsageError(`--seed: '${text}' is not a 32-bit integer`);
-  }
+  if (!Number.isSafeInteger(n) || n < -0x80000000 || n > 0xffffffff) throw new UsageError(`--seed: '${text}' is not a 32-bit integer`);
   return n | 0;
 }
 
-/** The explorer options the `check` flags ask for. */
-function checkOptions(values: { explorer?: string; seed?: string; runs?: string; 'max-states'?: string }): CheckOptions {
-  const explorer = values.explorer ?? 'exhaustive';
-  if (explorer !== 'exhaustive' && explorer !== 'random') {
-    throw new UsageError(`--explorer: '${explorer}' is not an explorer (exhaustive, random)`);
-  }
-  if (explorer === 'exhaustive') {
-    for (const flag of ['seed', 'runs'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to --explorer random only`);
-    }
-    return values['max-states'] === undefined
-      ? { explorer }
-      : { explorer, maxStates: wholeNumber('max-states', values['max-states'], 1) };
-  }
-  if (values['max-states'] !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
-  // One seed for the whole run, printed, so the run can be repeated exactly.
-  const seed = values.seed === undefined ? (Date.now() ^ (Math.random() * 0x100000000)) | 0 : seedNumber(values.seed);
-  const runs = values.runs === undefined ? DEFAULT_RUNS : wholeNumber('runs', values.runs, 1);
-  return { explorer, seed, runs };
-}
-
-// ---------------------------------------------------------------- designs
-
-/** A named batch of designs: a design file, or the catalogue. */
-interface DesignSource {
-  /** As the user named it: the file path given, or `catalogue`. */
-  readonly label: string;
-  /** Absolute path of the module exporting the designs (recorded in counterexample files). */
-  readonly module: string;
-  readonly designs: readonly Design[];
-}
-
-/** A design by shape: a string `name`, a number of `cpus`, a list of `tasks`. */
-function isDesign(x: unknown): x is Design {
-  if (typeof x !== 'object' || x === null) return false;
-  const d = x as Record<string, unknown>;
-  return typeof d.name === 'string' && typeof d.cpus === 'number' && Array.isArray(d.tasks);
-}
-
-/** The designs an exported value holds: itself, or the elements of an array of designs. */
-function designsIn(value: unknown): readonly Design[] {
-  if (isDesign(value)) return [value];
-  if (Array.isArray(value) && value.length > 0 && value.every(isDesign)) return value;
-  return [];
-}
-
-/**
- * Sort exports by where they are declared in the module's source, so designs
- * come out in the order they are written (a module namespace, and esbuild's
- * CommonJS exports, list them alphabetically). Exports not found keep their
- * place after the others.
- */
-function inDeclarationOrder(source: string, exports: readonly (readonly [string, unknown])[]): (readonly [string, unknown])[] {
-  const at = (name: string): number => {
-    const pattern = name === 'default'
-      ? /\bexport\s+default\b/
-      : new RegExp(`\\bexport\\s+(?:const|let|var|function\\*?|class)\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
-    const m = pattern.exec(source);
-    return m ? m.index : Number.MAX_SAFE_INTEGER;
-  };
-  const position = new Map(exports.map(([name]) => [name, at(name)]));
-  return [...exports].sort(([a], [b]) => position.get(a)! - position.get(b)!);
-}
-
-/** One line out of an error thrown while importing `path`: its message and, if found, where in the file. */
-function importProblem(e: unknown, path: string): string {
-  if (!(e instanceof Error)) return String(e);
-  const lines = e.message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  // esbuild: "Transform failed with 1 error:\n<file>:<line>:<col>: ERROR: <what>"
-  if (/^Transform failed with \d+ errors?:$/.test(lines[0] ?? '')) return lines.slice(1).join('; ');
-  const first = lines[0] ?? e.name;
-  const url = pathToFileURL(path).href;
-  const frame = (e.stack ?? '').split('\n').find((l) => l.includes(url) || l.includes(path));
-  const position = frame && /:(\d+):(\d+)\)?\s*$/.exec(frame);
-  return position ? `${first} (at line ${position[1]}:${position[2]})` : first;
-}
-
-/**
- * Import a design file and collect the designs it exports, in source order,
- * each once. A CommonJS-style module (a .ts file outside an ES-module
- * package) exports one object, `default`; its properties are looked into too.
- */
-async function loadDesignFile(file: string): Promise<DesignSource> {
-  const path = resolve(file);
-  let isFile = false;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    throw new UsageError(`${file}: no such file`);
-  }
-  if (!isFile) throw new UsageError(`${file}: not a file`);
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${file}: ${e.message}`);
-    throw new UsageError(`${file}: cannot import: ${importProblem(e, path)}`);
-  }
-  const commonjs = namespace.default;
-  const unwrapped = typeof commonjs === 'object' && commonjs !== null && !Array.isArray(commonjs) && !isDesign(commonjs);
-  const exports = inDeclarationOrder(readFileSync(path, 'utf8'), [
-    ...Object.entries(namespace),
-    ...(unwrapped ? Object.entries(commonjs) : []),
-  ]);
-  const designs: Design[] = [];
-  for (const [, value] of exports) {
-    for (const d of designsIn(value)) if (!designs.includes(d)) designs.push(d);
-  }
-  if (designs.length === 0) {
-    const seen = exports.map(([name]) => name).filter((n) => n !== 'default' || !unwrapped);
-    throw new UsageError(
-      `${file}: exports no design (a design is an object with a string 'name', a number 'cpus' and a 'tasks' list; ` +
-        `exports seen: ${seen.join(', ') || 'none'})`,
-    );
-  }
-  return { label: file, module: path, designs };
-}
-
-const CATALOGUE_MODULE = resolve(dirname(new URL(import.meta.url).pathname), '../model/designs/index.ts');
-
-/** The catalogue, imported only when asked for. */
-async function loadCatalogue(): Promise<DesignSource> {
-  const { CATALOGUE } = await import('../model/designs/index.ts');
-  return { label: 'catalogue', module: CATALOGUE_MODULE, designs: CATALOGUE };
-}
-
-/** Compile every design first, so a malformed one is reported before any exploring. */
-function compileAll(sources: readonly DesignSource[]): { program: Program; module: string }[] {
-  return sources.flatMap((src) =>
-    src.designs.map((d) => ({ program: compileOrExplain(d, src.label), module: src.module })),
-  );
-}
-
-function compileOrExplain(d: Design, label: string): Program {
-  try {
-    return compile(d);
-  } catch (e) {
-    if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${label}: ${e.message}`);
-    throw e;
-  }
-}
-
-/** `module` as a path relative to `dir`, with forward slashes (machine-independent). */
-function portable(dir: string, module: string): string {
-  const rel = relative(dir, module).split(sep).join('/');
-  return rel.startsWith('.') ? rel : `./${rel}`;
-}
-
-// ---------------------------------------------------------------- verdicts
-
-/**
- * Whether a verdict is the one its design claims: `verified` and verified,
- * or the claimed violation kind. A design that claims nothing must not be
- * violated (bounded-out passes).
- */
-function asExpected(v: Verdict): boolean {
-  if (v.expected === null || v.expected === undefined) return v.status !== 'violation';
-  if (v.expected === 'verified') return v.status === 'verified';
-  return v.status === 'violation' && v.violation?.kind === v.expected;
-}
-
-/** `violation: deadlock`, `verified`, `bounded-out`. */
-function verdictText(v: Verdict): string {
-  return v.violation ? `${v.status}: ${v.violation.kind}` : v.status;
-}
-
-/** "2 CPUs, eth0≤2, loops≤4, preempt": the bounds in a table cell (the profile has its own column). */
-function compactBounds(b: Bounds): string {
-  const parts = [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...Object.entries(b.irqs).map(([line, k]) => `${line}≤${k}`)];
-  if (b.ticks > 0) parts.push(`ticks≤${b.ticks}`);
-  const loops = Object.values(b.loops);
-  if (loops.length > 0) parts.push(`loops≤${Math.max(...loops)}`);
-  if (b.preempt === 'full') parts.push('preempt');
-  return parts.join(', ');
-}
-
-/** The verdict as JSON: the stable keys first, then the extras. */
-function verdictJson(v: Verdict): object {
-  return {
-    design: v.design,
-    fingerprint: v.fingerprint,
-    expected: v.expected ?? null,
-    status: v.status,
-    violation: v.violation
-      ? {
-          kind: v.violation.kind,
-          message: v.violation.message,
-          cpu: v.violation.cpu,
-          context: v.violation.context,
-          choices: v.violation.choices,
-          trace: v.violation.trace,
-          ...(v.violation.cycle ? { cycle: v.violation.cycle } : {}),
-        }
-      : null,
-    bounds: v.bounds,
-    stats: { states: v.stats.states, transitions: v.stats.transitions, ms: v.stats.ms, ...(v.stats.parallelism !== undefined ? { parallelism: v.stats.parallelism } : {}) },
-    explorer: v.explorer,
-    kernel: v.kernel,
-    asExpected: asExpected(v),
-    boundedOut: v.boundedOut,
-    ...(v.seed !== undefined ? { seed: v.seed } : {}),
-  };
-}
-
-/** Columns padded to their widest cell; `right` columns are right-aligned. */
-function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
-  const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
-}
-
-/** What the explorer did, once above the table. */
-function explorerLine(opts: CheckOptions): string {
-  if (opts.explorer === 'random') {
-    return `random search: ${opts.runs} schedules per design, seed ${opts.seed} ` +
-      `(repeat with --seed ${opts.seed}; sampling finds bugs, it proves nothing)`;
-  }
-  return `exhaustive search: every schedule within the bounds, at most ${opts.maxStates ?? DEFAULT_MAX_STATES} states per design`;
-}
-
-/** The text report: explorer line, verdict table, each violation's story, the tally. */
-function report(verdicts: readonly Verdict[], opts: CheckOptions): string[] {
-  const out = [explorerLine(opts), ''];
-  const rows = verdicts.map((v) => [
-    v.design,
-    profileText(v.bounds.profile),
-    compactBounds(v.bounds),
-    v.expected ?? '-',
-    verdictText(v),
-    String(v.stats.states),
-    String(v.stats.ms),
-    v.stats.parallelism === undefined ? '-' : String(v.stats.parallelism),
-    asExpected(v) ? 'OK' : 'MISMATCH',
-  ]);
-  const counted = opts.explorer === 'random' ? 'schedules' : 'states';
-  out.push(...table(['design', 'profile', 'bounds', 'expected', 'verdict', counted, 'ms', 'parallel', ''], rows, new Set([5, 6, 7])));
-
-  for (const v of verdicts) {
-    if (v.violation) {
-      const viol = v.violation;
-      out.push('', `${v.design}: ${viol.kind}${asExpected(v) ? ' (as expected)' : ' (NOT as expected)'}`);
-      out.push(...viol.message.split('\n').map((l) => `  ${l}`));
-      out.push(`  within ${boundsText(v.bounds)}`);
-      out.push(`  schedule, ${viol.trace.length} step${viol.trace.length === 1 ? '' : 's'}:`);
-      const digits = String(viol.trace.length).length;
-      viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
-    } else if (v.status === 'bounded-out') {
-      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`, `  within ${boundsText(v.bounds)}`);
-    }
-  }
-
-  const missed = verdicts.filter((v) => !asExpected(v)).map((v) => v.design);
-  const total = `${verdicts.length} design${verdicts.length === 1 ? '' : 's'}`;
-  const tally = missed.length === 0
-    ? `${total}: ${verdicts.length} as expected`
-    : `${total}: ${verdicts.length - missed.length} as expected, ${missed.length} NOT as expected: ${missed.join(', ')}`;
-  out.push('', tally);
-  return out;
-}
-
-// ---------------------------------------------------------------- commands
-
-const CHECK_USAGE = `usage: kdefer check <design-file>... [flags]
-       kdefer check --all [flags]
-
-Checks every design a file exports (a design, or an array of designs), or
-with --all the catalogue (model/designs), and prints a verdict table.
-
-  --json                 one JSON array, one object per design, instead of the table
-  --explorer exhaustive  every schedule within the bounds (default): proves or refutes
-  --explorer random      sampled schedules, shrunk to a minimal counterexample
-  --seed N               random: the seed (default: a fresh one, printed)
-  --runs N               random: schedules per design (default ${DEFAULT_RUNS})
-  --max-states N         exhaustive: distinct states before giving up as
-                         bounded-out (default ${DEFAULT_MAX_STATES})
-  --save-dir DIR         where to save a counterexample file per violation
-                         (default ./${DEFAULT_SAVE_DIR}); never overwrites a file
-  --update               replace the design's stale counterexamples (ones that no
-                         longer reproduce) and kept ones with this run's; without
-                         it, stale files are reported and nothing is deleted
-  --no-save              save nothing
-
-Exit status: 0 every verdict as expected, 1 some verdict not as expected,
-2 bad input (flag, file, design) or an internal error.`;
-
-async function runCheck(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, CHECK_FLAGS);
-  if (values.help) {
-    console.log(CHECK_USAGE);
-    return EXIT_AS_EXPECTED;
-  }
-  const opts = checkOptions(values);
-  if (values.all && positionals.length > 0) throw new UsageError('check takes design files or --all, not both');
-  if (!values.all && positionals.length === 0) throw new UsageError('check needs design files or --all (kdefer help check)');
-
-  const sources = values.all ? [await loadCatalogue()] : [];
-  for (const file of positionals) sources.push(await loadDesignFile(file));
-  if (values['no-save'] && values['save-dir'] !== undefined) throw new UsageError('--save-dir and --no-save contradict each other');
-  if (values.update && values['no-save']) throw new UsageError('--update and --no-save contradict each other');
-  const saveDir = values['no-save'] ? null : resolve(values['save-dir'] ?? DEFAULT_SAVE_DIR);
-  const checked = compileAll(sources).map(({ program, module }) => ({ verdict: checkProgram(program, opts), program, module }));
-  const verdicts = checked.map((c) => c.verdict);
-
-  // The verdicts come first: nothing that goes wrong while saving may lose them.
-  // The tally stays the last line; what was saved is listed just above it.
-  const lines = report(verdicts, opts);
-  const tally = lines.pop()!;
-  if (!values.json) console.log(lines.join('\n'));
-  const store = saveDir ? checked.map((c) => storeOne(saveDir, c, values.update ?? false)) : [];
-  if (values.json) {
-    console.log(JSON.stringify(verdicts.map((v, i) => ({ ...verdictJson(v), ...(saveDir ? { counterexample: store[i]!.json } : {}) })), null, 2));
-  } else {
-    const saved = store.flatMap((s) => s.lines.map((l) => `  ${l}`));
-    console.log([...(saved.length > 0 ? ['counterexamples:', ...saved, ''] : []), tally].join('\n'));
-  }
-  for (const s of store) for (const w of s.warnings) console.error(`kdefer: warning: ${w}`);
-  return verdicts.every(asExpected) ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
-}
-
-/** What saving one design's counterexample did: lines for the report, its JSON, warnings for stderr. */
-interface Stored {
-  readonly lines: readonly string[];
-  readonly warnings: readonly string[];
-  readonly json: object;
-}
-
-/**
- * Save (or keep) one design's counterexample in `dir` and report stale
- * ones. A failure to write is a warning naming the file, never an error:
- * the verdicts stand and have been printed already.
- */
-function storeOne(dir: string, c: { verdict: Verdict; program: Program; module: string }, update: boolean): Stored {
-  const shown = (file: string) => relative(process.cwd(), file) || file;
-  const cx = c.verdict.violation ? counterexampleOf(c.verdict, portable(dir, c.module)) : null;
-  let outcome: StoreOutcome;
-  try {
-    outcome = storeCounterexample(dir, c.program, cx, { update });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const target = err.path ?? join(dir, `${safeStem(c.verdict.design)}.${cx?.violation.kind ?? 'json'}`);
-    const why = err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EPERM' ? 'not writable'
-      : err.code === 'ENOTDIR' || err.code === 'EEXIST' ? 'a file is in the way of the folder' : err.message;
-    const warning = `could not save the counterexample of '${c.verdict.design}' to ${shown(target)}: ${why} (${err.code ?? 'error'}); its verdict above stands`;
-    return { lines: [], warnings: [warning], json: { action: 'failed', file: null, error: warning } };
-  }
-  const lines: string[] = [];
-  for (const s of outcome.stale) {
-    lines.push(update ? `removed stale ${shown(s.file)} (${s.problem})` : `STALE ${shown(s.file)}: ${s.problem}`);
-  }
-  switch (outcome.action) {
-    case 'saved': lines.push(`saved ${shown(outcome.file!)}`); break;
-    case 'unchanged': lines.push(`unchanged ${shown(outcome.file!)}`); break;
-    case 'kept': lines.push(`kept ${shown(outcome.file!)} (it still reproduces; --update replaces it with this run's schedule)`); break;
-    case 'blocked': lines.push(`not saved: stale counterexamples of '${c.verdict.design}' are in the way (kdefer check --update replaces them)`); break;
-    case 'none': break;
-  }
-  if (outcome.action === 'none' && outcome.stale.length > 0 && !update) {
-    lines.push(`  '${c.verdict.design}' no longer has this violation; kdefer check --update removes the stale file`);
-  }
-  return {
-    lines,
-    warnings: [],
-    json: {
-      action: outcome.action,
-      file: outcome.file === null ? null : shown(outcome.file),
-      stale: outcome.stale.map((s) => ({ file: shown(s.file), problem: s.problem })),
-      removed: outcome.removed.map(shown),
-    },
-  };
-}
-
-const REPLAY_USAGE = `usage: kdefer replay <counterexample.json> [--json] [--perfetto out.json]
-
-Re-runs a saved counterexample's schedule on its design, checking each
-step's label against the model, and prints the trace: one column per CPU
-with each context frame, the locks held and the irq/bh state, then the
-violation in lockdep's own report format where lockdep has one. A file whose
-design or model has changed is reported stale, naming the first step that
-differs.
-
-  --json           one JSON object: {file, design, status, step, problem, violation, trace}
-  --perfetto FILE  also write a Chrome/Perfetto trace-event file (open it in
-                   ui.perfetto.dev): a track per CPU, nested context slices,
-                   lock holds as slices; never overwrites an existing file
-
-Exit status: 0 the counterexample reproduces its violation, 1 it is stale,
-2 bad input (unreadable or corrupt file, missing design) or an internal error.`;
-
-async function runReplay(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, REPLAY_FLAGS);
-  if (values.help) {
-    console.log(REPLAY_USAGE);
-    return EXIT_AS_EXPECTED;
-  }
-  if (positionals.length !== 1) throw new UsageError('replay needs exactly one counterexample file (kdefer help replay)');
-  const file = positionals[0]!;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UsageError(`${file}: cannot read the file`);
-  }
-  let cx;
-  try {
-    cx = parseCounterexample(text, file);
-  } catch (e) {
-    if (e instanceof CounterexampleError) throw new UsageError(e.message);
-    throw e;
-  }
-  const modulePath = resolve(dirname(resolve(file)), cx.design.module);
-  const source = await loadDesignFile(modulePath).catch((e: unknown) => {
-    if (e instanceof UsageError) throw new UsageError(`${file}: its design module ${cx.design.module}: ${e.message.replace(`${modulePath}: `, '')}`);
-    throw e;
-  });
-  const design = findDesign(Object.fromEntries(source.designs.map((d, i) => [String(i), d])), cx.design.name) as Design | undefined;
-  if (!design) throw new UsageError(`${file}: design '${cx.design.name}' is not exported by ${cx.design.module} (renamed or removed)`);
-  const program = compileOrExplain(design, file);
-  try {
-    checkChoicesInRange(cx, program, file);
-  } catch (e) {
-    if (e instanceof CounterexampleError) throw new UsageError(e.message);
-    throw e;
-  }
-  const result = replayCounterexample(cx, program);
-  const trace = result.replay?.steps.map((st) => st.label) ?? [];
-  const choices = result.replay?.steps.map((st) => st.choice) ?? [];
-  if (values.perfetto !== undefined) {
-    try {
-      writeFileSync(values.perfetto, `${JSON.stringify(perfettoTrace(program, choices))}\n`, { flag: 'wx' });
-    } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'already exists (kdefer never overwrites a file)' : (e as Error).message;
-      throw new UsageError(`--perfetto ${values.perfetto}: ${why}`);
-    }
-  }
-  if (values.json) {
-    console.log(JSON.stringify({
-      file, design: cx.design.name, status: result.status,
-      step: result.status === 'stale' ? result.step : null,
-      problem: result.status === 'stale' ? result.problem : null,
-      violation: result.status === 'reproduced' ? { kind: result.replay.violation!.kind, message: result.replay.violation!.message } : null,
-      trace,
-    }, null, 2));
-  } else {
-    const out = [`${file}: design '${cx.design.name}', ${cx.schedule.length} steps, recorded ${cx.violation.kind}`, ''];
-    if (result.status === 'reproduced') {
-      out.push(traceText(program, choices), '');
-      const violation = result.replay.violation!;
-      const lockdep = lockdepReport(program, choices, violation);
-      if (lockdep) out.push(lockdep, '');
-      out.push(`reproduced: ${violation.kind}`, ...violation.message.split('\n').map((l) => `  ${l}`));
-    } else {
-      trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(3)}  ${label}`));
-      out.push('', `STALE: ${result.problem}`);
-    }
-    console.log(out.join('\n'));
-  }
-  return result.status === 'reproduced' ? EXIT_AS_EXPECTED : EXIT_NOT_AS_EXPECTED;
-}
-
-const COMMANDS: Readonly<Record<string, Command>> = {
-  check: {
-    usage: CHECK_USAGE,
-    summary: 'check design files, or the catalogue with --all',
-    run: runCheck,
-  },
-  replay: {
-    usage: REPLAY_USAGE,
-    summary: 'replay a saved counterexample and print its trace',
-    run: runReplay,
-  },
-  help: {
-    usage: 'usage: kdefer help [command]',
-    summary: 'this text, or a command\'s',
-    run: async (args) => {
-      const command = args[0] === undefined ? undefined : COMMANDS[args[0]];
-      if (args[0] !== undefined && !command) throw new UsageError(`help: unknown command '${args[0]}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-      console.log(command ? command.usage : usage());
-      return EXIT_AS_EXPECTED;
-    },
-  },
+/** One of `names`, given to `--flag`. */
+const oneOf = (flag: string, what: string, names: readonly string[]) => (text: string): string => {
+  if (!names.includes(text)) throw new UsageError(`--${flag}: '${text}' is not ${what} (${names.join(', ')})`);
+  return text;
 };
 
-function usage(): string {
-  const names = Object.keys(COMMANDS);
-  const width = Math.max(...names.map((n) => n.length));
+/** A repeatable flag: each use adds one value. */
+const collect = (text: string, previous: unknown): string[] => [...((previous as string[] | undefined) ?? []), text];
+
+/** The --json flag every command has: stdout holds one JSON document and nothing else. */
+const JSON_FLAG = (what: string): Flag => ({
+  flags: '--json',
+  help: `${what}; bad input is {"error": {"message", "file"}} (exit 2); a design's own console output goes to stderr`,
+});
+
+const COMMANDS: readonly Subcommand[] = [
+  {
+    name: 'check',
+    args: '[design-files...]',
+    summary: 'check design files, or the catalogue with --all',
+    description:
+      'Checks every design a file exports (a design, or an array of designs), or with --all the catalogue (kdefer list), and prints a verdict table: for each design the bounds it was explored within, the verdict it claims and the one it got; for each violation its report and its schedule, saved as a counterexample file that `kdefer replay` re-runs.',
+    flags: [
+      { flags: '--all', help: 'check the catalogue (model/designs)' },
+      JSON_FLAG('one JSON array, one object per design, instead of the table'),
+      {
+        flags: '--explorer <name>',
+        help: 'exhaustive (default): every schedule within the bounds, proves or refutes; random: sampled schedules, shrunk to a minimal counterexample, proves nothing',
+        parse: oneOf('explorer', 'an explorer', ['exhaustive', 'random']),
+      },
+      { flags: '--seed <n>', help: 'random: the seed (default: a fresh one, printed so the run can be repeated)', parse: seedNumber },
+      { flags: '--runs <n>', help: 'random: schedules per design (default 1000)', parse: wholeNumber('runs', 1) },
+      {
+        flags: '--max-states <n>',
+        help: 'exhaustive: distinct states before giving up as bounded-out (default 5000000)',
+        parse: wholeNumber('max-states', 1),
+      },
+      { flags: '--save-dir <dir>', help: 'where to save a counterexample file per violation (default ./counterexamples); never overwrites a file' },
+      { flags: '--no-save', help: 'save no counterexample file' },
+      {
+        flags: '--update',
+        help: 'replace the design\'s stale counterexamples (ones that no longer reproduce) and kept ones with this run\'s; without it, stale files are reported and nothing is deleted',
+      },
+    ],
+    examples: [
+      ['kdefer check --all', 'the whole catalogue, exhaustively'],
+      ['kdefer check eth-stats.ts', 'every design eth-stats.ts exports'],
+      ['kdefer check eth-stats.ts --json | jq \'.[].status\'', 'the verdicts as JSON'],
+      ['kdefer check eth-stats.ts --explorer random --runs 5000 --seed 7', 'sample 5000 schedules, repeatably'],
+      ['kdefer check eth-stats.ts --update', 'after editing the design: replace its stale counterexample'],
+    ],
+    exit: '0 every verdict as expected, 1 some verdict not as expected, 2 bad input or an internal error',
+    run: async (files: readonly string[], flags: import('./cli/check.ts').CheckFlags) => (await import('./cli/check.ts')).runCheck(files, flags),
+  },
+  {
+    name: 'replay',
+    args: '<counterexample>',
+    summary: 'replay a saved counterexample; print its trace or draw it',
+    description:
+      'Re-runs a saved counterexample\'s schedule on its design, checking each step\'s label against the model, and prints the trace: one column per CPU with each context frame, the locks held and the irq/bh state, then the violation in lockdep\'s own report format where lockdep has one. A file whose design or model has changed is reported stale, naming the first step that differs. Replaying imports the design module the file names, and importing runs its code: replay loads it only from inside this project (the nearest folder with a package.json), the counterexample\'s own folder, or a folder given with --allow-module-path.',
+    flags: [
+      JSON_FLAG('one JSON object: {file, design, status, step, problem, violation, trace}'),
+      {
+        flags: '--perfetto <file>',
+        help: 'also write a Chrome/Perfetto trace-event file (open it in ui.perfetto.dev): a track per CPU with nested context slices, lock holds as slices; never overwrites a file',
+      },
+      {
+        flags: '--html <file>',
+        help: 'also write the schedule as a picture: a self-contained HTML page, one lane per CPU with its context frames stacked, lock holds as bars, interrupts and softirq run points marked, the violation highlighted; step with ← and →; never overwrites a file',
+      },
+      {
+        flags: '--allow-module-path <dir>',
+        help: 'also load the design module from inside <dir> (repeatable); only for code you trust',
+        parse: collect,
+        initial: [],
+      },
+    ],
+    examples: [
+      ['kdefer replay counterexamples/eth-stats.deadlock.json', 'the trace, per CPU, and lockdep\'s report'],
+      ['kdefer replay counterexamples/eth-stats.deadlock.json --html eth-stats.html', 'also a picture of the schedule, to open in a browser'],
+      ['kdefer replay counterexamples/eth-stats.deadlock.json --perfetto eth.json', 'also a trace for ui.perfetto.dev'],
+      ['kdefer replay ~/bug-report/x.json --allow-module-path ~/bug-report/src', 'a design module outside this project'],
+    ],
+    exit: '0 the counterexample reproduces its violation, 1 it is stale, 2 bad input (unreadable or corrupt file, design module missing or not allowed) or an internal error',
+    run: async (file: string, flags: import('./cli/replay.ts').ReplayFlags) => (await import('./cli/replay.ts')).runReplay(file, flags),
+  },
+  {
+    name: 'list',
+    args: '[design-files...]',
+    summary: 'list the catalogue (or a file\'s designs) without checking them',
+    description:
+      'Lists the designs of the catalogue, or of the design files given, with the verdict each claims, the profile and bounds it is explored within, and the first sentence of its description. Nothing is checked.',
+    flags: [JSON_FLAG('one JSON array: {design, expected, profile, bounds, boundsText, twin, description}')],
+    examples: [
+      ['kdefer list', 'the catalogue'],
+      ['kdefer list --json | jq -r \'.[] | select(.expected == "deadlock") | .design\'', 'the catalogue\'s deadlocks'],
+      ['kdefer list eth-stats.ts', 'the designs a file exports'],
+    ],
+    exit: '0 listed, 2 bad input or an internal error',
+    run: async (files: readonly string[], flags: import('./cli/list.ts').ListFlags) => (await import('./cli/list.ts')).runList(files, flags),
+  },
+];
+
+// ---------------------------------------------------------------- the parser
+
+/** The help text after a command's flags: its examples and exit statuses. */
+function epilogue(c: Subcommand): string {
   return [
-    'kdefer: model checking of Linux kernel deferred work (hard irqs, softirqs, spinlocks)',
     '',
-    'usage: kdefer <command> [args]',
+    'Examples:',
+    ...c.examples.flatMap(([line, what], i) => [...(i > 0 ? [''] : []), `  # ${what}`, `  ${line}`]),
     '',
-    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
-    '',
-    'kdefer help <command> tells more.',
+    'Exit status:',
+    ...c.exit.split('\n').map((l) => `  ${l}`),
   ].join('\n');
 }
 
-/** Run the command line `args` (without node and script); returns the exit status. */
-async function main(args: readonly string[]): Promise<number> {
-  try {
-    const [name, ...rest] = args;
-    if (name === undefined || name === '--help' || name === '-h') return await COMMANDS.help!.run([]);
-    const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-    return await command.run(rest);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`kdefer: ${e.message}`);
-    } else if (e instanceof Error && e.message.startsWith('kdefer limit:')) {
-      // A design beyond what the model can represent (e.g. too many nested read locks): bad input, not a crash.
-      console.error(`kdefer: ${e.message.split('\n')[0]}`);
-    } else {
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(`kdefer internal error: ${message.replace(/^kdefer internal error:\s*/, '').split('\n')[0]}`);
-      if (process.env.KDEFER_DEBUG && e instanceof Error) console.error(e.stack);
+/** What running one command line produced: the command's exit status. */
+interface Outcome {
+  status: number;
+}
+
+/** The commander program for one run, made from COMMANDS. */
+function program(outcome: Outcome): Command {
+  const root = new Command('kdefer')
+    .description('kdefer: model checking of Linux kernel deferred work (hard irqs, softirqs, tasklets, timers, work queues and their locks)')
+    .usage('<command> [flags]')
+    .version(packageVersion(), '-V, --version', 'print kdefer\'s version')
+    .helpOption('-h, --help', 'this text')
+    .helpCommand('help [command]', 'this text, or a command\'s, with examples')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+      // Errors are thrown (exitOverride) and reported by main, in one line.
+      outputError: () => {},
+    })
+    .addHelpText('after', '\nkdefer help <command> shows its flags and examples.');
+  for (const c of COMMANDS) {
+    const sub = root.command(c.name)
+      .argument(c.args)
+      .summary(c.summary)
+      .description(c.description)
+      .helpOption('-h, --help', 'this text')
+      .allowExcessArguments(false)
+      .addHelpText('after', epilogue(c));
+    for (const f of c.flags) {
+      const option = new Option(f.flags, f.help);
+      if (f.parse) option.argParser(f.parse);
+      sub.addOption(option);
     }
+    sub.action(async (positionals: unknown, flags: Record<string, unknown>) => {
+      // Repeatable flags start from their `initial` value (not commander's default, which --help would print).
+      for (const f of c.flags) {
+        const key = new Option(f.flags).attributeName();
+        if (f.initial !== undefined && flags[key] === undefined) flags[key] = f.initial;
+      }
+      outcome.status = await c.run(positionals as never, flags as never);
+    });
+  }
+  return root;
+}
+
+/** commander's parse errors, in kdefer's one-line wording. */
+function usageOf(e: CommanderError, args: readonly string[]): UsageError {
+  const command = COMMANDS.find((c) => c.name === args[0]);
+  const helpFor = command ? `kdefer help ${command.name}` : 'kdefer help';
+  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? '';
+  const hint = /\(Did you mean ([^?]+)\?\)/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'commander.unknownOption': {
+      const [name, value] = quoted.split('=', 2);
+      const flag = command?.flags.find((f) => f.flags.split(/[ ,]+/).includes(name!));
+      if (value !== undefined && flag && !flag.flags.includes('<')) return new UsageError(`${name} takes no value`);
+      return new UsageError(`unknown flag ${quoted}${hint ? ` (did you mean ${hint}?)` : ''} (${helpFor} lists the flags)`);
+    }
+    case 'commander.optionMissingArgument':
+      return new UsageError(`${/--[\w-]+/.exec(e.message)?.[0] ?? quoted} needs a value`);
+    case 'commander.unknownCommand':
+      return new UsageError(`unknown command '${quoted}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}, help)`);
+    case 'commander.missingArgument':
+      return new UsageError(`${args[0]} needs ${command?.args.replace(/[<>]/g, '') === 'counterexample' ? 'exactly one counterexample file' : `its ${quoted}`} (${helpFor})`);
+    case 'commander.excessArguments':
+      return new UsageError(`${args[0]} takes ${command?.args.replace(/[<>]/g, '') === 'counterexample' ? 'exactly one counterexample file' : 'fewer arguments'} (${helpFor})`);
+    default:
+      return new UsageError(e.message.replace(/^error:\s*/, '').split('\n')[0]!);
+  }
+}
+
+/** Whether the command line asks for JSON: `--json` before any `--`. */
+function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** The one-line message and file of anything thrown, and whether it is the user's doing. */
+function problemOf(e: unknown, args: readonly string[]): { message: string; file: string | null; internal: boolean } {
+  if (e instanceof CommanderError) e = usageOf(e, args);
+  if (e instanceof UsageError) return { message: e.message, file: e.file, internal: false };
+  if (e instanceof Error && e.message.startsWith('kdefer limit:')) {
+    // A design beyond what the model can represent (e.g. too many nested read locks): bad input, not a crash.
+    return { message: e.message.split('\n')[0]!, file: null, internal: false };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { message: `kdefer internal error: ${message.replace(/^kdefer internal error:\s*/, '').split('\n')[0]}`, file: null, internal: true };
+}
+
+/** Run the command line `args` (without node and script); returns the exit status. */
+export async function main(args: readonly string[]): Promise<number> {
+  const json = wantsJson(args);
+  if (json) reserveStdout();
+  const outcome: Outcome = { status: EXIT_AS_EXPECTED };
+  try {
+    const stale = await staleBuildWarning();
+    if (stale) complain(`warning: ${stale}`);
+    const cli = program(outcome);
+    if (args.length === 0) {
+      cli.outputHelp();
+      return EXIT_AS_EXPECTED;
+    }
+    if (args[0] === 'help' && args[1] !== undefined && !COMMANDS.some((c) => c.name === args[1])) {
+      throw new UsageError(`help: unknown command '${args[1]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}, help)`);
+    }
+    await cli.parseAsync([...args], { from: 'user' });
+    return outcome.status;
+  } catch (e) {
+    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) {
+      return EXIT_AS_EXPECTED;
+    }
+    const problem = problemOf(e, args);
+    process.stderr.write(problem.internal ? `${problem.message}\n` : `kdefer: ${problem.message}\n`);
+    if (problem.internal && process.env.KDEFER_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (json) print(JSON.stringify({ error: { message: problem.message, file: problem.file } }));
     return EXIT_BAD_INPUT;
   }
 }

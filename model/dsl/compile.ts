@@ -12,6 +12,7 @@ import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
+import { computeLiveness, keepAllRegisters } from './liveness.ts';
 import { DEFAULT_TICKS } from './timer.ts';
 import {
   CALL_KEYS, checkKeys, DESIGN_KEYS, EXPR_FORMS, IF_KEYS, INVARIANT_KEYS, IRQ_KEYS, nearest, OPTION_KEYS, QUEUE_KEYS, REPEAT_KEYS,
@@ -159,8 +160,19 @@ interface Tables {
   readonly ncpu: number;
 }
 
+/** How to compile. */
+export interface CompileOptions {
+  /**
+   * Keep every register's value until it is overwritten, instead of zeroing
+   * it where no later step reads it (model/dsl/liveness.ts): for tests that
+   * read a register the design itself never reads again. It only splits
+   * states that are otherwise equal: verdicts do not change.
+   */
+  readonly keepDeadRegisters?: boolean;
+}
+
 /** Compile a design; throws DesignError naming the first problem found. */
-export function compile(design: Design): Program {
+export function compile(design: Design, opts: CompileOptions = {}): Program {
   const name = typeof design?.name === 'string' && design.name !== '' ? design.name : '(unnamed)';
   const err = (where: string, problem: string) => new DesignError(name, where, problem);
   if (!isObject(design)) throw err('', 'a design must be an object');
@@ -298,10 +310,18 @@ export function compile(design: Design): Program {
     throw new Error('kdefer internal error: softirq loop not at pc 0');
   }
   const builtins: Record<string, number> = {};
+  const builtinCode: { name: string; from: number; to: number; code: (typeof BUILTINS)[number] }[] = [];
   for (const code of BUILTINS) {
     builtins[code.name] = em.pc;
+    const from = em.pc;
     for (const op of code.ops) em.emit(op, 0, 0, 0, `kernel: ${code.name}`, code.name);
+    builtinCode.push({ name: code.name, from, to: em.pc, code });
   }
+  const designStart = em.pc;
+  /** The `ret` ending each task body and irq handler: code no one calls. */
+  const entryRets = new Set<number>();
+  // The design's objects, once declared (below): threads() may read their attributes, live() may not.
+  const declared: { objects?: Readonly<Record<string, readonly ProgramObject[]>> } = {};
   const shape: ProgramShape = {
     ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
     // Read lazily: threads() is asked once the design's code and objects exist.
@@ -311,9 +331,10 @@ export function compile(design: Design): Program {
       for (let pc = 0; pc < em.code.length; pc += INSN_WIDTH) if (em.code[pc] === opcode) out.push([em.code[pc + 1]!, em.code[pc + 2]!, em.code[pc + 3]!]);
       return out;
     },
-    objectAttr: (kind, id, attr) => objects[kind]?.[id]?.attrs[attr],
+    objectAttr: (kind, id, attr) => declared.objects?.[kind]?.[id]?.attrs[attr],
     memoryPressure: design.options?.memoryPressure === true,
   };
+  const builtinRegions = builtinCode.map(({ name: bname, from, to, code }) => ({ name: bname, from, to, live: code.live ? code.live(shape) : true }));
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
   const kernelActions = new Map<number, string>();
   for (const mech of MECHANISMS) {
@@ -501,7 +522,8 @@ export function compile(design: Design): Program {
     if (isObject(cond) && 'trylock' in cond) {
       checkKeys(cond, TRYLOCK_KEYS, fail(`${where}.cond`));
       const t = cond as unknown as Trylock;
-      const result = `#try${em.pc / INSN_WIDTH}`;
+      // Hidden registers are named within their region, so equal code compiles to equal registers (symmetry).
+      const result = `#try${(em.pc - region.start) / INSN_WIDTH}`;
       const call = Object.fromEntries(Object.entries({ op: t.trylock, lock: t.lock, obj: t.obj, reg: result, flags: t.flags }).filter(([, x]) => x !== undefined));
       compileOp(call, `${where}.cond`, defined);
       const callText = `${t.trylock}(&${t.lock ?? t.obj}${t.flags ? `, ${t.flags}` : ''})`;
@@ -534,7 +556,7 @@ export function compile(design: Design): Program {
       throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND} (while_(cond, body, { bound }))`);
     }
     const loop = em.loops.length;
-    const counter = em.reg(`#loop${loop}`);
+    const counter = em.reg(`#loop${region.loops++}`);
     em.loops.push({ where, bound: st.bound, reg: counter });
     const zero = compileExpr(0, where, defined);
     em.emit('load', counter, zero, 0, where, `loop counter = 0`);
@@ -546,12 +568,23 @@ export function compile(design: Design): Program {
     em.patch(top, 2, em.pc);
   };
 
-  const compileEntry = (body: readonly Stmt[], path: string): number => {
+  /** The region (task body, handler, callback function) being compiled: where it starts, loops so far. */
+  let region = { start: 0, loops: 0 };
+  const inRegion = <T>(fn: () => T): T => {
+    const outer = region;
+    region = { start: em.pc, loops: 0 };
+    try {
+      return fn();
+    } finally {
+      region = outer;
+    }
+  };
+  const compileEntry = (body: readonly Stmt[], path: string): number => inRegion(() => {
     const entry = em.pc;
     compileBody(body, path, new Set(), []);
     em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
     return entry;
-  };
+  });
 
   const attributeChecks: (() => void)[] = [];
   // Design functions used as callbacks (tasklet, timer and work functions) get their own entry.
@@ -560,9 +593,12 @@ export function compile(design: Design): Program {
     const known = callbackEntries.get(fn);
     if (known !== undefined) return known;
     if (!Object.hasOwn(functions, fn)) throw err(where, `unknown function ${JSON.stringify(fn)} (defined: ${Object.keys(functions).join(', ') || 'none'})`);
-    const entry = em.pc;
-    compileBody(functions[fn]!, `function ${fn}`, new Set(), [fn]);
-    em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+    const entry = inRegion(() => {
+      const at = em.pc;
+      compileBody(functions[fn]!, `function ${fn}`, new Set(), [fn]);
+      em.emit('ret', 0, 0, 0, `function ${fn}: end`, 'return');
+      return at;
+    });
     callbackEntries.set(fn, entry);
     return entry;
   };
@@ -599,7 +635,9 @@ export function compile(design: Design): Program {
       throw err(`task ${t.name}`, `allowed ${JSON.stringify(t.allowed)} must list CPUs of the design, including its cpu ${t.cpu}`);
     }
     const allowedMask = allowed.reduce((mask, c) => mask | (1 << c), 0);
-    return { name: t.name, cpu: t.cpu, allowedMask, entry: compileEntry(t.body as readonly Stmt[], `task ${t.name}`) };
+    const entry = compileEntry(t.body as readonly Stmt[], `task ${t.name}`);
+    entryRets.add(em.pc - INSN_WIDTH);
+    return { name: t.name, cpu: t.cpu, allowedMask, entry };
   });
   const irqSpecs = design.irqs ?? [];
   if (!Array.isArray(irqSpecs)) throw err('irqs', 'must be a list of interrupt lines');
@@ -616,7 +654,9 @@ export function compile(design: Design): Program {
     const budget = line.budget ?? 1;
     if (!isInt(budget) || budget < 0 || budget > MAX_BUDGET) throw err(`irq ${line.name}`, `budget must be a whole number from 0 to ${MAX_BUDGET}`);
     const cpuMask = cpus.reduce((mask, c) => mask | (1 << c), 0);
-    return { name: line.name, entry: compileEntry(line.handler as readonly Stmt[], `irq ${line.name}`), cpuMask, budget };
+    const entry = compileEntry(line.handler as readonly Stmt[], `irq ${line.name}`);
+    entryRets.add(em.pc - INSN_WIDTH);
+    return { name: line.name, entry, cpuMask, budget };
   });
   const softirqEntry = new Int32Array(SOFTIRQS.length).fill(-1);
   SOFTIRQS.forEach((vec, v) => {
@@ -627,6 +667,7 @@ export function compile(design: Design): Program {
   });
   // Kernel threads the mechanisms need (kworkers…), after the design's tasks.
   for (const mech of MECHANISMS) {
+    declared.objects = objects;
     for (const th of mech.threads?.(shape) ?? []) {
       const entry = builtins[th.builtin];
       if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${th.builtin} for ${th.name}`);
@@ -657,6 +698,11 @@ export function compile(design: Design): Program {
   });
   for (const checkAttribute of attributeChecks) checkAttribute();
   const regNames = [...em.regs.keys()];
+  const code = Int32Array.from(em.code);
+  const exprs = Int32Array.from(em.exprs);
+  const liveness = opts.keepDeadRegisters
+    ? keepAllRegisters(code.length / INSN_WIDTH)
+    : computeLiveness({ code, exprs, nregs: regNames.length, loopRegs: em.loops.map((l) => l.reg), designStart, entryRets });
 
   return {
     design,
@@ -665,10 +711,10 @@ export function compile(design: Design): Program {
     preempt,
     ticks,
     ncpu,
-    code: Int32Array.from(em.code),
+    code,
     where: em.where,
     text: em.text,
-    exprs: Int32Array.from(em.exprs),
+    exprs,
     tasks,
     irqs,
     softirqEntry,
@@ -684,5 +730,8 @@ export function compile(design: Design): Program {
     regs: regNames,
     loops: em.loops,
     invariants,
+    designStart,
+    liveness,
+    builtinRegions,
   };
 }

@@ -8,7 +8,8 @@
  * each choice's label, the violation, and how it was found. Nothing in it
  * depends on the machine. Its schema is checked on load by ajv.
  */
-import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
 import { VIOLATION_KINDS, type ViolationKind } from '../check/violation.ts';
 import type { Program } from '../kernel/program.ts';
 import { CHOICE_SOURCES } from '../kernel/registry.ts';
@@ -92,7 +93,21 @@ const SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: false, strict: true }).compile<CounterexampleFile>(SCHEMA);
+let validator: ValidateFunction<CounterexampleFile> | null = null;
+
+/**
+ * The schema's validator, made when the first file is read: loading ajv and
+ * compiling the schema is most of what importing kdefer would otherwise
+ * cost, and a run that reads no counterexample (check --no-save, list)
+ * never needs it. ajv is CommonJS, so it loads synchronously here.
+ */
+function validate(data: unknown): data is CounterexampleFile {
+  if (!validator) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    validator = new Ajv({ allErrors: false, strict: true }).compile<CounterexampleFile>(SCHEMA);
+  }
+  return validator(data);
+}
 
 /** A counterexample file that cannot be used: corrupt, wrong version, design missing, stale. */
 export class CounterexampleError extends Error {
@@ -120,7 +135,7 @@ export function parseCounterexample(text: string, file: string): CounterexampleF
     throw new CounterexampleError(file, `format version ${JSON.stringify(obj.version)} is not supported (this kdefer reads version ${COUNTEREXAMPLE_VERSION})`);
   }
   if (!validate(data)) {
-    const e = validate.errors?.[0];
+    const e = validator!.errors?.[0];
     throw new CounterexampleError(file, `does not match the counterexample schema: ${e?.instancePath || '(top)'} ${e?.message ?? 'is invalid'}`);
   }
   return data;

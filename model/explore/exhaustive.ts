@@ -9,6 +9,9 @@ import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { compareSchedules } from './minimize.ts';
 import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { depthFirst, type DfsStats } from './dfs.ts';
+import { PartialOrder, StaticFootprints } from './por.ts';
+import { Symmetry } from './symmetry.ts';
 import { fingerprint, VisitedSet } from './visited.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
@@ -16,90 +19,53 @@ export const DEFAULT_MAX_STATES = 5_000_000;
 
 export interface ExhaustiveOptions {
   readonly maxStates?: number;
+  /** Partial-order reduction (model/explore/por.ts); default on. */
+  readonly por?: boolean;
+  /** Fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
+  readonly fusion?: boolean;
+  /** Symmetry reduction over interchangeable CPUs (model/explore/symmetry.ts); default on. */
+  readonly symmetry?: boolean;
+  /** Called now and then with the search's counters (a progress line). */
+  readonly progress?: (stats: DfsStats) => void;
+  /** Called as the visited set grows: a reason to stop (a memory bound), or null. */
+  readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
-  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const started = performance.now();
   const m = new Machine(p);
-  const visited = new VisitedSet();
-  const h = new Uint32Array(2);
-  const stats = { states: 0, transitions: 0, ms: 0, maxDepth: 0 };
-  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
-    stats.ms = Math.round(performance.now() - started);
-    return { status, violation, boundedOut, stats };
+  m.load(m.initial());
+  const usePor = opts.por !== false;
+  const fusion = opts.fusion !== false;
+  const footprints = usePor || fusion ? new StaticFootprints(p) : null;
+  const por = usePor ? new PartialOrder(m, footprints!) : null;
+  const sym = opts.symmetry === false ? 'switched off' : Symmetry.of(p, m);
+  const r = depthFirst(m, {
+    ...(typeof sym !== 'string' ? { canonical: (mm: Machine, out: Int32Array) => sym.canonical(mm, out) } : {}),
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    por,
+    fusion,
+    footprints,
+    ...(opts.observe ? { observe: opts.observe } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+  });
+  return {
+    status: r.status,
+    violation: r.violation,
+    boundedOut: r.boundedOut,
+    stats: {
+      states: r.stats.states,
+      transitions: r.stats.transitions,
+      ms: Math.round(performance.now() - started),
+      maxDepth: r.stats.maxDepth,
+      transient: r.stats.transient,
+      visitedBytes: r.stats.visitedBytes,
+      reductions: { por: usePor, fusion, symmetry: typeof sym === 'string' ? { orbits: [], why: sym } : { orbits: sym.orbits }, ...(por ? { reducedStates: por.stats.reducedStates, prunedTransitions: por.stats.prunedTransitions, provisoExpansions: por.stats.provisoExpansions } : {}) },
+    },
   };
-
-  const init = m.initial();
-  fingerprint(init, h);
-  visited.add(h[0]!, h[1]!);
-  stats.states = 1;
-  const observe = opts.observe;
-  observe?.(m, init);
-
-  // The DFS stack: per level, the state, its enabled choices and the next to try.
-  const states: Int32Array[] = [init];
-  const choiceLists: number[][] = [m.enabled(init)];
-  const next: number[] = [0];
-  const path: number[] = [];
-  let firstBound: string | null = null;
-
-  if (choiceLists[0]!.length === 0) {
-    const v = endViolation(m, init, path);
-    const bound = v ? null : endBound(m, init);
-    return finish(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
-  }
-
-  while (states.length > 0) {
-    const top = states.length - 1;
-    const list = choiceLists[top]!;
-    const i = next[top]!;
-    if (i >= list.length) {
-      states.pop();
-      choiceLists.pop();
-      next.pop();
-      path.pop();
-      continue;
-    }
-    next[top] = i + 1;
-    const choice = list[i]!;
-    const s = m.step(states[top]!, choice);
-    stats.transitions++;
-    path.push(choice);
-    const v = stepViolation(m, s, path);
-    if (v) return finish('violation', v, null);
-    fingerprint(s, h);
-    if (!visited.add(h[0]!, h[1]!)) {
-      path.pop();
-      continue;
-    }
-    stats.states++;
-    if (stats.states > maxStates) {
-      return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
-    }
-    observe?.(m, s);
-    const loop = boundHit(s);
-    if (loop >= 0) {
-      firstBound ??= boundMessage(m, loop);
-      path.pop();
-      continue;
-    }
-    const en = m.enabled(s);
-    if (en.length === 0) {
-      const end = endViolation(m, s, path);
-      if (end) return finish('violation', end, null);
-      firstBound ??= endBound(m, s);
-      path.pop();
-      continue;
-    }
-    states.push(s);
-    choiceLists.push(en);
-    next.push(0);
-    if (states.length > stats.maxDepth) stats.maxDepth = states.length;
-  }
-  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
 }
 
 /**

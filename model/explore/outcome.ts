@@ -22,10 +22,25 @@ export interface Violation {
 }
 
 export interface SearchStats {
+  /** States stored (the visited set's size). */
   states: number;
   transitions: number;
   ms: number;
   maxDepth: number;
+  /** Exhaustive: states passed through without being stored (forced chains, model/explore/dfs.ts). */
+  transient?: number;
+  /** Exhaustive: bytes held by the visited set. */
+  visitedBytes?: number;
+  /** Exhaustive: which reductions ran, and what the partial-order reduction pruned. */
+  reductions?: {
+    readonly por: boolean;
+    readonly fusion: boolean;
+    /** The classes of interchangeable CPUs the search renamed, or why there were none. */
+    readonly symmetry?: { readonly orbits: readonly (readonly number[])[]; readonly why?: string };
+    readonly reducedStates?: number;
+    readonly prunedTransitions?: number;
+    readonly provisoExpansions?: number;
+  };
 }
 
 export interface SearchResult {

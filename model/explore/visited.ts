@@ -1,46 +1,40 @@
 /**
- * The visited set of the exhaustive search: 64-bit state fingerprints in an
- * open-addressing table of typed arrays (no Map, no strings on the hot path).
- * Two states that collide on all 64 bits would be merged; at the state counts
- * we reach (≤ 10^8) the chance is below 10^-3 and is reported as the
- * search's only unsoundness.
+ * The visited set of the exhaustive search: 64-bit state fingerprints (two
+ * 32-bit lanes, see model/kernel/zobrist.ts) in an open-addressing table of
+ * typed arrays (no Map, no strings on the hot path), 8 bytes per slot, kept
+ * at most half full.
+ *
+ * Two states whose fingerprints agree on all 64 bits would be merged. With n
+ * states the chance that any pair does is about n²/2^65: below 10^-4 at
+ * 6·10^7 states. It is the search's only unsoundness, and the verdict's
+ * stats report the number of states so the odds can be computed.
  */
+import type { Machine } from '../kernel/machine.ts';
+import { fingerprintOf } from '../kernel/zobrist.ts';
 
-/** Two independent 32-bit hashes of a state, mixed murmur-style. */
+/** The full fingerprint of `s` (the same one Machine keeps incrementally). */
 export function fingerprint(s: Int32Array, out: Uint32Array): void {
-  let h1 = 0x9747b28c ^ s.length;
-  let h2 = 0x85ebca6b ^ Math.imul(s.length, 0x27d4eb2f);
-  for (let i = 0; i < s.length; i++) {
-    let k = s[i]!;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h1 ^= k;
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    h2 = Math.imul(h2 ^ s[i]!, 0x2c1b3c6d) + i;
-    h2 ^= h2 >>> 16;
-  }
-  h1 ^= h1 >>> 16;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h1 = Math.imul(h1, 0xc2b2ae35);
-  h1 ^= h1 >>> 16;
-  h2 = Math.imul(h2 ^ (h2 >>> 15), 0x297a2d39);
-  h2 ^= h2 >>> 12;
-  out[0] = h1 >>> 0;
-  out[1] = (h2 >>> 0) | 1; // never 0, so (0, 0) marks an empty slot
+  fingerprintOf(s, out);
+}
+
+/** Bytes a visited set with `states` entries needs at most (the table doubles at half full). */
+export function visitedBytes(states: number): number {
+  let cap = 1 << 16;
+  while (states * 2 > cap) cap *= 2;
+  return cap * 8;
 }
 
 export class VisitedSet {
-  private table: Uint32Array;
+  private table: Int32Array;
   private mask: number;
+  /** The fingerprint (0, 0) marks an empty slot, so it is remembered apart. */
+  private hasZero = false;
   size = 0;
 
   constructor(initialCapacity = 1 << 16) {
     let cap = 1;
     while (cap < initialCapacity) cap <<= 1;
-    this.table = new Uint32Array(cap * 2);
+    this.table = new Int32Array(cap * 2);
     this.mask = cap - 1;
   }
 
@@ -50,23 +44,54 @@ export class VisitedSet {
   }
 
   /** Insert; returns true if the fingerprint was new. */
-  add(h1: number, h2: number): boolean {
+  add(lo: number, hi: number): boolean {
+    lo |= 0;
+    hi |= 0;
+    if (lo === 0 && hi === 0) {
+      if (this.hasZero) return false;
+      this.hasZero = true;
+      this.size++;
+      return true;
+    }
     if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    return this.insert(this.table, this.mask, h1, h2);
+    if (!this.insert(this.table, this.mask, lo, hi)) return false;
+    this.size++;
+    return true;
   }
 
-  private insert(table: Uint32Array, mask: number, h1: number, h2: number): boolean {
-    let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & mask;
+  /** Whether the fingerprint is in the set. */
+  has(lo: number, hi: number): boolean {
+    lo |= 0;
+    hi |= 0;
+    if (lo === 0 && hi === 0) return this.hasZero;
+    const table = this.table;
+    const mask = this.mask;
+    let i = slotOf(lo, hi) & mask;
+    for (;;) {
+      const a = table[2 * i]!;
+      const b = table[2 * i + 1]!;
+      if (a === lo && b === hi) return true;
+      if (a === 0 && b === 0) return false;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Insert the machine's current fingerprint. */
+  addState(m: Machine): boolean {
+    return this.add(m.hLo, m.hHi);
+  }
+
+  private insert(table: Int32Array, mask: number, lo: number, hi: number): boolean {
+    let i = slotOf(lo, hi) & mask;
     for (;;) {
       const a = table[2 * i]!;
       const b = table[2 * i + 1]!;
       if (a === 0 && b === 0) {
-        table[2 * i] = h1;
-        table[2 * i + 1] = h2;
-        if (table === this.table) this.size++;
+        table[2 * i] = lo;
+        table[2 * i + 1] = hi;
         return true;
       }
-      if (a === h1 && b === h2) return false;
+      if (a === lo && b === hi) return false;
       i = (i + 1) & mask;
     }
   }
@@ -74,7 +99,7 @@ export class VisitedSet {
   private grow(): void {
     const old = this.table;
     const cap = (this.mask + 1) * 2;
-    const table = new Uint32Array(cap * 2);
+    const table = new Int32Array(cap * 2);
     const mask = cap - 1;
     for (let i = 0; i < old.length; i += 2) {
       if (old[i] !== 0 || old[i + 1] !== 0) this.insert(table, mask, old[i]!, old[i + 1]!);
@@ -82,4 +107,9 @@ export class VisitedSet {
     this.table = table;
     this.mask = mask;
   }
+}
+
+/** The home slot of a fingerprint: both lanes mixed, so keys equal in one lane spread out. */
+function slotOf(lo: number, hi: number): number {
+  return (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
 }

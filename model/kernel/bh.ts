@@ -327,6 +327,7 @@ export const BH_OPS: readonly OpSemantics[] = [
     // run_task_queue(&queue) in the caller's context: splice, then run each entry (builtin tq_run).
     name: 'run_task_queue',
     operands: [{ kind: 'object', field: 'target', objectKind: 'task_queue' }],
+    callsDesignCode: true,
     unavailable: removedIn25,
     exec(m, _cpu, ctx, a) {
       const n = splice(m, a, ctx);
@@ -499,18 +500,28 @@ export const BH_OBJECTS: readonly ObjectKindSpec[] = [
 
 const BH_BUILTINS: readonly BuiltinCode[] = [
   // IMMEDIATE_BH's handler: run_task_queue(&tq_immediate).
-  { name: 'bh_tq_immediate', ops: ['tq_splice_immediate', 'tq_run_next', 'ret'] },
+  { name: 'bh_tq_immediate', ops: ['tq_splice_immediate', 'tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // TQUEUE_BH's handler: run_task_queue(&tq_timer).
-  { name: 'bh_tq_timer', ops: ['tq_splice_timer', 'tq_run_next', 'ret'] },
+  { name: 'bh_tq_timer', ops: ['tq_splice_timer', 'tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // The loop of a run_task_queue() written in a design.
-  { name: 'tq_run', ops: ['tq_run_next', 'ret'] },
+  { name: 'tq_run', ops: ['tq_run_next', 'ret'], live: (shape) => shape.flags.globalBH },
   // keventd: context_thread().
-  { name: 'keventd', ops: ['keventd_wait', 'tq_run_next', 'keventd_done'] },
+  { name: 'keventd', ops: ['keventd_wait', 'tq_run_next', 'keventd_done'], live: (shape) => shape.flags.globalBH && shape.objectCount('tq_struct') > 0 },
 ];
 
 export const BH: Mechanism = {
   name: 'bh',
   ops: BH_OPS,
+  // Every BH, tasklet entry and tq_struct, this CPU, keventd (a task); TIMER_BH runs the timer list.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(HI_SOFTIRQ);
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.write(f.anyObject('tq_struct'));
+    f.write(f.anyObject('timer'));
+    f.write(f.anyTask());
+  },
   objects: BH_OBJECTS,
   builtins: BH_BUILTINS,
   threads(shape) {

@@ -165,6 +165,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'load',
     operands: [{ kind: 'reg-def', field: 'reg' }, { kind: 'expr', field: 'value' }],
+    footprint(f, _a, b) {
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       m.setReg(ctx, a, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
@@ -173,6 +176,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'assign',
     operands: [{ kind: 'var', field: 'var' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.variable(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       m.w(m.L.varBase + a, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
@@ -181,6 +188,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'inc',
     operands: [{ kind: 'var', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, _cpu, ctx, a) {
       m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! + 1) | 0);
       m.advance(ctx);
@@ -189,6 +199,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'dec',
     operands: [{ kind: 'var', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, _cpu, ctx, a) {
       m.w(m.L.varBase + a, (m.s[m.L.varBase + a]! - 1) | 0);
       m.advance(ctx);
@@ -197,6 +210,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'this_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.ownPerCpu(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       m.w(m.L.percpuBase + a * m.p.ncpu + cpu, evaluate(m, cpu, ctx, b));
       m.advance(ctx);
@@ -205,6 +222,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'per_cpu_write',
     operands: [{ kind: 'percpu', field: 'var' }, { kind: 'int', field: 'cpu', min: 0, max: 15 }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b, c) {
+      f.write(f.perCpu(a, b));
+      f.expr(c);
+    },
     exec(m, cpu, ctx, a, b, c) {
       m.w(m.L.percpuBase + a * m.p.ncpu + b, evaluate(m, cpu, ctx, c));
       m.advance(ctx);
@@ -213,6 +234,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'this_cpu_inc',
     operands: [{ kind: 'percpu', field: 'var' }],
+    footprint(f, a) {
+      f.write(f.ownPerCpu(a));
+    },
     exec(m, cpu, ctx, a) {
       const off = m.L.percpuBase + a * m.p.ncpu + cpu;
       m.w(off, (m.s[off]! + 1) | 0);
@@ -222,6 +246,10 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'enqueue',
     operands: [{ kind: 'queue', field: 'queue' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.queue(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       const base = m.L.queueBase[a]!;
       const len = m.s[base]!;
@@ -238,6 +266,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
   {
     name: 'dequeue',
     operands: [{ kind: 'queue', field: 'queue' }, { kind: 'reg-def', field: 'reg' }],
+    footprint(f, a) {
+      f.write(f.queue(a));
+    },
     exec(m, _cpu, ctx, a, b) {
       const base = m.L.queueBase[a]!;
       const len = m.s[base]!;
@@ -257,6 +288,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'BUG_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
     extraFields: ['message'],
+    footprint(f, a) {
+      f.expr(a);
+    },
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `kernel BUG at ${whereOf(m, ctx)}! (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);
@@ -269,6 +303,9 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'WARN_ON',
     operands: [{ kind: 'expr', field: 'cond' }],
     extraFields: ['message'],
+    footprint(f, a) {
+      f.expr(a);
+    },
     exec(m, cpu, ctx, a) {
       if (evaluate(m, cpu, ctx, a) !== 0) {
         m.fail('assertion', `WARNING: CPU: ${cpu} at ${whereOf(m, ctx)} (${m.p.text[pcOf(m, ctx) / INSN_WIDTH]})`, cpu, ctx);

@@ -14,11 +14,22 @@ import {
   C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_RUNNING,
   X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID,
 } from './layout.ts';
-import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames, softirqsAtIrqExit } from './softirq.ts';
 
 const IRQ_ARRIVAL: ChoiceSource = {
   name: 'irq',
+  active: (p) => p.irqs.length > 0,
+  // Offered by this CPU's irq state and frame depth and each line's budget and
+  // in-progress flag; pushes a frame here (a line affine to several CPUs is shared).
+  footprint(f, p, cpu) {
+    f.write(f.ownCpu());
+    p.irqs.forEach((line, l) => {
+      if (line.cpuMask & (1 << cpu)) f.write(f.line(l));
+    });
+  },
+  // Another CPU can only enable an arrival here by finishing a handler of a line it shares with this one.
+  quiet: (m, cpu) => m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
   collect(m, cpu, out) {
     if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
@@ -81,9 +92,15 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
   if (!softirqsAtIrqExit(m, cpu)) m.w(co + C_IRQS_OFF, 0);
 };
 
+/** The footprint of an operation on this CPU's own state only (irq flag, preempt and bh counts, pending softirqs, frames). */
+export function ownCpu(f: FootprintBuilder): void {
+  f.write(f.ownCpu());
+}
+
 export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_disable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, 1);
       m.advance(ctx);
@@ -91,6 +108,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'local_irq_enable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
       m.advance(ctx);
@@ -99,6 +117,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_save',
     operands: [{ kind: 'reg-def', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
       const co = m.cpuOff(cpu);
       m.setReg(ctx, a, m.s[co + C_IRQS_OFF]!);
@@ -109,6 +128,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'local_irq_restore',
     operands: [{ kind: 'reg-use', field: 'flags' }],
+    footprint: ownCpu,
     exec(m, cpu, ctx, a) {
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, m.reg(ctx, a) !== 0 ? 1 : 0);
       m.advance(ctx);
@@ -121,4 +141,11 @@ export const IRQ: Mechanism = {
   ops: IRQ_OPS,
   choices: [IRQ_ARRIVAL],
   exits: { [FrameKind.Hardirq]: hardirqExit },
+  // irq_exit: the line's in-progress flag, this CPU's counts and frames, softirqs run here.
+  exitFootprints: {
+    [FrameKind.Hardirq]: (f, _p, _cpu, line) => {
+      f.write(f.ownCpu());
+      f.write(f.line(line));
+    },
+  },
 };

@@ -48,8 +48,8 @@ export const CPU_SIZE = 10;
 /**
  * Interrupt frames per CPU (Layout.maxFrames): a softirq batch (or
  * ksoftirqd), then hardirqs. A line never nests with itself, so at most one
- * hardirq frame per line (and the tick) can stack, when handlers run with
- * irqs on (before 2.6.35) or turn them on.
+ * hardirq frame per line affine to the CPU (and the tick) can stack there,
+ * when handlers run with irqs on (before 2.6.35) or turn them on.
  */
 export function maxFramesOf(irqLines: number): number {
   return 2 + irqLines + 1;
@@ -155,7 +155,10 @@ export interface Layout {
 export function computeLayout(p: Program): Layout {
   const ntasks = p.tasks.length;
   const ncpu = p.ncpu;
-  const maxFrames = maxFramesOf(p.irqs.length);
+  // Only the lines affine to a CPU can stack frames on it.
+  let linesPerCpu = 0;
+  for (let c = 0; c < p.ncpu; c++) linesPerCpu = Math.max(linesPerCpu, p.irqs.filter((l) => l.cpuMask & (1 << c)).length);
+  const maxFrames = maxFramesOf(linesPerCpu);
   const nctx = ntasks + ncpu * maxFrames;
   const readNestBase = X_REGS + p.regs.length;
   const readNestSlot = new Int32Array(p.locks.length).fill(-1);

@@ -31,6 +31,7 @@ const STRUCTS: ObjectKindSpec = {
   declKeys: ['members'],
   field: 'structs',
   size: STRUCT_SIZE,
+  wordRoles: ['plain'],
   declare(_name, decl, d) {
     if (typeof decl !== 'object' || decl === null) return d.fail('declare a struct as { members: [...] }');
     return { init: [0] };

@@ -40,12 +40,18 @@ export class Machine {
   private log = new Int32Array(1 << 14);
   /** Entries used in the write log (twice the number of writes). */
   logLen = 0;
+  /** The choice sources that can offer something in this program (see ChoiceSource.active). */
+  private readonly sources: readonly ChoiceSource[];
+  /** Guards (lifetime checks) only if the program has something they check. */
+  private readonly guards: readonly ((m: Machine, cpu: number, ctx: number, pc: number) => boolean)[];
 
   constructor(p: Program) {
     this.p = p;
     this.L = computeLayout(p);
     this.code = p.code;
     this.s = new Int32Array(this.L.size);
+    this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
+    this.guards = GUARDS;
   }
 
   // ------------------------------------------------------------ addressing
@@ -132,6 +138,24 @@ export class Machine {
   writtenSince(mark: number, out: number[]): void {
     for (let i = mark; i < this.logLen; i += 2) out.push(this.log[i]!);
   }
+  /**
+   * Run `fn` on a scratch copy of the current state, then put everything
+   * back (state, message, fingerprint, write log): for a label that must
+   * run an operation to say what it would do.
+   */
+  dryRun<T>(fn: () => T): T {
+    const { s, message, hLo, hHi, logLen } = this;
+    this.s = s.slice();
+    try {
+      return fn();
+    } finally {
+      this.s = s;
+      this.message = message;
+      this.hLo = hLo;
+      this.hHi = hHi;
+      this.logLen = logLen;
+    }
+  }
   /** Make `state` the machine's current state (stepped in place from now on), with its fingerprint. */
   load(state: Int32Array): void {
     this.s = state;
@@ -211,6 +235,10 @@ export class Machine {
   /** Call design code from the current instruction; returns to this same instruction. */
   callFrom(ctx: number, entry: number): void {
     const o = this.ctxOff(ctx);
+    const caller = this.s[o + X_PC]!;
+    if (caller >= this.p.designStart && !OPS[this.code[caller]!]!.callsDesignCode && !OPS[this.code[caller - INSN_WIDTH]!]!.callsDesignCode) {
+      throw new Error(`kdefer internal error: ${OPS[this.code[caller]!]!.name} calls design code but does not declare callsDesignCode (model/dsl/liveness.ts needs it)`);
+    }
     const depth = this.s[o + X_CALLS]!;
     if (depth >= MAX_CALLS) {
       // Not an error of the design: the model keeps MAX_CALLS return slots per context; the path ends bounded-out.
@@ -355,7 +383,15 @@ export class Machine {
   enabled(state: Int32Array): number[] {
     this.s = state;
     const out: number[] = [];
-    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return out;
+    this.enabledInto(out);
+    return out;
+  }
+
+  /** The choices possible in the current state `s`, into `out` (emptied first). */
+  enabledInto(out: number[]): void {
+    const state = this.s;
+    out.length = 0;
+    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return;
     for (let cpu = 0; cpu < this.p.ncpu; cpu++) {
       const ctx = this.top(cpu);
       if (ctx >= 0) {
@@ -368,9 +404,8 @@ export class Machine {
           for (let v = 0; v < n; v++) out.push(encodeChoice(CHOICE_RUN, cpu, 0, v));
         }
       }
-      for (const src of CHOICE_SOURCES) src.collect(this, cpu, out);
+      for (const src of this.sources) src.collect(this, cpu, out);
     }
-    return out;
   }
 
   // -------------------------------------------------------------- step
@@ -400,14 +435,35 @@ export class Machine {
       if (ctx < 0) throw new Error(`kdefer internal error: cpu${cpu} has nothing to run`);
       const pc = s[this.ctxOff(ctx) + X_PC]!;
       const code = this.code;
-      for (const guard of GUARDS) if (!guard(this, cpu, ctx, pc)) return;
+      for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
+      this.killDead(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /**
+   * Zero the registers of `ctx` that no later step can read at its pc
+   * (model/dsl/liveness.ts), so states that differ only there are one.
+   */
+  killDead(ctx: number): void {
+    const s = this.s;
+    const o = this.ctxOff(ctx);
+    if (s[o + X_STATUS] === ContextStatus.Free) return;
+    const k = s[o + X_PC]! / INSN_WIDTH;
+    const live = this.p.liveness;
+    const phase = s[o + X_PHASE] !== 0;
+    const table = phase ? live.deadInPhase : live.deadAtStart;
+    const regs = live.regs;
+    const base = o + X_REGS;
+    for (let i = table[k]!, end = table[k + 1]!; i < end; i++) {
+      const off = base + regs[i]!;
+      if (s[off] !== 0) this.w(off, 0);
+    }
   }
 
   /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */

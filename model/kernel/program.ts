@@ -97,10 +97,16 @@ export interface Program {
   readonly insnStructs: Int32Array;
   /** Entry pc of each mechanism's builtin kernel code, by name. */
   readonly builtins: Readonly<Record<string, number>>;
+  /** The pcs [from, to) of each builtin's code, and whether any context can run it (BuiltinCode.live). */
+  readonly builtinRegions: readonly { readonly name: string; readonly from: number; readonly to: number; readonly live: boolean }[];
   /** Mechanism objects by kind, each list indexed by the object's id. */
   readonly objects: Readonly<Record<string, readonly ProgramObject[]>>;
   /** Register names; every context has one slot per name. */
   readonly regs: readonly string[];
   readonly loops: readonly ProgramLoop[];
   readonly invariants: readonly ProgramInvariant[];
+  /** Instructions before this pc are the kernel's builtin code; from here on, the design's. */
+  readonly designStart: number;
+  /** Which registers are dead where (model/dsl/liveness.ts), for Machine.killDead. */
+  readonly liveness: import('../dsl/liveness.ts').Liveness;
 }

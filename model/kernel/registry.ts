@@ -19,6 +19,12 @@ import { WORKQUEUE } from './workqueue.ts';
 export const MECHANISMS: readonly Mechanism[] = [DATA, SOFTIRQ, IRQ, SPINLOCK, SCHEDULER, SLEEP, TASKLET, BH, TIMER, WORKQUEUE, LIFETIME];
 
 export const OPS: readonly OpSemantics[] = MECHANISMS.flatMap((m) => m.ops ?? []);
+/** The mechanism each operation, choice source and frame exit belongs to, for its default footprint. */
+export const OP_MECHANISM: readonly Mechanism[] = MECHANISMS.flatMap((m) => (m.ops ?? []).map(() => m));
+export const SOURCE_MECHANISM = new Map<ChoiceSource, Mechanism>(MECHANISMS.flatMap((m) => (m.choices ?? []).map((c) => [c, m] as const)));
+export const EXIT_MECHANISM: Readonly<Record<number, Mechanism>> = Object.fromEntries(
+  MECHANISMS.flatMap((m) => Object.keys(m.exits ?? {}).map((kind) => [kind, m] as const)),
+);
 export const CHOICE_SOURCES: readonly ChoiceSource[] = MECHANISMS.flatMap((m) => m.choices ?? []);
 export const FRAME_EXITS: Readonly<Record<number, FrameExit>> = Object.assign({}, ...MECHANISMS.map((m) => m.exits ?? {}));
 export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) => m.objects ?? []);

@@ -23,7 +23,8 @@ import {
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { ChoiceSource, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
+import type { Program } from './program.ts';
+import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
 /** Wait channel tags; a channel is tag << 16 | object id. */
@@ -108,9 +109,26 @@ function scheduleAllowed(m: Machine, cpu: number, ctx: number): boolean {
   return false;
 }
 
+/**
+ * The footprint of a scheduling event on `cpu`: this CPU's state and the
+ * state of every task that may run on it (`migratable`: only those that
+ * may also run elsewhere, and without this CPU's state).
+ */
+function tasksOfCpu(f: FootprintBuilder, p: Program, cpu: number, migratable: boolean): void {
+  if (!migratable) f.write(f.ownCpu());
+  p.tasks.forEach((t, i) => {
+    if ((t.allowedMask & (1 << cpu)) === 0) return;
+    if (migratable && (t.allowedMask & (t.allowedMask - 1)) === 0) return;
+    f.write(f.task(i));
+  });
+}
+
 /** The CPU picks a runnable task when it has none (after a finish, sleep or yield). */
 const SCHEDULE: ChoiceSource = {
   name: 'schedule',
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // A CPU running a task or an interrupt frame picks nothing until that leaves: its own step.
+  quiet: (m, cpu) => m.s[m.cpuOff(cpu) + C_CURTASK] !== -1 || m.s[m.cpuOff(cpu) + C_DEPTH] !== 0,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0) return;
@@ -135,6 +153,13 @@ const SCHEDULE: ChoiceSource = {
  */
 const PREEMPT: ChoiceSource = {
   name: 'preempt',
+  active: (p) => p.preempt === 'full',
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only this CPU's own state makes its task preemptible; another CPU can only add a runnable task.
+  quiet(m, cpu) {
+    const co = m.cpuOff(cpu);
+    return m.s[co + C_CURTASK]! < 0 || m.s[co + C_DEPTH] !== 0 || m.inAtomic(cpu) || m.irqsOff(cpu);
+  },
   collect(m, cpu, out) {
     if (m.p.preempt !== 'full') return;
     const co = m.cpuOff(cpu);
@@ -166,6 +191,8 @@ const PREEMPT: ChoiceSource = {
  */
 const MIGRATE: ChoiceSource = {
   name: 'migrate',
+  active: (p) => p.tasks.some((t) => (t.allowedMask & (t.allowedMask - 1)) !== 0),
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, true),
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
@@ -187,6 +214,10 @@ const MIGRATE: ChoiceSource = {
 /** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
 const TIMEOUT: ChoiceSource = {
   name: 'timeout',
+  // Wakes only the task whose own timeout channel it is.
+  footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
+  // Only the task itself starts an msleep; nobody else wakes its timeout channel.
+  quiet: () => true,
   collect(m, cpu, out) {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
@@ -239,9 +270,24 @@ export function preemptDec(m: Machine, cpu: number, ctx: number): boolean {
   return true;
 }
 
+/** This CPU's own state only. */
+const ownCpu = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+};
+/** A call that may leave the CPU: this CPU's state, and the calling task's status and wait channel, which others read to wake or schedule it. */
+export const sleeps = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+  f.write(f.ownTask());
+};
+/** wakeAll: every task's status and wait channel. */
+export const wakes = (f: FootprintBuilder): void => {
+  f.write(f.anyTask());
+};
+
 export const SCHEDULER_OPS: readonly OpSemantics[] = [
   {
     name: 'preempt_disable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       const co = m.cpuOff(cpu);
       m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! + 1);
@@ -250,6 +296,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'preempt_enable',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       if (preemptDec(m, cpu, ctx)) m.advance(ctx);
     },
@@ -259,6 +306,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     // __schedule() takes the runqueue lock with irqs off and finish_task_switch()
     // releases it with raw_spin_rq_unlock_irq(): whatever the caller had, irqs are on after.
     name: 'schedule',
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (!scheduleAllowed(m, cpu, ctx)) return;
       m.w(m.cpuOff(cpu) + C_IRQS_OFF, 0);
@@ -269,6 +317,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   {
     // cond_resched(): a voluntary preemption point (it has __might_resched too).
     name: 'cond_resched',
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (!mightSleep(m, cpu, ctx, 'cond_resched()')) return;
       m.advance(ctx);
@@ -277,6 +326,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'might_sleep',
+    footprint: ownCpu,
     exec(m, cpu, ctx) {
       if (mightSleep(m, cpu, ctx, 'might_sleep()')) m.advance(ctx);
     },
@@ -285,6 +335,7 @@ export const SCHEDULER_OPS: readonly OpSemantics[] = [
     // msleep(ms): sleeps at least ms; the model lets the timeout end at any later point.
     name: 'msleep',
     operands: [{ kind: 'int', field: 'count', min: 0, max: 1 << 20 }],
+    footprint: sleeps,
     exec(m, cpu, ctx) {
       if (m.s[m.ctxOff(ctx) + X_PHASE] === 1) {
         m.advance(ctx); // woken: the sleep is over
@@ -304,5 +355,12 @@ export const SCHEDULER: Mechanism = {
   name: 'scheduler',
   ops: SCHEDULER_OPS,
   choices: [SCHEDULE, PREEMPT, MIGRATE, TIMEOUT],
+  // A task's exit: its status (others may wait for it) and this CPU's current task.
+  exitFootprints: {
+    [FrameKind.Task]: (f, _p, _cpu, t) => {
+      f.write(f.ownCpu());
+      f.write(f.task(t));
+    },
+  },
   exits: { [FrameKind.Task]: taskExit },
 };

@@ -40,7 +40,7 @@ export interface FootprintBuilder {
   ownCpu(): number;
   /** CPU `c`'s block (a remote CPU an operation names, e.g. add_timer_on). */
   cpu(c: number): number;
-  /** Every CPU's block (e.g. an operation that may wake ksoftirqd anywhere). */
+  /** Every CPU's block (e.g. an operation that may wake ksoftirqd anywhere). Like every any…(), pass it to read() or write(). */
   anyCpu(): number;
   lock(id: number): number;
   variable(id: number): number;
@@ -60,6 +60,23 @@ export interface FootprintBuilder {
   anyTask(): number;
   /** The global timer state: jiffies and which CPUs have ticked (H_JIFFIES, H_TICKED). */
   jiffies(): number;
+  /** The executing context's own block, if it is a task (its status and wait channel, which others read or write). */
+  ownTask(): number;
+  /**
+   * When it completes, the executing context holds `lock` exclusively
+   * (spin_lock, write_lock, mutex_lock). With release(), this feeds the
+   * static must-hold lockset analysis: a variable accessed only under one
+   * lock cannot be touched by another CPU while this CPU holds that lock.
+   */
+  acquire(lock: number): void;
+  /** When it completes, the executing context no longer holds `lock`. */
+  release(lock: number): void;
+  /**
+   * It may raise softirq vector `vec` on the executing CPU. A design's
+   * softirq handler is assumed to run only on CPUs where something may
+   * raise its vector (a transition without a footprint may raise any).
+   */
+  raises(vec: number): void;
 }
 
 /** How the compiler fills an instruction operand from a statement field. */
@@ -152,6 +169,13 @@ export interface OpSemantics {
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
   readonly extraFields?: readonly string[];
+  /**
+   * It may call design code in its own context (Machine.callFrom), e.g.
+   * run_task_queue running the queue's routines: registers live across it
+   * are kept alive in called code (model/dsl/liveness.ts). callFrom refuses
+   * a call from a design instruction whose op does not say so.
+   */
+  readonly callsDesignCode?: true;
   /** Emitted by the compiler or the kernel itself, never written in a design. */
   readonly internal?: true;
   /**
@@ -186,6 +210,8 @@ export interface WaitEdge {
 /** A nondeterministic event offered on a CPU. */
 export interface ChoiceSource {
   readonly name: string;
+  /** Whether it can ever offer a choice in program `p` (default: yes); the machine skips it otherwise. */
+  active?(p: Program): boolean;
   /** Push encoded choices (see encodeChoice) enabled on `cpu`. */
   collect(m: Machine, cpu: number, out: number[]): void;
   apply(m: Machine, cpu: number, arg: number, variant: number): void;
@@ -195,6 +221,14 @@ export interface ChoiceSource {
    * whether it is offered) and write. Omitted: it conflicts with everything.
    */
   footprint?(f: FootprintBuilder, p: Program, cpu: number): void;
+  /**
+   * True if, in the current state, it offers nothing on `cpu` and no other
+   * CPU can make it offer something there before `cpu` itself takes a step
+   * (e.g. no task can be scheduled on a CPU that is running one). The
+   * partial-order reduction then leaves its footprint out of what `cpu`
+   * can do now. Omitted: never quiet.
+   */
+  quiet?(m: Machine, cpu: number): boolean;
 }
 
 /** What happens when a context of one kind returns from its outermost code. */
@@ -216,6 +250,12 @@ export interface BuiltinCode {
   readonly name: string;
   /** Internal operation names; operands are 0. The code must end in a loop or a `ret`. */
   readonly ops: readonly string[];
+  /**
+   * Whether any context can ever run this code in a program of this shape
+   * (default: yes). The compiler emits it anyway; the partial-order
+   * reduction leaves dead builtin code out of what a CPU might do.
+   */
+  live?(shape: ProgramShape): boolean;
 }
 
 /** An implicit kernel thread a mechanism needs (a kworker), running builtin code. */
@@ -268,8 +308,19 @@ export interface Mechanism {
   readonly ops?: readonly OpSemantics[];
   readonly choices?: readonly ChoiceSource[];
   readonly exits?: Readonly<Record<number, FrameExit>>;
-  /** Footprints of its frame exits, by frame kind (see FootprintBuilder); an exit without one conflicts with everything. */
-  readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program) => void>>;
+  /**
+   * The footprint of each of its operations, choice sources and frame
+   * exits that declares none of its own: a coarse bound for the whole
+   * mechanism (its objects, this CPU, the tasks it may wake). Omitted: such
+   * transitions conflict with everything.
+   */
+  readonly defaultFootprint?: (f: FootprintBuilder) => void;
+  /**
+   * Footprints of its frame exits, by frame kind (see FootprintBuilder), for
+   * the frame with X_ID `id` (a task's index, an irq line) on `cpu`; an exit
+   * without one conflicts with everything.
+   */
+  readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program, cpu: number, id: number) => void>>;
   readonly objects?: readonly ObjectKindSpec[];
   readonly builtins?: readonly BuiltinCode[];
   /** Softirq vectors whose action is this mechanism's builtin code, when it is in use. */

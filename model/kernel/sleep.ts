@@ -15,7 +15,7 @@
 import { L_OWNER, X_HELD, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { evaluate } from './data.ts';
-import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
 import type { Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 
 const SEM_SIZE = 1; // count
@@ -30,6 +30,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     kind: 'semaphore',
     field: 'semaphores',
     size: SEM_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (!isCount(decl)) return d.fail('the initial count (sema_init) must be a whole number from 0 to 64');
       return { init: [decl] };
@@ -40,6 +41,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: ['done'],
     field: 'completions',
     size: COMPLETION_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       const done = (decl as { done?: unknown } | null)?.done ?? 0;
       if (typeof decl !== 'object' || decl === null || !isCount(done)) d.fail('declare a completion as {} or { done: n }');
@@ -51,6 +53,7 @@ export const SLEEP_OBJECTS: readonly ObjectKindSpec[] = [
     declKeys: [],
     field: 'waitqueues',
     size: WAITQUEUE_SIZE,
+    wordRoles: ['plain'],
     declare(_name, decl, d) {
       if (typeof decl !== 'object' || decl === null) d.fail('declare a wait queue as {}');
       return { init: [0] };
@@ -66,6 +69,11 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // mutex_lock(): might_sleep; take it if free, else sleep until the owner unlocks.
     name: 'mutex_lock',
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.lock(a));
+      f.acquire(a);
+    },
     operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `mutex_lock(&${m.lockName(a)})`)) return;
@@ -102,6 +110,11 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // mutex_unlock(): only the owner task may unlock (DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)).
     name: 'mutex_unlock',
+    footprint(f, a) {
+      f.write(f.lock(a));
+      wakes(f);
+      f.release(a);
+    },
     operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }],
     exec(m, cpu, ctx, a) {
       const lo = m.lockOff(a);
@@ -121,6 +134,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // mutex_trylock(): never sleeps, but is not allowed in interrupt context.
     name: 'mutex_trylock',
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.lock(a));
+    },
     operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }, { kind: 'reg-def', field: 'reg' }],
     exec(m, cpu, ctx, a, b) {
       if (!m.isTask(ctx) || m.inInterrupt(cpu)) {
@@ -140,6 +157,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'down',
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.object('semaphore', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `down(${objName(m, 'semaphore', a)})`)) return;
@@ -158,6 +179,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // up(): any context.
     name: 'up',
+    footprint(f, a) {
+      f.write(f.object('semaphore', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, _cpu, ctx, a) {
       const off = semOff(m, a);
@@ -168,6 +193,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'wait_for_completion',
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `wait_for_completion(${objName(m, 'completion', a)})`)) return;
@@ -187,6 +216,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // try_wait_for_completion(): any context, never sleeps.
     name: 'try_wait_for_completion',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }, { kind: 'reg-def', field: 'reg' }],
     exec(m, _cpu, ctx, a, b) {
       const off = complOff(m, a);
@@ -199,6 +231,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // complete(): any context; done++ (saturating at complete_all's UINT_MAX).
     name: 'complete',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       const off = complOff(m, a);
@@ -209,6 +245,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'complete_all',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       m.w(complOff(m, a), COMPLETE_ALL);
@@ -218,6 +258,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'reinit_completion',
+    footprint(f, a) {
+      f.write(f.object('completion', a));
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
       m.w(complOff(m, a), 0);
@@ -229,6 +272,10 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     // checked, so a wake_up between the check and schedule() is not lost: the
     // check and the sleep are one step here.
     name: 'wait_event',
+    footprint(f, _a, b) {
+      sleeps(f);
+      f.expr(b);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }, { kind: 'expr', field: 'cond' }],
     exec(m, cpu, ctx, a, b) {
       if (!mightSleep(m, cpu, ctx, `wait_event(${objName(m, 'waitqueue', a)})`)) return;
@@ -244,6 +291,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'wake_up',
+    footprint(f) {
+      wakes(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, _cpu, ctx, a) {
       wakeAll(m, channel(Chan.WaitQueue, a));
@@ -253,6 +303,9 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   {
     // interruptible_sleep_on(): sleep unconditionally until the next wake_up.
     name: 'sleep_on',
+    footprint(f) {
+      sleeps(f);
+    },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, cpu, ctx, a) {
       const o = m.ctxOff(ctx);

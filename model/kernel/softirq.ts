@@ -10,7 +10,7 @@ import {
   FrameKind, X_AUX0, X_AUX1, X_AUX2, X_ENTRY_IRQS, X_EXIT, X_HELD,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import type { ChoiceSource, Mechanism, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FootprintBuilder, Mechanism, OpSemantics } from './semantics.ts';
 
 /** The batch loop is built-in code at pc 0 (the compiler puts it there). */
 export const SOFTIRQ_LOOP_PC = 0;
@@ -201,9 +201,15 @@ function nextLoopStep(m: Machine, cpu: number, ctx: number, variant: number): Lo
 
 const lowestBit = (x: number): number => 31 - Math.clz32(x & -x);
 
+/** The softirq operations touch this CPU's state only: its pending bits, counts, irq flag and frames. */
+const ownCpuFootprint = (f: FootprintBuilder): void => {
+  f.write(f.ownCpu());
+};
+
 export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     name: 'softirq_loop',
+    footprint: ownCpuFootprint,
     internal: true,
     variants(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
@@ -272,6 +278,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // raise_softirq(): local_irq_save, raise_softirq_irqoff, local_irq_restore.
     name: 'raise_softirq',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       raise(m, cpu, a);
@@ -282,6 +292,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // raise_softirq_irqoff(): irqs must be off; wakes ksoftirqd outside interrupt context.
     name: 'raise_softirq_irqoff',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       if (!assertIrqsOff(m, cpu, ctx, `raise_softirq_irqoff(${vecName(a)})`)) return;
@@ -293,6 +307,10 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // __raise_softirq_irqoff(): sets the bit and never wakes anyone (B15).
     name: '__raise_softirq_irqoff',
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.raises(a);
+    },
     operands: [{ kind: 'vec', field: 'vec' }],
     exec(m, cpu, ctx, a) {
       if (!assertIrqsOff(m, cpu, ctx, `__raise_softirq_irqoff(${vecName(a)})`)) return;
@@ -302,6 +320,7 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'do_softirq',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       m.advance(ctx);
       doSoftirq(m, cpu);
@@ -310,6 +329,7 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   {
     // local_bh_disable(): __local_bh_disable_ip(SOFTIRQ_DISABLE_OFFSET).
     name: 'local_bh_disable',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       const co = m.cpuOff(cpu);
       m.w(co + C_BH, m.s[co + C_BH]! + 1);
@@ -318,6 +338,7 @@ export const SOFTIRQ_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'local_bh_enable',
+    footprint: ownCpuFootprint,
     exec(m, cpu, ctx) {
       m.advance(ctx);
       bhEnable(m, cpu, ctx, 'local_bh_enable()');
@@ -350,6 +371,15 @@ function finishBatch(m: Machine, cpu: number, ctx: number): void {
  */
 const KSOFTIRQD: ChoiceSource = {
   name: 'ksoftirqd',
+  footprint(f) {
+    f.write(f.ownCpu());
+    // Whether a tasklet is parked on this CPU (parkedVectors).
+    f.read(f.anyObject('tasklet'));
+    f.read(f.anyObject('bh'));
+  },
+  // Only this CPU wakes its ksoftirqd (wakeup_softirqd is local), and only its own
+  // ksoftirqd parks tasklets on its lists.
+  quiet: () => true,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     const s = m.s;

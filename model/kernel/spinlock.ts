@@ -84,6 +84,26 @@ function unnestRead(m: Machine, ctx: number, lock: number): boolean {
 
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
 
+/** Take `lock` for `ctx` (attempt's success path); with `commit` false only says so. */
+function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number): Try {
+  const s = m.s;
+  if (commit) {
+    const o = m.ctxOff(ctx);
+    if (mode === 'read') {
+      if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
+      if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
+    } else {
+      m.w(lo + L_OWNER, me);
+    }
+    if (qholder === me) {
+      m.w(lo + L_QHOLDER, 0);
+      m.w(lo + L_QWRITER, 0);
+    }
+    m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
+  }
+  return Try.Acquired;
+}
+
 /**
  * One acquisition attempt. With `commit` false it only tells what would
  * happen (for `ready` and labels); with `commit` true it changes the state.
@@ -95,30 +115,13 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   const owner = s[lo + L_OWNER]!;
   const readers = s[lo + L_READERS]!;
   const qholder = s[lo + L_QHOLDER]!;
-  const acquire = (): Try => {
-    if (commit) {
-      const o = m.ctxOff(ctx);
-      if (mode === 'read') {
-        if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
-        if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
-      } else {
-        m.w(lo + L_OWNER, me);
-      }
-      if (qholder === me) {
-        m.w(lo + L_QHOLDER, 0);
-        m.w(lo + L_QWRITER, 0);
-      }
-      m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
-    }
-    return Try.Acquired;
-  };
-  if (mode === 'spin') return owner === 0 ? acquire() : Try.Blocked;
+  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
   const queued = m.p.flags.rwlock === 'qrwlock';
   if (mode === 'write') {
-    if (!queued) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
-    if (qholder === me) return owner === 0 && readers === 0 ? acquire() : Try.Blocked;
+    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
     // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
-    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire();
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
@@ -130,13 +133,13 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     return Try.Blocked;
   }
   // read
-  if (!queued) return owner === 0 ? acquire() : Try.Blocked;
-  if (phase === PHASE_COUNTED) return owner === 0 ? acquire() : Try.Blocked;
+  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
   // queued_read_lock fast path: no writer holding or waiting.
-  if (owner === 0 && !writerWaiting(m, lo)) return acquire();
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
   if (m.inInterrupt(cpu)) {
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
-    if (owner === 0) return acquire();
+    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
     if (commit) {
       m.w(lo + L_READERS, readers + 1);
       m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
@@ -145,7 +148,7 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   }
   // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
   if (qholder !== 0) return Try.Blocked;
-  if (owner === 0) return acquire();
+  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
   if (commit) {
     m.w(lo + L_QHOLDER, me);
     m.w(lo + L_QWRITER, 0);
@@ -224,6 +227,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name: LOCK_NAMES[mode][flavour],
     operands,
+    // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      if (mode !== 'read') f.acquire(a);
+    },
     ready(m, cpu, ctx, a) {
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
@@ -312,6 +321,12 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    // The lock word, this CPU's counts; the _bh form is a softirq run point (a frame on this CPU).
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+      f.release(a);
+    },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
       const co = m.cpuOff(cpu);
@@ -355,6 +370,10 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
   return {
     name,
     operands,
+    footprint(f, a) {
+      f.write(f.ownCpu());
+      f.write(f.lock(a));
+    },
     exec(m, cpu, ctx, a, b, c) {
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {

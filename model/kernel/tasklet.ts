@@ -752,8 +752,23 @@ export function runningTitle(m: Machine, ctx: number): string | null {
 export const TASKLET: Mechanism = {
   name: 'tasklet',
   ops: TASKLET_OPS,
+  // Every tasklet and BH entry (state, count, list position), this CPU's lists and
+  // softirq state, the tasks a wait may block or wake; 2.4 BHs run task queues.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(HI_SOFTIRQ);
+    f.raises(TASKLET_SOFTIRQ);
+    f.write(f.anyObject('tasklet'));
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tq_struct'));
+    f.write(f.anyTask());
+  },
   objects: TASKLET_OBJECTS,
-  builtins: [{ name: 'tasklet_action', ops: ['tasklet_action_detach', 'tasklet_action_next', 'ret'] }],
+  builtins: [{
+    name: 'tasklet_action',
+    ops: ['tasklet_action_detach', 'tasklet_action_next', 'ret'],
+    live: (shape) => shape.objectCount('tasklet') > 0 || shape.flags.globalBH,
+  }],
   // HI and TASKLET run tasklet_hi_action/tasklet_action when the design has
   // tasklets; in 2.4, HI always does (it runs the bottom halves, bh.ts).
   softirqActions(shape) {

@@ -60,9 +60,10 @@
  * by one CPU at a time (__run_timers returns while base->running_timer is
  * set): an idle CPU that wakes does not collect its global timers while
  * another CPU is expiring them, nor do two CPUs pull the same base. The
- * idle timekeeping CPU's tick may wake it for its own due global timers or
- * leave them to the hierarchy (a choice): jiffies advance either way, as
- * another CPU takes the do_timer duty under NOHZ. Which active CPU is the
+ * idle timekeeping CPU's tick may wake it for its own due global timers or,
+ * while another CPU is active, leave them to the hierarchy (a choice; the
+ * last CPU going idle keeps the first event, timer_use_tmigr): jiffies
+ * advance either way, as another CPU takes the do_timer duty under NOHZ. Which active CPU is the
  * migrator is not modelled: any other CPU may pull (an over-approximation),
  * and the idle CPU's own BASE_LOCAL/BASE_GLOBAL/BASE_DEF are one base here.
  *
@@ -94,7 +95,7 @@ import {
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { ChoiceSource, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
-import { heldNames, raise, softirqsAtIrqExit } from './softirq.ts';
+import { heldNames, HI_SOFTIRQ, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const TIMER_SOFTIRQ = SOFTIRQS.indexOf('TIMER');
 /** tick_do_timer_cpu: the CPU whose tick increments jiffies. */
@@ -703,7 +704,10 @@ function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; read
     if (now >= m.p.ticks) return null;
     // The tick first advances jiffies, then looks at the base.
     const due = m.p.flags.globalBH ? [] : dueTimersAt(m, cpu, now + 1);
-    const idleVariant = m.p.flags.timerPull && due.length > 0 && cpuIdle(m, cpu) && due.every((id) => isGlobal(m, id) && m.s[timerOff(m, id) + T_BASE] === cpu);
+    // The last CPU going idle keeps the hierarchy's first event and wakes for it (timer_use_tmigr):
+    // only while another CPU is active can this one sleep on.
+    const othersActive = [...Array(m.p.ncpu).keys()].some((c) => c !== cpu && !cpuIdle(m, c));
+    const idleVariant = m.p.flags.timerPull && othersActive && due.length > 0 && cpuIdle(m, cpu) && due.every((id) => isGlobal(m, id) && m.s[timerOff(m, id) + T_BASE] === cpu);
     return { advances: true, raises: due.length > 0, idleVariant };
   }
   if (m.p.flags.globalBH || now === 0 || (m.s[H_TICKED]! & (1 << cpu)) !== 0) return null;
@@ -719,6 +723,7 @@ function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; read
  */
 const TICK: ChoiceSource = {
   name: 'tick',
+  active: (p) => p.ticks > 0,
   collect(m, cpu, out) {
     const effect = tickEffect(m, cpu);
     if (!effect) return;
@@ -844,13 +849,26 @@ function runningTimerTitle(m: Machine, ctx: number): string | null {
 export const TIMER: Mechanism = {
   name: 'timer',
   ops: TIMER_OPS,
+  // Every timer, jiffies and the tick bits, this CPU (run points, TIMER softirq, its frames);
+  // the NOHZ target choice reads which CPUs are busy; 2.4's do_timer marks TIMER_BH and TQUEUE_BH.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.raises(TIMER_SOFTIRQ);
+    f.raises(HI_SOFTIRQ);
+    f.read(f.anyCpu());
+    f.write(f.anyObject('timer'));
+    f.write(f.jiffies());
+    f.write(f.anyObject('bh'));
+    f.write(f.anyObject('tasklet'));
+    f.read(f.anyObject('tq_struct'));
+  },
   objects: [TIMERS],
   choices: [TICK],
   builtins: [
     // run_timer_softirq → __run_timers (TIMER_SOFTIRQ, 2.6+).
-    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'] },
+    { name: 'run_timer_softirq', ops: ['__run_timers', 'ret'], live: (shape) => shape.objectCount('timer') > 0 && !shape.flags.globalBH },
     // 2.4 run_timer_list, run by TIMER_BH (model/kernel/bh.ts calls it).
-    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'] },
+    { name: 'run_timer_list_bh', ops: ['run_timer_list', 'ret'], live: (shape) => shape.flags.globalBH },
   ],
   softirqActions(shape) {
     return shape.objectCount('timer') > 0 && !shape.flags.globalBH ? [{ vec: TIMER_SOFTIRQ, builtin: 'run_timer_softirq' }] : [];

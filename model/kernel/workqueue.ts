@@ -1249,15 +1249,7 @@ function op(
       run(m, cpu, ctx, a, b, c);
     },
     label(m, cpu, ctx, a, b, c) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return run(m, cpu, ctx, a, b, c);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => run(m, cpu, ctx, a, b, c));
     },
     ...more,
   };
@@ -1503,15 +1495,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       workerThread(m, cpu, ctx, variant);
     },
     label(m, cpu, ctx, _a, _b, _c, variant) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return workerThread(m, cpu, ctx, variant);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => workerThread(m, cpu, ctx, variant));
     },
     waitsFor(m, _cpu, ctx) {
       const T = topology(m);
@@ -1532,15 +1516,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       rescuerThread(m, cpu, ctx);
     },
     label(m, cpu, ctx) {
-      const state = m.s;
-      const message = m.message;
-      m.s = state.slice();
-      try {
-        return rescuerThread(m, cpu, ctx);
-      } finally {
-        m.s = state;
-        m.message = message;
-      }
+      return m.dryRun(() => rescuerThread(m, cpu, ctx));
     },
   },
   // queue_work(wq, work) = queue_work_on(WORK_CPU_UNBOUND, wq, work): true if it was not pending.
@@ -1663,6 +1639,7 @@ const enum PoolEvent {
  */
 const WORKER_SLEEPING: ChoiceSource = {
   name: 'wq_worker_sleeping',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     if (T.nworks === 0) return;
@@ -1718,6 +1695,7 @@ const WORKER_SLEEPING: ChoiceSource = {
 /** delayed_work_timer_fn: the dwork's timer expires on its CPU and __queue_work queues the item. */
 const DELAYED_WORK_TIMER: ChoiceSource = {
   name: 'delayed_work_timer',
+  active: (p) => (p.objects['work']?.length ?? 0) > 0,
   collect(m, cpu, out) {
     const T = topology(m);
     for (let w = 0; w < T.nworks; w++) if (m.s[workOff(m, w) + W_TIMER] === cpu + 1) out.push(m.choice(DELAYED_WORK_TIMER, cpu, w, 0));
@@ -1728,18 +1706,12 @@ const DELAYED_WORK_TIMER: ChoiceSource = {
     queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
   },
   label(m, cpu, w) {
-    const state = m.s;
-    const message = m.message;
-    m.s = state.slice();
-    try {
+    return m.dryRun(() => {
       const o = workOff(m, w);
       m.w(o + W_TIMER, 0);
       const note = queueWork(m, cpu, -1, m.s[o + W_DCPU]! - 1, m.s[o + W_WQ]! - 1, w);
       return `delayed_work_timer_fn(&${workName(m, w)}): the delay expires, __queue_work: ${note ?? m.message}`;
-    } finally {
-      m.s = state;
-      m.message = message;
-    }
+    });
   },
 };
 
@@ -1839,8 +1811,23 @@ export function workView(m: Machine, name: string): WorkView {
 export const WORKQUEUE: Mechanism = {
   name: 'workqueue',
   ops: WORKQUEUE_OPS,
+  // Every work item and workqueue (lists, pools, barriers), this CPU, and every task:
+  // kworkers are tasks, and flushers' barriers live in their context blocks.
+  defaultFootprint(f) {
+    f.write(f.ownCpu());
+    f.write(f.anyObject('work'));
+    f.write(f.anyObject('workqueue'));
+    f.write(f.anyTask());
+  },
   choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
   objects: WORKQUEUE_OBJECTS,
-  builtins: [{ name: 'worker_thread', ops: ['worker_thread'] }, { name: 'rescuer_thread', ops: ['rescuer_thread'] }],
+  // live() is asked before the design's code and objects are compiled: only counts and flags here.
+  builtins: [
+    { name: 'worker_thread', ops: ['worker_thread'], live: (shape) => shape.objectCount('work') > 0 && !shape.flags.globalBH },
+    {
+      name: 'rescuer_thread', ops: ['rescuer_thread'],
+      live: (shape) => shape.memoryPressure === true && shape.objectCount('work') > 0 && shape.flags.wqModel === 'cmwq',
+    },
+  ],
   threads: kworkers,
 };

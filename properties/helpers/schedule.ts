@@ -25,7 +25,8 @@ export class Schedule {
   message: string | null = null;
 
   constructor(design: Design) {
-    this.p = compile(design);
+    // Tests read registers the design may never read again: keep them.
+    this.p = compile(design, { keepDeadRegisters: true });
     this.m = new Machine(this.p);
     this.s = this.m.initial();
   }

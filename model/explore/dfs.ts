@@ -1,0 +1,394 @@
+/**
+ * The exhaustive search's engine: a depth-first search that steps one state
+ * vector in place and undoes through the write log (Machine.w / undoTo),
+ * with the incremental fingerprint, a visited set of fingerprints, and three
+ * reductions, each of which can be switched off:
+ *
+ *  - partial-order reduction (por.ts): in each state only an ample subset
+ *    of the enabled choices is explored, with the stack proviso;
+ *  - fusion of private steps: when a context's next instruction touches
+ *    only its own private state (a jump, a loop test on registers, a
+ *    register load), it is taken at once, in the same transition as the
+ *    step before it. Such a step commutes with every other transition,
+ *    including an interrupt on its own CPU (the handler cannot see the
+ *    context's pc or registers), and it is always enabled, so taking it
+ *    early loses no behaviour;
+ *  - forced chains: a state with a single choice to explore (after the
+ *    reduction) is passed through without being stored; only states where
+ *    the search branches are stored and counted as `states`, the others as
+ *    `transient`. Every passed state is still checked: for a violation,
+ *    an exceeded loop bound, an end state.
+ *
+ * Cycles. A transient state is not in the visited set, so a chain could
+ * run round a cycle; and the stack proviso needs a fully expanded state on
+ * every cycle of the reduced graph. Both are handled the same way: when a
+ * chain reaches a state on the DFS stack, or a state it already passed, the
+ * chain's last state is stored as a frame with every enabled choice
+ * (materialise). Every cycle then holds a fully expanded state, and the
+ * search terminates since each materialisation stores a new state.
+ *
+ * The schedule of every state is kept, as the machine's own choices (fused
+ * and chained steps included), so a counterexample replays step by step on
+ * the plain semantics (replay.ts) with every label.
+ */
+import { H_BOUND_HIT, H_VIOL_KIND, X_PC } from '../kernel/layout.ts';
+import type { Machine } from '../kernel/machine.ts';
+import { INSN_WIDTH } from '../kernel/program.ts';
+import { OPS } from '../kernel/registry.ts';
+import { CHOICE_RUN, encodeChoice } from '../kernel/semantics.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
+import type { PartialOrder, StaticFootprints } from './por.ts';
+import { VisitedSet } from './visited.ts';
+
+/** Longest forced chain before its state is stored anyway (bounds the chain's bookkeeping). */
+const MAX_CHAIN = 4096;
+
+export interface DfsOptions {
+  readonly maxStates: number;
+  readonly por: PartialOrder | null;
+  /** Fuse private steps and pass through forced chains (see the file comment). */
+  readonly fusion: boolean;
+  /** Footprints, for which instructions are private (needed when fusion is on). */
+  readonly footprints: StaticFootprints | null;
+  readonly observe?: (m: Machine, s: Int32Array) => void;
+  /**
+   * The key a state is stored under, into out[0], out[1]: by default its
+   * fingerprint; with symmetry reduction, its orbit's canonical fingerprint.
+   */
+  readonly canonical?: (m: Machine, out: Int32Array) => void;
+  /** Called now and then with the search's counters, for a progress line. */
+  readonly progress?: (stats: DfsStats) => void;
+  /** Called when the visited set grows; returns a reason to stop (a memory bound) or null. */
+  readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
+}
+
+export interface DfsStats {
+  /** States stored in the visited set. */
+  states: number;
+  /** States passed through without being stored (forced chains). */
+  transient: number;
+  /** Steps taken (fused steps included). */
+  transitions: number;
+  maxDepth: number;
+  /** Bytes held by the visited set. */
+  visitedBytes: number;
+}
+
+export interface DfsResult {
+  readonly status: 'verified' | 'violation' | 'bounded-out';
+  readonly violation: Violation | null;
+  readonly boundedOut: string | null;
+  readonly stats: DfsStats;
+}
+
+/** Per instruction: whether it is private (footprint empty, one outcome, never blocks). */
+function privateInstructions(m: Machine, fp: StaticFootprints): Uint8Array {
+  const p = m.p;
+  const n = p.code.length / INSN_WIDTH;
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const pc = k * INSN_WIDTH;
+    if (pc < p.designStart) continue;
+    const op = OPS[p.code[pc]!]!;
+    if (op.name === 'ret' || op.variants || op.ready) continue;
+    const f = fp.insn(pc, 0, -1);
+    if (f.all || f.raises !== 0 || f.acq.length > 0 || f.rel.length > 0) continue;
+    if (f.r.some((x) => x !== 0) || f.w.some((x) => x !== 0)) continue;
+    out[k] = 1;
+  }
+  return out;
+}
+
+export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
+  const s = m.s;
+  const stats: DfsStats = { states: 0, transient: 0, transitions: 0, maxDepth: 0, visitedBytes: 0 };
+  const visited = new VisitedSet();
+  const por = opts.por;
+  const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
+  const chaining = opts.fusion;
+  const stack = new Frames();
+  /** The current path's choices, from the initial state. */
+  const path = new Growable();
+  const onStack = new Map<number, number>();
+  const key = (lo: number, hi: number): number => (lo >>> 0) * 4294967296 + (hi >>> 0);
+  const enter = (lo: number, hi: number) => onStack.set(key(lo, hi), (onStack.get(key(lo, hi)) ?? 0) + 1);
+  const leave = (lo: number, hi: number) => {
+    const k = key(lo, hi);
+    const n = onStack.get(k)!;
+    if (n === 1) onStack.delete(k);
+    else onStack.set(k, n - 1);
+  };
+  const canonical = opts.canonical;
+  const keyOut = new Int32Array(2);
+  /** The current state's storage key (its canonical fingerprint under symmetry), into kLo/kHi. */
+  let kLo = 0;
+  let kHi = 0;
+  const computeKey = (): void => {
+    if (canonical) {
+      canonical(m, keyOut);
+      kLo = keyOut[0]!;
+      kHi = keyOut[1]!;
+    } else {
+      kLo = m.hLo;
+      kHi = m.hHi;
+    }
+  };
+  const enabled: number[] = [];
+  /** States passed in the current chain, to stop a chain that runs round a cycle. */
+  const chainSeen = new Set<number>();
+  let firstBound: string | null = null;
+  let stopReason: string | null = null;
+  let progressAt = 0;
+  const result = (status: DfsResult['status'], violation: Violation | null, boundedOut: string | null): DfsResult => {
+    stats.visitedBytes = visited.bytes;
+    return { status, violation, boundedOut, stats };
+  };
+
+  /** Store the current state; false (with stopReason set) if a bound says stop. */
+  const store = (): boolean => {
+    visited.add(kLo, kHi);
+    stats.states++;
+    if (stats.states > opts.maxStates) {
+      stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
+      return false;
+    }
+    if (opts.memoryCheck && (stats.states & 0xffff) === 0) {
+      const why = opts.memoryCheck(visited.bytes, stats);
+      if (why !== null) {
+        stopReason = why;
+        return false;
+      }
+    }
+    if (opts.progress && stats.states >= progressAt) {
+      progressAt = stats.states + 100_000;
+      stats.visitedBytes = visited.bytes;
+      opts.progress(stats);
+    }
+    return true;
+  };
+
+  /** One step of the machine, recorded on the path, and the fused private steps that follow it. */
+  const take = (choice: number): void => {
+    m.stepInPlace(choice);
+    stats.transitions++;
+    path.push(choice);
+    if (priv === null || s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return;
+    const cpu = (choice >>> 24) & 0xf;
+    // The context that now runs on this CPU goes on while its next instruction is private.
+    for (let n = 0; n < MAX_CHAIN; n++) {
+      const ctx = m.top(cpu);
+      if (ctx < 0) return;
+      const pc = s[m.ctxOff(ctx) + X_PC]!;
+      if (priv[pc / INSN_WIDTH] !== 1) return;
+      const run = encodeChoice(CHOICE_RUN, cpu, 0, 0);
+      m.stepInPlace(run);
+      stats.transitions++;
+      path.push(run);
+      if (s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return;
+    }
+  };
+
+  computeKey();
+  visited.add(kLo, kHi);
+  stats.states = 1;
+  opts.observe?.(m, s);
+  m.enabledInto(enabled);
+  if (enabled.length === 0) {
+    const v = endViolation(m, s, []);
+    const bound = v ? null : endBound(m, s);
+    return result(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
+  }
+  stack.push(enabled, por ? por.ample(enabled) : enabled.length, 0, m.hLo, m.hHi, 0, kLo, kHi);
+  enter(kLo, kHi);
+
+  while (stack.depth > 0) {
+    const d = stack.depth - 1;
+    const i = stack.next[d]!;
+    if (i >= stack.end[d]!) {
+      leave(stack.hLo[d]!, stack.hHi[d]!);
+      const mark = stack.mark[d]!;
+      const pLo = stack.pLo[d]!;
+      const pHi = stack.pHi[d]!;
+      path.length = stack.pathAt[d]!;
+      stack.pop();
+      if (stack.depth > 0) m.undoTo(mark, pLo, pHi);
+      continue;
+    }
+    stack.next[d] = i + 1;
+    // The frame's state, to come back to.
+    const mark = m.logLen;
+    const pLo = m.hLo;
+    const pHi = m.hHi;
+    const pathAt = path.length;
+    const back = () => {
+      m.undoTo(mark, pLo, pHi);
+      path.length = pathAt;
+    };
+    chainSeen.clear();
+    let choice = stack.choices[i]!;
+    // The state the last step was taken from: the frame's, or the chain's last transient state.
+    let fromMark = mark;
+    let fromLo = pLo;
+    let fromHi = pHi;
+    let fromPath = pathAt;
+    let fromReduced = stack.end[d]! < stack.full[d]!;
+    let chainLength = 0;
+    // Follow the choice, and the forced chain it starts, to a branching, known or end state.
+    for (;;) {
+      take(choice);
+      if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
+      computeKey();
+      const k = key(kLo, kHi);
+      const inChain = chainSeen.has(k);
+      if (inChain || visited.has(kLo, kHi)) {
+        if ((inChain || onStack.has(k)) && fromReduced) {
+          if (chainLength === 0) {
+            // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
+            stack.end[d] = stack.full[d]!;
+            if (por) por.stats.provisoExpansions++;
+          } else {
+            // Store the chain's last state, expanded fully, with this step already explored.
+            m.undoTo(fromMark, fromLo, fromHi);
+            path.length = fromPath;
+            computeKey();
+            m.enabledInto(enabled);
+            const at = enabled.indexOf(choice);
+            enabled[at] = enabled[0]!;
+            enabled[0] = choice;
+            if (!store()) break;
+            stack.push(enabled, enabled.length, mark, pLo, pHi, pathAt, kLo, kHi);
+            stack.next[stack.depth - 1] = stack.start[stack.depth - 1]! + 1;
+            enter(kLo, kHi);
+            if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
+            if (por) por.stats.provisoExpansions++;
+            break;
+          }
+        }
+        back();
+        break;
+      }
+      const loop = boundHit(s);
+      if (loop >= 0) {
+        firstBound ??= boundMessage(m, loop);
+        back();
+        break;
+      }
+      m.enabledInto(enabled);
+      if (enabled.length === 0) {
+        const end = endViolation(m, s, path.toArray());
+        if (end) return result('violation', end, null);
+        // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
+        firstBound ??= endBound(m, s);
+        // A clean end state: stored, so that no other path checks it again.
+        if (!store()) break;
+        opts.observe?.(m, s);
+        back();
+        break;
+      }
+      const ample = por ? por.ample(enabled) : enabled.length;
+      if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
+        // A forced step: pass through without storing.
+        stats.transient++;
+        opts.observe?.(m, s);
+        chainSeen.add(k);
+        fromMark = m.logLen;
+        fromLo = m.hLo;
+        fromHi = m.hHi;
+        fromPath = path.length;
+        fromReduced = enabled.length > 1;
+        chainLength++;
+        choice = enabled[0]!;
+        continue;
+      }
+      if (!store()) break;
+      opts.observe?.(m, s);
+      stack.push(enabled, ample, mark, pLo, pHi, pathAt, kLo, kHi);
+      enter(kLo, kHi);
+      if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
+      break;
+    }
+    if (stopReason !== null) return result('bounded-out', null, stopReason);
+  }
+  return result(firstBound ? 'bounded-out' : 'verified', null, firstBound);
+}
+
+/** A growable Int32 list (the current path). */
+class Growable {
+  data = new Int32Array(1024);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const g = new Int32Array(this.data.length * 2);
+      g.set(this.data);
+      this.data = g;
+    }
+    this.data[this.length++] = x;
+  }
+  toArray(): number[] {
+    return Array.from(this.data.subarray(0, this.length));
+  }
+}
+
+/** The DFS frames: flat typed arrays, grown by doubling. */
+class Frames {
+  depth = 0;
+  /** Every frame's enabled choices, frame after frame. */
+  choices = new Int32Array(1 << 12);
+  start = new Int32Array(256);
+  /** End of the choices to explore: the ample ones, or all (`full`) once expanded. */
+  end = new Int32Array(256);
+  full = new Int32Array(256);
+  next = new Int32Array(256);
+  /** Log position and fingerprint of the parent state, to undo back to it. */
+  mark = new Int32Array(256);
+  pLo = new Int32Array(256);
+  pHi = new Int32Array(256);
+  /** Path length at the parent state: this frame's chain is path[pathAt .. ). */
+  pathAt = new Int32Array(256);
+  /** The frame's own fingerprint. */
+  hLo = new Int32Array(256);
+  hHi = new Int32Array(256);
+
+  push(enabled: readonly number[], ample: number, mark: number, pLo: number, pHi: number, pathAt: number, hLo: number, hHi: number): void {
+    const d = this.depth;
+    if (d === this.start.length) this.growFrames();
+    const from = d === 0 ? 0 : this.full[d - 1]!;
+    while (from + enabled.length > this.choices.length) {
+      const grown = new Int32Array(this.choices.length * 2);
+      grown.set(this.choices);
+      this.choices = grown;
+    }
+    for (let k = 0; k < enabled.length; k++) this.choices[from + k] = enabled[k]!;
+    this.start[d] = from;
+    this.end[d] = from + ample;
+    this.full[d] = from + enabled.length;
+    this.next[d] = from;
+    this.mark[d] = mark;
+    this.pLo[d] = pLo;
+    this.pHi[d] = pHi;
+    this.pathAt[d] = pathAt;
+    this.hLo[d] = hLo;
+    this.hHi[d] = hHi;
+    this.depth = d + 1;
+  }
+  pop(): void {
+    this.depth--;
+  }
+  private growFrames(): void {
+    const grow = (a: Int32Array) => {
+      const g = new Int32Array(a.length * 2);
+      g.set(a);
+      return g;
+    };
+    this.start = grow(this.start);
+    this.end = grow(this.end);
+    this.full = grow(this.full);
+    this.next = grow(this.next);
+    this.mark = grow(this.mark);
+    this.pLo = grow(this.pLo);
+    this.pHi = grow(this.pHi);
+    this.pathAt = grow(this.pathAt);
+    this.hLo = grow(this.hLo);
+    this.hHi = grow(this.hHi);
+  }
+}

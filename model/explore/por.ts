@@ -1,0 +1,710 @@
+/**
+ * Partial-order reduction for the exhaustive search: in each state, explore
+ * only the transitions of a set of CPUs that nothing outside it can
+ * interfere with, instead of every enabled transition (an ample, or
+ * persistent, set; Godefroid 1996, Peled 1993).
+ *
+ * ## The argument
+ *
+ * A CPU is a sequential process: in any state it can take its top
+ * context's next instruction, or one of the events offered on it
+ * (interrupt arrival, tick, ksoftirqd, a scheduling choice). Two
+ * transitions on different CPUs commute when neither writes an item the
+ * other reads or writes (model/kernel/semantics.ts FootprintBuilder): same
+ * resulting state, either order, and neither enables or disables the other.
+ *
+ * For a state s, a set S of CPUs is *closed* when no CPU outside S can,
+ * before every CPU of S has moved, take a transition that conflicts with
+ * any transition a CPU of S could take now or could be given by others
+ * (a blocked spinner's lock, a sleeper's wake-up: the guards are in the
+ * footprints too). "Could take" is over-approximated statically: the
+ * union of the footprints of every instruction that can ever run on that
+ * CPU, every event it can be offered and every frame exit
+ * (`StaticFootprints`). The transitions enabled in s on the CPUs of S then
+ * form a persistent set: along any path from s made of transitions of
+ * other CPUs only, each transition is independent of all of them (Godefroid's
+ * condition), because it belongs to a CPU that does not interfere with S.
+ *
+ * Lock protection sharpens "conflicts": if every access to a variable in
+ * the whole program is made while the accessing context holds lock L (a
+ * static must-hold lockset analysis over the compiled code), and L is held
+ * now by a context only CPU c can run (an interrupt frame of c, or a task
+ * pinned to c), then no other CPU can touch the variable until c moves, so
+ * c's accesses to it do not count as conflicts.
+ *
+ * Persistent sets preserve every terminal state of the full graph (every
+ * deadlock, every violation, since a violating state has no successors,
+ * and every end state where `at-end` invariants and hung-task checks are
+ * made). Invariants checked after every step (`always`) are observations
+ * of intermediate states: a transition that may write an item an `always`
+ * invariant reads is made to read every such item, so two of them never
+ * commute, and the interleavings that matter to the invariant are kept.
+ * The state graph can have cycles (a preemption back and forth), so the
+ * search applies the stack proviso: a reduced state with a successor on
+ * the DFS stack is expanded fully (exhaustive.ts).
+ *
+ * Anything without a declared footprint conflicts with everything: a new
+ * mechanism is explored fully until its footprints are written.
+ */
+import { ContextStatus, FrameKind, L_OWNER, X_CALLS, X_ID, X_KIND, X_PC, X_STATUS } from '../kernel/layout.ts';
+import type { Machine } from '../kernel/machine.ts';
+import { INSN_WIDTH, type Program } from '../kernel/program.ts';
+import { CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
+import { choiceCpu, choiceKind, type FootprintBuilder } from '../kernel/semantics.ts';
+import { E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
+import { successors } from '../dsl/liveness.ts';
+
+/** A footprint as bitsets over the program's items, or "everything". */
+export interface Footprint {
+  readonly r: Uint32Array;
+  readonly w: Uint32Array;
+  all: boolean;
+  /** Locks held exclusively when it completes / released when it completes (lockset analysis). */
+  readonly acq: number[];
+  readonly rel: number[];
+  /** Softirq vectors it may raise on its CPU (all of them when `all`). */
+  raises: number;
+}
+
+/** The program's items: every unit of shared state a footprint can name. */
+class Items {
+  readonly ncpu: number;
+  readonly ntasks: number;
+  readonly size: number;
+  readonly words: number;
+  private readonly taskBase: number;
+  private readonly lockBase: number;
+  private readonly varBase: number;
+  private readonly percpuBase: number;
+  private readonly queueBase: number;
+  private readonly lineBase: number;
+  readonly jiffies: number;
+  private readonly objectBase = new Map<string, { base: number; count: number }>();
+  /** Items that are data (variables, per-CPU values, queues, objects): the only ones locks can protect. */
+  readonly dataFrom: number;
+  readonly dataTo: number;
+
+  constructor(p: Program) {
+    let n = 0;
+    this.ncpu = p.ncpu;
+    this.ntasks = p.tasks.length;
+    n += p.ncpu;
+    this.taskBase = n;
+    n += p.tasks.length;
+    this.lockBase = n;
+    n += p.locks.length;
+    this.lineBase = n;
+    n += p.irqs.length;
+    this.jiffies = n++;
+    this.dataFrom = n;
+    this.varBase = n;
+    n += p.vars.length;
+    this.percpuBase = n;
+    n += p.percpu.length * p.ncpu;
+    this.queueBase = n;
+    n += p.queues.length;
+    for (const [kind, list] of Object.entries(p.objects)) {
+      this.objectBase.set(kind, { base: n, count: list.length });
+      n += list.length;
+    }
+    this.dataTo = n;
+    this.size = n;
+    this.words = Math.max(1, Math.ceil(n / 32));
+  }
+  cpu(c: number): number { return c; }
+  task(t: number): number { return this.taskBase + t; }
+  lock(l: number): number { return this.lockBase + l; }
+  line(l: number): number { return this.lineBase + l; }
+  variable(v: number): number { return this.varBase + v; }
+  perCpu(v: number, c: number): number { return this.percpuBase + v * this.ncpu + c; }
+  queue(q: number): number { return this.queueBase + q; }
+  object(kind: string, id: number): number {
+    const k = this.objectBase.get(kind);
+    if (!k || id < 0 || id >= k.count) throw new Error(`kdefer internal error: footprint names ${kind} ${id}, which the program does not have`);
+    return k.base + id;
+  }
+  objectRange(kind: string): { base: number; count: number } {
+    return this.objectBase.get(kind) ?? { base: 0, count: 0 };
+  }
+}
+
+const setBit = (set: Uint32Array, i: number): void => {
+  set[i >>> 5] = set[i >>> 5]! | (1 << (i & 31));
+};
+const hasBit = (set: Uint32Array, i: number): boolean => (set[i >>> 5]! & (1 << (i & 31))) !== 0;
+
+function newFootprint(words: number): Footprint {
+  return { r: new Uint32Array(words), w: new Uint32Array(words), all: false, acq: [], rel: [], raises: 0 };
+}
+
+function orInto(into: Footprint, from: Footprint): void {
+  if (from.all) into.all = true;
+  into.raises |= from.raises;
+  for (let i = 0; i < into.r.length; i++) {
+    into.r[i] = into.r[i]! | from.r[i]!;
+    into.w[i] = into.w[i]! | from.w[i]!;
+  }
+}
+
+/**
+ * A FootprintBuilder recording into one Footprint, for a transition on `cpu`
+ * by `ownTasks` (the executing task, or every task that may run on `cpu`
+ * when the executing context is not known).
+ */
+class Recorder implements FootprintBuilder {
+  fp: Footprint;
+  /** Item ranges named by any…(): range k is passed to read/write as -(k + 1). */
+  private readonly ranges: { from: number; to: number }[] = [];
+  constructor(private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[]) {
+    this.fp = newFootprint(items.words);
+  }
+  read(item: number): void {
+    if (item < 0) {
+      const range = this.ranges[-item - 1];
+      if (range) for (let i = range.from; i < range.to; i++) setBit(this.fp.r, i);
+      return;
+    }
+    setBit(this.fp.r, item);
+  }
+  write(item: number): void {
+    if (item < 0) {
+      const range = this.ranges[-item - 1];
+      if (range) for (let i = range.from; i < range.to; i++) this.touchBoth(i);
+      return;
+    }
+    setBit(this.fp.w, item);
+    setBit(this.fp.r, item);
+  }
+  /** A range of items, as a negative handle for read/write. */
+  private range(from: number, to: number): number {
+    this.ranges.push({ from, to });
+    return -this.ranges.length;
+  }
+  everything(): void {
+    this.fp.all = true;
+    this.fp.raises = -1;
+  }
+  raises(vec: number): void {
+    this.fp.raises |= 1 << vec;
+  }
+  expr(off: number): void {
+    const pool = this.p.exprs;
+    for (let i = off; pool[i] !== E_END; i += 2) {
+      const arg = pool[i + 1]!;
+      switch (pool[i]) {
+        case E_VAR: this.read(this.items.variable(arg)); break;
+        case E_THIS_CPU: this.read(this.items.perCpu(arg, this.cpuNow)); break;
+        case E_PER_CPU: this.read(this.items.perCpu(arg >> 4, arg & 15)); break;
+        case E_QLEN: case E_QHEAD: this.read(this.items.queue(arg)); break;
+        default: break;
+      }
+    }
+  }
+  ownCpu(): number { return this.items.cpu(this.cpuNow); }
+  cpu(c: number): number { return this.items.cpu(c); }
+  anyCpu(): number {
+    return this.range(this.items.cpu(0), this.items.cpu(0) + this.items.ncpu);
+  }
+  lock(id: number): number { return this.items.lock(id); }
+  variable(id: number): number { return this.items.variable(id); }
+  ownPerCpu(v: number): number { return this.items.perCpu(v, this.cpuNow); }
+  perCpu(v: number, c: number): number { return this.items.perCpu(v, c); }
+  queue(q: number): number { return this.items.queue(q); }
+  object(kind: string, id: number): number { return this.items.object(kind, id); }
+  anyObject(kind: string): number {
+    const { base, count } = this.items.objectRange(kind);
+    return this.range(base, base + count);
+  }
+  line(l: number): number { return this.items.line(l); }
+  task(t: number): number { return this.items.task(t); }
+  anyTask(): number {
+    return this.range(this.items.task(0), this.items.task(0) + this.items.ntasks);
+  }
+  jiffies(): number { return this.items.jiffies; }
+  ownTask(): number {
+    if (this.ownTasks.length === 1) return this.items.task(this.ownTasks[0]!);
+    // Not known (a static union over what may run here): every task this CPU may run, read and written.
+    for (const t of this.ownTasks) this.touchBoth(this.items.task(t));
+    return this.range(0, 0);
+  }
+  acquire(lock: number): void {
+    this.fp.acq.push(lock);
+  }
+  release(lock: number): void {
+    this.fp.rel.push(lock);
+  }
+  private touchBoth(item: number): void {
+    setBit(this.fp.r, item);
+    setBit(this.fp.w, item);
+  }
+}
+
+const OP_JMP = OPS.findIndex((o) => o.name === 'jmp');
+const OP_RET = OPS.findIndex((o) => o.name === 'ret');
+const OP_BRZ = OPS.findIndex((o) => o.name === 'brz');
+const OP_WHILE = OPS.findIndex((o) => o.name === 'while');
+
+/** Frame exits' footprints by frame kind, gathered from the mechanisms. */
+const EXIT_FOOTPRINTS = Object.assign({}, ...MECHANISMS.map((mech) => mech.exitFootprints ?? {})) as
+  Record<number, ((f: FootprintBuilder, p: Program, cpu: number, id: number) => void) | undefined>;
+
+/** Footprints of a program's transitions, and the static facts the reduction needs. */
+export class StaticFootprints {
+  readonly items: Items;
+  /** Per CPU: everything that can ever happen on it (instructions, events, exits). */
+  readonly onCpu: Footprint[];
+  /** Per CPU: the events (choice sources) it can be offered, guards included. */
+  readonly events: Footprint[];
+  /** Per CPU, per active choice source (in CHOICE_SOURCES order): that source's footprint there. */
+  readonly sourceOn: { readonly source: (typeof CHOICE_SOURCES)[number]; readonly kind: number; readonly fp: Footprint }[][];
+  /** Per lock: the data items every access to which holds that lock. */
+  readonly protectedBy: Uint32Array[];
+  /** Items read by an `always` invariant. */
+  readonly invariantItems: Uint32Array;
+  /** Per instruction: the CPUs it can run on. */
+  private readonly insnCpus: Int32Array;
+  private readonly cache = new Map<number, Footprint>();
+  private readonly exitCache = new Map<number, Footprint>();
+
+  constructor(readonly p: Program) {
+    const items = new Items(p);
+    this.items = items;
+    const ninsn = p.code.length / INSN_WIDTH;
+    const allCpus = (1 << p.ncpu) - 1;
+
+    // `always` invariants: their items, read by every transition that may write one.
+    this.invariantItems = new Uint32Array(items.words);
+    const inv = new Recorder(items, p, 0, []);
+    for (const i of p.invariants) if (i.when === 'always') inv.expr(i.expr);
+    // per-CPU values read by an invariant are named per CPU already (per_cpu(x, c)).
+    this.invariantItems.set(inv.fp.r);
+
+    // Which CPUs each instruction can run on: task bodies and irq handlers where they may run,
+    // builtin code no context can run nowhere, the rest anywhere.
+    this.insnCpus = new Int32Array(ninsn).fill(allCpus);
+    for (const r of p.builtinRegions) if (!r.live) this.insnCpus.fill(0, r.from / INSN_WIDTH, r.to / INSN_WIDTH);
+    const region = (entry: number, mask: number) => {
+      const seen = new Set<number>();
+      const todo = [entry / INSN_WIDTH];
+      while (todo.length > 0) {
+        const k = todo.pop()!;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        this.insnCpus[k] = mask;
+        for (const t of successors(p.code, k * INSN_WIDTH, p.designStart)) todo.push(t / INSN_WIDTH);
+      }
+    };
+    p.tasks.forEach((t) => {
+      if (t.entry >= p.designStart) region(t.entry, t.allowedMask);
+    });
+    p.irqs.forEach((l) => region(l.entry, l.cpuMask));
+    // A design's softirq handler runs only where its vector may be raised:
+    // start with none, and grow to a fixpoint (handlers may raise vectors).
+    const handlers = [...p.softirqEntry].map((entry, vec) => ({ entry, vec })).filter((h) => h.entry >= p.designStart);
+    for (const h of handlers) region(h.entry, 0);
+    for (let changed = true; changed; ) {
+      changed = false;
+      const raisable = this.raisable(ninsn);
+      for (const h of handlers) {
+        let mask = 0;
+        for (let c = 0; c < p.ncpu; c++) if (raisable[c]! & (1 << h.vec)) mask |= 1 << c;
+        if ((this.insnCpus[h.entry / INSN_WIDTH]! | mask) !== this.insnCpus[h.entry / INSN_WIDTH]!) {
+          region(h.entry, this.insnCpus[h.entry / INSN_WIDTH]! | mask);
+          changed = true;
+        }
+      }
+    }
+
+    // Events each CPU can be offered.
+    this.events = [];
+    this.sourceOn = [];
+    for (let c = 0; c < p.ncpu; c++) {
+      const fp = newFootprint(items.words);
+      const sources: { source: (typeof CHOICE_SOURCES)[number]; kind: number; fp: Footprint }[] = [];
+      CHOICE_SOURCES.forEach((src, k) => {
+        if (src.active && !src.active(p)) return;
+        const rec = new Recorder(items, p, c, this.tasksOn(c));
+        const coarse = SOURCE_MECHANISM.get(src)?.defaultFootprint;
+        if (src.footprint) src.footprint(rec, p, c);
+        else if (coarse) coarse(rec);
+        else rec.everything();
+        this.finish(rec.fp);
+        orInto(fp, rec.fp);
+        sources.push({ source: src, kind: k + 1, fp: rec.fp });
+      });
+      this.events.push(fp);
+      this.sourceOn.push(sources);
+    }
+
+    // Everything that can happen on each CPU.
+    this.onCpu = [];
+    for (let c = 0; c < p.ncpu; c++) {
+      const fp = newFootprint(items.words);
+      orInto(fp, this.events[c]!);
+      for (let k = 0; k < ninsn; k++) {
+        if ((this.insnCpus[k]! & (1 << c)) === 0) continue;
+        orInto(fp, this.insn(k * INSN_WIDTH, c, -1));
+      }
+      for (const [kind, id] of this.exitsOn(c)) orInto(fp, this.exit(kind, id, c));
+      this.onCpu.push(fp);
+    }
+
+    this.protectedBy = this.lockProtection();
+  }
+
+  /**
+   * The context exits that can happen on `cpu`, as [frame kind, X_ID]: a
+   * task's, a hardirq's; and any other kind a mechanism gives an exit to.
+   * (Softirq and ksoftirqd frames have no exit: their loop pops them.)
+   */
+  exitsOn(cpu: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (const kind of Object.keys(EXIT_MECHANISM).map(Number)) {
+      if (kind === FrameKind.Task) for (const t of this.tasksOn(cpu)) out.push([kind, t]);
+      else if (kind === FrameKind.Hardirq) this.p.irqs.forEach((l, id) => { if (l.cpuMask & (1 << cpu)) out.push([kind, id]); });
+      else out.push([kind, cpu]);
+    }
+    return out;
+  }
+
+  /** Per CPU: the softirq vectors the code that can run there (so far) and its events may raise. */
+  private raisable(ninsn: number): number[] {
+    const p = this.p;
+    const out: number[] = [];
+    for (let c = 0; c < p.ncpu; c++) {
+      let mask = 0;
+      for (let k = 0; k < ninsn; k++) if (this.insnCpus[k]! & (1 << c)) mask |= this.insn(k * INSN_WIDTH, c, -1).raises;
+      const events = new Recorder(this.items, p, c, this.tasksOn(c));
+      for (const src of CHOICE_SOURCES) {
+        if (src.active && !src.active(p)) continue;
+        const coarse = SOURCE_MECHANISM.get(src)?.defaultFootprint;
+        if (src.footprint) src.footprint(events, p, c);
+        else if (coarse) coarse(events);
+        else events.everything();
+      }
+      mask |= events.fp.raises;
+      for (const [kind, id] of this.exitsOn(c)) mask |= this.exit(kind, id, c).raises;
+      out.push(mask);
+    }
+    return out;
+  }
+
+  /** Tasks that may run on `cpu`. */
+  tasksOn(cpu: number): number[] {
+    const out: number[] = [];
+    this.p.tasks.forEach((t, i) => {
+      if (t.allowedMask & (1 << cpu)) out.push(i);
+    });
+    return out;
+  }
+
+  /**
+   * The footprint of the instruction at `pc` run on `cpu` by task `task`
+   * (-1: a frame, or not known). `ret` here is a return from called code;
+   * a context's exit is exit().
+   */
+  insn(pc: number, cpu: number, task: number): Footprint {
+    const key = ((pc / INSN_WIDTH) * 16 + cpu) * 1024 + task + 1;
+    const known = this.cache.get(key);
+    if (known) return known;
+    const p = this.p;
+    const rec = new Recorder(this.items, p, cpu, task >= 0 ? [task] : this.tasksOn(cpu));
+    const opcode = p.code[pc]!;
+    const [a, b, c] = [p.code[pc + 1]!, p.code[pc + 2]!, p.code[pc + 3]!];
+    if (opcode === OP_JMP || opcode === OP_RET) {
+      // Private: pc, call stack.
+    } else if (opcode === OP_BRZ || opcode === OP_WHILE) {
+      rec.expr(a);
+    } else {
+      const op = OPS[opcode]!;
+      const coarse = OP_MECHANISM[opcode]!.defaultFootprint;
+      if (op.footprint) op.footprint(rec, a, b, c);
+      else if (coarse) coarse(rec);
+      else rec.everything();
+    }
+    // The lifetime guard reads the structs whose members the instruction touches.
+    const structs = p.insnStructs[pc / INSN_WIDTH]!;
+    if (structs !== 0) for (let sid = 0; sid < 31; sid++) if (structs & (1 << sid)) rec.read(this.items.object('struct', sid));
+    this.finish(rec.fp);
+    this.cache.set(key, rec.fp);
+    return rec.fp;
+  }
+
+  /** The footprint of a context's exit: frame kind `kind`, X_ID `id`, on `cpu`. */
+  exit(kind: number, id: number, cpu: number): Footprint {
+    const key = (kind * 256 + id) * 16 + cpu;
+    const known = this.exitCache.get(key);
+    if (known) return known;
+    const rec = new Recorder(this.items, this.p, cpu, kind === 1 ? [id] : []);
+    const fn = EXIT_FOOTPRINTS[kind];
+    const coarse = EXIT_MECHANISM[kind]?.defaultFootprint;
+    if (fn) fn(rec, this.p, cpu, id);
+    else if (coarse) coarse(rec);
+    else rec.everything();
+    this.finish(rec.fp);
+    this.exitCache.set(key, rec.fp);
+    return rec.fp;
+  }
+
+  /** A transition that may write what an `always` invariant reads reads all of it (see the file comment). */
+  private finish(fp: Footprint): void {
+    const inv = this.invariantItems;
+    let writesInvariant = fp.all;
+    for (let i = 0; i < inv.length && !writesInvariant; i++) if ((fp.w[i]! & inv[i]!) !== 0) writesInvariant = true;
+    if (writesInvariant) for (let i = 0; i < inv.length; i++) fp.r[i] = fp.r[i]! | inv[i]!;
+  }
+
+  /**
+   * For each lock, the data items that every access in the program makes
+   * while holding it: a forward must-hold analysis over the compiled code
+   * (a region's entry holds nothing; a join holds what every path holds).
+   * Items touched by an event, a frame exit or an `always` invariant are
+   * never protected, nor is anything if some footprint is "everything".
+   */
+  private lockProtection(): Uint32Array[] {
+    const p = this.p;
+    const items = this.items;
+    const nlocks = p.locks.length;
+    const out = Array.from({ length: nlocks }, () => new Uint32Array(items.words));
+    if (nlocks === 0 || nlocks > 31) return out;
+    const ninsn = p.code.length / INSN_WIDTH;
+    const ALL = nlocks === 31 ? 0x7fffffff : (1 << nlocks) - 1;
+    const held = new Int32Array(ninsn).fill(ALL);
+    const preds: number[][] = Array.from({ length: ninsn }, () => []);
+    for (let k = 0; k < ninsn; k++) for (const t of successors(p.code, k * INSN_WIDTH, p.designStart)) preds[t / INSN_WIDTH]!.push(k);
+    const effect = (k: number): Footprint => this.insn(k * INSN_WIDTH, 0, -1);
+    for (let k = 0; k < ninsn; k++) if (preds[k]!.length === 0) held[k] = 0;
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (let k = 0; k < ninsn; k++) {
+        if (preds[k]!.length === 0) continue;
+        let h = ALL;
+        for (const q of preds[k]!) {
+          const e = effect(q);
+          let out2 = held[q]!;
+          for (const l of e.rel) out2 &= ~(1 << l);
+          for (const l of e.acq) out2 |= 1 << l;
+          h &= out2;
+        }
+        if (h !== held[k]) {
+          held[k] = h;
+          changed = true;
+        }
+      }
+    }
+    // Intersect, per data item, the locks held at every access to it.
+    const guard = new Int32Array(items.size).fill(ALL);
+    const touched = (fp: Footprint, i: number) => hasBit(fp.r, i) || hasBit(fp.w, i);
+    for (let k = 0; k < ninsn; k++) {
+      if (this.insnCpus[k] === 0) continue;
+      const fp = this.insn(k * INSN_WIDTH, 0, -1);
+      if (fp.all) return out;
+      for (let i = items.dataFrom; i < items.dataTo; i++) if (touched(fp, i)) guard[i] = guard[i]! & held[k]!;
+    }
+    // Per-CPU footprints differ only in which CPU's copy they name: check the others too.
+    for (let c = 1; c < p.ncpu; c++) {
+      for (let k = 0; k < ninsn; k++) {
+        if (this.insnCpus[k] === 0) continue;
+        const fp = this.insn(k * INSN_WIDTH, c, -1);
+        for (let i = items.dataFrom; i < items.dataTo; i++) if (touched(fp, i)) guard[i] = guard[i]! & held[k]!;
+      }
+    }
+    const unprotectable = newFootprint(items.words);
+    for (const e of this.events) orInto(unprotectable, e);
+    for (let c = 0; c < p.ncpu; c++) for (const [kind, id] of this.exitsOn(c)) orInto(unprotectable, this.exit(kind, id, c));
+    if (unprotectable.all) return out;
+    for (let i = items.dataFrom; i < items.dataTo; i++) {
+      if (touched(unprotectable, i) || hasBit(this.invariantItems, i)) continue;
+      for (let l = 0; l < nlocks; l++) if (guard[i]! & (1 << l)) setBit(out[l]!, i);
+    }
+    return out;
+  }
+}
+
+/** Statistics of the reduction over one search. */
+export interface ReductionStats {
+  /** States whose expansion was reduced. */
+  reducedStates: number;
+  /** Enabled transitions not explored in those states. */
+  prunedTransitions: number;
+  /** Reduced states expanded fully again by the stack proviso. */
+  provisoExpansions: number;
+}
+
+/**
+ * Chooses, in each state, the ample subset of the enabled choices (see the
+ * file comment). One instance per search; not reentrant.
+ */
+export class PartialOrder {
+  readonly fp: StaticFootprints;
+  readonly stats: ReductionStats = { reducedStates: 0, prunedTransitions: 0, provisoExpansions: 0 };
+  private readonly words: number;
+  private readonly dynR: Uint32Array[];
+  private readonly dynW: Uint32Array[];
+  private readonly dynAll: boolean[];
+  private readonly inSet: Uint8Array;
+  private readonly perCpu: number[];
+  /** Per CPU: bit k set if choice kind k is enabled there now (kind 0 runs the top context). */
+  private readonly kinds: number[];
+
+  constructor(private readonly m: Machine, footprints?: StaticFootprints) {
+    this.fp = footprints ?? new StaticFootprints(m.p);
+    this.words = this.fp.items.words;
+    const n = m.p.ncpu;
+    this.dynR = Array.from({ length: n }, () => new Uint32Array(this.words));
+    this.dynW = Array.from({ length: n }, () => new Uint32Array(this.words));
+    this.dynAll = new Array<boolean>(n).fill(false);
+    this.inSet = new Uint8Array(n);
+    this.perCpu = new Array<number>(n).fill(0);
+    this.kinds = new Array<number>(n).fill(0);
+  }
+
+  /**
+   * Reorder `enabled` (the machine's current state's choices) so that the
+   * ample ones come first, keeping each part in the machine's order, and
+   * return how many are ample (enabled.length if nothing is pruned).
+   */
+  ample(enabled: number[]): number {
+    const m = this.m;
+    const n = m.p.ncpu;
+    if (n === 1 || enabled.length <= 1) return enabled.length;
+    const perCpu = this.perCpu;
+    perCpu.fill(0);
+    const kinds = this.kinds;
+    kinds.fill(0);
+    for (const c of enabled) {
+      perCpu[choiceCpu(c)]!++;
+      kinds[choiceCpu(c)] = kinds[choiceCpu(c)]! | (1 << choiceKind(c));
+    }
+    let active = 0;
+    for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
+    if (active <= 1) return enabled.length;
+    for (let c = 0; c < n; c++) this.dynamic(c);
+
+    // Smallest closed set seeded by each CPU with enabled transitions.
+    let bestMask = -1;
+    let bestCount = enabled.length;
+    for (let seed = 0; seed < n; seed++) {
+      if (perCpu[seed] === 0) continue;
+      const mask = this.closure(seed, bestCount);
+      if (mask < 0) continue;
+      let count = 0;
+      for (let c = 0; c < n; c++) if (mask & (1 << c)) count += perCpu[c]!;
+      if (count < bestCount) {
+        bestCount = count;
+        bestMask = mask;
+        if (count === 1) break;
+      }
+    }
+    if (bestMask < 0) return enabled.length;
+    // Ample choices first, the rest after (for the stack proviso), each in order.
+    const ample: number[] = [];
+    const rest: number[] = [];
+    for (const c of enabled) (bestMask & (1 << choiceCpu(c)) ? ample : rest).push(c);
+    for (let i = 0; i < ample.length; i++) enabled[i] = ample[i]!;
+    for (let i = 0; i < rest.length; i++) enabled[ample.length + i] = rest[i]!;
+    this.stats.reducedStates++;
+    this.stats.prunedTransitions += rest.length;
+    return ample.length;
+  }
+
+  /**
+   * The closed set of CPUs containing `seed` as a bit mask, or -1 if it
+   * would hold at least `limit` enabled transitions (no better than the
+   * best found).
+   */
+  private closure(seed: number, limit: number): number {
+    const n = this.m.p.ncpu;
+    const inSet = this.inSet;
+    inSet.fill(0);
+    inSet[seed] = 1;
+    let mask = 1 << seed;
+    let count = this.perCpu[seed]!;
+    const todo = [seed];
+    while (todo.length > 0) {
+      const c = todo.pop()!;
+      for (let other = 0; other < n; other++) {
+        if (inSet[other] || !this.interferes(other, c)) continue;
+        inSet[other] = 1;
+        mask |= 1 << other;
+        count += this.perCpu[other]!;
+        if (count >= limit) return -1;
+        todo.push(other);
+      }
+    }
+    return mask;
+  }
+
+  /** Whether `other` can, before `c` moves, conflict with what `c` can do now. */
+  private interferes(other: number, c: number): boolean {
+    const st = this.fp.onCpu[other]!;
+    if (st.all || this.dynAll[c]) return true;
+    const r = this.dynR[c]!;
+    const w = this.dynW[c]!;
+    for (let i = 0; i < this.words; i++) {
+      if ((w[i]! & (st.r[i]! | st.w[i]!)) !== 0 || (r[i]! & st.w[i]!) !== 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * What CPU `c` can do from the current state: its top context's next
+   * instruction (or that context's exit), any event it can be offered;
+   * minus the data protected by locks that only `c` can release.
+   */
+  private dynamic(c: number): void {
+    const m = this.m;
+    const s = m.s;
+    const r = this.dynR[c]!;
+    const w = this.dynW[c]!;
+    r.fill(0);
+    w.fill(0);
+    let all = false;
+    // Events offered here now, or that another CPU could make offered before this one moves.
+    const kinds = this.kinds[c]!;
+    for (const { source, kind, fp } of this.fp.sourceOn[c]!) {
+      if ((kinds & (1 << kind)) === 0 && source.quiet && source.quiet(m, c)) continue;
+      if (fp.all) all = true;
+      for (let i = 0; i < this.words; i++) {
+        r[i] = r[i]! | fp.r[i]!;
+        w[i] = w[i]! | fp.w[i]!;
+      }
+    }
+    const ctx = m.top(c);
+    if (ctx >= 0) {
+      const o = m.ctxOff(ctx);
+      const pc = s[o + X_PC]!;
+      const fp = m.code[pc] === OP_RET && s[o + X_CALLS] === 0
+        ? this.fp.exit(s[o + X_KIND]!, s[o + X_ID]!, c)
+        : this.fp.insn(pc, c, ctx < m.L.ntasks ? ctx : -1);
+      if (fp.all) all = true;
+      for (let i = 0; i < this.words; i++) {
+        r[i] = r[i]! | fp.r[i]!;
+        w[i] = w[i]! | fp.w[i]!;
+      }
+    }
+    this.dynAll[c] = all;
+    if (all) return;
+    // Locks held by a context only this CPU can run: their data is out of the others' reach.
+    const locks = m.p.locks.length;
+    for (let l = 0; l < locks; l++) {
+      const owner = s[m.lockOff(l) + L_OWNER]! - 1;
+      if (owner < 0 || !this.boundTo(owner, c)) continue;
+      const prot = this.fp.protectedBy[l]!;
+      for (let i = 0; i < this.words; i++) {
+        r[i] = r[i]! & ~prot[i]!;
+        w[i] = w[i]! & ~prot[i]!;
+      }
+    }
+  }
+
+  /** Whether only CPU `c` can run context `ctx`: one of its frames, or a task pinned to it. */
+  private boundTo(ctx: number, c: number): boolean {
+    const m = this.m;
+    if (ctx >= m.L.ntasks) return m.cpuOfCtx(ctx) === c;
+    const s = m.s;
+    if (s[m.ctxOff(ctx) + X_STATUS] === ContextStatus.Free) return false;
+    return m.p.tasks[ctx]!.allowedMask === 1 << c;
+  }
+}
+
