@@ -79,14 +79,17 @@
  * stays in maybe_create_worker as its manager, blocked (so a run that ends
  * with it is a hung task, the kernel's workqueue lockup), until
  * need_to_create_worker() is false (a choice, its CREATE_COOLDOWN retry).
+ * Or the failure is for now: the manager waits the same way, and a retry
+ * may also succeed at any later point (a choice: memory was freed), filling
+ * the slot, after which later creations may fail again. Together the two
+ * cover every sequence of outcomes of the kernel's retries: failing until
+ * the need is gone, or failing a while and then succeeding.
  * Meanwhile another woken kworker works on (manage_workers returns false).
  * The mayday timer is a choice too: it wakes the rescuer of each
  * WQ_MEM_RECLAIM workqueue with items on the pool's worklist, a kthread
  * named after the workqueue (rescuer_thread), which takes only its own
  * workqueue's items and runs them one after another, moving to a bound
- * pool's CPU first. Not modelled: creation failing for a while and then
- * succeeding after the rescuer has run (a success is either taken before
- * the failure, or never); a flush barrier left standalone by a cancelled
+ * pool's CPU first. Not modelled: a flush barrier left standalone by a cancelled
  * item is not rescued with its pwq's items; check_flush_dependency's
  * warnings ("WQ_MEM_RECLAIM … is flushing !WQ_MEM_RECLAIM …"); the
  * pre-cmwq threads, which were never created on demand, ignore the option.
@@ -94,9 +97,7 @@
  * Not modelled: NUMA unbound pwqs (one unbound pool; a HIGHPRI unbound
  * workqueue shares it, which unbound pools' lack of concurrency management
  * makes exact), CPU hotplug, freezing, WQ_BH (6.9), disable_work (6.10),
- * the CPU-hog detection of wq_worker_tick (6.5: a kworker busy-looping
- * without sleeping keeps the pool's other items waiting here, as before
- * 6.5), lockdep's work and workqueue lockdep_maps (B11/B12 are found as real
+ * lockdep's work and workqueue lockdep_maps (B11/B12 are found as real
  * deadlocks, with their wait-for cycle, not as lockdep predictions),
  * WQ_NON_REENTRANT (2.6.36–3.6; cmwq here is always non-reentrant), and,
  * pre-cmwq, cancel_work_sync's wait for running instances on *every* CPU
@@ -966,6 +967,21 @@ function becomeManager(m: Machine, cpu: number, ctx: number, pool: number, what:
  * kworker first re-checks need_more_worker(). All of this is under
  * pool->lock in the kernel, so one step; the work function runs unlocked.
  */
+/** The outcomes of create_worker under memory pressure: variants of the kworker's step. */
+const enum CreateOutcome {
+  Made = 0,
+  /** Fails, and every later attempt fails too. */
+  FailsForGood = 1,
+  /** Fails, and a later retry may succeed. */
+  FailsForNow = 2,
+}
+
+/** create_worker() succeeded: kworker slot `k` exists, idle and asleep (worker_enter_idle). */
+function fillSlot(m: Machine, k: number): void {
+  const task = topology(m).workerTask[k]!;
+  m.w(m.ctxOff(task) + T_CHANNEL, channel(Chan.Worker, task));
+}
+
 /**
  * Under memory pressure, whether idle kworker `k` of `pool`, about to start
  * working with no other idle kworker left (!may_start_working) and no
@@ -1001,11 +1017,13 @@ function workerThread(m: Machine, cpu: number, ctx: number, variant: number): st
       // manage_workers → maybe_create_worker: create the idle reserve before working.
       if (poolStalled(m, pool)) return becomeManager(m, cpu, ctx, pool, 'manage_workers: create_worker() fails again (memory pressure)');
       const slot = nextSlot(m, pool);
-      if (slot >= 0 && variant === 0) {
+      if (slot >= 0 && variant === CreateOutcome.Made) {
         // create_worker succeeds: the new kworker enters idle (worker_enter_idle), and k goes on.
-        const task = T.workerTask[slot]!;
-        m.w(m.ctxOff(task) + T_CHANNEL, channel(Chan.Worker, task));
+        fillSlot(m, slot);
         notes.push(`manage_workers: create_worker() makes ${workerName(m, slot)}`);
+      } else if (slot >= 0 && variant === CreateOutcome.FailsForNow) {
+        // create_worker fails, but memory may be freed: a later retry may succeed (PoolEvent.Created).
+        return becomeManager(m, cpu, ctx, pool, 'manage_workers: create_worker() fails for now (memory pressure; a retry may succeed)');
       } else if (slot >= 0) {
         // create_worker fails, and memory stays short: every later attempt fails too.
         for (const z of T.poolWorkers[pool]!) {
@@ -1101,6 +1119,7 @@ function rescuerThread(m: Machine, cpu: number, ctx: number): string {
         notes.push(startWork(m, cpu, ctx, k, head.work));
         return `rescuer_thread: ${notes.join('; ')}`;
       }
+      // Only after running rescued items (inside `if (!list_empty(&rescuer->scheduled))`).
       if (nrActive(m, q, attached) > 0 && needToCreate(m, attached)) {
         m.w(qo + WQ_MAYDAYS, m.s[qo + WQ_MAYDAYS]! | bit(attached));
         notes.push(`${poolName(m, attached)} still has no kworker to spare: mayday again`);
@@ -1119,6 +1138,7 @@ function rescuerThread(m: Machine, cpu: number, ctx: number): string {
     m.w(qo + WQ_MAYDAYS, maydays & ~bit(pool));
     m.w(qo + WQ_RESCUE_POOL, pool + 1);
     const taken: string[] = [];
+    let own = 0;
     for (const e of entries(m, worklistOf(pool))) {
       if (e.work < 0) continue;
       const wo = workOff(m, e.work);
@@ -1126,9 +1146,18 @@ function rescuerThread(m: Machine, cpu: number, ctx: number): string {
       const z = executing(m, pool, e.work, -1);
       unlink(m, e.work);
       append(m, scheduledOf(z >= 0 ? z : k), e.work);
+      if (z < 0) own++;
       taken.push(`&${workName(m, e.work)}${z >= 0 ? ` (to ${workerName(m, z)}, which runs it)` : ''}`);
     }
     notes.push(`mayday from ${poolName(m, pool)}: takes ${taken.join(', ') || 'nothing'}`);
+    if (own === 0) {
+      // Nothing on rescuer->scheduled: rescuer_thread skips process_scheduled_works and the
+      // re-mayday inside it (pwq->nr_active && need_to_create_worker), kicks the pool and detaches.
+      const woken = kick(m, pool);
+      m.w(qo + WQ_RESCUE_POOL, 0);
+      notes.push(`detaches${woken >= 0 ? `, kick_pool wakes ${workerName(m, woken)}` : ''}`);
+      continue;
+    }
     const poolCpu = T.poolCpu[pool]!;
     if (poolCpu >= 0 && poolCpu !== cpu) {
       // worker_attach_to_pool → set_cpus_allowed_ptr: it goes on on the pool's CPU.
@@ -1489,7 +1518,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
     variants(m, _cpu, ctx) {
       const T = topology(m);
       const k = T.taskWorker[ctx]!;
-      return mustCreate(m, T.workerPool[k]!, k) && nextSlot(m, T.workerPool[k]!) >= 0 ? 2 : 1;
+      return mustCreate(m, T.workerPool[k]!, k) && nextSlot(m, T.workerPool[k]!) >= 0 ? 3 : 1;
     },
     exec(m, cpu, ctx, _a, _b, _c, variant) {
       workerThread(m, cpu, ctx, variant);
@@ -1626,6 +1655,8 @@ const enum PoolEvent {
   ManagerReturns = 2,
   /** wq_worker_tick: the running kworker hogs the CPU; CPU_INTENSIVE, kick_pool. */
   CpuHog = 3,
+  /** maybe_create_worker's retry succeeds (a failure for now): the slot is filled, the manager returns. */
+  Created = 4,
 }
 
 /**
@@ -1633,9 +1664,10 @@ const enum PoolEvent {
  * kick_pool (the kworker running the pool's items sleeps inside its work
  * function while work is pending; the first idle kworker is woken), and,
  * under memory pressure, the manager's mayday timer (pool_mayday_timeout,
- * while need_to_create_worker()) and its return from maybe_create_worker
- * once the need is gone (it retries every CREATE_COOLDOWN). Choices, on the
- * CPU of the kworker concerned.
+ * while need_to_create_worker()), its return from maybe_create_worker
+ * once the need is gone (it retries every CREATE_COOLDOWN), and, after a
+ * failure for now, a retry that succeeds. Choices, on the CPU of the
+ * kworker concerned.
  */
 const WORKER_SLEEPING: ChoiceSource = {
   name: 'wq_worker_sleeping',
@@ -1652,8 +1684,12 @@ const WORKER_SLEEPING: ChoiceSource = {
       if (!T.pressure) continue;
       const manager = managerOf(m, pool);
       if (manager < 0 || m.cpuOfCtx(T.workerTask[manager]!) !== cpu) continue;
-      if (!needToCreate(m, pool)) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.ManagerReturns));
-      else if (maydaysDue(m, pool).length > 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Mayday));
+      if (!needToCreate(m, pool)) {
+        out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.ManagerReturns));
+        continue;
+      }
+      if (maydaysDue(m, pool).length > 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Mayday));
+      if (nextSlot(m, pool) >= 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Created));
     }
   },
   apply(m, cpu, pool, variant) {
@@ -1670,6 +1706,9 @@ const WORKER_SLEEPING: ChoiceSource = {
         const rescuer = T.workerTask[T.wqRescuer[q]!]!;
         wakeAll(m, channel(Chan.Worker, rescuer));
       }
+    } else if (variant === PoolEvent.Created) {
+      fillSlot(m, nextSlot(m, pool));
+      wakeAll(m, channel(Chan.Work, MANAGE_CHAN + pool));
     } else {
       wakeAll(m, channel(Chan.Work, MANAGE_CHAN + pool));
     }
@@ -1682,6 +1721,9 @@ const WORKER_SLEEPING: ChoiceSource = {
     }
     if (variant === PoolEvent.Mayday) {
       return `pool_mayday_timeout: ${poolName(m, pool)} still cannot create a kworker: send_mayday wakes the rescuer of ${maydaysDue(m, pool).map((q) => wqName(m, q)).join(', ')}`;
+    }
+    if (variant === PoolEvent.Created) {
+      return `maybe_create_worker: ${workerName(m, managerOf(m, pool))} retries and create_worker() makes ${workerName(m, nextSlot(m, pool))} (memory was freed); it returns`;
     }
     if (variant === PoolEvent.ManagerReturns) {
       return `maybe_create_worker: ${workerName(m, managerOf(m, pool))} finds no more need to create a kworker on ${poolName(m, pool)} and returns`;

@@ -667,10 +667,38 @@ describe('memory pressure: kworker creation may fail, rescuers (maybe_create_wor
     expect(s.enabledLabels()).toEqual([
       'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() makes kworker/0:2; process_one_work(&b): waits()',
       'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails (memory pressure); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails for now (memory pressure; a retry may succeed); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
     ]);
     const v = check(pressure('system_wq', 'system_wq'));
     expect(v.violation?.kind).toBe('hung-task');
     expect(v.violation?.message).toContain("task kworker/0:1: BUG: workqueue lockup: maybe_create_worker() cannot create a kworker (memory pressure) while cpu0's pool has work pending (&b (system_wq), &c (system_wq)) that no rescuer takes");
+  });
+
+  it('a failure may be for now: a later retry succeeds (memory was freed), also after the rescuer has run, and the item it left runs', () => {
+    const d = pressure('io_wq', 'system_wq');
+    const s = new Schedule(d).run('queue_work(io_wq, &a)', 'queue_work(io_wq, &b)', 'queue_work(system_wq, &c)', '[task probe]: return');
+    s.run('schedule() → task kworker/0:0', 'process_one_work(&a)', '[task kworker/0:0]: wait_for_completion(&go)', 'kick_pool wakes kworker/0:1', 'schedule() → task kworker/0:1');
+    expect(s.enabledLabels()).toEqual([
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() makes kworker/0:2; process_one_work(&b): waits()',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails (memory pressure); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails for now (memory pressure; a retry may succeed); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+    ]);
+    // Only a failure for good leaves c, on a workqueue with no rescuer, for ever: a workqueue lockup.
+    expect(check(d).violation?.kind).toBe('hung-task');
+    // Failing a while, the rescuer running b meanwhile, then succeeding: c runs and frees everyone.
+    expect(reachesInOrder(d, [
+      'create_worker() fails for now',
+      "[task io_wq]: rescuer_thread: mayday from cpu0's pool: takes &b",
+      'maybe_create_worker: kworker/0:1 retries and create_worker() makes kworker/0:2 (memory was freed); it returns',
+      'process_one_work(&c)',
+      '[task kworker/0:0]: runs++',
+    ])).toBe(true);
+    // A rescuer woken by a mayday that finds none of its items on the worklist (they all run)
+    // detaches at once: it re-maydays only after running rescued items (rescuer_thread).
+    expect(reachesInOrder(pressure('io_wq', 'io2_wq'), ['create_worker() fails for now', 'schedule() → task io_wq', "rescuer_thread: mayday from cpu0's pool: takes nothing; detaches"])).toBe(true);
+    expect(check(pressure('io_wq', 'io2_wq')).status).toBe('verified');
+    // After a success later creations may fail again.
+    expect(reachesInOrder(d, ['create_worker() fails for now', 'retries and create_worker() makes kworker/0:2', 'create_worker() fails'])).toBe(true);
   });
 
   it('when creation succeeds every time the pool grows as without pressure: some schedule runs all three items', () => {
