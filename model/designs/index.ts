@@ -18,6 +18,8 @@ import { TIMER_DESIGNS } from './timer/index.ts';
 import { PIPELINE_DESIGNS } from './pipeline/index.ts';
 import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
+import { RT_DESIGNS } from './rt/index.ts';
+import { NMI_DESIGNS } from './nmi/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
 export const CATALOGUE: readonly Design[] = [
@@ -35,6 +37,8 @@ export const CATALOGUE: readonly Design[] = [
   ...WORKQUEUE_DESIGNS,
   ...TCP_DESIGNS,
   ...PIPELINE_DESIGNS,
+  ...RT_DESIGNS,
+  ...NMI_DESIGNS,
 ];
 
 /** A catalogue design by name. */

@@ -10,6 +10,7 @@ import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, P
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { BUILTINS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
+import { RT_OP_PREFIX } from '../kernel/spinlock.ts';
 import type { DeclareContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { computeLiveness, keepAllRegisters } from './liveness.ts';
@@ -39,7 +40,7 @@ export const MAX_REPEAT = 64;
 export const MAX_QUEUE_CAPACITY = 64;
 export const MAX_BUDGET = 16;
 
-const C_TYPE = { spinlock: 'spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
+const C_TYPE = { spinlock: 'spinlock_t', raw_spinlock: 'raw_spinlock_t', rwlock: 'rwlock_t', mutex: 'struct mutex' } as const;
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -206,15 +207,16 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   }
   const memoryPressure = design.options?.memoryPressure ?? false;
   if (typeof memoryPressure !== 'boolean') throw err('options.memoryPressure', `must be true or false, got ${JSON.stringify(memoryPressure)}`);
-  const preempt = design.options?.preempt ?? 'none';
+  const preempt = design.options?.preempt ?? (flags.preemptRT ? 'full' : 'none');
   if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
+  if (flags.preemptRT && preempt !== 'full') throw err('options.preempt', "a PREEMPT_RT kernel is fully preemptible: preempt must be 'full' (or left out)");
   const ticks = design.options?.ticks ?? (isObject(design.timers) && Object.keys(design.timers).length > 0 ? DEFAULT_TICKS : 0);
   if (!isInt(ticks) || ticks < 0 || ticks > MAX_BUDGET) throw err('options.ticks', `must be a whole number from 0 to ${MAX_BUDGET}, got ${JSON.stringify(ticks)}`);
 
   // Names
   const locks = new Map<string, { id: number; lock: ProgramLock }>();
   for (const [lname, kind] of Object.entries(design.locks ?? {})) {
-    if (kind !== 'spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
+    if (kind !== 'spinlock' && kind !== 'raw_spinlock' && kind !== 'rwlock' && kind !== 'mutex') throw err(`locks['${lname}']`, `kind must be 'spinlock', 'raw_spinlock', 'rwlock' or 'mutex', got ${JSON.stringify(kind)}`);
     locks.set(lname, { id: locks.size, lock: { name: lname, kind } });
   }
   if (locks.size > MAX_LOCKS) throw err('locks', `at most ${MAX_LOCKS} locks, got ${locks.size}`);
@@ -512,7 +514,10 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       else operands[slot++] = value;
     }
     em.nextTouch = opName === 'kfree' ? 0 : touchMask(st);
-    em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
+    // PREEMPT_RT: spinlock_t/rwlock_t ops are their sleeping rt_mutex forms (model/kernel/spinlock.ts).
+    const rtName = `${RT_OP_PREFIX}${opName}`;
+    const emitted = flags.preemptRT && opcodeOf(rtName) !== undefined ? rtName : opName;
+    em.emit(emitted, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
   };
 
   const compileIf = (st: IfStmt, where: string, defined: Set<string>, calls: readonly string[]): void => {
@@ -654,9 +659,17 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     const budget = line.budget ?? 1;
     if (!isInt(budget) || budget < 0 || budget > MAX_BUDGET) throw err(`irq ${line.name}`, `budget must be a whole number from 0 to ${MAX_BUDGET}`);
     const cpuMask = cpus.reduce((mask, c) => mask | (1 << c), 0);
+    const nmi = line.nmi ?? false;
+    if (typeof nmi !== 'boolean') throw err(`irq ${line.name}`, `nmi must be true or false, got ${JSON.stringify(nmi)}`);
+    const noThread = line.noThread ?? false;
+    if (typeof noThread !== 'boolean') throw err(`irq ${line.name}`, `noThread must be true or false, got ${JSON.stringify(noThread)}`);
+    if (flags.preemptRT && !nmi && !noThread) {
+      // irq_setup_forced_threading (kernel/irq/manage.c): on RT the handler would run in an irq/N thread.
+      throw err(`irq ${line.name}`, 'on PREEMPT_RT this handler is force-threaded (irq_setup_forced_threading), which kdefer does not model: give the line noThread: true (IRQF_NO_THREAD, a handler in hardirq context) or check it under a !RT profile');
+    }
     const entry = compileEntry(line.handler as readonly Stmt[], `irq ${line.name}`);
     entryRets.add(em.pc - INSN_WIDTH);
-    return { name: line.name, entry, cpuMask, budget };
+    return { name: line.name, entry, cpuMask, budget, nmi };
   });
   const softirqEntry = new Int32Array(SOFTIRQS.length).fill(-1);
   SOFTIRQS.forEach((vec, v) => {

@@ -66,6 +66,7 @@ export interface Trylock {
 }
 export type TrylockOp =
   | 'spin_trylock' | 'spin_trylock_bh' | 'spin_trylock_irq' | 'spin_trylock_irqsave'
+  | 'raw_spin_trylock' | 'raw_spin_trylock_irqsave'
   | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'try_wait_for_completion';
 
 /**
@@ -112,6 +113,19 @@ export const spin_trylock_bh = (lock: string): Trylock => ({ trylock: 'spin_tryl
 export const spin_trylock_irq = (lock: string): Trylock => ({ trylock: 'spin_trylock_irq', lock });
 export const spin_trylock_irqsave = (lock: string, flags: string): Trylock =>
   ({ trylock: 'spin_trylock_irqsave', lock, flags });
+
+// raw_spinlock_t (include/linux/spinlock.h raw_spin_*): spins on every kernel, PREEMPT_RT included
+export const raw_spin_lock = (lock: string): Stmt => ({ op: 'raw_spin_lock', lock });
+export const raw_spin_unlock = (lock: string): Stmt => ({ op: 'raw_spin_unlock', lock });
+export const raw_spin_lock_irq = (lock: string): Stmt => ({ op: 'raw_spin_lock_irq', lock });
+export const raw_spin_unlock_irq = (lock: string): Stmt => ({ op: 'raw_spin_unlock_irq', lock });
+export const raw_spin_lock_irqsave = (lock: string, flags: string): Stmt => ({ op: 'raw_spin_lock_irqsave', lock, flags });
+export const raw_spin_unlock_irqrestore = (lock: string, flags: string): Stmt => ({ op: 'raw_spin_unlock_irqrestore', lock, flags });
+export const raw_spin_lock_bh = (lock: string): Stmt => ({ op: 'raw_spin_lock_bh', lock });
+export const raw_spin_unlock_bh = (lock: string): Stmt => ({ op: 'raw_spin_unlock_bh', lock });
+export const raw_spin_trylock = (lock: string): Trylock => ({ trylock: 'raw_spin_trylock', lock });
+export const raw_spin_trylock_irqsave = (lock: string, flags: string): Trylock =>
+  ({ trylock: 'raw_spin_trylock_irqsave', lock, flags });
 
 // rwlock_t (include/linux/rwlock_api_smp.h, kernel/locking/qrwlock.c)
 export const read_lock = (lock: string): Stmt => ({ op: 'read_lock', lock });
@@ -212,7 +226,8 @@ export const call = (fn: string): Stmt => ({ op: 'call', fn });
 
 // ---------------------------------------------------------------- the design
 
-export type LockKind = 'spinlock' | 'rwlock' | 'mutex';
+/** `raw_spinlock` is raw_spinlock_t: it spins on PREEMPT_RT too, where `spinlock` and `rwlock` sleep. */
+export type LockKind = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex';
 
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */
@@ -235,6 +250,18 @@ export interface IrqSpec {
   readonly cpus?: readonly number[];
   /** Most arrivals explored (default 1). */
   readonly budget?: number;
+  /**
+   * An NMI source (perf, watchdog): not masked by local_irq_disable, nests
+   * on any context but another NMI, runs with in_nmi() (nmi_enter). Default
+   * false. See model/kernel/irq.ts.
+   */
+  readonly nmi?: boolean;
+  /**
+   * IRQF_NO_THREAD: the handler stays in hardirq context on PREEMPT_RT.
+   * kdefer does not model forced-threaded handlers, so on a PREEMPT_RT
+   * profile every non-NMI line must say so. Default false.
+   */
+  readonly noThread?: boolean;
 }
 
 export interface QueueSpec {

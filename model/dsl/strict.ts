@@ -73,7 +73,7 @@ export const DESIGN_KEYS = [
 
 export const OPTION_KEYS = ['preempt', 'ticks', 'memoryPressure'] as const;
 export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed'] as const;
-export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget'] as const;
+export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'nmi', 'noThread'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;
 export const INVARIANT_KEYS = ['name', 'holds', 'when', 'kind'] as const;
 export const TRYLOCK_KEYS = ['trylock', 'lock', 'obj', 'flags'] as const;

@@ -94,6 +94,10 @@ export const MODEL_BOUNDS: Readonly<Record<number, { readonly name: string; read
     name: 'ksoftirqd requeue loop of a disabled tasklet',
     what: "the kernel's run never ends there (T6, a CPU hog); kdefer parks the tasklet instead of following the loop, so it proves nothing past that point",
   },
+  [ModelBound.RtFrameSleep]: {
+    name: 'PREEMPT_RT softirqs and handlers that sleep on a held spinlock_t',
+    what: 'on PREEMPT_RT a softirq runs in a preemptible task (ksoftirqd, or the task at local_bh_enable) that sleeps on a held rt_mutex lock while others run; kdefer runs softirqs as frames on the CPU, which cannot sleep, so it proves nothing past that point',
+  },
 };
 
 /**

@@ -69,6 +69,18 @@ export interface KernelFlags {
    * CPU's base when the timer is armed, and a timer expires on its base's CPU.
    */
   readonly timerPull: boolean;
+  /**
+   * CONFIG_PREEMPT_RT (selectable in mainline since 6.12, "sched: Enable
+   * PREEMPT_RT", baeb9a7d8b60 as recalled, not checked against the tree;
+   * the option itself since 5.3, a50a3f4b6a31 "sched/rt, Kconfig: Introduce
+   * CONFIG_PREEMPT_RT"; the rt_mutex based spinlock_t/rwlock_t of
+   * kernel/locking/spinlock_rt.c since 5.15): spinlock_t and rwlock_t sleep
+   * (priority inheritance as ordering only), their _irq forms leave irqs on,
+   * raw_spinlock_t spins, softirqs never run at irq_exit (invoke_softirq
+   * wakes ksoftirqd), every task is preemptible where preempt_count is 0.
+   * See model/kernel/spinlock.ts and softirq.ts for what is not modelled.
+   */
+  readonly preemptRT: boolean;
   /** TCP backlog processed with BH on (≥4.9, 5413d1babe8f "net: do not block BH while processing socket backlog"). */
   readonly backlogBH: 'bh-off' | 'bh-on';
   /** TCP prequeue (≤4.13; removed in 4.14 by e7942d0633c4 "tcp: remove prequeue and header prediction"). */
@@ -77,7 +89,7 @@ export interface KernelFlags {
   readonly backlogLimit: boolean;
 }
 
-export type ProfileName = '6.12' | '6.6' | '6.1' | 'modern' | '4.x-prequeue' | '2.4';
+export type ProfileName = '6.12' | '6.12-rt' | '6.6' | '6.1' | 'modern' | '4.x-prequeue' | '2.4';
 export type KernelFlagsInput = Partial<KernelFlags>;
 
 /** What a profile stands for. */
@@ -106,6 +118,7 @@ const V6_12: KernelFlags = {
   backlogBH: 'bh-on',
   prequeue: false,
   backlogLimit: true,
+  preemptRT: false,
 };
 /** v6.6 LTS: as 6.12 but timers are pushed at arming, not pulled at expiry (before 7ee988770326, 6.9). */
 const V6_6: KernelFlags = { ...V6_12, timerPull: false };
@@ -116,6 +129,7 @@ const RELEASE_6_12: KernelProfile = { flags: V6_12, range: '6.12+', about: 'time
 
 export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
   '6.12': RELEASE_6_12,
+  '6.12-rt': { flags: { ...V6_12, preemptRT: true }, range: '6.12+ PREEMPT_RT', about: 'CONFIG_PREEMPT_RT: sleeping spinlock_t/rwlock_t, irqs left on by spin_lock_irq*, raw_spinlock_t spins, softirqs never at irq_exit, full preemption' },
   '6.6': { flags: V6_6, range: '6.5–6.8', about: 'timers pushed at arming (get_nohz_timer_target), expired on their base\'s CPU; no ksoftirqd deferral; timer_shutdown' },
   '6.1': { flags: V6_1, range: '5.13–6.1', about: 'ksoftirqd deferral (4.9–6.4); no timer_shutdown (before 6.2); no CPU-hog kick of work pools (before 6.5); sleeping tasklet waits (5.13+)' },
   // The newest release: designs written for "modern" follow it.
@@ -182,6 +196,7 @@ const ALLOWED: { readonly [K in keyof KernelFlags]: readonly KernelFlags[K][] } 
   backlogBH: ['bh-off', 'bh-on'],
   prequeue: [true, false],
   backlogLimit: [true, false],
+  preemptRT: [true, false],
 };
 
 /** Every kernel flag's name, for checking a design's `flags` keys. */

@@ -70,6 +70,8 @@ export const enum ModelBound {
   CallDepth = 1,
   /** A path ends with ksoftirqd requeueing a disabled tasklet forever (tasklet.ts parking, T6). */
   TaskletHog = 2,
+  /** PREEMPT_RT: a softirq or interrupt frame would sleep on an rt_mutex lock (spinlock.ts). */
+  RtFrameSleep = 3,
 }
 
 // Per context

@@ -179,6 +179,10 @@ export class Machine {
     const s = this.s;
     return s[co + C_HARDIRQ]! > 0 || s[co + C_NMI]! > 0 || s[co + C_SERVING]! > 0 || s[co + C_BH]! > 0;
   }
+  /** in_nmi() */
+  inNmi(cpu: number): boolean {
+    return this.s[this.cpuOff(cpu) + C_NMI]! > 0;
+  }
   inHardirq(cpu: number): boolean {
     return this.s[this.cpuOff(cpu) + C_HARDIRQ]! > 0;
   }
@@ -537,7 +541,7 @@ function contextNameIn(m: Machine, ctx: number): string {
     case FrameKind.Task:
       return `task ${m.p.tasks[id]!.name}`;
     case FrameKind.Hardirq:
-      return `hardirq ${m.p.irqs[id]!.name}`;
+      return `${m.p.irqs[id]!.nmi ? 'nmi' : 'hardirq'} ${m.p.irqs[id]!.name}`;
     case FrameKind.Softirq:
     case FrameKind.Ksoftirqd: {
       // X_AUX2 holds the vector being run (see softirq.ts), -1 between vectors.

@@ -27,6 +27,8 @@ export interface ProgramIrq {
   /** Bit i set: the line may be delivered to CPU i. */
   readonly cpuMask: number;
   readonly budget: number;
+  /** An NMI line (nmi_enter/nmi_exit around the handler; not masked by irqs off). */
+  readonly nmi: boolean;
 }
 
 export interface ProgramLock {

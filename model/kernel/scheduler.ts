@@ -77,7 +77,8 @@ export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
   m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
-const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
+/** The design location of `ctx`'s current instruction. */
+export const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
 
 /**
  * __might_resched(): a sleeping primitive needs task context, preempt_count

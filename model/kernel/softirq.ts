@@ -96,6 +96,12 @@ function startBatch(m: Machine, cpu: number, kind: FrameKind, exit: SoftirqExit)
  */
 export function softirqsAtIrqExit(m: Machine, cpu: number): boolean {
   const pending = m.s[m.cpuOff(cpu) + C_PENDING]!;
+  if (m.p.flags.preemptRT) {
+    // PREEMPT_RT invoke_softirq: never here; wake ksoftirqd if should_wake_ksoftirqd() (no
+    // bh-disabled section on this CPU, which would run them at its local_bh_enable).
+    if (pending !== 0 && !m.inInterrupt(cpu)) wakeupSoftirqd(m, cpu);
+    return false;
+  }
   if (pending === 0 || m.inInterrupt(cpu) || ksoftirqdRunning(m, cpu, pending)) return false;
   startBatch(m, cpu, FrameKind.Softirq, SoftirqExit.IrqReturn);
   return true;

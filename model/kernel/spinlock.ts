@@ -24,20 +24,46 @@
  * With `rwlock: 'reader-biased'` (before ≈3.16) readers never wait for a
  * waiting writer.
  *
+ * raw_spinlock_t (lock kind `raw_spinlock`, the raw_spin_* ops) is the same
+ * spinning lock on every profile, PREEMPT_RT included.
+ *
+ * PREEMPT_RT (flag `preemptRT`; kernel/locking/spinlock_rt.c, rwbase_rt.c,
+ * include/linux/spinlock_rt.h): spinlock_t and rwlock_t are rt_mutex based
+ * sleeping locks. `rt_spin_lock`: rtlock_might_resched() first, so with a
+ * preempt count (a raw spinlock held, preempt_disable, hardirq or NMI) or
+ * irqs disabled it is "BUG: sleeping function called from invalid
+ * context" whether or not it would block; then the lock is taken, or the
+ * task sleeps until the owner unlocks (rtlock_slowlock) and tries again.
+ * The holder stays preemptible (migrate_disable, no preempt_count), and
+ * the _irq/_irqsave forms leave irqs alone (spin_lock_irqsave gives flags
+ * 0). rwlock_t: a reader waits only while a writer holds the lock, a writer
+ * until it is free (rwbase_read_lock / rwbase_write_lock); readers are not
+ * queued behind a waiting writer (rwbase_rt has no reader queueing).
+ * Over-approximations and what is not modelled on RT: priority inheritance
+ * is ordering only (a woken waiter may run in any order with the others: no
+ * priorities, no PI chains, so no latency or starvation verdict, B55); the
+ * rt_mutex handoff to the top waiter is a re-attempt by every woken waiter
+ * (any of them may win); migrate_disable is not enforced (a preempted holder
+ * of a task with `allowed` CPUs may be moved by load balancing); a softirq
+ * or interrupt frame that would sleep on a held rt lock (a softirq on RT is
+ * a preemptible task context) ends its path bounded-out naming it
+ * (ModelBound.RtFrameSleep), since kdefer runs softirqs as frames on the
+ * CPU, not as tasks that can sleep.
+ *
  * Read recursion: one context may hold an rwlock for read several times
  * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
  * one bit per lock, so the extra references live in a word per rwlock and
  * context (readNestOff) and the bit is cleared only by the last read_unlock.
  */
 import {
-  C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_PC, X_PHASE, X_STATUS,
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
+  ModelBound, X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
-import { preemptDec } from './scheduler.ts';
-import { bhEnable } from './softirq.ts';
+import { block, Chan, channel, preemptDec, wakeAll, whereOf } from './scheduler.ts';
+import { bhEnable, heldNames } from './softirq.ts';
 
 type Mode = 'spin' | 'read' | 'write';
 type Flavour = 'plain' | 'irq' | 'irqsave' | 'bh';
@@ -218,14 +244,90 @@ const UNLOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
   write: { plain: 'write_unlock', irq: 'write_unlock_irq', irqsave: 'write_unlock_irqrestore', bh: 'write_unlock_bh' },
 };
 
-const lockOperand = (mode: Mode): OperandSpec =>
-  ({ kind: 'lock', field: 'lock', lockKind: mode === 'spin' ? 'spinlock' : 'rwlock' });
+const lockOperand = (mode: Mode, raw = false): OperandSpec =>
+  ({ kind: 'lock', field: 'lock', lockKind: raw ? 'raw_spinlock' : mode === 'spin' ? 'spinlock' : 'rwlock' });
 
-function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+/** raw_spin_lock_irqsave for spin_lock_irqsave, and so on (include/linux/spinlock.h). */
+const rawName = (name: string): string => `raw_${name}`;
+
+/** Whether a spinlock_t / rwlock_t operation sleeps here: PREEMPT_RT and not a raw_spinlock_t. */
+const rtLock = (m: Machine, raw: boolean): boolean => !raw && m.p.flags.preemptRT;
+
+/**
+ * rtlock_might_resched() → __might_resched(): on RT, preempt_count (the
+ * preempt, hardirq and NMI parts; bh and softirq-serving are per task on
+ * RT, not in preempt_count) must be 0 and irqs on, at every spin_lock,
+ * read_lock, write_lock of a spinlock_t/rwlock_t, contended or not. False
+ * and a sleep-in-atomic violation otherwise.
+ */
+function rtMightResched(m: Machine, cpu: number, ctx: number, what: string): boolean {
+  const co = m.cpuOff(cpu);
+  const count = m.s[co + C_PREEMPT]! + m.s[co + C_HARDIRQ]! * 0x10000 + m.s[co + C_NMI]! * 0x100000;
+  const irqsOff = m.irqsOff(cpu);
+  if (count === 0 && !irqsOff) return true;
+  const held = m.held(ctx);
+  const where = m.s[co + C_NMI]! > 0 ? ' in NMI context' : m.inHardirq(cpu) ? ' in hardirq context' : '';
+  m.fail('sleep-in-atomic',
+    `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
+    `in_atomic(): ${count !== 0 ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
+    `preempt_count: ${count.toString(16)}, expected: 0\n` +
+    `${what} (PREEMPT_RT: a sleeping rt_mutex lock, rtlock_might_resched)${held ? ` with ${heldNames(m, held)} held` : ''}${where}`,
+    cpu, ctx);
+  return false;
+}
+
+/** Would an RT acquisition succeed now? A reader needs no writer, a writer a free lock (rwbase_rt). */
+function rtFree(m: Machine, mode: Mode, lock: number): boolean {
+  const lo = m.lockOff(lock);
+  if (mode === 'read') return m.s[lo + L_OWNER] === 0;
+  return m.s[lo + L_OWNER] === 0 && m.s[lo + L_READERS] === 0;
+}
+
+/** Take an RT lock that rtFree says is free. */
+function rtTake(m: Machine, ctx: number, mode: Mode, lock: number): void {
+  const lo = m.lockOff(lock);
+  const o = m.ctxOff(ctx);
+  if (mode === 'read') {
+    m.w(lo + L_READERS, m.s[lo + L_READERS]! + 1);
+    if ((m.s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
+  } else {
+    m.w(lo + L_OWNER, ctx + 1);
+  }
+  m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << lock));
+}
+
+/**
+ * One step of an RT spin_lock/read_lock/write_lock past its prologue: take
+ * the lock, or sleep on it (rtlock_slowlock_locked: the task blocks in
+ * TASK_RTLOCK_WAIT and retries when the owner unlocks). A frame cannot
+ * sleep in kdefer: its path ends bounded-out (see the file header).
+ */
+function rtAcquire(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, text: string): void {
+  if (rtFree(m, mode, lock)) {
+    rtTake(m, ctx, mode, lock);
+    m.advance(ctx);
+    return;
+  }
+  if (m.isTask(ctx)) {
+    m.w(m.ctxOff(ctx) + X_PHASE, PHASE_SPIN);
+    block(m, cpu, ctx, channel(Chan.Mutex, lock));
+    return;
+  }
+  m.modelBound(ModelBound.RtFrameSleep, `${m.contextName(ctx)}: ${text} would sleep on &${m.lockName(lock)} (PREEMPT_RT), held by ${rtHolders(m, lock)}`);
+}
+
+function rtHolders(m: Machine, lock: number): string {
+  const owner = m.s[m.lockOff(lock) + L_OWNER]!;
+  if (owner !== 0) return m.contextName(owner - 1);
+  return readerContexts(m, lock).map((c) => m.contextName(c)).join(', ') || 'nobody';
+}
+
+function lockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode, raw)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
+  const name = raw ? rawName(LOCK_NAMES[mode][flavour]) : LOCK_NAMES[mode][flavour];
   return {
-    name: LOCK_NAMES[mode][flavour],
+    name,
     operands,
     // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
     footprint(f, a) {
@@ -234,6 +336,8 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
       if (mode !== 'read') f.acquire(a);
     },
     ready(m, cpu, ctx, a) {
+      // On RT a task re-attempts when woken (it may sleep again); a frame's attempt ends its path.
+      if (rtLock(m, raw)) return true;
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
     },
@@ -244,12 +348,37 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
         // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
         // lockdep "possible recursive locking detected". Read recursion is allowed.
         if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
-          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${LOCK_NAMES[mode][flavour]})`, cpu, ctx);
+          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${name})`, cpu, ctx);
+          return;
+        }
+        if (!raw && m.inNmi(cpu) && !m.p.flags.preemptRT) {
+          // A spinlock_t in NMI: the interrupted context may hold it; NMI code takes only raw
+          // spinlocks (with trylock) or NMI-safe primitives (Documentation/locking/locktypes.rst).
+          m.fail('lock-misuse', `BUG: ${name}(&${m.lockName(a)}) in NMI context on CPU#${cpu}: a ${mode === 'spin' ? 'spinlock_t' : 'rwlock_t'} is not NMI-safe (the context the NMI interrupted may hold it); NMI code may take only raw spinlocks or NMI-safe primitives`, cpu, ctx);
+          return;
+        }
+        if (rtLock(m, raw)) {
+          if (flavour === 'bh') {
+            // spin_lock_bh on RT: local_bh_disable(), then rt_spin_lock.
+            m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
+            m.w(o + X_PHASE, PHASE_SPIN);
+            return;
+          }
+          if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
+          // spin_lock_irqsave on RT: flags = 0, irqs untouched (include/linux/spinlock_rt.h).
+          if (flavour === 'irqsave') m.setReg(ctx, b, 0);
+          rtAcquire(m, cpu, ctx, mode, a, name);
           return;
         }
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
+      }
+      if (rtLock(m, raw)) {
+        // After the _bh prologue, or woken from the rt_mutex wait: rtlock_might_resched again, then try.
+        if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
+        rtAcquire(m, cpu, ctx, mode, a, name);
+        return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
       if (attempt(m, cpu, ctx, mode, a, phaseNow, true) === Try.Acquired) m.advance(ctx);
@@ -258,6 +387,10 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
       const text = textOf(m, ctx);
       const phase = phaseOf(m, ctx);
       if (phase === 0 && flavour === 'bh') return `${text}: local_bh_disable`;
+      if (rtLock(m, raw)) {
+        if (rtFree(m, mode, a)) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
+        return `${text}: &${m.lockName(a)} is held by ${rtHolders(m, a)}: ${m.isTask(ctx) ? 'sleeps (rt_mutex, PREEMPT_RT)' : 'would sleep (PREEMPT_RT)'}`;
+      }
       const result = attempt(m, cpu, ctx, mode, a, phase === 0 ? PHASE_SPIN : phase, false);
       if (result === Try.Acquired) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
       if (result === Try.Progress) {
@@ -274,6 +407,12 @@ function lockOp(mode: Mode, flavour: Flavour): OpSemantics {
       return `${text}: &${m.lockName(a)} is busy, spins`;
     },
     waitsFor(m, _cpu, ctx, a) {
+      if (rtLock(m, raw)) {
+        const lo = m.lockOff(a);
+        const owner = m.s[lo + L_OWNER]!;
+        const on = owner !== 0 ? [owner - 1] : mode === 'write' ? readerContexts(m, a) : [];
+        return { on, why: `${m.contextName(ctx)}: ${textOf(m, ctx)} sleeps (rt_mutex, PREEMPT_RT): &${m.lockName(a)} is held by ${rtHolders(m, a)}` };
+      }
       return waitEdge(m, ctx, mode, a);
     },
   };
@@ -314,10 +453,10 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
   return true;
 }
 
-function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode)];
+function unlockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode, raw)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-use', field: 'flags' });
-  const name = UNLOCK_NAMES[mode][flavour];
+  const name = raw ? rawName(UNLOCK_NAMES[mode][flavour]) : UNLOCK_NAMES[mode][flavour];
   return {
     name,
     operands,
@@ -329,6 +468,14 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
     },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
+      if (rtLock(m, raw)) {
+        // rt_spin_unlock: migrate_enable, rcu_read_unlock, release; the slow path wakes the waiters
+        // (every one re-attempts: PI as ordering only). _irq/_irqrestore leave irqs alone.
+        wakeAll(m, channel(Chan.Mutex, a));
+        m.advance(ctx);
+        if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)})`);
+        return;
+      }
       const co = m.cpuOff(cpu);
       if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
       if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, b) !== 0 ? 1 : 0);
@@ -339,7 +486,9 @@ function unlockOp(mode: Mode, flavour: Flavour): OpSemantics {
   };
 }
 
-const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour }[] = [
+const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour; raw?: boolean }[] = [
+  { name: 'raw_spin_trylock', mode: 'spin', flavour: 'plain', raw: true },
+  { name: 'raw_spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave', raw: true },
   { name: 'spin_trylock', mode: 'spin', flavour: 'plain' },
   { name: 'spin_trylock_bh', mode: 'spin', flavour: 'bh' },
   { name: 'spin_trylock_irq', mode: 'spin', flavour: 'irq' },
@@ -364,8 +513,8 @@ function trylockSucceeds(m: Machine, mode: Mode, lock: number): boolean {
  * point (__raw_spin_trylock_bh undoes with __local_bh_enable_ip). Operands:
  * lock, result register, flags register (irqsave only).
  */
-function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode), { kind: 'reg-def', field: 'reg' }];
+function trylockOp(name: string, mode: Mode, flavour: Flavour, raw = false): OpSemantics {
+  const operands: OperandSpec[] = [lockOperand(mode, raw), { kind: 'reg-def', field: 'reg' }];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
   return {
     name,
@@ -375,6 +524,17 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
       f.write(f.lock(a));
     },
     exec(m, cpu, ctx, a, b, c) {
+      if (rtLock(m, raw)) {
+        // rt_spin_trylock / rwbase trylock: no might_resched, never sleeps; irqs untouched on RT.
+        if (flavour === 'irqsave') m.setReg(ctx, c, 0);
+        if (flavour === 'bh') m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
+        const ok = rtFree(m, mode, a);
+        if (ok) rtTake(m, ctx, mode, a);
+        m.setReg(ctx, b, ok ? 1 : 0);
+        m.advance(ctx);
+        if (!ok && flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
+        return;
+      }
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
         attempt(m, cpu, ctx, mode, a, 0, true);
@@ -391,17 +551,37 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour): OpSemantics {
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
     },
     label(m, _cpu, ctx, a) {
-      return `${textOf(m, ctx)} → ${trylockSucceeds(m, mode, a) ? '1 (acquired)' : '0 (busy)'}`;
+      const ok = rtLock(m, raw) ? rtFree(m, mode, a) : trylockSucceeds(m, mode, a);
+      return `${textOf(m, ctx)} → ${ok ? '1 (acquired)' : '0 (busy)'}`;
     },
   };
+}
+
+/** A new op's footprint is the lead's to declare (undeclared: dependent on everything, sound). */
+function withoutFootprint(op: OpSemantics): OpSemantics {
+  const { footprint: _dropped, ...rest } = op;
+  return rest;
 }
 
 const MODES: readonly Mode[] = ['spin', 'read', 'write'];
 const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
 
-export const SPINLOCK_OPS: readonly OpSemantics[] = [
+const SLEEPING_LOCK_OPS: readonly OpSemantics[] = [
   ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
-  ...TRYLOCKS.map((t) => trylockOp(t.name, t.mode, t.flavour)),
+  ...TRYLOCKS.filter((t) => !t.raw).map((t) => trylockOp(t.name, t.mode, t.flavour)),
+];
+
+/** The prefix of the op the compiler emits for a spinlock_t/rwlock_t op on PREEMPT_RT (`rt:spin_lock`). */
+export const RT_OP_PREFIX = 'rt:';
+
+export const SPINLOCK_OPS: readonly OpSemantics[] = [
+  ...SLEEPING_LOCK_OPS,
+  // raw_spinlock_t: the spinning lock on every kernel (no footprint declared yet: conflicts with everything).
+  ...FLAVOURS.flatMap((fl) => [withoutFootprint(lockOp('spin', fl, true)), withoutFootprint(unlockOp('spin', fl, true))]),
+  ...TRYLOCKS.filter((t) => t.raw).map((t) => withoutFootprint(trylockOp(t.name, t.mode, t.flavour, true))),
+  // PREEMPT_RT: the same operations as sleeping locks (they block and wake tasks), emitted by the
+  // compiler in place of the design's op; no footprint declared yet: they conflict with everything.
+  ...SLEEPING_LOCK_OPS.map((op): OpSemantics => ({ ...withoutFootprint(op), name: `${RT_OP_PREFIX}${op.name}`, internal: true })),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };
