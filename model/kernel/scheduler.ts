@@ -88,12 +88,16 @@ export const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxO
 export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): boolean {
   const atomic = m.inAtomic(cpu);
   const irqsOff = m.irqsOff(cpu);
-  if (!atomic && !irqsOff && m.inTask(cpu) && m.isTask(ctx)) return true;
   const held = m.held(ctx);
+  // PREEMPT_RT: a held spinlock_t/rwlock_t holds rcu_read_lock (rt_spin_lock), and
+  // __might_resched allows no RCU nesting outside an rtlock's own check.
+  const rcu = m.p.flags.preemptRT ? m.p.locks.reduce((n, l, i) => n + ((held & (1 << i)) !== 0 && (l.kind === 'spinlock' || l.kind === 'rwlock') ? 1 : 0), 0) : 0;
+  if (!atomic && !irqsOff && rcu === 0 && m.inTask(cpu) && m.isTask(ctx)) return true;
   m.fail('sleep-in-atomic',
     `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
     `in_atomic(): ${atomic ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
     `preempt_count: ${m.preemptCount(cpu).toString(16)}, expected: 0\n` +
+    (rcu > 0 ? `RCU nest depth: ${rcu}, expected: 0 (PREEMPT_RT: each held spinlock_t/rwlock_t holds rcu_read_lock)\n` : '') +
     `${what}${held ? ` with ${heldNames(m, held)} held` : ''}${m.inHardirq(cpu) ? ' in hardirq context' : !m.inTask(cpu) ? ' in softirq context' : ''}`,
     cpu, ctx);
   return false;
