@@ -3,6 +3,18 @@
  * in priority order, the three raise primitives with their wakeup rules, the
  * processing loop with its restart policy, the run points (irq_exit,
  * local_bh_enable, spin_unlock_bh, do_softirq) and ksoftirqd.
+ *
+ * PREEMPT_RT (flag preemptRT; kernel/softirq.c, the CONFIG_PREEMPT_RT part):
+ * invoke_softirq never runs softirqs at irq_exit; it wakes ksoftirqd if
+ * should_wake_ksoftirqd() (softirq_ctrl.cnt is 0: no task of this CPU is
+ * in a bh-disabled section, which runs them at its local_bh_enable).
+ * Over-approximated or not modelled on RT: the per-CPU BH lock
+ * (softirq_ctrl.lock) is the bh count of !RT, so a bh-disabled task is not
+ * preemptible here (on RT it is, and another task's local_bh_disable
+ * sleeps on the lock); softirqs run as frames on the CPU, not in a
+ * preemptible task, so one that would sleep on a held rt lock ends its path
+ * bounded-out (spinlock.ts); ktimers/N (6.13+) is not modelled (6.12 runs
+ * timers in ksoftirqd); the 6.18 removal of the BH lock is not modelled.
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import {
