@@ -85,7 +85,7 @@ export const rtSpinLockUnderRaw = defineDesign({
 export const rtSpinLockUnderRaw612 = defineDesign({
   ...rtSpinLockUnderRaw,
   name: 'rt-spin-lock-under-raw-v6_12',
-  description: 'The raw-then-spinlock_t nesting on 6.12 without PREEMPT_RT: both locks spin, one order, no deadlock. Verified.',
+  description: 'The B51 nesting (a spinlock_t inside a raw_spinlock_t) on 6.12 without PREEMPT_RT: both locks spin, always in one order, so there is no deadlock. Verified.',
   profile: '6.12',
   expected: 'verified',
   twin: 'rt-spin-lock-under-raw',
