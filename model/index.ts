@@ -7,11 +7,14 @@
 import type { WaitStep } from './check/deadlock.ts';
 import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
-import type { Design } from './dsl/design.ts';
+import type { Assumption, Design } from './dsl/design.ts';
 import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
-import type { SearchResult } from './explore/outcome.ts';
-import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch } from './explore/random.ts';
-import { minimize } from './explore/minimize.ts';
+import type { SearchResult, SearchStats } from './explore/outcome.ts';
+import { StateSampler, type BoundHint } from './explore/hint.ts';
+import { defaultMaxMemory, memoryGuard } from './explore/memory.ts';
+import { DEFAULT_SHORTEST_BYTES, shortenViolation, type Shortening } from './explore/shortest.ts';
+import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
+import type { RandomWorkers } from './explore/random-workers.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
@@ -19,12 +22,29 @@ import { INSN_WIDTH, type Program } from './kernel/program.ts';
 import { MAX_CALLS } from './kernel/layout.ts';
 import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
 import { opcodeOf } from './kernel/registry.ts';
+import { Machine } from './kernel/machine.ts';
+import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
+import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
+import { sweep } from './explore/sweep.ts';
+import { predictionReport } from './report/lockdep-predict.ts';
+import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+import type { ExhaustiveWorkers } from './explore/workers.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
 export * from './dsl/bh.ts';
 export * from './dsl/timer.ts';
 export * from './dsl/workqueue.ts';
+export * from './dsl/raw_spinlock.ts';
+export * from './dsl/rwsem.ts';
+export * from './dsl/local_lock.ts';
+export * from './dsl/atomic.ts';
+export * from './dsl/kthread.ts';
+export * from './dsl/seqcount.ts';
+export * from './dsl/rcu.ts';
+export * from './dsl/irq.ts';
+export * from './dsl/napi.ts';
+export * from './dsl/sock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
@@ -33,8 +53,15 @@ export { PROFILE_INFO, PROFILES, profileText } from './kernel/flags.ts';
 export { Machine } from './kernel/machine.ts';
 export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
-export { randomSearch } from './explore/random.ts';
+export {
+  DEFAULT_DEPTH, DEFAULT_STRATEGY, firstViolation, randomSearch, reproduceRun, STRATEGIES, type RandomResult, type StrategyName,
+} from './explore/random.ts';
+export { randomSearchParallel, RandomWorkers } from './explore/random-workers.ts';
+export { pctBound, pctShape } from './explore/pct.ts';
 export { replay } from './explore/replay.ts';
+export type { LockdepSchedule, LockdepStatus } from './check/lockdep-confirm.ts';
+export { checkShard, kdeferVersion, partition, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
+export { defaultWorkers, exhaustiveParallel, ExhaustiveWorkers, mergeResults, type ParallelOptions, type ParallelResult } from './explore/workers.ts';
 
 export interface CheckOptions {
   /** `exhaustive` (default) proves within bounds; `random` samples schedules. */
@@ -43,8 +70,62 @@ export interface CheckOptions {
   readonly runs?: number;
   readonly seed?: number;
   readonly maxSteps?: number;
+  /** Random: how runs pick their schedules (default `mix`; README, random search). */
+  readonly strategy?: StrategyName;
+  /** Random, PCT: the bug depth d, d − 1 priority change points per run (default DEFAULT_DEPTH). */
+  readonly depth?: number;
   /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
   readonly minimize?: boolean;
+  /**
+   * lockdep's prediction over the explored executions, each predicted
+   * problem settled by a search (Verdict.lockdep). Default true.
+   */
+  readonly lockdep?: boolean;
+  /** Exhaustive: partial-order reduction (model/explore/por.ts); default on. */
+  readonly por?: boolean;
+  /** Exhaustive: symmetry reduction over interchangeable CPUs (model/explore/symmetry.ts); default on. */
+  readonly symmetry?: boolean;
+  /** Exhaustive: fusion of private steps and forced chains (model/explore/dfs.ts); default on. */
+  readonly fusion?: boolean;
+  /**
+   * Exhaustive: bytes the process may hold before the search ends as
+   * bounded-out (default: a quarter of the machine's memory, at most
+   * 4 GiB; see model/explore/memory.ts). The shortening of a violation's
+   * schedule holds at most the lesser of this and 1 GiB.
+   */
+  readonly maxMemory?: number;
+  /** Called now and then while searching (every few thousand states), e.g. for a progress line. */
+  readonly progress?: (p: CheckProgress) => void;
+  /**
+   * Exhaustive only: search just this shard of a prefix partition
+   * (model/explore/shard.ts); the verdict covers the shard's part, and
+   * `kdefer merge` combines the verdicts of all `count` shards.
+   */
+  readonly shard?: ShardSpec;
+}
+
+/** What a search has done so far, for a progress line. */
+export interface CheckProgress {
+  /** `search`: the exhaustive search; `shortening`: the search for a shortest schedule of its violation. */
+  readonly phase: 'search' | 'shortening';
+  readonly states: number;
+  /** Depth of the search: the DFS stack's deepest, or the BFS level. */
+  readonly depth: number;
+}
+
+/** How a random search went: its strategy, and where it found its violation. */
+export interface RandomSummary {
+  readonly strategy: StrategyName;
+  readonly depth: number;
+  /** Runs executed (shrinking aside), and how fast. */
+  readonly runs: number;
+  readonly runsPerSecond: number;
+  /** 1-based: the run that first found the violation (runs to the first violation), or null. */
+  readonly run: number | null;
+  /** The strategy that run followed (under `mix`, one of the others). */
+  readonly runStrategy: RunSpec | null;
+  /** fast-check's path of the shrunk failure, for replay with the seed. */
+  readonly path: string | null;
 }
 
 /** The bounds a verdict holds within. */
@@ -82,6 +163,34 @@ export interface VerdictViolation {
   readonly cycle?: readonly WaitStep[];
   /** Length of the schedule the explorer found, before minimisation. */
   readonly foundLength: number;
+  /**
+   * How the schedule was shortened: `bfs` (a shortest one), `ddmin` (the
+   * random explorer's 1-minimal one), `ddmin (<bound>)` (the shortest-schedule
+   * search met that bound, so 1-minimal only), or `none` (minimize: false).
+   */
+  readonly shortened: string;
+}
+
+/**
+ * A problem lockdep predicts from the explored executions
+ * (model/check/lockdep.ts), and how the search settled it
+ * (model/check/lockdep-confirm.ts).
+ */
+export interface LockdepEntry {
+  /** lockdep's report kind. */
+  readonly kind: LockdepFinding['kind'];
+  /** lockdep's header line, e.g. `WARNING: possible circular locking dependency detected`. */
+  readonly title: string;
+  /** The lock classes it is about, as lockdep names them (`&dev->lock`, `(work_completion)(&w)`). */
+  readonly classes: readonly string[];
+  /** lockdep's report, in the kernel's format. */
+  readonly report: string;
+  /** confirmed (a schedule realises it), not-reachable (none within the bounds: a lockdep false positive there), not-decided. */
+  readonly status: LockdepStatus;
+  /** Why: the schedule found, or why none exists, or the bound that ran out. */
+  readonly reason: string;
+  /** The realising schedule of a confirmed problem (on `cpus` CPUs; `moved` tasks given a CPU of their own). */
+  readonly schedule?: LockdepSchedule;
 }
 
 export interface Verdict {
@@ -103,12 +212,43 @@ export interface Verdict {
     readonly ms: number;
     /** Exhaustive only: the most CPUs inside one handler at once in any explored state. */
     readonly parallelism?: number;
+    /** Exhaustive only: states passed through without being stored (fusion's forced chains). */
+    readonly transient?: number;
+    /** Exhaustive only: the reductions used, and what they removed (see SearchStats). */
+    readonly reductions?: SearchStats['reductions'];
+    /** Exhaustive, violation: what shortening its schedule cost. */
+    readonly shortening?: { readonly method: string; readonly states: number; readonly ms: number; readonly bytes: number };
   };
   readonly violation: VerdictViolation | null;
   /** Why the verdict is bounded-out, if it is. */
   readonly boundedOut: string | null;
+  /** Which bound a bounded-out verdict met: the state limit, the memory bound, a loop bound, or sampling (random). */
+  readonly bound?: 'states' | 'memory' | 'loop' | 'sampling';
+  /** Bounded-out at the state or memory bound: the state words that varied most, the likely cause. */
+  readonly hint?: BoundHint;
   /** The seed of a random exploration. */
   readonly seed?: number;
+  /**
+   * What lockdep predicts over the explored executions, each problem
+   * settled: a confirmed deadlock, not reachable within the bounds (with
+   * the reason), or not decided. Empty if lockdep predicts nothing; absent
+   * with `lockdep: false`, and from a random search run in worker threads
+   * (the workers' transitions are not observed here).
+   */
+  readonly lockdep?: readonly LockdepEntry[];
+  /** A random exploration's strategy and first violating run. */
+  readonly random?: RandomSummary;
+  /**
+   * What the design declares its verdict assumes beyond the bounds (its
+   * `assumes`), e.g. `{ bound: 'irq eth0', why: 'two segments' }`; empty if nothing.
+   */
+  readonly assumptions: readonly Assumption[];
+  /**
+   * A shard's verdict: which shard of how many, its share of the partition,
+   * and the fingerprint that the shards of one search share (design,
+   * compiled program, bounds, kdefer version, partition).
+   */
+  readonly shard?: ShardInfo & { readonly fingerprint: string; readonly version: string };
 }
 
 export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
@@ -117,7 +257,8 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     cpus: p.ncpu,
     profile: p.design.profile ?? 'modern',
     preempt: p.preempt,
-    irqs: Object.fromEntries(p.irqs.map((l) => [l.name, l.budget])),
+    // Device lines only: a vector the kernel raises itself (irq_work) has no budget to bound.
+    irqs: Object.fromEntries(p.irqs.filter((l) => l.vector === undefined).map((l) => [l.name, l.budget])),
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
     ...(nestsCallbacks(p) ? { calls: MAX_CALLS } : {}),
@@ -156,6 +297,12 @@ export function boundsText(b: Bounds): string {
   return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`, ...pressure].join(', ');
 }
 
+/** "assumes eth0≤… (irq eth0): two segments; one remover": a design's assumptions on one line, or '' for none. */
+export function assumptionsText(assumptions: readonly Assumption[]): string {
+  if (assumptions.length === 0) return '';
+  return `assumes ${assumptions.map((a) => (a.bound !== undefined ? `${a.why} (${a.bound})` : a.why)).join('; ')}`;
+}
+
 /**
  * Check a design: explore its schedules and return the verdict. Throws a
  * DesignError for a malformed design. Never reads `design.expected`.
@@ -165,31 +312,165 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
   return checkProgram(p, opts);
 }
 
-export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
+/**
+ * `searched`: the exhaustive search's result when the caller ran it already
+ * (on worker threads: checkProgramParallel), with its parallelism figure.
+ * A shard's search, or one run on worker threads, is not observed by
+ * lockdep: its verdict has no lockdep part.
+ */
+export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { readonly result: SearchResult; readonly parallelism?: number }): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
-  let result: SearchResult;
-  let seed: number | undefined;
-  let parallelism: number | undefined;
-  if (explorer === 'random') {
-    const r = randomSearch(p, { runs: opts.runs ?? DEFAULT_RUNS, maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-    seed = r.seed;
-    // Sampling proves nothing: without a violation the verdict stays bounded-out.
-    result = r.violation ? r : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${opts.runs ?? DEFAULT_RUNS} schedules found no violation (sampling, not a proof)` };
-  } else {
-    const meter = new ParallelismMeter(p);
-    result = exhaustive(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), observe: (m, s) => meter.observe(m, s) });
-    parallelism = meter.value;
+  if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
+  const lockdep = opts.lockdep === false || opts.shard || searched ? null : new LockdepObserver(p);
+  if (explorer === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
+  const meter = new ParallelismMeter(p);
+  const sampler = new StateSampler(new Machine(p));
+  const maxMemory = opts.maxMemory ?? defaultMaxMemory();
+  const guard = memoryGuard(maxMemory);
+  let memoryHit = false;
+  const progress = opts.progress;
+  const result = searched ? searched.result : exhaustive(p, {
+    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    ...(opts.shard ? { shard: opts.shard } : {}),
+    ...(opts.por !== undefined ? { por: opts.por } : {}),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+    observe: (m, s) => {
+      meter.observe(m, s);
+      sampler.observe(s);
+    },
+    memoryCheck: (bytes, stats) => {
+      const why = guard(bytes, stats);
+      if (why !== null) memoryHit = true;
+      return why;
+    },
+    ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress({ phase: 'search', states: st.states, depth: st.maxDepth }) } : {}),
+    ...(lockdep ? { transitions: lockdep } : {}),
+  });
+  let bound: Verdict['bound'];
+  let hint: BoundHint | undefined;
+  if (result.status === 'bounded-out') {
+    bound = memoryHit ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+    if (bound !== 'loop') hint = sampler.hint() ?? undefined;
   }
+  const shortenOpts = {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, maxMemory),
+    ...(progress ? { progress: (sp: { states: number; depth: number }) => progress({ phase: 'shortening', states: sp.states, depth: sp.depth }) } : {}),
+  };
   let v = result.violation;
   const foundLength = v?.choices.length ?? 0;
+  let shortened = 'none';
+  let shortening: Shortening | undefined;
   if (v && opts.minimize !== false) {
     // Keep the kind; the message and cycle are those of the minimal schedule:
-    // a shortest one by BFS when the state space allows, else ddmin's 1-minimal one.
-    const bfs = explorer === 'exhaustive' ? shortestViolation(p, { kind: v.kind, maxStates: opts.maxStates ?? DEFAULT_MAX_STATES }) : null;
-    const shortest = bfs?.violation?.choices ?? minimize(p, v.choices, v.kind);
+    // a shortest one by BFS within the bounds, else ddmin's 1-minimal one.
+    shortening = shortenViolation(p, v, shortenOpts);
+    const shortest = shortening.choices;
+    shortened = shortening.method;
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
+  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism: searched ? searched.parallelism : meter.value, bound, hint, shortening }, lockdep);
+}
+
+/**
+ * checkProgram(p, opts) with the exhaustive search on the worker threads of
+ * `pool` (model/explore/workers.ts): the same verdict as one thread's, with
+ * the states of every shard summed when the search was sharded.
+ */
+export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
+  const meter = new ParallelismMeter(p);
+  const r = await pool.search(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), parallelism: true, observe: (m, s) => meter.observe(m, s) });
+  if (r.sharded && r.most) {
+    // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
+    meter.most.fill(0);
+    r.most.forEach((n, i) => (meter.most[i] = n));
+  }
+  return checkProgram(p, opts, { result: r.result, parallelism: meter.value });
+}
+
+/**
+ * checkProgram with the random explorer's runs spread over a pool of worker
+ * threads: the same verdict as checkProgram's, sooner on large designs.
+ * Other explorers run in this thread. The workers' transitions are not
+ * observed here, so the verdict of a random search has no lockdep part.
+ */
+export async function checkProgramOn(workers: RandomWorkers, p: Program, opts: CheckOptions = {}): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'random') return checkProgram(p, opts);
+  return randomVerdict(p, opts, await workers.search(p, randomOptionsOf(opts)), null);
+}
+
+function randomOptionsOf(opts: CheckOptions): RandomOptions {
+  return {
+    runs: opts.runs ?? DEFAULT_RUNS,
+    maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.strategy !== undefined ? { strategy: opts.strategy } : {}),
+    ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
+    ...(opts.minimize === false ? { minimize: false } : {}),
+  };
+}
+
+function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep: LockdepObserver | null): Verdict {
+  // Sampling proves nothing: without a violation the verdict stays bounded-out.
+  const result: SearchResult = r.violation
+    ? r
+    : { ...r, status: 'bounded-out', boundedOut: r.boundedOut ?? `random exploration: ${r.runs} schedules found no violation (sampling, not a proof)` };
+  const random: RandomSummary = {
+    strategy: r.strategy, depth: r.depth, runs: r.runs, runsPerSecond: r.runsPerSecond, run: r.run, runStrategy: r.runStrategy, path: r.path,
+  };
+  const bound: Verdict['bound'] = r.violation ? undefined : r.boundedOut ? 'loop' : 'sampling';
+  const shortened = r.violation ? (opts.minimize === false ? 'none' : 'ddmin') : 'none';
+  return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, shortened, { seed: r.seed, random, bound }, lockdep);
+}
+
+/**
+ * lockdep's prediction over the executions the search took, each predicted
+ * problem settled: by the verdict's own violation or the other violations
+ * within the bounds (model/check/lockdep-confirm.ts), or with more CPUs.
+ */
+function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], lockdep: LockdepObserver, bounds: Bounds): LockdepEntry[] {
+  const explorer = opts.explorer ?? 'exhaustive';
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const facts = lockdep.facts;
+  // The violations within the design's bounds, shortest first, that could realise a predicted problem.
+  const candidates = new Candidates(facts);
+  let designBounded: string | null = null;
+  if (v) {
+    // The verdict's own violation first: it is a shortest one of its kind (or ddmin's 1-minimal one).
+    const r = replaySchedule(p, v.choices);
+    if (r.violation) candidates.add(new Machine(p), r.final, r.violation, explorer === 'exhaustive');
+  }
+  if (explorer === 'random') {
+    designBounded = 'a random search samples schedules';
+  } else if (result.status === 'violation') {
+    // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and the other violations.
+    designBounded = sweep(p, lockdep, maxStates, candidates.record).boundedOut;
+  } else if (result.status === 'bounded-out') {
+    designBounded = result.boundedOut ?? 'a bound was reached';
+  }
+  const orbits = result.stats.reductions?.symmetry?.orbits ?? [];
+  if (orbits.length > 0) facts.closeOverCpuOrbits(orbits);
+  const findings = predict(facts);
+  const settled = confirmFindings(p.design, p, facts, findings, { maxStates, candidates, designBounded, boundsText: boundsText(bounds), search: explorer === 'exhaustive' });
+  return findings.map((f, i) => ({
+    kind: f.kind, title: f.title, classes: f.classes.map((c) => facts.classes.list[c]!.name), report: predictionReport(facts, f), ...settled[i]!,
+  }));
+}
+
+function verdictOf(
+  p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], foundLength: number, shortened: string,
+  extra: {
+    readonly parallelism?: number; readonly seed?: number; readonly random?: RandomSummary;
+    readonly bound?: Verdict['bound']; readonly hint?: BoundHint | undefined; readonly shortening?: Shortening | undefined;
+  },
+  lockdep: LockdepObserver | null,
+): Verdict {
+  const explorer = opts.explorer ?? 'exhaustive';
+  const bounds = boundsOf(p, opts);
+  const entries = lockdep ? lockdepEntries(p, opts, result, v, lockdep, bounds) : null;
   return {
     design: p.design.name,
     fingerprint: p.fingerprint,
@@ -197,13 +478,27 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
     status: result.status,
     explorer,
     kernel: kernelText(p),
-    bounds: boundsOf(p, opts),
-    stats: { states: result.stats.states, transitions: result.stats.transitions, ms: result.stats.ms, ...(parallelism !== undefined ? { parallelism } : {}) },
+    bounds,
+    stats: {
+      states: result.stats.states,
+      transitions: result.stats.transitions,
+      ms: result.stats.ms,
+      ...(extra.parallelism !== undefined ? { parallelism: extra.parallelism } : {}),
+      ...(result.stats.transient !== undefined ? { transient: result.stats.transient } : {}),
+      ...(result.stats.reductions !== undefined ? { reductions: result.stats.reductions } : {}),
+      ...(extra.shortening ? { shortening: { method: extra.shortening.method, states: extra.shortening.states, ms: extra.shortening.ms, bytes: extra.shortening.bytes } } : {}),
+    },
     violation: v
-      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, ...(v.cycle ? { cycle: v.cycle } : {}) }
+      ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, shortened, ...(v.cycle ? { cycle: v.cycle } : {}) }
       : null,
     boundedOut: result.boundedOut,
-    ...(seed !== undefined ? { seed } : {}),
+    ...(extra.bound !== undefined ? { bound: extra.bound } : {}),
+    ...(extra.hint !== undefined ? { hint: extra.hint } : {}),
+    ...(extra.seed !== undefined ? { seed: extra.seed } : {}),
+    ...(extra.random ? { random: extra.random } : {}),
+    ...(entries ? { lockdep: entries } : {}),
+    assumptions: p.design.assumes ?? [],
+    ...(result.shard ? { shard: { ...result.shard, fingerprint: shardFingerprint(p, bounds, result.shard.count, result.stats.reductions?.symmetry?.why !== 'switched off'), version: kdeferVersion() } } : {}),
   };
 }
 
@@ -222,7 +517,14 @@ export function counterexampleOf(verdict: Verdict, module: string): Counterexamp
     bounds: { ...verdict.bounds },
     schedule: v.choices.map((choice, i) => ({ choice, label: v.trace[i]! })),
     violation: { kind: v.kind, message: v.message },
-    found: verdict.explorer === 'random' ? { explorer: 'random', seed: verdict.seed!, runs: verdict.bounds.runs! } : { explorer: 'exhaustive' },
+    found: verdict.explorer === 'random'
+      ? {
+        explorer: 'random', seed: verdict.seed!, runs: verdict.bounds.runs!,
+        ...(verdict.random ? { strategy: verdict.random.strategy, depth: verdict.random.depth } : {}),
+        ...(verdict.random?.run ? { run: verdict.random.run } : {}),
+        ...(verdict.random?.path ? { path: verdict.random.path } : {}),
+      }
+      : { explorer: 'exhaustive' },
     minimizedFrom: v.foundLength,
   };
 }
@@ -234,4 +536,7 @@ export {
 export { safeStem, saveCounterexample, storeCounterexample, storedFor, type StoreOutcome } from './explore/store.ts';
 export { minimize } from './explore/minimize.ts';
 export { scheduleHtml, type PictureOptions, type PictureViolation } from './report/html.ts';
-export { shortestViolation };
+export { shortestViolation, shortenViolation, type Shortening };
+export { defaultMaxMemory, parseSize } from './explore/memory.ts';
+export type { BoundHint, WordSpread } from './explore/hint.ts';
+export { growCheck, growVariants, isUnassumedFlip, type GrowOutcome, type GrowVariant } from './explore/grow.ts';

@@ -22,19 +22,42 @@ const RUNS = 2000;
 /** Runs it gets on a fixed design, where it must find nothing. */
 const RUNS_FIXED = 300;
 /**
- * The catalogue's designs are kept small enough for npm test (the TCP
- * designs are the largest); a blow-up here is a regression.
+ * Bugs that sampling finds only with many more runs: the seed and runs that
+ * find each. None today.
  */
-const MAX_STATES = 250_000;
+const RANDOM_PINS: ReadonlyMap<string, { seed: number; runs: number }> = new Map([]);
+/**
+ * Bugs out of the random explorer's reach, with why: its verdict must be
+ * bounded-out (it found nothing, and says it proves nothing) or the right
+ * violation. The 3-segment reader race needs NET_RX inside its slock section
+ * exactly while the reader clears ucopy.task, with three eth0 interrupts
+ * placed around it: on the socket builders no strategy finds it within
+ * 30,000 runs (seeds 1-3; properties/explore/random-catalogue.test.ts).
+ * The exhaustive search does, in 68,716 states.
+ */
+const RANDOM_OUT_OF_REACH: ReadonlySet<string> = new Set(['miller-tcp-reader-clears-ucopy-unlocked']);/**
+ * The catalogue's designs are kept small enough for npm test (the TCP
+ * designs are the largest: the 3-segment one on the socket builders takes
+ * 986,209 states, see tcp.test.ts); a blow-up here is a regression.
+ */
+const MAX_STATES = 1_000_000;
 
 const isBuggy = (d: Design): boolean => d.expected !== undefined && d.expected !== 'verified';
+
+/**
+ * Buggy designs whose shortest schedule takes a BFS over more states than
+ * npm test affords: here the explorer's own schedule is checked, unminimised;
+ * `kdefer check` saves the shortest in counterexamples/, and npm run
+ * bench:tcp checks that it is the shortest.
+ */
+const UNMINIMISED: ReadonlySet<string> = new Set(['miller-tcp-reader-clears-ucopy-unlocked']);
 
 // Verdicts are computed once per design and shared by the tests below.
 const exhaustiveVerdicts = new Map<string, Verdict>();
 function exhaustiveVerdict(d: Design): Verdict {
   let v = exhaustiveVerdicts.get(d.name);
   if (!v) {
-    v = check(d, { explorer: 'exhaustive' });
+    v = check(d, { explorer: 'exhaustive', maxStates: MAX_STATES, minimize: !UNMINIMISED.has(d.name) });
     exhaustiveVerdicts.set(d.name, v);
   }
   return v;
@@ -43,7 +66,7 @@ const randomVerdicts = new Map<string, Verdict>();
 function randomVerdict(d: Design): Verdict {
   let v = randomVerdicts.get(d.name);
   if (!v) {
-    v = check(d, { explorer: 'random', seed: SEED, runs: isBuggy(d) ? RUNS : RUNS_FIXED });
+    v = check(d, { explorer: 'random', ...(RANDOM_PINS.get(d.name) ?? { seed: SEED, runs: isBuggy(d) ? RUNS : RUNS_FIXED }) });
     randomVerdicts.set(d.name, v);
   }
   return v;
@@ -138,10 +161,13 @@ describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) 
     }
   });
 
-  it('gets a consistent verdict from the random explorer', () => {
+  // A pinned bug takes thousands of runs (RANDOM_PINS): allow for a busy machine.
+  it('gets a consistent verdict from the random explorer', { timeout: 300_000 }, () => {
     const v = randomVerdict(design);
-    expect(v.seed).toBe(SEED);
-    if (isBuggy(design)) {
+    expect(v.seed).toBe(RANDOM_PINS.get(design.name)?.seed ?? SEED);
+    if (isBuggy(design) && RANDOM_OUT_OF_REACH.has(design.name) && v.status === 'bounded-out') {
+      expect(v.violation).toBeNull();
+    } else if (isBuggy(design)) {
       expect(v.status, `seed ${SEED}, ${RUNS} runs: ${v.boundedOut}`).toBe('violation');
       expect(v.violation?.kind, v.violation?.message).toBe(design.expected);
     } else {
@@ -163,7 +189,8 @@ describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) 
   });
 
   it('is deterministic: the exhaustive explorer finds the same schedule again', () => {
-    const again = check(design, { explorer: 'exhaustive' });
+    // lockdep only listens: the search, its states and its schedule are the same without it.
+    const again = check(design, { explorer: 'exhaustive', maxStates: MAX_STATES, minimize: !UNMINIMISED.has(design.name), lockdep: false });
     const first = exhaustiveVerdict(design);
     expect(again.status).toBe(first.status);
     expect(again.stats.states).toBe(first.stats.states);
@@ -237,6 +264,38 @@ describe('the violations are the ones the designs are about', () => {
   });
 });
 
+describe('B12 by max_active: a second caller of queue_work', () => {
+  it('the running load item and its re-queued instance hold both slots; the configuration item it flushes stays inactive', () => {
+    for (const v of [exhaustiveVerdict(designNamed('unbound-wq-second-caller-exhausts-max_active')), randomVerdict(designNamed('unbound-wq-second-caller-exhausts-max_active'))]) {
+      expect(v.violation!.kind).toBe('deadlock');
+      expect(v.violation!.message).toMatch(/^deadlock on cpu\d: task kworker\/u\d+:\d waits for itself/);
+      expect(v.violation!.message).toContain('flush_work(&config_work) sleeps until &config_work, inactive on fw_wq, has run');
+      const started = stepIndex(v, 'process_one_work(&load_work)');
+      const requeued = v.violation!.trace.findIndex((l, i) => i > started && /queue_work\(fw_wq, &load_work\) → true/.test(l));
+      const inactive = stepIndex(v, 'queue_work(fw_wq, &config_work) → true: inactive on fw_wq (max_active 2 reached)');
+      expect(started).toBeGreaterThanOrEqual(0);
+      expect(requeued).toBeGreaterThan(started);
+      expect(inactive).toBeGreaterThan(requeued);
+      expect(stepIndex(v, '&load_work runs on kworker')).toBeGreaterThan(requeued);
+    }
+  });
+
+  it('fixed: with the configuration item on cfg_wq the same interleaving happens and the flush returns', () => {
+    const d = designNamed('dependent-item-on-its-own-workqueue');
+    expect(reachesInOrder(d, [
+      'process_one_work(&load_work)', 'queue_work(fw_wq, &load_work) → true', 'queue_work(cfg_wq, &config_work) → true',
+      '&load_work runs on kworker', 'flush_work(&config_work)', 'process_one_work(&config_work)', 'loaded++',
+    ])).toBe(true);
+  });
+
+  it('the one-caller design declares the one caller as its assumption, and its probe is not replicable', () => {
+    const d = designNamed('unbound-wq-item-waits-for-later-item');
+    expect(d.assumes?.map((a) => a.why)).toEqual([expect.stringContaining('the only caller of queue_work')]);
+    expect(d.tasks.map((t) => t.replicable ?? false)).toEqual([false]);
+    expect(exhaustiveVerdict(d).assumptions).toEqual(d.assumes);
+  });
+});
+
 // --------------------------------------- the fixes are not verified vacuously
 
 describe('the fixes work for the reason they give', () => {
@@ -282,5 +341,90 @@ describe('the fixes work for the reason they give', () => {
     ])).toBe(true);
     // The same reader in task context would have queued: the twin deadlocks exactly there.
     expect(exhaustiveVerdict(designNamed('rwlock-read-recursion-task')).status).toBe('violation');
+  });
+});
+
+// ------------------------------------------------------ lockdep's prediction
+
+/**
+ * The buggy deadlock designs lockdep cannot predict: the wait that closes
+ * their cycle has no lockdep annotation in the kernel, so no dependency
+ * lockdep records leads back. Each with the reason.
+ */
+const LOCKDEP_BLIND: ReadonlyMap<string, string> = new Map([
+  ['tasklet_disable_in_atomic-in-hardirq',
+    'tasklet_disable_in_atomic spins in tasklet_unlock_spin_wait on TASKLET_STATE_RUN: no lockdep map (kernel/softirq.c)'],
+  ['tasklet_disable-in-own-func',
+    'tasklet_disable waits in tasklet_unlock_wait (wait_var_event on TASKLET_STATE_RUN): no lockdep map (kernel/softirq.c)'],
+  ['flush_scheduled_tasks-under-rtnl',
+    '2.4 had no lockdep, and kdefer gives keventd\'s flush no map of its own: the modern flush_scheduled_work is flush_workqueue(system_wq), whose wq->lockdep_map the model has (keventd-item-waits-for-later-item is predicted)'],
+  ['unbound-wq-second-caller-exhausts-max_active',
+    'start_flush_work touches wq->lockdep_map only for a max_active 1 or rescuer workqueue (kernel/workqueue.c): a wait for a free max_active slot of an unbound workqueue has no map'],
+  ['disable_irq-under-threaded-handler-mutex',
+    'synchronize_irq spins in __synchronize_hardirq and sleeps in wait_event(desc->wait_for_threads): no lockdep map for the threaded handler (kernel/irq/manage.c)'],
+]);
+
+describe('lockdep\'s prediction on the catalogue (check() runs it by default)', () => {
+  const byKind = (pred: (d: Design) => boolean) => CATALOGUE.filter(pred);
+
+  it('every buggy deadlock design has a lockdep report confirmed by a deadlock, except where the kernel has no lockdep annotation for the wait', () => {
+    const deadlocks = byKind((d) => d.expected === 'deadlock');
+    for (const name of LOCKDEP_BLIND.keys()) expect(deadlocks.map((d) => d.name), name).toContain(name);
+    for (const d of deadlocks) {
+      const v = exhaustiveVerdict(d);
+      expect(v.lockdep, d.name).toBeDefined();
+      const confirmed = v.lockdep!.filter((e) => e.status === 'confirmed');
+      if (LOCKDEP_BLIND.has(d.name)) {
+        // Listed as blind: lockdep indeed predicts nothing here (if it does, take the design off the list).
+        expect(confirmed.map((e) => e.title), d.name).toEqual([]);
+        continue;
+      }
+      expect(confirmed.length, `${d.name}: ${JSON.stringify(v.lockdep!.map((e) => [e.status, e.title, e.reason]))}`).toBeGreaterThan(0);
+      for (const e of confirmed) {
+        expect(e.schedule!.violation.kind, `${d.name}: ${e.title}`).toBe('deadlock');
+        expect(e.reason, d.name).toMatch(/deadlocks on /);
+      }
+    }
+  });
+
+  it('the u64_stats seqcount carries lockdep\'s map: the hardirq reader over the irqs-on writer is {HARDIRQ-ON-W} -> {IN-HARDIRQ-R}, confirmed; the irqsave writer draws nothing', () => {
+    const [e, ...rest] = exhaustiveVerdict(designNamed('u64_stats-hardirq-reader-over-writer')).lockdep!;
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ kind: 'inconsistent', classes: ['&stats->syncp'], status: 'confirmed' });
+    expect(e!.report).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-R} usage.');
+    expect(e!.report).toContain('{HARDIRQ-ON-W} state was registered at:\n  task xmit_done[1]: u64_stats_update_begin(&stats->syncp)');
+    expect(exhaustiveVerdict(designNamed('u64_stats-writer-irqsave')).lockdep).toEqual([]);
+  });
+
+  it('no fixed design has a confirmed (or undecided) lockdep report; a not-reachable one says why', () => {
+    const withReports: string[] = [];
+    for (const d of byKind((x) => x.expected === 'verified')) {
+      const v = exhaustiveVerdict(d);
+      if (v.status !== 'verified') continue;
+      const entries = v.lockdep ?? [];
+      expect(entries.filter((e) => e.status !== 'not-reachable').map((e) => `${e.status}: ${e.title}`), d.name).toEqual([]);
+      for (const e of entries) expect(e.reason.length, `${d.name}: ${e.title}`).toBeGreaterThan(20);
+      if (entries.length > 0) withReports.push(d.name);
+    }
+    // Measured: lockdep's one false positive on the catalogue. eth0 (affine to cpu0) reads L in hardirq,
+    // the updater on cpu1 write-locks it with irqs on: lockdep reports the inconsistency, which no schedule realises.
+    expect(withReports).toEqual(['rwlock-read-recursion-hardirq']);
+    const [fp] = exhaustiveVerdict(designNamed('rwlock-read-recursion-hardirq')).lockdep!;
+    expect(fp).toMatchObject({ kind: 'inconsistent', title: 'WARNING: inconsistent lock state', classes: ['&L'], status: 'not-reachable' });
+    expect(fp!.reason).toMatch(/^&L is taken in hardirq context only on cpu0, and &L is held with hardirqs enabled only on cpu1: the interrupt never finds it held; checked every schedule within 2 CPUs/);
+  });
+
+  it('buggy designs of the other kinds: a confirmed lockdep report is realised by the design\'s own kind of violation, and every report says how it was settled', () => {
+    for (const d of byKind((x) => isBuggy(x) && x.expected !== 'deadlock')) {
+      const v = exhaustiveVerdict(d);
+      for (const e of v.lockdep ?? []) {
+        expect(e.reason.length, `${d.name}: ${e.title}`).toBeGreaterThan(20);
+        expect(e.status, `${d.name}: ${e.title}: ${e.reason}`).not.toBe('not-decided');
+        if (e.status === 'confirmed') expect(`${d.name}: ${e.schedule!.violation.kind}`).toBe(`${d.name}: ${d.expected}`);
+      }
+    }
+    // A mutex taken in atomic context is lockdep's invalid wait context, confirmed by the sleep-in-atomic itself.
+    const mutexUnderSpin = exhaustiveVerdict(designNamed('mutex_lock-under-spin_lock')).lockdep!;
+    expect(mutexUnderSpin.map((e) => [e.status, e.title, e.classes])).toEqual([['confirmed', '[ BUG: Invalid wait context ]', ['&fw_mutex', '&dev->lock']]]);
   });
 });

@@ -85,7 +85,11 @@ describe('kdefer check', () => {
       expect(Object.keys(v)).toEqual(expect.arrayContaining(['design', 'fingerprint', 'expected', 'status', 'violation', 'bounds', 'stats']));
       expect(v.fingerprint).toMatch(/^[0-9a-f]{16}$/);
       expect(v.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 1 } });
-      expect(v.stats).toEqual({ states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number), parallelism: 1 });
+      expect(v.stats).toEqual({
+        states: expect.any(Number), transitions: expect.any(Number), ms: expect.any(Number), parallelism: 1,
+        transient: expect.any(Number), reductions: expect.objectContaining({ por: true, fusion: true }),
+        ...(v.status === 'violation' ? { shortening: expect.objectContaining({ method: 'bfs' }) } : {}),
+      });
     }
     const [buggy, fixed] = verdicts;
     expect(buggy).toMatchObject({ expected: 'deadlock', status: 'violation', violation: { kind: 'deadlock', message: expect.stringContaining('deadlock') } });
@@ -305,7 +309,7 @@ describe('the command line is a well-kept parser', () => {
   it('help lists the commands; each command has --help with its flags, examples and exit statuses', () => {
     const top = kdefer('help');
     expect(top.status).toBe(0);
-    for (const name of ['check', 'replay', 'list', 'help']) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of ['check', 'replay', 'merge', 'list', 'help']) expect(top.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     const flags: Record<string, string[]> = {
       check: ['--all', '--json', '--explorer', '--seed', '--runs', '--max-states', '--save-dir', '--no-save', '--update'],
       replay: ['--json', '--perfetto', '--allow-module-path'],
@@ -328,7 +332,7 @@ describe('the command line is a well-kept parser', () => {
   });
 
   it.each([
-    { args: ['frobnicate'], says: "unknown command 'frobnicate' (commands: check, replay, list, help)" },
+    { args: ['frobnicate'], says: "unknown command 'frobnicate' (commands: check, replay, merge, list, help)" },
     { args: ['help', 'frobnicate'], says: "help: unknown command 'frobnicate'" },
     { args: ['check', '--jsn', 'x.ts'], says: 'unknown flag --jsn (did you mean --json?)' },
     { args: ['check', '--all', '--json=yes'], says: '--json takes no value' },
@@ -515,5 +519,155 @@ describe('replay loads design modules only from places the user trusts', () => {
     const run = inProject(tmpdir(), 'replay', saved);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+  });
+});
+
+describe('kdefer check --grow', () => {
+  /** A task and eth0 each count once, under an irq-safe lock; the invariant hard-codes the count: 2. */
+  const countsTwo = (name: string, assumes: string) => `
+export const ${name.replace(/-/g, '_')} = defineDesign({
+  name: '${name}',
+  cpus: 1,
+  locks: { 'priv->lock': 'spinlock' },
+  vars: { count: 0 },
+  tasks: [{ name: 'reader', cpu: 0, body: [spin_lock_irqsave('priv->lock', 'flags'), inc('count'), spin_unlock_irqrestore('priv->lock', 'flags')] }],
+  irqs: [{ name: 'eth0', handler: [spin_lock('priv->lock'), inc('count'), spin_unlock('priv->lock')] }],
+  invariants: [{ name: 'two updates', holds: eq(v('count'), 2), when: 'at-end' }],
+  expected: 'verified',${assumes}
+});
+`;
+  /** The count, then the same design assuming one packet, then the B1 pair (one design violated, never grown). */
+  const grown = () => designFile('grow.ts', `import { eq, v } from ${JSON.stringify(API)};\n` +
+    countsTwo('counts-two', '') + countsTwo('counts-two-assumed', "\n  assumes: [{ bound: 'irq eth0', why: 'one packet' }],") + PAIR);
+
+  it('--json: grow: [{ bound, from, to, status, violation, assumed, … }] for each verified design, null for the others; a flip exits 1', () => {
+    const run = kdefer('check', grown(), '--grow', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
+    const verdicts = JSON.parse(run.stdout) as { design: string; status: string; assumptions: unknown[]; grow: Record<string, unknown>[] | null }[];
+    expect(verdicts.map((v) => [v.design, v.status, v.grow === null ? null : v.grow.length])).toEqual([
+      ['counts-two', 'verified', 4], ['counts-two-assumed', 'verified', 4], ['aa-buggy', 'violation', null], ['aa-fixed', 'verified', 4],
+    ]);
+    const [plain, assumed] = verdicts;
+    expect(plain!.assumptions).toEqual([]);
+    expect(assumed!.assumptions).toEqual([{ bound: 'irq eth0', why: 'one packet' }]);
+    expect(plain!.grow!.map((g) => [g.bound, g.from, g.to, g.status])).toEqual([
+      ['cpus', 1, 2, 'verified'], ['irq eth0', 1, 2, 'violation'], ['ticks', 0, 1, 'verified'], ['preempt', 'none', 'full', 'verified'],
+    ]);
+    const flip = plain!.grow![1]!;
+    expect(flip).toMatchObject({ assumed: null, violation: { kind: 'assertion', message: expect.stringContaining("invariant 'two updates'") } });
+    expect((flip.violation as { trace: string[] }).trace.filter((l) => l.includes('eth0 interrupt arrives'))).toHaveLength(2);
+    expect(flip.bounds).toMatchObject({ cpus: 1, irqs: { eth0: 2 } });
+    expect(assumed!.grow![1]).toMatchObject({ status: 'violation', assumed: { bound: 'irq eth0', why: 'one packet' } });
+    // Without --grow, nothing is grown.
+    expect(JSON.parse(kdefer('check', grown(), '--json').stdout)[0]).not.toHaveProperty('grow');
+  });
+
+  it('the text report: a grow table, each flip with its schedule (assumed ones marked), the assumptions, and a grow tally', () => {
+    const run = kdefer('check', grown(), '--grow', '1');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('assumptions declared by the designs (beyond their bounds):\n  counts-two-assumed: assumes one packet (irq eth0)');
+    expect(run.stdout).toMatch(/^grow: each verified design re-checked with one bound raised at a time, by 1; at most \d+ states per variant$/m);
+    expect(run.stdout).toMatch(/^counts-two\s+cpus\s+1\s+2\s+verified\s+\d+\s+\d+$/m);
+    expect(run.stdout).toMatch(/^counts-two\s+irq eth0\s+1\s+2\s+violation: assertion \(FLIP\)\s+\d+\s+\d+$/m);
+    expect(run.stdout).toMatch(/^counts-two-assumed\s+irq eth0\s+1\s+2\s+violation: assertion \(assumed\)\s+\d+\s+\d+$/m);
+    expect(run.stdout).toContain("counts-two, irq eth0 1 → 2: assertion (FLIP: verified within the design's bounds, violated one step beyond)");
+    expect(run.stdout).toContain('counts-two-assumed, irq eth0 1 → 2: assertion (assumed by the design: one packet)');
+    expect(run.stdout.match(/^\s+\d+ {2}cpu0: eth0 interrupt arrives$/gm)!.length).toBeGreaterThanOrEqual(4);
+    const [growTally, tally] = run.stdout.trimEnd().split('\n').slice(-2);
+    expect(growTally).toBe('grow: 12 variants of 3 verified designs: 10 verified, 1 assumed flips, 0 bounded-out, 1 flip: counts-two (irq eth0 1 → 2)');
+    expect(tally).toBe('4 designs: 4 as expected');
+  });
+
+  it.each([
+    { args: ['--grow', '0'], says: "kdefer: --grow: '0' is not a whole number ≥ 1" },
+    { args: ['--grow', '--explorer', 'random'], says: 'kdefer: --grow needs the exhaustive explorer' },
+  ])('bad input: $args exits 2', ({ args, says }) => {
+    const run = kdefer('check', grown(), ...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(says);
+  });
+});
+
+describe('lockdep on the command line', () => {
+  /** The B1 pair, and the catalogue's rwlock design whose one lockdep report is not reachable. */
+  const withFalsePositive = () => designFile('lockdep.ts', `import { catalogueDesign } from ${JSON.stringify(join(ROOT, 'model', 'designs', 'index.ts'))};\n${PAIR}` +
+    "export const fp = catalogueDesign('rwlock-read-recursion-hardirq')!;\n");
+
+  it('check prints, under each verdict with lockdep entries, one line per entry: settled, title, classes, reason, schedule', () => {
+    const run = kdefer('check', withFalsePositive());
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const block = (design: string) => {
+      const lines = run.stdout.split('\n');
+      const at = lines.indexOf(`${design}: lockdep predicts 1 problem`);
+      return at < 0 ? null : lines[at + 1];
+    };
+    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
+    expect(block('rwlock-read-recursion-hardirq')).toMatch(/^ {2}not reachable \(a lockdep false positive within the bounds\): WARNING: inconsistent lock state \(&L\): &L is taken in hardirq context only on cpu0, .*; checked every schedule within 2 CPUs/);
+    // The fixed design: lockdep predicts nothing, and nothing is printed for it.
+    expect(run.stdout).not.toContain('aa-fixed: lockdep');
+    // lockdep's whole report only with --lockdep-report.
+    expect(run.stdout).not.toContain('-> {IN-HARDIRQ-W} usage.');
+    expect(kdefer('check', withFalsePositive(), '--lockdep-report').stdout).toMatch(/^ {4}inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage\.$/m);
+  });
+
+  it('--json: lockdep: [{ kind, title, classes, status, reason, schedule }] per verdict, the report only with --lockdep-report', () => {
+    const run = kdefer('check', withFalsePositive(), '--json');
+    expect(run.status).toBe(0);
+    const verdicts = JSON.parse(run.stdout) as { design: string; violation: { choices: number[] } | null; lockdep: Record<string, unknown>[] | null }[];
+    expect(verdicts.map((v) => [v.design, v.lockdep?.map((e) => e.status)])).toEqual([
+      ['aa-buggy', ['confirmed']], ['aa-fixed', []], ['rwlock-read-recursion-hardirq', ['not-reachable']],
+    ]);
+    const [confirmed] = verdicts[0]!.lockdep!;
+    expect(Object.keys(confirmed!)).toEqual(['kind', 'title', 'classes', 'status', 'reason', 'schedule']);
+    expect(confirmed).toMatchObject({ kind: 'inconsistent', title: 'WARNING: inconsistent lock state', classes: ['&priv->lock'] });
+    expect(confirmed!.schedule).toEqual({
+      cpus: 1, moved: [], steps: 3, choices: verdicts[0]!.violation!.choices, trace: expect.any(Array),
+      violation: { kind: 'deadlock', message: expect.stringContaining('AA deadlock on cpu0') },
+    });
+    const [notReachable] = verdicts[2]!.lockdep!;
+    expect(notReachable).toMatchObject({ status: 'not-reachable', schedule: null, reason: expect.stringContaining('the interrupt never finds it held') });
+    const reported = JSON.parse(kdefer('check', withFalsePositive(), '--json', '--lockdep-report').stdout) as { lockdep: { report: string }[] }[];
+    expect(reported[0]!.lockdep[0]!.report).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.');
+  });
+
+  // The whole suite takes minutes (properties/check/lockdep-selftests.test.ts runs it): --filter runs a few cases.
+  it('check --suite lockdep --json: {cases, totals}, each case with lockdep\'s expectation, the prediction and the confirmation; exit 0 when all agree', () => {
+    const run = kdefer('check', '--suite', 'lockdep', '--filter', 'A-B-B-A', '--json', '--no-save');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as { cases: Record<string, unknown>[]; totals: unknown };
+    expect(Object.keys(out)).toEqual(['cases', 'totals']);
+    expect(out.totals).toEqual({ cases: 4, agree: 4 });
+    expect(out.cases.map((c) => [c.label, c.column, c.expected, c.predicted, c.confirmed, c.agree])).toEqual([
+      ['A-B-B-A deadlock', 'spin', 'FAILURE', 'FAILURE', 'deadlock', true],
+      ['A-B-B-A deadlock', 'wlock', 'FAILURE', 'FAILURE', 'deadlock', true],
+      ['A-B-B-A deadlock', 'rlock', 'SUCCESS', 'SUCCESS', 'none', true],
+      ['A-B-B-A deadlock', 'mutex', 'FAILURE', 'FAILURE', 'deadlock', true],
+    ]);
+    expect(Object.keys(out.cases[0]!)).toEqual(['label', 'column', 'design', 'expected', 'reach', 'predicted', 'reports', 'confirmed', 'verdict', 'agree', 'note']);
+  });
+
+  it('check --suite lockdep prints the agreement table, a not-reachable case\'s reason as its note, and the tally', () => {
+    const run = kdefer('check', '--suite', 'lockdep', '--filter', 'hardirq read-lock/lock-read', '--no-save');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toContain('case                         type    lockdep  predicted  confirmed');
+    expect(lines).toContain('hardirq read-lock/lock-read  queued  FAILURE  FAILURE    not reachable  OK');
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}queued hardirq read-lock\/lock-read: not reachable: no writer of &A exists/));
+    expect(lines.at(-1)).toBe('1 case: 1 agrees with lockdep');
+  });
+
+  it.each([
+    { args: ['--suite', 'kasan'], says: "kdefer: --suite: 'kasan' is not a suite (lockdep)" },
+    { args: ['--filter', 'A-A'], says: 'kdefer: --filter applies to --suite only' },
+    { args: ['--suite', 'lockdep', '--filter', 'no such case'], says: "kdefer: --filter: no case of the lockdep suite matches 'no such case'" },
+    { args: ['--suite', 'lockdep', '--all'], says: 'kdefer: --suite runs its own designs: give no design files and no --all' },
+    { args: ['--suite', 'lockdep', '--explorer', 'random'], says: 'kdefer: --explorer does not apply to --suite' },
+  ])('bad input: $args exits 2', ({ args, says }) => {
+    const run = kdefer('check', ...args, '--no-save');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(says);
   });
 });

@@ -103,7 +103,8 @@ function comparable(lines: readonly string[]): string[] {
   let columns: string[] | null = null;
   return lines.map((line) => {
     const cells = line.trim().split(/\s{2,}/);
-    if (/^design\s+profile\s+bounds\s+expected\s+verdict\s+(?:states|schedules)\s+ms\b/.test(line)) {
+    // The verdict table, and --grow's table of variants.
+    if (/^design\s+(?:profile\s+bounds\s+expected|bound\s+from\s+to)\s+verdict\s+(?:states|schedules)\s+ms\b/.test(line)) {
       columns = cells;
       return cells.join(' | ');
     }

@@ -5,6 +5,7 @@
  *   kdefer check <design-file>... [flags]    check designs, print the verdict table
  *   kdefer check --all [flags]               check the catalogue
  *   kdefer replay <counterexample> [flags]   re-run a saved schedule, print or draw it
+ *   kdefer merge <result.json>...            combine the --json results of check --shard i/N
  *   kdefer list [design-file...]             the catalogue (or a file's designs), unchecked
  *   kdefer help [command]                    help, with examples
  *   kdefer --version
@@ -24,6 +25,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT_AS_EXPECTED, EXIT_BAD_INPUT, UsageError } from './cli/errors.ts';
 import { complain, print, reserveStdout } from './cli/output.ts';
 import { packageVersion, staleBuildWarning } from './cli/package.ts';
+import { parseSize } from '../model/explore/bytes.ts';
 
 // ---------------------------------------------------------------- the table
 
@@ -64,11 +66,29 @@ const wholeNumber = (flag: string, min: number) => (text: string): number => {
   return n;
 };
 
+/** A size in bytes given to --max-memory: 2G, 512M, 1.5GiB, 1073741824. */
+function memorySize(text: string): number {
+  const n = parseSize(text);
+  if (n === null) throw new UsageError(`--max-memory: '${text}' is not a size (bytes, or a number with K, M, G or T, e.g. 2G, 512M)`);
+  return n;
+}
+
 /** A fast-check seed: a 32-bit integer. */
 function seedNumber(text: string): number {
   const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < -0x80000000 || n > 0xffffffff) throw new UsageError(`--seed: '${text}' is not a 32-bit integer`);
   return n | 0;
+}
+
+/** `i/N`, given to --shard: shard i of N, 0 ≤ i < N. */
+function shardSpec(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(index) || !Number.isSafeInteger(count)) throw new UsageError(`--shard: '${text}' is not i/N (shard i of N, e.g. 0/4)`);
+  if (count < 1) throw new UsageError(`--shard: '${text}': N must be at least 1`);
+  if (index >= count) throw new UsageError(`--shard: '${text}': i counts from 0, so it must be below N (0/${count} … ${count - 1}/${count})`);
+  return { index, count };
 }
 
 /** One of `names`, given to `--flag`. */
@@ -90,9 +110,9 @@ const COMMANDS: readonly Subcommand[] = [
   {
     name: 'check',
     args: '[design-files...]',
-    summary: 'check design files, or the catalogue with --all',
+    summary: 'check design files, or the catalogue with --all, or a peer suite with --suite',
     description:
-      'Checks every design a file exports (a design, or an array of designs), or with --all the catalogue (kdefer list), and prints a verdict table: for each design the bounds it was explored within, the verdict it claims and the one it got; for each violation its report and its schedule, saved as a counterexample file that `kdefer replay` re-runs.',
+      'Checks every design a file exports (a design, or an array of designs), or with --all the catalogue (kdefer list), and prints a verdict table: for each design the bounds it was explored within, the verdict it claims and the one it got; for each violation its report and its schedule, saved as a counterexample file that `kdefer replay` re-runs; under each design lockdep\'s prediction, each problem lockdep would report settled: confirmed by a schedule, not reachable within the bounds (a lockdep false positive there, with the reason) or not decided. With --suite lockdep it runs lockdep\'s own self-tests instead.',
     flags: [
       { flags: '--all', help: 'check the catalogue (model/designs)' },
       JSON_FLAG('one JSON array, one object per design, instead of the table'),
@@ -104,9 +124,33 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--seed <n>', help: 'random: the seed (default: a fresh one, printed so the run can be repeated)', parse: seedNumber },
       { flags: '--runs <n>', help: 'random: schedules per design (default 1000)', parse: wholeNumber('runs', 1) },
       {
+        flags: '--strategy <name>',
+        help: 'random: how runs pick their schedules: uniform, pct, swarm, guided or mix (default mix; README, random search)',
+        parse: oneOf('strategy', 'a strategy', ['uniform', 'pct', 'swarm', 'guided', 'mix']),
+      },
+      { flags: '--depth <d>', help: 'random, pct and mix: PCT\'s bug depth, d − 1 priority change points per run (default 5, at most 10)', parse: wholeNumber('depth', 1) },
+      {
+        flags: '--workers <n>',
+        help: 'worker threads (default 1). random: each design\'s runs spread over n threads, with the same verdict, run and path. exhaustive: a search beyond 50000 states is cut into n prefix shards searched in parallel, with the same verdict as --workers 1; the shards share no visited set, so on many designs each explores most of the states (see the README)',
+        parse: wholeNumber('workers', 1),
+      },
+      {
         flags: '--max-states <n>',
         help: 'exhaustive: distinct states before giving up as bounded-out (default 5000000)',
         parse: wholeNumber('max-states', 1),
+      },
+      {
+        flags: '--max-memory <size>',
+        help: 'exhaustive: memory the process may hold before giving up as bounded-out, in bytes or with K, M, G (e.g. 2G, 512M); default a quarter of this machine\'s memory, at most 4G. Shortening a violation\'s schedule holds at most the lesser of this and 1G, then falls back to ddmin',
+        parse: memorySize,
+      },
+      { flags: '--no-por', help: 'exhaustive: switch off partial-order reduction (the verdict\'s reductions line says what each reduction removed)' },
+      { flags: '--no-symmetry', help: 'exhaustive: switch off symmetry reduction over interchangeable CPUs' },
+      { flags: '--no-fusion', help: 'exhaustive: switch off fusion of private steps and forced chains (every state is stored)' },
+      {
+        flags: '--shard <i/N>',
+        help: 'exhaustive: search only shard i of N (0 ≤ i < N) of a deterministic partition by schedule prefix, in one thread; run all N (a CI matrix, an indexed Job) with --json and combine them with kdefer merge',
+        parse: shardSpec,
       },
       { flags: '--save-dir <dir>', help: 'where to save a counterexample file per violation (default ./counterexamples); never overwrites a file' },
       { flags: '--no-save', help: 'save no counterexample file' },
@@ -114,15 +158,36 @@ const COMMANDS: readonly Subcommand[] = [
         flags: '--update',
         help: 'replace the design\'s stale counterexamples (ones that no longer reproduce) and kept ones with this run\'s; without it, stale files are reported and nothing is deleted',
       },
+      {
+        flags: '--grow [n]',
+        help: 'then re-check each verified design with one bound raised at a time, by 1 up to n (default 1): cpus (copying tasks marked replicable), each irq budget, ticks, loop bounds, preempt none → full; report every verdict that flips (a flip on a bound the design declares in `assumes` as assumed); --max-states caps each variant; flips are not saved',
+        parse: wholeNumber('grow', 1),
+      },
+      {
+        flags: '--lockdep-report',
+        help: 'print lockdep\'s whole report (the kernel\'s format) under each problem lockdep predicts; with --json, add it as `report` to each `lockdep` entry (without the flag the entries carry status, title, classes, reason and schedule only)',
+      },
+      {
+        flags: '--suite <name>',
+        help: 'instead of designs, run a peer suite: lockdep (every in-scope test of the kernel\'s lib/locking-selftest.c, 278 cases), printing for each case lockdep\'s expected result, kdefer\'s prediction and what the search confirmed; exit 0 if every case agrees',
+        parse: oneOf('suite', 'a suite', ['lockdep']),
+      },
+      { flags: '--filter <text>', help: 'with --suite: only the cases whose type and label (`spin A-B-B-A deadlock`) or design name contain <text>' },
     ],
     examples: [
       ['kdefer check --all', 'the whole catalogue, exhaustively'],
       ['kdefer check eth-stats.ts', 'every design eth-stats.ts exports'],
       ['kdefer check eth-stats.ts --json | jq \'.[].status\'', 'the verdicts as JSON'],
       ['kdefer check eth-stats.ts --explorer random --runs 5000 --seed 7', 'sample 5000 schedules, repeatably'],
+      ['kdefer check big.ts --explorer random --strategy pct --depth 3 --workers 2', 'PCT runs with 2 change points each, on two threads'],
       ['kdefer check eth-stats.ts --update', 'after editing the design: replace its stale counterexample'],
+      ['kdefer check --all --grow', 'how far each proof reaches: every bound of every verified design raised by one'],
+      ['kdefer check eth-stats.ts --workers 1', 'in one thread'],
+      ['kdefer check eth-stats.ts --shard 2/8 --json > shard-2.json', 'shard 2 of 8 (e.g. one job of a CI matrix); kdefer merge shard-*.json gives the verdict'],
+      ['kdefer check --suite lockdep', 'lockdep\'s own self-tests: kdefer\'s prediction and search against lockdep\'s expected result, case by case'],
+      ['kdefer check --suite lockdep --filter A-B-B-A --json', 'the ABBA cases only, as {cases, totals}'],
     ],
-    exit: '0 every verdict as expected, 1 some verdict not as expected, 2 bad input or an internal error',
+    exit: '0 every verdict as expected (with --grow: and no flip but assumed ones; with --suite: every case agrees with lockdep), 1 some verdict not as expected (or a flip, or a case that disagrees), 2 bad input or an internal error',
     run: async (files: readonly string[], flags: import('./cli/check.ts').CheckFlags) => (await import('./cli/check.ts')).runCheck(files, flags),
   },
   {
@@ -156,6 +221,20 @@ const COMMANDS: readonly Subcommand[] = [
     ],
     exit: '0 the counterexample reproduces its violation, 1 it is stale, 2 bad input (unreadable or corrupt file, design module missing or not allowed) or an internal error',
     run: async (file: string, flags: import('./cli/replay.ts').ReplayFlags) => (await import('./cli/replay.ts')).runReplay(file, flags),
+  },
+  {
+    name: 'merge',
+    args: '<result-files...>',
+    summary: 'combine the --json results of check --shard i/N into one verdict per design',
+    description:
+      'Reads the --json results of `kdefer check --shard i/N` (one file per shard, any order) and prints one verdict per design: a violation if any shard found one (the shortest schedule, then the smallest shard index), bounded-out if none did and a shard was bounded-out (naming the bound and the shard), verified only if all N shards are there and verified. It refuses shards of different designs, bounds, kdefer versions or shard counts, a shard given twice, and missing shards, naming them. It writes no file.',
+    flags: [JSON_FLAG('one JSON array, one merged verdict per design (check --json\'s keys, with `merged`: shard count, partition, files)')],
+    examples: [
+      ['for i in 0 1 2 3; do kdefer check eth-stats.ts --shard $i/4 --json > shard-$i.json; done', 'four shards (run them anywhere, in any order)'],
+      ['kdefer merge shard-*.json', 'their verdict'],
+    ],
+    exit: '0 every merged verdict as expected, 1 some verdict not as expected, 2 bad input (unreadable file, not a shard result, shards that do not belong together, a shard missing or given twice) or an internal error',
+    run: async (files: readonly string[], flags: import('./cli/merge.ts').MergeFlags) => (await import('./cli/merge.ts')).runMerge(files, flags),
   },
   {
     name: 'list',
@@ -260,6 +339,15 @@ function usageOf(e: CommanderError, args: readonly string[]): UsageError {
   }
 }
 
+/**
+ * `--grow` without a number means `--grow 1`: commander would take the
+ * next argument (a design file) as the optional value.
+ */
+function withGrowDefault(args: readonly string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => (a === '--grow' && (end === -1 || i < end) && !/^\d+$/.test(args[i + 1] ?? '') ? '--grow=1' : a));
+}
+
 /** Whether the command line asks for JSON: `--json` before any `--`. */
 function wantsJson(args: readonly string[]): boolean {
   const end = args.indexOf('--');
@@ -294,7 +382,7 @@ export async function main(args: readonly string[]): Promise<number> {
     if (args[0] === 'help' && args[1] !== undefined && !COMMANDS.some((c) => c.name === args[1])) {
       throw new UsageError(`help: unknown command '${args[1]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')}, help)`);
     }
-    await cli.parseAsync([...args], { from: 'user' });
+    await cli.parseAsync(withGrowDefault(args), { from: 'user' });
     return outcome.status;
   } catch (e) {
     if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) {

@@ -170,18 +170,7 @@ export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation 
   }
   const graph = waitForGraph(m);
   const cycle = findCycle(graph);
-  if (cycle) {
-    const steps: WaitStep[] = cycle.map((c) => ({ context: m.contextName(c.ctx), cpu: m.cpuOfCtx(c.ctx), why: c.why }));
-    // Name the context that spins or sleeps, not one merely interrupted.
-    const first = cycle.find((c) => !c.why.includes(' is interrupted on ')) ?? cycle[0]!;
-    return {
-      kind: 'deadlock',
-      message: `${summarise(m, cycle)}\n${steps.map((st) => `  cpu${st.cpu} ${st.why}`).join('\n')}`,
-      cpu: m.cpuOfCtx(first.ctx),
-      context: m.contextName(first.ctx),
-      cycle: steps,
-    };
-  }
+  if (cycle) return cycleViolation(m, cycle);
   // No cycle, but tasks asleep forever: nobody is left to wake them
   // (check_hung_uninterruptible_tasks: "blocked for more than 120 seconds").
   const sleepers = blockedTasks(m);
@@ -201,4 +190,78 @@ export function terminalViolation(m: Machine, s: Int32Array): TerminalViolation 
     cpu: m.cpuOfCtx(stuck),
     context: m.contextName(stuck),
   };
+}
+
+/** The deadlock a wait-for cycle is, with the cycle's steps and the kernel's words. */
+function cycleViolation(m: Machine, cycle: readonly { ctx: number; why: string }[]): TerminalViolation {
+  const steps: WaitStep[] = cycle.map((c) => ({ context: m.contextName(c.ctx), cpu: m.cpuOfCtx(c.ctx), why: c.why }));
+  // Name the context that spins or sleeps, not one merely interrupted.
+  const first = cycle.find((c) => !c.why.includes(' is interrupted on ')) ?? cycle[0]!;
+  return {
+    kind: 'deadlock',
+    message: `${summarise(m, cycle)}\n${steps.map((st) => `  cpu${st.cpu} ${st.why}`).join('\n')}`,
+    cpu: m.cpuOfCtx(first.ctx),
+    context: m.contextName(first.ctx),
+    cycle: steps,
+  };
+}
+
+/**
+ * The frame stacked right above `ctx` on its CPU, if `ctx` is suspended
+ * below one: it cannot run until that frame returns.
+ */
+function frameAbove(m: Machine, ctx: number): number {
+  const cpu = m.cpuOfCtx(ctx);
+  if (cpu < 0) return -1;
+  const co = m.cpuOff(cpu);
+  const depth = m.s[co + C_DEPTH]!;
+  if (depth === 0) return -1;
+  const task = m.s[co + C_CURTASK]!;
+  if (task === ctx) return m.frameCtx(cpu, 0);
+  for (let d = 0; d + 1 < depth; d++) if (m.frameCtx(cpu, d) === ctx) return m.frameCtx(cpu, d + 1);
+  return -1;
+}
+
+/**
+ * A wait-for cycle through `ctx` made only of edges that the contexts they
+ * point at alone can end by running: a frame stacked above another on its
+ * CPU, and permanent waits (WaitEdge.permanent: a lock's owner or holders,
+ * all of whom the waiter needs). Every context on such a cycle waits for
+ * the next, which can never move: the deadlock exists the moment the cycle
+ * closes, whatever the rest of the machine does (more interrupts, timer
+ * ticks, other CPUs' work). Called after `ctx` stepped into a wait, the one
+ * way such a cycle can close: a new frame runs, and a new holder runs, so
+ * neither can be the last edge. Null if there is no such cycle.
+ */
+export function closedCycle(m: Machine, ctx: number): TerminalViolation | null {
+  const first = m.waitsNow(ctx);
+  if (!first?.permanent) return null;
+  const edgesOf = (x: number): Edge[] => {
+    const out: Edge[] = [];
+    const above = frameAbove(m, x);
+    if (above >= 0) out.push({ to: above, why: `${m.contextName(x)} is interrupted on cpu${m.cpuOfCtx(x)} by ${m.contextName(above)} and cannot run until it returns` });
+    const e = x === ctx ? first : m.waitsNow(x);
+    if (e?.permanent) for (const to of e.on) out.push({ to, why: e.why });
+    return out;
+  };
+  // Depth-first from ctx, in a fixed order, back to ctx.
+  const seen = new Set<number>([ctx]);
+  const path: { ctx: number; why: string }[] = [];
+  const visit = (x: number): boolean => {
+    for (const e of edgesOf(x)) {
+      path.push({ ctx: x, why: e.why });
+      if (e.to === ctx) return true;
+      if (!seen.has(e.to)) {
+        seen.add(e.to);
+        if (visit(e.to)) return true;
+      }
+      path.pop();
+    }
+    return false;
+  };
+  if (!visit(ctx)) return null;
+  // Start where the search of a terminal state would (findCycle: the lowest context), so a cycle reads the same either way.
+  let low = 0;
+  for (let i = 1; i < path.length; i++) if (path[i]!.ctx < path[low]!.ctx) low = i;
+  return cycleViolation(m, [...path.slice(low), ...path.slice(0, low)]);
 }

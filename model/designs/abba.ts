@@ -17,8 +17,8 @@ export const abbaSpinLock: Design = defineDesign({
   locks: { A: 'spinlock', B: 'spinlock' },
   vars: { moved: 0 },
   tasks: [
-    { name: 'mover0', cpu: 0, body: nest('A', 'B') },
-    { name: 'mover1', cpu: 1, body: nest('B', 'A') },
+    { name: 'mover0', cpu: 0, replicable: true, body: nest('A', 'B') },
+    { name: 'mover1', cpu: 1, replicable: true, body: nest('B', 'A') },
   ],
   expected: 'deadlock',
   twin: 'abba-ordered',
@@ -32,8 +32,8 @@ export const abbaOrdered: Design = defineDesign({
     'The same two tasks, both taking spin_lock(&A) before spin_lock(&B). ' +
     'Fix for B5: with one global lock order the holder of B always already holds A, so whoever waits for B waits for a CPU that needs nothing it holds; no cycle can form.',
   tasks: [
-    { name: 'mover0', cpu: 0, body: nest('A', 'B') },
-    { name: 'mover1', cpu: 1, body: nest('A', 'B') },
+    { name: 'mover0', cpu: 0, replicable: true, body: nest('A', 'B') },
+    { name: 'mover1', cpu: 1, replicable: true, body: nest('A', 'B') },
   ],
   expected: 'verified',
   twin: 'abba-spin_lock',

@@ -11,6 +11,7 @@ import { rwlockReadRecursionHardirq, rwlockReadRecursionTask } from './rwlock-re
 import { taskVsHardirqSpinLock, taskVsHardirqSpinLockIrqsave } from './task-vs-hardirq.ts';
 import { taskVsSoftirqSpinLock, taskVsSoftirqSpinLockBh } from './task-vs-softirq.ts';
 import { BH_DESIGNS } from './bh/index.ts';
+import { DRIVER_DESIGNS } from './drivers/index.ts';
 import { SLEEP_DESIGNS } from './sleep/index.ts';
 import { TASKLET_DESIGNS } from './tasklet/index.ts';
 import { TCP_DESIGNS } from './tcp/index.ts';
@@ -20,6 +21,7 @@ import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
 import { RT_DESIGNS } from './rt/index.ts';
 import { NMI_DESIGNS } from './nmi/index.ts';
+import { BENCH_DESIGNS } from './bench/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
 export const CATALOGUE: readonly Design[] = [
@@ -39,6 +41,8 @@ export const CATALOGUE: readonly Design[] = [
   ...PIPELINE_DESIGNS,
   ...RT_DESIGNS,
   ...NMI_DESIGNS,
+  ...DRIVER_DESIGNS,
+  ...BENCH_DESIGNS,
 ];
 
 /** A catalogue design by name. */

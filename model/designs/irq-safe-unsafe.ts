@@ -19,8 +19,8 @@ export const irqSafeToUnsafe: Design = defineDesign({
   locks: { A: 'spinlock', B: 'spinlock' },
   vars: { a_events: 0, b_events: 0 },
   tasks: [
-    { name: 'stats', cpu: 0, body: [spin_lock('B'), inc('b_events'), spin_unlock('B')] },
-    { name: 'config', cpu: 1, body: [spin_lock_irq('A'), spin_lock('B'), inc('b_events'), spin_unlock('B'), spin_unlock_irq('A')] },
+    { name: 'stats', cpu: 0, replicable: true, body: [spin_lock('B'), inc('b_events'), spin_unlock('B')] },
+    { name: 'config', cpu: 1, replicable: true, body: [spin_lock_irq('A'), spin_lock('B'), inc('b_events'), spin_unlock('B'), spin_unlock_irq('A')] },
   ],
   irqs: [{ name: 'eth0', handler: [spin_lock('A'), inc('a_events'), spin_unlock('A')], budget: 1 }],
   expected: 'deadlock',
@@ -35,9 +35,9 @@ export const irqSafeToUnsafeFixed: Design = defineDesign({
     'The same locking with B taken by spin_lock_irqsave on both CPUs (inside A on cpu1, where irqs are already off). ' +
     'Fix for B6: B becomes HARDIRQ-safe, so no CPU can be interrupted while holding B; the holder of B always runs on and releases it, and the handler spinning on A only waits for cpu1, which needs nothing cpu0 holds.',
   tasks: [
-    { name: 'stats', cpu: 0, body: [spin_lock_irqsave('B', 'flags'), inc('b_events'), spin_unlock_irqrestore('B', 'flags')] },
+    { name: 'stats', cpu: 0, replicable: true, body: [spin_lock_irqsave('B', 'flags'), inc('b_events'), spin_unlock_irqrestore('B', 'flags')] },
     {
-      name: 'config', cpu: 1,
+      name: 'config', cpu: 1, replicable: true,
       body: [spin_lock_irq('A'), spin_lock_irqsave('B', 'flags'), inc('b_events'), spin_unlock_irqrestore('B', 'flags'), spin_unlock_irq('A')],
     },
   ],

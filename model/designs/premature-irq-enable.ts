@@ -20,7 +20,7 @@ export const prematureIrqEnable: Design = defineDesign({
   locks: { A: 'spinlock', B: 'spinlock' },
   vars: { a_events: 0, b_events: 0 },
   tasks: [{
-    name: 'config', cpu: 0,
+    name: 'config', cpu: 0, replicable: true,
     body: [spin_lock_irqsave('A', 'flags'), spin_lock_irq('B'), inc('b_events'), spin_unlock_irq('B'), inc('a_events'), spin_unlock_irqrestore('A', 'flags')],
   }],
   irqs: [{ name: 'eth0', handler, budget: 1 }],
@@ -36,7 +36,7 @@ export const nestedSpinLockUnderIrqsave: Design = defineDesign({
     'The same task with B taken by plain spin_lock/spin_unlock inside the spin_lock_irqsave(A) section. ' +
     'Fix for B4: irqs are already off, and plain spin_unlock leaves them off, so eth0 can only arrive before spin_lock_irqsave(A) or after spin_unlock_irqrestore(A).',
   tasks: [{
-    name: 'config', cpu: 0,
+    name: 'config', cpu: 0, replicable: true,
     body: [spin_lock_irqsave('A', 'flags'), spin_lock('B'), inc('b_events'), spin_unlock('B'), inc('a_events'), spin_unlock_irqrestore('A', 'flags')],
   }],
   expected: 'verified',

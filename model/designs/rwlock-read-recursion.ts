@@ -6,7 +6,7 @@
  */
 import { defineDesign, inc, read_lock, read_unlock, write_lock, write_unlock, type Design } from '../dsl/design.ts';
 
-const writer = { name: 'updater', cpu: 1, body: [write_lock('L'), inc('generation'), write_unlock('L')] };
+const writer = { name: 'updater', cpu: 1, replicable: true, body: [write_lock('L'), inc('generation'), write_unlock('L')] };
 
 /** A task read-locks L twice (nested) while a writer on cpu1 queues in between. */
 export const rwlockReadRecursionTask: Design = defineDesign({
@@ -18,7 +18,7 @@ export const rwlockReadRecursionTask: Design = defineDesign({
   locks: { L: 'rwlock' },
   vars: { generation: 0, lookups: 0 },
   tasks: [
-    { name: 'lookup', cpu: 0, body: [read_lock('L'), read_lock('L'), inc('lookups'), read_unlock('L'), read_unlock('L')] },
+    { name: 'lookup', cpu: 0, replicable: true, body: [read_lock('L'), read_lock('L'), inc('lookups'), read_unlock('L'), read_unlock('L')] },
     writer,
   ],
   expected: 'deadlock',
@@ -34,7 +34,7 @@ export const rwlockReadRecursionHardirq: Design = defineDesign({
     'B17 does not apply: a reader with in_interrupt() waits only while a writer holds the lock, not while one waits (queued_read_lock_slowpath), so the handler reads, returns, and the writer gets L after the task releases it. ' +
     'The line is pinned to cpu0: on cpu1 the handler could interrupt the writer holding L with irqs on (B18).',
   tasks: [
-    { name: 'lookup', cpu: 0, body: [read_lock('L'), inc('lookups'), read_unlock('L')] },
+    { name: 'lookup', cpu: 0, replicable: true, body: [read_lock('L'), inc('lookups'), read_unlock('L')] },
     writer,
   ],
   irqs: [{ name: 'eth0', cpus: [0], handler: [read_lock('L'), inc('lookups'), read_unlock('L')], budget: 1 }],

@@ -16,7 +16,7 @@ export const taskVsHardirqSpinLock: Design = defineDesign({
   cpus: 1,
   locks: { 'priv->lock': 'spinlock' },
   vars: { 'priv->rx_packets': 0, stats: 0 },
-  tasks: [{ name: 'ethtool', cpu: 0, body: [spin_lock('priv->lock'), inc('stats'), spin_unlock('priv->lock')] }],
+  tasks: [{ name: 'ethtool', cpu: 0, replicable: true, body: [spin_lock('priv->lock'), inc('stats'), spin_unlock('priv->lock')] }],
   irqs: [{ name: 'eth0', handler, budget: 1 }],
   expected: 'deadlock',
   twin: 'task-vs-hardirq-spin_lock_irqsave',
@@ -30,7 +30,7 @@ export const taskVsHardirqSpinLockIrqsave: Design = defineDesign({
     'The same driver with the task side taking priv->lock by spin_lock_irqsave and releasing it by spin_unlock_irqrestore. ' +
     'Fix for B1: local irqs stay off while the task holds the lock, so eth0 can only arrive before or after the critical section; the handler keeps plain spin_lock, since irqs are already off in a hardirq.',
   tasks: [{
-    name: 'ethtool', cpu: 0,
+    name: 'ethtool', cpu: 0, replicable: true,
     body: [spin_lock_irqsave('priv->lock', 'flags'), inc('stats'), spin_unlock_irqrestore('priv->lock', 'flags')],
   }],
   expected: 'verified',

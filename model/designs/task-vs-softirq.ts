@@ -19,7 +19,7 @@ export const taskVsSoftirqSpinLock: Design = defineDesign({
   cpus: 1,
   locks: { 'priv->lock': 'spinlock' },
   vars: { 'priv->rx_packets': 0, stats: 0 },
-  tasks: [{ name: 'ethtool', cpu: 0, body: [spin_lock('priv->lock'), inc('stats'), spin_unlock('priv->lock')] }],
+  tasks: [{ name: 'ethtool', cpu: 0, replicable: true, body: [spin_lock('priv->lock'), inc('stats'), spin_unlock('priv->lock')] }],
   irqs: [{ name: 'eth0', handler: [__raise_softirq_irqoff('NET_RX')], budget: 1 }],
   softirqs: { NET_RX: netRx },
   expected: 'deadlock',
@@ -33,7 +33,7 @@ export const taskVsSoftirqSpinLockBh: Design = defineDesign({
   description:
     'The same driver with the task side taking priv->lock by spin_lock_bh. ' +
     'Fix for B2: eth0 may still arrive inside the critical section, but its irq_exit sees in_interrupt() (bh disabled) and leaves NET_RX pending; spin_unlock_bh releases the lock first and then runs NET_RX from __local_bh_enable_ip.',
-  tasks: [{ name: 'ethtool', cpu: 0, body: [spin_lock_bh('priv->lock'), inc('stats'), spin_unlock_bh('priv->lock')] }],
+  tasks: [{ name: 'ethtool', cpu: 0, replicable: true, body: [spin_lock_bh('priv->lock'), inc('stats'), spin_unlock_bh('priv->lock')] }],
   expected: 'verified',
   twin: 'task-vs-softirq-spin_lock',
 });

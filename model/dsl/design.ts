@@ -5,11 +5,16 @@
  * and exported. `compile()` (model/dsl/compile.ts) turns it into a program.
  */
 import type { KernelFlagsInput, ProfileName } from '../kernel/flags.ts';
+import type { LockKind } from '../kernel/lock-kinds.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import type { BhName, TqStructDecl } from './bh.ts';
 import type { TaskletDecl } from './tasklet.ts';
 import type { TimerDecl } from './timer.ts';
 import type { WorkDecl, WorkqueueDecl } from './workqueue.ts';
+import type { SeqcountDecl } from './seqcount.ts';
+import type { IrqWorkDecl } from './irq.ts';
+import type { NapiDecl } from './napi.ts';
+import type { SockDecl } from './sock.ts';
 
 // ---------------------------------------------------------------- expressions
 
@@ -20,10 +25,23 @@ export type Expr =
   | { readonly reg: string }
   | { readonly this_cpu: string }
   | { readonly per_cpu: string; readonly cpu: number }
+  | { readonly per_cpu_sum: string }
   | { readonly queue_len: string }
   | { readonly queue_head: string }
   | { readonly smp_processor_id: true }
+  | { readonly ctx: ContextPredicate }
+  | { readonly seq_retry: string; readonly seq: Expr }
   | { readonly fn: ExprFn; readonly args: readonly Expr[] };
+
+/**
+ * The kernel's context tests (include/linux/preempt.h, irqflags.h,
+ * kthread.h), evaluated for the context that runs the expression.
+ */
+export const CONTEXT_PREDICATES = [
+  'in_interrupt', 'in_hardirq', 'in_softirq', 'in_serving_softirq', 'in_task', 'in_atomic', 'irqs_disabled', 'preemptible',
+  'kthread_should_stop',
+] as const;
+export type ContextPredicate = (typeof CONTEXT_PREDICATES)[number];
 
 export type ExprFn = '+' | '-' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | '!';
 
@@ -35,12 +53,36 @@ export const r = (name: string): Expr => ({ reg: name });
 export const this_cpu_read = (name: string): Expr => ({ this_cpu: name });
 /** `per_cpu(x, cpu)`: a given CPU's copy of a per-CPU variable. */
 export const per_cpu = (name: string, cpu: number): Expr => ({ per_cpu: name, cpu });
+/**
+ * `per_cpu_sum(x)`: every CPU's copy added up (kernel/locking/percpu-rwsem.c
+ * per_cpu_sum, for_each_possible_cpu), however many CPUs the design has: an
+ * invariant over per-CPU data that still means the same with one more CPU.
+ */
+export const per_cpu_sum = (name: string): Expr => ({ per_cpu_sum: name });
 /** `skb_queue_len(q)`: number of entries in a bounded FIFO queue. */
 export const queue_len = (name: string): Expr => ({ queue_len: name });
 /** The value at the head of a queue (0 when empty). */
 export const queue_head = (name: string): Expr => ({ queue_head: name });
 /** `smp_processor_id()`: the CPU the context runs on. */
 export const smp_processor_id = (): Expr => ({ smp_processor_id: true });
+
+// Context predicates (include/linux/preempt.h; shared/kernel-semantics-drivers.md D7).
+/** `in_interrupt()`: hardirq, softirq being served, or BH disabled (deprecated: true under local_bh_disable). */
+export const in_interrupt = (): Expr => ({ ctx: 'in_interrupt' });
+/** `in_hardirq()` (`in_irq()` before 5.11): in a hard interrupt handler. */
+export const in_hardirq = (): Expr => ({ ctx: 'in_hardirq' });
+/** `in_softirq()`: serving a softirq or BH disabled (deprecated: use in_serving_softirq). */
+export const in_softirq = (): Expr => ({ ctx: 'in_softirq' });
+/** `in_serving_softirq()`: a softirq handler runs (also in ksoftirqd). */
+export const in_serving_softirq = (): Expr => ({ ctx: 'in_serving_softirq' });
+/** `in_task()`: not in hardirq nor serving a softirq; true in a task with BH, preemption or irqs disabled. */
+export const in_task = (): Expr => ({ ctx: 'in_task' });
+/** `in_atomic()`: preempt_count() != 0 (blind to irqs disabled). */
+export const in_atomic = (): Expr => ({ ctx: 'in_atomic' });
+/** `irqs_disabled()`: the CPU's interrupt flag. */
+export const irqs_disabled = (): Expr => ({ ctx: 'irqs_disabled' });
+/** `preemptible()`: preempt_count() == 0 && !irqs_disabled() (CONFIG_PREEMPT_COUNT). */
+export const preemptible = (): Expr => ({ ctx: 'preemptible' });
 
 const fn2 = (fn: ExprFn) => (a: Expr, b: Expr): Expr => ({ fn, args: [a, b] });
 export const add = fn2('+');
@@ -53,7 +95,12 @@ export const gt = fn2('>');
 export const ge = fn2('>=');
 export const and = fn2('&&');
 export const or = fn2('||');
-export const not = (a: Expr): Expr => ({ fn: '!', args: [a] });
+/** `!a`; of a call (`not(test_and_set_bit(0, 'flags'))`) it is a branch condition: `if (!test_and_set_bit(…))`. */
+export function not(a: Expr): Expr;
+export function not(a: Stmt): Cond;
+export function not(a: Expr | Stmt): Cond {
+  return { fn: '!', args: [a as Expr] };
+}
 
 // ----------------------------------------------------------------- statements
 
@@ -66,8 +113,8 @@ export interface Trylock {
 }
 export type TrylockOp =
   | 'spin_trylock' | 'spin_trylock_bh' | 'spin_trylock_irq' | 'spin_trylock_irqsave'
-  | 'raw_spin_trylock' | 'raw_spin_trylock_irqsave'
-  | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'try_wait_for_completion';
+  | 'raw_spin_trylock' | 'raw_spin_trylock_bh' | 'raw_spin_trylock_irq' | 'raw_spin_trylock_irqsave'
+  | 'read_trylock' | 'write_trylock' | 'mutex_trylock' | 'down_read_trylock' | 'down_write_trylock' | 'try_wait_for_completion';
 
 /**
  * One statement. `op` is the kernel function (or a control construct); the
@@ -77,15 +124,32 @@ export type Stmt =
   | { readonly op: string; readonly lock?: string; readonly flags?: string; readonly vec?: SoftirqName;
       readonly var?: string; readonly reg?: string; readonly queue?: string; readonly value?: Expr;
       readonly cond?: Expr; readonly message?: string; readonly fn?: string;
-      readonly obj?: string; readonly target?: string; readonly count?: number; readonly cpu?: number }
-  | IfStmt | WhileStmt | RepeatStmt;
+      readonly obj?: string; readonly target?: string; readonly count?: number; readonly cpu?: number;
+      readonly old?: Expr; readonly new?: Expr; readonly gfp?: Gfp; readonly mayFail?: boolean;
+      readonly subclass?: number }
+  | IfStmt | WhileStmt | RepeatStmt | EitherStmt;
+
+/**
+ * A branch condition: an expression, a trylock, or a call whose result
+ * decides (`if_(test_and_set_bit(0, 'flags'), …)`, `if_(refcount_dec_and_test('ref'), …)`):
+ * any kernel function with a result register.
+ */
+export type Cond = Expr | Trylock | Stmt;
 
 export interface IfStmt {
   readonly op: 'if';
-  readonly cond: Expr | Trylock;
+  readonly cond: Cond;
   readonly then: readonly Stmt[];
   readonly else: readonly Stmt[];
 }
+/** A nondeterministic branch: the model explores every one (the device raised the interrupt or not). */
+export interface EitherStmt {
+  readonly op: 'either';
+  readonly branches: readonly (readonly Stmt[])[];
+}
+
+/** Allocation flags (include/linux/gfp_types.h): GFP_KERNEL may sleep; GFP_ATOMIC and GFP_NOWAIT never do. */
+export type Gfp = 'GFP_KERNEL' | 'GFP_ATOMIC' | 'GFP_NOWAIT';
 export interface WhileStmt {
   readonly op: 'while';
   readonly cond: Expr;
@@ -114,19 +178,6 @@ export const spin_trylock_irq = (lock: string): Trylock => ({ trylock: 'spin_try
 export const spin_trylock_irqsave = (lock: string, flags: string): Trylock =>
   ({ trylock: 'spin_trylock_irqsave', lock, flags });
 
-// raw_spinlock_t (include/linux/spinlock.h raw_spin_*): spins on every kernel, PREEMPT_RT included
-export const raw_spin_lock = (lock: string): Stmt => ({ op: 'raw_spin_lock', lock });
-export const raw_spin_unlock = (lock: string): Stmt => ({ op: 'raw_spin_unlock', lock });
-export const raw_spin_lock_irq = (lock: string): Stmt => ({ op: 'raw_spin_lock_irq', lock });
-export const raw_spin_unlock_irq = (lock: string): Stmt => ({ op: 'raw_spin_unlock_irq', lock });
-export const raw_spin_lock_irqsave = (lock: string, flags: string): Stmt => ({ op: 'raw_spin_lock_irqsave', lock, flags });
-export const raw_spin_unlock_irqrestore = (lock: string, flags: string): Stmt => ({ op: 'raw_spin_unlock_irqrestore', lock, flags });
-export const raw_spin_lock_bh = (lock: string): Stmt => ({ op: 'raw_spin_lock_bh', lock });
-export const raw_spin_unlock_bh = (lock: string): Stmt => ({ op: 'raw_spin_unlock_bh', lock });
-export const raw_spin_trylock = (lock: string): Trylock => ({ trylock: 'raw_spin_trylock', lock });
-export const raw_spin_trylock_irqsave = (lock: string, flags: string): Trylock =>
-  ({ trylock: 'raw_spin_trylock_irqsave', lock, flags });
-
 // rwlock_t (include/linux/rwlock_api_smp.h, kernel/locking/qrwlock.c)
 export const read_lock = (lock: string): Stmt => ({ op: 'read_lock', lock });
 export const read_unlock = (lock: string): Stmt => ({ op: 'read_unlock', lock });
@@ -146,6 +197,24 @@ export const write_lock_bh = (lock: string): Stmt => ({ op: 'write_lock_bh', loc
 export const write_unlock_bh = (lock: string): Stmt => ({ op: 'write_unlock_bh', lock });
 export const read_trylock = (lock: string): Trylock => ({ trylock: 'read_trylock', lock });
 export const write_trylock = (lock: string): Trylock => ({ trylock: 'write_trylock', lock });
+
+// lockdep annotations (include/linux/lockdep.h): a lock taken while another
+// lock of its class is held needs a subclass, else lockdep reports it as
+// recursion ("possible recursive locking detected").
+/** include/linux/lockdep.h: the subclass of the inner lock of a two-level nesting. */
+export const SINGLE_DEPTH_NESTING = 1;
+/** `spin_lock_nested(&l, subclass)`: spin_lock, lockdep class `l/subclass`. */
+export const spin_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'spin_lock_nested', lock, subclass });
+export const spin_lock_irqsave_nested = (lock: string, flags: string, subclass: number): Stmt =>
+  ({ op: 'spin_lock_irqsave_nested', lock, flags, subclass });
+export const write_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'write_lock_nested', lock, subclass });
+export const mutex_lock_nested = (lock: string, subclass: number): Stmt => ({ op: 'mutex_lock_nested', lock, subclass });
+
+// Lock initialisation: the lock is unlocked again; re-initialising a lock the
+// current task holds is lockdep's "held lock freed!" (debug_check_no_locks_freed).
+export const spin_lock_init = (lock: string): Stmt => ({ op: 'spin_lock_init', lock });
+export const rwlock_init = (lock: string): Stmt => ({ op: 'rwlock_init', lock });
+export const mutex_init = (lock: string): Stmt => ({ op: 'mutex_init', lock });
 
 // Sleeping primitives (kernel/locking/mutex.c, semaphore.c, kernel/sched/completion.c, wait.c)
 export const mutex_lock = (lock: string): Stmt => ({ op: 'mutex_lock', lock });
@@ -210,24 +279,55 @@ export const dequeue = (queue: string, reg: string): Stmt => ({ op: 'dequeue', q
 // Object lifetime (mm/slub.c)
 /** `kfree(p)` of a struct declared in `structs`: touching its members afterwards is a use-after-free. */
 export const kfree = (struct: string): Stmt => ({ op: 'kfree', obj: struct });
+/**
+ * `p = kmalloc(sizeof(*p), gfp)` of a struct declared with `allocated:
+ * false`: its members may be touched from then on. GFP_KERNEL may sleep
+ * (might_sleep, and the model lets it block in reclaim). With `mayFail`
+ * the allocation may also fail: `ret` (1 on success) is 0 and the struct
+ * stays unallocated, so the failure path runs; without `ret` the caller
+ * does not check, and its first touch is a NULL dereference.
+ */
+export const kmalloc = (struct: string, gfp: Gfp, opts: { ret?: string; mayFail?: boolean } = {}): Stmt =>
+  ({ op: 'kmalloc', obj: struct, gfp, ...(opts.ret !== undefined ? { reg: opts.ret } : {}), ...(opts.mayFail ? { mayFail: true } : {}) });
+/** `kzalloc`: kmalloc, zeroed. */
+export const kzalloc = (struct: string, gfp: Gfp, opts: { ret?: string; mayFail?: boolean } = {}): Stmt =>
+  ({ ...(kmalloc(struct, gfp, opts) as object), op: 'kzalloc' }) as Stmt;
 
 // Assertions (include/asm-generic/bug.h)
 export const BUG_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'BUG_ON', cond, message } : { op: 'BUG_ON', cond });
 export const WARN_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 'WARN_ON', cond, message } : { op: 'WARN_ON', cond });
 
 // Control flow
-export const if_ = (cond: Expr | Trylock, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
+/**
+ * `if (cond) then else otherwise`. The condition is an expression, a
+ * trylock, or a call that returns a value (`if_(test_and_set_bit(0, 'f'),
+ * …)`, `if_(not(refcount_dec_and_test('r')), …)`): the call is a step of its
+ * own, then the branch.
+ */
+export const if_ = (cond: Cond, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
   ({ op: 'if', cond, then, else: otherwise });
 export const while_ = (cond: Expr, body: readonly Stmt[], opts: { bound: number }): Stmt =>
   ({ op: 'while', cond, body, bound: opts.bound });
 export const repeat = (count: number, body: readonly Stmt[]): Stmt => ({ op: 'repeat', count, body });
 /** Call a design function (inlined: the same code can run from several contexts). */
 export const call = (fn: string): Stmt => ({ op: 'call', fn });
+/**
+ * A nondeterministic choice between branches, each a list of statements:
+ * the model explores every one (an allocation that fails or not, a device
+ * that raised the interrupt or not). One step: the choice itself.
+ */
+export const either = (...branches: readonly (readonly Stmt[])[]): Stmt => ({ op: 'either', branches });
 
 // ---------------------------------------------------------------- the design
 
-/** `raw_spinlock` is raw_spinlock_t: it spins on PREEMPT_RT too, where `spinlock` and `rwlock` sleep. */
-export type LockKind = 'spinlock' | 'raw_spinlock' | 'rwlock' | 'mutex';
+export type { LockKind };
+
+/** A lock declared with its lockdep class (see Design.locks). */
+export interface LockDecl {
+  readonly kind: LockKind;
+  /** The lockdep class, by name (reports print it as `&class`); default: the lock's own name. */
+  readonly class?: string;
+}
 
 export interface TaskSpec {
   /** Name shown in traces, e.g. `writer` or `ksoftirqd`-like kthreads. */
@@ -240,28 +340,60 @@ export interface TaskSpec {
    * runnable and not running (load balancing). Default: only `cpu`.
    */
   readonly allowed?: readonly number[];
+  /**
+   * `boot` (default): the task exists from the start. `kthread_run`: a
+   * kernel thread that exists only once some context runs
+   * `kthread_run(name)`; its body is the thread function.
+   */
+  readonly start?: 'boot' | 'kthread_run';
+  /**
+   * The task starts when task `after` has exited: module_init/probe-style
+   * ordering (`remove` with `after: 'probe'`).
+   */
+  readonly after?: string;
+  /**
+   * The task is one of possibly many doing the same (an ioctl caller, a
+   * reader): `kdefer check --grow` may copy it onto an added CPU. Leave it
+   * unset for a task the design has exactly one of (the remover, the owner
+   * that frees). It does not change what `check` explores, nor the fingerprint.
+   */
+  readonly replicable?: boolean;
 }
+
+/** request_irq flags (include/linux/interrupt.h) the model honours. */
+export type IrqFlag = 'ONESHOT' | 'NO_AUTOEN' | 'NO_THREAD';
 
 export interface IrqSpec {
   /** Line name, e.g. `eth0`. */
   readonly name: string;
-  readonly handler: readonly Stmt[];
+  /** The hard interrupt handler; may be left out for a threaded line with ONESHOT (irq_default_primary_handler). */
+  readonly handler?: readonly Stmt[];
   /** CPUs the line may be delivered to (its affinity); default all. */
   readonly cpus?: readonly number[];
   /** Most arrivals explored (default 1). */
   readonly budget?: number;
   /**
-   * An NMI source (perf, watchdog): not masked by local_irq_disable, nests
-   * on any context but another NMI, runs with in_nmi() (nmi_enter). Default
-   * false. See model/kernel/irq.ts.
+   * An NMI source (perf, watchdog; request_nmi): not masked by
+   * local_irq_disable, nests on any context but another NMI, runs with
+   * in_nmi() (nmi_enter). Default false. See model/kernel/irq.ts.
    */
   readonly nmi?: boolean;
   /**
-   * IRQF_NO_THREAD: the handler stays in hardirq context on PREEMPT_RT.
-   * kdefer does not model forced-threaded handlers, so on a PREEMPT_RT
-   * profile every non-NMI line must say so. Default false.
+   * `boot` (default): the handler is installed from the start. `request_irq`:
+   * the line fires only after `request_irq(name)` (or
+   * `request_threaded_irq`), and not after `free_irq(name)`.
    */
-  readonly noThread?: boolean;
+  readonly start?: 'boot' | 'request_irq';
+  /** request_threaded_irq: the thread function, run by the task `irq/N-name` after each hardirq (IRQ_WAKE_THREAD). */
+  readonly thread?: readonly Stmt[];
+  /**
+   * IRQF_* flags. NO_THREAD keeps the handler in hardirq context on
+   * PREEMPT_RT: kdefer does not model forced threading
+   * (irq_setup_forced_threading), so on a PREEMPT_RT profile every line
+   * that is not an NMI needs NO_THREAD or ONESHOT (which the kernel does
+   * not force-thread either).
+   */
+  readonly flags?: readonly IrqFlag[];
 }
 
 export interface QueueSpec {
@@ -303,6 +435,19 @@ export interface Invariant {
   readonly kind?: ViolationKind;
 }
 
+/**
+ * Something a verdict of the design depends on beyond what it checks: "one
+ * remover", "two segments: the rx ring holds two". `bound` names the bound
+ * it is about, as `kdefer check --grow` names bounds (`cpus`, `irq <line>`,
+ * `ticks`, `loops`, `preempt`): growing that bound may break the design, and
+ * --grow reports such a flip as assumed, not as a bug. Documentation, like
+ * `description`: not in the fingerprint, never read by the explorers.
+ */
+export interface Assumption {
+  readonly bound?: string;
+  readonly why: string;
+}
+
 export interface Design {
   readonly name: string;
   readonly description?: string;
@@ -310,7 +455,14 @@ export interface Design {
   readonly profile?: ProfileName;
   readonly flags?: KernelFlagsInput;
   readonly options?: DesignOptions;
-  readonly locks?: Readonly<Record<string, LockKind>>;
+  /**
+   * The locks, by name: their kind (`'spinlock'`), or `{ kind, class }` to
+   * make several locks instances of one lockdep class (locks initialised at
+   * one `spin_lock_init` site share a class in the kernel), e.g.
+   * `{ 'dev[0]->lock': { kind: 'spinlock', class: 'dev->lock' } }`. A lock
+   * declared by kind alone is a class of its own, named after it.
+   */
+  readonly locks?: Readonly<Record<string, LockKind | LockDecl>>;
   /** struct semaphore, by name: the initial count (sema_init). */
   readonly semaphores?: Readonly<Record<string, number>>;
   /** struct completion, by name: `{}` or `{ done }`. */
@@ -333,8 +485,22 @@ export interface Design {
   readonly workqueues?: Readonly<Record<string, WorkqueueDecl>>;
   /** struct work_struct / delayed_work, by name. */
   readonly works?: Readonly<Record<string, WorkDecl>>;
-  /** kmalloc'ed objects whose lifetime is checked: the variables, timers, tasklets and works inside each. */
-  readonly structs?: Readonly<Record<string, { readonly members: readonly string[] }>>;
+  /**
+   * kmalloc'ed objects whose lifetime is checked: the variables, timers,
+   * tasklets and works inside each. `allocated: false`: it exists only
+   * once kmalloc'ed.
+   */
+  readonly structs?: Readonly<Record<string, { readonly members: readonly string[]; readonly allocated?: boolean }>>;
+  /** seqcount_t / seqcount_spinlock_t / seqlock_t / u64_stats_sync, by name (model/dsl/seqcount.ts). */
+  readonly seqcounts?: Readonly<Record<string, SeqcountDecl>>;
+  /** struct rcu_head, by name (model/dsl/rcu.ts). */
+  readonly rcu_heads?: Readonly<Record<string, Record<string, never>>>;
+  /** struct irq_work, by name (model/dsl/irq.ts). */
+  readonly irq_works?: Readonly<Record<string, IrqWorkDecl>>;
+  /** struct napi_struct, by name (model/dsl/napi.ts). */
+  readonly napis?: Readonly<Record<string, NapiDecl>>;
+  /** struct sock, by name (model/dsl/sock.ts). */
+  readonly socks?: Readonly<Record<string, SockDecl>>;
   readonly tasks: readonly TaskSpec[];
   readonly irqs?: readonly IrqSpec[];
   readonly softirqs?: Readonly<Partial<Record<SoftirqName, readonly Stmt[]>>>;
@@ -343,6 +509,8 @@ export interface Design {
   readonly expected?: 'verified' | ViolationKind;
   /** The buggy/fixed twin in the catalogue, by design name. */
   readonly twin?: string;
+  /** What the design's verdict assumes beyond its bounds; printed with every verdict (see Assumption). */
+  readonly assumes?: readonly Assumption[];
 }
 
 /**

@@ -33,6 +33,12 @@ export interface LivenessInput {
   readonly designStart: number;
   /** pcs of the `ret` ending a task body or an irq handler (never a callFrom target). */
   readonly entryRets: ReadonlySet<number>;
+  /**
+   * Registers mechanism code reads or writes by name around the design
+   * code it calls (DeclareContext.reg: a NAPI poll's `work`, a socket's
+   * `skb`): kept alive through called code, as the protected ones are.
+   */
+  readonly mechanismRegs?: readonly number[];
 }
 
 /** Per instruction (pc / INSN_WIDTH): registers to zero on reaching it, before it starts and while it runs. */
@@ -73,12 +79,12 @@ function exprRegs(exprs: Int32Array, off: number, out: Set<number>): void {
   for (let i = off; exprs[i] !== E_END; i += 2) if (exprs[i] === E_REG) out.add(exprs[i + 1]!);
 }
 
-/** Which operand slot (1..3) each spec fills: a packed int shares the slot before it. */
+/** Which operand slot (1..3) each spec fills: a packed operand (int, flag, register) shares the slot before it. */
 function slots(specs: readonly OperandSpec[]): number[] {
   const out: number[] = [];
   let slot = 0;
   for (const spec of specs) {
-    if (spec.kind === 'int' && spec.packed) out.push(slot);
+    if ('packed' in spec && spec.packed) out.push(slot);
     else out.push(++slot);
   }
   return out;
@@ -113,7 +119,8 @@ export function computeLiveness(input: LivenessInput): Liveness {
       specs.forEach((spec, i) => {
         const slot = slotOf[i]!;
         const raw = operand[slot]!;
-        const value = spec.kind === 'int' && spec.packed ? raw >> 16 : raw;
+        // A packed int is the high half; a packed register is stored as register + 1 there.
+        const value = spec.kind === 'int' && spec.packed ? raw >> 16 : spec.kind === 'reg-def' && spec.packed ? (raw >>> 16) - 1 : raw;
         if (spec.kind === 'reg-def' && value >= 0) def.add(value & 0xffff);
         else if (spec.kind === 'reg-use') use.add(value & 0xffff);
         else if (spec.kind === 'expr') exprRegs(exprs, value & 0xffff, use);
@@ -125,7 +132,7 @@ export function computeLiveness(input: LivenessInput): Liveness {
   }
 
   // Backward dataflow to a fixpoint; `protectedRegs` grows with the live sets it feeds.
-  let protectedSet = new Set<number>();
+  let protectedSet = new Set<number>(input.mechanismRegs ?? []);
   let liveIn: Set<number>[] = [];
   for (;;) {
     liveIn = Array.from({ length: ninsn }, () => new Set<number>());

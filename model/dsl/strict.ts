@@ -68,19 +68,30 @@ export function checkKeys(obj: object, allowed: readonly string[], fail: (proble
 /** Top-level keys a design may have besides its mechanisms' object fields (see OBJECT_KINDS). */
 export const DESIGN_KEYS = [
   'name', 'description', 'cpus', 'profile', 'flags', 'options', 'locks', 'vars', 'percpu', 'queues',
-  'functions', 'tasks', 'irqs', 'softirqs', 'invariants', 'expected', 'twin',
+  'functions', 'tasks', 'irqs', 'softirqs', 'invariants', 'expected', 'twin', 'assumes',
 ] as const;
 
 export const OPTION_KEYS = ['preempt', 'ticks', 'memoryPressure'] as const;
-export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed'] as const;
-export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'nmi', 'noThread'] as const;
+export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed', 'start', 'after', 'replicable'] as const;
+export const ASSUMPTION_KEYS = ['bound', 'why'] as const;
+/**
+ * The bounds a design's assumption may name, as `kdefer check --grow` grows
+ * them; an interrupt line's budget is `irq <line>`.
+ */
+export const BOUND_NAMES = ['cpus', 'ticks', 'loops', 'preempt'] as const;
+/** The bound name of an interrupt line's budget. */
+export const irqBound = (line: string): string => `irq ${line}`;
+export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'nmi', 'start', 'thread', 'flags'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;
+export const LOCK_DECL_KEYS = ['kind', 'class'] as const;
 export const INVARIANT_KEYS = ['name', 'holds', 'when', 'kind'] as const;
 export const TRYLOCK_KEYS = ['trylock', 'lock', 'obj', 'flags'] as const;
 export const IF_KEYS = ['op', 'cond', 'then', 'else'] as const;
 export const WHILE_KEYS = ['op', 'cond', 'body', 'bound'] as const;
 export const REPEAT_KEYS = ['op', 'count', 'body'] as const;
 export const CALL_KEYS = ['op', 'fn'] as const;
+export const EITHER_KEYS = ['op', 'branches'] as const;
+export const STRUCT_KEYS = ['members', 'allocated'] as const;
 
 /** The keys of each expression form, by the key that names the form. */
 export const EXPR_FORMS: Readonly<Record<string, readonly string[]>> = {
@@ -88,8 +99,11 @@ export const EXPR_FORMS: Readonly<Record<string, readonly string[]>> = {
   reg: ['reg'],
   this_cpu: ['this_cpu'],
   per_cpu: ['per_cpu', 'cpu'],
+  per_cpu_sum: ['per_cpu_sum'],
   queue_len: ['queue_len'],
   queue_head: ['queue_head'],
   smp_processor_id: ['smp_processor_id'],
+  ctx: ['ctx'],
+  seq_retry: ['seq_retry', 'seq'],
   fn: ['fn', 'args'],
 };

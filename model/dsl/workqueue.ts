@@ -70,3 +70,17 @@ export const flush_scheduled_work = (): Stmt => ({ op: 'flush_scheduled_work' })
 export const drain_workqueue = (wq: string): Stmt => ({ op: 'drain_workqueue', target: wq });
 /** `destroy_workqueue(wq)`: drain it, then free it; using it afterwards is a use-after-free. */
 export const destroy_workqueue = (wq: string): Stmt => ({ op: 'destroy_workqueue', target: wq });
+
+// 6.10+ (kernel/workqueue.c, 86898fa6b8cd): a disabled work item cannot be queued until enabled again.
+/** `disable_work(&work)`: cancel_work, and every later queueing fails until enable_work; true if it was pending. */
+export const disable_work = (work: string, ret?: string): Stmt => withRet({ op: 'disable_work', obj: work }, ret);
+/** `disable_work_sync(&work)`: cancel_work_sync (sleeps), and every later queueing fails until enable_work. */
+export const disable_work_sync = (work: string, ret?: string): Stmt => withRet({ op: 'disable_work_sync', obj: work }, ret);
+/** `disable_delayed_work(&dwork)`: cancel_delayed_work and disable. */
+export const disable_delayed_work = (dwork: string, ret?: string): Stmt => withRet({ op: 'disable_delayed_work', obj: dwork }, ret);
+/** `disable_delayed_work_sync(&dwork)`: cancel_delayed_work_sync and disable. */
+export const disable_delayed_work_sync = (dwork: string, ret?: string): Stmt => withRet({ op: 'disable_delayed_work_sync', obj: dwork }, ret);
+/** `enable_work(&work)`: one disable less; true when the count reaches 0. It queues nothing. */
+export const enable_work = (work: string, ret?: string): Stmt => withRet({ op: 'enable_work', obj: work }, ret);
+/** `enable_delayed_work(&dwork)`. */
+export const enable_delayed_work = (dwork: string, ret?: string): Stmt => withRet({ op: 'enable_delayed_work', obj: dwork }, ret);

@@ -14,6 +14,7 @@ import { VIOLATION_KINDS, type ViolationKind } from '../check/violation.ts';
 import type { Program } from '../kernel/program.ts';
 import { CHOICE_SOURCES } from '../kernel/registry.ts';
 import { choiceCpu, choiceKind } from '../kernel/semantics.ts';
+import { STRATEGIES, type StrategyName } from './random.ts';
 import { replay, type Replay } from './replay.ts';
 
 export const COUNTEREXAMPLE_FORMAT = 'kdefer-counterexample';
@@ -33,7 +34,16 @@ export interface CounterexampleFile {
   readonly schedule: readonly { readonly choice: number; readonly label: string }[];
   readonly violation: { readonly kind: ViolationKind; readonly message: string };
   readonly found:
-    | { readonly explorer: 'random'; readonly seed: number; readonly runs: number }
+    | {
+      readonly explorer: 'random';
+      readonly seed: number;
+      readonly runs: number;
+      /** Since issue 13 (absent in older files: uniform): the search's strategy, PCT depth, first violating run (1-based) and fast-check path. */
+      readonly strategy?: StrategyName;
+      readonly depth?: number;
+      readonly run?: number;
+      readonly path?: string;
+    }
     | { readonly explorer: 'exhaustive' };
   /** Schedule length before minimisation. */
   readonly minimizedFrom: number;
@@ -79,7 +89,13 @@ const SCHEMA = {
           type: 'object',
           additionalProperties: false,
           required: ['explorer', 'seed', 'runs'],
-          properties: { explorer: { const: 'random' }, seed: { type: 'integer' }, runs: { type: 'integer', minimum: 1 } },
+          properties: {
+            explorer: { const: 'random' }, seed: { type: 'integer' }, runs: { type: 'integer', minimum: 1 },
+            strategy: { enum: [...STRATEGIES] },
+            depth: { type: 'integer', minimum: 1 },
+            run: { type: 'integer', minimum: 1 },
+            path: { type: 'string', pattern: '^[0-9]+(:[0-9]+)*$' },
+          },
         },
         {
           type: 'object',

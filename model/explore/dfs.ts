@@ -27,6 +27,15 @@
  * (materialise). Every cycle then holds a fully expanded state, and the
  * search terminates since each materialisation stores a new state.
  *
+ * Lookups. A chain's own states are remembered by their plain fingerprint
+ * (a chain steps one vector, so a cycle repeats a vector). Under symmetry,
+ * a state's canonical key is computed only where it may be stored (a
+ * branching or end state); a transient state is never stored, so skipping
+ * its lookup can only re-walk a forced chain, never lose a state, and every
+ * cycle of the reduced quotient graph is still closed at a branching state
+ * or repeats a vector within a chain (the state space is finite), where the
+ * rule above expands it fully.
+ *
  * The schedule of every state is kept, as the machine's own choices (fused
  * and chained steps included), so a counterexample replays step by step on
  * the plain semantics (replay.ts) with every label.
@@ -40,8 +49,13 @@ import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Vio
 import type { PartialOrder, StaticFootprints } from './por.ts';
 import { VisitedSet } from './visited.ts';
 
-/** Longest forced chain before its state is stored anyway (bounds the chain's bookkeeping). */
-const MAX_CHAIN = 4096;
+/**
+ * Longest forced chain before its state is stored anyway. It bounds the
+ * chain's bookkeeping, and the work done past the state cap: a design whose
+ * counter grows without bound along a forced chain (a self-re-arming work
+ * item) stores a state every MAX_CHAIN steps, so --max-states still ends it.
+ */
+const MAX_CHAIN = 256;
 
 export interface DfsOptions {
   readonly maxStates: number;
@@ -60,6 +74,11 @@ export interface DfsOptions {
   readonly progress?: (stats: DfsStats) => void;
   /** Called when the visited set grows; returns a reason to stop (a memory bound) or null. */
   readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
+  /**
+   * The visited set to store states in (default: a new one). A shard
+   * (shard.ts) passes one set to the searches from each of its prefixes.
+   */
+  readonly visited?: VisitedSet;
 }
 
 export interface DfsStats {
@@ -102,21 +121,21 @@ function privateInstructions(m: Machine, fp: StaticFootprints): Uint8Array {
 export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const s = m.s;
   const stats: DfsStats = { states: 0, transient: 0, transitions: 0, maxDepth: 0, visitedBytes: 0 };
-  const visited = new VisitedSet();
+  const visited = opts.visited ?? new VisitedSet(1 << 18);
   const por = opts.por;
   const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
   const chaining = opts.fusion;
   const stack = new Frames();
   /** The current path's choices, from the initial state. */
   const path = new Growable();
-  const onStack = new Map<number, number>();
-  const key = (lo: number, hi: number): number => (lo >>> 0) * 4294967296 + (hi >>> 0);
-  const enter = (lo: number, hi: number) => onStack.set(key(lo, hi), (onStack.get(key(lo, hi)) ?? 0) + 1);
-  const leave = (lo: number, hi: number) => {
-    const k = key(lo, hi);
-    const n = onStack.get(k)!;
-    if (n === 1) onStack.delete(k);
-    else onStack.set(k, n - 1);
+  /** Storage keys of the states on the DFS stack (with multiplicity), for the stack proviso: only needed with POR. */
+  const onStack = new KeyCounts();
+  const tracking = por !== null;
+  const enter = (lo: number, hi: number): void => {
+    if (tracking) onStack.add(lo, hi);
+  };
+  const leave = (lo: number, hi: number): void => {
+    if (tracking) onStack.remove(lo, hi);
   };
   const canonical = opts.canonical;
   const keyOut = new Int32Array(2);
@@ -135,7 +154,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   };
   const enabled: number[] = [];
   /** States passed in the current chain, to stop a chain that runs round a cycle. */
-  const chainSeen = new Set<number>();
+  const chainSeen = new KeyCounts();
   let firstBound: string | null = null;
   let stopReason: string | null = null;
   let progressAt = 0;
@@ -160,7 +179,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       }
     }
     if (opts.progress && stats.states >= progressAt) {
-      progressAt = stats.states + 100_000;
+      // Often enough for a line updated twice a second; the caller throttles by time.
+      progressAt = stats.states + 4096;
       stats.visitedBytes = visited.bytes;
       opts.progress(stats);
     }
@@ -220,10 +240,6 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     const pLo = m.hLo;
     const pHi = m.hHi;
     const pathAt = path.length;
-    const back = () => {
-      m.undoTo(mark, pLo, pHi);
-      path.length = pathAt;
-    };
     chainSeen.clear();
     let choice = stack.choices[i]!;
     // The state the last step was taken from: the frame's, or the chain's last transient state.
@@ -237,11 +253,40 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     for (;;) {
       take(choice);
       if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
-      computeKey();
-      const k = key(kLo, kHi);
-      const inChain = chainSeen.has(k);
-      if (inChain || visited.has(kLo, kHi)) {
-        if ((inChain || onStack.has(k)) && fromReduced) {
+      // Cycles within the chain are found on the plain fingerprint (a chain is a run of one
+      // state vector, so going round a cycle repeats a vector; under symmetry it may pass an
+      // equivalent vector first, which only makes the chain longer, see MAX_CHAIN).
+      const inChain = chainSeen.has(m.hLo, m.hHi);
+      // Known: in the chain, or stored. Without symmetry the storage key is the fingerprint, so
+      // this is cheap here. With it, a state whose own fingerprint is stored is known too (it is
+      // then the canonical image of a stored state: the same up to renaming); otherwise the
+      // canonical key is computed only for a state that would be stored (a branching or end
+      // state): a transient state is never stored, so looking it up could only find a state
+      // stored by a materialisation, and missing that costs a re-walk of a forced chain, no
+      // state (the chain ends at a branching state, which is looked up).
+      let known = inChain;
+      if (!known) {
+        if (canonical) {
+          known = visited.has(m.hLo, m.hHi);
+          if (known) computeKey();
+        } else {
+          computeKey();
+          known = visited.has(kLo, kHi);
+        }
+      }
+      let en = -1;
+      let ample = 0;
+      if (!known && boundHit(s) < 0) {
+        m.enabledInto(enabled);
+        en = enabled.length;
+        ample = en > 0 && por ? por.ample(enabled) : en;
+        if (canonical && !(chaining && ample === 1 && chainLength < MAX_CHAIN)) {
+          computeKey();
+          known = visited.has(kLo, kHi);
+        }
+      }
+      if (known) {
+        if (fromReduced && (inChain || onStack.has(kLo, kHi))) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
             stack.end[d] = stack.full[d]!;
@@ -264,17 +309,18 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             break;
           }
         }
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
       const loop = boundHit(s);
       if (loop >= 0) {
         firstBound ??= boundMessage(m, loop);
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
-      m.enabledInto(enabled);
-      if (enabled.length === 0) {
+      if (en === 0) {
         const end = endViolation(m, s, path.toArray());
         if (end) return result('violation', end, null);
         // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
@@ -282,15 +328,15 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         // A clean end state: stored, so that no other path checks it again.
         if (!store()) break;
         opts.observe?.(m, s);
-        back();
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
         break;
       }
-      const ample = por ? por.ample(enabled) : enabled.length;
       if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
         // A forced step: pass through without storing.
         stats.transient++;
         opts.observe?.(m, s);
-        chainSeen.add(k);
+        chainSeen.add(m.hLo, m.hHi);
         fromMark = m.logLen;
         fromLo = m.hLo;
         fromHi = m.hHi;
@@ -390,5 +436,96 @@ class Frames {
     this.pathAt = grow(this.pathAt);
     this.hLo = grow(this.hLo);
     this.hHi = grow(this.hHi);
+  }
+}
+
+/**
+ * A multiset of 64-bit keys (two 32-bit lanes): open addressing with linear
+ * probing and backward-shift deletion, typed arrays only (no boxed numbers
+ * on the hot path). Small: the DFS stack's keys, a chain's states.
+ */
+class KeyCounts {
+  private lo = new Int32Array(64);
+  private hi = new Int32Array(64);
+  /** Multiplicity; 0 marks an empty slot. */
+  private n = new Int32Array(64);
+  private mask = 63;
+  private size = 0;
+  /** Slots written since the last clear, to clear a sparse table quickly (overflow: clear it all). */
+  private readonly used = new Int32Array(64);
+  private nUsed = 0;
+  private overflow = false;
+
+  private note(i: number): void {
+    if (this.nUsed < 64) this.used[this.nUsed++] = i;
+    else this.overflow = true;
+  }
+
+  private slot(lo: number, hi: number): number {
+    let i = (lo ^ Math.imul(hi, 0x9e3779b1)) & this.mask;
+    while (this.n[i] !== 0 && (this.lo[i] !== lo || this.hi[i] !== hi)) i = (i + 1) & this.mask;
+    return i;
+  }
+  has(lo: number, hi: number): boolean {
+    return this.n[this.slot(lo, hi)] !== 0;
+  }
+  add(lo: number, hi: number): void {
+    const i = this.slot(lo, hi);
+    if (this.n[i] !== 0) {
+      this.n[i]!++;
+      return;
+    }
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+    this.n[i] = 1;
+    this.note(i);
+    if (++this.size * 2 > this.mask) this.grow();
+  }
+  remove(lo: number, hi: number): void {
+    let i = this.slot(lo, hi);
+    if (this.n[i] === 0) return;
+    if (--this.n[i]! > 0) return;
+    this.size--;
+    // Backward-shift deletion: move later entries of the probe run into the hole.
+    const mask = this.mask;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.n[j] === 0) break;
+      const home = (this.lo[j]! ^ Math.imul(this.hi[j]!, 0x9e3779b1)) & mask;
+      // Move j to i if its home is not cyclically in (i, j].
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      this.lo[i] = this.lo[j]!;
+      this.hi[i] = this.hi[j]!;
+      this.n[i] = this.n[j]!;
+      this.note(i);
+      this.n[j] = 0;
+      i = j;
+    }
+    this.n[i] = 0;
+  }
+  clear(): void {
+    if (this.overflow) this.n.fill(0);
+    else for (let k = 0; k < this.nUsed; k++) this.n[this.used[k]!] = 0;
+    this.nUsed = 0;
+    this.overflow = false;
+    this.size = 0;
+  }
+  private grow(): void {
+    const [lo, hi, n] = [this.lo, this.hi, this.n];
+    const cap = n.length * 2;
+    this.lo = new Int32Array(cap);
+    this.hi = new Int32Array(cap);
+    this.n = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.nUsed = 0;
+    this.overflow = true;
+    for (let k = 0; k < n.length; k++) {
+      if (n[k] === 0) continue;
+      const i = this.slot(lo[k]!, hi[k]!);
+      this.lo[i] = lo[k]!;
+      this.hi[i] = hi[k]!;
+      this.n[i] = n[k]!;
+    }
   }
 }

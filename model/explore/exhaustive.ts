@@ -5,14 +5,12 @@
  */
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
-import type { ViolationKind } from '../check/violation.ts';
-import { H_VIOL_KIND } from '../kernel/layout.ts';
-import { compareSchedules } from './minimize.ts';
-import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import type { TransitionObserver } from '../kernel/semantics.ts';
+import type { SearchResult } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
-import { fingerprint, VisitedSet } from './visited.ts';
+import { partition, searchShard, type ShardSpec } from './shard.ts';
 
 /** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
 export const DEFAULT_MAX_STATES = 5_000_000;
@@ -31,11 +29,17 @@ export interface ExhaustiveOptions {
   readonly memoryCheck?: (visitedBytes: number, stats: DfsStats) => string | null;
   /** Called with each new state (e.g. a ParallelismMeter). */
   readonly observe?: (m: Machine, s: Int32Array) => void;
+  /** Told of every transition the search takes (e.g. lockdep's prediction, model/check/lockdep.ts). */
+  readonly transitions?: TransitionObserver;
+  /** Search only this shard of a prefix partition (model/explore/shard.ts). */
+  readonly shard?: ShardSpec;
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
+  if (opts.shard) return exhaustiveShard(p, opts, opts.shard);
   const started = performance.now();
   const m = new Machine(p);
+  m.observer = opts.transitions ?? null;
   m.load(m.initial());
   const usePor = opts.por !== false;
   const fusion = opts.fusion !== false;
@@ -68,84 +72,21 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
   };
 }
 
-/**
- * Breadth-first search: violations are met in order of schedule length, so
- * the first found is a shortest one. With `kind`, only violations of that
- * kind count (others end their path); among the shortest, the schedule
- * with the fewest interrupts and preemptions, then the fewest CPUs, wins
- * (see minimize.ts compareSchedules). Keeps every state's parent, so it
- * costs more memory than DFS; use it for counterexamples, DFS for proofs.
- */
-export function shortestViolation(p: Program, opts: ExhaustiveOptions & { readonly kind?: ViolationKind } = {}): SearchResult {
-  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+/** One shard of the search (shard.ts): the partition, then the shard's prefixes. */
+function exhaustiveShard(p: Program, opts: ExhaustiveOptions, shard: ShardSpec): SearchResult {
   const started = performance.now();
-  const m = new Machine(p);
-  const visited = new VisitedSet();
-  const h = new Uint32Array(2);
-  const stats = { states: 1, transitions: 0, ms: 0, maxDepth: 0 };
-  const parents: number[] = [-1];
-  const via: number[] = [0];
-  const pathTo = (index: number, last: number): number[] => {
-    const path = [last];
-    for (let i = index; i > 0; i = parents[i]!) path.push(via[i]!);
-    return path.reverse();
-  };
-  const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): SearchResult => {
-    stats.ms = Math.round(performance.now() - started);
-    return { status, violation, boundedOut, stats };
-  };
-  const wanted = (v: Violation | null): v is Violation => v !== null && (opts.kind === undefined || v.kind === opts.kind);
-  const init = m.initial();
-  fingerprint(init, h);
-  visited.add(h[0]!, h[1]!);
-  let firstBound: string | null = null;
-  if (m.enabled(init).length === 0) {
-    const end = endViolation(m, init, []);
-    if (wanted(end)) return finish('violation', end, null);
-    if (!end) firstBound = endBound(m, init);
-  }
-  let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
-  while (frontier.length > 0) {
-    const next: { s: Int32Array; index: number }[] = [];
-    let best: Violation | null = null;
-    const consider = (v: Violation): void => {
-      if (best === null || compareSchedules(v.choices, best.choices) < 0) best = v;
-    };
-    stats.maxDepth++;
-    for (const { s, index } of frontier) {
-      for (const choice of m.enabled(s)) {
-        const t = m.step(s, choice);
-        stats.transitions++;
-        if (t[H_VIOL_KIND] !== 0) {
-          const v = stepViolation(m, t, pathTo(index, choice));
-          if (wanted(v)) consider(v);
-          continue;
-        }
-        fingerprint(t, h);
-        if (!visited.add(h[0]!, h[1]!)) continue;
-        stats.states++;
-        if (stats.states > maxStates) {
-          return finish('bounded-out', null, `state limit reached: more than ${maxStates} distinct states (raise the state limit or shrink the bounds)`);
-        }
-        parents.push(index);
-        via.push(choice);
-        const tIndex = parents.length - 1;
-        const loop = boundHit(t);
-        if (loop >= 0) {
-          firstBound ??= boundMessage(m, loop);
-          continue;
-        }
-        if (m.enabled(t).length === 0) {
-          const end = endViolation(m, t, pathTo(index, choice));
-          if (wanted(end)) consider(end);
-          else if (!end) firstBound ??= endBound(m, t);
-          continue;
-        }
-        next.push({ s: t, index: tIndex });
-      }
-    }
-    if (best) return finish('violation', best, null);
-    frontier = next;
-  }
-  return finish(firstBound ? 'bounded-out' : 'verified', null, firstBound);
+  const symmetry = opts.symmetry !== false;
+  const part = partition(p, { count: shard.count, symmetry });
+  return searchShard(p, part, shard, {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    por: opts.por !== false,
+    fusion: opts.fusion !== false,
+    symmetry,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
+  }, started);
 }
+
+/** The shortest-schedule search lives in shortest.ts (fingerprints and parent links only). */
+export { shortestViolation } from './shortest.ts';

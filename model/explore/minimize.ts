@@ -9,15 +9,63 @@
  * A choice encodes "cpu N runs its next step" (or an event on a CPU), so a
  * shorter list keeps its meaning when steps are removed around it.
  */
-import type { ViolationKind } from '../check/violation.ts';
+import { kindOf, type ViolationKind } from '../check/violation.ts';
+import { H_BOUND_HIT, H_VIOL_KIND } from '../kernel/layout.ts';
+import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import { CHOICE_RUN, choiceCpu, choiceKind } from '../kernel/semantics.ts';
-import { replay } from './replay.ts';
+import { endViolation } from './outcome.ts';
+
+/**
+ * Replays candidate schedules on one machine, stepping in place from a
+ * copy of the initial state, without labels: what ddmin asks thousands of
+ * times. The same answer as replay() (every choice enabled where it is
+ * taken, the violation at the last step or at the end state, none before).
+ */
+export class Reproducer {
+  private readonly m: Machine;
+  private readonly init: Int32Array;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly enabled: number[] = [];
+
+  constructor(p: Program) {
+    this.m = new Machine(p);
+    this.init = this.m.initial().slice();
+    this.lo = this.m.hLo;
+    this.hi = this.m.hHi;
+  }
+
+  /** The kind of violation `choices` replays to, or null (none, a choice not enabled, a violation too early, a loop bound). */
+  kindOf(choices: readonly number[]): ViolationKind | null {
+    const m = this.m;
+    const s = m.s;
+    s.set(this.init);
+    m.hLo = this.lo;
+    m.hHi = this.hi;
+    m.logLen = 0;
+    const en = this.enabled;
+    for (let i = 0; i < choices.length; i++) {
+      m.enabledInto(en);
+      if (!en.includes(choices[i]!)) return null;
+      m.stepInPlace(choices[i]!);
+      m.logLen = 0;
+      if (s[H_VIOL_KIND] !== 0) return i === choices.length - 1 ? kindOf(s[H_VIOL_KIND]!) : null;
+      if (s[H_BOUND_HIT] !== 0) return null;
+    }
+    m.enabledInto(en);
+    return en.length === 0 ? (endViolation(m, s, choices)?.kind ?? null) : null;
+  }
+
+  /** Does `choices` replay to a violation of `kind`? */
+  reproduces(choices: readonly number[], kind: ViolationKind): boolean {
+    return this.kindOf(choices) === kind;
+  }
+}
 
 /** Does this schedule replay to a violation of `kind`? */
 export function reproduces(p: Program, choices: readonly number[], kind: ViolationKind): boolean {
-  const r = replay(p, choices);
-  return r.mismatch === null && r.violation?.kind === kind;
+  return new Reproducer(p).reproduces(choices, kind);
 }
 
 /** Interrupts, preemptions and other events that are not a CPU running its code. */
@@ -36,6 +84,8 @@ export function compareSchedules(a: readonly number[], b: readonly number[]): nu
 
 /** ddmin: a 1-minimal sub-list of `choices` that still reproduces `kind`. */
 export function minimize(p: Program, choices: readonly number[], kind: ViolationKind): number[] {
+  const r = new Reproducer(p);
+  const reproduces = (_: Program, candidate: readonly number[], k: ViolationKind): boolean => r.reproduces(candidate, k);
   let current = [...choices];
   if (!reproduces(p, current, kind)) {
     throw new Error('kdefer internal error: the schedule to minimise does not reproduce its violation');

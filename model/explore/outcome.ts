@@ -49,6 +49,8 @@ export interface SearchResult {
   /** Why the search is bounded-out, if it is. */
   readonly boundedOut: string | null;
   readonly stats: SearchStats;
+  /** A shard's result (shard.ts): which shard, and its share of the partition. */
+  readonly shard?: import('./shard.ts').ShardInfo;
 }
 
 /** The violation raised by the step that produced `s` (m.message is that step's). */
@@ -63,6 +65,7 @@ export function stepViolation(m: Machine, s: Int32Array, choices: readonly numbe
     cpu: s[H_VIOL_CPU]!,
     context: ctx >= 0 ? m.contextName(ctx) : '',
     choices: [...choices],
+    ...(m.cycle ? { cycle: m.cycle } : {}),
   };
 }
 

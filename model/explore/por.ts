@@ -44,12 +44,17 @@
  * the DFS stack is expanded fully (exhaustive.ts).
  *
  * Anything without a declared footprint conflicts with everything: a new
- * mechanism is explored fully until its footprints are written.
+ * mechanism is explored fully until its footprints are written. A program
+ * whose mechanisms keep books after every step (Mechanism.afterStep: RCU's
+ * quiescent states, which any step ending a reader may advance and which
+ * may wake a task on another CPU) has every footprint taken as
+ * everything: no transition's declared footprint covers what the hook
+ * writes after it.
  */
 import { ContextStatus, FrameKind, L_OWNER, X_CALLS, X_ID, X_KIND, X_PC, X_STATUS } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
-import { CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
+import { AFTER_STEP, CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
 import { choiceCpu, choiceKind, type FootprintBuilder } from '../kernel/semantics.ts';
 import { E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import { successors } from '../dsl/liveness.ts';
@@ -264,9 +269,15 @@ export class StaticFootprints {
   /** Per instruction: the CPUs it can run on. */
   private readonly insnCpus: Int32Array;
   private readonly cache = new Map<number, Footprint>();
+  /** The same footprints by (instruction, cpu, task + 1), for the search's hot path. */
+  private readonly flatCache: (Footprint | undefined)[] = [];
   private readonly exitCache = new Map<number, Footprint>();
 
+  /** Some mechanism's after-step bookkeeping runs in this program: every footprint is everything (see the file comment). */
+  private readonly hooked: boolean;
+
   constructor(readonly p: Program) {
+    this.hooked = AFTER_STEP.some((h) => h.needs(p));
     const items = new Items(p);
     this.items = items;
     const ninsn = p.code.length / INSN_WIDTH;
@@ -404,9 +415,15 @@ export class StaticFootprints {
    * a context's exit is exit().
    */
   insn(pc: number, cpu: number, task: number): Footprint {
+    const flat = ((pc / INSN_WIDTH) * this.p.ncpu + cpu) * (this.p.tasks.length + 1) + task + 1;
+    const hit = this.flatCache[flat];
+    if (hit !== undefined) return hit;
     const key = ((pc / INSN_WIDTH) * 16 + cpu) * 1024 + task + 1;
     const known = this.cache.get(key);
-    if (known) return known;
+    if (known) {
+      this.flatCache[flat] = known;
+      return known;
+    }
     const p = this.p;
     const rec = new Recorder(this.items, p, cpu, task >= 0 ? [task] : this.tasksOn(cpu));
     const opcode = p.code[pc]!;
@@ -448,6 +465,10 @@ export class StaticFootprints {
 
   /** A transition that may write what an `always` invariant reads reads all of it (see the file comment). */
   private finish(fp: Footprint): void {
+    if (this.hooked) {
+      fp.all = true;
+      fp.raises = -1;
+    }
     const inv = this.invariantItems;
     let writesInvariant = fp.all;
     for (let i = 0; i < inv.length && !writesInvariant; i++) if ((fp.w[i]! & inv[i]!) !== 0) writesInvariant = true;
@@ -546,6 +567,10 @@ export class PartialOrder {
   private readonly perCpu: number[];
   /** Per CPU: bit k set if choice kind k is enabled there now (kind 0 runs the top context). */
   private readonly kinds: number[];
+  /** Scratch: the pruned choices (ample), the CPUs to visit (closure). */
+  private rest = new Int32Array(64);
+  private readonly todo: Int32Array;
+  private readonly dynDone: Uint8Array;
 
   constructor(private readonly m: Machine, footprints?: StaticFootprints) {
     this.fp = footprints ?? new StaticFootprints(m.p);
@@ -557,6 +582,8 @@ export class PartialOrder {
     this.inSet = new Uint8Array(n);
     this.perCpu = new Array<number>(n).fill(0);
     this.kinds = new Array<number>(n).fill(0);
+    this.todo = new Int32Array(n);
+    this.dynDone = new Uint8Array(n);
   }
 
   /**
@@ -572,14 +599,18 @@ export class PartialOrder {
     perCpu.fill(0);
     const kinds = this.kinds;
     kinds.fill(0);
-    for (const c of enabled) {
-      perCpu[choiceCpu(c)]!++;
-      kinds[choiceCpu(c)] = kinds[choiceCpu(c)]! | (1 << choiceKind(c));
+    for (let i = 0; i < enabled.length; i++) {
+      const c = enabled[i]!;
+      const cpu = choiceCpu(c);
+      perCpu[cpu]!++;
+      kinds[cpu] = kinds[cpu]! | (1 << choiceKind(c));
     }
+    if (this.rest.length < enabled.length) this.rest = new Int32Array(enabled.length * 2);
     let active = 0;
     for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
     if (active <= 1) return enabled.length;
-    for (let c = 0; c < n; c++) this.dynamic(c);
+    // What each CPU can do now: computed when a closure first needs it.
+    this.dynDone.fill(0);
 
     // Smallest closed set seeded by each CPU with enabled transitions.
     let bestMask = -1;
@@ -598,14 +629,18 @@ export class PartialOrder {
     }
     if (bestMask < 0) return enabled.length;
     // Ample choices first, the rest after (for the stack proviso), each in order.
-    const ample: number[] = [];
-    const rest: number[] = [];
-    for (const c of enabled) (bestMask & (1 << choiceCpu(c)) ? ample : rest).push(c);
-    for (let i = 0; i < ample.length; i++) enabled[i] = ample[i]!;
-    for (let i = 0; i < rest.length; i++) enabled[ample.length + i] = rest[i]!;
+    const rest = this.rest;
+    let na = 0;
+    let nr = 0;
+    for (let i = 0; i < enabled.length; i++) {
+      const c = enabled[i]!;
+      if (bestMask & (1 << choiceCpu(c))) enabled[na++] = c;
+      else rest[nr++] = c;
+    }
+    for (let i = 0; i < nr; i++) enabled[na + i] = rest[i]!;
     this.stats.reducedStates++;
-    this.stats.prunedTransitions += rest.length;
-    return ample.length;
+    this.stats.prunedTransitions += nr;
+    return na;
   }
 
   /**
@@ -620,16 +655,22 @@ export class PartialOrder {
     inSet[seed] = 1;
     let mask = 1 << seed;
     let count = this.perCpu[seed]!;
-    const todo = [seed];
-    while (todo.length > 0) {
-      const c = todo.pop()!;
+    const todo = this.todo;
+    let top = 0;
+    todo[top++] = seed;
+    while (top > 0) {
+      const c = todo[--top]!;
+      if (this.dynDone[c] === 0) {
+        this.dynamic(c);
+        this.dynDone[c] = 1;
+      }
       for (let other = 0; other < n; other++) {
         if (inSet[other] || !this.interferes(other, c)) continue;
         inSet[other] = 1;
         mask |= 1 << other;
         count += this.perCpu[other]!;
         if (count >= limit) return -1;
-        todo.push(other);
+        todo[top++] = other;
       }
     }
     return mask;
@@ -657,17 +698,25 @@ export class PartialOrder {
     const s = m.s;
     const r = this.dynR[c]!;
     const w = this.dynW[c]!;
-    r.fill(0);
-    w.fill(0);
+    for (let i = 0; i < this.words; i++) {
+      r[i] = 0;
+      w[i] = 0;
+    }
     let all = false;
     // Events offered here now, or that another CPU could make offered before this one moves.
     const kinds = this.kinds[c]!;
-    for (const { source, kind, fp } of this.fp.sourceOn[c]!) {
-      if ((kinds & (1 << kind)) === 0 && source.quiet && source.quiet(m, c)) continue;
+    const sources = this.fp.sourceOn[c]!;
+    const words = this.words;
+    for (let k = 0; k < sources.length; k++) {
+      const src = sources[k]!;
+      if ((kinds & (1 << src.kind)) === 0 && src.source.quiet && src.source.quiet(m, c)) continue;
+      const fp = src.fp;
       if (fp.all) all = true;
-      for (let i = 0; i < this.words; i++) {
-        r[i] = r[i]! | fp.r[i]!;
-        w[i] = w[i]! | fp.w[i]!;
+      const fr = fp.r;
+      const fw = fp.w;
+      for (let i = 0; i < words; i++) {
+        r[i] = r[i]! | fr[i]!;
+        w[i] = w[i]! | fw[i]!;
       }
     }
     const ctx = m.top(c);

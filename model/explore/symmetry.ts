@@ -32,7 +32,7 @@
  * tried and the smallest fingerprint kept.
  */
 import {
-  C_CURTASK, CPU_SIZE, FrameKind, H_TICKED, I_RUNNING, IRQ_SIZE, L_OWNER, L_QHOLDER,
+  C_CURTASK, C_DEPTH, CPU_SIZE, FrameKind, H_TICKED, I_RUNNING, IRQ_SIZE, L_OWNER, L_QHOLDER,
   LOCK_SIZE, MAX_CALLS, T_CHANNEL, X_CPU, X_ID, X_KIND, X_PC, X_RET,
 } from '../kernel/layout.ts';
 import { E_BIN, E_CPU, E_END, E_NOT, E_PER_CPU, BINARY_FNS } from '../kernel/data.ts';
@@ -61,6 +61,66 @@ const enum Role {
 }
 
 const ROLE_OF: Readonly<Record<string, Role>> = { plain: Role.Plain, cpu: Role.Cpu, 'cpu+1': Role.CpuPlus1, cpuMask: Role.CpuMask, 'ctx+1': Role.CtxPlus1, task: Role.Task };
+
+/**
+ * CPU signatures by (CPU, fingerprint of its own words): open addressing on
+ * typed arrays; emptied when it reaches its size (a cache, not a record).
+ */
+class SignatureCache {
+  private static readonly SLOTS = 1 << 16;
+  private readonly key = new Int32Array(SignatureCache.SLOTS * 3);
+  private readonly val = new Int32Array(SignatureCache.SLOTS * 2);
+  /** 0 empty, 1 signature, 2 cross (no fast signature). */
+  private readonly tag = new Uint8Array(SignatureCache.SLOTS);
+  private size = 0;
+
+  find(c: number, lo: number, hi: number): number {
+    const mask = SignatureCache.SLOTS - 1;
+    let i = (mix32(lo ^ Math.imul(hi, 0x9e3779b1)) + c) & mask;
+    for (;;) {
+      if (this.tag[i] === 0) return -1;
+      if (this.key[3 * i] === lo && this.key[3 * i + 1] === hi && this.key[3 * i + 2] === c) return i;
+      i = (i + 1) & mask;
+    }
+  }
+  put(c: number, lo: number, hi: number, sLo: number, sHi: number, cross: boolean): void {
+    if (this.size * 2 >= SignatureCache.SLOTS) {
+      this.tag.fill(0);
+      this.size = 0;
+    }
+    const mask = SignatureCache.SLOTS - 1;
+    let i = (mix32(lo ^ Math.imul(hi, 0x9e3779b1)) + c) & mask;
+    while (this.tag[i] !== 0) i = (i + 1) & mask;
+    this.key[3 * i] = lo;
+    this.key[3 * i + 1] = hi;
+    this.key[3 * i + 2] = c;
+    this.val[2 * i] = sLo;
+    this.val[2 * i + 1] = sHi;
+    this.tag[i] = cross ? 2 : 1;
+    this.size++;
+  }
+  cross(i: number): boolean {
+    return this.tag[i] === 2;
+  }
+  sigLo(i: number): number {
+    return this.val[2 * i]!;
+  }
+  sigHi(i: number): number {
+    return this.val[2 * i + 1]!;
+  }
+}
+
+/** A renamed id that names another orbit CPU's (see Symmetry.canonical's fast path). */
+const CROSS = -0x40000000;
+
+/** murmur3's 32-bit finaliser (as in zobrist.ts). */
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}
 
 /** Why a program has no symmetry to use, or null. */
 export type NoSymmetry = string;
@@ -101,6 +161,27 @@ export class Symmetry {
   /** The region of each task's and each line's own code (−1 for builtin code). */
   private readonly taskRegion: number[];
   private readonly lineRegion: number[];
+  /**
+   * The fast path's renaming of each orbit CPU c into its class's first CPU
+   * (see canonical): per CPU, task, line and context, its image when c is
+   * renamed so, CROSS for an id of another orbit CPU, itself otherwise.
+   */
+  private readonly selfCpu: Int32Array[] = [];
+  private readonly selfTask: Int32Array[] = [];
+  private readonly selfLine: Int32Array[] = [];
+  private readonly selfCtx: Int32Array[] = [];
+  /** Per region, per orbit CPU: the start of its image region when that CPU is renamed (−1: CROSS, −2: itself). */
+  private readonly selfRegionStart: Int32Array[] = [];
+  /** Per CPU: where its frames start in its local words, and the words per frame. */
+  private readonly ctxSize: number;
+  private readonly cpuSizeWords = CPU_SIZE;
+  /** Per word: the orbit CPU whose own word it is, or −1 (the machine's parts, see Machine.trackParts). */
+  private readonly owner: Int32Array;
+  /** Signatures already computed, by CPU and the fingerprint of its own words. */
+  private readonly cache = new SignatureCache();
+  /** Scratch: each orbit CPU's 64-bit signature (lanes). */
+  private readonly sigHi: number[] = [];
+  private readonly cpuBase: number;
 
   private constructor(p: Program, m: Machine, orbits: number[][]) {
     this.ncpu = p.ncpu;
@@ -131,6 +212,7 @@ export class Symmetry {
     const inOrbit = new Int32Array(p.ncpu).fill(-1);
     orbits.forEach((o, k) => o.forEach((c) => { inOrbit[c] = k; }));
     const owner = new Int32Array(L.size).fill(-1);
+    this.owner = owner;
     const role = new Int32Array(L.size).fill(Role.Plain);
     // Roles of every word. (The violation words stay plain: a violating state ends the search.)
     role[H_TICKED] = Role.CpuMask;
@@ -198,6 +280,52 @@ export class Symmetry {
     this.lineCpu = new Int32Array(p.irqs.length).fill(-1);
     for (let c = 0; c < p.ncpu; c++) if (inOrbit[c]! >= 0) for (const l of this.privateLines[c]!) this.lineCpu[l] = c;
     this.maps = { cpu: new Int32Array(p.ncpu), task: new Int32Array(p.tasks.length), line: new Int32Array(p.irqs.length) };
+    this.ctxSize = L.ctxSize;
+    this.cpuBase = L.cpuBase;
+    // The fast path's renamings: CPU c into its class's first CPU, its pinned tasks and private lines with it.
+    for (let c = 0; c < p.ncpu; c++) {
+      const cpuM = new Int32Array(p.ncpu);
+      const taskM = new Int32Array(p.tasks.length);
+      const lineM = new Int32Array(p.irqs.length);
+      const ctxM = new Int32Array(L.nctx);
+      const regionM = new Int32Array(this.regions.length).fill(-2);
+      this.selfCpu.push(cpuM);
+      this.selfTask.push(taskM);
+      this.selfLine.push(lineM);
+      this.selfCtx.push(ctxM);
+      this.selfRegionStart.push(regionM);
+      const k = inOrbit[c]!;
+      if (k < 0) continue;
+      const to = orbits[k]![0]!;
+      for (let x = 0; x < p.ncpu; x++) cpuM[x] = x === c ? to : inOrbit[x]! >= 0 ? CROSS : x;
+      for (let t = 0; t < p.tasks.length; t++) {
+        const owner = this.ctxCpu[t]!;
+        taskM[t] = owner < 0 ? t : owner === c ? this.pinned[to]![this.ctxRank[t]!]! : CROSS;
+      }
+      for (let l = 0; l < p.irqs.length; l++) {
+        const owner = this.lineCpu[l]!;
+        lineM[l] = owner < 0 ? l : owner === c ? this.privateLines[to]![this.privateLines[c]!.indexOf(l)]! : CROSS;
+      }
+      for (let ctx = 0; ctx < L.nctx; ctx++) {
+        if (ctx < L.ntasks) ctxM[ctx] = ctx < p.tasks.length ? taskM[ctx]! : ctx;
+        else {
+          const f = ctx - L.ntasks;
+          const owner = Math.floor(f / L.maxFrames);
+          const image = cpuM[owner]!;
+          ctxM[ctx] = image === CROSS ? CROSS : L.ntasks + image * L.maxFrames + (f % L.maxFrames);
+        }
+      }
+      this.regions.forEach((region, r) => {
+        const owner = region.kind === 'task' ? this.ctxCpu[region.id]! : this.lineCpu[region.id]!;
+        if (owner < 0) return;
+        if (owner !== c) {
+          regionM[r] = -1;
+          return;
+        }
+        const image = region.kind === 'task' ? this.taskRegion[taskM[region.id]!]! : this.lineRegion[lineM[region.id]!]!;
+        regionM[r] = this.regions[image]!.start;
+      });
+    }
   }
 
   /**
@@ -224,8 +352,275 @@ export class Symmetry {
     return new Symmetry(p, m, orbits);
   }
 
-  /** The canonical fingerprint of the machine's current state, into out[0], out[1]. */
+  /**
+   * The canonical key of the machine's current state, into out[0], out[1].
+   *
+   * Fast path. Each orbit CPU's own words (its block, its live interrupt
+   * frames, its pinned tasks, private lines and per-CPU values) are hashed
+   * into a 64-bit signature, renamed as if it were its class's first CPU,
+   * and the global words that name it (a lock's owner among its contexts)
+   * are folded in. When no CPU's own words name another orbit CPU or one of
+   * its tasks, lines, frames or pcs (the common case: a CPU's words name
+   * itself), the signature is a function of the CPU's part of the state
+   * alone, whichever place it is renamed into. The CPUs of each class are
+   * sorted by signature; the key hashes (a) the global words, renamed by
+   * that order, and (b) per place of each class, the signature of the CPU
+   * put there. So the key is a hash of one renaming of the state, the same
+   * for all states of an orbit, and two states get the same key only if one
+   * is a renaming of the other (up to a 64-bit hash collision). Frames above
+   * a CPU's depth are skipped: they are all zero (Machine.popFrame clears
+   * them) and no step reads them before pushFrame clears them again.
+   *
+   * When some CPU's words name another orbit CPU's ids, the exact path
+   * below renames every word (a different hash family, used by every state
+   * of that orbit alike: the property is invariant under renaming).
+   */
   canonical(m: Machine, out: Int32Array): void {
+    const s = m.s;
+    const sig = this.sig;
+    const sigHi = this.sigHi;
+    if (m.partOf !== this.owner) m.trackParts(this.owner, this.ncpu);
+    const partLo = m.partLo;
+    const partHi = m.partHi;
+    const cache = this.cache;
+    // The global words' own fingerprint: the whole state's, less the CPUs' own words (and, below, the role words).
+    let gLo = m.hLo;
+    let gHi = m.hHi;
+    for (let k = 0; k < this.orbits.length; k++) {
+      const orbit = this.orbits[k]!;
+      for (let j = 0; j < orbit.length; j++) {
+        const c = orbit[j]!;
+        const pLo = partLo[c]!;
+        const pHi = partHi[c]!;
+        gLo ^= pLo;
+        gHi ^= pHi;
+        // A CPU's signature is a function of its own words: computed once per content (by its
+        // 64-bit fingerprint, whose collisions are as unlikely as the visited set's, see visited.ts).
+        const at = cache.find(c, pLo, pHi);
+        if (at >= 0) {
+          if (cache.cross(at)) {
+            this.exact(m, out);
+            return;
+          }
+          sig[c] = cache.sigLo(at);
+          sigHi[c] = cache.sigHi(at);
+          continue;
+        }
+        if (!this.signature(s, k, c)) {
+          cache.put(c, pLo, pHi, 0, 0, true);
+          this.exact(m, out);
+          return;
+        }
+        cache.put(c, pLo, pHi, sig[c]!, sigHi[c]!, false);
+      }
+    }
+    // Global words that name a CPU, or one of its tasks, frames or private code: part of its signature.
+    const roleOff = this.globalRoleOff;
+    const roleOf = this.globalRole;
+    for (let i = 0; i < roleOff.length; i++) {
+      const off = roleOff[i]!;
+      const v = s[off]!;
+      let c = -1;
+      let tag = 1;
+      switch (roleOf[i]) {
+        case Role.CpuMask:
+          for (let x = 0; x < this.ncpu; x++) {
+            if (v & (1 << x) && this.orbitOf[x]! >= 0) {
+              sig[x] = sig[x]! ^ zLo(off, 1);
+              sigHi[x] = sigHi[x]! ^ zHi(off, 1);
+            }
+          }
+          break;
+        case Role.Cpu:
+          if (v >= 0 && v < this.ncpu && this.orbitOf[v]! >= 0) c = v;
+          break;
+        case Role.CpuPlus1:
+          if (v > 0 && this.orbitOf[v - 1]! >= 0) c = v - 1;
+          break;
+        case Role.CtxPlus1:
+        case Role.Ctx: {
+          const ctx = roleOf[i] === Role.Ctx ? v : v - 1;
+          if (ctx < 0) break;
+          c = this.ctxCpu[ctx]!;
+          tag = 0x10000 + this.ctxRank[ctx]!;
+          break;
+        }
+        case Role.Task:
+          if (v >= 0) {
+            c = this.ctxCpu[v]!;
+            tag = 0x20000 + this.ctxRank[v]!;
+          }
+          break;
+        case Role.Pc: {
+          const r = v >= 0 ? this.pcRegion[v / INSN_WIDTH]! : -1;
+          if (r < 0) break;
+          const region = this.regions[r]!;
+          c = region.kind === 'task' ? this.ctxCpu[region.id]! : this.lineCpu[region.id]!;
+          tag = 0x30000 + v - region.start;
+          break;
+        }
+        case Role.Channel: {
+          const tg = v >>> 16;
+          const t = v & 0xffff;
+          if (tg === Chan.Timeout || tg === Chan.Worker) {
+            c = this.ctxCpu[t]!;
+            tag = 0x40000 + this.ctxRank[t]!;
+          }
+          break;
+        }
+        default:
+          break;
+      }
+      if (c >= 0) {
+        sig[c] = sig[c]! ^ zLo(off, tag);
+        sigHi[c] = sigHi[c]! ^ zHi(off, tag);
+      }
+    }
+    // Sort each class by signature (both lanes, unsigned; insertion sort: classes are small).
+    this.identity();
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < this.orbits.length; k++) {
+      const sorted = this.sorted[k]!;
+      const orbit = this.orbits[k]!;
+      for (let j = 0; j < orbit.length; j++) sorted[j] = orbit[j]!;
+      for (let j = 1; j < sorted.length; j++) {
+        const c = sorted[j]!;
+        const cLo = sig[c]! >>> 0;
+        const cHi = sigHi[c]! >>> 0;
+        let x = j - 1;
+        while (x >= 0) {
+          const y = sorted[x]!;
+          const yLo = sig[y]! >>> 0;
+          if (yLo < cLo || (yLo === cLo && sigHi[y]! >>> 0 <= cHi)) break;
+          sorted[x + 1] = y;
+          x--;
+        }
+        sorted[x + 1] = c;
+      }
+      for (let r = 0; r < sorted.length; r++) {
+        const c = sorted[r]!;
+        this.renameOwned(c, orbit[r]!);
+        // Place r of class k holds signature sig[c]: mixed with the place, so places differ.
+        const salt = Math.imul((k << 8) + r + 1, 0x9e3779b1);
+        const a = sig[c]!;
+        const b = sigHi[c]!;
+        lo ^= mix32(a ^ salt ^ mix32(b + 0x632be5ab));
+        hi ^= mix32(b ^ Math.imul(salt, 0x85ebca77) ^ mix32(a ^ 0x27d4eb2f));
+      }
+    }
+    // The global words: plain ones as they are, the others renamed by that order.
+    for (let i = 0; i < roleOff.length; i++) {
+      const off = roleOff[i]!;
+      const v0 = s[off]!;
+      const v = this.rename(roleOf[i]!, v0, s, off);
+      if (v !== v0) {
+        gLo ^= zLo(off, v0) ^ zLo(off, v);
+        gHi ^= zHi(off, v0) ^ zHi(off, v);
+      }
+    }
+    out[0] = lo ^ gLo;
+    out[1] = hi ^ gHi;
+  }
+
+  /**
+   * CPU `c`'s signature (class `k`) into sig/sigHi: its own words, frames
+   * above its depth skipped, renamed as if it were its class's first CPU;
+   * false if one of them names another orbit CPU's ids.
+   */
+  private signature(s: Int32Array, k: number, c: number): boolean {
+    const orbit = this.orbits[k]!;
+    const ctxSize = this.ctxSize;
+    const frames0 = this.cpuSizeWords;
+    const words = this.local[c]!;
+    const target = this.local[orbit[0]!]!;
+    const roles = this.localRole[c]!;
+    const depth = s[this.cpuBase + c * CPU_SIZE + C_DEPTH]!;
+    const framesEnd = frames0 + this.maxFrames * ctxSize;
+    const liveEnd = frames0 + depth * ctxSize;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < words.length; i++) {
+      if (i === liveEnd && i < framesEnd) i = framesEnd;
+      if (i >= words.length) break;
+      const v0 = s[words[i]!]!;
+      const role = roles[i]!;
+      if (role === Role.Plain) {
+        if (v0 === 0) continue;
+        lo ^= zLo(target[i]!, v0);
+        hi ^= zHi(target[i]!, v0);
+        continue;
+      }
+      const v = this.selfRename(role, v0, s, words[i]!, c);
+      if (v === CROSS) return false;
+      if (v !== 0) {
+        lo ^= zLo(target[i]!, v);
+        hi ^= zHi(target[i]!, v);
+      }
+    }
+    this.sig[c] = lo;
+    this.sigHi[c] = hi;
+    return true;
+  }
+
+  /**
+   * A word of orbit CPU `c`'s own, renamed as if `c` were its class's first
+   * CPU; CROSS if it names another orbit CPU's ids.
+   */
+  private selfRename(role: Role, v: number, s: Int32Array, off: number, c: number): number {
+    switch (role) {
+      case Role.Plain: return v;
+      case Role.Cpu: return v >= 0 && v < this.ncpu ? this.selfCpu[c]![v]! : v;
+      case Role.CpuPlus1: {
+        if (v <= 0) return v;
+        const x = this.selfCpu[c]![v - 1]!;
+        return x === CROSS ? CROSS : x + 1;
+      }
+      case Role.CpuMask: {
+        let out = 0;
+        const map = this.selfCpu[c]!;
+        for (let x = 0; x < this.ncpu; x++) {
+          if ((v & (1 << x)) === 0) continue;
+          if (map[x] === CROSS) return CROSS;
+          out |= 1 << map[x]!;
+        }
+        return out;
+      }
+      case Role.Task: return v >= 0 && v < this.selfTask[c]!.length ? this.selfTask[c]![v]! : v;
+      case Role.CtxPlus1: {
+        if (v <= 0) return v;
+        const x = this.selfCtx[c]![v - 1]!;
+        return x === CROSS ? CROSS : x + 1;
+      }
+      case Role.Ctx: return v >= 0 ? this.selfCtx[c]![v]! : v;
+      case Role.Pc: {
+        const r = v >= 0 ? this.pcRegion[v / INSN_WIDTH]! : -1;
+        if (r < 0) return v;
+        const image = this.selfRegionStart[c]![r]!;
+        if (image === -2) return v;
+        if (image === -1) return CROSS;
+        return v - this.regions[r]!.start + image;
+      }
+      case Role.ContextId: {
+        const kind = s[off - X_ID + X_KIND]!;
+        if (kind === FrameKind.Task) return this.selfTask[c]![v]!;
+        if (kind === FrameKind.Hardirq) return this.selfLine[c]![v]!;
+        if (kind === FrameKind.Softirq || kind === FrameKind.Ksoftirqd) return this.selfCpu[c]![v]!;
+        return v;
+      }
+      case Role.Channel: {
+        const tag = v >>> 16;
+        if (tag === Chan.Timeout || tag === Chan.Worker) {
+          const t = this.selfTask[c]![v & 0xffff]!;
+          return t === CROSS ? CROSS : (tag << 16) | t;
+        }
+        return v;
+      }
+    }
+  }
+
+  /** The exact canonical fingerprint (every word renamed), into out[0], out[1]. */
+  private exact(m: Machine, out: Int32Array): void {
     const s = m.s;
     const sig = this.sig;
     // Signatures: each CPU's words, renamed as if it were the first CPU of its class.
@@ -472,10 +867,17 @@ function regionOf(p: Program, entry: number): number[] {
 /** Why no renaming of CPUs can be a symmetry of `p`, or null if some may be. */
 function asymmetry(p: Program): NoSymmetry | null {
   if (p.ncpu < 2) return 'one CPU';
+  // Tasks born later, and lines whose liveness code changes, are tied to other tasks and lines
+  // by ids the renaming does not follow (start order, irq threads, wait channels of lines and threads).
+  if (p.tasks.some((t) => t.unborn || (t.after ?? -1) >= 0)) return 'a task starts by kthread_run or after another task';
+  if (p.irqs.some((l) => l.vector !== undefined || l.threadEntry >= 0 || !l.requested || l.noAutoEn || l.oneshot)) {
+    return 'an interrupt line is threaded, requested by code or a kernel vector';
+  }
   for (let pc = p.designStart; pc < p.code.length; pc += INSN_WIDTH) {
     const op = OPS[p.code[pc]!]!;
     for (const spec of op.operands ?? []) {
       if (spec.kind === 'int' && spec.field === 'cpu') return `${p.text[pc / INSN_WIDTH]} names a CPU (${p.where[pc / INSN_WIDTH]})`;
+      if (spec.kind === 'task' || spec.kind === 'irq') return `${p.text[pc / INSN_WIDTH]} names a ${spec.kind === 'task' ? 'task' : 'line'} (${p.where[pc / INSN_WIDTH]})`;
     }
     for (const off of exprOperands(p, pc)) {
       if (exprNamesCpu(p, off)) return `${p.text[pc / INSN_WIDTH]} reads a CPU number or a given CPU's per-CPU value (${p.where[pc / INSN_WIDTH]})`;
@@ -487,7 +889,9 @@ function asymmetry(p: Program): NoSymmetry | null {
       if (spec.wordRoles) continue;
       const declared = Object.keys((p.design as unknown as Record<string, Record<string, unknown> | undefined>)[spec.field] ?? {}).length > 0;
       const used = (mech.ops ?? []).some((op) => usesOp(p, op.name)) || p.builtinRegions.some((r) => r.live && (mech.builtins ?? []).some((b) => b.name === r.name));
-      if (declared || used) return `the ${spec.kind} objects do not declare which of their words hold CPU or context ids`;
+      // A kind with no object in the state has no words to rename, whatever its builtins do.
+      const present = (p.objects[spec.kind]?.length ?? 0) > 0;
+      if ((declared || used) && present) return `the ${spec.kind} objects do not declare which of their words hold CPU or context ids`;
     }
   }
   return null;

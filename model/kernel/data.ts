@@ -4,10 +4,12 @@
  * BUG_ON/WARN_ON (include/asm-generic/bug.h). Not kernel mechanisms, but
  * the glue a design's code is written in.
  */
-import { X_CALLS, X_RET, X_PC, X_PHASE } from './layout.ts';
+import { C_BH, C_SERVING, T_KTHREAD, X_CALLS, X_PC } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, OpSemantics } from './semantics.ts';
+import { KTHREAD_SHOULD_STOP } from './kthread.ts';
+import { sequenceOf } from './seqcount.ts';
 
 // ----------------------------------------------------------- expressions
 // Postfix pool: pairs (token, argument), ended by E_END.
@@ -22,6 +24,8 @@ export const E_QHEAD = 7;
 export const E_CPU = 8;
 export const E_BIN = 9; // arg = index into BINARY_FNS
 export const E_NOT = 10;
+export const E_CTX = 11; // arg = index into CONTEXT_PREDICATES (model/dsl/design.ts)
+export const E_SEQ_RETRY = 12; // arg = seqcount id; pops the sequence read_seqcount_begin returned
 
 export const BINARY_FNS = ['+', '-', '==', '!=', '<', '<=', '>', '>=', '&&', '||'] as const;
 
@@ -67,6 +71,13 @@ export function evaluate(m: Machine, cpu: number, ctx: number, off: number): num
       case E_NOT:
         stack[sp - 1] = stack[sp - 1] === 0 ? 1 : 0;
         break;
+      case E_CTX:
+        stack[sp++] = contextPredicate(m, cpu, ctx, arg) ? 1 : 0;
+        break;
+      case E_SEQ_RETRY:
+        // read_seqcount_retry(s, start): the sequence moved since read_seqcount_begin returned `start`.
+        stack[sp - 1] = sequenceOf(m, arg) !== stack[sp - 1] ? 1 : 0;
+        break;
       case E_BIN: {
         const y = stack[--sp]!;
         const x = stack[sp - 1]!;
@@ -76,6 +87,27 @@ export function evaluate(m: Machine, cpu: number, ctx: number, off: number): num
       default:
         throw new Error(`kdefer internal error: bad expression token ${pool[i]} at ${i}`);
     }
+  }
+}
+
+/**
+ * The context tests of include/linux/preempt.h (5.11+, with
+ * CONFIG_PREEMPT_COUNT) and kthread_should_stop(), by their index in
+ * CONTEXT_PREDICATES (shared/kernel-semantics-drivers.md D7).
+ */
+function contextPredicate(m: Machine, cpu: number, ctx: number, which: number): boolean {
+  const co = m.cpuOff(cpu);
+  switch (which) {
+    case 0: return m.inInterrupt(cpu); // in_interrupt(): irq_count() = NMI | hardirq | softirq (serving or disabled)
+    case 1: return m.inHardirq(cpu); // in_hardirq(): hardirq_count()
+    case 2: return m.s[co + C_SERVING]! > 0 || m.s[co + C_BH]! > 0; // in_softirq(): softirq_count()
+    case 3: return m.s[co + C_SERVING]! > 0; // in_serving_softirq(): softirq_count() & SOFTIRQ_OFFSET
+    case 4: return m.inTask(cpu); // in_task(): !(in_nmi() | in_hardirq() | in_serving_softirq())
+    case 5: return m.inAtomic(cpu); // in_atomic(): preempt_count() != 0
+    case 6: return m.irqsOff(cpu); // irqs_disabled()
+    case 7: return !m.inAtomic(cpu) && !m.irqsOff(cpu); // preemptible(): preempt_count() == 0 && !irqs_disabled()
+    case 8: return m.isTask(ctx) && (m.s[m.ctxOff(ctx) + T_KTHREAD]! & KTHREAD_SHOULD_STOP) !== 0; // kthread_should_stop()
+    default: throw new Error(`kdefer internal error: bad context predicate ${which}`);
   }
 }
 
@@ -150,16 +182,24 @@ export const DATA_OPS: readonly OpSemantics[] = [
     name: 'ret',
     internal: true,
     exec(m, cpu, ctx) {
-      const o = m.ctxOff(ctx);
-      const depth = m.s[o + X_CALLS]!;
-      if (depth > 0) {
-        m.w(o + X_CALLS, depth - 1);
-        m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-        m.w(o + X_RET + depth - 1, 0);
-        m.w(o + X_PHASE, 0);
-        return;
-      }
-      m.exitContext(cpu, ctx);
+      if (m.s[m.ctxOff(ctx) + X_CALLS]! > 0) m.returnFromCall(ctx);
+      else m.exitContext(cpu, ctx);
+    },
+  },
+  {
+    // either(b0, b1, …): a = the number of branches; a table of one jmp per
+    // branch follows. The variant is the branch: the model explores each.
+    name: 'either',
+    internal: true,
+    variants(_m, _cpu, _ctx, a) {
+      return a;
+    },
+    exec(m, _cpu, ctx, _a, _b, _c, variant) {
+      const pc = pcOf(m, ctx);
+      m.jump(ctx, m.code[pc + INSN_WIDTH * (1 + variant) + 1]!);
+    },
+    label(_m, _cpu, _ctx, a, _b, _c, variant) {
+      return `either → branch ${variant + 1} of ${a}`;
     },
   },
   {

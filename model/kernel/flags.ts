@@ -61,6 +61,19 @@ export interface KernelFlags {
    */
   readonly timerShutdown: boolean;
   /**
+   * disable_irq() starts with might_sleep() (6.2, 17549b0f184d "genirq:
+   * Add might_sleep() to disable_irq()"): called from the line's own
+   * handler it is "sleeping function called from invalid context"; before,
+   * it spun on its own IRQ_INPROGRESS for ever (B33).
+   */
+  readonly disableIrqMightSleep: boolean;
+  /**
+   * disable_work(_sync), disable_delayed_work(_sync), enable_work and
+   * enable_delayed_work exist (6.10, 86898fa6b8cd "workqueue: Implement
+   * disable/enable for (delayed) work items").
+   */
+  readonly workDisable: boolean;
+  /**
    * Timer pull (≥6.9, 7ee988770326 "timers: Implement the hierarchical pull
    * model", kernel/time/timer_migration.c): a non-pinned timer is queued on
    * the arming CPU's base, and if that CPU is idle when it is due, another
@@ -114,24 +127,26 @@ const V6_12: KernelFlags = {
   wqModel: 'cmwq',
   wqCpuHog: true,
   timerShutdown: true,
+  disableIrqMightSleep: true,
+  workDisable: true,
   timerPull: true,
   backlogBH: 'bh-on',
   prequeue: false,
   backlogLimit: true,
   preemptRT: false,
 };
-/** v6.6 LTS: as 6.12 but timers are pushed at arming, not pulled at expiry (before 7ee988770326, 6.9). */
-const V6_6: KernelFlags = { ...V6_12, timerPull: false };
-/** v6.1 LTS: ksoftirqd_running() deferral (until d15121be7485, 6.5), no timer_shutdown (f571faf6e443, 6.2), no CPU-hog kick (616db8779b1e, 6.5). */
-const V6_1: KernelFlags = { ...V6_6, softirqDefer: 'ksoftirqd-running', timerShutdown: false, wqCpuHog: false };
+/** v6.6 LTS: as 6.12 but timers are pushed at arming, not pulled at expiry (before 7ee988770326, 6.9), and no disable_work (before 86898fa6b8cd, 6.10). */
+const V6_6: KernelFlags = { ...V6_12, timerPull: false, workDisable: false };
+/** v6.1 LTS: ksoftirqd_running() deferral (until d15121be7485, 6.5), no timer_shutdown (f571faf6e443, 6.2), disable_irq without might_sleep (17549b0f184d, 6.2), no CPU-hog kick (616db8779b1e, 6.5). */
+const V6_1: KernelFlags = { ...V6_6, softirqDefer: 'ksoftirqd-running', timerShutdown: false, disableIrqMightSleep: false, wqCpuHog: false };
 
-const RELEASE_6_12: KernelProfile = { flags: V6_12, range: '6.12+', about: 'timer pull (6.9+); CPU-hog kick of work pools and no ksoftirqd deferral (6.5+); timer_shutdown (6.2+)' };
+const RELEASE_6_12: KernelProfile = { flags: V6_12, range: '6.12+', about: 'timer pull (6.9+); disable_work (6.10+); CPU-hog kick of work pools and no ksoftirqd deferral (6.5+); timer_shutdown and a sleeping disable_irq (6.2+)' };
 
 export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
   '6.12': RELEASE_6_12,
   '6.12-rt': { flags: { ...V6_12, preemptRT: true }, range: '6.12+ PREEMPT_RT', about: 'CONFIG_PREEMPT_RT: sleeping spinlock_t/rwlock_t, irqs left on by spin_lock_irq*, raw_spinlock_t spins, softirqs never at irq_exit, full preemption' },
-  '6.6': { flags: V6_6, range: '6.5–6.8', about: 'timers pushed at arming (get_nohz_timer_target), expired on their base\'s CPU; no ksoftirqd deferral; timer_shutdown' },
-  '6.1': { flags: V6_1, range: '5.13–6.1', about: 'ksoftirqd deferral (4.9–6.4); no timer_shutdown (before 6.2); no CPU-hog kick of work pools (before 6.5); sleeping tasklet waits (5.13+)' },
+  '6.6': { flags: V6_6, range: '6.5–6.8', about: 'timers pushed at arming (get_nohz_timer_target), expired on their base\'s CPU; no disable_work; no ksoftirqd deferral; timer_shutdown' },
+  '6.1': { flags: V6_1, range: '5.13–6.1', about: 'ksoftirqd deferral (4.9–6.4); no timer_shutdown, disable_irq spins in its own handler (before 6.2); no CPU-hog kick of work pools (before 6.5); sleeping tasklet waits (5.13+)' },
   // The newest release: designs written for "modern" follow it.
   modern: RELEASE_6_12,
   '4.x-prequeue': {
@@ -141,6 +156,8 @@ export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
       taskletWait: 'spin',
       wqCpuHog: false,
       timerShutdown: false,
+      disableIrqMightSleep: false,
+      workDisable: false,
       timerPull: false,
       backlogBH: 'bh-off',
       prequeue: true,
@@ -161,6 +178,8 @@ export const PROFILE_INFO: Readonly<Record<ProfileName, KernelProfile>> = {
       wqModel: 'per-wq-threads',
       wqCpuHog: false,
       timerShutdown: false,
+      disableIrqMightSleep: false,
+      workDisable: false,
       timerPull: false,
       backlogBH: 'bh-off',
       backlogLimit: false,
@@ -192,6 +211,8 @@ const ALLOWED: { readonly [K in keyof KernelFlags]: readonly KernelFlags[K][] } 
   wqModel: ['per-wq-threads', 'cmwq'],
   wqCpuHog: [true, false],
   timerShutdown: [true, false],
+  disableIrqMightSleep: [true, false],
+  workDisable: [true, false],
   timerPull: [true, false],
   backlogBH: ['bh-off', 'bh-on'],
   prequeue: [true, false],

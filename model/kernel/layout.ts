@@ -8,6 +8,7 @@
  * Context ids: task i is i; frame d of CPU c is tasks + c*maxFrames + d.
  */
 import type { Program } from './program.ts';
+import { LOCK_KINDS } from './lock-kinds.ts';
 
 // Header
 export const H_VIOL_KIND = 0; // violation kind code (0 = none)
@@ -27,10 +28,18 @@ export const H_JIFFIES = 7;
 export const H_TICKED = 8;
 export const HEADER_SIZE = 9;
 
-// Per irq line
+// Per irq line (irq.ts)
 export const I_BUDGET = 0; // arrivals left
 export const I_RUNNING = 1; // cpu+1 while a handler for the line runs (IRQD_IRQ_INPROGRESS)
-export const IRQ_SIZE = 2;
+export const I_DEPTH = 2; // desc->depth: disable_irq nesting; the line is not requested while I_STATE lacks REQUESTED
+export const I_STATE = 3; // bits: requested (an action installed), IRQTF_RUNTHREAD, masked until the oneshot thread finishes
+export const I_THREADS = 4; // desc->threads_active: woken thread handlers not yet finished
+export const IRQ_SIZE = 5;
+/** I_STATE bits. */
+export const IRQ_REQUESTED = 1; // an action is installed (request_irq, or at boot)
+export const IRQ_RUNTHREAD = 2; // IRQTF_RUNTHREAD: the thread function should run
+export const IRQ_ONESHOT_MASKED = 4; // masked by the flow handler until the oneshot thread finishes
+export const IRQ_IN_THREAD_FN = 8; // the line's thread is inside its thread function
 
 // Per CPU: the preempt_count parts are kept apart (include/linux/preempt.h)
 export const C_IRQS_OFF = 0; // irqs_disabled()
@@ -93,14 +102,24 @@ export const T_CHANNEL = X_AUX0;
 export const X_AUX2 = X_AUX1 + 1;
 export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
-/** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
-export const X_CPU = X_EXIT + 1;
+/** Tasks only (frames use X_EXIT): kthread flags, KTHREAD_SHOULD_STOP (see kthread.ts). */
+export const T_KTHREAD = X_EXIT;
 /**
- * The registers (one word per register name), then one word per rwlock:
- * the context's extra read references to it (read recursion, see
- * spinlock.ts), at Layout.readNestBase + Layout.readNestSlot[lock].
+ * lockdep subclass of each held lock (spin_lock_nested, mutex_lock_nested…):
+ * 4 bits per lock id 0..7, 0 for a plain acquisition. Only lockdep reads it.
  */
-export const X_REGS = X_CPU + 1;
+export const X_SUBCLASS = X_EXIT + 1;
+/** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
+export const X_CPU = X_SUBCLASS + 1;
+/** rcu_read_lock nesting of the context (rcu.ts); for a task under PREEMPT_RCU, current->rcu_read_lock_nesting. */
+export const X_RCU = X_CPU + 1;
+/**
+ * The registers (one word per register name), then one word per lock with
+ * a shared (read) mode, rwlock_t and rw_semaphore: the context's extra read
+ * references to it (read recursion, see held-locks.ts), at
+ * Layout.readNestBase + Layout.readNestSlot[lock].
+ */
+export const X_REGS = X_RCU + 1;
 
 export const enum ContextStatus {
   Free = 0,
@@ -113,6 +132,11 @@ export const enum ContextStatus {
   Runnable = 4,
   /** A task asleep on a wait channel (X_AUX0) until woken. */
   Blocked = 5,
+  /**
+   * A task that does not exist yet: a kthread until kthread_run creates it,
+   * or a task that starts `after` another one exits (see kthread.ts).
+   */
+  Unborn = 6,
 }
 
 
@@ -139,7 +163,7 @@ export interface Layout {
   readonly maxFrames: number;
   /** Offset in a context block of its read-recursion words, one per rwlock (after the registers). */
   readonly readNestBase: number;
-  /** Lock id → its read-recursion word's index from readNestBase, or -1 for a lock that is not an rwlock. */
+  /** Lock id → its read-recursion word's index from readNestBase, or -1 for a lock with no read mode. */
   readonly readNestSlot: Int32Array;
   readonly irqBase: number;
   readonly cpuBase: number;
@@ -166,7 +190,7 @@ export function computeLayout(p: Program): Layout {
   const readNestSlot = new Int32Array(p.locks.length).fill(-1);
   let rwlocks = 0;
   p.locks.forEach((l, i) => {
-    if (l.kind === 'rwlock') readNestSlot[i] = rwlocks++;
+    if (LOCK_KINDS[l.kind].shared) readNestSlot[i] = rwlocks++;
   });
   const ctxSize = readNestBase + rwlocks;
   const irqBase = HEADER_SIZE;

@@ -8,17 +8,18 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MODEL_BOUND, ModelBound, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  I_BUDGET, I_DEPTH, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MODEL_BOUND, ModelBound, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
   X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
 import { evaluate } from './data.ts';
+import { closedCycle, type WaitStep } from '../check/deadlock.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { Chan, channel, UNCREATED_KTHREAD } from './scheduler.ts';
-import { CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OPS, SOURCE_KIND } from './registry.ts';
+import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OBJECT_KINDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
-  CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type WaitEdge,
+  CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type TransitionObserver, type WaitEdge,
 } from './semantics.ts';
 
 export class Machine {
@@ -29,6 +30,8 @@ export class Machine {
   s: Int32Array;
   /** The message of the violation raised by the last step, if any. */
   message: string | null = null;
+  /** The wait-for cycle of a deadlock the last step closed (check/deadlock.ts closedCycle), if any. */
+  cycle: readonly WaitStep[] | null = null;
   /**
    * The fingerprint of `s` (two 32-bit lanes, see zobrist.ts), kept up to
    * date by every write through w(). Valid after initial(), load() and
@@ -36,10 +39,22 @@ export class Machine {
    */
   hLo = 0;
   hHi = 0;
+  /**
+   * Told of every transition stepInPlace takes (see TransitionObserver), and
+   * of the lockdep maps mechanisms annotate; null when nobody listens.
+   */
+  observer: TransitionObserver | null = null;
+  /** Per word, the part it belongs to, or null when parts are not tracked (see trackParts). */
+  partOf: Int32Array | null = null;
+  /** Each part's fingerprint (two lanes), kept like hLo/hHi. */
+  partLo = new Int32Array(0);
+  partHi = new Int32Array(0);
   /** The write log: (offset, old value) pairs appended by w(); undoTo(mark) rolls back. */
   private log = new Int32Array(1 << 14);
   /** Entries used in the write log (twice the number of writes). */
   logLen = 0;
+  /** The mechanisms' after-step bookkeeping this program needs (Mechanism.afterStep). */
+  private readonly afterStep: readonly ((m: Machine) => void)[];
   /** The choice sources that can offer something in this program (see ChoiceSource.active). */
   private readonly sources: readonly ChoiceSource[];
   /** Guards (lifetime checks) only if the program has something they check. */
@@ -50,6 +65,7 @@ export class Machine {
     this.L = computeLayout(p);
     this.code = p.code;
     this.s = new Int32Array(this.L.size);
+    this.afterStep = AFTER_STEP.filter((h) => h.needs(p)).map((h) => h.run);
     this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
     this.guards = GUARDS;
   }
@@ -116,8 +132,18 @@ export class Machine {
     this.log[n] = off;
     this.log[n + 1] = old;
     this.logLen = n + 2;
-    this.hLo ^= zLo(off, old) ^ zLo(off, value);
-    this.hHi ^= zHi(off, old) ^ zHi(off, value);
+    const dLo = zLo(off, old) ^ zLo(off, value);
+    const dHi = zHi(off, old) ^ zHi(off, value);
+    this.hLo ^= dLo;
+    this.hHi ^= dHi;
+    const parts = this.partOf;
+    if (parts !== null) {
+      const part = parts[off]!;
+      if (part >= 0) {
+        this.partLo[part] ^= dLo;
+        this.partHi[part] ^= dHi;
+      }
+    }
     vec[off] = value;
   }
   /** Zero words [from, to) through w(). */
@@ -129,7 +155,22 @@ export class Machine {
   undoTo(mark: number, hLo: number, hHi: number): void {
     const vec = this.s;
     const log = this.log;
-    for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+    const parts = this.partOf;
+    if (parts !== null) {
+      for (let i = this.logLen - 2; i >= mark; i -= 2) {
+        const off = log[i]!;
+        const part = parts[off]!;
+        if (part >= 0) {
+          const now = vec[off]!;
+          const old = log[i + 1]!;
+          this.partLo[part] ^= zLo(off, now) ^ zLo(off, old);
+          this.partHi[part] ^= zHi(off, now) ^ zHi(off, old);
+        }
+        vec[off] = log[i + 1]!;
+      }
+    } else {
+      for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+    }
     this.logLen = mark;
     this.hLo = hLo;
     this.hHi = hHi;
@@ -144,16 +185,24 @@ export class Machine {
    * run an operation to say what it would do.
    */
   dryRun<T>(fn: () => T): T {
-    const { s, message, hLo, hHi, logLen } = this;
+    const { s, message, cycle, hLo, hHi, logLen, observer } = this;
+    const partLo = this.partLo.slice();
+    const partHi = this.partHi.slice();
     this.s = s.slice();
+    // A label's dry run is no transition: the observer must not hear of it.
+    this.observer = null;
     try {
       return fn();
     } finally {
+      this.observer = observer;
       this.s = s;
       this.message = message;
+      this.cycle = cycle;
       this.hLo = hLo;
       this.hHi = hHi;
       this.logLen = logLen;
+      this.partLo = partLo;
+      this.partHi = partHi;
     }
   }
   /** Make `state` the machine's current state (stepped in place from now on), with its fingerprint. */
@@ -162,12 +211,38 @@ export class Machine {
     this.logLen = 0;
     this.rehash();
   }
-  /** Recompute the fingerprint of `s` from scratch. */
+  /** Recompute the fingerprint of `s` from scratch (and the parts' fingerprints, if tracked). */
   rehash(): void {
     const h = new Uint32Array(2);
     fingerprintOf(this.s, h);
     this.hLo = h[0]! | 0;
     this.hHi = h[1]! | 0;
+    const parts = this.partOf;
+    if (parts !== null) {
+      this.partLo.fill(0);
+      this.partHi.fill(0);
+      const s = this.s;
+      for (let off = 0; off < parts.length; off++) {
+        const part = parts[off]!;
+        if (part < 0 || s[off] === 0) continue;
+        this.partLo[part] ^= zLo(off, s[off]!);
+        this.partHi[part] ^= zHi(off, s[off]!);
+      }
+    }
+  }
+
+  /**
+   * Keep, besides the whole state's fingerprint, one per part of the state:
+   * word `off` belongs to part `partOf[off]` (−1: none). The same Zobrist
+   * contributions, XORed per part (partLo/partHi), updated by w() and
+   * undoTo() from the words they change. Symmetry reduction uses one part
+   * per CPU (model/explore/symmetry.ts). Recomputed here from `s`.
+   */
+  trackParts(partOf: Int32Array, parts: number): void {
+    this.partOf = partOf;
+    this.partLo = new Int32Array(parts);
+    this.partHi = new Int32Array(parts);
+    this.rehash();
   }
 
   // ---------------------------------------------- preempt_count predicates
@@ -254,6 +329,15 @@ export class Machine {
     this.w(o + X_CALLS, depth + 1);
     this.jump(ctx, entry);
   }
+  /** Return from the innermost call callFrom made (data.ts `ret`, or builtin code finishing in the same step). */
+  returnFromCall(ctx: number): void {
+    const o = this.ctxOff(ctx);
+    const depth = this.s[o + X_CALLS]!;
+    this.w(o + X_CALLS, depth - 1);
+    this.w(o + X_PC, this.s[o + X_RET + depth - 1]!);
+    this.w(o + X_RET + depth - 1, 0);
+    this.w(o + X_PHASE, 0);
+  }
   /** Snapshot the CPU's counts at a context or callback entry, for leak checks. */
   snapshotEntry(cpu: number, ctx: number): void {
     const co = this.cpuOff(cpu);
@@ -337,7 +421,13 @@ export class Machine {
     const p = this.p;
     const fresh = new Int32Array(this.L.size);
     this.s = fresh;
-    for (let l = 0; l < p.irqs.length; l++) fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+    for (let l = 0; l < p.irqs.length; l++) {
+      fresh[this.irqOff(l) + I_BUDGET] = p.irqs[l]!.budget;
+      // A line requested at boot has its action installed; one requested later starts without (irq.ts).
+      if (p.irqs[l]!.requested) fresh[this.irqOff(l) + I_STATE] = IRQ_REQUESTED;
+      // IRQF_NO_AUTOEN: requested at boot, but disabled until enable_irq.
+      if (p.irqs[l]!.requested && p.irqs[l]!.noAutoEn) fresh[this.irqOff(l) + I_DEPTH] = 1;
+    }
     for (let c = 0; c < p.ncpu; c++) fresh[this.cpuOff(c) + C_CURTASK] = -1;
     for (let t = 0; t < p.tasks.length; t++) {
       const o = this.ctxOff(t);
@@ -351,11 +441,13 @@ export class Machine {
         fresh[o + X_STATUS] = ContextStatus.Blocked;
         fresh[o + T_CHANNEL] = channel(Chan.Worker, (p.tasks[t]!.uncreated ? UNCREATED_KTHREAD : 0) | t);
       }
+      // A kthread before kthread_run, or a task waiting for another one's exit, does not exist yet.
+      if (p.tasks[t]!.unborn) fresh[o + X_STATUS] = ContextStatus.Unborn;
     }
     // A CPU with a single task starts running it; with several, the
     // scheduler's first pick is a choice.
     for (let c = 0; c < p.ncpu; c++) {
-      const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle ? [i] : []));
+      const mine = p.tasks.flatMap((t, i) => (t.cpu === c && !t.idle && !t.unborn ? [i] : []));
       if (mine.length === 1) {
         fresh[this.cpuOff(c) + C_CURTASK] = mine[0]!;
         fresh[this.ctxOff(mine[0]!) + X_STATUS] = ContextStatus.Running;
@@ -429,8 +521,20 @@ export class Machine {
    * and the fingerprint lanes follow the state.
    */
   stepInPlace(choice: number): void {
+    const observer = this.observer;
+    if (observer === null) {
+      this.stepBody(choice);
+      return;
+    }
+    observer.before(this, choice);
+    this.stepBody(choice);
+    observer.after(this, choice);
+  }
+
+  private stepBody(choice: number): void {
     const s = this.s;
     this.message = null;
+    this.cycle = null;
     const kind = choiceKind(choice);
     const cpu = choiceCpu(choice);
     const variant = choiceVariant(choice);
@@ -442,12 +546,26 @@ export class Machine {
       for (const guard of this.guards) if (!guard(this, cpu, ctx, pc)) return;
       OPS[code[pc]!]!.exec(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, variant);
       this.killDead(ctx);
+      if (s[H_VIOL_KIND] === 0) this.deadlockAt(ctx);
     } else {
       const src = CHOICE_SOURCES[kind - 1];
       if (!src) throw new Error(`kdefer internal error: unknown choice kind ${kind}`);
       src.apply(this, cpu, choiceArg(choice), variant);
     }
+    if (s[H_VIOL_KIND] === 0) for (const hook of this.afterStep) hook(this);
     if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+  }
+
+  /** What of the design's objects `ctx` holds like a lock (ObjectKindSpec.heldBy), or null. */
+  objectHeldBy(ctx: number): string | null {
+    for (const spec of OBJECT_KINDS) {
+      if (!spec.heldBy) continue;
+      for (let id = 0, n = this.p.objects[spec.kind]?.length ?? 0; id < n; id++) {
+        const what = spec.heldBy(this, id, ctx);
+        if (what) return what;
+      }
+    }
+    return null;
   }
 
   /**
@@ -524,6 +642,37 @@ export class Machine {
     const sleeping = this.s[o + X_STATUS] === ContextStatus.Blocked;
     if (!sleeping && op.ready && op.ready(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!)) return null;
     return op.waitsFor(this, cpu, ctx, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!);
+  }
+
+  /**
+   * After `ctx` stepped: if it now waits, and its wait closes a cycle that
+   * nothing can break (check/deadlock.ts closedCycle), the deadlock is
+   * declared here, not once every interrupt budget and timer tick is
+   * spent and no move is left.
+   */
+  private deadlockAt(ctx: number): void {
+    // closedCycle asks waitsNow first, which rules out a context that is not waiting.
+    const v = closedCycle(this, ctx);
+    if (!v) return;
+    this.fail(v.kind, v.message, this.cpuOfCtx(ctx), ctx);
+    this.cycle = v.cycle ?? null;
+  }
+
+  /**
+   * What `ctx` waits for now, if it has started waiting: asleep, or at an
+   * instruction whose readiness test fails (it spins). Unlike waitsFor, a
+   * context about to run an instruction that would make it wait is not
+   * waiting yet.
+   */
+  waitsNow(ctx: number): WaitEdge | null {
+    const o = this.ctxOff(ctx);
+    const status = this.s[o + X_STATUS];
+    if (status === ContextStatus.Blocked) return this.waitsFor(ctx);
+    if (status !== ContextStatus.Running) return null;
+    const pc = this.s[o + X_PC]!;
+    const op = OPS[this.code[pc]!]!;
+    if (!op.waitsFor || !op.ready) return null;
+    return this.waitsFor(ctx);
   }
 
   /** Held-lock bitmask of a context. */

@@ -2,7 +2,8 @@
  * A compiled design: flat integer code plus the tables that name things.
  * Produced by model/dsl/compile.ts, consumed by the kernel model.
  */
-import type { Design, LockKind } from '../dsl/design.ts';
+import type { Design } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { KernelFlags } from './flags.ts';
 
 /** Ints per instruction: opcode, then three operands. */
@@ -19,6 +20,10 @@ export interface ProgramTask {
   readonly idle?: true;
   /** A kernel thread not created yet (KernelThread.uncreated). */
   readonly uncreated?: true;
+  /** The task does not exist at boot (ContextStatus.Unborn): kthread_run creates it, or the exit of task `after`. */
+  readonly unborn?: true;
+  /** The task index whose exit starts this one (`after: 'probe'`), or -1. */
+  readonly after?: number;
 }
 
 export interface ProgramIrq {
@@ -29,11 +34,27 @@ export interface ProgramIrq {
   readonly budget: number;
   /** An NMI line (nmi_enter/nmi_exit around the handler; not masked by irqs off). */
   readonly nmi: boolean;
+  /** Requested at boot (the default); else only after request_irq. */
+  readonly requested: boolean;
+  /** IRQF_NO_AUTOEN: request_irq leaves it disabled (depth 1) until enable_irq. */
+  readonly noAutoEn: boolean;
+  /** request_threaded_irq: the thread function's entry pc, or -1. */
+  readonly threadEntry: number;
+  /** IRQF_ONESHOT: masked from the hardirq until the thread function has finished. */
+  readonly oneshot: boolean;
+  /**
+   * A vector the kernel raises itself, not a device line (the irq_work
+   * self-IPI): it never arrives through the irq choice, and bounds do not
+   * list it.
+   */
+  readonly vector?: string;
 }
 
 export interface ProgramLock {
   readonly name: string;
   readonly kind: LockKind;
+  /** Its lockdep class (the lock's own name unless declared): locks of one class share lockdep's usage and dependencies. */
+  readonly class: string;
 }
 
 export interface ProgramQueue {
@@ -97,6 +118,8 @@ export interface Program {
   readonly queues: readonly ProgramQueue[];
   /** Per instruction (pc / INSN_WIDTH): bitmask of the structs whose members it touches. */
   readonly insnStructs: Int32Array;
+  /** Per struct id: the names of its members, with the locks, variables and queues embedded in member objects. */
+  readonly structMembers: readonly (readonly string[])[];
   /** Entry pc of each mechanism's builtin kernel code, by name. */
   readonly builtins: Readonly<Record<string, number>>;
   /** The pcs [from, to) of each builtin's code, and whether any context can run it (BuiltinCode.live). */

@@ -19,7 +19,7 @@
  */
 import {
   C_BH, C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PREEMPT, ContextStatus, FrameKind, T_CHANNEL, X_CPU, X_HELD, X_PC,
-  X_PHASE, X_STATUS,
+  X_PHASE, X_RCU, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -39,6 +39,16 @@ export const enum Chan {
   Timer = 7,
   Work = 8,
   Worker = 9,
+  /** kthread_stop waits for a task's exit (kthread.ts). */
+  Kthread = 10,
+  /** synchronize_rcu and rcu_barrier (rcu.ts). */
+  Rcu = 11,
+  /** synchronize_irq, free_irq, disable_irq: threaded handlers to finish (irq.ts). */
+  Irq = 12,
+  /** napi_disable (napi.ts). */
+  Napi = 13,
+  /** lock_sock waits for the owner's release_sock (sock.ts). */
+  Sock = 14,
 }
 export const channel = (tag: Chan, id: number): number => (tag << 16) | id;
 /**
@@ -88,16 +98,20 @@ export const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxO
 export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): boolean {
   const atomic = m.inAtomic(cpu);
   const irqsOff = m.irqsOff(cpu);
+  // PREEMPT_RCU (preempt: 'full'): a task inside rcu_read_lock has preempt_count 0 but
+  // __might_resched counts rcu_preempt_depth() too (5.17+: "RCU nest depth").
+  const rcuDepth = m.isTask(ctx) ? m.s[m.ctxOff(ctx) + X_RCU]! & 0xff : 0;
   const held = m.held(ctx);
   // PREEMPT_RT: a held spinlock_t/rwlock_t holds rcu_read_lock (rt_spin_lock), and
   // __might_resched allows no RCU nesting outside an rtlock's own check.
-  const rcu = m.p.flags.preemptRT ? m.p.locks.reduce((n, l, i) => n + ((held & (1 << i)) !== 0 && (l.kind === 'spinlock' || l.kind === 'rwlock') ? 1 : 0), 0) : 0;
+  const rtHeld = m.p.flags.preemptRT ? m.p.locks.reduce((n, l, i) => n + ((held & (1 << i)) !== 0 && (l.kind === 'spinlock' || l.kind === 'rwlock') ? 1 : 0), 0) : 0;
+  const rcu = rcuDepth + rtHeld;
   if (!atomic && !irqsOff && rcu === 0 && m.inTask(cpu) && m.isTask(ctx)) return true;
   m.fail('sleep-in-atomic',
     `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
     `in_atomic(): ${atomic ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
     `preempt_count: ${m.preemptCount(cpu).toString(16)}, expected: 0\n` +
-    (rcu > 0 ? `RCU nest depth: ${rcu}, expected: 0 (PREEMPT_RT: each held spinlock_t/rwlock_t holds rcu_read_lock)\n` : '') +
+    (rcu > 0 && m.p.preempt === 'full' ? `RCU nest depth: ${rcu}, expected: 0${rtHeld > 0 ? ' (PREEMPT_RT: each held spinlock_t/rwlock_t holds rcu_read_lock)' : ''}\n` : '') +
     `${what}${held ? ` with ${heldNames(m, held)} held` : ''}${m.inHardirq(cpu) ? ' in hardirq context' : !m.inTask(cpu) ? ' in softirq context' : ''}`,
     cpu, ctx);
   return false;
@@ -260,9 +274,43 @@ const taskExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: ${name} returned with preempt_count 0x${pc.toString(16).padStart(8, '0')}${s[co + C_IRQS_OFF] ? ' and irqs disabled' : ''} (leaked preempt/bh/irq state)`, cpu, ctx);
     return;
   }
+  if (s[o + X_RCU] !== 0) {
+    // lockdep_sys_exit / exit_rcu: the task still holds rcu_read_lock (PREEMPT_RCU: its own nesting count).
+    m.fail('lock-leak', `WARNING: lock held when returning to user space! ${name} is leaving the kernel with locks still held: rcu_read_lock (nesting ${s[o + X_RCU]! & 0xff}${s[o + X_RCU]! >> 8 ? `, rcu_read_lock_bh ${s[o + X_RCU]! >> 8}` : ''})`, cpu, ctx);
+    return;
+  }
+  const object = m.objectHeldBy(ctx);
+  if (object) {
+    m.fail('lock-leak', `WARNING: lock held when returning to user space! ${name} is leaving the kernel with locks still held: ${object}`, cpu, ctx);
+    return;
+  }
   m.w(o + X_STATUS, ContextStatus.Done);
   m.w(co + C_CURTASK, -1);
+  taskExited(m, ctx);
 };
+
+const WAKES_OTHERS = new WeakMap<Program, boolean>();
+/** Whether a task's exit may wake or start another task: `after` tasks, or kthread_stop in the code. */
+function exitWakesOthers(p: Program): boolean {
+  let known = WAKES_OTHERS.get(p);
+  if (known === undefined) {
+    known = p.tasks.some((t) => t.after !== undefined && t.after >= 0) || p.text.some((t, k) => k * INSN_WIDTH >= p.designStart && t.startsWith('kthread_stop('));
+    WAKES_OTHERS.set(p, known);
+  }
+  return known;
+}
+
+/**
+ * What a task's exit lets go on: kthread_stop waiting for it returns
+ * (kthread.ts), and tasks declared to start `after` it are born.
+ */
+function taskExited(m: Machine, t: number): void {
+  wakeAll(m, channel(Chan.Kthread, t));
+  const tasks = m.p.tasks;
+  for (let u = 0; u < tasks.length; u++) {
+    if (tasks[u]!.after === t && m.s[m.ctxOff(u) + X_STATUS] === ContextStatus.Unborn) m.w(m.ctxOff(u) + X_STATUS, ContextStatus.NotStarted);
+  }
+}
 
 /** preempt_count_sub(1) with the DEBUG_PREEMPT underflow check; false on a violation. */
 export function preemptDec(m: Machine, cpu: number, ctx: number): boolean {
@@ -361,10 +409,14 @@ export const SCHEDULER: Mechanism = {
   ops: SCHEDULER_OPS,
   choices: [SCHEDULE, PREEMPT, MIGRATE, TIMEOUT],
   // A task's exit: its status (others may wait for it) and this CPU's current task.
+  // With tasks that start after another one or are stopped by kthread_stop, the exit wakes or starts others (taskExited);
+  // an owned socket is checked for (objectHeldBy).
   exitFootprints: {
-    [FrameKind.Task]: (f, _p, _cpu, t) => {
+    [FrameKind.Task]: (f, p, _cpu, t) => {
       f.write(f.ownCpu());
       f.write(f.task(t));
+      if (exitWakesOthers(p)) f.write(f.anyTask());
+      if ((p.objects['sock']?.length ?? 0) > 0) f.read(f.anyObject('sock'));
     },
   },
   exits: { [FrameKind.Task]: taskExit },

@@ -6,7 +6,8 @@
  *    the running context (an interrupt arrives, ksoftirqd is scheduled…);
  *  - frame exits: what happens when a context of a given kind returns.
  */
-import type { LockKind } from '../dsl/design.ts';
+import type { QueueSpec, Stmt } from '../dsl/design.ts';
+import type { LockKind } from './lock-kinds.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 
@@ -82,14 +83,17 @@ export interface FootprintBuilder {
 /** How the compiler fills an instruction operand from a statement field. */
 export type OperandSpec =
   | { readonly kind: 'lock'; readonly field: 'lock'; readonly lockKind: LockKind }
-  /** A register the op sets; `optional`: the statement may omit it (operand -1), e.g. an ignored return value. */
-  | { readonly kind: 'reg-def'; readonly field: 'flags' | 'reg'; readonly optional?: true }
+  /**
+   * A register the op sets; `optional`: the statement may omit it (operand -1), e.g. an ignored return value;
+   * `packed`: stored in the high 16 bits of the previous operand (an object or variable id), as register + 1.
+   */
+  | { readonly kind: 'reg-def'; readonly field: 'flags' | 'reg'; readonly optional?: true; readonly packed?: true }
   | { readonly kind: 'reg-use'; readonly field: 'flags' | 'reg' }
   | { readonly kind: 'vec'; readonly field: 'vec' }
   | { readonly kind: 'var'; readonly field: 'var' }
   | { readonly kind: 'percpu'; readonly field: 'var' }
   | { readonly kind: 'queue'; readonly field: 'queue' }
-  | { readonly kind: 'expr'; readonly field: 'value' | 'cond' }
+  | { readonly kind: 'expr'; readonly field: 'value' | 'cond' | 'old' | 'new' }
   | {
       readonly kind: 'object'; readonly field: 'obj' | 'target'; readonly objectKind: string;
       /** The object must have this declared attribute set (e.g. a delayed work), else the problem is a design error. */
@@ -100,7 +104,20 @@ export type OperandSpec =
    * operand (an object id), for ops with more than three operands, e.g.
    * queue_work_on(cpu, wq, work) with its return register.
    */
-  | { readonly kind: 'int'; readonly field: 'count' | 'cpu'; readonly min: number; readonly max: number; readonly packed?: true };
+  | { readonly kind: 'int'; readonly field: 'count' | 'cpu' | 'subclass'; readonly min: number; readonly max: number; readonly packed?: true }
+  /**
+   * A design function run as a callback (call_rcu's func): its entry pc.
+   * `inputs`: registers the mechanism sets before calling it.
+   */
+  | { readonly kind: 'fn'; readonly field: 'fn'; readonly inputs?: readonly string[] }
+  /** A task of the design, by name: its task index; `kthread`: it must be declared with `start: 'kthread_run'`. */
+  | { readonly kind: 'task'; readonly field: 'target'; readonly kthread?: true }
+  /** An interrupt line of the design, by name (request_irq, disable_irq): its line index. */
+  | { readonly kind: 'irq'; readonly field: 'target' }
+  /** Allocation flags: the index of GFP_KERNEL, GFP_ATOMIC, GFP_NOWAIT (model/dsl/design.ts Gfp). */
+  | { readonly kind: 'gfp'; readonly field: 'gfp' }
+  /** A boolean statement field (absent: false) as 0 or 1; `packed` as for ints. */
+  | { readonly kind: 'flag'; readonly field: 'mayFail'; readonly packed?: true };
 
 /**
  * What a state word holds, for symmetry reduction (model/explore/symmetry.ts):
@@ -127,6 +144,29 @@ export interface DeclareContext {
   functionEntry(fn: string): number;
   /** Id of a declared object of another kind (e.g. a work item's workqueue). */
   objectId(kind: string, name: string): number;
+  /** Id of a declared lock, variable or queue (the design's own or one embedded in an object). */
+  lockId(name: string): number;
+  varId(name: string): number;
+  queueId(name: string): number;
+  /** The register slot of `name` (a mechanism passes a value to a callback in it). */
+  reg(name: string): number;
+  /** Compile design function `fn` as a callback that reads the registers `inputs`, set by the mechanism before the call. */
+  callbackEntry(fn: string, inputs: readonly string[]): number;
+}
+
+/**
+ * What an object embeds and the design may name on its own: a socket's
+ * `sk->sk_lock.slock` lock, its `sk->sk_refcnt` variable, its
+ * `sk->sk_backlog` queue. The names are declared as if the design had
+ * written them in `locks`, `vars` and `queues`, and belong to the struct
+ * the object belongs to.
+ */
+export interface Embedded {
+  readonly locks?: Readonly<Record<string, LockKind>>;
+  readonly vars?: Readonly<Record<string, number>>;
+  readonly queues?: Readonly<Record<string, QueueSpec>>;
+  /** Mechanism objects, by kind, then name → declaration (a socket's `sk->sk_lock.wq` wait queue). */
+  readonly objects?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
@@ -158,13 +198,85 @@ export interface ObjectKindSpec {
    * idle. Freeing its struct while active is a use-after-free.
    */
   activeState?(m: Machine, id: number): string | null;
+  /**
+   * What of object `id` context `ctx` holds like a lock (a socket it owns
+   * through lock_sock), named as lockdep names it; null if nothing. A task
+   * returning to user space with it held is "lock held when returning to
+   * user space!" (scheduler.ts taskExit).
+   */
+  heldBy?(m: Machine, id: number, ctx: number): string | null;
   /** Validate one declaration; return its initial state words and attributes. */
   declare(name: string, decl: unknown, d: DeclareContext): { init: number[]; attrs?: Record<string, number> };
+  /** The locks, variables and queues an object of this kind embeds (see Embedded); called before any code compiles. */
+  embedded?(name: string, decl: unknown): Embedded;
+}
+
+/** What an expansion may ask of the compiler. */
+export interface ExpandContext {
+  /** Throw a DesignError naming the statement. */
+  fail(problem: string): never;
+  /** The declaration of object `name` of a kind (e.g. a seqcount's `{ lock }`), or undefined. */
+  declaration(kind: string, name: string): unknown;
+  /** A register name no design uses, unique to this statement, for a hidden result (`#kref_put3`). */
+  hiddenReg(tag: string): string;
+}
+
+/**
+ * A kernel function that is an inline composition of others: the compiler
+ * replaces the statement by these statements, each a step of its own, as
+ * the kernel's C would run them (write_seqlock = spin_lock +
+ * write_seqcount_begin; kref_put = refcount_dec_and_test + the release in
+ * the caller's context; sk_reset_timer = mod_timer + sock_hold). `text`
+ * renames the first emitted instruction in traces (bh_lock_sock for its
+ * spin_lock).
+ */
+export interface Expansion {
+  readonly name: string;
+  /** The statement fields it reads; any other field is a design error. */
+  readonly fields: readonly string[];
+  unavailable?(flags: import('./flags.ts').KernelFlags): string | null;
+  expand(st: Readonly<Record<string, unknown>>, x: ExpandContext): { readonly body: readonly Stmt[]; readonly text?: string };
+}
+
+/**
+ * What lockdep sees an instruction do to its lock operand (operand a),
+ * statically (kernel/locking/lockdep.c lock_acquire/lock_release; the
+ * explorers' lockdep observer, model/check/lockdep.ts, and the reports
+ * read it).
+ */
+export interface LockdepAction {
+  /**
+   * acquire (lock_acquire), release, downgrade (lock_downgrade), init (a
+   * *_init: debug_check_no_locks_freed), touch-map (lock_map_acquire and
+   * release of the lockdep map of operand a's object, `map`, as the
+   * instruction's first act, even when it then waits at once).
+   */
+  readonly action: 'acquire' | 'release' | 'downgrade' | 'init' | 'touch-map';
+  /** The kind of object operand a is, for touch-map. */
+  readonly map?: LockdepMapRef['kind'];
+  /**
+   * For an acquire (or a touch-map): 0 exclusive, 1 a non-recursive reader
+   * (down_read), 2 a recursive reader (seqcount_acquire_read), 'read_lock'
+   * an rwlock reader, recursive unless a queued rwlock is read in task
+   * context (read_lock_is_recursive).
+   */
+  readonly read: 0 | 1 | 2 | 'read_lock';
+  readonly trylock?: true;
+  /** Irqs are off at the acquisition whatever they were before: the _irq/_irqsave forms disable them in the same step. */
+  readonly irqsOff?: true;
+  /** Softirqs are off at the acquisition: a _bh trylock disables them in the same step. */
+  readonly bhOff?: true;
+  /** The instruction's first step is only its prologue (a _bh lock's local_bh_disable); lockdep sees the acquisition in a later step. */
+  readonly prologueStep?: true;
+  /** The operand (1 = b, 2 = c) holding a lockdep subclass (the *_nested forms); else subclass 0. */
+  readonly subclassOperand?: 1 | 2;
 }
 
 export interface OpSemantics {
   /** The kernel function, as written in designs and labels. */
   readonly name: string;
+  /** Its effect on its lock operand as lockdep sees it, if it is a lock operation. */
+  readonly lockdep?: LockdepAction;
   /** Operands a..c as the compiler fills them from the statement's fields. */
   readonly operands?: readonly OperandSpec[];
   /** Statement fields it reads besides its operands' (e.g. BUG_ON's `message`); any other field is a design error. */
@@ -201,10 +313,55 @@ export interface OpSemantics {
   footprint?(f: FootprintBuilder, a: number, b: number, c: number): void;
 }
 
+/**
+ * A lockdep map a mechanism annotates its waits with, as the kernel does:
+ * timer->lockdep_map (kernel/time/timer.c call_timer_fn, __timer_delete_sync),
+ * work->lockdep_map and wq->lockdep_map (kernel/workqueue.c
+ * process_one_work, start_flush_work, __flush_workqueue). `id` is the
+ * object's id in its kind.
+ */
+export interface LockdepMapRef {
+  readonly kind: 'timer' | 'work' | 'workqueue' | 'seqcount';
+  readonly id: number;
+}
+
+/**
+ * Told of every transition the machine takes (Machine.stepInPlace), for
+ * observers that learn from the executions an explorer actually explores
+ * (lockdep's prediction, model/check/lockdep.ts). It must not change the
+ * state.
+ */
+export interface TransitionObserver {
+  /** Before `choice` is taken from the machine's current state. */
+  before(m: Machine, choice: number): void;
+  /** After it was taken: `m.s` is the successor. */
+  after(m: Machine, choice: number): void;
+  /**
+   * lock_map_acquire of a lockdep map by `ctx` on `cpu`, now, in the middle
+   * of a transition: a touch (acquire and release) at a flush or
+   * del_timer_sync, or the acquisition the map's mechanism then keeps held
+   * (Mechanism.lockdepMapsHeld). `irqsOff`: hardirqs are off at the acquire
+   * whatever the CPU's state says (del_timer_sync's local_irq_save);
+   * `under`: another map the context holds at that moment that the state
+   * does not show yet (process_one_work takes wq->lockdep_map, then the
+   * work's).
+   */
+  lockdepMap?(m: Machine, cpu: number, ctx: number, map: LockdepMapRef, irqsOff: boolean, under?: LockdepMapRef): void;
+}
+
 /** An edge of the wait-for graph. */
 export interface WaitEdge {
   readonly on: readonly number[];
   readonly why: string;
+  /**
+   * Only the contexts in `on` can end this wait, each by running (a lock's
+   * owner or holders: nobody else may release it), and the waiter needs
+   * every one of them. A wait-for cycle of such edges and frames stacked on
+   * one another is a deadlock the moment it closes (check/deadlock.ts
+   * closedCycle). Absent: someone else may end it (a complete(), an up(),
+   * a kworker yet to come), so only a state with no move left is judged.
+   */
+  readonly permanent?: boolean;
 }
 
 /** A nondeterministic event offered on a CPU. */
@@ -283,6 +440,8 @@ export interface KernelThread {
 export interface ProgramShape {
   readonly ncpu: number;
   readonly flags: import('./flags.ts').KernelFlags;
+  /** The design's interrupt lines: name, affinity and whether a thread handler is requested (request_threaded_irq). */
+  readonly irqs: readonly { readonly name: string; readonly cpuMask: number; readonly threaded: boolean }[];
   /** Number of declared objects of each kind. */
   readonly objectCount: (kind: string) => number;
   /** Names of the objects of a kind (the kernel's builtin ones first), in id order. */
@@ -306,6 +465,12 @@ export interface ProgramShape {
 export interface Mechanism {
   readonly name: string;
   readonly ops?: readonly OpSemantics[];
+  /**
+   * Set where the mechanism's PREEMPT_RT semantics are not modelled: why.
+   * compile() refuses its operations on a PREEMPT_RT profile with this
+   * reason instead of checking them under !RT rules (no silent bound).
+   */
+  readonly rtUnmodelled?: string;
   readonly choices?: readonly ChoiceSource[];
   readonly exits?: Readonly<Record<number, FrameExit>>;
   /**
@@ -322,6 +487,8 @@ export interface Mechanism {
    */
   readonly exitFootprints?: Readonly<Record<number, (f: FootprintBuilder, p: Program, cpu: number, id: number) => void>>;
   readonly objects?: readonly ObjectKindSpec[];
+  /** Kernel functions the compiler expands into other statements (see Expansion). */
+  readonly expansions?: readonly Expansion[];
   readonly builtins?: readonly BuiltinCode[];
   /** Softirq vectors whose action is this mechanism's builtin code, when it is in use. */
   softirqActions?(shape: ProgramShape): readonly { readonly vec: number; readonly builtin: string }[];
@@ -332,6 +499,24 @@ export interface Mechanism {
   readonly guard?: (m: Machine, cpu: number, ctx: number, pc: number) => boolean;
   /** Kernel threads this mechanism needs in this program. */
   threads?(shape: ProgramShape): readonly KernelThread[];
+  /**
+   * Interrupt vectors the kernel raises itself in this program (the
+   * irq_work self-IPI): each becomes an interrupt line whose hardirq frame
+   * runs the named builtin code; the mechanism's own choice source raises it.
+   */
+  vectors?(shape: ProgramShape): readonly { readonly name: string; readonly builtin: string }[];
+  /**
+   * Bookkeeping after every step of a program that `needs` it (RCU's
+   * quiescent states): it may only update the mechanism's own state
+   * through m.w(), deterministically. Keep it cheap.
+   */
+  readonly afterStep?: { needs(p: Program): boolean; run(m: Machine): void };
+  /**
+   * The lockdep maps context `ctx` holds now because of this mechanism (a
+   * kworker inside a work function holds its workqueue's and the work's
+   * map; a softirq running a timer callback holds the timer's map).
+   */
+  readonly lockdepMapsHeld?: (m: Machine, ctx: number) => readonly LockdepMapRef[];
   /**
    * What a softirq or ksoftirqd frame is running for this mechanism right
    * now (`tasklet rx`, `bh NET_BH`), or null; Machine.contextName shows it

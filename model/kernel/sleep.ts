@@ -12,11 +12,13 @@
  * waiter (or an optimistic spinner steals); letting any waiter win is a
  * sound over-approximation of that.
  */
-import { L_OWNER, X_HELD, X_PHASE } from './layout.ts';
+import { L_OWNER, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
+import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import { evaluate } from './data.ts';
 import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
-import type { Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { INSN_WIDTH } from './program.ts';
+import type { Mechanism, ObjectKindSpec, OpSemantics, OperandSpec } from './semantics.ts';
 
 const SEM_SIZE = 1; // count
 const COMPLETION_SIZE = 1; // done (UINT_MAX after complete_all)
@@ -65,48 +67,61 @@ const semOff = (m: Machine, id: number): number => m.objOff('semaphore', id, SEM
 const complOff = (m: Machine, id: number): number => m.objOff('completion', id, COMPLETION_SIZE);
 const objName = (m: Machine, kind: string, id: number): string => `&${m.p.objects[kind]![id]!.name}`;
 
-export const SLEEP_OPS: readonly OpSemantics[] = [
-  {
-    // mutex_lock(): might_sleep; take it if free, else sleep until the owner unlocks.
-    name: 'mutex_lock',
-    footprint(f, a) {
-      sleeps(f);
-      f.write(f.lock(a));
-      f.acquire(a);
-    },
-    operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }],
-    exec(m, cpu, ctx, a) {
-      if (!mightSleep(m, cpu, ctx, `mutex_lock(&${m.lockName(a)})`)) return;
+const MUTEX: OperandSpec = { kind: 'lock', field: 'lock', lockKind: 'mutex' };
+
+/**
+ * mutex_lock(): might_sleep; take it if free, else sleep until the owner
+ * unlocks. `nested`: mutex_lock_nested(lock, subclass), the same lock with
+ * a lockdep subclass (include/linux/mutex.h).
+ */
+function mutexLockOp(nested: boolean): OpSemantics {
+  const name = nested ? 'mutex_lock_nested' : 'mutex_lock';
+  return {
+    name,
+    // (mutex_lock_nested is new: its footprint is left undeclared, conflicting with everything.)
+    ...(nested ? {} : {
+      footprint(f, a) {
+        sleeps(f);
+        f.write(f.lock(a));
+        f.acquire(a);
+      },
+    } satisfies Partial<OpSemantics>),
+    operands: nested ? [MUTEX, { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 }] : [MUTEX],
+    // mutex_acquire_nest(&lock->dep_map, subclass, 0, nest_lock, ip): exclusive.
+    lockdep: { action: 'acquire', read: 0, ...(nested ? { subclassOperand: 1 as const } : {}) },
+    exec(m, cpu, ctx, a, b) {
+      if (!mightSleep(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
       const lo = m.lockOff(a);
-      const owner = m.s[lo + L_OWNER]!;
-      if (owner === ctx + 1) {
-        // Not recursive: lockdep "possible recursive locking detected", a self-deadlock.
-        m.fail('lock-misuse', `WARNING: possible recursive locking detected: ${m.contextName(ctx)} already holds &${m.lockName(a)} (mutex_lock)`, cpu, ctx);
-        return;
-      }
-      if (owner !== 0) {
+      // Not recursive: the owner sleeps on itself (held-locks.ts).
+      if (selfDeadlock(m, cpu, ctx, a, false, name, 'sleeps')) return;
+      if (m.s[lo + L_OWNER] !== 0) {
         block(m, cpu, ctx, channel(Chan.Mutex, a));
         return;
       }
       m.w(lo + L_OWNER, ctx + 1);
-      const o = m.ctxOff(ctx);
-      m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << a));
+      takeHold(m, ctx, a, nested ? b : 0);
       m.advance(ctx);
     },
     label(m, _cpu, ctx, a) {
       const owner = m.s[m.lockOff(a) + L_OWNER]!;
-      return owner === 0 || owner === ctx + 1
-        ? `mutex_lock(&${m.lockName(a)})`
-        : `mutex_lock(&${m.lockName(a)}): held by ${m.contextName(owner - 1)}, sleeps`;
+      const text = m.p.text[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
+      return owner === 0 || owner === ctx + 1 ? text : `${text}: held by ${m.contextName(owner - 1)}, sleeps`;
     },
     waitsFor(m, _cpu, ctx, a) {
       const owner = m.s[m.lockOff(a) + L_OWNER]!;
       return {
         on: owner ? [owner - 1] : [],
-        why: `${m.contextName(ctx)}: mutex_lock(&${m.lockName(a)}) sleeps: held by ${owner ? m.contextName(owner - 1) : 'nobody'}`,
+        why: `${m.contextName(ctx)}: ${name}(&${m.lockName(a)}) sleeps: held by ${owner ? m.contextName(owner - 1) : 'nobody'}`,
+        // Only the owner may unlock a mutex (mutex_unlock: DEBUG_LOCKS_WARN_ON(owner != current)).
+        permanent: true,
       };
     },
-  },
+  };
+}
+
+export const SLEEP_OPS: readonly OpSemantics[] = [
+  mutexLockOp(false),
+  mutexLockOp(true),
   {
     // mutex_unlock(): only the owner task may unlock (DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current)).
     name: 'mutex_unlock',
@@ -115,7 +130,8 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       wakes(f);
       f.release(a);
     },
-    operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }],
+    operands: [MUTEX],
+    lockdep: { action: 'release', read: 0 },
     exec(m, cpu, ctx, a) {
       const lo = m.lockOff(a);
       const owner = m.s[lo + L_OWNER]!;
@@ -125,8 +141,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
         return;
       }
       m.w(lo + L_OWNER, 0);
-      const o = m.ctxOff(ctx);
-      m.w(o + X_HELD, m.s[o + X_HELD]! & ~(1 << a));
+      dropHold(m, ctx, a);
       wakeAll(m, channel(Chan.Mutex, a));
       m.advance(ctx);
     },
@@ -138,7 +153,8 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       f.read(f.ownCpu());
       f.write(f.lock(a));
     },
-    operands: [{ kind: 'lock', field: 'lock', lockKind: 'mutex' }, { kind: 'reg-def', field: 'reg' }],
+    operands: [MUTEX, { kind: 'reg-def', field: 'reg' }],
+    lockdep: { action: 'acquire', read: 0, trylock: true },
     exec(m, cpu, ctx, a, b) {
       if (!m.isTask(ctx) || m.inInterrupt(cpu)) {
         m.fail('lock-misuse', `WARNING: mutex_trylock(&${m.lockName(a)}) in interrupt context (DEBUG_LOCKS_WARN_ON(in_interrupt())) by ${m.contextName(ctx)}`, cpu, ctx);
@@ -148,11 +164,19 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       const free = m.s[lo + L_OWNER] === 0;
       if (free) {
         m.w(lo + L_OWNER, ctx + 1);
-        const o = m.ctxOff(ctx);
-        m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << a));
+        takeHold(m, ctx, a, 0);
       }
       m.setReg(ctx, b, free ? 1 : 0);
       m.advance(ctx);
+    },
+  },
+  {
+    // mutex_init(): __mutex_init, after debug_check_no_locks_freed (held-locks.ts initLock).
+    name: 'mutex_init',
+    operands: [MUTEX],
+    lockdep: { action: 'init', read: 0 },
+    exec(m, cpu, ctx, a) {
+      if (initLock(m, cpu, ctx, a, 'mutex_init')) m.advance(ctx);
     },
   },
   {

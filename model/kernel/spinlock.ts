@@ -1,7 +1,12 @@
 /**
- * spinlock_t and rwlock_t with every variant's irq/bh/preempt effect
- * (include/linux/spinlock_api_smp.h `__raw_spin_lock*`, rwlock_api_smp.h;
- * shared/kernel-semantics.md §4.1–4.2).
+ * spinlock_t, raw_spinlock_t and rwlock_t with every variant's
+ * irq/bh/preempt effect (include/linux/spinlock_api_smp.h
+ * `__raw_spin_lock*`, rwlock_api_smp.h; shared/kernel-semantics.md
+ * §4.1–4.2). On !PREEMPT_RT a spinlock_t is a raw_spinlock_t
+ * (include/linux/spinlock.h: spin_lock() is raw_spin_lock(&lock->rlock)),
+ * so both run the same code here; they differ only in lockdep's wait type
+ * (model/kernel/lock-kinds.ts), which makes a spinlock_t taken inside a
+ * raw_spinlock_t section lockdep's "Invalid wait context".
  *
  * A lock operation runs in phases (X_PHASE):
  *  0  the prologue: irqs off (_irq/_irqsave), bh off (_bh), preempt_count++.
@@ -24,12 +29,22 @@
  * With `rwlock: 'reader-biased'` (before ≈3.16) readers never wait for a
  * waiting writer.
  *
- * raw_spinlock_t (lock kind `raw_spinlock`, the raw_spin_* ops) is the same
- * spinning lock on every profile, PREEMPT_RT included.
+ * Read recursion: one context may hold an rwlock for read several times
+ * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
+ * one bit per lock, so the extra references live in a word per rwlock and
+ * context (held-locks.ts) and the bit is cleared only by the last
+ * read_unlock.
+ *
+ * NMI: a spinlock_t or rwlock_t taken in NMI context is reported
+ * (lock-misuse): the context the NMI interrupted may hold it, and NMI code
+ * may take only raw spinlocks, with trylock, or NMI-safe primitives
+ * (Documentation/locking/locktypes.rst). A raw_spin_lock in NMI is allowed
+ * and deadlocks when the interrupted context holds the lock (B20).
  *
  * PREEMPT_RT (flag `preemptRT`; kernel/locking/spinlock_rt.c, rwbase_rt.c,
  * include/linux/spinlock_rt.h): spinlock_t and rwlock_t are rt_mutex based
- * sleeping locks. `rt_spin_lock`: rtlock_might_resched() first, so with a
+ * sleeping locks; the compiler emits the `rt:` form of each of their ops
+ * (RT_OP_PREFIX). `rt_spin_lock`: rtlock_might_resched() first, so with a
  * preempt count (a raw spinlock held, preempt_disable, hardirq or NMI) or
  * irqs disabled it is "BUG: sleeping function called from invalid
  * context" whether or not it would block; then the lock is taken, or the
@@ -39,6 +54,7 @@
  * 0). rwlock_t: a reader waits only while a writer holds the lock, a writer
  * until it is free (rwbase_read_lock / rwbase_write_lock); readers are not
  * queued behind a waiting writer (rwbase_rt has no reader queueing).
+ * raw_spinlock_t spins on every profile.
  * Over-approximations and what is not modelled on RT: priority inheritance
  * is ordering only (a woken waiter may run in any order with the others: no
  * priorities, no PI chains, so no latency or starvation verdict, B55); the
@@ -48,20 +64,18 @@
  * or interrupt frame that would sleep on a held rt lock (a softirq on RT is
  * a preemptible task context) ends its path bounded-out naming it
  * (ModelBound.RtFrameSleep), since kdefer runs softirqs as frames on the
- * CPU, not as tasks that can sleep.
- *
- * Read recursion: one context may hold an rwlock for read several times
- * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
- * one bit per lock, so the extra references live in a word per rwlock and
- * context (readNestOff) and the bit is cleared only by the last read_unlock.
+ * CPU, not as tasks that can sleep. The `rt:` ops declare no partial-order
+ * footprint (they block and wake tasks): they conflict with everything.
  */
 import {
   C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
   ModelBound, X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
+import type { LockKind } from './lock-kinds.ts';
+import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
+import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 import { block, Chan, channel, preemptDec, wakeAll, whereOf } from './scheduler.ts';
 import { bhEnable, heldNames } from './softirq.ts';
 
@@ -77,47 +91,13 @@ const enum Try {
 const PHASE_SPIN = 1;
 const PHASE_COUNTED = 2;
 
-/**
- * The state word counting `ctx`'s extra read references to rwlock `lock`
- * (Layout.readNestSlot: one word per rwlock and context, so recursion is
- * exact for any number of locks and any depth).
- */
-function readNestOff(m: Machine, ctx: number, lock: number): number {
-  const slot = m.L.readNestSlot[lock]!;
-  if (slot < 0) throw new Error(`kdefer internal error: read recursion on &${m.lockName(lock)}, which is not an rwlock`);
-  return m.ctxOff(ctx) + m.L.readNestBase + slot;
-}
-
-/** `ctx`'s extra read references to `lock` in state `s` (0 for a lock that is not an rwlock). */
-export function readNesting(m: Machine, s: Int32Array, ctx: number, lock: number): number {
-  const slot = m.L.readNestSlot[lock]!;
-  return slot < 0 ? 0 : s[m.ctxOff(ctx) + m.L.readNestBase + slot]!;
-}
-
-/** A further read_lock of `lock` by a context that already read-holds it (one more _QR_BIAS). */
-function nestRead(m: Machine, ctx: number, lock: number): void {
-  const off = readNestOff(m, ctx, lock);
-  m.w(off, m.s[off]! + 1);
-}
-
-/** Drop one extra read reference of `lock`; false if this was the context's last one. */
-function unnestRead(m: Machine, ctx: number, lock: number): boolean {
-  const off = readNestOff(m, ctx, lock);
-  if (m.s[off] === 0) return false;
-  m.w(off, m.s[off]! - 1);
-  return true;
-}
-
 const writerWaiting = (m: Machine, lo: number): boolean => m.s[lo + L_QHOLDER] !== 0 && m.s[lo + L_QWRITER] !== 0;
 
 /** Take `lock` for `ctx` (attempt's success path); with `commit` false only says so. */
-function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number): Try {
-  const s = m.s;
+function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, lo: number, me: number, readers: number, qholder: number, subclass: number): Try {
   if (commit) {
-    const o = m.ctxOff(ctx);
     if (mode === 'read') {
       if (phase !== PHASE_COUNTED) m.w(lo + L_READERS, readers + 1);
-      if ((s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
     } else {
       m.w(lo + L_OWNER, me);
     }
@@ -125,7 +105,8 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
       m.w(lo + L_QHOLDER, 0);
       m.w(lo + L_QWRITER, 0);
     }
-    m.w(o + X_HELD, s[o + X_HELD]! | (1 << lock));
+    // A further read_lock by a reader counts one more _QR_BIAS (held-locks.ts).
+    takeHold(m, ctx, lock, subclass);
   }
   return Try.Acquired;
 }
@@ -134,20 +115,20 @@ function acquire(m: Machine, ctx: number, mode: Mode, lock: number, phase: numbe
  * One acquisition attempt. With `commit` false it only tells what would
  * happen (for `ready` and labels); with `commit` true it changes the state.
  */
-function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean): Try {
+function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, phase: number, commit: boolean, subclass = 0): Try {
   const s = m.s;
   const lo = m.lockOff(lock);
   const me = ctx + 1;
   const owner = s[lo + L_OWNER]!;
   const readers = s[lo + L_READERS]!;
   const qholder = s[lo + L_QHOLDER]!;
-  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (mode === 'spin') return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   const queued = m.p.flags.rwlock === 'qrwlock';
   if (mode === 'write') {
-    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+    if (!queued) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+    if (qholder === me) return owner === 0 && readers === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
     // queued_write_lock: fast path cmpxchg(0 -> _QW_LOCKED).
-    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0 && readers === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     // queued_write_lock_slowpath: take wait_lock, set _QW_WAITING, wait for readers to drain.
     if (qholder === 0) {
       if (commit) {
@@ -159,13 +140,13 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
     return Try.Blocked;
   }
   // read
-  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
-  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder) : Try.Blocked;
+  if (!queued) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
+  if (phase === PHASE_COUNTED) return owner === 0 ? acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass) : Try.Blocked;
   // queued_read_lock fast path: no writer holding or waiting.
-  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0 && !writerWaiting(m, lo)) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (m.inInterrupt(cpu)) {
     // queued_read_lock_slowpath, in_interrupt(): keep the reader bias, wait only for _QW_LOCKED.
-    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+    if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
     if (commit) {
       m.w(lo + L_READERS, readers + 1);
       m.w(m.ctxOff(ctx) + X_PHASE, PHASE_COUNTED);
@@ -174,7 +155,7 @@ function attempt(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number,
   }
   // Task context: queue on the wait lock (FIFO with writers), then add the bias and wait for _QW_LOCKED.
   if (qholder !== 0) return Try.Blocked;
-  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder);
+  if (owner === 0) return acquire(m, ctx, mode, lock, phase, commit, lo, me, readers, qholder, subclass);
   if (commit) {
     m.w(lo + L_QHOLDER, me);
     m.w(lo + L_QWRITER, 0);
@@ -196,16 +177,17 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const owner = s[lo + L_OWNER]!;
   const qholder = s[lo + L_QHOLDER]!;
   const name = `&${m.lockName(lock)}`;
-  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}` };
+  // Only the owner releases a spinlock or rwlock (debug_spin_unlock's "wrong owner" otherwise): permanent edges.
+  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}`, permanent: true };
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
     // The writer's own read hold counts: read_lock(X); write_lock(X) waits for itself.
     const readers = readerContexts(m, lock);
     const own = readers.includes(ctx) ? ' (itself: it read-holds the lock it waits to write)' : '';
-    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}${own}` };
+    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}${own}`, permanent: true };
   }
   if (qholder !== 0 && qholder !== ctx + 1) {
     const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';
-    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})` };
+    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})`, permanent: true };
   }
   return { on: [], why: `${whoDoes(m, ctx)} spins on ${name}` };
 }
@@ -233,25 +215,39 @@ function prologue(m: Machine, cpu: number, ctx: number, flavour: Flavour, flagsR
   m.w(co + C_PREEMPT, s[co + C_PREEMPT]! + 1);
 }
 
-const LOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+/**
+ * The API families: spin_lock on a spinlock_t, raw_spin_lock on a
+ * raw_spinlock_t (the same lock on !PREEMPT_RT, include/linux/spinlock.h:
+ * spin_lock() is raw_spin_lock(&lock->rlock); only lockdep's wait type
+ * differs), read_lock and write_lock on an rwlock_t.
+ */
+type Api = 'spin' | 'raw' | 'read' | 'write';
+const modeOf = (api: Api): Mode => (api === 'raw' ? 'spin' : api);
+
+const LOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_lock', irq: 'spin_lock_irq', irqsave: 'spin_lock_irqsave', bh: 'spin_lock_bh' },
+  raw: { plain: 'raw_spin_lock', irq: 'raw_spin_lock_irq', irqsave: 'raw_spin_lock_irqsave', bh: 'raw_spin_lock_bh' },
   read: { plain: 'read_lock', irq: 'read_lock_irq', irqsave: 'read_lock_irqsave', bh: 'read_lock_bh' },
   write: { plain: 'write_lock', irq: 'write_lock_irq', irqsave: 'write_lock_irqsave', bh: 'write_lock_bh' },
 };
-const UNLOCK_NAMES: Record<Mode, Record<Flavour, string>> = {
+const UNLOCK_NAMES: Record<Api, Record<Flavour, string>> = {
   spin: { plain: 'spin_unlock', irq: 'spin_unlock_irq', irqsave: 'spin_unlock_irqrestore', bh: 'spin_unlock_bh' },
+  raw: { plain: 'raw_spin_unlock', irq: 'raw_spin_unlock_irq', irqsave: 'raw_spin_unlock_irqrestore', bh: 'raw_spin_unlock_bh' },
   read: { plain: 'read_unlock', irq: 'read_unlock_irq', irqsave: 'read_unlock_irqrestore', bh: 'read_unlock_bh' },
   write: { plain: 'write_unlock', irq: 'write_unlock_irq', irqsave: 'write_unlock_irqrestore', bh: 'write_unlock_bh' },
 };
 
-const lockOperand = (mode: Mode, raw = false): OperandSpec =>
-  ({ kind: 'lock', field: 'lock', lockKind: raw ? 'raw_spinlock' : mode === 'spin' ? 'spinlock' : 'rwlock' });
+const LOCK_KIND_OF: Record<Api, LockKind> = { spin: 'spinlock', raw: 'raw_spinlock', read: 'rwlock', write: 'rwlock' };
+const lockOperand = (api: Api): OperandSpec => ({ kind: 'lock', field: 'lock', lockKind: LOCK_KIND_OF[api] });
 
-/** raw_spin_lock_irqsave for spin_lock_irqsave, and so on (include/linux/spinlock.h). */
-const rawName = (name: string): string => `raw_${name}`;
+/** lockdep's read argument of an acquisition by `mode` (lock_acquire's `read`). */
+const lockdepRead = (mode: Mode): LockdepAction['read'] => (mode === 'read' ? 'read_lock' : 0);
+
+/** A subclass operand of a *_nested form (lockdep's subclass, 0..MAX_LOCKDEP_SUBCLASSES-1). */
+const SUBCLASS_OPERAND: OperandSpec = { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 };
 
 /** Whether a spinlock_t / rwlock_t operation sleeps here: PREEMPT_RT and not a raw_spinlock_t. */
-const rtLock = (m: Machine, raw: boolean): boolean => !raw && m.p.flags.preemptRT;
+const rtLock = (m: Machine, api: Api): boolean => api !== 'raw' && m.p.flags.preemptRT;
 
 /**
  * rtlock_might_resched() → __might_resched(): on RT, preempt_count (the
@@ -284,16 +280,11 @@ function rtFree(m: Machine, mode: Mode, lock: number): boolean {
 }
 
 /** Take an RT lock that rtFree says is free. */
-function rtTake(m: Machine, ctx: number, mode: Mode, lock: number): void {
+function rtTake(m: Machine, ctx: number, mode: Mode, lock: number, subclass: number): void {
   const lo = m.lockOff(lock);
-  const o = m.ctxOff(ctx);
-  if (mode === 'read') {
-    m.w(lo + L_READERS, m.s[lo + L_READERS]! + 1);
-    if ((m.s[o + X_HELD]! & (1 << lock)) !== 0) nestRead(m, ctx, lock);
-  } else {
-    m.w(lo + L_OWNER, ctx + 1);
-  }
-  m.w(o + X_HELD, m.s[o + X_HELD]! | (1 << lock));
+  if (mode === 'read') m.w(lo + L_READERS, m.s[lo + L_READERS]! + 1);
+  else m.w(lo + L_OWNER, ctx + 1);
+  takeHold(m, ctx, lock, subclass);
 }
 
 /**
@@ -302,9 +293,9 @@ function rtTake(m: Machine, ctx: number, mode: Mode, lock: number): void {
  * TASK_RTLOCK_WAIT and retries when the owner unlocks). A frame cannot
  * sleep in kdefer: its path ends bounded-out (see the file header).
  */
-function rtAcquire(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, text: string): void {
+function rtAcquire(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, subclass: number, text: string): void {
   if (rtFree(m, mode, lock)) {
-    rtTake(m, ctx, mode, lock);
+    rtTake(m, ctx, mode, lock, subclass);
     m.advance(ctx);
     return;
   }
@@ -322,14 +313,31 @@ function rtHolders(m: Machine, lock: number): string {
   return readerContexts(m, lock).map((c) => m.contextName(c)).join(', ') || 'nobody';
 }
 
-function lockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode, raw)];
+/**
+ * spin_lock and its variants; `nested`: the *_nested form (spin_lock_nested,
+ * spin_lock_irqsave_nested, raw_spin_lock_nested, raw_spin_lock_irqsave_nested,
+ * write_lock_nested), the same lock with a lockdep subclass as last operand.
+ */
+function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
-  const name = raw ? rawName(LOCK_NAMES[mode][flavour]) : LOCK_NAMES[mode][flavour];
+  if (nested) operands.push(SUBCLASS_OPERAND);
+  const subclassOperand = nested ? (flavour === 'irqsave' ? 2 : 1) : undefined;
+  const name = `${LOCK_NAMES[api][flavour]}${nested ? '_nested' : ''}`;
+  const lockdep: LockdepAction = {
+    action: 'acquire', read: lockdepRead(mode),
+    ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+    ...(flavour === 'bh' ? { prologueStep: true as const } : {}),
+    ...(subclassOperand ? { subclassOperand } : {}),
+  };
   return {
     name,
     operands,
+    lockdep,
     // The prologue (irqs, bh, preempt of this CPU), the lock word; a reader shares the lock.
+    // raw_spin_lock* and the *_nested forms touch the same words (a subclass
+    // lives in the context's own held-lock record).
     footprint(f, a) {
       f.write(f.ownCpu());
       f.write(f.lock(a));
@@ -337,27 +345,24 @@ function lockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
     },
     ready(m, cpu, ctx, a) {
       // On RT a task re-attempts when woken (it may sleep again); a frame's attempt ends its path.
-      if (rtLock(m, raw)) return true;
+      if (rtLock(m, api)) return true;
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
     },
-    exec(m, cpu, ctx, a, b) {
+    exec(m, cpu, ctx, a, b, c) {
       const o = m.ctxOff(ctx);
       const phase = m.s[o + X_PHASE]!;
+      const subclass = subclassOperand === 1 ? b : subclassOperand === 2 ? c : 0;
+      const rt = rtLock(m, api);
       if (phase === 0) {
-        // Recursion by the same context: spinlock debug "BUG: spinlock recursion";
-        // lockdep "possible recursive locking detected". Read recursion is allowed.
-        if (mode !== 'read' && m.s[m.lockOff(a) + L_OWNER] === ctx + 1) {
-          m.fail('lock-misuse', `BUG: ${mode === 'spin' ? 'spinlock' : 'rwlock'} recursion on CPU#${cpu}: ${m.contextName(ctx)} already holds &${m.lockName(a)} (${name})`, cpu, ctx);
+        // Recursion by the same context (held-locks.ts): a deadlock, with
+        // spinlock debug's "BUG: spinlock recursion" / "BUG: rwlock recursion".
+        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', name, rt ? 'sleeps' : 'spins')) return;
+        if (api !== 'raw' && m.inNmi(cpu) && !rt) {
+          m.fail('lock-misuse', `BUG: ${name}(&${m.lockName(a)}) in NMI context on CPU#${cpu}: a ${LOCK_KIND_OF[api] === 'spinlock' ? 'spinlock_t' : 'rwlock_t'} is not NMI-safe (the context the NMI interrupted may hold it); NMI code may take only raw spinlocks or NMI-safe primitives`, cpu, ctx);
           return;
         }
-        if (!raw && m.inNmi(cpu) && !m.p.flags.preemptRT) {
-          // A spinlock_t in NMI: the interrupted context may hold it; NMI code takes only raw
-          // spinlocks (with trylock) or NMI-safe primitives (Documentation/locking/locktypes.rst).
-          m.fail('lock-misuse', `BUG: ${name}(&${m.lockName(a)}) in NMI context on CPU#${cpu}: a ${mode === 'spin' ? 'spinlock_t' : 'rwlock_t'} is not NMI-safe (the context the NMI interrupted may hold it); NMI code may take only raw spinlocks or NMI-safe primitives`, cpu, ctx);
-          return;
-        }
-        if (rtLock(m, raw)) {
+        if (rt) {
           if (flavour === 'bh') {
             // spin_lock_bh on RT: local_bh_disable(), then rt_spin_lock.
             m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
@@ -367,27 +372,27 @@ function lockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
           if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
           // spin_lock_irqsave on RT: flags = 0, irqs untouched (include/linux/spinlock_rt.h).
           if (flavour === 'irqsave') m.setReg(ctx, b, 0);
-          rtAcquire(m, cpu, ctx, mode, a, name);
+          rtAcquire(m, cpu, ctx, mode, a, subclass, name);
           return;
         }
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
-      if (rtLock(m, raw)) {
+      if (rt) {
         // After the _bh prologue, or woken from the rt_mutex wait: rtlock_might_resched again, then try.
         if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
-        rtAcquire(m, cpu, ctx, mode, a, name);
+        rtAcquire(m, cpu, ctx, mode, a, subclass, name);
         return;
       }
       const phaseNow = m.s[o + X_PHASE]!;
-      if (attempt(m, cpu, ctx, mode, a, phaseNow, true) === Try.Acquired) m.advance(ctx);
+      if (attempt(m, cpu, ctx, mode, a, phaseNow, true, subclass) === Try.Acquired) m.advance(ctx);
     },
     label(m, cpu, ctx, a) {
       const text = textOf(m, ctx);
       const phase = phaseOf(m, ctx);
       if (phase === 0 && flavour === 'bh') return `${text}: local_bh_disable`;
-      if (rtLock(m, raw)) {
+      if (rtLock(m, api)) {
         if (rtFree(m, mode, a)) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
         return `${text}: &${m.lockName(a)} is held by ${rtHolders(m, a)}: ${m.isTask(ctx) ? 'sleeps (rt_mutex, PREEMPT_RT)' : 'would sleep (PREEMPT_RT)'}`;
       }
@@ -407,11 +412,12 @@ function lockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
       return `${text}: &${m.lockName(a)} is busy, spins`;
     },
     waitsFor(m, _cpu, ctx, a) {
-      if (rtLock(m, raw)) {
+      if (rtLock(m, api)) {
+        // An rt_mutex is released only by its owner (or its readers): permanent, as a spinlock's.
         const lo = m.lockOff(a);
         const owner = m.s[lo + L_OWNER]!;
         const on = owner !== 0 ? [owner - 1] : mode === 'write' ? readerContexts(m, a) : [];
-        return { on, why: `${m.contextName(ctx)}: ${textOf(m, ctx)} sleeps (rt_mutex, PREEMPT_RT): &${m.lockName(a)} is held by ${rtHolders(m, a)}` };
+        return { on, why: `${m.contextName(ctx)}: ${textOf(m, ctx)} sleeps (rt_mutex, PREEMPT_RT): &${m.lockName(a)} is held by ${rtHolders(m, a)}`, permanent: true };
       }
       return waitEdge(m, ctx, mode, a);
     },
@@ -437,9 +443,8 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
       m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (${name}) on CPU#${cpu}: not read-held by this context${s[lo + L_READERS]! > 0 ? ' (held by another context)' : ''}`, cpu, ctx);
       return false;
     }
-    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
     // queued_read_unlock drops one _QR_BIAS; the context still read-holds the lock if it nested.
-    if (unnestRead(m, ctx, lock)) return true;
+    m.w(lo + L_READERS, s[lo + L_READERS]! - 1);
   } else {
     if (owner !== ctx + 1) {
       const why = owner === 0 ? 'already unlocked' : `wrong owner: held by ${m.contextName(owner - 1)}`;
@@ -449,17 +454,19 @@ function release(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number)
     }
     m.w(lo + L_OWNER, 0);
   }
-  m.w(o + X_HELD, s[o + X_HELD]! & ~bit);
+  dropHold(m, ctx, lock);
   return true;
 }
 
-function unlockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode, raw)];
+function unlockOp(api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api)];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-use', field: 'flags' });
-  const name = raw ? rawName(UNLOCK_NAMES[mode][flavour]) : UNLOCK_NAMES[mode][flavour];
+  const name = UNLOCK_NAMES[api][flavour];
   return {
     name,
     operands,
+    lockdep: { action: 'release', read: lockdepRead(mode) },
     // The lock word, this CPU's counts; the _bh form is a softirq run point (a frame on this CPU).
     footprint(f, a) {
       f.write(f.ownCpu());
@@ -468,7 +475,7 @@ function unlockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
     },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
-      if (rtLock(m, raw)) {
+      if (rtLock(m, api)) {
         // rt_spin_unlock: migrate_enable, rcu_read_unlock, release; the slow path wakes the waiters
         // (every one re-attempts: PI as ordering only). _irq/_irqrestore leave irqs alone.
         wakeAll(m, channel(Chan.Mutex, a));
@@ -486,15 +493,17 @@ function unlockOp(mode: Mode, flavour: Flavour, raw = false): OpSemantics {
   };
 }
 
-const TRYLOCKS: readonly { name: string; mode: Mode; flavour: Flavour; raw?: boolean }[] = [
-  { name: 'raw_spin_trylock', mode: 'spin', flavour: 'plain', raw: true },
-  { name: 'raw_spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave', raw: true },
-  { name: 'spin_trylock', mode: 'spin', flavour: 'plain' },
-  { name: 'spin_trylock_bh', mode: 'spin', flavour: 'bh' },
-  { name: 'spin_trylock_irq', mode: 'spin', flavour: 'irq' },
-  { name: 'spin_trylock_irqsave', mode: 'spin', flavour: 'irqsave' },
-  { name: 'read_trylock', mode: 'read', flavour: 'plain' },
-  { name: 'write_trylock', mode: 'write', flavour: 'plain' },
+const TRYLOCKS: readonly { name: string; api: Api; flavour: Flavour }[] = [
+  { name: 'spin_trylock', api: 'spin', flavour: 'plain' },
+  { name: 'spin_trylock_bh', api: 'spin', flavour: 'bh' },
+  { name: 'spin_trylock_irq', api: 'spin', flavour: 'irq' },
+  { name: 'spin_trylock_irqsave', api: 'spin', flavour: 'irqsave' },
+  { name: 'raw_spin_trylock', api: 'raw', flavour: 'plain' },
+  { name: 'raw_spin_trylock_bh', api: 'raw', flavour: 'bh' },
+  { name: 'raw_spin_trylock_irq', api: 'raw', flavour: 'irq' },
+  { name: 'raw_spin_trylock_irqsave', api: 'raw', flavour: 'irqsave' },
+  { name: 'read_trylock', api: 'read', flavour: 'plain' },
+  { name: 'write_trylock', api: 'write', flavour: 'plain' },
 ];
 
 /** Would a trylock succeed now? (queued_read_trylock / queued_write_trylock) */
@@ -513,8 +522,9 @@ function trylockSucceeds(m: Machine, mode: Mode, lock: number): boolean {
  * point (__raw_spin_trylock_bh undoes with __local_bh_enable_ip). Operands:
  * lock, result register, flags register (irqsave only).
  */
-function trylockOp(name: string, mode: Mode, flavour: Flavour, raw = false): OpSemantics {
-  const operands: OperandSpec[] = [lockOperand(mode, raw), { kind: 'reg-def', field: 'reg' }];
+function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
+  const mode = modeOf(api);
+  const operands: OperandSpec[] = [lockOperand(api), { kind: 'reg-def', field: 'reg' }];
   if (flavour === 'irqsave') operands.push({ kind: 'reg-def', field: 'flags' });
   return {
     name,
@@ -523,13 +533,19 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour, raw = false): OpS
       f.write(f.ownCpu());
       f.write(f.lock(a));
     },
+    // lockdep sees only a successful trylock (spin_acquire(…, 1, …) after do_raw_spin_trylock).
+    lockdep: {
+      action: 'acquire', read: lockdepRead(mode), trylock: true,
+      ...(flavour === 'irq' || flavour === 'irqsave' ? { irqsOff: true as const } : {}),
+      ...(flavour === 'bh' ? { bhOff: true as const } : {}),
+    },
     exec(m, cpu, ctx, a, b, c) {
-      if (rtLock(m, raw)) {
+      if (rtLock(m, api)) {
         // rt_spin_trylock / rwbase trylock: no might_resched, never sleeps; irqs untouched on RT.
         if (flavour === 'irqsave') m.setReg(ctx, c, 0);
         if (flavour === 'bh') m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
         const ok = rtFree(m, mode, a);
-        if (ok) rtTake(m, ctx, mode, a);
+        if (ok) rtTake(m, ctx, mode, a, 0);
         m.setReg(ctx, b, ok ? 1 : 0);
         m.advance(ctx);
         if (!ok && flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
@@ -551,37 +567,61 @@ function trylockOp(name: string, mode: Mode, flavour: Flavour, raw = false): OpS
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
     },
     label(m, _cpu, ctx, a) {
-      const ok = rtLock(m, raw) ? rtFree(m, mode, a) : trylockSucceeds(m, mode, a);
+      const ok = rtLock(m, api) ? rtFree(m, mode, a) : trylockSucceeds(m, mode, a);
       return `${textOf(m, ctx)} → ${ok ? '1 (acquired)' : '0 (busy)'}`;
     },
   };
 }
 
-/** A new op's footprint is the lead's to declare (undeclared: dependent on everything, sound). */
-function withoutFootprint(op: OpSemantics): OpSemantics {
-  const { footprint: _dropped, ...rest } = op;
-  return rest;
-}
-
-const MODES: readonly Mode[] = ['spin', 'read', 'write'];
+const APIS: readonly Api[] = ['spin', 'raw', 'read', 'write'];
 const FLAVOURS: readonly Flavour[] = ['plain', 'irq', 'irqsave', 'bh'];
 
-const SLEEPING_LOCK_OPS: readonly OpSemantics[] = [
-  ...MODES.flatMap((mode) => FLAVOURS.flatMap((fl) => [lockOp(mode, fl), unlockOp(mode, fl)])),
-  ...TRYLOCKS.filter((t) => !t.raw).map((t) => trylockOp(t.name, t.mode, t.flavour)),
+/** The *_nested forms the kernel has (include/linux/spinlock.h, rwlock.h). */
+const NESTED: readonly { api: Api; flavour: Flavour }[] = [
+  { api: 'spin', flavour: 'plain' }, { api: 'spin', flavour: 'irqsave' },
+  { api: 'raw', flavour: 'plain' }, { api: 'raw', flavour: 'irqsave' },
+  { api: 'write', flavour: 'plain' },
+];
+
+/**
+ * spin_lock_init, raw_spin_lock_init, rwlock_init: the lock unlocked again
+ * (__raw_spin_lock_init, __rwlock_init), after debug_check_no_locks_freed
+ * (held-locks.ts initLock).
+ */
+function initOp(name: string, api: Api): OpSemantics {
+  return {
+    name,
+    operands: [lockOperand(api)],
+    lockdep: { action: 'init', read: 0 },
+    exec(m, cpu, ctx, a) {
+      if (initLock(m, cpu, ctx, a, name)) m.advance(ctx);
+    },
+  };
+}
+
+const LOCK_OPS: readonly OpSemantics[] = [
+  ...APIS.flatMap((api) => FLAVOURS.flatMap((fl) => [lockOp(api, fl), unlockOp(api, fl)])),
+  ...NESTED.map((n) => lockOp(n.api, n.flavour, true)),
+  ...TRYLOCKS.map((t) => trylockOp(t.name, t.api, t.flavour)),
 ];
 
 /** The prefix of the op the compiler emits for a spinlock_t/rwlock_t op on PREEMPT_RT (`rt:spin_lock`). */
 export const RT_OP_PREFIX = 'rt:';
 
+/**
+ * PREEMPT_RT: the spinlock_t/rwlock_t operations as sleeping locks, emitted
+ * by the compiler in place of the design's op. They block and wake tasks,
+ * so they declare no footprint (dependent on everything: sound).
+ */
+function rtForm(op: OpSemantics): OpSemantics {
+  const { footprint: _sleeps, ...rest } = op;
+  return { ...rest, name: `${RT_OP_PREFIX}${op.name}`, internal: true };
+}
+
 export const SPINLOCK_OPS: readonly OpSemantics[] = [
-  ...SLEEPING_LOCK_OPS,
-  // raw_spinlock_t: the spinning lock on every kernel (no footprint declared yet: conflicts with everything).
-  ...FLAVOURS.flatMap((fl) => [withoutFootprint(lockOp('spin', fl, true)), withoutFootprint(unlockOp('spin', fl, true))]),
-  ...TRYLOCKS.filter((t) => t.raw).map((t) => withoutFootprint(trylockOp(t.name, t.mode, t.flavour, true))),
-  // PREEMPT_RT: the same operations as sleeping locks (they block and wake tasks), emitted by the
-  // compiler in place of the design's op; no footprint declared yet: they conflict with everything.
-  ...SLEEPING_LOCK_OPS.map((op): OpSemantics => ({ ...withoutFootprint(op), name: `${RT_OP_PREFIX}${op.name}`, internal: true })),
+  ...LOCK_OPS,
+  initOp('spin_lock_init', 'spin'), initOp('raw_spin_lock_init', 'raw'), initOp('rwlock_init', 'read'),
+  ...LOCK_OPS.filter((op) => !op.name.startsWith('raw_')).map(rtForm),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };

@@ -90,11 +90,11 @@ import { evaluate } from './data.ts';
 import type { KernelFlags } from './flags.ts';
 import {
   C_CURTASK, C_DEPTH, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, ContextStatus, FrameKind, H_JIFFIES, H_TICKED,
-  X_AUX3, X_CALLS, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_RET, X_STATUS,
+  X_AUX3, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import type { ChoiceSource, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import type { ChoiceSource, LockdepMapRef, Mechanism, ObjectKindSpec, OpSemantics, WaitEdge } from './semantics.ts';
 import { heldNames, HI_SOFTIRQ, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const TIMER_SOFTIRQ = SOFTIRQS.indexOf('TIMER');
@@ -361,7 +361,8 @@ function modOutcome(m: Machine, id: number, expires: number, notPending: boolean
 function setRet(m: Machine, ctx: number, reg: number, value: number): void {
   if (reg >= 0) m.setReg(ctx, reg, value);
 }
-const retText = (m: Machine, reg: number): string => (reg >= 0 ? `${m.p.regs[reg]} = ` : '');
+/** `ret = ` for a register the design named (an expansion's hidden result, `#…`, is not shown). */
+const retText = (m: Machine, reg: number): string => (reg >= 0 && !m.p.regs[reg]!.startsWith('#') ? `${m.p.regs[reg]} = ` : '');
 
 /** The kernel's complaint about arming a pending timer, by the kernel version the flags stand for. */
 function armedTwice(m: Machine, cpu: number, ctx: number, fn: string, id: number): void {
@@ -473,6 +474,8 @@ function deleteSyncOp(name: 'del_timer_sync' | 'timer_delete_sync' | 'timer_shut
     name,
     operands: [{ kind: 'object', field: 'obj', objectKind: 'timer' }, { kind: 'reg-def', field: 'reg', optional: true }],
     ...availability(name),
+    // __timer_delete_sync: lock_map_acquire/release(&timer->lockdep_map) under local_irq_save, before anything else.
+    lockdep: { action: 'touch-map', read: 0, map: 'timer', irqsOff: true },
     ready(m, cpu, ctx, a) {
       if (hardirqWarn(m, cpu, a) || !runningOnItsBase(m, a)) return true;
       return shutdown && m.s[m.ctxOff(ctx) + X_PHASE] === 0;
@@ -606,15 +609,6 @@ function callbackLeak(m: Machine, cpu: number, ctx: number, id: number): string 
   return null;
 }
 
-/** The `ret` of builtin code called by callFrom (model/kernel/data.ts `ret`), done in the same step. */
-function returnToCaller(m: Machine, ctx: number): void {
-  const o = m.ctxOff(ctx);
-  const depth = m.s[o + X_CALLS]!;
-  m.w(o + X_CALLS, depth - 1);
-  m.w(o + X_PC, m.s[o + X_RET + depth - 1]!);
-  m.w(o + X_RET + depth - 1, 0);
-  m.w(o + X_PHASE, 0);
-}
 
 /**
  * The expiry loop, re-entered after each callback returns (callFrom comes
@@ -657,13 +651,15 @@ function runTimersOp(name: string): OpSemantics {
       m.w(co + C_IRQS_OFF, 0);
       if (candidates.length === 0) {
         m.snapshotEntry(cpu, ctx);
-        returnToCaller(m, ctx);
+        m.returnFromCall(ctx);
         return;
       }
       const id = candidates[variant]!;
       const o = timerOff(m, id);
       // The base it is expired from (2.4: the one global list, run by this CPU).
       const base = m.p.flags.globalBH ? cpu : s[o + T_BASE]!;
+      // call_timer_fn: lock_map_acquire(&lockdep_map), a copy of timer->lockdep_map, held around fn (timerMapsHeld).
+      m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'timer', id }, attr(m, id, A_IRQSAFE) !== 0);
       detach(m, id); // detach_timer(timer, true)
       m.w(o + T_RUNNING, s[o + T_RUNNING]! | (1 << base)); // base->running_timer = timer
       m.w(m.ctxOff(ctx) + X_AUX3, (id + 1) | (base << 16));
@@ -846,6 +842,15 @@ function runningTimerTitle(m: Machine, ctx: number): string | null {
   return running === null ? null : `timer ${timerName(m, running.id)}`;
 }
 
+/** The timer whose callback `ctx` runs holds its lockdep map (call_timer_fn): a softirq or ksoftirqd frame of a CPU whose base runs it. */
+function timerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
+  if (m.isTask(ctx)) return [];
+  const kind = m.s[m.ctxOff(ctx) + X_KIND]!;
+  if (kind !== FrameKind.Softirq && kind !== FrameKind.Ksoftirqd) return [];
+  const running = runningIn(m, ctx);
+  return running === null ? [] : [{ kind: 'timer', id: running.id }];
+}
+
 export const TIMER: Mechanism = {
   name: 'timer',
   ops: TIMER_OPS,
@@ -874,4 +879,5 @@ export const TIMER: Mechanism = {
     return shape.objectCount('timer') > 0 && !shape.flags.globalBH ? [{ vec: TIMER_SOFTIRQ, builtin: 'run_timer_softirq' }] : [];
   },
   frameName: runningTimerTitle,
+  lockdepMapsHeld: timerMapsHeld,
 };

@@ -96,12 +96,19 @@
  *
  * Not modelled: NUMA unbound pwqs (one unbound pool; a HIGHPRI unbound
  * workqueue shares it, which unbound pools' lack of concurrency management
- * makes exact), CPU hotplug, freezing, WQ_BH (6.9), disable_work (6.10),
- * lockdep's work and workqueue lockdep_maps (B11/B12 are found as real
- * deadlocks, with their wait-for cycle, not as lockdep predictions),
- * WQ_NON_REENTRANT (2.6.36–3.6; cmwq here is always non-reentrant), and,
- * pre-cmwq, cancel_work_sync's wait for running instances on *every* CPU
+ * makes exact), CPU hotplug, freezing, WQ_BH (6.9), WQ_NON_REENTRANT
+ * (2.6.36–3.6; cmwq here is always non-reentrant), and, pre-cmwq, cancel_work_sync's wait for running instances on *every* CPU
  * (it waits for the one in the item's last queue, as flush_work does).
+ *
+ * Disabling (6.10, 86898fa6b8cd "workqueue: Implement disable/enable for
+ * (delayed) work items"): a work item carries a disable count (W_DISABLE).
+ * disable_work(_sync) and disable_delayed_work(_sync) cancel as
+ * cancel_work(_sync) does and count one more; while the count is non-zero
+ * every queueing attempt fails and returns false (clear_pending_if_disabled
+ * after the test_and_set of PENDING), a self-requeue from the running
+ * function too. enable_work counts one less and returns whether it reached
+ * 0 ("workqueue: work disable count underflowed" below 0); it queues
+ * nothing.
  *
  * Delayed work. The delayed_work timer is not a timer_list of timer.ts (which
  * models declared timers only): its expiry is a choice, `delayed_work_timer`,
@@ -120,7 +127,7 @@ import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 import { block, Chan, channel, FAILED_KTHREAD, mightSleep, UNCREATED_KTHREAD, wakeAll, yieldCpu } from './scheduler.ts';
 import type {
-  ChoiceSource, KernelThread, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
+  ChoiceSource, KernelThread, LockdepMapRef, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
 } from './semantics.ts';
 import { heldNames } from './softirq.ts';
 
@@ -137,8 +144,9 @@ const W_DCPU = 6; // delayed_work: dwork->cpu + 1, 0 = WORK_CPU_UNBOUND
 const W_CANCELER = 7; // task + 1 of the cancel_work_sync holding it (WORK_OFFQ_CANCELING)
 const W_RUN = 8; // bitmask of the kworkers executing it (find_worker_executing_work)
 const W_FLUSHERS = 9; // bitmask of the tasks with a flush barrier on it
-const W_HOG = 10; // its running instance's kworker is WORKER_CPU_INTENSIVE (wq_worker_tick, ≥6.5): not in nr_running
-export const WORK_SIZE = 11;
+const W_DISABLE = 10; // disable count (WORK_OFFQ_DISABLE bits of work->data, 6.10+)
+const W_HOG = 11; // its running instance's kworker is WORKER_CPU_INTENSIVE (wq_worker_tick, ≥6.5): not in nr_running
+export const WORK_SIZE = 12;
 
 /** Workqueue words. */
 const WQ_RUN = 0; // bitmask of the kworkers executing one of its items (worker->current_pwq->wq)
@@ -797,14 +805,18 @@ function queueDelayed(m: Machine, cpu: number, ctx: number, reqCpu: number, q: n
   return `timer armed on cpu${timerCpu} (${delay} jiffies)`;
 }
 
-/** queue_work_on(): test_and_set PENDING; if it was clear, __queue_work. */
+/** queue_work_on(): test_and_set PENDING; if it was clear and the item is not disabled, __queue_work. */
 function queueWorkOn(m: Machine, cpu: number, ctx: number, reqCpu: number, q: number, w: number): { queued: boolean; note: string } | null {
   const o = workOff(m, w);
   if (m.s[o + W_PENDING]) return { queued: false, note: `already pending (${pendingState(m, w)})` };
+  // clear_pending_if_disabled(): PENDING was taken and is dropped again.
+  if (m.s[o + W_DISABLE]) return { queued: false, note: disabledNote(m, w) };
   m.w(o + W_PENDING, 1);
   const note = queueWork(m, cpu, ctx, reqCpu, q, w);
   return note === null ? null : { queued: true, note };
 }
+
+const disabledNote = (m: Machine, w: number): string => `disabled (disable count ${m.s[workOff(m, w) + W_DISABLE]}), not queued`;
 
 /** Why PENDING is set, for labels and reports. */
 function pendingState(m: Machine, w: number): string {
@@ -895,6 +907,9 @@ function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): 
   const T = topology(m);
   const o = workOff(m, w);
   const q = m.s[o + W_WQ]! - 1;
+  // process_one_work: lock_map_acquire(&pwq->wq->lockdep_map), then the work's, held around func (workerMapsHeld).
+  m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
+  m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'work', id: w }, false, { kind: 'workqueue', id: q });
   const pool = poolOf(m, k);
   m.w(o + W_PENDING, 0); // set_work_pool_and_clear_pending
   m.w(o + W_POOL, pool + 1);
@@ -1284,6 +1299,18 @@ function op(
   };
 }
 
+/** The 6.10 disable/enable ops: unavailable on kernels without them (flags.workDisable). */
+const DISABLE_OPS: ReadonlySet<string> = new Set([
+  'disable_work', 'disable_delayed_work', 'disable_work_sync', 'disable_delayed_work_sync', 'enable_work', 'enable_delayed_work',
+]);
+function since610(op: OpSemantics): OpSemantics {
+  if (!DISABLE_OPS.has(op.name)) return op;
+  return {
+    ...op,
+    unavailable: (flags) => unavailable(flags) ?? (flags.workDisable ? null : `${op.name}() arrived in 6.10 (86898fa6b8cd); this kernel (flags.workDisable false) has cancel_work(_sync) only`),
+  };
+}
+
 /** The queue_work family: queue_work_on(cpu or WORK_CPU_UNBOUND, wq, work). */
 function queueOp(m: Machine, cpu: number, ctx: number, text: string, reqCpu: number, q: number, w: number, reg: number): string {
   const r = queueWorkOn(m, cpu, ctx, reqCpu, q, w);
@@ -1296,10 +1323,10 @@ function queueOp(m: Machine, cpu: number, ctx: number, text: string, reqCpu: num
 /** queue_delayed_work_on(): test_and_set PENDING, then __queue_delayed_work. */
 function queueDelayedOp(m: Machine, cpu: number, ctx: number, text: string, q: number, w: number, delay: number, reg: number): string {
   const o = workOff(m, w);
-  if (m.s[o + W_PENDING]) {
+  if (m.s[o + W_PENDING] || m.s[o + W_DISABLE]) {
     setRet(m, ctx, reg, false);
     m.advance(ctx);
-    return `${text} → false: already pending (${pendingState(m, w)})`;
+    return `${text} → false: ${m.s[o + W_PENDING] ? `already pending (${pendingState(m, w)})` : disabledNote(m, w)}`;
   }
   m.w(o + W_PENDING, 1);
   const note = queueDelayed(m, cpu, ctx, -1, q, w, delay);
@@ -1348,6 +1375,28 @@ function barrierDone(m: Machine, ctx: number): number | null {
   return saved;
 }
 
+/**
+ * start_flush_work once it has a barrier to wait for (the work is queued
+ * or running; an idle work is "already gone" and touches nothing):
+ * touch_work_lockdep_map, and for flush_work, touch_wq_lockdep_map if the
+ * workqueue is ordered (saved_max_active == 1) or has a rescuer
+ * (WQ_MEM_RECLAIM): the lockdep annotations of kernel/workqueue.c (6.10+;
+ * before cmwq, always).
+ */
+function touchFlushMaps(m: Machine, cpu: number, ctx: number, w: number, fromCancel: boolean): void {
+  const observer = m.observer;
+  if (observer?.lockdepMap === undefined) return;
+  observer.lockdepMap(m, cpu, ctx, { kind: 'work', id: w }, false);
+  const q = m.s[workOff(m, w) + W_WQ]! - 1;
+  if (fromCancel || q < 0) return;
+  const flags = wqAttr(m, q, 'flags');
+  // Before cmwq (2.6.36) every workqueue was a thread per CPU running its items in turn, and flush_work
+  // always touched the workqueue's map (flush_cpu_workqueue / wait_on_cpu_work).
+  if (topology(m).perWq || wqAttr(m, q, 'maxActive') === 1 || (flags & (WQ_FLAG_BITS.ORDERED | WQ_FLAG_BITS.MEM_RECLAIM)) !== 0) {
+    observer.lockdepMap(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
+  }
+}
+
 /** flush_work / flush_delayed_work (after its timer step). */
 function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
   const o = m.ctxOff(ctx);
@@ -1361,7 +1410,10 @@ function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, 
     return `${text} → true: the barrier ran`;
   }
   const note = insertBarrier(m, cpu, ctx, w);
-  if (note !== null) return `${text}: ${note}`;
+  if (note !== null) {
+    touchFlushMaps(m, cpu, ctx, w, false);
+    return `${text}: ${note}`;
+  }
   setRet(m, ctx, reg, false);
   m.advance(ctx);
   return `${text} → false: idle, nothing to wait for`;
@@ -1373,7 +1425,7 @@ function flushOp(m: Machine, cpu: number, ctx: number, text: string, w: number, 
  * the running instance, then clear the work's data. Returns whether it was
  * pending.
  */
-function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number, disable = false): string {
   const o = m.ctxOff(ctx);
   const wo = workOff(m, w);
   let ret: number;
@@ -1393,10 +1445,14 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
       return `${text}: ${m.p.tasks[canceller]!.name} is cancelling it (CANCELING), sleeps`;
     }
     ret = grabPending(m, w) ? 1 : 0;
+    if (disable) m.w(wo + W_DISABLE, m.s[wo + W_DISABLE]! + 1); // work_offqd_disable (WORK_CANCEL_DISABLE)
     m.w(wo + W_CANCELER, ctx + 1); // mark_work_canceling
     m.w(o + X_AUX1, ret << 4);
     const note = insertBarrier(m, cpu, ctx, w);
-    if (note !== null) return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
+    if (note !== null) {
+      touchFlushMaps(m, cpu, ctx, w, true);
+      return `${text}: PENDING grabbed${ret ? ' (was pending)' : ''}, CANCELING; ${note}`;
+    }
     m.w(o + X_AUX1, 0);
   }
   // clear_work_data(): PENDING and CANCELING off, no pool; wake other cancellers.
@@ -1411,9 +1467,23 @@ function cancelSyncOp(m: Machine, cpu: number, ctx: number, text: string, w: num
   return `${text} → ${bool(ret !== 0)}: neither pending nor running now`;
 }
 
-/** __cancel_work (cancel_work, cancel_delayed_work): grab PENDING and drop it; never waits. */
-function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number, reg: number): string {
+/**
+ * __cancel_work (cancel_work, cancel_delayed_work): grab PENDING and drop
+ * it; never waits. With `disable` (disable_work, WORK_CANCEL_DISABLE) it
+ * grabs PENDING with work_grab_pending, which waits out another canceller
+ * (the op's readiness), and counts one more disable.
+ */
+function cancelOp(m: Machine, _cpu: number, ctx: number, text: string, w: number, reg: number, disable = false): string {
   const wo = workOff(m, w);
+  if (disable) {
+    const was = grabPending(m, w);
+    m.w(wo + W_DISABLE, m.s[wo + W_DISABLE]! + 1);
+    m.w(wo + W_PENDING, 0);
+    setRet(m, ctx, reg, was);
+    m.advance(ctx);
+    const running = m.s[wo + W_RUN] !== 0 ? `; ${funcName(m, w)}() may still be running` : '';
+    return `${text} → ${bool(was)}: disable count ${m.s[wo + W_DISABLE]}, ${was ? 'no longer pending' : 'was not pending'}${running}`;
+  }
   if (m.s[wo + W_CANCELER]) {
     setRet(m, ctx, reg, false);
     m.advance(ctx);
@@ -1456,6 +1526,8 @@ function wqWaitOp(m: Machine, cpu: number, ctx: number, text: string, q: number,
     }
     if (!mightSleep(m, cpu, ctx, text)) return `${text}: ${m.message}`;
     if (ctx >= MAX_MASK_BITS) throw new Error(`kdefer limit: flushing task ${m.contextName(ctx)} has id ${ctx}; at most ${MAX_MASK_BITS} tasks`);
+    // __flush_workqueue: touch_wq_lockdep_map(wq) first (drain and destroy flush too).
+    m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
     if (kind !== WqWait.Flush) m.w(qo + WQ_DRAINERS, m.s[qo + WQ_DRAINERS]! + 1);
     m.w(o + X_PHASE, 1);
   } else if ((m.s[o + X_AUX1]! & 0xf) !== Flush.WqDone) {
@@ -1509,7 +1581,18 @@ function wqWaitFor(m: Machine, ctx: number, q: number, text: string): WaitEdge {
 const wqText = (m: Machine, q: number): string => wqName(m, q);
 const workText = (m: Machine, w: number): string => `&${workName(m, w)}`;
 
-export const WORKQUEUE_OPS: readonly OpSemantics[] = [
+/** work_grab_pending in disable_work: it waits while another task is cancelling the item. */
+const disableWait: Partial<OpSemantics> = {
+  ready(m, _cpu, _ctx, a) {
+    return m.s[workOff(m, a) + W_CANCELER] === 0;
+  },
+  waitsFor(m, _cpu, ctx, a) {
+    const canceller = m.s[workOff(m, a) + W_CANCELER]! - 1;
+    return { on: canceller >= 0 ? [canceller] : [], why: `${m.contextName(ctx)}: disabling ${workText(m, a)} waits until ${canceller >= 0 ? m.p.tasks[canceller]!.name : 'the other canceller'} has cancelled it` };
+  },
+};
+
+const ALL_WORKQUEUE_OPS: readonly OpSemantics[] = [
   {
     // worker_thread(): the kworkers' builtin loop (see workerThread); under memory pressure
     // a kworker that must create one first has create_worker's two outcomes as variants.
@@ -1572,6 +1655,13 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
       return `${text} → true: being cancelled (-ENOENT), not queued`;
     }
     const was = grabPending(m, b);
+    if (m.s[workOff(m, b) + W_DISABLE]) {
+      // mod_delayed_work_on: if (!clear_pending_if_disabled(work)) __queue_delayed_work(…).
+      m.w(workOff(m, b) + W_PENDING, 0);
+      setRet(m, ctx, c, was);
+      m.advance(ctx);
+      return `${text} → ${bool(was)}: ${disabledNote(m, b)}`;
+    }
     const note = queueDelayed(m, cpu, ctx, -1, lo16(a), b, hi16(a));
     if (note === null) return `${text}: ${m.message}`;
     setRet(m, ctx, c, was);
@@ -1605,6 +1695,15 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
     cancelSyncOp(m, cpu, ctx, `cancel_delayed_work_sync(${workText(m, a)})`, a, b), { waitsFor: cancelWaitFor('cancel_delayed_work_sync') }),
   op('cancel_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_work(${workText(m, a)})`, a, b)),
   op('cancel_delayed_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_delayed_work(${workText(m, a)})`, a, b)),
+  // 6.10+ (flags.workDisable): disable_work(_sync), disable_delayed_work(_sync), enable_work, enable_delayed_work.
+  op('disable_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_work(${workText(m, a)})`, a, b, true), disableWait),
+  op('disable_delayed_work', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_delayed_work(${workText(m, a)})`, a, b, true), disableWait),
+  op('disable_work_sync', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `disable_work_sync(${workText(m, a)})`, a, b, true), { waitsFor: cancelWaitFor('disable_work_sync') }),
+  op('disable_delayed_work_sync', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
+    cancelSyncOp(m, cpu, ctx, `disable_delayed_work_sync(${workText(m, a)})`, a, b, true), { waitsFor: cancelWaitFor('disable_delayed_work_sync') }),
+  op('enable_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => enableOp(m, cpu, ctx, `enable_work(${workText(m, a)})`, a, b)),
+  op('enable_delayed_work', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) => enableOp(m, cpu, ctx, `enable_delayed_work(${workText(m, a)})`, a, b)),
   op('flush_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
     wqWaitOp(m, cpu, ctx, `flush_workqueue(${wqText(m, a)})`, a, WqWait.Flush), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `flush_workqueue(${wqText(m, a)})`) }),
   // flush_scheduled_work() = flush_workqueue(system_wq) (deprecated: it waits for everybody's items).
@@ -1615,6 +1714,22 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
   op('destroy_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
     wqWaitOp(m, cpu, ctx, `destroy_workqueue(${wqText(m, a)})`, a, WqWait.Destroy), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `destroy_workqueue(${wqText(m, a)})`) }),
 ];
+
+export const WORKQUEUE_OPS: readonly OpSemantics[] = ALL_WORKQUEUE_OPS.map(since610);
+
+/** enable_work(): one disable less (work_offqd_enable); true when the count reaches 0. Queues nothing. */
+function enableOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
+  const o = workOff(m, w);
+  const count = m.s[o + W_DISABLE]!;
+  if (count === 0) {
+    m.fail('assertion', `workqueue: work disable count underflowed\nWARNING: CPU: ${cpu} at kernel/workqueue.c work_offqd_enable: ${text} by ${m.contextName(ctx)} without a matching disable`, cpu, ctx);
+    return `${text}: ${m.message}`;
+  }
+  m.w(o + W_DISABLE, count - 1);
+  setRet(m, ctx, reg, count === 1);
+  m.advance(ctx);
+  return `${text} → ${bool(count === 1)}: disable count ${count} → ${count - 1}`;
+}
 
 function cancelWaitFor(name: string) {
   return (m: Machine, _cpu: number, ctx: number, a: number): WaitEdge => {
@@ -1850,6 +1965,15 @@ export function workView(m: Machine, name: string): WorkView {
   };
 }
 
+/** A kworker inside a work function holds its workqueue's and the work's lockdep maps (process_one_work). */
+function workerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
+  if (!m.isTask(ctx) || (m.p.objects['work']?.length ?? 0) === 0) return [];
+  const k = topology(m).taskWorker[ctx]!;
+  if (k < 0) return [];
+  const w = currentWork(m, k);
+  return w < 0 ? [] : [{ kind: 'workqueue', id: currentWq(m, k) }, { kind: 'work', id: w }];
+}
+
 export const WORKQUEUE: Mechanism = {
   name: 'workqueue',
   ops: WORKQUEUE_OPS,
@@ -1872,4 +1996,5 @@ export const WORKQUEUE: Mechanism = {
     },
   ],
   threads: kworkers,
+  lockdepMapsHeld: workerMapsHeld,
 };

@@ -29,6 +29,7 @@
 import type { WaitStep } from '../check/deadlock.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC, X_PC } from '../kernel/layout.ts';
+import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import {
@@ -51,9 +52,11 @@ export interface ReportedViolation {
 const BAD_IRQ_DEPENDENCY_WIDTH = 53;
 
 
-const ident = (p: Program): string => `kdefer model of ${p.design.name} (profile ${p.design.profile ?? 'modern'}), not a kernel`;
+/** print_kernel_ident(): here, which model this is. */
+export const ident = (p: Program): string => `kdefer model of ${p.design.name} (profile ${p.design.profile ?? 'modern'}), not a kernel`;
 
-function header(p: Program, title: string, width = title.length): string[] {
+/** A report's opening: blank line, `=` row as wide as the title, title, identity, `-` row. */
+export function header(p: Program, title: string, width = title.length): string[] {
   return ['', '='.repeat(width), title, ident(p), '-'.repeat(width)];
 }
 
@@ -90,8 +93,9 @@ class Printer {
 
   /** ` (name){usage}-{o:i}` without the leading space (print_lock_name). */
   className(lock: number): string {
-    const wait = this.p.locks[lock]!.kind === 'mutex' ? '{4:4}' : '{2:2}';
-    return `(${this.names[lock]}){${usageChars(this.usage, lock)}}-${wait}`;
+    // print_lock_name(): -{outer:inner}, the lock type's wait types (model/kernel/lock-kinds.ts).
+    const inner = LOCK_KINDS[this.p.locks[lock]!.kind].waitInner;
+    return `(${this.names[lock]}){${usageChars(this.usage, lock)}}-{${inner}:${inner}}`;
   }
 
   /** print_lock(): the class and where it was taken. */
@@ -481,6 +485,13 @@ export function lockdepReport(p: Program, choices: readonly number[], violation:
   let finding: Finding | null = null;
   switch (violation.kind) {
     case 'deadlock': {
+      // A context re-acquiring a lock it holds deadlocks at that step (model/kernel/held-locks.ts): lockdep's recursion report.
+      const last = view.steps.length;
+      const recursion = ld.findings.find((f) => f.step === last && f.kind === 'recursive');
+      if (recursion && !violation.cycle) {
+        finding = recursion;
+        break;
+      }
       const locks = deadlockLocks(view, violation);
       if (!locks) return null;
       finding = ld.findings.find((f) => f.locks.some((l) => locks.has(l))) ?? null;

@@ -14,6 +14,7 @@
  * them two steps, as __raw_spin_lock_bh disables bh before spin_acquire).
  * A successful trylock is an attempt too; a failed one is nothing.
  */
+import { kindCode } from '../check/violation.ts';
 import { SOFTIRQS } from '../dsl/design.ts';
 import { replay } from '../explore/replay.ts';
 import type { Violation } from '../explore/outcome.ts';
@@ -21,11 +22,12 @@ import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, C_PREEMPT, C_SERVING,
   ContextStatus, FrameKind, H_VIOL_CTX, H_VIOL_KIND, L_OWNER, X_AUX2, X_CALLS, X_HELD, X_ID, X_KIND, X_PC, X_PHASE, X_STATUS,
 } from '../kernel/layout.ts';
+import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import { OPS } from '../kernel/registry.ts';
 import { CHOICE_RUN, choiceCpu, choiceKind } from '../kernel/semantics.ts';
-import { readNesting } from '../kernel/spinlock.ts';
+import { holdCount } from '../kernel/held-locks.ts';
 
 /** The kind of an execution context, as the reports name it. */
 export type ContextKind = 'task' | 'hardirq' | 'softirq' | 'ksoftirqd';
@@ -148,17 +150,11 @@ export interface LockOpShape {
   readonly bh: boolean;
 }
 
-/** The shape of an operation whose first operand is a lock, else null. */
+/** The shape of a lock acquisition or release (its OpSemantics.lockdep), else null. */
 export function lockOpShape(opcode: number): LockOpShape | null {
-  const op = OPS[opcode];
-  if (!op || op.operands?.[0]?.kind !== 'lock') return null;
-  const name = op.name;
-  return {
-    action: name.includes('unlock') || name.startsWith('up_') ? 'release' : 'acquire',
-    read: name.startsWith('read_') || name.startsWith('down_read'),
-    trylock: name.includes('trylock'),
-    bh: name.endsWith('_bh'),
-  };
+  const ld = OPS[opcode]?.lockdep;
+  if (!ld || (ld.action !== 'acquire' && ld.action !== 'release')) return null;
+  return { action: ld.action, read: ld.read !== 0, trylock: ld.trylock === true, bh: ld.prologueStep === true };
 }
 
 /** `cpu0 [task x]: text` → `text`; `cpu0: text` → `text`. */
@@ -194,9 +190,7 @@ class Observer {
 
   /** How many references `ctx` holds on `lock` in state `s` (read recursion counts each). */
   holdCount(s: Int32Array, ctx: number, lock: number): number {
-    const o = this.m.ctxOff(ctx);
-    if ((s[o + X_HELD]! & (1 << lock)) === 0) return 0;
-    return 1 + readNesting(this.m, s, ctx, lock);
+    return holdCount(this.m.L, s, this.m.ctxOff(ctx), lock);
   }
 
   /** Diff every context's holds between two states into acquire/release events, in lock order. */
@@ -211,7 +205,8 @@ class Observer {
         const before = this.holdCount(s0, ctx, lock);
         const after = this.holdCount(s1, ctx, lock);
         if (before === after) continue;
-        const read = s1[m.lockOff(lock) + L_OWNER] !== ctx + 1 && s0[m.lockOff(lock) + L_OWNER] !== ctx + 1;
+        // A shared lock (rwlock_t, rw_semaphore) held by a context that is not its writer is held for read.
+        const read = LOCK_KINDS[m.p.locks[lock]!.kind].shared && s1[m.lockOff(lock) + L_OWNER] !== ctx + 1 && s0[m.lockOff(lock) + L_OWNER] !== ctx + 1;
         const cpu = m.cpuOfCtx(ctx);
         for (let i = before; i < after; i++) out.push({ kind: 'acquire', ctx, cpu, lock, read, trylock: false, op: '', where: '', failed: false });
         for (let i = after; i < before; i++) out.push({ kind: 'release', ctx, cpu, lock, read, trylock: false, op: '', where: '', failed: false });
@@ -347,7 +342,12 @@ class Observer {
     if (this.attempted.get(ctx)?.pc === pc) return null;
     const lock = m.code[pc + 1]!;
     const acquired = holds.some((e) => e.kind === 'acquire' && e.ctx === ctx && e.lock === lock);
-    const failed = s0[H_VIOL_KIND] === 0 && s1[H_VIOL_KIND] !== 0 && s1[H_VIOL_CTX] === ctx;
+    const raised = s0[H_VIOL_KIND] === 0 && s1[H_VIOL_KIND] !== 0 && s1[H_VIOL_CTX] === ctx;
+    // A wait that closed a deadlock's cycle (check/deadlock.ts closedCycle) is an attempt like any
+    // other: the context spins (its phase set) or sleeps at the acquisition, and the step raised it.
+    const closedCycle = raised && s1[H_VIOL_KIND] === kindCode('deadlock') && s1[o + X_PC] === pc &&
+      (s1[o + X_PHASE] !== 0 || s1[o + X_STATUS] === ContextStatus.Blocked);
+    const failed = raised && !closedCycle;
     if (shape.trylock && !acquired) return null;
     if (!acquired && !failed) {
       if (shape.bh && s0[o + X_PHASE] === 0) return null;

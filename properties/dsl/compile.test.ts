@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BUG_ON, call, check, compile, DesignError, defineDesign, eq, fingerprintOf, if_, inc, local_irq_restore,
-  local_irq_save, raise_softirq, read_lock, repeat, spin_lock, spin_lock_irqsave, spin_unlock,
-  spin_unlock_irqrestore, v, while_, type Design, type SoftirqName, type Stmt,
+  assign, BUG_ON, call, check, compile, DesignError, defineDesign, eq, fingerprintOf, if_, inc, kref_put, kthread_run, load, local_irq_restore,
+  local_irq_save, not, per_cpu_sum, r, raise_softirq, read_lock, repeat, spin_lock, spin_lock_irqsave, spin_unlock,
+  spin_unlock_irqrestore, test_and_set_bit, this_cpu_inc, v, while_, write_seqlock, type Design, type SoftirqName, type Stmt,
 } from '../../model/index.ts';
 import { Schedule } from '../helpers/schedule.ts';
 
@@ -200,6 +200,74 @@ describe('the fingerprint', () => {
     expect(fingerprintOf({ ...d, expected: 'deadlock' })).toBe(fp);
     expect(fingerprintOf({ ...d, expected: 'verified', description: 'a different story', twin: 'fp-fixed' })).toBe(fp);
   });
+
+  it('does not change with `assumes` or a task\'s `replicable` (documentation and --grow\'s business), but does with the task itself', () => {
+    const fp = fingerprintOf(d);
+    expect(fingerprintOf({ ...d, assumes: [{ bound: 'cpus', why: 'one remover' }] })).toBe(fp);
+    expect(fingerprintOf({ ...d, tasks: d.tasks.map((t) => ({ ...t, replicable: true })) })).toBe(fp);
+    expect(fingerprintOf({ ...d, tasks: d.tasks.map((t) => ({ ...t, replicable: true, name: 'u' })) })).not.toBe(fp);
+  });
+});
+
+describe('assumes and replicable', () => {
+  const d = base([inc('x')], { irqs: [{ name: 'eth0', handler: [inc('x')] }] });
+
+  it('an assumption names a bound the design has, or none', () => {
+    for (const bound of ['cpus', 'ticks', 'loops', 'preempt', 'irq eth0', undefined]) {
+      const a = bound === undefined ? { why: 'one remover' } : { bound, why: 'one remover' };
+      expect(() => compile({ ...d, assumes: [a] })).not.toThrow();
+    }
+    expect(designError({ ...d, assumes: [{ bound: 'irq eth1', why: 'x' }] }).message)
+      .toBe("design 'bad': assumes[0]: unknown bound 'irq eth1' (did you mean 'irq eth0'?)");
+    expect(designError({ ...d, assumes: [{ bound: 'cpus' } as never] }).message).toBe("design 'bad': assumes[0]: an assumption needs its text in 'why'");
+    expect(designError({ ...d, assumes: [{ bound: 'cpus', whyy: 'x' } as never] }).message).toContain("assumes[0]: unknown key 'whyy' (did you mean 'why'?)");
+    expect(designError({ ...d, assumes: 'one remover' as never }).message).toContain('assumes: must be a list of { bound?, why }');
+  });
+
+  it('replicable is true or false', () => {
+    expect(() => compile({ ...d, tasks: [{ ...d.tasks[0]!, replicable: true }] })).not.toThrow();
+    expect(designError({ ...d, tasks: [{ ...d.tasks[0]!, replicable: 'yes' as never }] }).message)
+      .toBe("design 'bad': task t: replicable must be true or false, got \"yes\"");
+  });
+
+  it('the verdict carries the assumptions, never reads them', () => {
+    const assumes = [{ bound: 'irq eth0', why: 'one packet' }];
+    const v = check({ ...d, assumes });
+    expect(v.assumptions).toEqual(assumes);
+    expect(check(d).assumptions).toEqual([]);
+    expect(v.stats.states).toBe(check(d).stats.states);
+  });
+});
+
+describe('per_cpu_sum adds up every CPU\'s copy, however many CPUs', () => {
+  const counting = (cpus: number): Design => defineDesign({
+    name: 'sum', cpus, percpu: { hits: 5 }, vars: { total: 0 },
+    tasks: [...Array(cpus).keys()].map((c) => ({ name: `t${c}`, cpu: c, body: [this_cpu_inc('hits'), load('s', per_cpu_sum('hits')), assign('total', r('s'))] })),
+  });
+
+  it('reads every copy: its text, and its value at the end of a run', () => {
+    for (const cpus of [1, 2, 3]) {
+      const p = compile(counting(cpus));
+      expect(p.text).toContain('s = per_cpu_sum(hits)');
+      const s = new Schedule(counting(cpus)).runToEnd();
+      expect(s.variable('total')).toBeLessThanOrEqual(6 * cpus);
+      expect(s.variable('total')).toBeGreaterThanOrEqual(5 * cpus + 1);
+    }
+  });
+
+  it('an at-end invariant over it holds for any number of CPUs', () => {
+    for (const cpus of [1, 2, 3]) {
+      const inv = { name: 'all counted', holds: eq(per_cpu_sum('hits'), 6 * cpus), when: 'at-end' as const };
+      expect(check({ ...counting(cpus), invariants: [inv] }).status).toBe('verified');
+      const wrong = { ...inv, holds: eq(per_cpu_sum('hits'), 6 * cpus - 1) };
+      expect(check({ ...counting(cpus), invariants: [wrong] }).violation?.kind).toBe('assertion');
+    }
+  });
+
+  it('names an unknown per-CPU variable', () => {
+    expect(designError({ ...counting(1), invariants: [{ name: 'x', holds: eq(per_cpu_sum('nope'), 0) }] }).message)
+      .toContain("unknown per-CPU variable 'nope'");
+  });
 });
 
 describe('functions are inlined: the same function runs from a task and from an irq handler', () => {
@@ -247,3 +315,47 @@ describe('functions are inlined: the same function runs from a task and from an 
 
 // fingerprintOf(base([spin_lock('L'), inc('x'), spin_unlock('L')], { name: 'fp' })) as of this test's writing.
 const PINNED_FINGERPRINT = 'ca7b3f477eca980c';
+
+describe('the driver constructs of issue 11', () => {
+  it('a call as a branch condition is a step of its own, then the branch; a call that returns nothing cannot be one', () => {
+    const d = base([if_(test_and_set_bit(0, 'x'), [inc('x')]), if_(not(test_and_set_bit(1, 'x')), [inc('x')])]);
+    const s = new Schedule(d);
+    s.run('test_and_set_bit(0, &x) → 0', 'if (test_and_set_bit(0, &x)) → false', 'test_and_set_bit(1, &x) → 0', 'if (!test_and_set_bit(1, &x)) → true', 'x++');
+    expect(designError(base([if_(spin_lock('L'), [])])).message).toContain('spin_lock() returns nothing to branch on');
+  });
+
+  it('an expansion is checked like an operation: its fields, its own errors, and the names it suggests', () => {
+    expect(designError(base([{ op: 'kref_put', var: 'x', fn: 'f', lock: 'L' } as unknown as Stmt], { functions: { f: [] } })).message).toContain("unknown field of kref_put() 'lock'");
+    expect(designError(base([{ op: 'kref_put', var: 'x' } as unknown as Stmt])).message).toContain('kref_put needs its release function');
+    expect(designError(base([{ op: 'kref_pt', var: 'x', fn: 'f' } as unknown as Stmt], { functions: { f: [] } })).message).toContain("did you mean 'kref_put'?");
+    expect(designError(base([write_seqlock('s')], { seqcounts: { s: {} } })).message).toContain("'s' is a bare seqcount_t");
+  });
+
+  it('an expansion keeps the position of the statement it expands, and its first step is named after it', () => {
+    const p = compile(base([kref_put('x', 'f')], { vars: { x: 1 }, functions: { f: [] } }));
+    const first = p.where.indexOf('task t[0]');
+    expect(p.text[first]).toBe('kref_put(&x, f)');
+    expect(p.where.filter((w) => w === 'task t[0]').length).toBeGreaterThan(1);
+  });
+
+  it('task start and after: a kthread_run thread needs its kthread_run, after needs a known task and no cycle', () => {
+    const two = (tasks: Design['tasks']) => defineDesign({ name: 'bad', cpus: 2, vars: { x: 0 }, tasks });
+    expect(designError(two([{ name: 'a', cpu: 0, after: 'a', body: [] }])).message).toMatch(/after/);
+    expect(designError(two([{ name: 'a', cpu: 0, body: [] }, { name: 'b', cpu: 1, after: 'c', body: [] }])).message).toContain('after "c" must name another task');
+    expect(designError(two([{ name: 'a', cpu: 0, body: [kthread_run('a')] }])).message).toContain('kthread_run');
+  });
+
+  it('irq lines: start request_irq, a thread, flags', () => {
+    const irq = (spec: Record<string, unknown>) => base([], { irqs: [{ name: 'dev', ...spec } as never] });
+    expect(designError(irq({ handler: [], start: 'probe' })).message).toContain('start');
+    expect(designError(irq({})).message).toContain('has no handler');
+    expect(designError(irq({ handler: [], flags: ['ONESHOT'] })).message).toContain('ONESHOT');
+    expect(() => compile(irq({ thread: [inc('x')], flags: ['ONESHOT'] }))).not.toThrow();
+    expect(() => compile(irq({ handler: [inc('x')], thread: [inc('x')] }))).not.toThrow();
+  });
+
+  it('structs embed the objects of their members, and allocated must be a boolean', () => {
+    expect(designError(base([], { structs: { p: { members: ['nope'] } } })).message).toContain('nope');
+    expect(designError(base([], { structs: { p: { members: ['x'], allocated: 'no' as never } } })).message).toContain('allocated must be true or false');
+  });
+});

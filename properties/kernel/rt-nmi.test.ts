@@ -113,7 +113,7 @@ describe('PREEMPT_RT (profile 6.12-rt)', () => {
 
   it('a forced-threaded handler is refused with the reason; noThread and NMI lines are accepted', () => {
     expect(() => compile(rt([task('t', 0, [])], { irqs: [{ name: 'eth0', handler: [] }] }))).toThrow(/irq eth0: on PREEMPT_RT this handler is force-threaded/);
-    expect(() => compile(rt([task('t', 0, [])], { irqs: [{ name: 'eth0', handler: [], noThread: true }, nmi([])] }))).not.toThrow();
+    expect(() => compile(rt([task('t', 0, [])], { irqs: [{ name: 'eth0', handler: [], flags: ['NO_THREAD'] }, nmi([])] }))).not.toThrow();
   });
 
   it('spin_lock does not disable preemption: the holder may be preempted, and a contender sleeps until the unlock', () => {
@@ -139,7 +139,7 @@ describe('PREEMPT_RT (profile 6.12-rt)', () => {
   });
 
   it('spin_lock_irq leaves irqs on (a noThread line may arrive inside); raw_spin_lock still spins and disables preemption', () => {
-    const d = rt([task('t', 0, [spin_lock_irq('L'), inc('x'), spin_unlock_irq('L')])], { irqs: [{ name: 'eth0', handler: [inc('x')], noThread: true }] });
+    const d = rt([task('t', 0, [spin_lock_irq('L'), inc('x'), spin_unlock_irq('L')])], { irqs: [{ name: 'eth0', handler: [inc('x')], flags: ['NO_THREAD'] }] });
     const s = new Schedule(d).take('[task t]: spin_lock_irq(&L)');
     expect(s.cpu(0, C_IRQS_OFF)).toBe(0);
     expect(s.can('eth0 interrupt arrives')).toBe(true);
@@ -148,12 +148,12 @@ describe('PREEMPT_RT (profile 6.12-rt)', () => {
   });
 
   it('spin_lock with a preempt count, irqs off or in hardirq is "sleeping function called from invalid context", contended or not', () => {
-    const inIrq = check(rt([task('t', 0, [inc('x')])], { irqs: [{ name: 'eth0', handler: [spin_lock('L'), spin_unlock('L')], noThread: true }] }));
+    const inIrq = check(rt([task('t', 0, [inc('x')])], { irqs: [{ name: 'eth0', handler: [spin_lock('L'), spin_unlock('L')], flags: ['NO_THREAD'] }] }));
     expect(inIrq.violation?.kind).toBe('sleep-in-atomic');
     expect(inIrq.violation?.message).toMatch(/BUG: sleeping function called from invalid context at irq eth0\[0\]\nin_atomic\(\): 1, irqs_disabled\(\): 1/);
     expect(inIrq.violation?.message).toContain('spin_lock(&L) (PREEMPT_RT: a sleeping rt_mutex lock, rtlock_might_resched) in hardirq context');
     // The same handler on 6.12 !RT is fine.
-    expect(check({ ...rt([task('t', 0, [inc('x')])], { irqs: [{ name: 'eth0', handler: [spin_lock('L'), spin_unlock('L')], noThread: true }] }), profile: '6.12' }).status).toBe('verified');
+    expect(check({ ...rt([task('t', 0, [inc('x')])], { irqs: [{ name: 'eth0', handler: [spin_lock('L'), spin_unlock('L')], flags: ['NO_THREAD'] }] }), profile: '6.12' }).status).toBe('verified');
   });
 
   it('msleep or mutex_lock under spin_lock is still a bug on RT: the RT spinlock holds rcu_read_lock, which __might_resched does not allow', () => {
@@ -168,7 +168,7 @@ describe('PREEMPT_RT (profile 6.12-rt)', () => {
 
   it('softirqs never run at irq_exit: ksoftirqd runs them; a softirq that would sleep on a held spinlock_t ends bounded-out, named', () => {
     const d = rt([task('t', 0, [spin_lock('L'), inc('x'), spin_unlock('L')])], {
-      irqs: [{ name: 'eth0', handler: [raise_softirq('NET_RX')], noThread: true }], softirqs: { NET_RX: [spin_lock('L'), inc('x'), spin_unlock('L')] },
+      irqs: [{ name: 'eth0', handler: [raise_softirq('NET_RX')], flags: ['NO_THREAD'] }], softirqs: { NET_RX: [spin_lock('L'), inc('x'), spin_unlock('L')] },
     });
     const s = new Schedule(d).run('[task t]: spin_lock(&L)', 'eth0 interrupt arrives', '[hardirq eth0]: raise_softirq', '[hardirq eth0]: return');
     expect(s.topName(0)).toBe('task t');

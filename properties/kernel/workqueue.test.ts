@@ -614,7 +614,9 @@ describe('the catalogue\'s workqueue designs', () => {
   });
 
   it('keeps every exhaustive state space small', () => {
-    for (const d of WORKQUEUE_DESIGNS) expect(check(d).stats.states, d.name).toBeLessThan(1000);
+    // The max_active pair needs 3 CPUs and two callers (a free CPU for the kworker between a caller's two queue_work calls).
+    const larger: Readonly<Record<string, number>> = { 'unbound-wq-second-caller-exhausts-max_active': 2_000, 'dependent-item-on-its-own-workqueue': 12_000 };
+    for (const d of WORKQUEUE_DESIGNS) expect(check(d).stats.states, d.name).toBeLessThan(larger[d.name] ?? 1000);
   });
 });
 

@@ -39,7 +39,7 @@ describe('inconsistent lock state', () => {
     expect(text.split('\n').slice(5, 10)).toEqual([
       'inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.',
       'ethtool/1 [HC1[1]:SC0[0]:HE0:SE1] takes:',
-      '(&priv->lock){?.+.}-{2:2}, at: irq eth0[0]: spin_lock(&priv->lock)',
+      '(&priv->lock){?.+.}-{3:3}, at: irq eth0[0]: spin_lock(&priv->lock)',
       '{HARDIRQ-ON-W} state was registered at:',
       '  step 1: cpu0 [task ethtool]: spin_lock(&priv->lock)',
     ]);
@@ -55,7 +55,7 @@ describe('inconsistent lock state', () => {
       ' *** DEADLOCK ***',
       '',
       '1 lock held by ethtool/1:',
-      ' #0: (&priv->lock){?.+.}-{2:2}, at: task ethtool[0]: spin_lock(&priv->lock)',
+      ' #0: (&priv->lock){?.+.}-{3:3}, at: task ethtool[0]: spin_lock(&priv->lock)',
       '',
     ]);
     expect(text).toContain('hardirqs last disabled at (1): step 2: cpu0: eth0 interrupt arrives\n');
@@ -65,7 +65,7 @@ describe('inconsistent lock state', () => {
   it('B2: the SOFTIRQ variant, taken while serving a softirq', () => {
     const text = report('task-vs-softirq-spin_lock');
     expectHeader(text, 'WARNING: inconsistent lock state', 32);
-    expect(text).toContain('\ninconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.\nethtool/1 [HC0[0]:SC1[1]:HE1:SE0] takes:\n(&priv->lock){+.?.}-{2:2}, at: softirq NET_RX[0]: spin_lock(&priv->lock)\n');
+    expect(text).toContain('\ninconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.\nethtool/1 [HC0[0]:SC1[1]:HE1:SE0] takes:\n(&priv->lock){+.?.}-{3:3}, at: softirq NET_RX[0]: spin_lock(&priv->lock)\n');
     expect(text).toContain('  lock(&priv->lock);\n  <Interrupt>\n    lock(&priv->lock);\n\n *** DEADLOCK ***\n');
   });
 
@@ -73,7 +73,7 @@ describe('inconsistent lock state', () => {
     const text = report('nested-spin_unlock_irq-under-irqsave');
     expect(text).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.');
     expect(text).toMatch(/\{HARDIRQ-ON-W\} state was registered at:\n {2}step \d+: cpu0 \[task config\]: spin_unlock_irq\(&B\)\n/);
-    expect(text).toContain(' #0: (&A){?.+.}-{2:2}, at: task config[0]: spin_lock_irqsave(&A, flags)');
+    expect(text).toContain(' #0: (&A){?.+.}-{3:3}, at: task config[0]: spin_lock_irqsave(&A, flags)');
   });
 });
 
@@ -81,14 +81,14 @@ describe('circular locking dependency', () => {
   it('ABBA: the chain in reverse order and the two-column scenario', () => {
     const text = report('abba-spin_lock');
     expectHeader(text, 'WARNING: possible circular locking dependency detected', 54);
-    expect(text).toContain('\nmover1/2 is trying to acquire lock:\n(&A){+.+.}-{2:2}, at: task mover1[1]: spin_lock(&A)\n\nbut task is already holding lock:\n(&B){+.+.}-{2:2}, at: task mover1[0]: spin_lock(&B)\n\nwhich lock already depends on the new lock.\n');
+    expect(text).toContain('\nmover1/2 is trying to acquire lock:\n(&A){+.+.}-{3:3}, at: task mover1[1]: spin_lock(&A)\n\nbut task is already holding lock:\n(&B){+.+.}-{3:3}, at: task mover1[0]: spin_lock(&B)\n\nwhich lock already depends on the new lock.\n');
     expect(linesFrom(text, 'the existing dependency chain (in reverse order) is:', 8)).toEqual([
       'the existing dependency chain (in reverse order) is:',
       '',
-      '-> #1 (&B){+.+.}-{2:2}:',
+      '-> #1 (&B){+.+.}-{3:3}:',
       '       step 3: cpu0 [task mover0]: spin_lock(&B): &B is busy, spins',
       '',
-      '-> #0 (&A){+.+.}-{2:2}:',
+      '-> #0 (&A){+.+.}-{3:3}:',
       '       step 4: cpu1 [task mover1]: spin_lock(&A): &A is busy, spins',
       '',
     ]);
@@ -124,7 +124,7 @@ describe('circular locking dependency', () => {
     const v = check(design).violation!;
     const text = lockdepReport(compile(design), v.choices, v)!;
     expect(text).toContain('\nChain exists of:\n  &A --> &B --> &C\n');
-    expect(text).toContain('-> #2 (&C){+.+.}-{2:2}:');
+    expect(text).toContain('-> #2 (&C){+.+.}-{3:3}:');
     expect(linesFrom(text, '       CPU0                    CPU1', 6)).toEqual([
       '       CPU0                    CPU1',
       '       ----                    ----',
@@ -142,19 +142,19 @@ describe('irq-safe -> irq-unsafe', () => {
     expectHeader(text, 'WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected', 53);
     expect(text).toContain([
       'config/2 [HC0[0]:SC0[0]:HE0:SE1] is trying to acquire:',
-      '(&B){+.+.}-{2:2}, at: task config[1]: spin_lock(&B)',
+      '(&B){+.+.}-{3:3}, at: task config[1]: spin_lock(&B)',
       '',
       'and this task is already holding:',
-      '(&A){-...}-{2:2}, at: task config[0]: spin_lock_irq(&A)',
+      '(&A){-...}-{3:3}, at: task config[0]: spin_lock_irq(&A)',
       'which would create a new lock dependency:',
-      ' (&A){-...}-{2:2} -> (&B){+.+.}-{2:2}',
+      ' (&A){-...}-{3:3} -> (&B){+.+.}-{3:3}',
       '',
       'but this new dependency connects a HARDIRQ-irq-safe lock:',
-      ' (&A){-...}-{2:2}',
+      ' (&A){-...}-{3:3}',
       '',
       '... which became HARDIRQ-irq-safe at:',
     ].join('\n'));
-    expect(text).toContain('\nto a HARDIRQ-irq-unsafe lock:\n (&B){+.+.}-{2:2}\n\n... which became HARDIRQ-irq-unsafe at:\n...\n  step 1: cpu0 [task stats]: spin_lock(&B)\n');
+    expect(text).toContain('\nto a HARDIRQ-irq-unsafe lock:\n (&B){+.+.}-{3:3}\n\n... which became HARDIRQ-irq-unsafe at:\n...\n  step 1: cpu0 [task stats]: spin_lock(&B)\n');
     expect(linesFrom(text, ' Possible interrupt unsafe locking scenario:', 13)).toEqual([
       ' Possible interrupt unsafe locking scenario:',
       '',
@@ -170,8 +170,8 @@ describe('irq-safe -> irq-unsafe', () => {
       ' *** DEADLOCK ***',
       '',
     ]);
-    expect(text).toContain('\nthe dependencies between HARDIRQ-irq-safe lock and the holding lock:\n-> (&A){-...}-{2:2} {\n   IN-HARDIRQ-W at:\n');
-    expect(text).toContain('\nthe dependencies between the lock to be acquired and HARDIRQ-irq-unsafe lock:\n-> (&B){+.+.}-{2:2} {\n   HARDIRQ-ON-W at:\n');
+    expect(text).toContain('\nthe dependencies between HARDIRQ-irq-safe lock and the holding lock:\n-> (&A){-...}-{3:3} {\n   IN-HARDIRQ-W at:\n');
+    expect(text).toContain('\nthe dependencies between the lock to be acquired and HARDIRQ-irq-unsafe lock:\n-> (&B){+.+.}-{3:3} {\n   HARDIRQ-ON-W at:\n');
   });
 
   it('irq lock inversion: the A -> B order recorded first, A made HARDIRQ-safe later', () => {
@@ -189,7 +189,7 @@ describe('irq-safe -> irq-unsafe', () => {
     expect(findings).toHaveLength(1);
     const text = findings[0]!;
     expectHeader(text, 'WARNING: possible irq lock inversion dependency detected', 56);
-    expect(text).toContain('\nstats/1 just changed the state of lock:\n(&A){-...}-{2:2}, at: irq eth0[0]: spin_lock(&A)\nbut this lock took another, HARDIRQ-unsafe lock in the past:\n (&B){+.+.}-{2:2}\n\n\nand interrupts could create inverse lock ordering between them.\n');
+    expect(text).toContain('\nstats/1 just changed the state of lock:\n(&A){-...}-{3:3}, at: irq eth0[0]: spin_lock(&A)\nbut this lock took another, HARDIRQ-unsafe lock in the past:\n (&B){+.+.}-{3:3}\n\n\nand interrupts could create inverse lock ordering between them.\n');
     expect(text).toContain(`  lock(&B);\n${COL}local_irq_disable();\n${COL}lock(&A);\n${COL}lock(&B);\n  <Interrupt>\n    lock(&A);\n`);
     // A 'lockdep' violation takes lockdep's first finding.
     expect(lockdepReport(s.p, s.choices, { kind: 'lockdep', message: '', cpu: 0, context: '' })).toBe(text);
@@ -202,22 +202,28 @@ describe('misuse', () => {
     expect(v.kind).toBe('lock-misuse');
     return lockdepReport(compile(design), v.choices, v)!;
   };
+  /** Same-context recursion is a deadlock found at the second acquisition, and lockdep's recursion report. */
+  const recursion = (design: Design): string => {
+    const v = check(design).violation!;
+    expect(v.kind).toBe('deadlock');
+    return lockdepReport(compile(design), v.choices, v)!;
+  };
 
   it('rwlock read recursion in task context (queued rwlock): possible recursive locking', () => {
     const text = report('rwlock-read-recursion-task');
     expectHeader(text, 'WARNING: possible recursive locking detected', 44);
-    expect(text).toContain('\nlookup/1 is trying to acquire lock:\n(&L){++++}-{2:2}, at: task lookup[1]: read_lock(&L)\n\nbut task is already holding lock:\n(&L){++++}-{2:2}, at: task lookup[0]: read_lock(&L)\n');
+    expect(text).toContain('\nlookup/1 is trying to acquire lock:\n(&L){++++}-{3:3}, at: task lookup[1]: read_lock(&L)\n\nbut task is already holding lock:\n(&L){++++}-{3:3}, at: task lookup[0]: read_lock(&L)\n');
     expect(text).toContain('       CPU0\n       ----\n  rlock(&L);\n  rlock(&L);\n\n *** DEADLOCK ***\n\n May be due to missing lock nesting notation\n');
   });
 
   it('spin_lock twice: possible recursive locking', () => {
-    const text = misuse(defineDesign({ name: 'twice', cpus: 1, locks: { A: 'spinlock' }, tasks: [{ name: 'x', cpu: 0, body: [spin_lock('A'), spin_lock('A')] }] }));
+    const text = recursion(defineDesign({ name: 'twice', cpus: 1, locks: { A: 'spinlock' }, tasks: [{ name: 'x', cpu: 0, body: [spin_lock('A'), spin_lock('A')] }] }));
     expectHeader(text, 'WARNING: possible recursive locking detected', 44);
     expect(text).toContain('  lock(&A);\n  lock(&A);\n');
   });
 
   it('mutex_lock twice: possible recursive locking', () => {
-    const text = misuse(defineDesign({ name: 'twice-mutex', cpus: 1, locks: { M: 'mutex' }, tasks: [{ name: 'x', cpu: 0, body: [mutex_lock('M'), mutex_lock('M')] }] }));
+    const text = recursion(defineDesign({ name: 'twice-mutex', cpus: 1, locks: { M: 'mutex' }, tasks: [{ name: 'x', cpu: 0, body: [mutex_lock('M'), mutex_lock('M')] }] }));
     expectHeader(text, 'WARNING: possible recursive locking detected', 44);
     expect(text).toContain('(&M){+.+.}-{4:4}, at: task x[1]: mutex_lock(&M)');
   });
@@ -291,7 +297,7 @@ describe('lock held when returning to user space', () => {
     expect(text.split('\n').slice(5)).toEqual([
       'x/1 is leaving the kernel with locks still held!',
       '1 lock held by x/1:',
-      ' #0: (&A){+.+.}-{2:2}, at: task x[0]: spin_lock(&A)',
+      ' #0: (&A){+.+.}-{3:3}, at: task x[0]: spin_lock(&A)',
       '',
     ]);
   });

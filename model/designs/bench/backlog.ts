@@ -12,25 +12,50 @@
  * BUGGY: release_sock clears `owned` (and wakes) before draining, so NET_RX
  * delivers a newer packet directly while older ones are still backlogged.
  *
- * Differences from the Promela model (README "Performance" lists them all):
+ * Differences from the Promela model, read line by line against
+ * backlog.pml (README "Performance" repeats them):
  *  - release_sock drains the backlog one packet at a time (dequeue under
- *    slock, deliver with slock dropped and bh off, relock), where pan grabs
- *    the whole list at once (kdefer has no list splice); the delivery order
- *    is the same;
- *  - `owned` is 1, not the owner's CPU + 1, so pan's `owned == me+1` check
- *    at release_sock is not made;
- *  - a delivery is two steps (BUG_ON(seq != rcv_nxt), rcv_nxt++), pan's one;
- *  - the input queue is a queue whose dequeue is atomic, where pan disables
- *    irqs around it;
+ *    slock, spin_unlock with bh still off, deliver, spin_lock, re-test),
+ *    where pan grabs the whole list at once, delivers the batch, then
+ *    relocks and re-tests (kdefer has no list splice); the delivery order
+ *    is the same. BUGGY: pan's drain does not relock and ends the round
+ *    with local_bh_enable only; kdefer's relocks and ends with
+ *    spin_unlock_bh, and its owned = 0 is followed by wake_up;
+ *  - `owned` is 1, not the owner's CPU + 1 (a value naming a CPU would keep
+ *    kdefer's CPU symmetry reduction off), so pan's `assert(owned == me+1)`
+ *    at release_sock is not made; mutual exclusion of the owned section is
+ *    still what the ordering check depends on;
+ *  - a delivery is one step, like pan's DELIVER: rcv_nxt += 1 when the
+ *    packet is rcv_nxt, else rcv_nxt is pushed past P and the `ordering`
+ *    invariant rcv_nxt <= P fails right after the step (pan: assertion
+ *    seq == rcv_nxt, which the bench maps to `ordering`);
+ *  - the input queue is a queue of sequence numbers filled by the handler
+ *    (__skb_queue_tail, narrived++, raise, return: four steps, pan's one
+ *    d_step) and emptied by NET_RX (the loop test and the dequeue are two
+ *    steps, pan's SQ_DEQ one, with irqs off around it in pan; here the
+ *    dequeue is atomic and the irq that may come between only appends);
+ *  - NET_RX's `if (owned)` test and its action (sk_add_backlog or the
+ *    delivery) are two steps, pan's SQ_RCV one; the `while` loops start
+ *    with a `loop counter = 0` bookkeeping step; contexts end with `return`;
  *  - lock_sock's sleep is wait_event on the socket's wait queue, woken by
- *    release_sock's wake_up (pan: blocked until owned == 0);
- *  - ksoftirqd exists, as in softirq_bh.ts.
+ *    release_sock's wake_up (pan: the thread is blocked until owned == 0);
+ *    neither loses a wake-up. lock_sock's retry loop is bounded by N·K
+ *    passes (more would end the search as bounded-out, never silently);
+ *  - ksoftirqd exists, as in softirq-bh.ts;
+ *  - end states: the line has used its budget of P packets, as pan's CPU 0
+ *    waits for narrived == P; pan's per-CPU `assert(!pending && bh == 0 &&
+ *    ndeq == narrived)` is the lost-softirq check (a packet left in the
+ *    input queue also fails `every packet delivered`), its final
+ *    `slock == 0` the lock-leak check;
+ *  - spin_lock_bh is two steps as in pan; spin_unlock_bh one (pan: unlock,
+ *    then bh-- with the softirq run);
+ *  - the user thread's loop is `repeat(K)`, unrolled (pan: a counter i).
  */
 import {
-  and, BUG_ON, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, queue_len, r, raise_softirq_irqoff, repeat, spin_lock,
-  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, assign, type Design, type Stmt,
+  add, and, assign, defineDesign, dequeue, enqueue, eq, gt, if_, inc, le, ne, queue_len, r, raise_softirq_irqoff, repeat, spin_lock,
+  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, type Design, type Expr, type Stmt,
 } from '../../dsl/design.ts';
-import type { BenchParams } from './irq-lock.ts';
+import { benchName, type BenchParams } from './irq-lock.ts';
 
 export interface BacklogParams extends BenchParams {
   /** Packets arriving on CPU 0 (pan's P; default K). */
@@ -38,7 +63,13 @@ export interface BacklogParams extends BenchParams {
 }
 
 export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): Design {
-  const deliver = (reg: string): Stmt[] => [BUG_ON(ne(r(reg), v('rcv_nxt')), 'packet out of order'), inc('rcv_nxt')];
+  // DELIVER(x) of backlog.pml, `assert(x == rcv_nxt); rcv_nxt++`, as one
+  // step: a packet out of sequence pushes rcv_nxt past P (rcv_nxt += 1 +
+  // P·(x != rcv_nxt)), and the `ordering` invariant rcv_nxt <= P fails
+  // right after that step.
+  const deliver = (reg: string): Stmt[] => [
+    assign('rcv_nxt', add(v('rcv_nxt'), Array.from({ length: packets }, () => ne(r(reg), v('rcv_nxt'))).reduce<Expr>((acc, e) => add(acc, e), 1))),
+  ];
   const lockSock: Stmt[] = [
     spin_lock_bh('slock'),
     while_(ne(v('owned'), 0), [spin_unlock_bh('slock'), wait_event('sk_wq', eq(v('owned'), 0)), spin_lock_bh('slock')], { bound: cpus * k }),
@@ -50,7 +81,7 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
     ? [spin_lock_bh('slock'), assign('owned', 0), wake_up('sk_wq'), drain, spin_unlock_bh('slock')]
     : [spin_lock_bh('slock'), drain, assign('owned', 0), wake_up('sk_wq'), spin_unlock_bh('slock')];
   return defineDesign({
-    name: `bench-backlog-${buggy ? 'buggy' : 'fixed'}-n${cpus}-k${k}`,
+    name: benchName('backlog', { cpus, k, buggy }),
     description:
       `SPIN reference scenario backlog (${cpus} CPUs, K=${k}, ${packets} packets): Miller's 1999 socket backlog; every CPU's user thread does ${k} rounds of lock_sock/release_sock on one socket while packets arrive on CPU 0. ` +
       (buggy ? 'release_sock clears owned before draining the backlog: a newer packet is delivered before an older backlogged one.' : 'release_sock drains the backlog before it clears owned.'),
@@ -72,9 +103,13 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
       ],
     },
     invariants: [
+      { name: 'packets delivered exactly once, in sequence order (seq == rcv_nxt at every delivery)', holds: le(v('rcv_nxt'), packets), kind: 'ordering' },
       { name: 'every packet delivered', holds: eq(v('rcv_nxt'), packets), when: 'at-end' },
       { name: 'backlog empty and socket released', holds: and(eq(queue_len('backlog'), 0), eq(v('owned'), 0)), when: 'at-end' },
     ],
-    expected: buggy ? 'assertion' : 'verified',
+    expected: buggy ? 'ordering' : 'verified',
+    twin: benchName('backlog', { cpus, k, buggy: !buggy }),
+    // The scenario is parameterised by its packet count (pan's P): a packet more is another scenario, not a bug of the scheme.
+    assumes: [{ bound: 'irq eth0', why: `the scenario has ${packets} packets: eth0 interrupts once per packet, and the input queue and the backlog hold ${packets}` }],
   });
 }

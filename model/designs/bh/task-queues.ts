@@ -14,7 +14,7 @@ const phyBase = {
   vars: { link_changes: 0, ioctls: 0 },
   functions: { phy_change: [mutex_lock('phy_mutex'), inc('link_changes'), mutex_unlock('phy_mutex')] },
   tq_structs: { phy_task: { routine: 'phy_change' } },
-  tasks: [{ name: 'ethtool', cpu: 1, body: [mutex_lock('phy_mutex'), inc('ioctls'), mutex_unlock('phy_mutex')] }],
+  tasks: [{ name: 'ethtool', cpu: 1, replicable: true, body: [mutex_lock('phy_mutex'), inc('ioctls'), mutex_unlock('phy_mutex')] }],
 };
 
 /** B8: the PHY update deferred on tq_immediate runs in IMMEDIATE_BH, where it cannot sleep. */

@@ -6,7 +6,8 @@
  * holder is beneath it, an AA deadlock. The fix: raw_spin_trylock in NMI,
  * dropping (or deferring) the event when the lock is busy.
  */
-import { defineDesign, if_, inc, raw_spin_lock, raw_spin_lock_irqsave, raw_spin_trylock, raw_spin_unlock, raw_spin_unlock_irqrestore } from '../../dsl/design.ts';
+import { defineDesign, if_, inc } from '../../dsl/design.ts';
+import { raw_spin_lock, raw_spin_lock_irqsave, raw_spin_trylock, raw_spin_unlock, raw_spin_unlock_irqrestore } from '../../dsl/raw_spinlock.ts';
 
 export const nmiRawSpinLock = defineDesign({
   name: 'nmi-raw-spin-lock',

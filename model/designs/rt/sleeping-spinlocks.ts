@@ -6,9 +6,10 @@
  * 6.12 PREEMPT_RT exactly where the kernels differ.
  */
 import {
-  defineDesign, inc, local_irq_disable, local_irq_enable, raw_spin_lock, raw_spin_unlock, spin_lock, spin_lock_bh,
+  defineDesign, inc, local_irq_disable, local_irq_enable, spin_lock, spin_lock_bh,
   spin_lock_irqsave, spin_unlock, spin_unlock_bh, spin_unlock_irqrestore,
 } from '../../dsl/design.ts';
+import { raw_spin_lock, raw_spin_unlock } from '../../dsl/raw_spinlock.ts';
 
 /**
  * B51: irqs off, then spin_lock. On !RT the spinlock spins with irqs off,

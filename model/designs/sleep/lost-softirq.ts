@@ -20,7 +20,7 @@ export const napiScheduleFromTask = defineDesign({
   vars: { delivered: 0 },
   queues: { backlog: { capacity: 2 } },
   softirqs: { NET_RX: netRx },
-  tasks: [{ name: 'tun_write', cpu: 0, body: [enqueue('backlog', 1), local_irq_save('flags'), __raise_softirq_irqoff('NET_RX'), local_irq_restore('flags')] }],
+  tasks: [{ name: 'tun_write', cpu: 0, replicable: true, body: [enqueue('backlog', 1), local_irq_save('flags'), __raise_softirq_irqoff('NET_RX'), local_irq_restore('flags')] }],
   expected: 'lost-softirq',
   twin: 'napi_schedule-under-bh-disable',
 });
@@ -35,7 +35,7 @@ export const napiScheduleUnderBhDisable = defineDesign({
   vars: { delivered: 0 },
   queues: { backlog: { capacity: 2 } },
   softirqs: { NET_RX: netRx },
-  tasks: [{ name: 'tun_write', cpu: 0, body: [enqueue('backlog', 1), local_bh_disable(), local_irq_save('flags'), __raise_softirq_irqoff('NET_RX'), local_irq_restore('flags'), local_bh_enable()] }],
+  tasks: [{ name: 'tun_write', cpu: 0, replicable: true, body: [enqueue('backlog', 1), local_bh_disable(), local_irq_save('flags'), __raise_softirq_irqoff('NET_RX'), local_irq_restore('flags'), local_bh_enable()] }],
   expected: 'verified',
   twin: 'napi_schedule-from-task',
 });

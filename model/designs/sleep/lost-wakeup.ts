@@ -15,8 +15,8 @@ export const sleepOnRace = defineDesign({
   vars: { data: 0 },
   waitqueues: { 'sk->sk_wq': {} },
   tasks: [
-    { name: 'reader', cpu: 0, body: [if_(eq(v('data'), 0), [sleep_on('sk->sk_wq')])] },
-    { name: 'writer', cpu: 1, body: [assign('data', 1), wake_up('sk->sk_wq')] },
+    { name: 'reader', cpu: 0, replicable: true, body: [if_(eq(v('data'), 0), [sleep_on('sk->sk_wq')])] },
+    { name: 'writer', cpu: 1, replicable: true, body: [assign('data', 1), wake_up('sk->sk_wq')] },
   ],
   expected: 'hung-task',
   twin: 'wait_event-no-lost-wakeup',
@@ -32,8 +32,8 @@ export const waitEventNoLostWakeup = defineDesign({
   vars: { data: 0 },
   waitqueues: { 'sk->sk_wq': {} },
   tasks: [
-    { name: 'reader', cpu: 0, body: [wait_event('sk->sk_wq', ne(v('data'), 0))] },
-    { name: 'writer', cpu: 1, body: [assign('data', 1), wake_up('sk->sk_wq')] },
+    { name: 'reader', cpu: 0, replicable: true, body: [wait_event('sk->sk_wq', ne(v('data'), 0))] },
+    { name: 'writer', cpu: 1, replicable: true, body: [assign('data', 1), wake_up('sk->sk_wq')] },
   ],
   expected: 'verified',
   twin: 'sleep_on-lost-wakeup',
@@ -48,8 +48,8 @@ export const mutexAbba = defineDesign({
   cpus: 2,
   locks: { 'dev->mutex': 'mutex', 'rtnl_mutex': 'mutex' },
   tasks: [
-    { name: 'ioctl', cpu: 0, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
-    { name: 'probe', cpu: 1, body: [mutex_lock('dev->mutex'), mutex_lock('rtnl_mutex'), mutex_unlock('rtnl_mutex'), mutex_unlock('dev->mutex')] },
+    { name: 'ioctl', cpu: 0, replicable: true, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
+    { name: 'probe', cpu: 1, replicable: true, body: [mutex_lock('dev->mutex'), mutex_lock('rtnl_mutex'), mutex_unlock('rtnl_mutex'), mutex_unlock('dev->mutex')] },
   ],
   expected: 'deadlock',
   twin: 'mutex-ordered',
@@ -62,8 +62,8 @@ export const mutexOrdered = defineDesign({
   cpus: 2,
   locks: { 'dev->mutex': 'mutex', 'rtnl_mutex': 'mutex' },
   tasks: [
-    { name: 'ioctl', cpu: 0, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
-    { name: 'probe', cpu: 1, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
+    { name: 'ioctl', cpu: 0, replicable: true, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
+    { name: 'probe', cpu: 1, replicable: true, body: [mutex_lock('rtnl_mutex'), mutex_lock('dev->mutex'), mutex_unlock('dev->mutex'), mutex_unlock('rtnl_mutex')] },
   ],
   expected: 'verified',
   twin: 'mutex-abba',

@@ -17,8 +17,8 @@ export const mutexUnderSpinlock = defineDesign({
   locks: { 'dev->lock': 'spinlock', 'fw_mutex': 'mutex' },
   vars: { fw_loads: 0 },
   tasks: [
-    { name: 'configure', cpu: 0, body: [spin_lock('dev->lock'), mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex'), spin_unlock('dev->lock')] },
-    { name: 'reload', cpu: 1, body: [mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex')] },
+    { name: 'configure', cpu: 0, replicable: true, body: [spin_lock('dev->lock'), mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex'), spin_unlock('dev->lock')] },
+    { name: 'reload', cpu: 1, replicable: true, body: [mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex')] },
   ],
   expected: 'sleep-in-atomic',
   twin: 'mutex_lock-outside-spin_lock',
@@ -34,8 +34,8 @@ export const mutexOutsideSpinlock = defineDesign({
   locks: { 'dev->lock': 'spinlock', 'fw_mutex': 'mutex' },
   vars: { fw_loads: 0 },
   tasks: [
-    { name: 'configure', cpu: 0, body: [mutex_lock('fw_mutex'), spin_lock('dev->lock'), inc('fw_loads'), spin_unlock('dev->lock'), mutex_unlock('fw_mutex')] },
-    { name: 'reload', cpu: 1, body: [mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex')] },
+    { name: 'configure', cpu: 0, replicable: true, body: [mutex_lock('fw_mutex'), spin_lock('dev->lock'), inc('fw_loads'), spin_unlock('dev->lock'), mutex_unlock('fw_mutex')] },
+    { name: 'reload', cpu: 1, replicable: true, body: [mutex_lock('fw_mutex'), inc('fw_loads'), mutex_unlock('fw_mutex')] },
   ],
   expected: 'verified',
   twin: 'mutex_lock-under-spin_lock',

@@ -17,7 +17,7 @@ export const taskletLeaksBhDisable = defineDesign({
   vars: { completed: 0, queued: 0 },
   functions: { tx_complete: [spin_lock_bh('ring->lock'), inc('completed'), spin_unlock('ring->lock')] },
   tasklets: { tx_tasklet: { func: 'tx_complete' } },
-  tasks: [{ name: 'xmit', cpu: 0, body: [spin_lock_bh('ring->lock'), inc('queued'), spin_unlock_bh('ring->lock')] }],
+  tasks: [{ name: 'xmit', cpu: 0, replicable: true, body: [spin_lock_bh('ring->lock'), inc('queued'), spin_unlock_bh('ring->lock')] }],
   irqs: [{ name: 'eth0', handler: [tasklet_schedule('tx_tasklet')], budget: 1 }],
   expected: 'lock-leak',
   twin: 'tasklet-returns-balanced',

@@ -3,7 +3,10 @@
  * Miller's 1999 post in shared/seeds/), buggy then fixed, pair by pair.
  */
 import type { Design } from '../../dsl/design.ts';
-import { millerLockSockSpinLock, millerReaderSleepOn, millerReaderWaitEvent, millerTcpProcessContext } from './miller.ts';
+import {
+  millerLockSockSpinLock, millerReaderClearsUcopyUnderSlock, millerReaderClearsUcopyUnlocked, millerReaderSleepOn, millerReaderWaitEvent,
+  millerTcpProcessContext,
+} from './miller.ts';
 import { tcpReleaseSockClearsOwnedFirst, tcpLockSockBacklogModern } from './modern.ts';
 import { prequeueAfterReleaseSock, prequeueBeforeReleaseSock } from './prequeue.ts';
 
@@ -11,6 +14,7 @@ import { prequeueAfterReleaseSock, prequeueBeforeReleaseSock } from './prequeue.
 export const TCP_DESIGNS: readonly Design[] = [
   millerLockSockSpinLock, millerTcpProcessContext, // B2 in lock_sock; Miller's proposal
   millerReaderSleepOn, millerReaderWaitEvent, // lost wakeup of the blocked reader
+  millerReaderClearsUcopyUnlocked, millerReaderClearsUcopyUnderSlock, // N4 at 3 segments: ucopy.task cleared outside slock (issue 14)
   tcpReleaseSockClearsOwnedFirst, tcpLockSockBacklogModern, // N2/N4; the modern kernel
   prequeueAfterReleaseSock, prequeueBeforeReleaseSock, // N4, 4.x prequeue
 ];

@@ -18,13 +18,13 @@
  * the woken thread cannot process later segments before earlier ones.
  */
 import {
-  assign, call, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, not, or, queue_len, r, sleep_on, spin_lock, spin_lock_bh,
-  spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, type Design, type Stmt, type TaskSpec,
+  assign, call, defineDesign, dequeue, enqueue, eq, gt, if_, inc, ne, not, or, queue_len, r, sleep_on, spin_lock_bh,
+  spin_unlock_bh, v, wait_event, wake_up, while_, type Design, type Stmt, type TaskSpec,
 } from '../../dsl/design.ts';
 import {
-  allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, PREQUEUE, RECEIVE_QUEUE,
-  releaseSock, SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpPrequeueProcess, tcpRcvEstablished,
-  tcpRcvOnePass, tcpV4DoRcv, UCOPY_TASK, ucopyState, type TcpBounds,
+  allAccounted, bhLockSock, bhUnlockSock, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, ownedByUser, PREQUEUE, RECEIVE_QUEUE,
+  releaseSock, SK_WQ, skAddBacklog, SLOCK, socketInvariants, segmentsAssumption, socketState, tcpPrequeueProcess, tcpRcvEstablished,
+  tcpRcvOnePass, tcpV4DoRcv, UCOPY_TASK, ucopyState, type SockLock, type TcpBounds,
 } from './socket.ts';
 
 /** The TCP input kernel threads sleep here until a segment is queued for them. */
@@ -46,10 +46,21 @@ export interface MillerOptions extends TcpBounds {
   readonly readerCpu: 0 | 1;
   /** The input threads' CPU (all of them). */
   readonly threadCpu: 0 | 1;
-  /** How lock_sock takes slock (the bug: plain spin_lock). */
+  /**
+   * How lock_sock takes slock: spin_lock_bh, or (the bug, B2) plain
+   * spin_lock, which the lock_sock builder cannot express: that design
+   * writes the socket lock by hand (socket.ts, SockLock).
+   */
   readonly lockSockTake?: 'spin_lock_bh' | 'spin_lock';
   /** How the reader sleeps for data (the bug: check, then sleep_on). */
   readonly readerSleep?: 'wait_event' | 'sleep_on';
+  /**
+   * How the reader, owning the socket again after its wait, takes its name
+   * off tp->ucopy.task: under slock (default), or (the bug) with a plain
+   * WRITE_ONCE, racing with a NET_RX that has already tested it under slock
+   * and is about to prequeue.
+   */
+  readonly ucopyClear?: 'under-slock' | 'WRITE_ONCE';
   /**
    * Where (c) leaves the segment for the input thread: on the socket's
    * backlog, which any owner drains, or (not in the catalogue: it breaks N4)
@@ -62,21 +73,21 @@ export interface MillerOptions extends TcpBounds {
 }
 
 /** tcp_v4_rcv after the socket lookup: the three ways of Miller's post. */
-const tcpV4Rcv = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly Stmt[] => [
-  spin_lock(SLOCK), // bh_lock_sock: BH is already off in NET_RX
+const tcpV4Rcv = (b: TcpBounds, threadQueue: 'backlog' | 'own', lock: SockLock): readonly Stmt[] => [
+  bhLockSock(lock), // BH is already off in NET_RX
   if_(ne(v(UCOPY_TASK), 0), [
     // (a) "if socket_task is blocked in TCP read: wake up socket_task with high priority"
     inc(BLOCKED_ARRIVALS), enqueue(PREQUEUE, r('skb')), wake_up(SK_WQ),
   ], [
-    if_(ne(v(OWNED), 0), [
+    if_(ownedByUser(lock), [
       // (b) the owner drains the backlog in release_sock
-      ...skAddBacklog(b),
+      ...skAddBacklog(b, lock),
     ], [
       // (c) "else pick and wake up TCP input kernel thread"
-      ...(threadQueue === 'backlog' ? skAddBacklog(b) : [enqueue(INPUT_QUEUE, r('skb'))]), assign(INPUT_PENDING, 1), wake_up(INPUT_WQ),
+      ...(threadQueue === 'backlog' ? skAddBacklog(b, lock) : [enqueue(INPUT_QUEUE, r('skb'))]), assign(INPUT_PENDING, 1), wake_up(INPUT_WQ),
     ]),
   ]),
-  spin_unlock(SLOCK),
+  bhUnlockSock(lock),
 ];
 
 /** Data to read, or nothing more will ever come. */
@@ -86,17 +97,25 @@ const dataReady = (b: TcpBounds) => or(or(gt(queue_len(PREQUEUE), 0), gt(queue_l
  * sk_wait_data with the reader's user buffer installed: tp->ucopy.task is
  * set under slock, the socket released (its backlog drained), and the
  * reader sleeps until a segment is handed to it or queued, then owns the
- * socket again and takes its name off ucopy.task.
+ * socket again and takes its name off ucopy.task, under slock: tcp_v4_rcv
+ * tests ucopy.task and prequeues under slock, so a clear outside it could
+ * fall between the two, and the reader would find the prequeue still empty,
+ * wait again and release_sock a later backlogged segment ahead of the
+ * prequeued one (N4). The 4.x kernel could not race there: tcp_v4_rcv
+ * (net/ipv4/tcp_ipv4.c) calls tcp_prequeue only if !sock_owned_by_user(sk),
+ * under bh_lock_sock, and tcp_recvmsg (net/ipv4/tcp.c) sets
+ * tp->ucopy.task = NULL only while it owns the socket; Miller's (a) tests
+ * ucopy.task first, whoever owns the socket, so the clear must take slock.
  */
-const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on'): readonly Stmt[] => [
+const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on', clear: 'under-slock' | 'WRITE_ONCE', lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => [
   spin_lock_bh(SLOCK), assign(UCOPY_TASK, 1), spin_unlock_bh(SLOCK),
-  call('release_sock'),
+  ...releaseSock(b, lock),
   sleep === 'wait_event'
     ? wait_event(SK_WQ, dataReady(b))
     // The 2.2 idiom: check, then sleep: a wake_up between the two is lost.
     : if_(not(dataReady(b)), [sleep_on(SK_WQ)]),
-  call('lock_sock'),
-  assign(UCOPY_TASK, 0),
+  ...lockSock(b, lock, take),
+  ...(clear === 'under-slock' ? [spin_lock_bh(SLOCK), assign(UCOPY_TASK, 0), spin_unlock_bh(SLOCK)] : [assign(UCOPY_TASK, 0)]),
 ];
 
 /**
@@ -105,13 +124,13 @@ const skWaitData = (b: TcpBounds, sleep: 'wait_event' | 'sleep_on'): readonly St
  * both empty sleep. The prequeue is processed before any release_sock: the
  * backlog holds segments that came after the prequeued ones.
  */
-const tcpRecvmsg = (b: TcpBounds): readonly Stmt[] => [
-  call('lock_sock'),
+const tcpRecvmsg = (b: TcpBounds, lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => [
+  ...lockSock(b, lock, take),
   while_(not(allAccounted(b)), [
     ...copyReceiveQueue(b),
     if_(gt(queue_len(PREQUEUE), 0), [call('tcp_prequeue_process')], [if_(not(allAccounted(b)), [call('sk_wait_data')])]),
   ], { bound: 2 * b.packets + 1 }),
-  call('release_sock'),
+  ...releaseSock(b, lock),
 ];
 
 /**
@@ -119,14 +138,14 @@ const tcpRecvmsg = (b: TcpBounds): readonly Stmt[] => [
  * release_sock drain its backlog (with `threadQueue: 'own'`, first drain
  * the threads' queue while owning the socket).
  */
-const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly Stmt[] => {
+const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own', lock: SockLock, take: 'spin_lock_bh' | 'spin_lock'): readonly Stmt[] => {
   const own = threadQueue === 'own'
     ? [while_(gt(queue_len(INPUT_QUEUE), 0), [dequeue(INPUT_QUEUE, 'skb'), call('tcp_v4_do_rcv')], { bound: b.packets })]
     : [];
   return [
     while_(eq(v(INPUT_STOP), 0), [
       wait_event(INPUT_WQ, or(ne(v(INPUT_PENDING), 0), ne(v(INPUT_STOP), 0))),
-      if_(ne(v(INPUT_PENDING), 0), [assign(INPUT_PENDING, 0), call('lock_sock'), ...own, call('release_sock')]),
+      if_(ne(v(INPUT_PENDING), 0), [assign(INPUT_PENDING, 0), ...lockSock(b, lock, take), ...own, ...releaseSock(b, lock)]),
     ], { bound: b.packets + 1 }),
   ];
 };
@@ -134,7 +153,10 @@ const tcpInputThread = (b: TcpBounds, threadQueue: 'backlog' | 'own'): readonly 
 /** A Miller design from its options. */
 export function millerDesign(o: MillerOptions): Design {
   const b: TcpBounds = { packets: o.packets, backlog: o.backlog };
-  const socket = socketState(b);
+  // B2 (lock_sock by spin_lock) needs the hand-written socket lock: the builder's is spin_lock_bh.
+  const lock: SockLock = o.lockSockTake === 'spin_lock' ? 'hand-written' : 'builders';
+  const take = o.lockSockTake ?? 'spin_lock_bh';
+  const socket = socketState(b, lock);
   const ucopy = ucopyState(b);
   const threadQueue = o.threadQueue ?? 'backlog';
   const threads: TaskSpec[] = [...Array(o.threads).keys()].map((i) => ({ name: `tcp_input/${i}`, cpu: o.threadCpu, body: [call('tcp_input_thread')] }));
@@ -142,21 +164,20 @@ export function millerDesign(o: MillerOptions): Design {
     name: o.name,
     description: o.description,
     cpus: 2,
+    ...(socket.socks ? { socks: socket.socks } : {}),
     locks: socket.locks,
     waitqueues: { ...socket.waitqueues, [INPUT_WQ]: {} },
     vars: { ...socket.vars, ...ucopy.vars, [INPUT_PENDING]: 0, [INPUT_STOP]: 0 },
     queues: { ...socket.queues, ...ucopy.queues, ...(threadQueue === 'own' ? { [INPUT_QUEUE]: { capacity: b.packets } } : {}) },
     functions: {
-      tcp_v4_rcv: tcpV4Rcv(b, threadQueue),
+      tcp_v4_rcv: tcpV4Rcv(b, threadQueue, lock),
       tcp_rcv_established: tcpRcvEstablished(b),
       tcp_v4_do_rcv: tcpV4DoRcv,
       tcp_rcv_one_pass: tcpRcvOnePass,
       tcp_prequeue_process: tcpPrequeueProcess(b),
-      lock_sock: lockSock(b, o.lockSockTake ?? 'spin_lock_bh'),
-      release_sock: releaseSock(b, 'bh-on'),
-      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event'),
-      tcp_recvmsg: tcpRecvmsg(b),
-      tcp_input_thread: tcpInputThread(b, threadQueue),
+      sk_wait_data: skWaitData(b, o.readerSleep ?? 'wait_event', o.ucopyClear ?? 'under-slock', lock, take),
+      tcp_recvmsg: tcpRecvmsg(b, lock, take),
+      tcp_input_thread: tcpInputThread(b, threadQueue, lock, take),
     },
     tasks: [
       // The reader reads the whole stream, then stops the pool (kthread_stop).
@@ -168,6 +189,7 @@ export function millerDesign(o: MillerOptions): Design {
     invariants: socketInvariants(b, true),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 
@@ -234,3 +256,32 @@ export const millerReaderSleepOn = millerDesign({
 
 /** The same placement with wait_event: the condition is re-checked after the task state is set. */
 export const millerReaderWaitEvent = millerDesign(MILLER_READER_APART);
+
+/** The reader placement at 3 segments: a third segment can be backlogged while the second is being prequeued. */
+export const MILLER_READER_3: MillerOptions = {
+  ...MILLER_READER_APART,
+  name: 'miller-tcp-reader-clears-ucopy-under-slock',
+  description:
+    "Miller's design with the blocked reader (eth0/NET_RX on cpu0, the reader and one TCP input thread on cpu1) at 3 segments, backlog of 3, " +
+    'the reader taking its name off tp->ucopy.task under sk_lock.slock once it owns the socket again: NET_RX tests ucopy.task and prequeues in one slock section, ' +
+    'so a segment is either on the prequeue before the reader looks there, or goes to the backlog behind it (N4).',
+  packets: 3,
+  backlog: 3,
+  twin: 'miller-tcp-reader-clears-ucopy-unlocked',
+};
+
+/** N4 at 3 segments: the reader clears ucopy.task with a plain WRITE_ONCE while NET_RX is between its test and its prequeue. */
+export const millerReaderClearsUcopyUnlocked = millerDesign({
+  ...MILLER_READER_3,
+  name: 'miller-tcp-reader-clears-ucopy-unlocked',
+  description:
+    "Miller's design with the blocked reader at 3 segments, the reader clearing tp->ucopy.task with a plain WRITE_ONCE (N4). NET_RX tests ucopy.task under slock and only then prequeues segment 2; " +
+    'in between the reader clears it, finds the prequeue empty and waits again; segment 3 goes to the backlog, and release_sock processes it before the prequeued segment 2: out of order. ' +
+    'Two segments cannot show it.',
+  ucopyClear: 'WRITE_ONCE',
+  expected: 'ordering',
+  twin: 'miller-tcp-reader-clears-ucopy-under-slock',
+});
+
+/** The clear under slock, at 3 segments. */
+export const millerReaderClearsUcopyUnderSlock = millerDesign(MILLER_READER_3);

@@ -7,18 +7,24 @@
  * the reader owns the socket are processed in the reader's context.
  */
 import {
-  call, defineDesign, gt, if_, ne, not, or, queue_len, spin_lock, spin_unlock, v, wait_event, while_, type Design, type Stmt,
+  call, defineDesign, gt, if_, not, or, queue_len, wait_event, while_, type Design, type Stmt,
 } from '../../dsl/design.ts';
+import { bh_lock_sock, bh_unlock_sock, lock_sock, release_sock, sock_owned_by_user } from '../../dsl/sock.ts';
 import {
-  allAccounted, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, RECEIVE_QUEUE, releaseSock, releaseSockClearingOwnedFirst,
-  SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpRcvEstablished, tcpV4DoRcv, type TcpBounds,
+  allAccounted, copyReceiveQueue, eth0, netRxAction, RECEIVE_QUEUE, releaseSockClearingOwnedFirst,
+  SK, SK_WQ, skAddBacklog, socketInvariants, segmentsAssumption, socketState, tcpRcvEstablished, tcpV4DoRcv, type TcpBounds,
 } from './socket.ts';
 
 /** How a modern design is put together. */
 export interface ModernOptions extends TcpBounds {
   readonly name: string;
   readonly description: string;
-  /** The bug: release_sock clears ownership before it drains the backlog. */
+  /**
+   * The bug: release_sock clears ownership before it drains the backlog.
+   * The release_sock builder cannot do that (its __release_sock is the
+   * owner's), so the buggy release_sock is written from
+   * sock_release_ownership and a drain by hand (socket.ts).
+   */
   readonly releaseSock?: 'drain-then-release' | 'release-then-drain';
   readonly expected: Design['expected'];
   readonly twin: string;
@@ -26,9 +32,9 @@ export interface ModernOptions extends TcpBounds {
 
 /** tcp_v4_rcv after the socket lookup: process now if nobody owns the socket, else backlog it. */
 const tcpV4Rcv = (b: TcpBounds): readonly Stmt[] => [
-  spin_lock(SLOCK), // bh_lock_sock
-  if_(ne(v(OWNED), 0), [...skAddBacklog(b)], [call('tcp_v4_do_rcv')]),
-  spin_unlock(SLOCK),
+  bh_lock_sock(SK),
+  if_(sock_owned_by_user(SK), [...skAddBacklog(b)], [call('tcp_v4_do_rcv')]),
+  bh_unlock_sock(SK),
 ];
 
 /**
@@ -37,13 +43,13 @@ const tcpV4Rcv = (b: TcpBounds): readonly Stmt[] => [
  * socket (draining the backlog) around the sleep.
  */
 const tcpRecvmsg = (b: TcpBounds): readonly Stmt[] => [
-  call('lock_sock'),
+  lock_sock(SK),
   while_(not(allAccounted(b)), [
     ...copyReceiveQueue(b),
     if_(not(allAccounted(b)), [
       call('release_sock'),
       wait_event(SK_WQ, or(gt(queue_len(RECEIVE_QUEUE), 0), allAccounted(b))),
-      call('lock_sock'),
+      lock_sock(SK),
     ]),
   ], { bound: b.packets + 1 }),
   call('release_sock'),
@@ -62,8 +68,8 @@ export function modernDesign(o: ModernOptions): Design {
       tcp_v4_rcv: tcpV4Rcv(b),
       tcp_rcv_established: tcpRcvEstablished(b),
       tcp_v4_do_rcv: tcpV4DoRcv,
-      lock_sock: lockSock(b),
-      release_sock: o.releaseSock === 'release-then-drain' ? releaseSockClearingOwnedFirst(b) : releaseSock(b, 'bh-on'),
+      // release_sock(sk), or the buggy one written out.
+      release_sock: o.releaseSock === 'release-then-drain' ? releaseSockClearingOwnedFirst(b) : [release_sock(SK)],
       tcp_recvmsg: tcpRecvmsg(b),
     },
     tasks: [{ name: 'reader', cpu: 1, body: [call('tcp_recvmsg')] }],
@@ -72,6 +78,7 @@ export function modernDesign(o: ModernOptions): Design {
     invariants: socketInvariants(b, false),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 

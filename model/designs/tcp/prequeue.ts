@@ -13,13 +13,13 @@
  * prequeue before it releases the socket.
  */
 import {
-  assign, call, defineDesign, enqueue, gt, if_, inc, ne, not, or, queue_len, r, spin_lock, spin_unlock, v, wait_event, wake_up,
+  assign, call, defineDesign, enqueue, gt, if_, inc, ne, not, or, queue_len, r, v, wait_event, wake_up,
   while_, type Design, type Stmt,
 } from '../../dsl/design.ts';
-import { PROFILES } from '../../kernel/flags.ts';
+import { bh_lock_sock, bh_unlock_sock, lock_sock, release_sock, sock_owned_by_user } from '../../dsl/sock.ts';
 import {
-  allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, lockSock, netRxAction, OWNED, PREQUEUE, RECEIVE_QUEUE, releaseSock,
-  SK_WQ, skAddBacklog, SLOCK, socketInvariants, socketState, tcpPrequeueProcess, tcpRcvEstablished, tcpRcvOnePass, tcpV4DoRcv,
+  allAccounted, BLOCKED_ARRIVALS, copyReceiveQueue, eth0, netRxAction, PREQUEUE, RECEIVE_QUEUE,
+  SK, SK_WQ, skAddBacklog, socketInvariants, segmentsAssumption, socketState, tcpPrequeueProcess, tcpRcvEstablished, tcpRcvOnePass, tcpV4DoRcv,
   UCOPY_TASK, ucopyState, type TcpBounds,
 } from './socket.ts';
 
@@ -37,14 +37,14 @@ export interface PrequeueOptions extends TcpBounds {
 
 /** tcp_v4_rcv (4.x): backlog if owned; else tcp_prequeue if a reader waits, else process in NET_RX. */
 const tcpV4Rcv = (b: TcpBounds): readonly Stmt[] => [
-  spin_lock(SLOCK), // bh_lock_sock
-  if_(ne(v(OWNED), 0), [...skAddBacklog(b)], [
+  bh_lock_sock(SK),
+  if_(sock_owned_by_user(SK), [...skAddBacklog(b)], [
     if_(ne(v(UCOPY_TASK), 0), [
       // tcp_prequeue: queue it unprocessed and wake the reader
       inc(BLOCKED_ARRIVALS), enqueue(PREQUEUE, r('skb')), wake_up(SK_WQ),
     ], [call('tcp_v4_do_rcv')]),
   ]),
-  spin_unlock(SLOCK),
+  bh_unlock_sock(SK),
 ];
 
 /**
@@ -58,14 +58,14 @@ const tcpV4Rcv = (b: TcpBounds): readonly Stmt[] => [
 const tcpRecvmsg = (b: TcpBounds, when: PrequeueOptions['prequeue']): readonly Stmt[] => {
   const wait = wait_event(SK_WQ, or(or(gt(queue_len(RECEIVE_QUEUE), 0), gt(queue_len(PREQUEUE), 0)), allAccounted(b)));
   const skWaitData: readonly Stmt[] = when !== 'after-release_sock'
-    ? [call('tcp_prequeue_process'), call('release_sock'), wait, call('lock_sock')]
-    : [call('release_sock'), call('tcp_prequeue_process'), wait, call('lock_sock')];
+    ? [call('tcp_prequeue_process'), release_sock(SK), wait, lock_sock(SK)]
+    : [release_sock(SK), call('tcp_prequeue_process'), wait, lock_sock(SK)];
   return [
-    call('lock_sock'),
+    lock_sock(SK),
     assign(UCOPY_TASK, 1),
     while_(not(allAccounted(b)), [...copyReceiveQueue(b), if_(not(allAccounted(b)), skWaitData)], { bound: 2 * b.packets + 1 }),
     assign(UCOPY_TASK, 0),
-    call('release_sock'),
+    release_sock(SK),
   ];
 };
 
@@ -79,6 +79,7 @@ export function prequeueDesign(o: PrequeueOptions): Design {
     description: o.description,
     cpus: 2,
     profile: PROFILE,
+    socks: socket.socks,
     locks: socket.locks,
     waitqueues: socket.waitqueues,
     vars: { ...socket.vars, ...ucopy.vars },
@@ -89,8 +90,6 @@ export function prequeueDesign(o: PrequeueOptions): Design {
       tcp_v4_do_rcv: tcpV4DoRcv,
       tcp_rcv_one_pass: tcpRcvOnePass,
       tcp_prequeue_process: tcpPrequeueProcess(b),
-      lock_sock: lockSock(b),
-      release_sock: releaseSock(b, PROFILES[PROFILE].backlogBH),
       tcp_recvmsg: tcpRecvmsg(b, o.prequeue),
     },
     tasks: [{ name: 'reader', cpu: 1, body: [call('tcp_recvmsg')] }],
@@ -99,6 +98,7 @@ export function prequeueDesign(o: PrequeueOptions): Design {
     invariants: socketInvariants(b, true),
     expected: o.expected,
     twin: o.twin,
+    assumes: [segmentsAssumption(b)],
   });
 }
 

@@ -2,12 +2,14 @@
  * One TCP socket's receive side, written once and shared by every design of
  * this folder (shared/kernel-semantics.md §7): the eth0 interrupt and the
  * NET_RX softirq that carry segments to tcp_v4_rcv, struct sock's lock
- * (lock_sock / release_sock over sk_lock.slock, sk_lock.owned and the
- * backlog), the TCP state change of one segment (tcp_rcv_established), the
- * copy to user, and the socket's invariants N1–N5.
+ * (the kernel model's lock_sock / release_sock / bh_lock_sock /
+ * sock_owned_by_user / sk_add_backlog builders, model/kernel/sock.ts, with
+ * tcp_v4_do_rcv as sk_backlog_rcv), the TCP state change of one segment
+ * (tcp_rcv_established), the copy to user, and the socket's invariants
+ * N1–N5.
  *
- * The kernel model has no TCP: all of it is design code, as a kernel
- * developer would write it down. What is abstract: a segment is its
+ * The kernel model has no TCP: all of it but the socket lock is design
+ * code, as a kernel developer would write it down. What is abstract: a segment is its
  * sequence number (1, 2, 3… in the order eth0 receives them); the checksum
  * and the copy to user are one read of the payload each, counted in
  * `payload_reads`; there is no retransmission, no ACK, no out-of-order
@@ -18,15 +20,18 @@
  */
 import {
   add, and, assign, call, dec, dequeue, enqueue, eq, ge, gt, if_, inc, le, lt, ne, queue_len, r, repeat, spin_lock,
-  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, __raise_softirq_irqoff, type Expr, type Invariant,
-  type IrqSpec, type Stmt,
+  spin_lock_bh, spin_unlock, spin_unlock_bh, v, wait_event, wake_up, while_, __raise_softirq_irqoff, type Assumption, type Cond, type Design, type Expr,
+  type Invariant, type IrqSpec, type Stmt,
 } from '../../dsl/design.ts';
+import {
+  bh_lock_sock, bh_unlock_sock, lock_sock, release_sock, sk_add_backlog, sock_owned_by_user, sock_release_ownership,
+} from '../../dsl/sock.ts';
 
 // ------------------------------------------------------------------ names
 
 /** spinlock_t sk->sk_lock.slock: bh_lock_sock in softirq, spin_lock_bh in process context. */
 export const SLOCK = 'sk->sk_lock.slock';
-/** sock_owned_by_user(sk): set by lock_sock, cleared by release_sock, under slock. */
+/** sk_lock.owned of the hand-written socket lock (the B2 design only; the builders keep the owner themselves). */
 export const OWNED = 'sk->sk_lock.owned';
 /** lock_sock sleeps here while another task owns the socket (__lock_sock). */
 export const LOCK_WQ = 'sk->sk_lock.wq';
@@ -76,6 +81,19 @@ export interface TcpBounds {
   readonly backlog: number;
 }
 
+/**
+ * What every design of this folder assumes about eth0's budget: it is the
+ * number of segments the stream has. The reader reads until that many are
+ * copied or dropped (a stand-in for EOF), and the rx ring, the per-segment
+ * counters and the loop bounds are sized for them: one more interrupt is a
+ * segment the design has no room or reader for, not a bug of the protocol.
+ * More segments is a design of its own (`packets`), as the 3-segment ones.
+ */
+export const segmentsAssumption = (b: TcpBounds): Assumption => ({
+  bound: 'irq eth0',
+  why: `the stream has ${b.packets} segment${b.packets === 1 ? '' : 's'}: eth0 interrupts once per segment, and the reader, the rx ring and the loop bounds are sized for ${b.packets}`,
+});
+
 /** Everything the reader must account for before read() returns: each segment copied or dropped. */
 export const allAccounted = (b: TcpBounds): Expr => eq(add(v(COPIED), v(DROPS)), b.packets);
 
@@ -106,11 +124,6 @@ export const eth0 = (b: TcpBounds): IrqSpec => ({
  */
 export const netRxAction = (b: TcpBounds): readonly Stmt[] => [
   repeat(b.packets, [if_(gt(queue_len(RX_RING), 0), [dequeue(RX_RING, 'skb'), call('tcp_v4_rcv')])]),
-];
-
-/** sk_add_backlog: append, or drop and count TCPBacklogDrop when the backlog is full. */
-export const skAddBacklog = (b: TcpBounds): readonly Stmt[] => [
-  if_(lt(queue_len(BACKLOG), b.backlog), [enqueue(BACKLOG, r('skb'))], [inc(DROPS)]),
 ];
 
 /**
@@ -170,51 +183,95 @@ export const tcpPrequeueProcess = (b: TcpBounds): readonly Stmt[] => [
 // ------------------------------------------------------------------ the socket lock
 
 /**
- * lock_sock (net/core/sock.c lock_sock_nested / __lock_sock): take slock
- * with BH off; while another task owns the socket, drop slock and sleep on
- * sk_lock.wq until it is released; then own it. The final spin_unlock_bh is
- * a softirq run point: NET_RX may run here and sees the socket owned.
- * `take` is how slock is taken: spin_lock_bh, or a buggy spin_lock.
+ * How a design takes the socket lock. `builders`: the kernel's own
+ * lock_sock / release_sock / bh_lock_sock / sock_owned_by_user /
+ * sk_add_backlog (model/kernel/sock.ts: the owner, slock, the wait on
+ * sk_lock.wq and the backlog drained through sk_backlog_rcv =
+ * tcp_v4_do_rcv in the owner's context), as every design of this folder
+ * but one takes it. `hand-written`: the socket lock written out from slock,
+ * an `owned` variable, a wait queue and a backlog queue, as a kernel
+ * developer reading lock_sock_nested would, for B2 only: lock_sock taking
+ * slock with plain spin_lock. The builder's slock is always taken with
+ * spin_lock_bh and its owner flag is the mechanism's own, so that bug
+ * cannot be written around it.
  */
-export const lockSock = (b: TcpBounds, take: 'spin_lock_bh' | 'spin_lock' = 'spin_lock_bh'): readonly Stmt[] => {
-  const [lock, unlock] = take === 'spin_lock_bh' ? [spin_lock_bh(SLOCK), spin_unlock_bh(SLOCK)] : [spin_lock(SLOCK), spin_unlock(SLOCK)];
+export type SockLock = 'builders' | 'hand-written';
+
+/** The socket (design field `socks`); it embeds SLOCK, LOCK_WQ and BACKLOG under these names. */
+export const SK = 'sk';
+
+/** bh_lock_sock(sk): spin_lock(&sk->sk_lock.slock), BH already off in NET_RX. */
+export const bhLockSock = (lock: SockLock): Stmt => (lock === 'builders' ? bh_lock_sock(SK) : spin_lock(SLOCK));
+export const bhUnlockSock = (lock: SockLock): Stmt => (lock === 'builders' ? bh_unlock_sock(SK) : spin_unlock(SLOCK));
+
+/** sock_owned_by_user(sk), read under slock: a branch condition. */
+export const ownedByUser = (lock: SockLock): Cond => (lock === 'builders' ? sock_owned_by_user(SK) : ne(v(OWNED), 0));
+
+/**
+ * sk_add_backlog (under slock), dropping and counting TCPBacklogDrop when
+ * it refuses: with the builders, the kernel's sk_add_backlog(sk, skb,
+ * limit), -ENOBUFS once sk_backlog.len > limit; limit = backlog − 1, so at
+ * most `backlog` segments are queued. sk_backlog.len counts the segments
+ * release_sock has detached until its whole drain ends, as in the kernel
+ * (a segment can be refused while the queue itself has room).
+ */
+export const skAddBacklog = (b: TcpBounds, lock: SockLock = 'builders'): readonly Stmt[] => (lock === 'builders'
+  ? [if_(sk_add_backlog(SK, r('skb'), b.backlog - 1), [inc(DROPS)])]
+  : [if_(lt(queue_len(BACKLOG), b.backlog), [enqueue(BACKLOG, r('skb'))], [inc(DROPS)])]);
+
+/**
+ * lock_sock (net/core/sock.c lock_sock_nested / __lock_sock). With the
+ * builders, one statement. Hand-written: take slock (with `take`:
+ * spin_lock_bh as the kernel does, or the buggy spin_lock of B2); while
+ * another task owns the socket, drop slock and sleep on sk_lock.wq until it
+ * is released; then own it. The final unlock is a softirq run point: NET_RX
+ * may run there and see the socket owned.
+ */
+export const lockSock = (b: TcpBounds, lock: SockLock = 'builders', take: 'spin_lock_bh' | 'spin_lock' = 'spin_lock_bh'): readonly Stmt[] => {
+  if (lock === 'builders') return [lock_sock(SK)];
+  const [l, u] = take === 'spin_lock_bh' ? [spin_lock_bh(SLOCK), spin_unlock_bh(SLOCK)] : [spin_lock(SLOCK), spin_unlock(SLOCK)];
   return [
-    lock,
-    while_(ne(v(OWNED), 0), [unlock, wait_event(LOCK_WQ, eq(v(OWNED), 0)), lock], { bound: lockSockBound(b) }),
+    l,
+    while_(ne(v(OWNED), 0), [u, wait_event(LOCK_WQ, eq(v(OWNED), 0)), l], { bound: lockSockBound(b) }),
     assign(OWNED, 1),
-    unlock,
+    u,
   ];
 };
 
 /**
- * release_sock: under slock, drain the backlog in FIFO order in process
- * context (__release_sock), then clear ownership and wake the next owner.
- * With BH on (≥4.9, 5413d1babe8f) slock is dropped with spin_unlock_bh
- * around each segment, so NET_RX may run and append behind it; with BH off
- * (<4.9) only slock is dropped and softirqs wait for the final unlock. The
- * kernel detaches the whole list each round; taking one segment at a time
- * from the same FIFO processes them in the same order.
+ * release_sock: with the builders, one statement (the backlog drained by
+ * tcp_v4_do_rcv in the owner's context, BH on ≥4.9 or off <4.9 as the
+ * profile says, then ownership released and sk_lock.wq woken).
+ * Hand-written: under slock, drain the backlog in FIFO order, dropping
+ * slock with BH on around each segment (these designs are modern, ≥4.9),
+ * then clear ownership and wake the next owner. The kernel detaches the
+ * whole list each round; one segment at a time from the same FIFO gives
+ * the same order.
  */
-export const releaseSock = (b: TcpBounds, backlogBH: 'bh-on' | 'bh-off'): readonly Stmt[] => {
-  const [drop, retake] = backlogBH === 'bh-on' ? [spin_unlock_bh(SLOCK), spin_lock_bh(SLOCK)] : [spin_unlock(SLOCK), spin_lock(SLOCK)];
-  return [
-    spin_lock_bh(SLOCK),
-    while_(gt(queue_len(BACKLOG), 0), [dequeue(BACKLOG, 'skb'), drop, call('tcp_v4_do_rcv'), retake], { bound: drainBound(b) }),
-    assign(OWNED, 0),
-    wake_up(LOCK_WQ),
-    spin_unlock_bh(SLOCK),
-  ];
-};
+export const releaseSock = (b: TcpBounds, lock: SockLock = 'builders'): readonly Stmt[] => (lock === 'builders'
+  ? [release_sock(SK)]
+  : [
+      spin_lock_bh(SLOCK),
+      while_(gt(queue_len(BACKLOG), 0), [dequeue(BACKLOG, 'skb'), spin_unlock_bh(SLOCK), call('tcp_v4_do_rcv'), spin_lock_bh(SLOCK)], { bound: drainBound(b) }),
+      assign(OWNED, 0),
+      wake_up(LOCK_WQ),
+      spin_unlock_bh(SLOCK),
+    ]);
 
 /**
- * The buggy release_sock: ownership ends first, in a critical section of its
- * own, and the backlog is drained afterwards (under slock throughout, so
- * NET_RX never runs TCP beside the drain). Between the two, NET_RX finds the
- * socket free and processes a new segment at once, ahead of the backlog (N2, N4).
+ * The buggy release_sock: ownership ends first (sock_release_ownership and
+ * the wake-up, in a slock section of its own), and the backlog is drained
+ * afterwards, under slock throughout. The builders' __release_sock is the
+ * owner's (a drain by a task that no longer owns the socket is reported as
+ * bad unlock balance), so this drain, after ownership, is written by hand
+ * off the socket's own sk_backlog; it leaves sk_backlog.len as it was (only
+ * the kernel's drain resets it), so a later segment may be refused sooner.
+ * Between the two sections NET_RX finds the socket free and processes a new
+ * segment at once, ahead of the backlog (N2, N4).
  */
 export const releaseSockClearingOwnedFirst = (b: TcpBounds): readonly Stmt[] => [
   spin_lock_bh(SLOCK),
-  assign(OWNED, 0),
+  sock_release_ownership(SK),
   wake_up(LOCK_WQ),
   spin_unlock_bh(SLOCK),
   spin_lock_bh(SLOCK),
@@ -224,24 +281,48 @@ export const releaseSockClearingOwnedFirst = (b: TcpBounds): readonly Stmt[] => 
 
 // ------------------------------------------------------------------ the socket's state
 
-/** Locks, wait queues, variables and queues of the socket and the NIC. */
-export function socketState(b: TcpBounds) {
+/** A design's socket and NIC objects. */
+export interface SocketState {
+  readonly socks?: NonNullable<Design['socks']>;
+  readonly locks: NonNullable<Design['locks']>;
+  readonly waitqueues: NonNullable<Design['waitqueues']>;
+  readonly vars: NonNullable<Design['vars']>;
+  readonly queues: NonNullable<Design['queues']>;
+}
+
+/**
+ * The socket and the NIC: with the builders, the socket `sk` (socks:
+ * sk_lock.slock, sk_lock.wq and sk_backlog embedded, sk_backlog_rcv =
+ * tcp_v4_do_rcv reading register skb); hand-written, slock, `owned`,
+ * sk_lock.wq and the backlog as plain objects.
+ */
+export function socketState(b: TcpBounds, lock: SockLock = 'builders'): SocketState {
   if (!Number.isInteger(b.packets) || b.packets < 1 || b.packets > MAX_PACKETS) {
     throw new Error(`tcp designs carry 1 to ${MAX_PACKETS} segments, not ${b.packets}`);
   }
   const perSegment = Object.fromEntries([...Array(b.packets).keys()].map((i) => [processedVar(i + 1), 0]));
+  const vars = {
+    [SENT]: 0, [DROPS]: 0, [COPIED]: 0, [PAYLOAD_READS]: 0,
+    [IN_TCP]: 0, [RCV_NXT]: 1, [IN_ORDER]: 1, ...perSegment,
+  };
+  const queues = {
+    [RX_RING]: { capacity: b.packets },
+    [RECEIVE_QUEUE]: { capacity: b.packets },
+  };
+  if (lock === 'builders') {
+    return {
+      socks: { [SK]: { backlog: b.backlog, backlog_rcv: 'tcp_v4_do_rcv' } },
+      locks: {},
+      waitqueues: { [SK_WQ]: {} },
+      vars,
+      queues,
+    };
+  }
   return {
     locks: { [SLOCK]: 'spinlock' as const },
     waitqueues: { [LOCK_WQ]: {}, [SK_WQ]: {} },
-    vars: {
-      [SENT]: 0, [OWNED]: 0, [DROPS]: 0, [COPIED]: 0, [PAYLOAD_READS]: 0,
-      [IN_TCP]: 0, [RCV_NXT]: 1, [IN_ORDER]: 1, ...perSegment,
-    },
-    queues: {
-      [RX_RING]: { capacity: b.packets },
-      [BACKLOG]: { capacity: b.backlog },
-      [RECEIVE_QUEUE]: { capacity: b.packets },
-    },
+    vars: { ...vars, [OWNED]: 0 },
+    queues: { ...queues, [BACKLOG]: { capacity: b.backlog } },
   };
 }
 

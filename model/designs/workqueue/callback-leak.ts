@@ -12,7 +12,7 @@ const statsBase = {
   locks: { stats_mutex: 'mutex' as const },
   vars: { collected: 0, hw_error: 1 },
   works: { stats_work: { func: 'stats_fn' } },
-  tasks: [{ name: 'probe', cpu: 0, body: [schedule_work('stats_work')] }],
+  tasks: [{ name: 'probe', cpu: 0, replicable: true, body: [schedule_work('stats_work')] }],
 };
 
 /** The error path returns without mutex_unlock. */

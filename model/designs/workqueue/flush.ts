@@ -3,9 +3,24 @@
  * kernel/workqueue.c start_flush_work, insert_wq_barrier, __flush_work):
  * flush_work() sleeps until a barrier queued behind the work item has run,
  * so whatever the item itself waits for must not depend on the flusher.
+ *
+ * An item that flushes another item of its own workqueue depends on a free
+ * max_active slot for it. kernel/workqueue.c: __queue_work puts an item
+ * past max_active on the inactive list (pwq->nr_active <
+ * pwq->max_active, else WORK_STRUCT_INACTIVE/DELAYED); only
+ * pwq_dec_nr_in_flight, when an active item *finishes*, activates the
+ * first inactive one (pwq_activate_first_inactive); a running item keeps
+ * its slot while it sleeps in flush_work; and an item queued again while it
+ * runs is active but, in process_one_work, finds the running instance
+ * (find_worker_executing_work) and waits behind it on that worker's
+ * scheduled list (move_linked_works). start_flush_work itself says it:
+ * "If @max_active is 1 or rescuer is in use, flushing another work item on
+ * the same workqueue may lead to deadlock" — and with max_active 2 and a
+ * second caller, so can this.
  */
 import { defineDesign, inc, mutex_lock, mutex_unlock, spin_lock, spin_unlock } from '../../dsl/design.ts';
 import { flush_work, queue_work, schedule_work } from '../../dsl/workqueue.ts';
+import type { Stmt } from '../../dsl/design.ts';
 
 const linkWork = {
   cpus: 2,
@@ -65,17 +80,20 @@ export const workFlushedByItsOwner = defineDesign({
   vars: { ticks: 0 },
   works: { wd_work: { func: 'wd_fn' } },
   functions: { wd_fn: [inc('ticks')] },
-  tasks: [{ name: 'probe', cpu: 0, body: [schedule_work('wd_work'), flush_work('wd_work')] }],
+  tasks: [{ name: 'probe', cpu: 0, replicable: true, body: [schedule_work('wd_work'), flush_work('wd_work')] }],
   expected: 'verified',
   twin: 'work-flushes-itself',
 });
+
+/** The driver queues its firmware-load item, then its configuration item, on fw_wq. */
+const queueFirmware = (configWq: string): Stmt[] => [queue_work('fw_wq', 'load_work'), queue_work(configWq, 'config_work')];
 
 const firmware = {
   cpus: 2,
   vars: { loaded: 0, configured: 0 },
   works: { load_work: { func: 'fw_load_fn' }, config_work: { func: 'config_fn' } },
   functions: { fw_load_fn: [flush_work('config_work'), inc('loaded')], config_fn: [inc('configured')] },
-  tasks: [{ name: 'probe', cpu: 0, body: [queue_work('fw_wq', 'load_work'), queue_work('fw_wq', 'config_work')] }],
+  tasks: [{ name: 'probe', cpu: 0, body: queueFirmware('fw_wq') }],
 };
 
 /** B12: on an ordered workqueue, an item waits for one queued after it. */
@@ -98,8 +116,50 @@ export const unboundWqItemWaitsForLaterItem = defineDesign({
     'The same items on an unbound workqueue with max_active 2 (B12 fixed: the items need not run in order, so the queue need not be ordered). ' +
     'The configuration item is active at once; while the load item sleeps in flush_work(), kick_pool has woken the second unbound kworker, which runs it.',
   workqueues: { fw_wq: { flags: ['UNBOUND'], max_active: 2 } },
+  // The probe is the only caller (not replicable): see the pair below for a second one.
+  assumes: [{ why: 'probe is the only caller of queue_work on fw_wq: with a second, max_active 2 runs out (unbound-wq-second-caller-exhausts-max_active)' }],
   expected: 'verified',
   twin: 'ordered-wq-item-waits-for-later-item',
+});
+
+/**
+ * Two callers: probe, and a firmware reload from sysfs, each queueing both
+ * items; a third CPU is free for the unbound kworkers, so an item may start
+ * between a caller's two queue_work() calls (as a preemption would let it).
+ */
+const firmwareTwoCallers = (configWq: string) => ({
+  ...firmware,
+  cpus: 3,
+  tasks: [
+    { name: 'probe', cpu: 0, replicable: true, body: queueFirmware(configWq) },
+    { name: 'reload', cpu: 1, replicable: true, body: queueFirmware(configWq) },
+  ],
+});
+
+/** B12 by max_active: the load item's slot and its re-queued instance's leave none for the item it flushes. */
+export const unboundWqSecondCallerExhaustsMaxActive = defineDesign({
+  ...firmwareTwoCallers('fw_wq'),
+  name: 'unbound-wq-second-caller-exhausts-max_active',
+  description:
+    'unbound-wq-item-waits-for-later-item with a second caller (B12): a firmware reload on cpu1 queues the load and configuration items on fw_wq (unbound, max_active 2) too. ' +
+    'While the load item runs, the reload queues it again: active, it takes the second slot and waits behind the running instance (non-reentrancy); the configuration item goes inactive. ' +
+    'The running load item sleeps in flush_work() on it, and only a finishing item frees a slot: deadlock.',
+  workqueues: { fw_wq: { flags: ['UNBOUND'], max_active: 2 } },
+  expected: 'deadlock',
+  twin: 'dependent-item-on-its-own-workqueue',
+});
+
+/** Fixed: the item that is waited for goes on a workqueue of its own, whose slots nothing waits in. */
+export const dependentItemOnItsOwnWorkqueue = defineDesign({
+  ...firmwareTwoCallers('cfg_wq'),
+  name: 'dependent-item-on-its-own-workqueue',
+  description:
+    'The same two callers with the configuration item on a workqueue of its own, cfg_wq (B12 fixed for any number of callers). ' +
+    'No item of cfg_wq ever waits, so the configuration item always gets a slot and a kworker, and the load item\'s flush_work() returns; ' +
+    'fw_wq\'s two slots may both hold load instances (one running, one queued behind it) without starving anything.',
+  workqueues: { fw_wq: { flags: ['UNBOUND'], max_active: 2 }, cfg_wq: { flags: ['UNBOUND'] } },
+  expected: 'verified',
+  twin: 'unbound-wq-second-caller-exhausts-max_active',
 });
 
 const keventd = {
@@ -107,7 +167,7 @@ const keventd = {
   vars: { loaded: 0, configured: 0 },
   works: { load_work: { func: 'fw_load_fn' }, config_work: { func: 'config_fn' } },
   functions: { fw_load_fn: [flush_work('config_work'), inc('loaded')], config_fn: [inc('configured')] },
-  tasks: [{ name: 'probe', cpu: 0, body: [schedule_work('load_work'), schedule_work('config_work')] }],
+  tasks: [{ name: 'probe', cpu: 0, replicable: true, body: [schedule_work('load_work'), schedule_work('config_work')] }],
 };
 
 /** B12 before cmwq: any item waiting for a later item of its workqueue on its CPU. */
@@ -160,7 +220,7 @@ export const flushWorkAfterSpinUnlock = defineDesign({
   description:
     'The task releases priv->lock before flush_work() (B13 fixed). ' +
     'It sleeps in process context with preempt_count 0 until the kworker has run the statistics work.',
-  tasks: [{ name: 'ethtool', cpu: 0, body: [schedule_work('stats_work'), spin_lock('priv->lock'), spin_unlock('priv->lock'), flush_work('stats_work')] }],
+  tasks: [{ name: 'ethtool', cpu: 0, replicable: true, body: [schedule_work('stats_work'), spin_lock('priv->lock'), spin_unlock('priv->lock'), flush_work('stats_work')] }],
   expected: 'verified',
   twin: 'flush_work-under-spin_lock',
 });

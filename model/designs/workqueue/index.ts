@@ -2,8 +2,9 @@
 import type { Design } from '../../dsl/design.ts';
 import { workReturnsWithMutexHeld, workUnlocksOnEveryPath } from './callback-leak.ts';
 import {
-  flushWorkAfterMutexUnlock, flushWorkAfterSpinUnlock, flushWorkUnderMutex, flushWorkUnderSpinLock, keventdItemWaitsForLaterItem,
-  kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, workFlushedByItsOwner, workFlushesItself,
+  dependentItemOnItsOwnWorkqueue, flushWorkAfterMutexUnlock, flushWorkAfterSpinUnlock, flushWorkUnderMutex, flushWorkUnderSpinLock,
+  keventdItemWaitsForLaterItem, kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem,
+  unboundWqSecondCallerExhaustsMaxActive, workFlushedByItsOwner, workFlushesItself,
 } from './flush.ts';
 import { memReclaimFlushesOwnReclaimWq, memReclaimFlushesSystemWq } from './mem-reclaim.ts';
 import { wqThirdWorker, wqThirdWorkerCompletes } from './pool-growth.ts';
@@ -17,6 +18,7 @@ export const WORKQUEUE_DESIGNS: readonly Design[] = [
   flushWorkUnderMutex, flushWorkAfterMutexUnlock, // B11
   workFlushesItself, workFlushedByItsOwner, // B12, self-flush
   orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem, // B12, ordered workqueue
+  unboundWqSecondCallerExhaustsMaxActive, dependentItemOnItsOwnWorkqueue, // B12, max_active used up by a second caller (issue 14)
   keventdItemWaitsForLaterItem, kworkerItemWaitsForLaterItem, // B12, pre-cmwq keventd (wqModel per-wq-threads)
   flushWorkUnderSpinLock, flushWorkAfterSpinUnlock, // B13
   workReturnsWithMutexHeld, workUnlocksOnEveryPath, // B21

@@ -25,8 +25,8 @@ export const workQueuedOnTwoWorkqueues = defineDesign({
     'This is the §6.3 W1 counter-example, a race that none of the B1–B21 patterns of §8 names.',
   ...rescan,
   tasks: [
-    { name: 'hotplug', cpu: 0, body: [queue_work_on(0, 'scan_wq', 'rescan_work')] },
-    { name: 'sysfs', cpu: 1, body: [queue_work_on(1, 'events_wq', 'rescan_work')] },
+    { name: 'hotplug', cpu: 0, replicable: true, body: [queue_work_on(0, 'scan_wq', 'rescan_work')] },
+    { name: 'sysfs', cpu: 1, replicable: true, body: [queue_work_on(1, 'events_wq', 'rescan_work')] },
   ],
   expected: 'assertion',
   twin: 'work-requeued-on-its-workqueue',
@@ -40,8 +40,8 @@ export const workRequeuedOnItsWorkqueue = defineDesign({
     'Both paths queue the rescan item on scan_wq, one on cpu0 and one on cpu1, as W1 requires (a condition of §6.3, not one of the B1–B21 patterns of §8). ' +
     'If it is still running on cpu0 when cpu1 queues it, __queue_work sends it to cpu0\'s pool, where it runs again only after the first run returns.',
   tasks: [
-    { name: 'hotplug', cpu: 0, body: [queue_work_on(0, 'scan_wq', 'rescan_work')] },
-    { name: 'sysfs', cpu: 1, body: [queue_work_on(1, 'scan_wq', 'rescan_work')] },
+    { name: 'hotplug', cpu: 0, replicable: true, body: [queue_work_on(0, 'scan_wq', 'rescan_work')] },
+    { name: 'sysfs', cpu: 1, replicable: true, body: [queue_work_on(1, 'scan_wq', 'rescan_work')] },
   ],
   expected: 'verified',
   twin: 'work-queued-on-two-workqueues',

@@ -13,7 +13,7 @@ const phyJob = {
   locks: { phy_mutex: 'mutex' as const },
   vars: { link_changes: 0, ioctls: 0 },
   functions: { phy_change: [mutex_lock('phy_mutex'), inc('link_changes'), mutex_unlock('phy_mutex')] },
-  tasks: [{ name: 'ethtool', cpu: 0, body: [mutex_lock('phy_mutex'), inc('ioctls'), mutex_unlock('phy_mutex')] }],
+  tasks: [{ name: 'ethtool', cpu: 0, replicable: true, body: [mutex_lock('phy_mutex'), inc('ioctls'), mutex_unlock('phy_mutex')] }],
 };
 
 /** B8: the job on tq_immediate (2.4) runs from IMMEDIATE_BH. */

@@ -1,0 +1,147 @@
+/**
+ * Prefix shards (model/explore/shard.ts) and the worker pool
+ * (model/explore/workers.ts): shards 0..N-1 searched one by one and merged
+ * give the verdict of one whole search, on a verified and a buggy catalogue
+ * design; the partition gives each prefix to exactly one shard; a
+ * violation inside the prefix expansion is shard 0's; the pool gives the
+ * same verdict as one thread, whatever the timing, from the sources and
+ * from the compiled dist/.
+ */
+import { describe, expect, it } from 'vitest';
+import { catalogueDesign } from '../../model/designs/index.ts';
+import { compile } from '../../model/dsl/compile.ts';
+import { exhaustive } from '../../model/explore/exhaustive.ts';
+import type { SearchResult } from '../../model/explore/outcome.ts';
+import { replay } from '../../model/explore/replay.ts';
+import { partition, PREFIXES_PER_SHARD } from '../../model/explore/shard.ts';
+import { ExhaustiveWorkers, mergeResults } from '../../model/explore/workers.ts';
+import type { Program } from '../../model/kernel/program.ts';
+
+const VERIFIED = 'bench-irq_lock-fixed-n2-k2';
+const BUGGY = 'bench-softirq_bh-buggy-n2-k2';
+
+const program = (name: string): Program => compile(catalogueDesign(name)!);
+
+/** Every shard of an N-way partition, searched in this thread. */
+const shards = (p: Program, count: number): SearchResult[] =>
+  Array.from({ length: count }, (_, index) => exhaustive(p, { shard: { index, count } }));
+
+describe('prefix shards merge to the verdict of one whole search', () => {
+  it.each([2, 3, 5])(`${VERIFIED}: every one of %i shards is verified, as the whole search is`, (count) => {
+    const p = program(VERIFIED);
+    expect(exhaustive(p).status).toBe('verified');
+    const parts = shards(p, count);
+    for (const r of parts) expect(r.status).toBe('verified');
+    // Every prefix belongs to exactly one shard, and the frontier is as large as promised.
+    const frontier = parts[0]!.shard!.frontier;
+    expect(parts.reduce((n, r) => n + r.shard!.prefixes, 0)).toBe(frontier);
+    expect(frontier).toBeGreaterThanOrEqual(PREFIXES_PER_SHARD * count);
+    expect(mergeResults(parts, 0).status).toBe('verified');
+  });
+
+  it.each([2, 3, 5])(`${BUGGY}: %i shards merge to the whole search's violation, each schedule replaying from the initial state`, (count) => {
+    const p = program(BUGGY);
+    const whole = exhaustive(p);
+    expect(whole.status).toBe('violation');
+    const parts = shards(p, count);
+    const violating = parts.filter((r) => r.status === 'violation');
+    expect(violating.length).toBeGreaterThan(0);
+    for (const r of violating) {
+      expect(r.violation!.kind).toBe(whole.violation!.kind);
+      expect(replay(p, r.violation!.choices).violation?.kind).toBe(r.violation!.kind);
+    }
+    const merged = mergeResults(parts, 0);
+    expect(merged.status).toBe('violation');
+    expect(merged.violation!.kind).toBe(whole.violation!.kind);
+  });
+
+  it('the partition is the same on every call, its prefixes sorted and all of one length', () => {
+    const p = program(VERIFIED);
+    const a = partition(p, { count: 3, symmetry: true });
+    const b = partition(p, { count: 3, symmetry: true });
+    expect(a.prefixes).toEqual(b.prefixes);
+    expect(new Set(a.prefixes.map((x) => x.length))).toEqual(new Set([a.depth]));
+    const keys = a.prefixes.map((x) => x.join(','));
+    expect(new Set(keys).size).toBe(keys.length);
+    for (let k = 1; k < a.prefixes.length; k++) {
+      const [x, y] = [a.prefixes[k - 1]!, a.prefixes[k]!];
+      const i = x.findIndex((c, j) => c !== y[j]);
+      expect(x[i]!).toBeLessThan(y[i]!);
+    }
+  });
+
+  it('a violation met inside the prefix expansion is shard 0\'s; the other shards own no prefix of an exhausted space', () => {
+    // A work item that flushes itself deadlocks in its first steps: the expansion meets it before any frontier exists.
+    const p = program('work-flushes-itself');
+    const whole = exhaustive(p);
+    expect(whole.violation?.kind).toBe('deadlock');
+    const parts = shards(p, 3);
+    expect(parts[0]!.status).toBe('violation');
+    expect(parts[0]!.violation!.kind).toBe('deadlock');
+    expect(replay(p, parts[0]!.violation!.choices).violation?.kind).toBe('deadlock');
+    for (const r of parts.slice(1)) {
+      expect(r.status).toBe('verified');
+      expect(r.shard!.prefixes).toBe(0);
+    }
+  });
+
+  it('a state limit ends a shard bounded-out, naming the limit and the shard', () => {
+    const r = exhaustive(program(VERIFIED), { maxStates: 50, shard: { index: 1, count: 2 } });
+    expect(r.status).toBe('bounded-out');
+    expect(r.boundedOut).toMatch(/more than 50 distinct states stored in shard 1\/2/);
+  });
+
+  it('rejects a shard outside its count', () => {
+    expect(() => exhaustive(program(VERIFIED), { shard: { index: 2, count: 2 } })).toThrow(/from 0 to 1/);
+  });
+});
+
+describe('the worker pool', () => {
+  /** The pool's result for both designs, always sharded (no first pass in this thread). */
+  const onPool = async (pool: { search: ExhaustiveWorkers['search'] }) => {
+    const out: SearchResult[] = [];
+    for (const name of [VERIFIED, BUGGY]) out.push((await pool.search(program(name), { serialStates: 0 })).result);
+    return out;
+  };
+
+  it('2 workers (TypeScript sources): the verdict of one thread, and the same result on every run', async () => {
+    const pool = new ExhaustiveWorkers(2);
+    try {
+      const [verified, buggy] = await onPool(pool);
+      expect(verified!.status).toBe('verified');
+      // The sum over the two shards of a 2-way partition, whatever thread ran which.
+      expect(verified!.stats.states).toBe(shards(program(VERIFIED), 2).reduce((n, r) => n + r.stats.states, 0));
+      expect(buggy!.status).toBe('violation');
+      expect(buggy!.violation!.kind).toBe(exhaustive(program(BUGGY)).violation!.kind);
+      // The violation of the smallest shard index that has one.
+      const first = shards(program(BUGGY), 2).find((r) => r.status === 'violation')!;
+      expect(buggy!.violation!.choices).toEqual(first.violation!.choices);
+      const [again, buggyAgain] = await onPool(pool);
+      expect(again!.stats.states).toBe(verified!.stats.states);
+      expect(buggyAgain!.violation!.choices).toEqual(buggy!.violation!.choices);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('2 workers (compiled dist/): the same results as from the sources', async () => {
+    const dist = (await import(new URL('../../dist/model/explore/workers.js', import.meta.url).href)) as { ExhaustiveWorkers: typeof ExhaustiveWorkers };
+    const pool = new dist.ExhaustiveWorkers(2);
+    try {
+      const [verified, buggy] = await onPool(pool);
+      expect(verified!.status).toBe('verified');
+      expect(verified!.stats.states).toBe(shards(program(VERIFIED), 2).reduce((n, r) => n + r.stats.states, 0));
+      expect(buggy!.violation!.choices).toEqual(shards(program(BUGGY), 2).find((r) => r.status === 'violation')!.violation!.choices);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('1 worker is the one-thread search itself', async () => {
+    const pool = new ExhaustiveWorkers(1);
+    const r = await pool.search(program(VERIFIED));
+    expect(r.sharded).toBe(false);
+    expect(r.result.stats.states).toBe(exhaustive(program(VERIFIED)).stats.states);
+    await pool.close();
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * model/explore/shortest.ts: the breadth-first search that keeps only
+ * fingerprints and parent links finds the same schedules as the search it
+ * replaced (which kept whole states, properties/helpers/whole-state-bfs.ts),
+ * with and without the found schedule's length as a bound; past its memory
+ * bound it gives up, names the bound, and the shortening falls back to
+ * ddmin, saying so.
+ */
+import { describe, expect, it } from 'vitest';
+import { CATALOGUE } from '../../model/designs/index.ts';
+import { compile, exhaustive, replay, shortenViolation, shortestViolation, type Design } from '../../model/index.ts';
+import { bytesText, parseSize } from '../../model/explore/bytes.ts';
+import { minimize, Reproducer } from '../../model/explore/minimize.ts';
+import { wholeStateBfs } from '../helpers/whole-state-bfs.ts';
+
+const named = (name: string): Design => {
+  const d = CATALOGUE.find((x) => x.name === name);
+  if (!d) throw new Error(`no catalogue design ${name}`);
+  return d;
+};
+
+/** Buggy designs whose shortest schedules take a few levels to a few thousand states. */
+const BUGGY = [
+  'task-vs-softirq-spin_lock',
+  'wilcox-percpu-unprotected-migrates',
+  'del_timer_sync-under-spin_lock_irq',
+  'tasklet_kill-while-disabled',
+  'miller-tcp-lock_sock-spin_lock',
+  'bench-softirq_bh-buggy-n2-k2',
+];
+
+describe('shortestViolation', () => {
+  for (const name of BUGGY) {
+    it(`finds the same schedule as the whole-state BFS: ${name}`, () => {
+      const p = compile(named(name));
+      const found = exhaustive(p).violation!;
+      const reference = wholeStateBfs(p, { kind: found.kind });
+      const unbounded = shortestViolation(p, { kind: found.kind });
+      const bounded = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length });
+      expect(reference.violation).not.toBeNull();
+      expect(unbounded.violation?.choices).toEqual(reference.violation!.choices);
+      expect(bounded.violation?.choices).toEqual(reference.violation!.choices);
+      expect(bounded.violation?.message).toBe(reference.violation!.message);
+      // Bounded by the found length, it keeps no more than the unbounded search.
+      expect(bounded.stats.states).toBeLessThanOrEqual(unbounded.stats.states);
+      expect(replay(p, bounded.violation!.choices).violation?.kind).toBe(found.kind);
+    });
+  }
+
+  it('without a violation, agrees with the whole-state BFS on the verdict and the number of states', () => {
+    for (const name of ['wilcox-percpu-irqsave', 'completion-tasklet-unguarded', 'bench-irq_lock-fixed-n2-k2']) {
+      const p = compile(named(name));
+      const reference = wholeStateBfs(p);
+      const r = shortestViolation(p);
+      expect([r.status, r.stats.states]).toEqual([reference.status, reference.stats.states]);
+    }
+  });
+
+  it('walking every level from the initial state (no level kept) gives the same result in less memory', () => {
+    for (const name of ['bench-softirq_bh-buggy-n2-k2', 'miller-tcp-lock_sock-spin_lock']) {
+      const p = compile(named(name));
+      const kept = shortestViolation(p, { kind: 'deadlock' });
+      const walked = shortestViolation(p, { kind: 'deadlock', keepLevels: false });
+      expect(walked.violation?.choices).toEqual(kept.violation!.choices);
+      expect(walked.stats.states).toBe(kept.stats.states);
+      expect(walked.bytes).toBeLessThan(kept.bytes);
+    }
+  });
+
+  it('past its memory bound: bounded-out naming the bound; the shortening falls back to ddmin and says so', () => {
+    const p = compile(named('tcp-release_sock-clears-owned-first'));
+    const found = exhaustive(p).violation!;
+    const tiny = 256 * 1024;
+    const r = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length, maxBytes: tiny });
+    expect(r.status).toBe('bounded-out');
+    expect(r.bound).toBe('memory');
+    expect(r.boundedOut).toContain('memory bound reached');
+    expect(r.boundedOut).toContain('256 KiB');
+    const s = shortenViolation(p, found, { maxBytes: tiny });
+    expect(s.method).toBe('ddmin (memory bound 256 KiB)');
+    expect(s.choices).toEqual(minimize(p, found.choices, found.kind));
+    expect(s.choices.length).toBeLessThanOrEqual(found.choices.length);
+    expect(new Reproducer(p).kindOf(s.choices)).toBe(found.kind);
+    // With room, the same call finds a shortest schedule by BFS.
+    const roomy = shortenViolation(p, found);
+    expect(roomy.method).toBe('bfs');
+    expect(roomy.choices.length).toBeLessThanOrEqual(s.choices.length);
+    expect(roomy.choices).toEqual(wholeStateBfs(p, { kind: found.kind }).violation!.choices);
+  });
+});
+
+describe('the ddmin replayer', () => {
+  it('agrees with replay() on schedules cut at every length and with a choice dropped', () => {
+    const p = compile(named('bench-irq_lock-buggy-n2-k2'));
+    const found = exhaustive(p).violation!.choices;
+    const r = new Reproducer(p);
+    for (let n = 0; n <= found.length; n++) {
+      for (const candidate of [found.slice(0, n), [...found.slice(0, n), ...found.slice(n + 1)]]) {
+        const full = replay(p, candidate);
+        expect(r.kindOf(candidate)).toBe(full.mismatch === null ? (full.violation?.kind ?? null) : null);
+      }
+    }
+  });
+});
+
+describe('sizes', () => {
+  it('reads and prints sizes in powers of 1024', () => {
+    expect([parseSize('2G'), parseSize('512M'), parseSize('1.5GiB'), parseSize('64k'), parseSize('1000'), parseSize('800MB')])
+      .toEqual([2 * 1024 ** 3, 512 * 1024 ** 2, 1.5 * 1024 ** 3, 64 * 1024, 1000, 800 * 1024 ** 2]);
+    expect([parseSize('two'), parseSize('-1G'), parseSize('0'), parseSize('')]).toEqual([null, null, null, null]);
+    expect([bytesText(1024 ** 3), bytesText(256 * 1024), bytesText(1.5 * 1024 ** 2), bytesText(100)]).toEqual(['1 GiB', '256 KiB', '1.5 MiB', '100 bytes']);
+  });
+});
