@@ -603,7 +603,7 @@ describe('lockdep on the command line', () => {
       const at = lines.indexOf(`${design}: lockdep predicts 1 problem`);
       return at < 0 ? null : lines[at + 1];
     };
-    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
+    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
     expect(block('rwlock-read-recursion-hardirq')).toMatch(/^ {2}not reachable \(a lockdep false positive within the bounds\): WARNING: inconsistent lock state \(&L\): &L is taken in hardirq context only on cpu0, .*; checked every schedule within 2 CPUs/);
     // The fixed design: lockdep predicts nothing, and nothing is printed for it.
     expect(run.stdout).not.toContain('aa-fixed: lockdep');

@@ -82,7 +82,7 @@ describe('exhaustive', () => {
     const b = walkReachable(twoCpus, {}).states;
     expect(shortestViolation(compile(twoCpus), { maxStates: b }).status).toBe('verified');
     const bfs = shortestViolation(compile(twoCpus), { maxStates: b - 1 });
-    expect([bfs.status, bfs.stats.states, bfs.boundedOut]).toEqual(['bounded-out', b, `state limit reached: more than ${b - 1} distinct states (raise the state limit or shrink the bounds)`]);
+    expect([bfs.status, bfs.stats.states, bfs.boundedOut]).toEqual(['bounded-out', b, `state limit reached: more than ${b - 1} distinct states in the shortest-schedule search`]);
   });
 
   it('still returns a violation it reaches within the state limit', () => {
