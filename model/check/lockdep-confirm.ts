@@ -25,7 +25,7 @@ import { LOCKDEP_MAPS_HELD, OPS } from '../kernel/registry.ts';
 import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from '../explore/outcome.ts';
 import { replay } from '../explore/replay.ts';
 import { VisitedSet } from '../explore/visited.ts';
-import { ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USAGE_BITS, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
+import { ENABLED, FACT_BITS, HARDIRQ, IN_NMI, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
 import type { ViolationKind } from './violation.ts';
 
 export type LockdepStatus = 'confirmed' | 'not-reachable' | 'not-decided';
@@ -301,13 +301,13 @@ function whyNotReachable(facts: LockdepFacts, f: LockdepFinding, searched: strin
       return `the orders are never concurrent: every acquisition along the cycle holds &${facts.p.locks[lock]!.name}, which serialises them; ${searched}`;
     }
   }
-  if (f.kind === 'inconsistent' || f.kind === 'bad-irq-dependency') {
+  if ((f.kind === 'inconsistent' && f.newBit < IN_NMI) || f.kind === 'bad-irq-dependency') {
     // Each incompatible pair of usage bits (valid_state; exclusive_mask) with its CPUs: the interrupt taking the
     // safe lock must arrive where the unsafe one is held with it enabled.
     const state = f.kind === 'inconsistent' ? (f.newBit >> 2) : f.state;
     const safe = f.kind === 'inconsistent' ? f.cls : f.safe;
     const unsafe = f.kind === 'inconsistent' ? f.cls : f.unsafe;
-    const cpus = (cls: number, bit: number): number => (facts.has(cls, bit) ? facts.usageCpus[cls * USAGE_BITS + bit]! : 0);
+    const cpus = (cls: number, bit: number): number => (facts.has(cls, bit) ? facts.usageCpus[cls * FACT_BITS + bit]! : 0);
     const pairs: [number, number][] = f.kind === 'inconsistent'
       ? [[0, 0], [0, 1], [1, 0]]
       : [[0, 0], [0, 1], [1, 0], [1, 1]];

@@ -98,6 +98,17 @@ describe('B20: a raw spinlock taken in NMI and by the context it interrupts', ()
     const s = new Schedule(fixed!).run('[task reader]: raw_spin_lock_irqsave', 'perf NMI arrives');
     expect(s.enabledLabels()).toContain('cpu0 [nmi perf]: raw_spin_trylock(&R) → 0 (busy)');
   });
+
+  it("lockdep's verify_lock_unused: {INITIAL USE} -> {IN-NMI}, confirmed by the deadlock; a trylock in NMI, or a lock only NMIs take, draws nothing", () => {
+    const [e, ...rest] = check(buggy!).lockdep!;
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ kind: 'inconsistent', title: 'WARNING: inconsistent lock state', classes: ['&R'], status: 'confirmed' });
+    expect(e!.report).toContain('inconsistent {INITIAL USE} -> {IN-NMI} usage.');
+    expect(e!.report).toContain('{INITIAL USE} state was registered at:\n  task reader[0]: raw_spin_lock_irqsave(&R, flags)');
+    expect(check(fixed!).lockdep).toEqual([]);
+    const nmiOnly = design([task('t', 0, [inc('x')])], { irqs: [nmi([raw_spin_lock('R'), inc('x'), raw_spin_unlock('R')])] });
+    expect(check(nmiOnly).lockdep).toEqual([]);
+  });
 });
 
 describe('PREEMPT_RT (profile 6.12-rt)', () => {
