@@ -350,7 +350,8 @@ export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { r
   let bound: Verdict['bound'];
   let hint: BoundHint | undefined;
   if (result.status === 'bounded-out') {
-    bound = memoryHit ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+    // A search on worker threads reports its memory bound in its reason only (memory.ts memoryGuard's words).
+    bound = memoryHit || result.boundedOut?.startsWith('memory bound reached') ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
     if (bound !== 'loop') hint = sampler.hint() ?? undefined;
   }
   const shortenOpts = {
@@ -382,7 +383,18 @@ export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { r
 export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
   if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
   const meter = new ParallelismMeter(p);
-  const r = await pool.search(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), parallelism: true, observe: (m, s) => meter.observe(m, s) });
+  const progress = opts.progress;
+  const r = await pool.search(p, {
+    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    ...(opts.por !== undefined ? { por: opts.por } : {}),
+    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    // The same bound as one thread's (checkProgram), on the whole process, threads included.
+    maxMemory: opts.maxMemory ?? defaultMaxMemory(),
+    ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'search', states, depth }) } : {}),
+    parallelism: true,
+    observe: (m, s) => meter.observe(m, s),
+  });
   if (r.sharded && r.most) {
     // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
     meter.most.fill(0);

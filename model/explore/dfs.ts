@@ -171,7 +171,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
       return false;
     }
-    if (opts.memoryCheck && (stats.states & 0xffff) === 0) {
+    // By the visited set's size, which a shard's searches from its several prefixes share.
+    if (opts.memoryCheck && (visited.size & 0xffff) === 0) {
       const why = opts.memoryCheck(visited.bytes, stats);
       if (why !== null) {
         stopReason = why;
