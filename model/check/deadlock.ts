@@ -236,6 +236,16 @@ function frameAbove(m: Machine, ctx: number): number {
 export function closedCycle(m: Machine, ctx: number): TerminalViolation | null {
   const first = m.waitsNow(ctx);
   if (!first?.permanent) return null;
+  // The common case, without allocating: every context waited for runs on (nothing stacked on it,
+  // not waiting itself), so no cycle can close through it.
+  let open = false;
+  for (const t of first.on) {
+    if (t === ctx || frameAbove(m, t) >= 0 || m.waitsNow(t)?.permanent) {
+      open = true;
+      break;
+    }
+  }
+  if (!open) return null;
   // Edges with their text built only for a cycle found (this runs after every step that starts a wait).
   const edgesOf = (x: number): { to: number; why: () => string }[] => {
     const out: { to: number; why: () => string }[] = [];
