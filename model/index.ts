@@ -18,8 +18,11 @@ import type { RandomWorkers } from './explore/random-workers.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
+import { INSN_WIDTH, type Program } from './kernel/program.ts';
+import { MAX_CALLS } from './kernel/layout.ts';
+import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
+import { opcodeOf } from './kernel/registry.ts';
 import { Machine } from './kernel/machine.ts';
-import type { Program } from './kernel/program.ts';
 import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
 import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
 import { sweep } from './explore/sweep.ts';
@@ -45,8 +48,8 @@ export * from './dsl/sock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
 export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
-export type { KernelFlags, ProfileName } from './kernel/flags.ts';
-export { PROFILES } from './kernel/flags.ts';
+export type { KernelFlags, KernelProfile, ProfileName } from './kernel/flags.ts';
+export { PROFILE_INFO, PROFILES, profileText } from './kernel/flags.ts';
 export { Machine } from './kernel/machine.ts';
 export type { Program } from './kernel/program.ts';
 export { exhaustive } from './explore/exhaustive.ts';
@@ -136,6 +139,14 @@ export interface Bounds {
   readonly ticks: number;
   /** Most iterations per bounded loop, by position. */
   readonly loops: Readonly<Record<string, number>>;
+  /**
+   * Most nested callback calls in one context (MAX_CALLS), for a design
+   * that can nest deeper than the mechanisms do by themselves (a task-queue
+   * routine running run_task_queue); absent where it cannot bind.
+   */
+  readonly calls?: number;
+  /** options.memoryPressure: creating a kworker may fail (only rescuers then serve WQ_MEM_RECLAIM items); absent otherwise. */
+  readonly memoryPressure?: true;
   readonly maxStates?: number;
   readonly runs?: number;
 }
@@ -188,6 +199,12 @@ export interface Verdict {
   readonly expected: Design['expected'] | null;
   readonly status: 'verified' | 'violation' | 'bounded-out';
   readonly explorer: 'exhaustive' | 'random';
+  /**
+   * The kernel the verdict is for: the profile with the releases it stands
+   * for, and any flag the design overrides, e.g. `6.6 (6.5–6.8)` or
+   * `modern (6.12+), flags taskletWait=spin`.
+   */
+  readonly kernel: string;
   readonly bounds: Bounds;
   readonly stats: {
     readonly states: number;
@@ -244,16 +261,40 @@ export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
     irqs: Object.fromEntries(p.irqs.filter((l) => l.vector === undefined).map((l) => [l.name, l.budget])),
     ticks: p.ticks,
     loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
+    ...(nestsCallbacks(p) ? { calls: MAX_CALLS } : {}),
+    ...(p.design.options?.memoryPressure === true ? { memoryPressure: true as const } : {}),
     ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
   };
 }
 
-/** "2 CPUs, ≤1 eth0 interrupt, profile modern, preempt none" */
+/** The profile with its releases, and the flags the design sets otherwise than the profile does. */
+export function kernelText(p: Program): string {
+  const profile = p.design.profile ?? 'modern';
+  const base = PROFILES[profile];
+  const changed = (Object.keys(p.flags) as (keyof KernelFlags)[]).filter((k) => base && p.flags[k] !== base[k]);
+  return `${profileText(profile)}${changed.length > 0 ? `, flags ${changed.map((k) => `${k}=${String(p.flags[k])}`).join(' ')}` : ''}`;
+}
+
+/**
+ * Whether callback calls can nest past what the mechanisms nest by
+ * themselves (at most 3: softirq → HI action → bh_action → a 2.4 timer's
+ * function): only a design's run_task_queue, whose routines may run task
+ * queues again, can reach MAX_CALLS.
+ */
+function nestsCallbacks(p: Program): boolean {
+  const op = opcodeOf('run_task_queue');
+  for (let pc = 0; pc < p.code.length; pc += INSN_WIDTH) if (p.code[pc] === op) return true;
+  return false;
+}
+
+/** "2 CPUs, ≤1 eth0 interrupt, profile modern (6.12+), preempt none": the profile with the kernel releases it stands for. */
 export function boundsText(b: Bounds): string {
   const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
   const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
   const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, `profile ${b.profile}`, `preempt ${b.preempt}`].join(', ');
+  const calls = b.calls !== undefined ? [`≤${b.calls} nested callback calls`] : [];
+  const pressure = b.memoryPressure ? ['memory pressure'] : [];
+  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`, ...pressure].join(', ');
 }
 
 /** "assumes eth0≤… (irq eth0): two segments; one remover": a design's assumptions on one line, or '' for none. */
@@ -309,7 +350,8 @@ export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { r
   let bound: Verdict['bound'];
   let hint: BoundHint | undefined;
   if (result.status === 'bounded-out') {
-    bound = memoryHit ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+    // A search on worker threads reports its memory bound in its reason only (memory.ts memoryGuard's words).
+    bound = memoryHit || result.boundedOut?.startsWith('memory bound reached') ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
     if (bound !== 'loop') hint = sampler.hint() ?? undefined;
   }
   const shortenOpts = {
@@ -341,7 +383,18 @@ export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { r
 export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
   if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
   const meter = new ParallelismMeter(p);
-  const r = await pool.search(p, { ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}), parallelism: true, observe: (m, s) => meter.observe(m, s) });
+  const progress = opts.progress;
+  const r = await pool.search(p, {
+    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    ...(opts.por !== undefined ? { por: opts.por } : {}),
+    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    // The same bound as one thread's (checkProgram), on the whole process, threads included.
+    maxMemory: opts.maxMemory ?? defaultMaxMemory(),
+    ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'search', states, depth }) } : {}),
+    parallelism: true,
+    observe: (m, s) => meter.observe(m, s),
+  });
   if (r.sharded && r.most) {
     // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
     meter.most.fill(0);
@@ -436,6 +489,7 @@ function verdictOf(
     expected: p.design.expected ?? null,
     status: result.status,
     explorer,
+    kernel: kernelText(p),
     bounds,
     stats: {
       states: result.stats.states,

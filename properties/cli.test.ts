@@ -101,7 +101,7 @@ describe('kdefer check', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines.find((l) => l.startsWith('design'))).toMatch(/design\s+profile\s+bounds\s+expected\s+verdict\s+states\s+ms/);
-    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+1\s+OK$/);
+    expect(lines.find((l) => l.startsWith('aa-buggy '))).toMatch(/modern \(6\.12\+\)\s+1 CPU, eth0≤1\s+deadlock\s+violation: deadlock\s+\d+\s+\d+\s+1\s+OK$/);
     expect(lines.find((l) => l.startsWith('aa-fixed '))).toMatch(/verified\s+verified\s+\d+\s+\d+\s+1\s+OK$/);
     expect(run.stdout).toMatch(/^\s+1 {2}cpu0 \[task reader\]: spin_lock\(&priv->lock\)$/m);
     expect(lines.at(-1)).toBe('2 designs: 2 as expected');
@@ -361,7 +361,7 @@ describe('the command line is a well-kept parser', () => {
     const json = JSON.parse(kdefer('list', '--json').stdout) as { design: string; expected: string; description: string; boundsText: string }[];
     expect(json.map((d) => d.design)).toEqual(CATALOGUE.map((d) => d.name));
     expect(json.map((d) => d.description)).toEqual(CATALOGUE.map((d) => d.description ?? null));
-    expect(json[0]!.boundsText).toBe('1 CPU, ≤1 eth0 interrupt, profile modern, preempt none');
+    expect(json[0]!.boundsText).toBe('1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none');
   });
 
   it('list of a design file names its designs', () => {
@@ -603,7 +603,7 @@ describe('lockdep on the command line', () => {
       const at = lines.indexOf(`${design}: lockdep predicts 1 problem`);
       return at < 0 ? null : lines[at + 1];
     };
-    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
+    expect(block('aa-buggy')).toBe('  confirmed: WARNING: inconsistent lock state (&priv->lock): a schedule within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none deadlocks on &priv->lock; 3 steps on 1 CPU, the schedule above');
     expect(block('rwlock-read-recursion-hardirq')).toMatch(/^ {2}not reachable \(a lockdep false positive within the bounds\): WARNING: inconsistent lock state \(&L\): &L is taken in hardirq context only on cpu0, .*; checked every schedule within 2 CPUs/);
     // The fixed design: lockdep predicts nothing, and nothing is printed for it.
     expect(run.stdout).not.toContain('aa-fixed: lockdep');

@@ -110,7 +110,7 @@ describe('installed into a project of its own', () => {
     writeFileSync(join(project, 'eth-stats.ts'), ETH_STATS('spin_lock_irqsave'));
     const check = run(bin(), ['check', 'eth-stats.ts', '--update'], project);
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/^eth-stats\s+modern\s+1 CPU, eth0≤1\s+-\s+verified\s/m);
+    expect(check.stdout).toMatch(/^eth-stats\s+modern \(6\.12\+\)\s+1 CPU, eth0≤1\s+-\s+verified\s/m);
     expect(existsSync(join(project, 'counterexamples', 'eth-stats.deadlock.json'))).toBe(false);
   });
 
@@ -242,7 +242,7 @@ export default defineConfig({ test: { include: ['kernel/**/*.test.ts'], setupFil
       [expect.stringMatching(/^every eth0 interrupt is counted/), 'passed'],
     ]);
     const failure = results[2]!.failureMessages.join('\n');
-    expect(failure).toContain("expected design 'eth-stats' to be verified within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none, but found a deadlock:");
+    expect(failure).toContain("expected design 'eth-stats' to be verified within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none, but found a deadlock:");
     expect(failure).toContain('1  cpu0 [task ethtool]: spin_lock(&priv->lock)');
     expect(failure).toContain('2  cpu0: eth0 interrupt arrives');
     expect(failure).toContain('3  cpu0 [hardirq eth0]: spin_lock(&priv->lock): &priv->lock is busy, spins');

@@ -21,13 +21,13 @@
  *   npm run bench -- --catalogue [--repeat N] [--filter s]
  *                                       the former mode: exhaustive throughput on every catalogue design
  *
- * kdefer's side runs in a child node process per configuration, so that its
- * peak MB is that run's own: the process's RSS high-water mark
- * (getrusage ru_maxrss, node, tsx and the model's code included: the
- * smallest runs peak at 85-90 MB), read after
- * compile() and exhaustive(). Its ms is compile() + exhaustive() inside that
- * process (node's start-up is not counted; scripts/bench-startup.ts measures
- * it). A buggy design's verdict is the kind of the first violation the DFS
+ * kdefer's side runs in a child node process per configuration
+ * (scripts/bench-child.mjs), on the compiled kdefer in dist/ (built first if
+ * stale), the JavaScript the `kdefer` command runs; its peak MB is that
+ * run's own: the process's RSS high-water mark (getrusage ru_maxrss, node
+ * and the model's code included), read after compile() and exhaustive().
+ * Its ms is compile() + exhaustive() inside that process (node's start-up
+ * is not counted; scripts/bench-startup.ts measures it). A buggy design's verdict is the kind of the first violation the DFS
  * finds; the bench does not shorten the schedule.
  *
  * SPIN's side copies the .pml into a temporary directory and runs, as the
@@ -53,7 +53,6 @@ import { exhaustive } from '../model/explore/exhaustive.ts';
 import { benchStartup, STARTUP_TARGET_MS } from './bench-startup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SELF = fileURLToPath(import.meta.url);
 /** The hand-written Promela models (read-only in CI; copied before use). */
 export const SPIN_DIR = join(ROOT, '..', 'shared', 'bench', 'spin');
 
@@ -95,26 +94,27 @@ export function benchConfigs(cpus: readonly number[], withK3: boolean): BenchCon
 
 // ------------------------------------------------------------------ kdefer
 
-/** Compile and search one configuration in this process (the child's side). */
-function kdeferHere(c: BenchConfig, maxStates: number, maxSeconds: number): ToolResult {
-  const t0 = performance.now();
-  const p = compile(BENCH_SCENARIOS[c.scenario]({ cpus: c.cpus, k: c.k, buggy: c.buggy }));
-  const deadline = t0 + maxSeconds * 1000;
-  const r = exhaustive(p, {
-    maxStates,
-    memoryCheck: () => (performance.now() > deadline ? `time limit reached: more than ${maxSeconds} s (bench --max-seconds)` : null),
-  });
-  const ms = performance.now() - t0;
-  const peakMB = process.resourceUsage().maxRSS / 1024;
-  const verdict = r.status === 'violation' ? r.violation!.kind : r.status;
-  const note = r.status === 'bounded-out' ? (r.boundedOut ?? '') : r.status === 'violation' ? r.violation!.message : undefined;
-  return { verdict, states: r.stats.states, transitions: r.stats.transitions, ms, peakMB, ...(note ? { note } : {}) };
+/** The child that runs one configuration on the compiled kdefer (dist/), as the `kdefer` command runs. */
+const CHILD = join(ROOT, 'scripts', 'bench-child.mjs');
+
+/** Build dist/ if a source is newer (scripts/build.mjs), so the children run this checkout's code. */
+function ensureBuilt(): void {
+  const b = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { encoding: 'utf8' });
+  if (b.status !== 0) {
+    console.error(`npm run bench: the build of dist/ failed:\n${(b.stdout + b.stderr).trim()}`);
+    process.exit(2);
+  }
 }
 
-/** kdefer on one configuration, in a child node process of its own. */
+/**
+ * kdefer on one configuration, in a child node process of its own running
+ * the compiled JavaScript (not the TypeScript sources through tsx, whose
+ * module transform makes every imported constant a getter call: about
+ * twice the time on the same search).
+ */
 function runKdefer(c: BenchConfig, maxStates: number, maxSeconds: number): ToolResult {
   const t0 = performance.now();
-  const child = spawnSync(process.execPath, [...process.execArgv, SELF, '--child', JSON.stringify({ c, maxStates, maxSeconds })], {
+  const child = spawnSync(process.execPath, [CHILD, JSON.stringify({ c, maxStates, maxSeconds })], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -281,7 +281,6 @@ function catalogueMode(repeatArg: string | undefined, filter: string | undefined
 function main(): void {
   const { values } = parseArgs({
     options: {
-      child: { type: 'string' },
       catalogue: { type: 'boolean' },
       repeat: { type: 'string' },
       filter: { type: 'string' },
@@ -296,11 +295,6 @@ function main(): void {
       'no-startup': { type: 'boolean' },
     },
   });
-  if (values.child !== undefined) {
-    const { c, maxStates, maxSeconds } = JSON.parse(values.child) as { c: BenchConfig; maxStates: number; maxSeconds: number };
-    process.stdout.write(`${JSON.stringify(kdeferHere(c, maxStates, maxSeconds))}\n`);
-    return;
-  }
   if (values.catalogue) {
     catalogueMode(values.repeat, values.filter);
     return;
@@ -341,6 +335,7 @@ function main(): void {
       `kdefer cap ${maxStates.toLocaleString('en-US')} states / ${maxSeconds} s per run; load average ${readLoad()}`,
   );
 
+  ensureBuilt();
   const rows: BenchRow[] = [];
   const printed: string[][] = [];
   const notes: string[] = [];
@@ -385,7 +380,7 @@ function main(): void {
     console.log('');
     console.log(table(header, printed, withSpin ? 2 : 2));
     console.log('');
-    console.log('kdefer: ms = compile() + exhaustive() in a child node process; peak MB = that process\'s RSS high-water mark (node, tsx and the model\'s code included).');
+    console.log('kdefer: ms = compile() + exhaustive() in a child node process; peak MB = that process\'s RSS high-water mark (node and the compiled model included).');
     if (withSpin) {
       console.log('SPIN: ms = spin -a + gcc -O2 -DSAFETY + ./pan -m100000 -w24 (-w27 for K=3), as a whole; pan s = pan\'s own elapsed time;');
       console.log('      peak MB = pan\'s RSS high-water mark (its hash table alone is 128 MB at -w24, 1 GB at -w27). k/S = kdefer / SPIN.');

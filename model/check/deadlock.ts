@@ -236,17 +236,28 @@ function frameAbove(m: Machine, ctx: number): number {
 export function closedCycle(m: Machine, ctx: number): TerminalViolation | null {
   const first = m.waitsNow(ctx);
   if (!first?.permanent) return null;
-  const edgesOf = (x: number): Edge[] => {
-    const out: Edge[] = [];
+  // The common case, without allocating: every context waited for runs on (nothing stacked on it,
+  // not waiting itself), so no cycle can close through it.
+  let open = false;
+  for (const t of first.on) {
+    if (t === ctx || frameAbove(m, t) >= 0 || m.waitsNow(t)?.permanent) {
+      open = true;
+      break;
+    }
+  }
+  if (!open) return null;
+  // Edges with their text built only for a cycle found (this runs after every step that starts a wait).
+  const edgesOf = (x: number): { to: number; why: () => string }[] => {
+    const out: { to: number; why: () => string }[] = [];
     const above = frameAbove(m, x);
-    if (above >= 0) out.push({ to: above, why: `${m.contextName(x)} is interrupted on cpu${m.cpuOfCtx(x)} by ${m.contextName(above)} and cannot run until it returns` });
+    if (above >= 0) out.push({ to: above, why: () => `${m.contextName(x)} is interrupted on cpu${m.cpuOfCtx(x)} by ${m.contextName(above)} and cannot run until it returns` });
     const e = x === ctx ? first : m.waitsNow(x);
-    if (e?.permanent) for (const to of e.on) out.push({ to, why: e.why });
+    if (e?.permanent) for (const to of e.on) out.push({ to, why: () => e.why });
     return out;
   };
   // Depth-first from ctx, in a fixed order, back to ctx.
   const seen = new Set<number>([ctx]);
-  const path: { ctx: number; why: string }[] = [];
+  const path: { ctx: number; why: () => string }[] = [];
   const visit = (x: number): boolean => {
     for (const e of edgesOf(x)) {
       path.push({ ctx: x, why: e.why });
@@ -263,5 +274,5 @@ export function closedCycle(m: Machine, ctx: number): TerminalViolation | null {
   // Start where the search of a terminal state would (findCycle: the lowest context), so a cycle reads the same either way.
   let low = 0;
   for (let i = 1; i < path.length; i++) if (path[i]!.ctx < path[low]!.ctx) low = i;
-  return cycleViolation(m, [...path.slice(low), ...path.slice(0, low)]);
+  return cycleViolation(m, [...path.slice(low), ...path.slice(0, low)].map((c) => ({ ctx: c.ctx, why: c.why() })));
 }

@@ -22,10 +22,10 @@ import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import { LOCKDEP_MAPS_HELD, OPS } from '../kernel/registry.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from '../explore/outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from '../explore/outcome.ts';
 import { replay } from '../explore/replay.ts';
 import { VisitedSet } from '../explore/visited.ts';
-import { ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USAGE_BITS, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
+import { ENABLED, FACT_BITS, HARDIRQ, IN_NMI, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
 import type { ViolationKind } from './violation.ts';
 
 export type LockdepStatus = 'confirmed' | 'not-reachable' | 'not-decided';
@@ -201,6 +201,7 @@ function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Viol
   if (m.enabled(init).length === 0) {
     const v = endViolation(m, init, []);
     if (v && accept(m, init, v)) return { violation: v, final: init, boundedOut: null, states };
+    if (!v) boundedOut = endBound(m, init);
   }
   let frontier: { s: Int32Array; index: number }[] = [{ s: init, index: 0 }];
   while (frontier.length > 0) {
@@ -235,6 +236,8 @@ function searchRealising(p: Program, accept: (m: Machine, s: Int32Array, v: Viol
         if (m.enabled(t).length === 0) {
           const v = endViolation(m, t, pathTo(index, choice));
           if (v && accept(m, t, v)) return { violation: v, final: t, boundedOut: null, states };
+          // A clean end the kernel would run past (outcome.ts endBound): what lies beyond was not searched.
+          if (!v) boundedOut ??= endBound(m, t);
           m.s = s;
           continue;
         }
@@ -298,13 +301,13 @@ function whyNotReachable(facts: LockdepFacts, f: LockdepFinding, searched: strin
       return `the orders are never concurrent: every acquisition along the cycle holds &${facts.p.locks[lock]!.name}, which serialises them; ${searched}`;
     }
   }
-  if (f.kind === 'inconsistent' || f.kind === 'bad-irq-dependency') {
+  if ((f.kind === 'inconsistent' && f.newBit < IN_NMI) || f.kind === 'bad-irq-dependency') {
     // Each incompatible pair of usage bits (valid_state; exclusive_mask) with its CPUs: the interrupt taking the
     // safe lock must arrive where the unsafe one is held with it enabled.
     const state = f.kind === 'inconsistent' ? (f.newBit >> 2) : f.state;
     const safe = f.kind === 'inconsistent' ? f.cls : f.safe;
     const unsafe = f.kind === 'inconsistent' ? f.cls : f.unsafe;
-    const cpus = (cls: number, bit: number): number => (facts.has(cls, bit) ? facts.usageCpus[cls * USAGE_BITS + bit]! : 0);
+    const cpus = (cls: number, bit: number): number => (facts.has(cls, bit) ? facts.usageCpus[cls * FACT_BITS + bit]! : 0);
     const pairs: [number, number][] = f.kind === 'inconsistent'
       ? [[0, 0], [0, 1], [1, 0]]
       : [[0, 0], [0, 1], [1, 0], [1, 1]];

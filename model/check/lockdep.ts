@@ -58,7 +58,7 @@
  *    still finds its deadlocks.
  */
 import {
-  C_BH, C_HARDIRQ, C_IRQS_OFF, C_SERVING, FrameKind, L_OWNER, X_HELD, X_ID, X_KIND, X_PC, X_PHASE,
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_SERVING, FrameKind, L_OWNER, X_HELD, X_ID, X_KIND, X_PC, X_PHASE,
 } from '../kernel/layout.ts';
 import { currFrames, holdCount, subclassOf } from '../kernel/held-locks.ts';
 import { LD_WAIT_CONFIG, LD_WAIT_MAX, LOCK_KINDS } from '../kernel/lock-kinds.ts';
@@ -75,10 +75,10 @@ import {
 
 // The usage bits and their names are lockdep.c's, shared with the per-schedule view.
 export {
-  bitOf, ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USAGE_BITS, USAGE_STR, USED_IN,
+  bitOf, ENABLED, FACT_BITS, HARDIRQ, IN_NMI, IN_NMI_READ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USAGE_BITS, USAGE_STR, USED_IN,
 } from '../report/lockdep-view.ts';
 import {
-  bitOf, ENABLED, HARDIRQ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USAGE_BITS, USED_IN,
+  bitOf, ENABLED, FACT_BITS, HARDIRQ, IN_NMI, IN_NMI_READ, LOCK_USED, LOCK_USED_READ, SOFTIRQ, STATE_NAMES, USED_IN,
 } from '../report/lockdep-view.ts';
 
 // ------------------------------------------------------------ edge types
@@ -256,7 +256,7 @@ export class LockdepFacts {
   readonly classes: LockdepClasses;
   readonly usage: Uint16Array;
   readonly usageSite: (Site | null)[][];
-  /** Per class and usage bit (cls * USAGE_BITS + bit): the CPUs it was seen on, a bit each. */
+  /** Per class and fact bit (cls * FACT_BITS + bit): the CPUs it was seen on, a bit each. */
   readonly usageCpus: Uint16Array;
   readonly deps = new Map<number, Dep>();
   readonly recursion = new Map<string, RecursionFact>();
@@ -273,8 +273,8 @@ export class LockdepFacts {
     this.p = p;
     this.classes = new LockdepClasses(p);
     this.usage = new Uint16Array(this.classes.size);
-    this.usageSite = this.classes.list.map(() => new Array<Site | null>(USAGE_BITS).fill(null));
-    this.usageCpus = new Uint16Array(this.classes.size * USAGE_BITS);
+    this.usageSite = this.classes.list.map(() => new Array<Site | null>(FACT_BITS).fill(null));
+    this.usageCpus = new Uint16Array(this.classes.size * FACT_BITS);
   }
 
   /**
@@ -296,7 +296,7 @@ export class LockdepFacts {
 
   mark(cls: number, bit: number, site: Site): void {
     this.usage[cls] = this.usage[cls]! | (1 << bit);
-    this.usageCpus[cls * USAGE_BITS + bit] = this.usageCpus[cls * USAGE_BITS + bit]! | (1 << site.cpu);
+    this.usageCpus[cls * FACT_BITS + bit] = this.usageCpus[cls * FACT_BITS + bit]! | (1 << site.cpu);
     const old = this.usageSite[cls]![bit];
     if (!old || site.key < old.key) this.usageSite[cls]![bit] = site;
   }
@@ -401,7 +401,7 @@ export class LockdepObserver implements TransitionObserver {
           seen = { ...action, bhOff: true };
         }
         if (action.trylock) {
-          this.trylock = { ctx, lock, before: holdCount(m.s, o, lock), action };
+          this.trylock = { ctx, lock, before: holdCount(m.L, m.s, o, lock), action };
           return;
         }
         const subclass = action.subclassOperand ? m.code[pc + 1 + action.subclassOperand]! : 0;
@@ -409,7 +409,8 @@ export class LockdepObserver implements TransitionObserver {
         return;
       }
       case 'release':
-        // __lock_release → find_held_lock, within the context's own irq context.
+        // __lock_release → find_held_lock, within the context's own irq context (nothing in NMI: lockdep is off).
+        if (m.inNmi(cpu)) return;
         if ((m.s[o + X_HELD]! & (1 << lock)) === 0) this.recordMisuse(m, cpu, ctx, this.facts.badUnlock, lock);
         return;
       case 'init':
@@ -433,7 +434,7 @@ export class LockdepObserver implements TransitionObserver {
   after(m: Machine, choice: number): void {
     const cpu = choiceCpu(choice);
     const t = this.trylock;
-    if (t !== null && holdCount(m.s, m.ctxOff(t.ctx), t.lock) > t.before) {
+    if (t !== null && holdCount(m.L, m.s, m.ctxOff(t.ctx), t.lock) > t.before) {
       // A successful trylock: lockdep saw it after the prologue; it adds no dependency and no USED_IN bit.
       this.acquire(m, cpu, t.ctx, this.facts.classes.ofLock(t.lock, 0), t.lock, this.readLevel(m, cpu, t.action), true, t.action, null, t.lock);
     }
@@ -461,6 +462,17 @@ export class LockdepObserver implements TransitionObserver {
     this.acquire(m, cpu, ctx, cls, mapInstance(cls), 0, false, action, under ?? null, -1, map);
   }
 
+  /** A lock taken in NMI context (see acquire): the IN-NMI fact and its site. */
+  private nmiUse(m: Machine, cpu: number, ctx: number, cls: number, read: boolean, flags: CpuFlags, hardirqsOff: boolean, softirqsEnabled: boolean, map: LockdepMapRef | null): void {
+    const pc = m.s[m.ctxOff(ctx) + X_PC]!;
+    const key = `nmi|${cls}|${read ? 1 : 0}|${pc}|${cpu}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.facts.events++;
+    const site = this.site(m, cpu, ctx, map ? -1 : pc, flags, hardirqsOff, softirqsEnabled, [], undefined);
+    this.facts.mark(cls, read ? IN_NMI_READ : IN_NMI, site);
+  }
+
   /** lock_acquire's read argument (read_lock_is_recursive for rwlock readers). */
   private readLevel(m: Machine, cpu: number, action: LockdepAction): ReadLevel {
     if (action.read === 0) return 0;
@@ -485,7 +497,7 @@ export class LockdepObserver implements TransitionObserver {
       for (let lock = 0; held !== 0; lock++, held >>>= 1) {
         if ((held & 1) === 0) continue;
         // A trylock just taken is not held yet for lockdep's checks of itself.
-        if (lock === skipLock && f === frames[frames.length - 1] && holdCount(m.s, o, lock) === 1) continue;
+        if (lock === skipLock && f === frames[frames.length - 1] && holdCount(m.L, m.s, o, lock) === 1) continue;
         const shared = LOCK_KINDS[m.p.locks[lock]!.kind].shared && m.s[m.lockOff(lock) + L_OWNER] !== f + 1;
         out.push({ cls: classes.ofLock(lock, subclassOf(m.s, o, lock)), read: shared ? 1 : 0, lock, ctx: f });
       }
@@ -535,6 +547,13 @@ export class LockdepObserver implements TransitionObserver {
     const softirqsEnabled = action.bhOff !== true && softirqsOn(flags);
     const hardirqCtx = flags.hardirq > 0;
     const softirqCtx = flags.serving > 0;
+    if (m.s[m.cpuOff(cpu) + C_NMI]! > 0) {
+      // In NMI lockdep is off (__nmi_enter: lockdep_off): lock_acquire records nothing, and for a
+      // lock that is not a trylock only verify_lock_unused runs, reporting a class used before
+      // outside NMI (a read only against a write use). Kept as a fact for predict().
+      if (!trylock) this.nmiUse(m, cpu, ctx, cls, read !== 0, flags, hardirqsOff, softirqsEnabled, map);
+      return;
+    }
     const frames = currFrames(m, cpu, ctx);
     const held = this.heldLocks(m, frames, justTaken);
     if (under) {
@@ -754,6 +773,15 @@ export function predict(facts: LockdepFacts): LockdepFinding[] {
         out.push({ kind: 'inconsistent', id: `inconsistent ${names[cls]} ${STATE_NAMES[state]}`, title: FINDING_TITLES.inconsistent, classes: [cls], cls, oldBit: pair[0], newBit: pair[1] });
       }
     }
+    // verify_lock_unused: a lock taken in NMI whose class is used outside NMI (a write in NMI against
+    // any use, a read only against a write use: "READ locks can be taken in NMI context if they're
+    // only ever used in NMI context"). The kernel reports it when the other use came first; lockdep
+    // is off in NMI, so a later use outside is not checked: an over-approximation of the order,
+    // settled by the search like every prediction.
+    const nmi: [number, number] | undefined = facts.has(cls, IN_NMI) && facts.has(cls, LOCK_USED) ? [LOCK_USED, IN_NMI]
+      : facts.has(cls, IN_NMI) && facts.has(cls, LOCK_USED_READ) ? [LOCK_USED_READ, IN_NMI]
+        : facts.has(cls, IN_NMI_READ) && facts.has(cls, LOCK_USED) ? [LOCK_USED, IN_NMI_READ] : undefined;
+    if (nmi) out.push({ kind: 'inconsistent', id: `inconsistent ${names[cls]} NMI`, title: FINDING_TITLES.inconsistent, classes: [cls], cls, oldBit: nmi[0], newBit: nmi[1] });
   }
 
   // check_noncircular, for each dependency as the one that closes a cycle.

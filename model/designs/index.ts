@@ -19,6 +19,8 @@ import { TIMER_DESIGNS } from './timer/index.ts';
 import { PIPELINE_DESIGNS } from './pipeline/index.ts';
 import { WILCOX_DESIGNS } from './wilcox/index.ts';
 import { WORKQUEUE_DESIGNS } from './workqueue/index.ts';
+import { RT_DESIGNS } from './rt/index.ts';
+import { NMI_DESIGNS } from './nmi/index.ts';
 import { BENCH_DESIGNS } from './bench/index.ts';
 
 /** Every catalogue design, buggy then fixed, pair by pair. */
@@ -37,6 +39,8 @@ export const CATALOGUE: readonly Design[] = [
   ...WORKQUEUE_DESIGNS,
   ...TCP_DESIGNS,
   ...PIPELINE_DESIGNS,
+  ...RT_DESIGNS,
+  ...NMI_DESIGNS,
   ...DRIVER_DESIGNS,
   ...BENCH_DESIGNS,
 ];

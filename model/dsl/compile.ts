@@ -13,7 +13,8 @@ import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
 import { NIBBLE_LOCKS } from '../kernel/held-locks.ts';
 import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS, type LockKind } from '../kernel/lock-kinds.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
-import { BUILTINS, EXPANSIONS, MECHANISMS, OBJECT_KINDS, OPS, opcodeOf } from '../kernel/registry.ts';
+import { BUILTINS, EXPANSION_MECHANISM, EXPANSIONS, MECHANISMS, OBJECT_KINDS, OP_MECHANISM, OPS, opcodeOf } from '../kernel/registry.ts';
+import { RT_OP_PREFIX } from '../kernel/spinlock.ts';
 import type { DeclareContext, Embedded, ExpandContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
 import { SOFTIRQ_LOOP_PC } from '../kernel/softirq.ts';
 import { computeLiveness, keepAllRegisters } from './liveness.ts';
@@ -163,7 +164,7 @@ const STATEMENT_KEYS: Readonly<Record<string, readonly string[]>> = { if: IF_KEY
 const GFP_FLAGS = ['GFP_KERNEL', 'GFP_ATOMIC', 'GFP_NOWAIT'] as const;
 /** The most branches of one `either`. */
 export const MAX_EITHER = 8;
-const IRQ_FLAGS: readonly IrqFlag[] = ['ONESHOT', 'NO_AUTOEN'];
+const IRQ_FLAGS: readonly IrqFlag[] = ['ONESHOT', 'NO_AUTOEN', 'NO_THREAD'];
 
 class Emitter {
   readonly code: number[] = [];
@@ -238,7 +239,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     throw err('expected', unknownKeyProblem(String(design.expected), ['verified', ...VIOLATION_KINDS], 'verdict'));
   }
   if (design.options !== undefined) {
-    if (!isObject(design.options)) throw err('options', 'must be an object: { preempt?, ticks? }');
+    if (!isObject(design.options)) throw err('options', 'must be an object: { preempt?, ticks?, memoryPressure? }');
     checkKeys(design.options, OPTION_KEYS, fail('options'));
   }
   if (design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile)) {
@@ -258,8 +259,11 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   } catch (e) {
     throw err(design.profile !== undefined && !Object.hasOwn(PROFILES, design.profile) ? 'profile' : 'flags', (e as Error).message);
   }
-  const preempt = design.options?.preempt ?? 'none';
+  const memoryPressure = design.options?.memoryPressure ?? false;
+  if (typeof memoryPressure !== 'boolean') throw err('options.memoryPressure', `must be true or false, got ${JSON.stringify(memoryPressure)}`);
+  const preempt = design.options?.preempt ?? (flags.preemptRT ? 'full' : 'none');
   if (preempt !== 'none' && preempt !== 'full') throw err('options.preempt', `must be 'none' or 'full', got ${JSON.stringify(preempt)}`);
+  if (flags.preemptRT && preempt !== 'full') throw err('options.preempt', "a PREEMPT_RT kernel is fully preemptible: preempt must be 'full' (or left out)");
   const ticks = design.options?.ticks ?? (isObject(design.timers) && Object.keys(design.timers).length > 0 ? DEFAULT_TICKS : 0);
   if (!isInt(ticks) || ticks < 0 || ticks > MAX_BUDGET) throw err('options.ticks', `must be a whole number from 0 to ${MAX_BUDGET}, got ${JSON.stringify(ticks)}`);
 
@@ -441,6 +445,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   irqSpecs.forEach((line, i) => {
     if (isObject(line)) checkKeys(line, IRQ_KEYS, fail(typeof line.name === 'string' && line.name !== '' ? `irq ${line.name}` : `irqs[${i}]`));
   });
+  // The design's objects, once declared (below): threads() may read their attributes, live() may not.
+  const declared: { objects?: Readonly<Record<string, readonly ProgramObject[]>> } = {};
   const shape: ProgramShape = {
     ncpu, flags, objectCount: (kind) => objectNames.get(kind)?.size ?? 0, objectNames: (kind) => [...(objectNames.get(kind)?.keys() ?? [])],
     irqs: irqSpecs.map((line) => ({
@@ -448,6 +454,15 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       cpuMask: isObject(line) && Array.isArray(line.cpus) ? line.cpus.reduce((mask, c) => mask | (isInt(c) ? 1 << c : 0), 0) : (1 << ncpu) - 1,
       threaded: isObject(line) && line.thread !== undefined,
     })),
+    // Read lazily: threads() is asked once the design's code and objects exist.
+    operandsOf: (op) => {
+      const opcode = opcodeOf(op);
+      const out: [number, number, number][] = [];
+      for (let pc = 0; pc < em.code.length; pc += INSN_WIDTH) if (em.code[pc] === opcode) out.push([em.code[pc + 1]!, em.code[pc + 2]!, em.code[pc + 3]!]);
+      return out;
+    },
+    objectAttr: (kind, id, attr) => declared.objects?.[kind]?.[id]?.attrs[attr],
+    memoryPressure: design.options?.memoryPressure === true,
   };
   const builtinRegions = builtinCode.map(({ name: bname, from, to, code }) => ({ name: bname, from, to, live: code.live ? code.live(shape) : true }));
   // Softirq actions: the design's own handlers, plus those of the mechanisms it uses.
@@ -666,6 +681,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     if (!internal) checkKeys(st, ['op', ...expansion.fields], fail(where), `field of ${String(st.op)}()`);
     const missing = expansion.unavailable?.(flags);
     if (missing) throw err(where, `${String(st.op)}(): ${missing}`);
+    const rtWhy = flags.preemptRT ? EXPANSION_MECHANISM.get(expansion.name)?.rtUnmodelled : undefined;
+    if (rtWhy) throw err(where, `${String(st.op)}(): not modelled on PREEMPT_RT: ${rtWhy}; check it under a !RT profile`);
     const x: ExpandContext = {
       fail: (problem) => { throw err(where, `${String(st.op)}(): ${problem}`); },
       declaration: (kind, oname) => {
@@ -693,6 +710,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     checkKeys(st, ['op', ...(sem.operands ?? []).map((o) => o.field), ...(sem.extraFields ?? [])], fail(where), `field of ${opName}()`);
     const missing = sem.unavailable?.(flags);
     if (missing) throw err(where, `${opName}(): ${missing}`);
+    const rtWhy = flags.preemptRT && !internal ? OP_MECHANISM[opcode!]!.rtUnmodelled : undefined;
+    if (rtWhy) throw err(where, `${opName}(): not modelled on PREEMPT_RT: ${rtWhy}; check it under a !RT profile`);
     const operands = [0, 0, 0];
     let slot = 0;
     const patches: { slot: number; fn: string; inputs: readonly string[] }[] = [];
@@ -710,7 +729,10 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     }
     // Allocating or freeing a struct is not a touch of its members.
     em.nextTouch = opName === 'kfree' || opName === 'kmalloc' || opName === 'kzalloc' ? 0 : touchMask(st);
-    const pc = em.emit(opName, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
+    // PREEMPT_RT: spinlock_t/rwlock_t ops are their sleeping rt_mutex forms (model/kernel/spinlock.ts).
+    const rtName = `${RT_OP_PREFIX}${opName}`;
+    const emitted = flags.preemptRT && opcodeOf(rtName) !== undefined ? rtName : opName;
+    const pc = em.emit(emitted, operands[0]!, operands[1]!, operands[2]!, where, stmtText(st as Stmt));
     for (const patch of patches) fnPatches.push({ pc, ...patch, where });
   };
 
@@ -966,12 +988,23 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     const budget = line.budget ?? 1;
     if (!isInt(budget) || budget < 0 || budget > MAX_BUDGET) throw err(`irq ${line.name}`, `budget must be a whole number from 0 to ${MAX_BUDGET}`);
     const cpuMask = cpus.reduce((mask, c) => mask | (1 << c), 0);
+    const nmi = line.nmi ?? false;
+    if (typeof nmi !== 'boolean') throw err(`irq ${line.name}`, `nmi must be true or false, got ${JSON.stringify(nmi)}`);
+    if (nmi && (line.thread !== undefined || lineFlags.length > 0 || start !== 'boot')) {
+      // request_nmi (kernel/irq/manage.c) takes no thread function and no IRQF_* flags a model honours here.
+      throw err(`irq ${line.name}`, 'an NMI line (request_nmi) has a handler only: no thread, flags or start');
+    }
+    if (flags.preemptRT && !nmi && !lineFlags.includes('NO_THREAD') && !oneshot) {
+      // irq_setup_forced_threading (kernel/irq/manage.c): on RT the handler would run in an irq/N thread
+      // (IRQF_NO_THREAD, IRQF_PERCPU and IRQF_ONESHOT lines are left alone).
+      throw err(`irq ${line.name}`, "on PREEMPT_RT this handler is force-threaded (irq_setup_forced_threading), which kdefer does not model: give the line flags: ['NO_THREAD'] (IRQF_NO_THREAD, a handler in hardirq context) or check it under a !RT profile");
+    }
     // irq_default_primary_handler (handler == NULL) only returns IRQ_WAKE_THREAD: an empty handler.
     const entry = compileEntry((line.handler ?? []) as readonly Stmt[], `irq ${line.name}`);
     entryRets.add(em.pc - INSN_WIDTH);
     // The thread function is called by the irq thread's builtin code (callFrom): not an entry.
     const threadEntry = line.thread !== undefined ? compileEntry(line.thread as readonly Stmt[], `irq ${line.name} thread`) : -1;
-    return { name: line.name, entry, cpuMask, budget, requested: start === 'boot', noAutoEn: lineFlags.includes('NO_AUTOEN'), threadEntry, oneshot };
+    return { name: line.name, entry, cpuMask, budget, requested: start === 'boot', noAutoEn: lineFlags.includes('NO_AUTOEN'), threadEntry, oneshot, nmi };
   });
   // Vectors the kernel raises itself (the irq_work self-IPI), after the design's lines.
   for (const mech of MECHANISMS) {
@@ -979,7 +1012,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       if (irqNames.includes(vector.name)) throw err('irqs', `the interrupt line name '${vector.name}' is the kernel's ${vector.name} vector here`);
       const entry = builtins[vector.builtin];
       if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${vector.builtin} for vector ${vector.name}`);
-      irqs.push({ name: vector.name, entry, cpuMask: (1 << ncpu) - 1, budget: 0, requested: true, noAutoEn: false, threadEntry: -1, oneshot: false, vector: vector.name });
+      irqs.push({ name: vector.name, entry, cpuMask: (1 << ncpu) - 1, budget: 0, requested: true, noAutoEn: false, threadEntry: -1, oneshot: false, nmi: false, vector: vector.name });
     }
   }
   const softirqEntry = new Int32Array(SOFTIRQS.length).fill(-1);
@@ -991,10 +1024,14 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   });
   // Kernel threads the mechanisms need (kworkers…), after the design's tasks.
   for (const mech of MECHANISMS) {
+    declared.objects = objects;
     for (const th of mech.threads?.(shape) ?? []) {
       const entry = builtins[th.builtin];
       if (entry === undefined) throw new Error(`kdefer internal error: no builtin ${th.builtin} for ${th.name}`);
-      tasks.push({ name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu, ...(th.idle ? { idle: true as const } : {}) });
+      tasks.push({
+        name: th.name, cpu: th.cpu, entry, allowedMask: th.cpusAllowed ?? 1 << th.cpu,
+        ...(th.idle ? { idle: true as const } : {}), ...(th.uncreated ? { uncreated: true as const } : {}),
+      });
     }
   }
   if (design.tasks.length === 0 && !irqs.some((l) => l.budget > 0 && l.requested)) {

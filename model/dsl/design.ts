@@ -361,7 +361,7 @@ export interface TaskSpec {
 }
 
 /** request_irq flags (include/linux/interrupt.h) the model honours. */
-export type IrqFlag = 'ONESHOT' | 'NO_AUTOEN';
+export type IrqFlag = 'ONESHOT' | 'NO_AUTOEN' | 'NO_THREAD';
 
 export interface IrqSpec {
   /** Line name, e.g. `eth0`. */
@@ -373,6 +373,12 @@ export interface IrqSpec {
   /** Most arrivals explored (default 1). */
   readonly budget?: number;
   /**
+   * An NMI source (perf, watchdog; request_nmi): not masked by
+   * local_irq_disable, nests on any context but another NMI, runs with
+   * in_nmi() (nmi_enter). Default false. See model/kernel/irq.ts.
+   */
+  readonly nmi?: boolean;
+  /**
    * `boot` (default): the handler is installed from the start. `request_irq`:
    * the line fires only after `request_irq(name)` (or
    * `request_threaded_irq`), and not after `free_irq(name)`.
@@ -380,6 +386,13 @@ export interface IrqSpec {
   readonly start?: 'boot' | 'request_irq';
   /** request_threaded_irq: the thread function, run by the task `irq/N-name` after each hardirq (IRQ_WAKE_THREAD). */
   readonly thread?: readonly Stmt[];
+  /**
+   * IRQF_* flags. NO_THREAD keeps the handler in hardirq context on
+   * PREEMPT_RT: kdefer does not model forced threading
+   * (irq_setup_forced_threading), so on a PREEMPT_RT profile every line
+   * that is not an NMI needs NO_THREAD or ONESHOT (which the kernel does
+   * not force-thread either).
+   */
   readonly flags?: readonly IrqFlag[];
 }
 
@@ -400,6 +413,13 @@ export interface DesignOptions {
    * declares timers, else 0 (no ticks). See model/kernel/timer.ts.
    */
   readonly ticks?: number;
+  /**
+   * Kernel memory may run out: creating a kworker (create_worker) may fail,
+   * for good once it has, and only the rescuers of WQ_MEM_RECLAIM workqueues
+   * keep their items moving (mayday). Default false: creation succeeds.
+   * See model/kernel/workqueue.ts.
+   */
+  readonly memoryPressure?: boolean;
 }
 
 /**

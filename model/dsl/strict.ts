@@ -71,7 +71,7 @@ export const DESIGN_KEYS = [
   'functions', 'tasks', 'irqs', 'softirqs', 'invariants', 'expected', 'twin', 'assumes',
 ] as const;
 
-export const OPTION_KEYS = ['preempt', 'ticks'] as const;
+export const OPTION_KEYS = ['preempt', 'ticks', 'memoryPressure'] as const;
 export const TASK_KEYS = ['name', 'cpu', 'body', 'allowed', 'start', 'after', 'replicable'] as const;
 export const ASSUMPTION_KEYS = ['bound', 'why'] as const;
 /**
@@ -81,7 +81,7 @@ export const ASSUMPTION_KEYS = ['bound', 'why'] as const;
 export const BOUND_NAMES = ['cpus', 'ticks', 'loops', 'preempt'] as const;
 /** The bound name of an interrupt line's budget. */
 export const irqBound = (line: string): string => `irq ${line}`;
-export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'start', 'thread', 'flags'] as const;
+export const IRQ_KEYS = ['name', 'handler', 'cpus', 'budget', 'nmi', 'start', 'thread', 'flags'] as const;
 export const QUEUE_KEYS = ['capacity', 'initial'] as const;
 export const LOCK_DECL_KEYS = ['kind', 'class'] as const;
 export const INVARIANT_KEYS = ['name', 'holds', 'when', 'kind'] as const;

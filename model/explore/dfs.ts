@@ -45,7 +45,7 @@ import type { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH } from '../kernel/program.ts';
 import { OPS } from '../kernel/registry.ts';
 import { CHOICE_RUN, encodeChoice } from '../kernel/semantics.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
 import type { PartialOrder, StaticFootprints } from './por.ts';
 import { VisitedSet } from './visited.ts';
 
@@ -171,7 +171,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
       return false;
     }
-    if (opts.memoryCheck && (stats.states & 0xffff) === 0) {
+    // By the visited set's size, which a shard's searches from its several prefixes share.
+    if (opts.memoryCheck && (visited.size & 0xffff) === 0) {
       const why = opts.memoryCheck(visited.bytes, stats);
       if (why !== null) {
         stopReason = why;
@@ -215,7 +216,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   m.enabledInto(enabled);
   if (enabled.length === 0) {
     const v = endViolation(m, s, []);
-    return result(v ? 'violation' : 'verified', v, null);
+    const bound = v ? null : endBound(m, s);
+    return result(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
   }
   stack.push(enabled, por ? por.ample(enabled) : enabled.length, 0, m.hLo, m.hHi, 0, kLo, kHi);
   enter(kLo, kHi);
@@ -322,6 +324,8 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       if (en === 0) {
         const end = endViolation(m, s, path.toArray());
         if (end) return result('violation', end, null);
+        // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
+        firstBound ??= endBound(m, s);
         // A clean end state: stored, so that no other path checks it again.
         if (!store()) break;
         opts.observe?.(m, s);
@@ -502,6 +506,7 @@ class KeyCounts {
     this.n[i] = 0;
   }
   clear(): void {
+    if (this.size === 0 && !this.overflow) return;
     if (this.overflow) this.n.fill(0);
     else for (let k = 0; k < this.nUsed; k++) this.n[this.used[k]!] = 0;
     this.nUsed = 0;

@@ -33,7 +33,16 @@ export interface WordSpread {
   readonly distinct: number;
   /** The count reached the cap: the word may take many more values. */
   readonly capped: boolean;
+  /**
+   * The word looks unbounded: it reached the cap, or it took a new value
+   * in at least one sampled state of four (at least MIN_GROWING values),
+   * as a counter that grows along every path does.
+   */
+  readonly growing: boolean;
 }
+
+/** Fewest distinct values for a word to look unbounded before it reaches the cap. */
+const MIN_GROWING = 64;
 
 /** What the sampler points at: the words that varied most, and the mechanism whose words did. */
 export interface BoundHint {
@@ -136,6 +145,7 @@ export class StateSampler {
     const names = wordNames(this.m);
     const spreads = this.values.map((set, i): WordSpread & { user: boolean } => ({
       name: names[i]!.name, mechanism: names[i]!.mechanism, user: names[i]!.user, distinct: set.size, capped: set.size >= DISTINCT_CAP,
+      growing: set.size >= DISTINCT_CAP || (set.size >= MIN_GROWING && 4 * set.size >= this.sampled),
     }));
     // The same name over several words (a queue, a lock): keep the word that varied most.
     const best = new Map<string, WordSpread & { user: boolean }>();
@@ -144,7 +154,7 @@ export class StateSampler {
       .filter((w) => w.user && w.distinct > 1)
       .sort((a, b) => b.distinct - a.distinct)
       .slice(0, 3)
-      .map(({ name, mechanism, distinct, capped }) => ({ name, mechanism, distinct, capped }));
+      .map(({ name, mechanism, distinct, capped, growing }) => ({ name, mechanism, distinct, capped, growing }));
     const byMechanism = new Map<string, number>();
     for (const w of spreads) byMechanism.set(w.mechanism, (byMechanism.get(w.mechanism) ?? 0) + w.distinct - 1);
     const top = [...byMechanism.entries()].sort((a, b) => b[1] - a[1])[0];
@@ -154,7 +164,7 @@ export class StateSampler {
     const parts: string[] = [];
     if (words.length > 0) {
       parts.push(`the state words that took the most distinct values are ${words.map((w) => `${w.name} (${count(w)})`).join(', ')}` +
-        (words[0]!.capped ? `; ${words[0]!.name} looks unbounded (an ever-growing counter?): bound it, or reset it` : ''));
+        (words[0]!.growing ? `; ${words[0]!.name} looks unbounded (an ever-growing counter?): bound it, or reset it` : ''));
     }
     if (mechanism) parts.push(`the mechanism whose state varies most is ${mechanism.name} (${mechanism.distinct} distinct values over its words)`);
     return { text: `likely cause: ${parts.join('; ')} (sampled ${this.sampled} of the explored states)`, words, mechanism, sampled: this.sampled };

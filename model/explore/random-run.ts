@@ -13,7 +13,7 @@
  */
 import type { Machine } from '../kernel/machine.ts';
 import { AccessWatch, abstractState, hazardKind, heldLocks, type Access } from './coverage.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
 
 /** Picks the next choice of a run. */
 export interface Chooser {
@@ -80,7 +80,11 @@ export function executeRun(m: Machine, chooser: Chooser, maxSteps: number, cover
   });
   for (let i = 0; i < maxSteps; i++) {
     const en = m.enabled(s);
-    if (en.length === 0) return done(endViolation(m, s, taken), null);
+    if (en.length === 0) {
+      const end = endViolation(m, s, taken);
+      // A clean end the kernel would not reach (a kernel model bound, outcome.ts endBound) is not a pass.
+      return done(end, end ? null : endBound(m, s));
+    }
     if (hazardSeen) {
       const held = heldLocks(m, s);
       for (const c of en) {

@@ -6,7 +6,7 @@
  */
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
 
 export interface TraceStep {
   readonly choice: number;
@@ -55,8 +55,9 @@ export function replay(p: Program, choices: readonly number[], labels?: readonly
     const loop = boundHit(s);
     if (loop >= 0) return { steps, violation: null, mismatch: null, boundedOut: boundMessage(m, loop), final: s };
   }
-  const violation = m.enabled(s).length === 0 ? endViolation(m, s, taken) : null;
-  return { steps, violation, mismatch: null, boundedOut: null, final: s };
+  const terminal = m.enabled(s).length === 0;
+  const violation = terminal ? endViolation(m, s, taken) : null;
+  return { steps, violation, mismatch: null, boundedOut: terminal && !violation ? endBound(m, s) : null, final: s };
 }
 
 /** Labels of a choice list, for printing. Throws if the list does not replay. */

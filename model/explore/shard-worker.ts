@@ -13,6 +13,7 @@ import { compile } from '../dsl/compile.ts';
 import type { Design } from '../dsl/design.ts';
 import type { Program } from '../kernel/program.ts';
 import type { SearchResult } from './outcome.ts';
+import { memoryGuard } from './memory.ts';
 import { ParallelismMeter } from './parallelism.ts';
 import { partition, searchShard, type Partition, type ShardSpec } from './shard.ts';
 
@@ -29,6 +30,10 @@ export interface ShardJob {
   readonly parallelism: boolean;
   /** One Int32 word: the smallest shard index known to have a violation; shards above it stop. */
   readonly cancel: SharedArrayBuffer;
+  /** The process's memory bound (memory.ts memoryGuard, on the whole process's RSS); absent: none. */
+  readonly maxMemory?: number;
+  /** Send progress messages while searching. */
+  readonly progress: boolean;
 }
 
 /** Main thread → worker. */
@@ -36,6 +41,7 @@ export type ToShardWorker = { readonly type: 'search'; readonly job: ShardJob };
 /** Worker → main thread: one answer per message, in order. */
 export type FromShardWorker =
   | { readonly type: 'ready' }
+  | { readonly type: 'progress'; readonly states: number; readonly depth: number }
   | { readonly type: 'result'; readonly result: SearchResult; readonly most: number[] | null; readonly cancelled: boolean }
   | { readonly type: 'error'; readonly message: string };
 
@@ -64,17 +70,30 @@ function answer(message: ToShardWorker): FromShardWorker {
   const cancel = new Int32Array(job.cancel);
   let cancelled = false;
   const meter = job.parallelism ? new ParallelismMeter(p) : null;
+  const guard = job.maxMemory !== undefined ? memoryGuard(job.maxMemory) : null;
+  let sentAt = 0;
   const result = searchShard(p, part, job.shard, {
     maxStates: job.maxStates,
     por: job.por,
     fusion: job.fusion,
     symmetry: job.symmetry,
     ...(meter ? { observe: (m, s) => meter.observe(m, s) } : {}),
-    memoryCheck: () => {
-      if (Atomics.load(cancel, 0) >= job.shard.index) return null;
-      cancelled = true;
-      return CANCELLED;
+    memoryCheck: (bytes, stats) => {
+      if (Atomics.load(cancel, 0) < job.shard.index) {
+        cancelled = true;
+        return CANCELLED;
+      }
+      return guard ? guard(bytes, stats) : null;
     },
+    ...(job.progress ? {
+      progress: (st: { states: number; maxDepth: number }) => {
+        // At most ten a second: the main thread sums them into its progress line.
+        const now = performance.now();
+        if (now - sentAt < 100) return;
+        sentAt = now;
+        parentPort!.postMessage({ type: 'progress', states: st.states, depth: st.maxDepth } satisfies FromShardWorker);
+      },
+    } : {}),
   });
   return { type: 'result', result, most: meter ? Array.from(meter.most) : null, cancelled };
 }

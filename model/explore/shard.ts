@@ -55,7 +55,7 @@ import { readFileSync } from 'node:fs';
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { depthFirst } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
@@ -168,7 +168,10 @@ export function partition(p: Program, opts: PartitionOptions): Partition {
   let transitions = 0;
   fresh(init);
   let level: Node[] = [];
-  if (m.enabled(init).length === 0) violation = endViolation(m, init, []);
+  if (m.enabled(init).length === 0) {
+    violation = endViolation(m, init, []);
+    if (!violation) bound = endBound(m, init);
+  }
   else level.push({ parent: null, choice: 0, s: init, depth: 0 });
   let depth = 0;
   while (level.length > 0 && level.length < target && seen.size <= MAX_EXPANSION_STATES) {
@@ -189,7 +192,9 @@ export function partition(p: Program, opts: PartitionOptions): Partition {
           continue;
         }
         if (m.enabled(t).length === 0) {
-          violation ??= endViolation(m, t, choicesTo(child));
+          const end = endViolation(m, t, choicesTo(child));
+          violation ??= end;
+          if (!end) bound ??= endBound(m, t);
           continue;
         }
         next.push(child);

@@ -65,7 +65,7 @@ import { H_VIOL_KIND } from '../kernel/layout.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import { compareSchedules, minimize } from './minimize.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
+import { boundHit, boundMessage, endBound, endViolation, stepViolation, type SearchResult, type Violation } from './outcome.ts';
 import { VisitedSet } from './visited.ts';
 import { bytesText } from './bytes.ts';
 
@@ -260,6 +260,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
       m.enabledInto(enabled);
       if (enabled.length === 0) {
         const end = endViolation(m, s, pathTo(d));
+        if (!end) firstBound ??= endBound(m, s);
         if (wanted(end) && better(endBest, end)) endBest = { violation: end, order: 2 * x };
         if (wanted(end)) expanding = false;
         return;
@@ -293,6 +294,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
             m.enabledInto(childEnabled);
             if (childEnabled.length === 0) {
               const end = endViolation(m, s, pathTo(d, c));
+              if (!end) firstBound ??= endBound(m, s);
               if (wanted(end) && better(nextBest, end)) nextBest = { violation: end, order: 2 * (base + found) };
             }
             found++;

@@ -946,7 +946,7 @@ function swappable(p: Program, a: number, b: number): boolean {
   if (la.length !== lb.length) return false;
   for (let k = 0; k < la.length; k++) {
     const [x, y] = [p.irqs[la[k]!]!, p.irqs[lb[k]!]!];
-    if (x.budget !== y.budget || !sameCode(p, x.entry, y.entry)) return false;
+    if (x.budget !== y.budget || x.nmi !== y.nmi || !sameCode(p, x.entry, y.entry)) return false;
   }
   for (const l of p.irqs) if ((l.cpuMask & (l.cpuMask - 1)) !== 0 && swap(l.cpuMask) !== l.cpuMask) return false;
   for (const inv of p.invariants) if (canonicalExpr(p, inv.expr, a, b) !== canonicalExpr(p, inv.expr, -1, -1)) return false;

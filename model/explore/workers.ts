@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import type { Program } from '../kernel/program.ts';
 import { DEFAULT_MAX_STATES, exhaustive, type ExhaustiveOptions } from './exhaustive.ts';
 import type { SearchResult, SearchStats } from './outcome.ts';
+import { memoryGuard } from './memory.ts';
 import type { FromShardWorker, ShardJob, ToShardWorker } from './shard-worker.ts';
 
 /**
@@ -74,11 +75,17 @@ class ShardWorker {
   private failure: Error | null = null;
   private readonly started: Promise<FromShardWorker>;
 
+  /** Where the current search's progress messages go. */
+  onProgress: ((states: number, depth: number) => void) | null = null;
+
   constructor(readonly index: number) {
     // No inherited loader flags: the entry loads what it needs itself.
     this.worker = new Worker(WORKER_ENTRY, { execArgv: [] });
     this.started = this.next();
-    this.worker.on('message', (m: FromShardWorker) => this.waiting.shift()?.resolve(m));
+    this.worker.on('message', (m: FromShardWorker) => {
+      if (m.type === 'progress') this.onProgress?.(m.states, m.depth);
+      else this.waiting.shift()?.resolve(m);
+    });
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`exhaustive-search worker ${index} exited (code ${code})`)));
   }
@@ -132,6 +139,14 @@ export interface ParallelOptions {
   readonly observe?: ExhaustiveOptions['observe'];
   /** A search that stores at most this many states runs in the calling thread (default SERIAL_STATES; 0: always sharded). */
   readonly serialStates?: number;
+  /**
+   * The memory bound (bytes) of the whole process, threads included
+   * (memory.ts memoryGuard: it reads the process's RSS); a shard that
+   * passes it ends bounded-out naming the bound. Default: no bound.
+   */
+  readonly maxMemory?: number;
+  /** Called now and then with the states stored so far (every thread's, summed) and the deepest depth. */
+  readonly progress?: (states: number, depth: number) => void;
 }
 
 /** A pool of worker threads for exhaustive searches, started on first use; close() it when done. */
@@ -149,11 +164,15 @@ export class ExhaustiveWorkers {
    */
   async search(p: Program, opts: ParallelOptions = {}): Promise<ParallelResult> {
     const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+    const guard = opts.maxMemory !== undefined ? memoryGuard(opts.maxMemory) : null;
+    const progress = opts.progress;
     const base = {
       ...(opts.por !== undefined ? { por: opts.por } : {}),
       ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
       ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
       ...(opts.observe ? { observe: opts.observe } : {}),
+      ...(guard ? { memoryCheck: guard } : {}),
+      ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress(st.states, st.maxDepth) } : {}),
     };
     if (this.size === 1) return { result: exhaustive(p, { ...base, maxStates }), most: null, sharded: false };
     const serialCap = Math.min(maxStates, opts.serialStates ?? SERIAL_STATES);
@@ -192,8 +211,22 @@ export class ExhaustiveWorkers {
       fusion: opts.fusion !== false,
       symmetry: opts.symmetry !== false,
       parallelism: opts.parallelism === true,
+      ...(opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {}),
+      progress: opts.progress !== undefined,
       cancel,
     });
+    // Progress: every worker's latest count, summed.
+    const counts = new Array<number>(this.pool.length).fill(0);
+    let deepest = 0;
+    for (const w of this.pool) {
+      w.onProgress = opts.progress
+        ? (states, depth) => {
+          counts[w.index] = states;
+          deepest = Math.max(deepest, depth);
+          opts.progress!(counts.reduce((a, b) => a + b, 0), deepest);
+        }
+        : null;
+    }
     // Each worker takes the next shard in index order as soon as it is free.
     await Promise.all(this.pool.map(async (w) => {
       for (;;) {
@@ -201,6 +234,7 @@ export class ExhaustiveWorkers {
         if (index >= count) return;
         if (Atomics.load(lowest, 0) < index) continue;
         const answer = await w.ask({ type: 'search', job: job(index) });
+        counts[w.index] = 0;
         if (answer.cancelled) continue;
         results[index] = answer.result;
         if (answer.most) most[index] = answer.most;

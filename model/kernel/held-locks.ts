@@ -4,11 +4,13 @@
  *
  * The record (per context, see layout.ts): X_HELD has a bit per lock id;
  * a context that read-holds an rwlock or rw_semaphore several times keeps
- * the extra references in X_READ_NEST; X_SUBCLASS keeps the lockdep
- * subclass of a lock taken with a *_nested form (lockdep's class is the
- * lock's class and that subclass, kernel/locking/lockdep.c
- * register_lock_class). Both are 4 bits per lock id, for the first
- * NIBBLE_LOCKS locks a design declares.
+ * the extra references in a word of its own per such lock (after its
+ * registers: Layout.readNestBase + readNestSlot[lock]), so read recursion
+ * is exact for any number of locks and any depth; X_SUBCLASS keeps the
+ * lockdep subclass of a lock taken with a *_nested form (lockdep's class
+ * is the lock's class and that subclass, kernel/locking/lockdep.c
+ * register_lock_class), 4 bits per lock id for the first NIBBLE_LOCKS
+ * locks a design declares (compile.ts refuses a *_nested form past them).
  *
  * Same-context recursion: a context that acquires a lock it already holds,
  * in a mode its own hold excludes, waits for itself. Nothing on its CPU
@@ -32,10 +34,10 @@
  * calls debug_check_no_locks_freed on the lock (lockdep.c), which reports
  * "WARNING: held lock freed!" when the current task holds it.
  */
-import { C_CURTASK, FrameKind, L_OWNER, LOCK_SIZE, X_HELD, X_KIND, X_READ_NEST, X_SUBCLASS } from './layout.ts';
+import { C_CURTASK, FrameKind, L_OWNER, LOCK_SIZE, X_HELD, X_KIND, X_SUBCLASS, type Layout } from './layout.ts';
 import type { Machine } from './machine.ts';
 
-/** Lock ids whose read recursion and lockdep subclass the per-context nibbles record. */
+/** Lock ids whose lockdep subclass the per-context nibbles record. */
 export const NIBBLE_LOCKS = 8;
 /** MAX_LOCKDEP_SUBCLASSES (include/linux/lockdep_types.h). */
 export const MAX_SUBCLASSES = 8;
@@ -49,12 +51,8 @@ export function takeHold(m: Machine, ctx: number, lock: number, subclass: number
   const o = m.ctxOff(ctx);
   const held = m.s[o + X_HELD]!;
   if ((held & (1 << lock)) !== 0) {
-    if (lock >= NIBBLE_LOCKS) {
-      throw new Error(`kdefer limit: recursive read of &${m.lockName(lock)}: read recursion is tracked for the first ${NIBBLE_LOCKS} locks declared; declare this lock earlier`);
-    }
-    const nest = m.s[o + X_READ_NEST]!;
-    if (((nest >>> (4 * lock)) & 0xf) === 0xf) throw new Error(`kdefer limit: more than 15 nested reads of &${m.lockName(lock)} in ${m.contextName(ctx)}`);
-    m.w(o + X_READ_NEST, nest + (1 << (4 * lock)));
+    const off = o + readNestOff(m.L, lock, m.lockName(lock));
+    m.w(off, m.s[off]! + 1);
     return;
   }
   m.w(o + X_HELD, held | (1 << lock));
@@ -71,12 +69,15 @@ export function takeHold(m: Machine, ctx: number, lock: number, subclass: number
  */
 export function dropHold(m: Machine, ctx: number, lock: number): boolean {
   const o = m.ctxOff(ctx);
-  if (lock < NIBBLE_LOCKS) {
-    const nest = m.s[o + X_READ_NEST]!;
-    if (((nest >>> (4 * lock)) & 0xf) !== 0) {
-      m.w(o + X_READ_NEST, nest - (1 << (4 * lock)));
+  const slot = m.L.readNestSlot[lock]!;
+  if (slot >= 0) {
+    const off = o + m.L.readNestBase + slot;
+    if (m.s[off]! !== 0) {
+      m.w(off, m.s[off]! - 1);
       return true;
     }
+  }
+  if (lock < NIBBLE_LOCKS) {
     const sub = m.s[o + X_SUBCLASS]!;
     if (((sub >>> (4 * lock)) & 0xf) !== 0) m.w(o + X_SUBCLASS, sub & ~(0xf << (4 * lock)));
   }
@@ -89,10 +90,23 @@ export function subclassOf(s: Int32Array, ctxOff: number, lock: number): number 
   return lock < NIBBLE_LOCKS ? (s[ctxOff + X_SUBCLASS]! >>> (4 * lock)) & 0xf : 0;
 }
 
+/** The offset, from a context's first word, of its read-recursion count of `lock`. */
+function readNestOff(L: Layout, lock: number, name: string): number {
+  const slot = L.readNestSlot[lock]!;
+  if (slot < 0) throw new Error(`kdefer internal error: a second hold of &${name}, which has no read mode`);
+  return L.readNestBase + slot;
+}
+
+/** `ctx`'s extra read references to `lock` (at context offset `ctxOff`) in state `s`: 0 for a lock with no read mode. */
+export function readNesting(L: Layout, s: Int32Array, ctxOff: number, lock: number): number {
+  const slot = L.readNestSlot[lock]!;
+  return slot < 0 ? 0 : s[ctxOff + L.readNestBase + slot]!;
+}
+
 /** How many references `ctx` (at `ctxOff`) holds on `lock` in state `s` (each nested read counts). */
-export function holdCount(s: Int32Array, ctxOff: number, lock: number): number {
+export function holdCount(L: Layout, s: Int32Array, ctxOff: number, lock: number): number {
   if ((s[ctxOff + X_HELD]! & (1 << lock)) === 0) return 0;
-  return 1 + (lock < NIBBLE_LOCKS ? (s[ctxOff + X_READ_NEST]! >>> (4 * lock)) & 0xf : 0);
+  return 1 + readNesting(L, s, ctxOff, lock);
 }
 
 /**

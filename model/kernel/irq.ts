@@ -14,11 +14,35 @@
  * request_irq), is enabled (desc->depth 0) and not masked for a oneshot
  * thread; see "Irq lines" below for request_irq, free_irq, disable_irq,
  * enable_irq, synchronize_irq and threaded handlers.
+ *
+ * NMI lines (`nmi: true`; include/linux/hardirq.h nmi_enter/nmi_exit,
+ * shared/kernel-semantics-rt.md §2): an arrival ignores the irq flag, so it
+ * may come on any context of the line's CPUs: a task, a softirq, a hardirq
+ * handler, code holding a raw spinlock with irqs off. It never nests inside
+ * another NMI (x86 blocks NMIs until the first returns; the kernel allows
+ * nesting up to NMI_BITS, which the model does not follow: at most one NMI
+ * frame per CPU). The handler runs with NMI_OFFSET + HARDIRQ_OFFSET
+ * (in_nmi(), in_hardirq(), in_interrupt()) and irqs off; nmi_exit runs no
+ * softirqs and returns to the interrupted context with its irq state. NMI
+ * code may take raw spinlocks (a raw_spin_lock the interrupted context
+ * holds on the same CPU is an AA deadlock, B20); a spinlock_t or rwlock_t
+ * in NMI is reported (spinlock.ts), and sleeping calls are
+ * sleep-in-atomic. Not modelled: the other primitives that are not
+ * NMI-safe (wake_up, printk before 5.15, kmalloc: B59) are not flagged in
+ * NMI; irq_work.
+ *
+ * PREEMPT_RT (flag preemptRT): invoke_softirq at irq_exit only wakes
+ * ksoftirqd (kernel/softirq.c, RT part: should_wake_ksoftirqd, no
+ * softirq_ctrl.cnt), unless a task of this CPU is in a bh-disabled section,
+ * which runs them at its local_bh_enable. Forced-threaded handlers are not
+ * modelled: compile() requires flags NO_THREAD (or ONESHOT, which the
+ * kernel does not force-thread either) on every non-NMI line on RT.
  */
 import {
-  C_BH, C_HARDIRQ, C_IRQS_OFF, C_PREEMPT, FrameKind, I_BUDGET, I_DEPTH, I_RUNNING, I_STATE, I_THREADS,
-  IRQ_IN_THREAD_FN, IRQ_ONESHOT_MASKED, IRQ_REQUESTED, IRQ_RUNTHREAD, X_ENTRY_BH, X_ENTRY_PREEMPT, X_HELD, X_ID, X_KIND, X_PHASE,
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, FrameKind, I_BUDGET, I_DEPTH, I_RUNNING, I_STATE, I_THREADS,
+  IRQ_IN_THREAD_FN, IRQ_ONESHOT_MASKED, IRQ_REQUESTED, IRQ_RUNTHREAD, X_ENTRY_BH, X_ENTRY_IRQS, X_ENTRY_PREEMPT, X_HELD, X_ID, X_KIND, X_PHASE,
 } from './layout.ts';
+import type { KernelFlags } from './flags.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
@@ -42,11 +66,15 @@ const IRQ_ARRIVAL: ChoiceSource = {
   // (or, where lines are requested, enabled or unmasked by code, by that code: never quiet then).
   quiet: (m, cpu) => !linesManaged(m.p) && m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
   collect(m, cpu, out) {
-    if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
+    if (m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
     const irqs = m.p.irqs;
+    // Maskable lines need irqs on; an NMI line only needs no NMI running here.
+    const maskable = !m.irqsOff(cpu);
+    const nmiOk = !m.inNmi(cpu);
     for (let line = 0; line < irqs.length; line++) {
       const io = m.irqOff(line);
+      if (!(irqs[line]!.nmi ? nmiOk : maskable)) continue;
       if (s[io + I_BUDGET]! > 0 && s[io + I_RUNNING] === 0 && irqs[line]!.cpuMask & (1 << cpu) && lineLive(m, line)) {
         out.push(m.choice(IRQ_ARRIVAL, cpu, line, 0));
       }
@@ -60,6 +88,17 @@ const IRQ_ARRIVAL: ChoiceSource = {
     // handle_fasteoi_irq / handle_level_irq: a IRQS_ONESHOT line is masked until its thread has run (irq_finalize_oneshot).
     if (m.p.irqs[line]!.oneshot) m.w(io + I_STATE, s[io + I_STATE]! | IRQ_ONESHOT_MASKED);
     const co = m.cpuOff(cpu);
+    if (m.p.irqs[line]!.nmi) {
+      // nmi_enter: NMI_OFFSET + HARDIRQ_OFFSET; the CPU takes the NMI with irqs off. The frame
+      // records the interrupted irq state (X_ENTRY_IRQS) for nmi_exit to return to.
+      const was = s[co + C_IRQS_OFF]!;
+      m.w(co + C_NMI, s[co + C_NMI]! + 1);
+      m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! + 1);
+      m.w(co + C_IRQS_OFF, 1);
+      const nctx = m.pushFrame(cpu, FrameKind.Hardirq, line, m.p.irqs[line]!.entry, 0);
+      m.w(m.ctxOff(nctx) + X_ENTRY_IRQS, was);
+      return;
+    }
     // irq_enter_rcu: HARDIRQ_OFFSET; the CPU took the interrupt with irqs off.
     m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! + 1);
     m.w(co + C_IRQS_OFF, 1);
@@ -69,7 +108,7 @@ const IRQ_ARRIVAL: ChoiceSource = {
     m.snapshotEntry(cpu, ctx);
   },
   label(m, _cpu, line) {
-    return `${m.p.irqs[line]!.name} interrupt arrives`;
+    return m.p.irqs[line]!.nmi ? `${m.p.irqs[line]!.name} NMI arrives` : `${m.p.irqs[line]!.name} interrupt arrives`;
   },
 };
 
@@ -89,6 +128,7 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
     m.fail('lock-leak', `BUG: irq handler ${name} returned with ${heldNames(m, held)} held (leaked lock in hardirq)`, cpu, ctx);
     return;
   }
+  const nmi = m.p.irqs[line]!.nmi;
   if (m.p.flags.irqHandlersIrqsOff && s[co + C_IRQS_OFF] === 0) {
     // __handle_irq_event_percpu: WARN_ONCE(!irqs_disabled(), "irq %u handler %pS enabled interrupts\n")
     m.fail('lock-leak', `WARNING: irq ${line} handler ${name} enabled interrupts`, cpu, ctx);
@@ -102,6 +142,14 @@ const hardirqExit: FrameExit = (m, cpu, ctx) => {
   if (m.p.irqs[line]!.threadEntry >= 0) wakeThread(m, line);
   m.w(m.irqOff(line) + I_RUNNING, 0);
   m.w(co + C_HARDIRQ, s[co + C_HARDIRQ]! - 1);
+  if (nmi) {
+    // nmi_exit: the counts only; no softirq run point; back to the interrupted irq state.
+    const was = s[o + X_ENTRY_IRQS]!;
+    m.w(co + C_NMI, s[co + C_NMI]! - 1);
+    m.popFrame(cpu);
+    m.w(co + C_IRQS_OFF, was);
+    return;
+  }
   m.w(co + C_IRQS_OFF, 1);
   m.popFrame(cpu);
   if (!softirqsAtIrqExit(m, cpu)) m.w(co + C_IRQS_OFF, 0);
@@ -327,7 +375,7 @@ function syncWait(m: Machine, ctx: number, line: number, text: string): WaitEdge
 }
 
 /** An op that may end in synchronize_irq: `before` runs once, at phase 0; false stops it (a violation). */
-function syncOp(name: string, opts: { sleeps: boolean; threads: boolean; before?: (m: Machine, cpu: number, ctx: number, line: number) => boolean; ret?: true }): OpSemantics {
+function syncOp(name: string, opts: { sleeps: boolean | ((flags: KernelFlags) => boolean); threads: boolean; before?: (m: Machine, cpu: number, ctx: number, line: number) => boolean; ret?: true }): OpSemantics {
   const text = (m: Machine, line: number) => `${name}(${lineName(m, line)})`;
   return {
     name,
@@ -337,7 +385,8 @@ function syncOp(name: string, opts: { sleeps: boolean; threads: boolean; before?
     },
     exec(m, cpu, ctx, a, b) {
       if (phaseOf(m, ctx) === 0) {
-        if (opts.sleeps && !mightSleep(m, cpu, ctx, text(m, a))) return;
+        const sleeps = typeof opts.sleeps === 'function' ? opts.sleeps(m.p.flags) : opts.sleeps;
+        if (sleeps && !mightSleep(m, cpu, ctx, text(m, a))) return;
         if (opts.before && !opts.before(m, cpu, ctx, a)) return;
       }
       synchronize(m, cpu, ctx, a, text(m, a), opts.threads, true, () => {
@@ -418,8 +467,8 @@ export const IRQ_LINE_OPS: readonly OpSemantics[] = [
       return `disable_irq_nosync(${lineName(m, a)}): depth ${m.s[m.irqOff(a) + I_DEPTH]} → ${m.s[m.irqOff(a) + I_DEPTH]! + 1}`;
     },
   },
-  // disable_irq: might_sleep() (6.2+), __disable_irq_nosync, synchronize_irq.
-  syncOp('disable_irq', { sleeps: true, threads: true, before: (m, _cpu, _ctx, line) => disable(m, line) }),
+  // disable_irq: might_sleep() (6.2+, flags.disableIrqMightSleep), __disable_irq_nosync, synchronize_irq.
+  syncOp('disable_irq', { sleeps: (flags) => flags.disableIrqMightSleep, threads: true, before: (m, _cpu, _ctx, line) => disable(m, line) }),
   syncOp('synchronize_irq', { sleeps: true, threads: true }),
   syncOp('synchronize_hardirq', { sleeps: false, threads: false, ret: true }),
   {

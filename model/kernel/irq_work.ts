@@ -219,6 +219,8 @@ const IRQ_WORKS: ObjectKindSpec = {
 
 export const IRQ_WORK: Mechanism = {
   name: 'irq_work',
+  // kernel/irq_work.c: on PREEMPT_RT an item without IRQ_WORK_HARD_IRQ runs in the per-CPU irq_work/N thread.
+  rtUnmodelled: 'on PREEMPT_RT an irq_work without IRQ_WORK_HARD_IRQ runs in the irq_work/N kthread, not in hardirq context',
   ops: IRQ_WORK_OPS,
   objects: [IRQ_WORKS],
   choices: [IRQ_WORK_IPI],

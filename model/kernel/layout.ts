@@ -8,6 +8,7 @@
  * Context ids: task i is i; frame d of CPU c is tasks + c*maxFrames + d.
  */
 import type { Program } from './program.ts';
+import { LOCK_KINDS } from './lock-kinds.ts';
 
 // Header
 export const H_VIOL_KIND = 0; // violation kind code (0 = none)
@@ -16,7 +17,12 @@ export const H_VIOL_CTX = 2;
 export const H_VIOL_A = 3; // kind-specific detail
 export const H_VIOL_B = 4;
 export const H_VIOL_PC = 5;
-export const H_BOUND_HIT = 6; // 1 + loop index whose bound was exceeded
+/**
+ * Why this path was cut, 0 if it was not: 1 + the index of the loop whose
+ * bound it exceeded, or MODEL_BOUND + a ModelBound code for a bound of the
+ * kernel model itself (see Machine.modelBound, explore/outcome.ts).
+ */
+export const H_BOUND_HIT = 6;
 export const H_JIFFIES = 7;
 /** Bit c: CPU c has had its local timer tick for the current jiffy (see timer.ts). */
 export const H_TICKED = 8;
@@ -57,8 +63,25 @@ export const CPU_SIZE = 10;
 export function maxFramesOf(irqLines: number): number {
   return 2 + irqLines + 1;
 }
-/** Nested calls inside one context (design code called by mechanism code). */
+/**
+ * Nested calls inside one context (design code called by mechanism code):
+ * softirq → tasklet_action → func → run_task_queue's routine is four. A
+ * deeper nest (a routine that runs a task queue itself) ends its path as
+ * bounded-out (ModelBound.CallDepth), and the bounds name it.
+ */
 export const MAX_CALLS = 4;
+
+/** H_BOUND_HIT values from MODEL_BOUND up: a bound of the kernel model, not of a design loop. */
+export const MODEL_BOUND = 0x10000;
+/** The bounds of the kernel model that can end a path as bounded-out (explore/outcome.ts names them). */
+export const enum ModelBound {
+  /** More than MAX_CALLS nested callback calls in one context. */
+  CallDepth = 1,
+  /** A path ends with ksoftirqd requeueing a disabled tasklet forever (tasklet.ts parking, T6). */
+  TaskletHog = 2,
+  /** PREEMPT_RT: a softirq or interrupt frame would sleep on an rt_mutex lock (spinlock.ts). */
+  RtFrameSleep = 3,
+}
 
 // Per context
 export const X_STATUS = 0; // see ContextStatus
@@ -81,17 +104,21 @@ export const X_AUX3 = X_AUX2 + 1;
 export const X_EXIT = X_AUX3 + 1; // what to do when a frame pops (ExitAction)
 /** Tasks only (frames use X_EXIT): kthread flags, KTHREAD_SHOULD_STOP (see kthread.ts). */
 export const T_KTHREAD = X_EXIT;
-/** Extra read references (rwlock read recursion): 4 bits per lock id 0..7. */
-export const X_READ_NEST = X_EXIT + 1;
 /**
  * lockdep subclass of each held lock (spin_lock_nested, mutex_lock_nested…):
  * 4 bits per lock id 0..7, 0 for a plain acquisition. Only lockdep reads it.
  */
-export const X_SUBCLASS = X_READ_NEST + 1;
+export const X_SUBCLASS = X_EXIT + 1;
 /** A task's current CPU (it may migrate within its allowed CPUs); frames use their stack's CPU. */
 export const X_CPU = X_SUBCLASS + 1;
 /** rcu_read_lock nesting of the context (rcu.ts); for a task under PREEMPT_RCU, current->rcu_read_lock_nesting. */
 export const X_RCU = X_CPU + 1;
+/**
+ * The registers (one word per register name), then one word per lock with
+ * a shared (read) mode, rwlock_t and rw_semaphore: the context's extra read
+ * references to it (read recursion, see held-locks.ts), at
+ * Layout.readNestBase + Layout.readNestSlot[lock].
+ */
 export const X_REGS = X_RCU + 1;
 
 export const enum ContextStatus {
@@ -134,6 +161,10 @@ export interface Layout {
   readonly ctxSize: number;
   /** Interrupt frames per CPU. */
   readonly maxFrames: number;
+  /** Offset in a context block of its read-recursion words, one per rwlock (after the registers). */
+  readonly readNestBase: number;
+  /** Lock id → its read-recursion word's index from readNestBase, or -1 for a lock with no read mode. */
+  readonly readNestSlot: Int32Array;
   readonly irqBase: number;
   readonly cpuBase: number;
   readonly ctxBase: number;
@@ -155,7 +186,13 @@ export function computeLayout(p: Program): Layout {
   for (let c = 0; c < p.ncpu; c++) linesPerCpu = Math.max(linesPerCpu, p.irqs.filter((l) => l.cpuMask & (1 << c)).length);
   const maxFrames = maxFramesOf(linesPerCpu);
   const nctx = ntasks + ncpu * maxFrames;
-  const ctxSize = X_REGS + p.regs.length;
+  const readNestBase = X_REGS + p.regs.length;
+  const readNestSlot = new Int32Array(p.locks.length).fill(-1);
+  let rwlocks = 0;
+  p.locks.forEach((l, i) => {
+    if (LOCK_KINDS[l.kind].shared) readNestSlot[i] = rwlocks++;
+  });
+  const ctxSize = readNestBase + rwlocks;
   const irqBase = HEADER_SIZE;
   const cpuBase = irqBase + p.irqs.length * IRQ_SIZE;
   const ctxBase = cpuBase + ncpu * CPU_SIZE;
@@ -173,5 +210,5 @@ export function computeLayout(p: Program): Layout {
     objBase[kind] = off;
     for (const obj of list) off += obj.init.length;
   }
-  return { ntasks, ncpu, nctx, ctxSize, maxFrames, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
+  return { ntasks, ncpu, nctx, ctxSize, maxFrames, readNestBase, readNestSlot, irqBase, cpuBase, ctxBase, lockBase, varBase, percpuBase, queueBase, objBase, size: off };
 }

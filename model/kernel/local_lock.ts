@@ -99,4 +99,9 @@ export const LOCAL_LOCK_OPS: readonly OpSemantics[] = [
   },
 ];
 
-export const LOCAL_LOCK_MECHANISM: Mechanism = { name: 'local_lock', ops: LOCAL_LOCK_OPS };
+export const LOCAL_LOCK_MECHANISM: Mechanism = {
+  name: 'local_lock',
+  ops: LOCAL_LOCK_OPS,
+  // include/linux/local_lock_internal.h, CONFIG_PREEMPT_RT: a per-CPU spinlock_t (sleeping) under migrate_disable.
+  rtUnmodelled: 'on PREEMPT_RT a local_lock_t is a per-CPU sleeping spinlock_t taken under migrate_disable, not preempt_disable',
+};

@@ -8,7 +8,7 @@ import { SOFTIRQS } from '../dsl/design.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, C_SERVING, CPU_SIZE,
   ContextStatus, FrameKind, H_BOUND_HIT, H_VIOL_CPU, H_VIOL_CTX, H_VIOL_KIND, H_VIOL_PC,
-  I_BUDGET, I_DEPTH, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
+  I_BUDGET, I_DEPTH, I_STATE, IRQ_REQUESTED, IRQ_SIZE, LOCK_SIZE, MAX_CALLS, MODEL_BOUND, ModelBound, X_CALLS, X_ENTRY_BH, X_ENTRY_IRQS,
   X_CPU, X_ENTRY_PREEMPT, X_EXIT, X_HELD, X_AUX2, X_ID, X_KIND, X_PC, X_PHASE, X_REGS, X_RET, X_STATUS,
   T_CHANNEL, computeLayout, type Layout,
 } from './layout.ts';
@@ -16,7 +16,7 @@ import { evaluate } from './data.ts';
 import { closedCycle, type WaitStep } from '../check/deadlock.ts';
 import { fingerprintOf, zHi, zLo } from './zobrist.ts';
 import { INSN_WIDTH, type Program } from './program.ts';
-import { Chan, channel } from './scheduler.ts';
+import { Chan, channel, UNCREATED_KTHREAD } from './scheduler.ts';
 import { AFTER_STEP, CHOICE_SOURCES, FRAME_EXITS, FRAME_NAMES, GUARDS, OBJECT_KINDS, OPS, SOURCE_KIND } from './registry.ts';
 import {
   CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant, encodeChoice, type ChoiceSource, type TransitionObserver, type WaitEdge,
@@ -254,6 +254,10 @@ export class Machine {
     const s = this.s;
     return s[co + C_HARDIRQ]! > 0 || s[co + C_NMI]! > 0 || s[co + C_SERVING]! > 0 || s[co + C_BH]! > 0;
   }
+  /** in_nmi() */
+  inNmi(cpu: number): boolean {
+    return this.s[this.cpuOff(cpu) + C_NMI]! > 0;
+  }
   inHardirq(cpu: number): boolean {
     return this.s[this.cpuOff(cpu) + C_HARDIRQ]! > 0;
   }
@@ -315,7 +319,12 @@ export class Machine {
       throw new Error(`kdefer internal error: ${OPS[this.code[caller]!]!.name} calls design code but does not declare callsDesignCode (model/dsl/liveness.ts needs it)`);
     }
     const depth = this.s[o + X_CALLS]!;
-    if (depth >= MAX_CALLS) throw new Error(`kdefer limit: more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)} (e.g. run_task_queue inside a tasklet function)`);
+    if (depth >= MAX_CALLS) {
+      // Not an error of the design: the model keeps MAX_CALLS return slots per context; the path ends bounded-out.
+      const callers = [...Array(depth).keys()].map((d) => this.p.where[this.s[o + X_RET + d]! / INSN_WIDTH]);
+      this.modelBound(ModelBound.CallDepth, `more than ${MAX_CALLS} nested callback calls in ${this.contextName(ctx)}: calls from ${[...callers, this.p.where[this.s[o + X_PC]! / INSN_WIDTH]].join(' → ')} would enter ${this.p.where[entry / INSN_WIDTH]}`);
+      return;
+    }
     this.w(o + X_RET + depth, this.s[o + X_PC]!);
     this.w(o + X_CALLS, depth + 1);
     this.jump(ctx, entry);
@@ -385,6 +394,16 @@ export class Machine {
   boundHit(loop: number): void {
     if (this.s[H_BOUND_HIT] === 0) this.w(H_BOUND_HIT, loop + 1);
   }
+  /**
+   * Mark the path as cut by a bound of the kernel model (see ModelBound):
+   * the explorers end it as bounded-out with `detail`, which says what
+   * happened here (explore/outcome.ts boundMessage names the bound).
+   */
+  modelBound(bound: ModelBound, detail: string): void {
+    if (this.s[H_BOUND_HIT] !== 0 || this.s[H_VIOL_KIND] !== 0) return;
+    this.w(H_BOUND_HIT, MODEL_BOUND + bound);
+    this.message = detail;
+  }
 
   // ------------------------------------------------------------- naming
 
@@ -420,7 +439,7 @@ export class Machine {
       if (p.tasks[t]!.idle) {
         // An idle kthread (a kworker with no work) is asleep until its mechanism wakes it.
         fresh[o + X_STATUS] = ContextStatus.Blocked;
-        fresh[o + T_CHANNEL] = channel(Chan.Worker, t);
+        fresh[o + T_CHANNEL] = channel(Chan.Worker, (p.tasks[t]!.uncreated ? UNCREATED_KTHREAD : 0) | t);
       }
       // A kthread before kthread_run, or a task waiting for another one's exit, does not exist yet.
       if (p.tasks[t]!.unborn) fresh[o + X_STATUS] = ContextStatus.Unborn;
@@ -671,7 +690,7 @@ function contextNameIn(m: Machine, ctx: number): string {
     case FrameKind.Task:
       return `task ${m.p.tasks[id]!.name}`;
     case FrameKind.Hardirq:
-      return `hardirq ${m.p.irqs[id]!.name}`;
+      return `${m.p.irqs[id]!.nmi ? 'nmi' : 'hardirq'} ${m.p.irqs[id]!.name}`;
     case FrameKind.Softirq:
     case FrameKind.Ksoftirqd: {
       // X_AUX2 holds the vector being run (see softirq.ts), -1 between vectors.

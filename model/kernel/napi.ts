@@ -445,6 +445,8 @@ function napiFrameName(m: Machine, ctx: number): string | null {
 
 export const NAPI_MECHANISM: Mechanism = {
   name: 'napi',
+  // net/core/dev.c: NET_RX on PREEMPT_RT runs in task context (ksoftirqd or a bh-enabling task), where napi polls may sleep on rt locks.
+  rtUnmodelled: 'on PREEMPT_RT NET_RX runs in task context, where a napi poll may sleep on an rt lock; softirqs here are frames that cannot',
   ops: NAPI_OPS,
   objects: [NAPIS],
   builtins: [{ name: 'net_rx_action', ops: ['net_rx_action'], live: (shape) => shape.objectCount('napi') > 0 }],

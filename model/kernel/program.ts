@@ -18,6 +18,8 @@ export interface ProgramTask {
   readonly allowedMask: number;
   /** A kernel thread that starts asleep waiting for work (KernelThread.idle). */
   readonly idle?: true;
+  /** A kernel thread not created yet (KernelThread.uncreated). */
+  readonly uncreated?: true;
   /** The task does not exist at boot (ContextStatus.Unborn): kthread_run creates it, or the exit of task `after`. */
   readonly unborn?: true;
   /** The task index whose exit starts this one (`after: 'probe'`), or -1. */
@@ -30,6 +32,8 @@ export interface ProgramIrq {
   /** Bit i set: the line may be delivered to CPU i. */
   readonly cpuMask: number;
   readonly budget: number;
+  /** An NMI line (nmi_enter/nmi_exit around the handler; not masked by irqs off). */
+  readonly nmi: boolean;
   /** Requested at boot (the default); else only after request_irq. */
   readonly requested: boolean;
   /** IRQF_NO_AUTOEN: request_irq leaves it disabled (depth 1) until enable_irq. */

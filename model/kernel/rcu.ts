@@ -498,6 +498,8 @@ function rcuFrameName(m: Machine, ctx: number): string | null {
 
 export const RCU: Mechanism = {
   name: 'rcu',
+  // kernel/rcu/tree.c: PREEMPT_RT defaults to use_softirq = 0: callbacks run in the rcuc/N kthreads.
+  rtUnmodelled: 'on PREEMPT_RT RCU callbacks run in the rcuc/N kthreads (use_softirq = 0), not in RCU_SOFTIRQ',
   ops: RCU_OPS,
   objects: [RCU_HEADS],
   choices: [RCU_GP_END],

@@ -43,10 +43,13 @@ export const OBJECT_KINDS: readonly ObjectKindSpec[] = MECHANISMS.flatMap((m) =>
 export const BUILTINS: readonly BuiltinCode[] = MECHANISMS.flatMap((m) => m.builtins ?? []);
 export const GUARDS = MECHANISMS.flatMap((m) => (m.guard ? [m.guard] : []));
 export const FRAME_NAMES = MECHANISMS.flatMap((m) => (m.frameName ? [m.frameName] : []));
+export const END_BOUNDS = MECHANISMS.flatMap((m) => (m.endBound ? [m.endBound] : []));
 export const AFTER_STEP = MECHANISMS.flatMap((m) => (m.afterStep ? [m.afterStep] : []));
 
 /** Kernel functions the compiler expands, by name (see Expansion). */
 export const EXPANSIONS: ReadonlyMap<string, Expansion> = new Map(MECHANISMS.flatMap((m) => (m.expansions ?? []).map((e) => [e.name, e] as const)));
+/** The mechanism each expansion belongs to, by name. */
+export const EXPANSION_MECHANISM: ReadonlyMap<string, Mechanism> = new Map(MECHANISMS.flatMap((m) => (m.expansions ?? []).map((e) => [e.name, m] as const)));
 export const LOCKDEP_MAPS_HELD = MECHANISMS.flatMap((m) => (m.lockdepMapsHeld ? [m.lockdepMapsHeld] : []));
 
 const OPCODES = new Map<string, number>();

@@ -51,6 +51,14 @@ export const enum Chan {
   Sock = 14,
 }
 export const channel = (tag: Chan, id: number): number => (tag << 16) | id;
+/**
+ * In a Chan.Worker channel's id: the kernel thread does not exist yet
+ * (KernelThread.uncreated), or its creation failed for good; an idle
+ * kthread either way (check/deadlock.ts), which nothing but its
+ * mechanism's creation wakes.
+ */
+export const UNCREATED_KTHREAD = 0x4000;
+export const FAILED_KTHREAD = 0x2000;
 
 const isRunnable = (status: number): boolean => status === ContextStatus.Runnable || status === ContextStatus.NotStarted;
 
@@ -79,7 +87,8 @@ export function yieldCpu(m: Machine, cpu: number, ctx: number): void {
   m.w(m.cpuOff(cpu) + C_CURTASK, -1);
 }
 
-const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
+/** The design location of `ctx`'s current instruction. */
+export const whereOf = (m: Machine, ctx: number): string => m.p.where[m.s[m.ctxOff(ctx) + X_PC]! / INSN_WIDTH]!;
 
 /**
  * __might_resched(): a sleeping primitive needs task context, preempt_count
@@ -92,13 +101,17 @@ export function mightSleep(m: Machine, cpu: number, ctx: number, what: string): 
   // PREEMPT_RCU (preempt: 'full'): a task inside rcu_read_lock has preempt_count 0 but
   // __might_resched counts rcu_preempt_depth() too (5.17+: "RCU nest depth").
   const rcuDepth = m.isTask(ctx) ? m.s[m.ctxOff(ctx) + X_RCU]! & 0xff : 0;
-  if (!atomic && !irqsOff && rcuDepth === 0 && m.inTask(cpu) && m.isTask(ctx)) return true;
   const held = m.held(ctx);
+  // PREEMPT_RT: a held spinlock_t/rwlock_t holds rcu_read_lock (rt_spin_lock), and
+  // __might_resched allows no RCU nesting outside an rtlock's own check.
+  const rtHeld = m.p.flags.preemptRT ? m.p.locks.reduce((n, l, i) => n + ((held & (1 << i)) !== 0 && (l.kind === 'spinlock' || l.kind === 'rwlock') ? 1 : 0), 0) : 0;
+  const rcu = rcuDepth + rtHeld;
+  if (!atomic && !irqsOff && rcu === 0 && m.inTask(cpu) && m.isTask(ctx)) return true;
   m.fail('sleep-in-atomic',
     `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
     `in_atomic(): ${atomic ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
     `preempt_count: ${m.preemptCount(cpu).toString(16)}, expected: 0\n` +
-    (rcuDepth > 0 && m.p.preempt === 'full' ? `RCU nest depth: ${rcuDepth}, expected: 0\n` : '') +
+    (rcu > 0 && m.p.preempt === 'full' ? `RCU nest depth: ${rcu}, expected: 0${rtHeld > 0 ? ' (PREEMPT_RT: each held spinlock_t/rwlock_t holds rcu_read_lock)' : ''}\n` : '') +
     `${what}${held ? ` with ${heldNames(m, held)} held` : ''}${m.inHardirq(cpu) ? ' in hardirq context' : !m.inTask(cpu) ? ' in softirq context' : ''}`,
     cpu, ctx);
   return false;

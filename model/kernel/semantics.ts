@@ -428,6 +428,12 @@ export interface KernelThread {
    * mechanism wakes it. An idle kthread keeps no design from ending.
    */
   readonly idle?: true;
+  /**
+   * With `idle`: the thread does not exist yet, it is a slot its mechanism
+   * may create later (a kworker create_worker may make, under memory
+   * pressure); asleep on channel(Chan.Worker, UNCREATED_KTHREAD | its task id).
+   */
+  readonly uncreated?: true;
 }
 
 /** What the compiler tells a mechanism about the program it builds. */
@@ -440,6 +446,16 @@ export interface ProgramShape {
   readonly objectCount: (kind: string) => number;
   /** Names of the objects of a kind (the kernel's builtin ones first), in id order. */
   readonly objectNames: (kind: string) => readonly string[];
+  /**
+   * The operands (a, b, c) of every instruction of kernel operation `op` in
+   * the design's code (compiled before threads() is asked), e.g. to size a
+   * worker pool from the work items queued to it.
+   */
+  readonly operandsOf?: (op: string) => readonly (readonly [number, number, number])[];
+  /** Attribute `attr` of declared object `id` of a kind (declared before threads() is asked). */
+  readonly objectAttr?: (kind: string, id: number, attr: string) => number | undefined;
+  /** options.memoryPressure: kernel memory may run out, so creating a kernel thread may fail. */
+  readonly memoryPressure?: boolean;
 }
 
 /**
@@ -449,6 +465,12 @@ export interface ProgramShape {
 export interface Mechanism {
   readonly name: string;
   readonly ops?: readonly OpSemantics[];
+  /**
+   * Set where the mechanism's PREEMPT_RT semantics are not modelled: why.
+   * compile() refuses its operations on a PREEMPT_RT profile with this
+   * reason instead of checking them under !RT rules (no silent bound).
+   */
+  readonly rtUnmodelled?: string;
   readonly choices?: readonly ChoiceSource[];
   readonly exits?: Readonly<Record<number, FrameExit>>;
   /**
@@ -501,4 +523,11 @@ export interface Mechanism {
    * instead of the bare vector.
    */
   readonly frameName?: (m: Machine, ctx: number) => string | null;
+  /**
+   * At a terminal state without a violation: a run the kernel would go on
+   * with but the model stops following (a loop it parks), as the bound it
+   * hits and what happens; null if the end is clean. The explorers end the
+   * path as bounded-out with it (explore/outcome.ts endBound).
+   */
+  readonly endBound?: (m: Machine) => { readonly bound: import('./layout.ts').ModelBound; readonly detail: string } | null;
 }

@@ -242,6 +242,8 @@ function writerMapsHeld(m: Machine, ctx: number): LockdepMapRef[] {
 
 export const SEQCOUNT: Mechanism = {
   name: 'seqcount',
+  // include/linux/seqlock.h: on PREEMPT_RT a reader of a seqcount_LOCKNAME_t that finds a write in progress takes the writer's lock.
+  rtUnmodelled: 'on PREEMPT_RT a seqcount reader that finds a writer in progress blocks on the associated lock (seqprop_sequence), and seqlock_t is a sleeping spinlock_t',
   objects: [SEQCOUNTS],
   lockdepMapsHeld: writerMapsHeld,
   ops: [

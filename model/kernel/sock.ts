@@ -607,6 +607,8 @@ export function sockView(m: Machine, name: string): { owner: string | null; back
 
 export const SOCK_MECHANISM: Mechanism = {
   name: 'sock',
+  // sk_lock.slock is a spinlock_t: on PREEMPT_RT it sleeps, which this model of the socket lock does not follow.
+  rtUnmodelled: 'sk_lock.slock is a spinlock_t, a sleeping lock on PREEMPT_RT; the socket lock here spins',
   ops: SOCK_OPS,
   objects: [SOCKS],
   expansions: SOCK_EXPANSIONS,

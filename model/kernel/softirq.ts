@@ -3,6 +3,18 @@
  * in priority order, the three raise primitives with their wakeup rules, the
  * processing loop with its restart policy, the run points (irq_exit,
  * local_bh_enable, spin_unlock_bh, do_softirq) and ksoftirqd.
+ *
+ * PREEMPT_RT (flag preemptRT; kernel/softirq.c, the CONFIG_PREEMPT_RT part):
+ * invoke_softirq never runs softirqs at irq_exit; it wakes ksoftirqd if
+ * should_wake_ksoftirqd() (softirq_ctrl.cnt is 0: no task of this CPU is
+ * in a bh-disabled section, which runs them at its local_bh_enable).
+ * Over-approximated or not modelled on RT: the per-CPU BH lock
+ * (softirq_ctrl.lock) is the bh count of !RT, so a bh-disabled task is not
+ * preemptible here (on RT it is, and another task's local_bh_disable
+ * sleeps on the lock); softirqs run as frames on the CPU, not in a
+ * preemptible task, so one that would sleep on a held rt lock ends its path
+ * bounded-out (spinlock.ts); ktimers/N (6.13+) is not modelled (6.12 runs
+ * timers in ksoftirqd); the 6.18 removal of the BH lock is not modelled.
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import {
@@ -40,6 +52,17 @@ export function vectorList(mask: number): string {
   return names.join('|');
 }
 
+/**
+ * The vectors a tasklet parked on `cpu` keeps pending in the kernel, where
+ * ksoftirqd requeues it pass after pass and never sleeps (tasklet.ts
+ * parkedVectors, registered by tasklet.ts: it imports this file, not the
+ * other way round).
+ */
+let parkedVectors: (m: Machine, cpu: number) => number = () => 0;
+export function registerParkedVectors(fn: (m: Machine, cpu: number) => number): void {
+  parkedVectors = fn;
+}
+
 /** wakeup_softirqd(): ksoftirqd of this CPU becomes runnable. */
 export function wakeupSoftirqd(m: Machine, cpu: number): void {
   m.w(m.cpuOff(cpu) + C_KSOFTIRQD, 1);
@@ -52,7 +75,8 @@ export function wakeupSoftirqd(m: Machine, cpu: number): void {
  */
 function ksoftirqdRunning(m: Machine, cpu: number, pending: number): boolean {
   if (m.p.flags.softirqDefer !== 'ksoftirqd-running') return false;
-  if (pending & SOFTIRQ_NOW_MASK) return false;
+  // A tasklet parked on this CPU (tasklet.ts) keeps HI or TASKLET pending in the kernel.
+  if ((pending | parkedVectors(m, cpu)) & SOFTIRQ_NOW_MASK) return false;
   return m.s[m.cpuOff(cpu) + C_KSOFTIRQD] !== 0;
 }
 
@@ -84,6 +108,12 @@ function startBatch(m: Machine, cpu: number, kind: FrameKind, exit: SoftirqExit)
  */
 export function softirqsAtIrqExit(m: Machine, cpu: number): boolean {
   const pending = m.s[m.cpuOff(cpu) + C_PENDING]!;
+  if (m.p.flags.preemptRT) {
+    // PREEMPT_RT invoke_softirq: never here; wake ksoftirqd if should_wake_ksoftirqd() (no
+    // bh-disabled section on this CPU, which would run them at its local_bh_enable).
+    if (pending !== 0 && !m.inInterrupt(cpu)) wakeupSoftirqd(m, cpu);
+    return false;
+  }
   if (pending === 0 || m.inInterrupt(cpu) || ksoftirqdRunning(m, cpu, pending)) return false;
   startBatch(m, cpu, FrameKind.Softirq, SoftirqExit.IrqReturn);
   return true;
@@ -352,19 +382,27 @@ function finishBatch(m: Machine, cpu: number, ctx: number): void {
 /**
  * ksoftirqd/N as a choice: the per-CPU kthread runs when it is runnable and
  * the CPU may schedule it: when the CPU is between tasks or idle, or, with
- * preempt=full, when the running task is preemptible (run_ksoftirqd).
+ * preempt=full, when the running task is preemptible (run_ksoftirqd). While
+ * a tasklet is parked on the CPU the kernel's ksoftirqd never sleeps (it
+ * requeues that tasklet pass after pass, tasklet.ts), so it also runs
+ * whatever else is pending there.
  */
 const KSOFTIRQD: ChoiceSource = {
   name: 'ksoftirqd',
   footprint(f) {
     f.write(f.ownCpu());
+    // Whether a tasklet is parked on this CPU (parkedVectors).
+    f.read(f.anyObject('tasklet'));
+    f.read(f.anyObject('bh'));
   },
-  // Only this CPU wakes its ksoftirqd (wakeup_softirqd is local).
+  // Only this CPU wakes its ksoftirqd (wakeup_softirqd is local), and only its own
+  // ksoftirqd parks tasklets on its lists.
   quiet: () => true,
   collect(m, cpu, out) {
     const co = m.cpuOff(cpu);
     const s = m.s;
-    if (s[co + C_KSOFTIRQD] === 0 || s[co + C_DEPTH] !== 0) return;
+    if (s[co + C_DEPTH] !== 0) return;
+    if (s[co + C_KSOFTIRQD] === 0 && (s[co + C_PENDING] === 0 || parkedVectors(m, cpu) === 0)) return;
     const task = s[co + C_CURTASK]!;
     if (task >= 0 && !(m.p.preempt === 'full' && !m.inAtomic(cpu) && !m.irqsOff(cpu))) return;
     out.push(m.choice(KSOFTIRQD, cpu, 0, 0));

@@ -31,20 +31,53 @@
  *
  * Read recursion: one context may hold an rwlock for read several times
  * (the lock word only counts readers, _QR_BIAS per read_lock). X_HELD has
- * one bit per lock, so the extra references live in X_READ_NEST and the bit
- * is cleared only by the last read_unlock.
+ * one bit per lock, so the extra references live in a word per rwlock and
+ * context (held-locks.ts) and the bit is cleared only by the last
+ * read_unlock.
+ *
+ * NMI: a spinlock_t or rwlock_t taken in NMI context is reported
+ * (lock-misuse): the context the NMI interrupted may hold it, and NMI code
+ * may take only raw spinlocks, with trylock, or NMI-safe primitives
+ * (Documentation/locking/locktypes.rst). A raw_spin_lock in NMI is allowed
+ * and deadlocks when the interrupted context holds the lock (B20).
+ *
+ * PREEMPT_RT (flag `preemptRT`; kernel/locking/spinlock_rt.c, rwbase_rt.c,
+ * include/linux/spinlock_rt.h): spinlock_t and rwlock_t are rt_mutex based
+ * sleeping locks; the compiler emits the `rt:` form of each of their ops
+ * (RT_OP_PREFIX). `rt_spin_lock`: rtlock_might_resched() first, so with a
+ * preempt count (a raw spinlock held, preempt_disable, hardirq or NMI) or
+ * irqs disabled it is "BUG: sleeping function called from invalid
+ * context" whether or not it would block; then the lock is taken, or the
+ * task sleeps until the owner unlocks (rtlock_slowlock) and tries again.
+ * The holder stays preemptible (migrate_disable, no preempt_count), and
+ * the _irq/_irqsave forms leave irqs alone (spin_lock_irqsave gives flags
+ * 0). rwlock_t: a reader waits only while a writer holds the lock, a writer
+ * until it is free (rwbase_read_lock / rwbase_write_lock); readers are not
+ * queued behind a waiting writer (rwbase_rt has no reader queueing).
+ * raw_spinlock_t spins on every profile.
+ * Over-approximations and what is not modelled on RT: priority inheritance
+ * is ordering only (a woken waiter may run in any order with the others: no
+ * priorities, no PI chains, so no latency or starvation verdict, B55); the
+ * rt_mutex handoff to the top waiter is a re-attempt by every woken waiter
+ * (any of them may win); migrate_disable is not enforced (a preempted holder
+ * of a task with `allowed` CPUs may be moved by load balancing); a softirq
+ * or interrupt frame that would sleep on a held rt lock (a softirq on RT is
+ * a preemptible task context) ends its path bounded-out naming it
+ * (ModelBound.RtFrameSleep), since kdefer runs softirqs as frames on the
+ * CPU, not as tasks that can sleep. The `rt:` ops declare no partial-order
+ * footprint (they block and wake tasks): they conflict with everything.
  */
 import {
-  C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
-  X_HELD, X_PC, X_PHASE, X_STATUS,
+  C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
+  ModelBound, X_HELD, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { LockKind } from './lock-kinds.ts';
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
-import { preemptDec } from './scheduler.ts';
-import { bhEnable } from './softirq.ts';
+import { block, Chan, channel, preemptDec, wakeAll, whereOf } from './scheduler.ts';
+import { bhEnable, heldNames } from './softirq.ts';
 
 type Mode = 'spin' | 'read' | 'write';
 type Flavour = 'plain' | 'irq' | 'irqsave' | 'bh';
@@ -137,24 +170,43 @@ const textOf = (m: Machine, ctx: number): string => m.p.text[m.s[m.ctxOff(ctx) +
 /** `hardirq eth0: spin_lock(&L)`, for wait-for edges. */
 const whoDoes = (m: Machine, ctx: number): string => `${m.contextName(ctx)}: ${textOf(m, ctx)}`;
 
+/**
+ * A wait-for edge whose text is built only when read: check/deadlock.ts
+ * looks for a closed cycle after every step that starts a spin, and reads
+ * the text only of the edges of a cycle it found, in the same state.
+ */
+function edge(on: readonly number[], why: () => string, permanent: boolean): WaitEdge {
+  let text: string | null = null;
+  return {
+    on,
+    get why(): string {
+      text ??= why();
+      return text;
+    },
+    ...(permanent ? { permanent: true } : {}),
+  };
+}
+
 /** Names the holder(s) a blocked acquisition waits for. */
 function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const s = m.s;
   const lo = m.lockOff(lock);
   const owner = s[lo + L_OWNER]!;
   const qholder = s[lo + L_QHOLDER]!;
-  const name = `&${m.lockName(lock)}`;
+  const name = (): string => `&${m.lockName(lock)}`;
   // Only the owner releases a spinlock or rwlock (debug_spin_unlock's "wrong owner" otherwise): permanent edges.
-  if (owner !== 0) return { on: [owner - 1], why: `${whoDoes(m, ctx)} spins: ${name} is held by ${m.contextName(owner - 1)}`, permanent: true };
+  if (owner !== 0) return edge([owner - 1], () => `${whoDoes(m, ctx)} spins: ${name()} is held by ${m.contextName(owner - 1)}`, true);
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
-    const readers = readerContexts(m, lock).filter((r) => r !== ctx);
-    return { on: readers, why: `${whoDoes(m, ctx)} spins: ${name} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}`, permanent: true };
+    // The writer's own read hold counts: read_lock(X); write_lock(X) waits for itself.
+    const readers = readerContexts(m, lock);
+    const own = readers.includes(ctx) ? ' (itself: it read-holds the lock it waits to write)' : '';
+    return edge(readers, () => `${whoDoes(m, ctx)} spins: ${name()} is read-held by ${readers.map((r) => m.contextName(r)).join(', ')}${own}`, true);
   }
   if (qholder !== 0 && qholder !== ctx + 1) {
-    const what = s[lo + L_QWRITER] ? 'a writer waiting for readers to drain' : 'a queued reader';
-    return { on: [qholder - 1], why: `${whoDoes(m, ctx)} spins: queued behind ${what} (${m.contextName(qholder - 1)})`, permanent: true };
+    const writer = s[lo + L_QWRITER] !== 0;
+    return edge([qholder - 1], () => `${whoDoes(m, ctx)} spins: queued behind ${writer ? 'a writer waiting for readers to drain' : 'a queued reader'} (${m.contextName(qholder - 1)})`, true);
   }
-  return { on: [], why: `${whoDoes(m, ctx)} spins on ${name}` };
+  return edge([], () => `${whoDoes(m, ctx)} spins on ${name()}`, false);
 }
 
 /** Contexts holding `lock` for read, or counted as readers waiting for the writer. */
@@ -211,6 +263,73 @@ const lockdepRead = (mode: Mode): LockdepAction['read'] => (mode === 'read' ? 'r
 /** A subclass operand of a *_nested form (lockdep's subclass, 0..MAX_LOCKDEP_SUBCLASSES-1). */
 const SUBCLASS_OPERAND: OperandSpec = { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 };
 
+/** Whether a spinlock_t / rwlock_t operation sleeps here: PREEMPT_RT and not a raw_spinlock_t. */
+const rtLock = (m: Machine, api: Api): boolean => api !== 'raw' && m.p.flags.preemptRT;
+
+/**
+ * rtlock_might_resched() → __might_resched(): on RT, preempt_count (the
+ * preempt, hardirq and NMI parts; bh and softirq-serving are per task on
+ * RT, not in preempt_count) must be 0 and irqs on, at every spin_lock,
+ * read_lock, write_lock of a spinlock_t/rwlock_t, contended or not. False
+ * and a sleep-in-atomic violation otherwise.
+ */
+function rtMightResched(m: Machine, cpu: number, ctx: number, what: string): boolean {
+  const co = m.cpuOff(cpu);
+  const count = m.s[co + C_PREEMPT]! + m.s[co + C_HARDIRQ]! * 0x10000 + m.s[co + C_NMI]! * 0x100000;
+  const irqsOff = m.irqsOff(cpu);
+  if (count === 0 && !irqsOff) return true;
+  const held = m.held(ctx);
+  const where = m.s[co + C_NMI]! > 0 ? ' in NMI context' : m.inHardirq(cpu) ? ' in hardirq context' : '';
+  m.fail('sleep-in-atomic',
+    `BUG: sleeping function called from invalid context at ${whereOf(m, ctx)}\n` +
+    `in_atomic(): ${count !== 0 ? 1 : 0}, irqs_disabled(): ${irqsOff ? 1 : 0}, non_block: 0, name: ${m.contextName(ctx)}\n` +
+    `preempt_count: ${count.toString(16)}, expected: 0\n` +
+    `${what} (PREEMPT_RT: a sleeping rt_mutex lock, rtlock_might_resched)${held ? ` with ${heldNames(m, held)} held` : ''}${where}`,
+    cpu, ctx);
+  return false;
+}
+
+/** Would an RT acquisition succeed now? A reader needs no writer, a writer a free lock (rwbase_rt). */
+function rtFree(m: Machine, mode: Mode, lock: number): boolean {
+  const lo = m.lockOff(lock);
+  if (mode === 'read') return m.s[lo + L_OWNER] === 0;
+  return m.s[lo + L_OWNER] === 0 && m.s[lo + L_READERS] === 0;
+}
+
+/** Take an RT lock that rtFree says is free. */
+function rtTake(m: Machine, ctx: number, mode: Mode, lock: number, subclass: number): void {
+  const lo = m.lockOff(lock);
+  if (mode === 'read') m.w(lo + L_READERS, m.s[lo + L_READERS]! + 1);
+  else m.w(lo + L_OWNER, ctx + 1);
+  takeHold(m, ctx, lock, subclass);
+}
+
+/**
+ * One step of an RT spin_lock/read_lock/write_lock past its prologue: take
+ * the lock, or sleep on it (rtlock_slowlock_locked: the task blocks in
+ * TASK_RTLOCK_WAIT and retries when the owner unlocks). A frame cannot
+ * sleep in kdefer: its path ends bounded-out (see the file header).
+ */
+function rtAcquire(m: Machine, cpu: number, ctx: number, mode: Mode, lock: number, subclass: number, text: string): void {
+  if (rtFree(m, mode, lock)) {
+    rtTake(m, ctx, mode, lock, subclass);
+    m.advance(ctx);
+    return;
+  }
+  if (m.isTask(ctx)) {
+    m.w(m.ctxOff(ctx) + X_PHASE, PHASE_SPIN);
+    block(m, cpu, ctx, channel(Chan.Mutex, lock));
+    return;
+  }
+  m.modelBound(ModelBound.RtFrameSleep, `${m.contextName(ctx)}: ${text} would sleep on &${m.lockName(lock)} (PREEMPT_RT), held by ${rtHolders(m, lock)}`);
+}
+
+function rtHolders(m: Machine, lock: number): string {
+  const owner = m.s[m.lockOff(lock) + L_OWNER]!;
+  if (owner !== 0) return m.contextName(owner - 1);
+  return readerContexts(m, lock).map((c) => m.contextName(c)).join(', ') || 'nobody';
+}
+
 /**
  * spin_lock and its variants; `nested`: the *_nested form (spin_lock_nested,
  * spin_lock_irqsave_nested, raw_spin_lock_nested, raw_spin_lock_irqsave_nested,
@@ -242,28 +361,58 @@ function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
       if (mode !== 'read') f.acquire(a);
     },
     ready(m, cpu, ctx, a) {
+      // On RT a task re-attempts when woken (it may sleep again); a frame's attempt ends its path.
+      if (rtLock(m, api)) return true;
       const phase = phaseOf(m, ctx);
       return phase === 0 || attempt(m, cpu, ctx, mode, a, phase, false) !== Try.Blocked;
     },
     exec(m, cpu, ctx, a, b, c) {
       const o = m.ctxOff(ctx);
       const phase = m.s[o + X_PHASE]!;
+      const subclass = subclassOperand === 1 ? b : subclassOperand === 2 ? c : 0;
+      const rt = rtLock(m, api);
       if (phase === 0) {
         // Recursion by the same context (held-locks.ts): a deadlock, with
         // spinlock debug's "BUG: spinlock recursion" / "BUG: rwlock recursion".
-        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', name, 'spins')) return;
+        if (selfDeadlock(m, cpu, ctx, a, mode === 'read', name, rt ? 'sleeps' : 'spins')) return;
+        if (api !== 'raw' && m.inNmi(cpu) && !rt) {
+          m.fail('lock-misuse', `BUG: ${name}(&${m.lockName(a)}) in NMI context on CPU#${cpu}: a ${LOCK_KIND_OF[api] === 'spinlock' ? 'spinlock_t' : 'rwlock_t'} is not NMI-safe (the context the NMI interrupted may hold it); NMI code may take only raw spinlocks or NMI-safe primitives`, cpu, ctx);
+          return;
+        }
+        if (rt) {
+          if (flavour === 'bh') {
+            // spin_lock_bh on RT: local_bh_disable(), then rt_spin_lock.
+            m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
+            m.w(o + X_PHASE, PHASE_SPIN);
+            return;
+          }
+          if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
+          // spin_lock_irqsave on RT: flags = 0, irqs untouched (include/linux/spinlock_rt.h).
+          if (flavour === 'irqsave') m.setReg(ctx, b, 0);
+          rtAcquire(m, cpu, ctx, mode, a, subclass, name);
+          return;
+        }
         prologue(m, cpu, ctx, flavour, b);
         m.w(o + X_PHASE, PHASE_SPIN);
         if (flavour === 'bh') return;
       }
+      if (rt) {
+        // After the _bh prologue, or woken from the rt_mutex wait: rtlock_might_resched again, then try.
+        if (!rtMightResched(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
+        rtAcquire(m, cpu, ctx, mode, a, subclass, name);
+        return;
+      }
       const phaseNow = m.s[o + X_PHASE]!;
-      const subclass = subclassOperand === 1 ? b : subclassOperand === 2 ? c : 0;
       if (attempt(m, cpu, ctx, mode, a, phaseNow, true, subclass) === Try.Acquired) m.advance(ctx);
     },
     label(m, cpu, ctx, a) {
       const text = textOf(m, ctx);
       const phase = phaseOf(m, ctx);
       if (phase === 0 && flavour === 'bh') return `${text}: local_bh_disable`;
+      if (rtLock(m, api)) {
+        if (rtFree(m, mode, a)) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
+        return `${text}: &${m.lockName(a)} is held by ${rtHolders(m, a)}: ${m.isTask(ctx) ? 'sleeps (rt_mutex, PREEMPT_RT)' : 'would sleep (PREEMPT_RT)'}`;
+      }
       const result = attempt(m, cpu, ctx, mode, a, phase === 0 ? PHASE_SPIN : phase, false);
       if (result === Try.Acquired) return phase === 0 ? text : `${text}: acquires &${m.lockName(a)}`;
       if (result === Try.Progress) {
@@ -280,6 +429,13 @@ function lockOp(api: Api, flavour: Flavour, nested = false): OpSemantics {
       return `${text}: &${m.lockName(a)} is busy, spins`;
     },
     waitsFor(m, _cpu, ctx, a) {
+      if (rtLock(m, api)) {
+        // An rt_mutex is released only by its owner (or its readers): permanent, as a spinlock's.
+        const lo = m.lockOff(a);
+        const owner = m.s[lo + L_OWNER]!;
+        const on = owner !== 0 ? [owner - 1] : mode === 'write' ? readerContexts(m, a) : [];
+        return edge(on, () => `${m.contextName(ctx)}: ${textOf(m, ctx)} sleeps (rt_mutex, PREEMPT_RT): &${m.lockName(a)} is held by ${rtHolders(m, a)}`, true);
+      }
       return waitEdge(m, ctx, mode, a);
     },
   };
@@ -336,6 +492,14 @@ function unlockOp(api: Api, flavour: Flavour): OpSemantics {
     },
     exec(m, cpu, ctx, a, b) {
       if (!release(m, cpu, ctx, mode, a)) return;
+      if (rtLock(m, api)) {
+        // rt_spin_unlock: migrate_enable, rcu_read_unlock, release; the slow path wakes the waiters
+        // (every one re-attempts: PI as ordering only). _irq/_irqrestore leave irqs alone.
+        wakeAll(m, channel(Chan.Mutex, a));
+        m.advance(ctx);
+        if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)})`);
+        return;
+      }
       const co = m.cpuOff(cpu);
       if (flavour === 'irq') m.w(co + C_IRQS_OFF, 0);
       if (flavour === 'irqsave') m.w(co + C_IRQS_OFF, m.reg(ctx, b) !== 0 ? 1 : 0);
@@ -393,6 +557,17 @@ function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
       ...(flavour === 'bh' ? { bhOff: true as const } : {}),
     },
     exec(m, cpu, ctx, a, b, c) {
+      if (rtLock(m, api)) {
+        // rt_spin_trylock / rwbase trylock: no might_resched, never sleeps; irqs untouched on RT.
+        if (flavour === 'irqsave') m.setReg(ctx, c, 0);
+        if (flavour === 'bh') m.w(m.cpuOff(cpu) + C_BH, m.s[m.cpuOff(cpu) + C_BH]! + 1);
+        const ok = rtFree(m, mode, a);
+        if (ok) rtTake(m, ctx, mode, a, 0);
+        m.setReg(ctx, b, ok ? 1 : 0);
+        m.advance(ctx);
+        if (!ok && flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
+        return;
+      }
       prologue(m, cpu, ctx, flavour, c);
       if (trylockSucceeds(m, mode, a)) {
         attempt(m, cpu, ctx, mode, a, 0, true);
@@ -409,7 +584,8 @@ function trylockOp(name: string, api: Api, flavour: Flavour): OpSemantics {
       if (flavour === 'bh') bhEnable(m, cpu, ctx, `${name}(&${m.lockName(a)}) failure path`);
     },
     label(m, _cpu, ctx, a) {
-      return `${textOf(m, ctx)} → ${trylockSucceeds(m, mode, a) ? '1 (acquired)' : '0 (busy)'}`;
+      const ok = rtLock(m, api) ? rtFree(m, mode, a) : trylockSucceeds(m, mode, a);
+      return `${textOf(m, ctx)} → ${ok ? '1 (acquired)' : '0 (busy)'}`;
     },
   };
 }
@@ -440,11 +616,29 @@ function initOp(name: string, api: Api): OpSemantics {
   };
 }
 
-export const SPINLOCK_OPS: readonly OpSemantics[] = [
+const LOCK_OPS: readonly OpSemantics[] = [
   ...APIS.flatMap((api) => FLAVOURS.flatMap((fl) => [lockOp(api, fl), unlockOp(api, fl)])),
   ...NESTED.map((n) => lockOp(n.api, n.flavour, true)),
   ...TRYLOCKS.map((t) => trylockOp(t.name, t.api, t.flavour)),
+];
+
+/** The prefix of the op the compiler emits for a spinlock_t/rwlock_t op on PREEMPT_RT (`rt:spin_lock`). */
+export const RT_OP_PREFIX = 'rt:';
+
+/**
+ * PREEMPT_RT: the spinlock_t/rwlock_t operations as sleeping locks, emitted
+ * by the compiler in place of the design's op. They block and wake tasks,
+ * so they declare no footprint (dependent on everything: sound).
+ */
+function rtForm(op: OpSemantics): OpSemantics {
+  const { footprint: _sleeps, ...rest } = op;
+  return { ...rest, name: `${RT_OP_PREFIX}${op.name}`, internal: true };
+}
+
+export const SPINLOCK_OPS: readonly OpSemantics[] = [
+  ...LOCK_OPS,
   initOp('spin_lock_init', 'spin'), initOp('raw_spin_lock_init', 'raw'), initOp('rwlock_init', 'read'),
+  ...LOCK_OPS.filter((op) => !op.name.startsWith('raw_')).map(rtForm),
 ];
 
 export const SPINLOCK: Mechanism = { name: 'spinlock', ops: SPINLOCK_OPS };

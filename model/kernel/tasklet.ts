@@ -33,10 +33,17 @@
  * with its vector not raised. When the obstacle goes away (RUN released,
  * tasklet_enable, global_bh_lock released) every parked entry whose obstacle
  * is gone is re-raised on its CPU, and that CPU's ksoftirqd woken, which is
- * the state the kernel's ksoftirqd loop is in at that moment. Lost: the
- * ksoftirqd busy-loop's CPU time (a CPU hog, not a reported bug) and, with
- * softirqDefer 'ksoftirqd-running', the deferral of other vectors that a
- * continuously runnable ksoftirqd causes while the entry is parked.
+ * the state the kernel's ksoftirqd loop is in at that moment. Meanwhile the
+ * kernel's ksoftirqd stays runnable with the entry's vector pending, and the
+ * model keeps both facts (parkedVectors, read by softirq.ts): ksoftirqd runs
+ * whatever else gets raised on that CPU, as the busy one would, and
+ * ksoftirqd_running() is false there (HI/TASKLET pending: SOFTIRQ_NOW_MASK),
+ * so with softirqDefer 'ksoftirqd-running' irq_exit still runs softirqs
+ * inline. The passes themselves only requeue the entry: nothing else
+ * observes them. What the model does not follow is the loop that never
+ * ends: a run whose every task is done with an entry still parked (disabled
+ * for good) would spin in ksoftirqd forever, a CPU hog (T6); that path ends
+ * bounded-out (ModelBound.TaskletHog), naming the tasklet.
  *
  * Waits. tasklet_disable/tasklet_unlock_wait/tasklet_kill wait for RUN to
  * clear: spinning before 5.13 (taskletWait 'spin'), sleeping in
@@ -50,7 +57,7 @@
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import {
-  C_IRQS_OFF, FrameKind, X_AUX2, X_CALLS, 
+  C_IRQS_OFF, FrameKind, ModelBound, X_AUX2, X_CALLS,
   X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_RET,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
@@ -58,7 +65,7 @@ import { INSN_WIDTH } from './program.ts';
 import { bhAction, bhActionText, bhHandlerReturned, bhIdOfEntry, bhName, globalBhHeld } from './bh.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
 import type { Mechanism, ObjectKindSpec, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
-import { HI_SOFTIRQ, TASKLET_SOFTIRQ, heldNames, raise, wakeupSoftirqd } from './softirq.ts';
+import { HI_SOFTIRQ, TASKLET_SOFTIRQ, heldNames, raise, registerParkedVectors, wakeupSoftirqd } from './softirq.ts';
 
 // ------------------------------------------------------------------ entries
 
@@ -235,6 +242,45 @@ export function unparkReady(m: Machine): void {
     raise(m, cpu, listVec(s[o + E_LIST]!));
     wakeupSoftirqd(m, cpu);
   }
+}
+
+/**
+ * The vectors (HI, TASKLET bits) of the entries parked on `cpu`'s lists:
+ * in the kernel those vectors are pending all the while, re-raised by every
+ * pass of ksoftirqd/cpu, which stays runnable (see the header; softirq.ts
+ * reads this for ksoftirqd_running() and for ksoftirqd's own runs).
+ */
+export function parkedVectors(m: Machine, cpu: number): number {
+  const n = entryCount(m);
+  let mask = 0;
+  for (let e = 0; e < n; e++) {
+    const o = entryOff(m, e);
+    const code = m.s[o + E_LIST]!;
+    if ((m.s[o + E_STATE]! & PARKED) !== 0 && isLive(code) && listCpu(code) === cpu) mask |= 1 << listVec(code);
+  }
+  return mask;
+}
+
+registerParkedVectors(parkedVectors);
+
+/**
+ * At a terminal state with no violation (every task done, every CPU idle):
+ * an entry still parked is disabled for good (a RUN holder or a BH holding
+ * global_bh_lock would still be on a CPU), so the kernel's ksoftirqd
+ * requeues it forever (T6). The model stops there: bounded-out, naming it.
+ */
+function parkedForever(m: Machine): { bound: ModelBound; detail: string } | null {
+  for (let e = 0, N = entryCount(m); e < N; e++) {
+    const o = entryOff(m, e);
+    if ((m.s[o + E_STATE]! & PARKED) === 0) continue;
+    const code = m.s[o + E_LIST]!;
+    const cpu = listCpu(code);
+    return {
+      bound: ModelBound.TaskletHog,
+      detail: `${entryTitle(m, e)} is scheduled on cpu${cpu} but ${obstacle(m, e) ?? 'cannot run'} when everything else is done: ksoftirqd/${cpu} requeues it and re-raises ${SOFTIRQS[listVec(code)]} for ever, and ${entryName(m, e)} never runs`,
+    };
+  }
+  return null;
 }
 
 /** tasklet_unlock(): clear RUN, wake_up_var(&t->state); parked entries may run now. */
@@ -732,4 +778,5 @@ export const TASKLET: Mechanism = {
     return out;
   },
   frameName: runningTitle,
+  endBound: parkedForever,
 };

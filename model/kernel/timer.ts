@@ -14,7 +14,12 @@
  *  - T_SHUTDOWN: timer->function == NULL (timer_shutdown, 6.2+);
  *  - T_RUNNING: bit c set while CPU c's base->running_timer is this timer.
  *    Normally at most one bit (TM3); add_timer_on during the callback can
- *    make it two, which the kernel documents as forbidden.
+ *    make it two, which the kernel documents as forbidden;
+ *  - T_COLLECTOR: while Expiring, the CPU whose __run_timers collected it;
+ *  - T_PINNED: TIMER_PINNED set by add_timer_on (≥6.9, for good).
+ * The serving frame running a callback keeps which timer and which base in
+ * its X_AUX3 (runningIn): with timer pull the CPU running a callback is not
+ * always its base's.
  * Static flags (TIMER_IRQSAFE, TIMER_PINNED, TIMER_DEFERRABLE) and the
  * callback's entry are attributes of the declaration.
  *
@@ -41,19 +46,42 @@
  * kernel does them under base->lock. Timers due together may run in any
  * order (the wheel's bucket order is not modelled).
  *
+ * Timer pull (flags.timerPull, ≥6.9, 7ee988770326; kernel/time/timer.c
+ * __mod_timer, add_timer_on, run_timer_softirq, run_local_timers,
+ * timer_expire_remote; kernel/time/timer_migration.c tmigr_handle_remote).
+ * __mod_timer always queues on the arming CPU's base
+ * (get_timer_this_cpu_base); add_timer_on sets TIMER_PINNED for good. A
+ * global timer (neither pinned nor deferrable) whose CPU is idle when it is
+ * due (cpuIdle: no task, frame, runnable task or ksoftirqd) may be expired
+ * by any other CPU from its own TIMER softirq: that CPU's tick raises
+ * TIMER_SOFTIRQ for it (tmigr_requires_handle_remote), and its __run_timers
+ * collects it after its own, with running_timer set on the idle CPU's base,
+ * so del_timer_sync and re-arming still find it there (TM3). A base is run
+ * by one CPU at a time (__run_timers returns while base->running_timer is
+ * set): an idle CPU that wakes does not collect its global timers while
+ * another CPU is expiring them, nor do two CPUs pull the same base. The
+ * idle timekeeping CPU's tick may wake it for its own due global timers or,
+ * while another CPU is active, leave them to the hierarchy (a choice; the
+ * last CPU going idle keeps the first event, timer_use_tmigr): jiffies
+ * advance either way, as another CPU takes the do_timer duty under NOHZ. Which active CPU is the
+ * migrator is not modelled: any other CPU may pull (an over-approximation),
+ * and the idle CPU's own BASE_LOCAL/BASE_GLOBAL/BASE_DEF are one base here.
+ *
  * Approximations (sound: each only adds behaviours):
  *  - no wheel granularity: a timer is due exactly when jiffies >= expires
  *    (the kernel may run it later, never earlier: TM1);
  *  - a timer re-armed for the current jiffy after its base processed that
  *    jiffy may run again at the same jiffy if its CPU's local tick for it has
  *    not come yet (the kernel's base->clk would defer it one jiffy);
- *  - a non-pinned timer armed from an interrupt on an idle CPU (no current
- *    task) may go to any busy CPU's base (get_nohz_timer_target, before
- *    6.9); pinned ones and those armed by a task stay local;
- *  - TIMER_DEFERRABLE timers behave as normal ones (any tick may be late);
+ *  - before 6.9, a non-pinned timer armed from an interrupt on an idle CPU
+ *    (no current task) may go to any busy CPU's base
+ *    (get_nohz_timer_target); pinned ones and those armed by a task stay
+ *    local;
+ *  - TIMER_DEFERRABLE timers behave as normal ones (any tick may be late),
+ *    except that timer pull never takes them;
  *  - 2.4 del_timer_sync detached before waiting; here it waits, then detaches.
- * Not modelled: hrtimers, timer migration on CPU hotplug, 6.9 tmigr remote
- * expiry, PREEMPT_RT's expiry_lock, lockdep's timer lockdep_map.
+ * Not modelled: hrtimers, timer migration on CPU hotplug, PREEMPT_RT's
+ * expiry_lock, lockdep's timer lockdep_map.
  */
 import { SOFTIRQS } from '../dsl/design.ts';
 import type { TimerDecl } from '../dsl/timer.ts';
@@ -61,7 +89,8 @@ import { markBh, TIMER_BH, TQUEUE_BH, tqTimerActive } from './bh.ts';
 import { evaluate } from './data.ts';
 import type { KernelFlags } from './flags.ts';
 import {
-  C_CURTASK, C_DEPTH, C_IRQS_OFF, C_PENDING, FrameKind, H_JIFFIES, H_TICKED, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE,
+  C_CURTASK, C_DEPTH, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, ContextStatus, FrameKind, H_JIFFIES, H_TICKED,
+  X_AUX3, X_ENTRY_IRQS, X_HELD, X_KIND, X_PC, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
@@ -78,7 +107,11 @@ const T_EXPIRES = 1;
 const T_BASE = 2;
 const T_SHUTDOWN = 3;
 const T_RUNNING = 4;
-const TIMER_SIZE = 5;
+/** While T_PENDING is Expiring: 1 + the CPU whose __run_timers collected it (its own base, or an idle CPU's under timer pull). */
+const T_COLLECTOR = 5;
+/** TIMER_PINNED set at run time: add_timer_on sets it for good since 6.9 (timerPull). */
+const T_PINNED = 6;
+const TIMER_SIZE = 7;
 
 /** T_PENDING values. */
 export const enum TimerState {
@@ -117,6 +150,10 @@ export interface TimerView {
   readonly shutdown: boolean;
   /** CPUs whose base is running its callback now (base->running_timer == t). */
   readonly runningOn: readonly number[];
+  /** While it is Expiring: the CPU whose run collected it (another CPU than its base's, when pulled); else -1. */
+  readonly collector: number;
+  /** TIMER_PINNED, declared or set by add_timer_on (≥6.9). */
+  readonly pinned: boolean;
 }
 
 /** The state of timer `name` in `m.s`. */
@@ -131,6 +168,8 @@ export function timerView(m: Machine, name: string): TimerView {
     base: m.s[o + T_BASE]!,
     shutdown: m.s[o + T_SHUTDOWN] !== 0,
     runningOn: [...Array(m.p.ncpu).keys()].filter((c) => (running & (1 << c)) !== 0),
+    collector: m.s[o + T_COLLECTOR]! - 1,
+    pinned: attr(m, id, A_PINNED) !== 0 || m.s[o + T_PINNED] !== 0,
   };
 }
 
@@ -147,12 +186,7 @@ function runningOnItsBase(m: Machine, id: number): boolean {
 
 /** Whether `cpu`'s base (2.4: the global list) holds a queued timer whose time has come at jiffies `now`. */
 function dueOn(m: Machine, cpu: number, now: number): boolean {
-  const global = m.p.flags.globalBH;
-  for (let id = 0; id < timerCount(m); id++) {
-    const o = timerOff(m, id);
-    if (m.s[o + T_PENDING] === TimerState.Queued && (global || m.s[o + T_BASE] === cpu) && m.s[o + T_EXPIRES]! <= now) return true;
-  }
-  return false;
+  return dueTimersAt(m, cpu, now).length > 0;
 }
 
 /** The serving softirq frame (softirq or ksoftirqd batch) of `cpu`: where timer callbacks run. */
@@ -166,18 +200,69 @@ function servingFrame(m: Machine, cpu: number): number {
   return -1;
 }
 
-/** The contexts running `id`'s callback, on the bases a del_timer_sync of it waits for. */
+/**
+ * What the serving frame `ctx` is running in its __run_timers (its X_AUX3,
+ * free in softirq frames): the timer whose callback it called and the base
+ * (CPU) that timer was expired from, which is another CPU's for a pulled
+ * timer; null between callbacks.
+ */
+function runningIn(m: Machine, ctx: number): { id: number; base: number } | null {
+  const word = m.s[m.ctxOff(ctx) + X_AUX3]!;
+  return word === 0 ? null : { id: (word & 0xffff) - 1, base: word >>> 16 };
+}
+
+/** The contexts running `id`'s callback, on the base a del_timer_sync of it waits for (2.4: anywhere). */
 function callbackContexts(m: Machine, id: number): number[] {
   const o = timerOff(m, id);
-  const running = m.s[o + T_RUNNING]!;
   const out: number[] = [];
   for (let c = 0; c < m.p.ncpu; c++) {
-    if ((running & (1 << c)) === 0) continue;
-    if (!m.p.flags.globalBH && c !== m.s[o + T_BASE]) continue;
     const ctx = servingFrame(m, c);
-    if (ctx >= 0) out.push(ctx);
+    const running = ctx >= 0 ? runningIn(m, ctx) : null;
+    if (running?.id === id && (m.p.flags.globalBH || running.base === m.s[o + T_BASE])) out.push(ctx);
   }
   return out;
+}
+
+/**
+ * A CPU with nothing to run (no task, no interrupt frame, no runnable task,
+ * ksoftirqd asleep): the idle task's, where NOHZ stops the tick and, under
+ * timer pull, tmigr_cpu_deactivate hands its global timers to the hierarchy.
+ */
+function cpuIdle(m: Machine, cpu: number): boolean {
+  const co = m.cpuOff(cpu);
+  if (m.s[co + C_CURTASK] !== -1 || m.s[co + C_DEPTH] !== 0 || m.s[co + C_KSOFTIRQD] !== 0) return false;
+  for (let t = 0; t < m.L.ntasks; t++) {
+    if (m.cpuOfCtx(t) !== cpu) continue;
+    const status = m.s[m.ctxOff(t) + X_STATUS]!;
+    if (status === ContextStatus.Runnable || status === ContextStatus.NotStarted) return false;
+  }
+  return true;
+}
+
+/**
+ * A timer of BASE_GLOBAL (≥6.9): neither TIMER_PINNED (declared, or set by
+ * add_timer_on) nor TIMER_DEFERRABLE. Only these are pulled by another CPU.
+ */
+const isGlobal = (m: Machine, id: number): boolean =>
+  !attr(m, id, A_PINNED) && !attr(m, id, A_DEFERRABLE) && m.s[timerOff(m, id) + T_PINNED] === 0;
+
+/**
+ * Whether base `base`'s global timers are being expired by another CPU than
+ * `cpu`: __run_timers returns at once while base->running_timer is set, and
+ * between callbacks the expirer holds base->lock, so a base is run by one
+ * CPU at a time.
+ */
+function baseRunElsewhere(m: Machine, base: number, cpu: number): boolean {
+  for (let id = 0; id < timerCount(m); id++) {
+    const o = timerOff(m, id);
+    if (m.s[o + T_PENDING] === TimerState.Expiring && m.s[o + T_BASE] === base && m.s[o + T_COLLECTOR] !== cpu + 1) return true;
+  }
+  for (let c = 0; c < m.p.ncpu; c++) {
+    if (c === cpu) continue;
+    const ctx = servingFrame(m, c);
+    if (ctx >= 0 && runningIn(m, ctx)?.base === base) return true;
+  }
+  return false;
 }
 
 const ptr = (m: Machine, id: number): string => `&${timerName(m, id)}`;
@@ -202,7 +287,7 @@ const TIMERS: ObjectKindSpec = {
     const has = (f: string) => (flags.includes(f as never) ? 1 : 0);
     // do_init_timer: not pending, base = the CPU that ran timer_setup (cpu0 for a static declaration).
     return {
-      init: [TimerState.Idle, 0, 0, 0, 0],
+      init: [TimerState.Idle, 0, 0, 0, 0, 0, 0],
       attrs: { [A_ENTRY]: d.functionEntry(t.func), [A_IRQSAFE]: has('IRQSAFE'), [A_PINNED]: has('PINNED'), [A_DEFERRABLE]: has('DEFERRABLE') },
     };
   },
@@ -232,6 +317,7 @@ function detach(m: Machine, id: number): number {
   const was = m.s[o + T_PENDING] !== TimerState.Idle ? 1 : 0;
   m.w(o + T_PENDING, TimerState.Idle);
   m.w(o + T_EXPIRES, 0);
+  m.w(o + T_COLLECTOR, 0);
   return was;
 }
 
@@ -247,7 +333,8 @@ function targetBases(m: Machine, cpu: number, id: number): number[] {
   if (m.p.flags.globalBH) return [cpu];
   const old = m.s[o + T_BASE]!;
   if ((m.s[o + T_RUNNING]! & (1 << old)) !== 0) return [old];
-  if (attr(m, id, A_PINNED) || m.s[m.cpuOff(cpu) + C_CURTASK]! >= 0) return [cpu];
+  // ≥6.9: get_timer_this_cpu_base(timer->flags): the local base, always.
+  if (m.p.flags.timerPull || attr(m, id, A_PINNED) || m.s[m.cpuOff(cpu) + C_CURTASK]! >= 0) return [cpu];
   const out = [cpu];
   for (let c = 0; c < m.p.ncpu; c++) if (c !== cpu && m.s[m.cpuOff(c) + C_CURTASK]! >= 0) out.push(c);
   return out;
@@ -464,35 +551,37 @@ function availability(name: string): Pick<OpSemantics, 'unavailable'> {
 
 // ------------------------------------------------------------- expiry
 
-/** Timers `cpu`'s __run_timers would collect now: queued, on its base (2.4: any), due. */
-function dueTimers(m: Machine, cpu: number): number[] {
-  const now = jiffies(m);
-  const global = m.p.flags.globalBH;
-  const out: number[] = [];
-  for (let id = 0; id < timerCount(m); id++) {
-    const o = timerOff(m, id);
-    if (m.s[o + T_PENDING] === TimerState.Queued && (global || m.s[o + T_BASE] === cpu) && m.s[o + T_EXPIRES]! <= now) out.push(id);
-  }
-  return out;
-}
-
-/** The timer whose callback this CPU's base is running (base->running_timer), or -1. */
-function finishedOn(m: Machine, cpu: number): number {
-  for (let id = 0; id < timerCount(m); id++) if ((m.s[timerOff(m, id) + T_RUNNING]! & (1 << cpu)) !== 0) return id;
-  return -1;
-}
-
 /**
- * The timers expire_timers may start next: at entry, those collect_expired_timers
- * will collect; after a callback, those still on the expiry list.
+ * Timers `cpu`'s run_timer_softirq would collect at jiffies `now`: the due
+ * ones queued on its own base (2.4: on the global list), then, under timer
+ * pull, the due global timers of every idle CPU's base (tmigr_handle_remote
+ * → timer_expire_remote; any other CPU may be the migrator that does it).
+ * A base another CPU is expiring is skipped (__run_timers: base->running_timer).
  */
-function nextCandidates(m: Machine, cpu: number): number[] {
-  if (finishedOn(m, cpu) < 0) return dueTimers(m, cpu);
+function dueTimersAt(m: Machine, cpu: number, now: number): number[] {
   const global = m.p.flags.globalBH;
+  const local: number[] = [];
+  const pulled: number[] = [];
+  for (let id = 0; id < timerCount(m); id++) {
+    const o = timerOff(m, id);
+    if (m.s[o + T_PENDING] !== TimerState.Queued || m.s[o + T_EXPIRES]! > now) continue;
+    const base = m.s[o + T_BASE]!;
+    if (global || base === cpu) {
+      if (!(m.p.flags.timerPull && isGlobal(m, id) && baseRunElsewhere(m, base, cpu))) local.push(id);
+    } else if (m.p.flags.timerPull && isGlobal(m, id) && cpuIdle(m, base) && !baseRunElsewhere(m, base, cpu)) {
+      pulled.push(id);
+    }
+  }
+  return [...local, ...pulled];
+}
+
+/** The timers the serving frame `ctx` of `cpu` may start next: at entry, those it will collect; after a callback, those still on its expiry list. */
+function nextCandidates(m: Machine, cpu: number, ctx: number): number[] {
+  if (runningIn(m, ctx) === null) return dueTimersAt(m, cpu, jiffies(m));
   const out: number[] = [];
   for (let id = 0; id < timerCount(m); id++) {
     const o = timerOff(m, id);
-    if (m.s[o + T_PENDING] === TimerState.Expiring && (global || m.s[o + T_BASE] === cpu)) out.push(id);
+    if (m.s[o + T_PENDING] === TimerState.Expiring && m.s[o + T_COLLECTOR] === cpu + 1) out.push(id);
   }
   return out;
 }
@@ -524,32 +613,39 @@ function callbackLeak(m: Machine, cpu: number, ctx: number, id: number): string 
 /**
  * The expiry loop, re-entered after each callback returns (callFrom comes
  * back to this instruction): __run_timers + expire_timers + call_timer_fn.
- * Entry: collect the due timers (T_PENDING Expiring). After a callback:
- * leak check, running_timer := NULL. Then start the next timer of the list
- * (a choice among them) or return to the softirq (or BH) that called it.
+ * Entry: collect the due timers (T_PENDING Expiring, T_COLLECTOR this CPU),
+ * its own and, under timer pull, idle CPUs' global ones. After a callback:
+ * leak check, running_timer := NULL on the base it came from. Then start
+ * the next timer of the list (a choice among them) or return to the softirq
+ * (or BH) that called it. The frame keeps what it runs in X_AUX3 (runningIn).
  */
 function runTimersOp(name: string): OpSemantics {
   return {
     name,
     internal: true,
-    variants(m, cpu) {
-      return Math.max(1, nextCandidates(m, cpu).length);
+    variants(m, cpu, ctx) {
+      return Math.max(1, nextCandidates(m, cpu, ctx).length);
     },
     exec(m, cpu, ctx, _a, _b, _c, variant) {
       const s = m.s;
       const co = m.cpuOff(cpu);
-      const done = finishedOn(m, cpu);
-      const candidates = nextCandidates(m, cpu);
-      if (done >= 0) {
-        const leak = callbackLeak(m, cpu, ctx, done);
+      const done = runningIn(m, ctx);
+      const candidates = nextCandidates(m, cpu, ctx);
+      if (done !== null) {
+        const leak = callbackLeak(m, cpu, ctx, done.id);
         if (leak) {
           m.fail('lock-leak', leak, cpu, ctx);
           return;
         }
-        m.w(timerOff(m, done) + T_RUNNING, s[timerOff(m, done) + T_RUNNING]! & ~(1 << cpu));
+        const d = timerOff(m, done.id);
+        m.w(d + T_RUNNING, s[d + T_RUNNING]! & ~(1 << done.base));
+        m.w(m.ctxOff(ctx) + X_AUX3, 0);
       } else {
-        // collect_expired_timers: the due timers move to the local expiry list.
-        for (const id of candidates) m.w(timerOff(m, id) + T_PENDING, TimerState.Expiring);
+        // collect_expired_timers: the due timers move to this run's expiry list.
+        for (const id of candidates) {
+          m.w(timerOff(m, id) + T_PENDING, TimerState.Expiring);
+          m.w(timerOff(m, id) + T_COLLECTOR, cpu + 1);
+        }
       }
       // Between callbacks, and at the end (raw_spin_unlock_irq), irqs are on.
       m.w(co + C_IRQS_OFF, 0);
@@ -560,20 +656,27 @@ function runTimersOp(name: string): OpSemantics {
       }
       const id = candidates[variant]!;
       const o = timerOff(m, id);
+      // The base it is expired from (2.4: the one global list, run by this CPU).
+      const base = m.p.flags.globalBH ? cpu : s[o + T_BASE]!;
       // call_timer_fn: lock_map_acquire(&lockdep_map), a copy of timer->lockdep_map, held around fn (timerMapsHeld).
       m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'timer', id }, attr(m, id, A_IRQSAFE) !== 0);
       detach(m, id); // detach_timer(timer, true)
-      m.w(o + T_RUNNING, s[o + T_RUNNING]! | (1 << cpu)); // base->running_timer = timer
+      m.w(o + T_RUNNING, s[o + T_RUNNING]! | (1 << base)); // base->running_timer = timer
+      m.w(m.ctxOff(ctx) + X_AUX3, (id + 1) | (base << 16));
       if (attr(m, id, A_IRQSAFE)) m.w(co + C_IRQS_OFF, 1); // raw_spin_unlock (irqs stay off) vs raw_spin_unlock_irq
       m.snapshotEntry(cpu, ctx);
       m.callFrom(ctx, attr(m, id, A_ENTRY));
     },
-    label(m, cpu, _ctx, _a, _b, _c, variant) {
-      const done = finishedOn(m, cpu);
-      const candidates = nextCandidates(m, cpu);
-      const head = done >= 0
-        ? `${fnName(m, done)}() returned, running_timer = NULL`
-        : `${name} (jiffies ${jiffies(m)}): ${candidates.length === 0 ? 'no timer expired' : `${candidates.map((id) => ptr(m, id)).join(', ')} expired`}`;
+    label(m, cpu, ctx, _a, _b, _c, variant) {
+      const done = runningIn(m, ctx);
+      const candidates = nextCandidates(m, cpu, ctx);
+      const from = (id: number): string => {
+        const base = m.s[timerOff(m, id) + T_BASE]!;
+        return m.p.flags.globalBH || base === cpu ? '' : ` (cpu${base} is idle: timer_expire_remote(${base}))`;
+      };
+      const head = done !== null
+        ? `${fnName(m, done.id)}() returned, running_timer = NULL`
+        : `${name} (jiffies ${jiffies(m)}): ${candidates.length === 0 ? 'no timer expired' : `${candidates.map((id) => `${ptr(m, id)}${from(id)}`).join(', ')} expired`}`;
       if (candidates.length === 0) return `${head}; done`;
       const id = candidates[variant]!;
       return `${head}; running_timer = ${ptr(m, id)}, call ${fnName(m, id)}()${attr(m, id, A_IRQSAFE) ? ' with irqs off (TIMER_IRQSAFE)' : ''}`;
@@ -583,19 +686,31 @@ function runTimersOp(name: string): OpSemantics {
 
 // ------------------------------------------------------------ the tick
 
-/** What a tick on `cpu` would do now; null if no tick is offered there. */
-function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; readonly raises: boolean } | null {
+/**
+ * What a tick on `cpu` would do now; null if no tick is offered there.
+ * `idleVariant`: under timer pull, the timekeeping CPU is idle and would
+ * raise TIMER only for global timers, which an idle CPU leaves to the
+ * timer migration hierarchy (it arms its hardware for local events only):
+ * it may also stay idle (variant 1), jiffies advancing without it.
+ */
+function tickEffect(m: Machine, cpu: number): { readonly advances: boolean; readonly raises: boolean; readonly idleVariant: boolean } | null {
   if (m.irqsOff(cpu)) return null;
   const now = jiffies(m);
   if (cpu === TIMEKEEPING_CPU) {
     if (now >= m.p.ticks) return null;
     // The tick first advances jiffies, then looks at the base.
-    return { advances: true, raises: !m.p.flags.globalBH && dueOn(m, cpu, now + 1) };
+    const due = m.p.flags.globalBH ? [] : dueTimersAt(m, cpu, now + 1);
+    // The last CPU going idle keeps the hierarchy's first event and wakes for it (timer_use_tmigr):
+    // only while another CPU is active can this one sleep on.
+    const othersActive = [...Array(m.p.ncpu).keys()].some((c) => c !== cpu && !cpuIdle(m, c));
+    const idleVariant = m.p.flags.timerPull && othersActive && due.length > 0 && cpuIdle(m, cpu) && due.every((id) => isGlobal(m, id) && m.s[timerOff(m, id) + T_BASE] === cpu);
+    return { advances: true, raises: due.length > 0, idleVariant };
   }
   if (m.p.flags.globalBH || now === 0 || (m.s[H_TICKED]! & (1 << cpu)) !== 0) return null;
+  // run_local_timers: a due timer of this CPU's bases, or (≥6.9) tmigr_requires_handle_remote().
   const raises = dueOn(m, cpu, now);
   const runsPending = m.s[m.cpuOff(cpu) + C_PENDING] !== 0 && !m.inInterrupt(cpu);
-  return raises || runsPending ? { advances: false, raises } : null;
+  return raises || runsPending ? { advances: false, raises, idleVariant: false } : null;
 }
 
 /**
@@ -606,10 +721,19 @@ const TICK: ChoiceSource = {
   name: 'tick',
   active: (p) => p.ticks > 0,
   collect(m, cpu, out) {
-    if (tickEffect(m, cpu)) out.push(m.choice(TICK, cpu, 0, 0));
+    const effect = tickEffect(m, cpu);
+    if (!effect) return;
+    out.push(m.choice(TICK, cpu, 0, 0));
+    if (effect.idleVariant) out.push(m.choice(TICK, cpu, 0, 1));
   },
-  apply(m, cpu) {
+  apply(m, cpu, _arg, variant) {
     const effect = tickEffect(m, cpu)!;
+    if (variant === 1) {
+      // NOHZ idle, timer pull: jiffies advance (another CPU took the do_timer duty); this CPU sleeps on.
+      m.w(H_JIFFIES, jiffies(m) + 1);
+      m.w(H_TICKED, 1 << cpu);
+      return;
+    }
     if (effect.advances) {
       m.w(H_JIFFIES, jiffies(m) + 1);
       m.w(H_TICKED, 1 << cpu);
@@ -625,12 +749,15 @@ const TICK: ChoiceSource = {
     // irq_exit: invoke_softirq() if not in interrupt and something is pending.
     softirqsAtIrqExit(m, cpu);
   },
-  label(m, cpu) {
+  label(m, cpu, _arg, variant) {
     const effect = tickEffect(m, cpu)!;
     const now = jiffies(m);
     const head = effect.advances ? `timer tick: jiffies ${now} → ${now + 1}` : `timer tick (jiffies ${now})`;
+    if (variant === 1) return `${head}; cpu${cpu} stays idle (NOHZ), its global timers left to the timer migration hierarchy`;
     if (m.p.flags.globalBH) return `${head}, do_timer: mark_bh(TIMER_BH)`;
-    return effect.raises ? `${head}, run_local_timers raises TIMER_SOFTIRQ` : `${head}, no timer due`;
+    if (!effect.raises) return `${head}, no timer due`;
+    const remote = [...new Set(dueTimersAt(m, cpu, effect.advances ? now + 1 : now).map((id) => m.s[timerOff(m, id) + T_BASE]!).filter((b) => b !== cpu))];
+    return `${head}, run_local_timers raises TIMER_SOFTIRQ${remote.length > 0 ? ` (tmigr_requires_handle_remote: due timers of idle ${remote.map((b) => `cpu${b}`).join(', ')})` : ''}`;
   },
 };
 
@@ -660,6 +787,8 @@ export const TIMER_OPS: readonly OpSemantics[] = [
         armedTwice(m, cpu, ctx, 'add_timer_on', a);
         return;
       }
+      // ≥6.9 (timerPull): timer->flags |= TIMER_PINNED, for good: it is never pulled, and mod_timer keeps it local.
+      if (m.p.flags.timerPull) m.w(o + T_PINNED, 1);
       if (m.s[o + T_SHUTDOWN] === 0) enqueue(m, a, c, jiffies(m) + deltaOf(m, cpu, ctx, b));
       m.advance(ctx);
     },
@@ -707,10 +836,10 @@ export const TIMER_OPS: readonly OpSemantics[] = [
   runTimersOp('run_timer_list'),
 ];
 
-/** `timer priv->watchdog` for the serving frame of a CPU whose base is running that timer's callback. */
+/** `timer priv->watchdog` for a serving frame running that timer's callback. */
 function runningTimerTitle(m: Machine, ctx: number): string | null {
-  const id = finishedOn(m, m.cpuOfCtx(ctx));
-  return id < 0 ? null : `timer ${timerName(m, id)}`;
+  const running = runningIn(m, ctx);
+  return running === null ? null : `timer ${timerName(m, running.id)}`;
 }
 
 /** The timer whose callback `ctx` runs holds its lockdep map (call_timer_fn): a softirq or ksoftirqd frame of a CPU whose base runs it. */
@@ -718,8 +847,8 @@ function timerMapsHeld(m: Machine, ctx: number): readonly LockdepMapRef[] {
   if (m.isTask(ctx)) return [];
   const kind = m.s[m.ctxOff(ctx) + X_KIND]!;
   if (kind !== FrameKind.Softirq && kind !== FrameKind.Ksoftirqd) return [];
-  const id = finishedOn(m, m.cpuOfCtx(ctx));
-  return id < 0 ? [] : [{ kind: 'timer', id }];
+  const running = runningIn(m, ctx);
+  return running === null ? [] : [{ kind: 'timer', id: running.id }];
 }
 
 export const TIMER: Mechanism = {

@@ -14,12 +14,19 @@
  * kworkers executing its items (worker->current_pwq->wq), its flushers and
  * its drainers (__WQ_DRAINING), and whether destroy_workqueue freed it.
  *
- * Pools and kworkers. Each CPU has a bound, concurrency-managed pool with two
- * kworkers, `kworker/N:0` and `kworker/N:1`, pinned to it; UNBOUND and ORDERED
- * workqueues share one unbound pool with two kworkers, `kworker/uM:0` and
- * `kworker/uM:1`, which start on cpu0 and cpu1 and may run on any CPU (the
- * scheduler's load balancing moves them while they wait). The kworkers exist only
- * when the design declares works, so other designs keep their state spaces.
+ * Pools and kworkers. Each CPU has a bound, concurrency-managed pool of
+ * kworkers `kworker/N:0`, `kworker/N:1`…, pinned to it; UNBOUND and ORDERED
+ * workqueues share one unbound pool, `kworker/uM:0`…, whose kworkers start on
+ * cpu0 and cpu1 and may run on any CPU (the scheduler's load balancing moves
+ * them while they wait). A pool has one kworker per work item the design may
+ * queue to it, two at least (poolDemand): the kernel grows a pool whenever
+ * its running kworkers all sleep with work pending (kick_pool wakes an idle
+ * kworker, and a kworker that would leave none idle first creates one,
+ * may_start_working / manage_workers / create_worker), and a pool never needs
+ * more kworkers than items, so within the design's bounds the pool is
+ * exact. The model creates them up front, idle; creating one on demand
+ * differs only in time. The kworkers exist only when the design declares
+ * works, so other designs keep their state spaces.
  * A kworker is a task running builtin code `worker_thread` in process context:
  * a work function runs with irqs and bh on and preempt_count 0, and may sleep.
  * An idle kworker sleeps on channel(Chan.Worker, its task) (it keeps nothing
@@ -47,9 +54,7 @@
  * work, no busy kworker is on the CPU and an idle one sleeps. Counting only
  * on-CPU kworkers over-approximates the kernel (which also counts a
  * preempted one), so a second kworker may start where the kernel would
- * have waited: sound, never fewer behaviours. Two kworkers per pool bound
- * the model: a third concurrently blocked item on one pool is not served
- * (the kernel would create a worker, or use the rescuer).
+ * have waited: sound, never fewer behaviours.
  *
  * Version (wqModel, shared/kernel-semantics.md §10). 'cmwq' (2.6.36+) is the
  * above, with the non-reentrancy of 3.7+. 'per-wq-threads' is the keventd
@@ -62,14 +67,38 @@
  * CPUs' threads of it exist but stay idle. The 2.4 profile (globalBH) has no
  * work queues at all (2.5.41): their ops are unavailable there.
  *
- * Not modelled: the per-CPU highpri pools (HIGHPRI workqueues use the normal
- * pool), the rescuer (MEM_RECLAIM changes nothing), NUMA unbound pwqs, CPU
- * hotplug, freezing, WQ_BH (6.9), lockdep's work and
- * workqueue lockdep_maps (B11/B12 are found as real deadlocks, with their
- * wait-for cycle, not as lockdep predictions), WQ_NON_REENTRANT (2.6.36–3.6;
- * cmwq here is always non-reentrant), and, pre-cmwq, cancel_work_sync's wait
- * for running instances on *every* CPU (it waits for the one in the item's
- * last queue, as flush_work does).
+ * Memory pressure (options.memoryPressure; kernel/workqueue.c
+ * manage_workers, maybe_create_worker, create_worker, pool_mayday_timeout,
+ * send_mayday, rescuer_thread). A pool in use keeps two idle kworkers
+ * (too_many_workers culls beyond two); its other kworkers are slots
+ * create_worker fills. A kworker leaving idle with none idle left
+ * (!may_start_working) and no manager active must create one first: the
+ * two outcomes are variants of its step. Success fills the next slot;
+ * failure is for good (memory stays short for the rest of the run, the
+ * worst case the rescuer exists for): the pool is stalled and the kworker
+ * stays in maybe_create_worker as its manager, blocked (so a run that ends
+ * with it is a hung task, the kernel's workqueue lockup), until
+ * need_to_create_worker() is false (a choice, its CREATE_COOLDOWN retry).
+ * Or the failure is for now: the manager waits the same way, and a retry
+ * may also succeed at any later point (a choice: memory was freed), filling
+ * the slot, after which later creations may fail again. Together the two
+ * cover every sequence of outcomes of the kernel's retries: failing until
+ * the need is gone, or failing a while and then succeeding.
+ * Meanwhile another woken kworker works on (manage_workers returns false).
+ * The mayday timer is a choice too: it wakes the rescuer of each
+ * WQ_MEM_RECLAIM workqueue with items on the pool's worklist, a kthread
+ * named after the workqueue (rescuer_thread), which takes only its own
+ * workqueue's items and runs them one after another, moving to a bound
+ * pool's CPU first. Not modelled: a flush barrier left standalone by a cancelled
+ * item is not rescued with its pwq's items; check_flush_dependency's
+ * warnings ("WQ_MEM_RECLAIM … is flushing !WQ_MEM_RECLAIM …"); the
+ * pre-cmwq threads, which were never created on demand, ignore the option.
+ *
+ * Not modelled: NUMA unbound pwqs (one unbound pool; a HIGHPRI unbound
+ * workqueue shares it, which unbound pools' lack of concurrency management
+ * makes exact), CPU hotplug, freezing, WQ_BH (6.9), WQ_NON_REENTRANT
+ * (2.6.36–3.6; cmwq here is always non-reentrant), and, pre-cmwq, cancel_work_sync's wait for running instances on *every* CPU
+ * (it waits for the one in the item's last queue, as flush_work does).
  *
  * Disabling (6.10, 86898fa6b8cd "workqueue: Implement disable/enable for
  * (delayed) work items"): a work item carries a disable count (W_DISABLE).
@@ -91,12 +120,12 @@
 import type { WorkDecl, WorkqueueDecl, WorkqueueFlag } from '../dsl/workqueue.ts';
 import type { KernelFlags } from './flags.ts';
 import {
-  C_IRQS_OFF, ContextStatus, T_CHANNEL, X_AUX1, X_AUX2, X_AUX3, X_CALLS, X_ENTRY_IRQS,
+  C_CURTASK, C_IRQS_OFF, ContextStatus, T_CHANNEL, X_AUX1, X_AUX2, X_AUX3, X_CALLS, X_CPU, X_ENTRY_IRQS,
   X_HELD, X_PHASE, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
-import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
+import { block, Chan, channel, FAILED_KTHREAD, mightSleep, UNCREATED_KTHREAD, wakeAll, yieldCpu } from './scheduler.ts';
 import type {
   ChoiceSource, KernelThread, LockdepMapRef, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
 } from './semantics.ts';
@@ -116,14 +145,17 @@ const W_CANCELER = 7; // task + 1 of the cancel_work_sync holding it (WORK_OFFQ_
 const W_RUN = 8; // bitmask of the kworkers executing it (find_worker_executing_work)
 const W_FLUSHERS = 9; // bitmask of the tasks with a flush barrier on it
 const W_DISABLE = 10; // disable count (WORK_OFFQ_DISABLE bits of work->data, 6.10+)
-export const WORK_SIZE = 11;
+const W_HOG = 11; // its running instance's kworker is WORKER_CPU_INTENSIVE (wq_worker_tick, ≥6.5): not in nr_running
+export const WORK_SIZE = 12;
 
 /** Workqueue words. */
 const WQ_RUN = 0; // bitmask of the kworkers executing one of its items (worker->current_pwq->wq)
 const WQ_FLUSHERS = 1; // bitmask of the tasks in flush_workqueue/drain_workqueue on it
 const WQ_DRAINERS = 2; // wq->nr_drainers: __WQ_DRAINING while > 0
 const WQ_DEAD = 3; // freed by destroy_workqueue
-export const WORKQUEUE_SIZE = 4;
+const WQ_MAYDAYS = 4; // wq->maydays: bitmask of the pools whose pwq asked its rescuer for help (send_mayday)
+const WQ_RESCUE_POOL = 5; // pool + 1 its rescuer is attached to (worker_attach_to_pool), 0 none
+export const WORKQUEUE_SIZE = 6;
 
 /** Lists: a pool's worklist, a kworker's scheduled list, a pwq's inactive list. */
 const LIST_WORKLIST = 1; // + pool
@@ -156,6 +188,8 @@ const enum Flush {
 /** Wait channels: flushers on their work, cancellers on another canceller, workqueue flushers. */
 const CANCEL_CHAN = 0x100;
 const WQ_CHAN = 0x200;
+/** A kworker stuck in maybe_create_worker (memory pressure), + its pool. */
+const MANAGE_CHAN = 0x300;
 
 /** Workqueue flag bits (alloc_workqueue), as attributes. */
 const WQ_FLAG_BITS: Readonly<Record<WorkqueueFlag, number>> = {
@@ -164,7 +198,12 @@ const WQ_FLAG_BITS: Readonly<Record<WorkqueueFlag, number>> = {
 /** WQ_DFL_ACTIVE, WQ_MAX_ACTIVE (include/linux/workqueue.h). */
 export const WQ_DFL_ACTIVE = 256;
 export const WQ_MAX_ACTIVE = 512;
-/** Kworkers per pool (see the header: a third concurrently blocked item is not served). */
+/**
+ * Kworkers a pool has at least: the running one and the idle one the kernel
+ * keeps ready (worker_thread: a worker that would leave none idle first
+ * creates one, may_start_working / manage_workers). A pool gets one more per
+ * work item that may be queued to it beyond two (see poolDemand).
+ */
 export const WORKERS_PER_POOL = 2;
 /** Masks of tasks, works and kworkers are 31-bit. */
 const MAX_MASK_BITS = 31;
@@ -174,9 +213,15 @@ const MAX_MASK_BITS = 31;
 interface Topology {
   /** wqModel 'per-wq-threads': one thread per workqueue and CPU, each its own pool. */
   readonly perWq: boolean;
-  /** Kworker index → task id, and its pool. */
+  /** options.memoryPressure under cmwq: creating a kworker may fail; rescuers exist. */
+  readonly pressure: boolean;
+  /** Kworker index → task id, and its pool (-1: a rescuer, attached to a pool only while it rescues). */
   readonly workerTask: readonly number[];
   readonly workerPool: readonly number[];
+  /** Kworker index → the workqueue it rescues, or -1 (rescuer_thread, one per WQ_MEM_RECLAIM workqueue under memory pressure). */
+  readonly rescuerWq: readonly number[];
+  /** Workqueue → its rescuer's kworker index, or -1. */
+  readonly wqRescuer: readonly number[];
   /** Task id → kworker index, or -1. */
   readonly taskWorker: Int32Array;
   /** Pool → its kworkers; its CPU (-1: the unbound pool). */
@@ -199,13 +244,32 @@ function topology(m: Machine): Topology {
   if (t) return t;
   const p = m.p;
   const entry = p.builtins['worker_thread'];
+  const rescuerEntry = p.builtins['rescuer_thread'];
   const workerTask: number[] = [];
   p.tasks.forEach((task, i) => {
     if (task.entry === entry) workerTask.push(i);
   });
+  const nwqsAll = p.objects['workqueue']?.length ?? 0;
+  const wqRescuer = new Array<number>(nwqsAll).fill(-1);
+  const rescuerWq = workerTask.map(() => -1);
+  p.tasks.forEach((task, i) => {
+    if (task.entry !== rescuerEntry) return;
+    // kworkers() names a rescuer after its workqueue (rescuer_thread's kthread is "%s", wq->name).
+    const q = p.objects['workqueue']!.findIndex((o) => o.name === task.name);
+    wqRescuer[q] = workerTask.length;
+    rescuerWq.push(q);
+    workerTask.push(i);
+  });
   const perWq = p.flags.wqModel === 'per-wq-threads';
-  const npools = workerTask.length === 0 ? 0 : perWq ? workerTask.length : p.ncpu + 1;
-  const workerPool = workerTask.map((_, k) => (perWq ? k : Math.floor(k / WORKERS_PER_POOL)));
+  // cmwq pools: cpuN's (N), the unbound one (ncpu), cpuN's highpri one (ncpu + 1 + N).
+  const npools = workerTask.length === 0 ? 0 : perWq ? workerTask.length : 2 * p.ncpu + 1;
+  // `kworker/N:i` serves cpuN's pool, `kworker/N:iH` its highpri pool, `kworker/uM:i` the unbound one (kworkers() names them so).
+  const workerPool = workerTask.map((task, k) => {
+    if (rescuerWq[k]! >= 0) return -1;
+    if (perWq) return k;
+    const bound = /^kworker\/(\d+):\d+(H?)$/.exec(p.tasks[task]!.name);
+    return !bound ? p.ncpu : bound[2] ? p.ncpu + 1 + Number(bound[1]) : Number(bound[1]);
+  });
   const taskWorker = new Int32Array(p.tasks.length).fill(-1);
   workerTask.forEach((task, k) => { taskWorker[task] = k; });
   const poolWorkers = [...Array(npools).keys()].map((pool) => workerTask.flatMap((_, k) => (workerPool[k] === pool ? [k] : [])));
@@ -216,13 +280,16 @@ function topology(m: Machine): Topology {
   }
   t = {
     perWq,
+    pressure: !perWq && p.design.options?.memoryPressure === true,
     workerTask,
     workerPool,
+    rescuerWq,
+    wqRescuer,
     taskWorker,
     poolWorkers,
     poolMask: poolWorkers.map((ks) => ks.reduce((mask, k) => mask | (1 << k), 0)),
-    poolCpu: [...Array(npools).keys()].map((pool) => (perWq ? pool % p.ncpu : pool < p.ncpu ? pool : -1)),
-    poolManaged: [...Array(npools).keys()].map((pool) => !perWq && pool < p.ncpu),
+    poolCpu: [...Array(npools).keys()].map((pool) => (perWq ? pool % p.ncpu : pool < p.ncpu ? pool : pool > p.ncpu ? pool - p.ncpu - 1 : -1)),
+    poolManaged: [...Array(npools).keys()].map((pool) => !perWq && pool !== p.ncpu),
     unboundPool: perWq || npools === 0 ? -1 : p.ncpu,
     nworks,
     nwqs,
@@ -235,6 +302,53 @@ function topology(m: Machine): Topology {
 /** The pre-cmwq thread name of a workqueue: keventd's `events` for system_wq. */
 const threadBase = (wq: string): string => ({ system_wq: 'events', system_long_wq: 'events_long', system_unbound_wq: 'events_unbound' })[wq] ?? wq;
 
+/** How many kworkers each cmwq pool needs: per CPU (bound pools), and for the unbound pool. */
+interface PoolDemand {
+  readonly bound: readonly number[];
+  /** Per CPU, the items of HIGHPRI (bound) workqueues: the CPU's highpri pool. */
+  readonly highpri: readonly number[];
+  readonly unbound: number;
+}
+
+/**
+ * The work items that may be queued to each cmwq pool, from the design's
+ * queueing statements (queue_work_on with a CPU: that CPU's pool; without:
+ * any CPU's; an UNBOUND or ORDERED workqueue: the unbound pool). A pool never
+ * needs more kworkers than that: each runs one item at a time, an item runs
+ * on one kworker of a pool at a time (a second instance waits on that
+ * kworker's scheduled list, assign_work), and flush barriers run on the
+ * kworker that reaches them. So a pool of max(WORKERS_PER_POOL, items)
+ * kworkers is the kernel's pool within the design's bounds: every time its
+ * running kworkers all sleep with work pending, kick_pool finds an idle one
+ * (the kernel's manager creates it, create_worker, if it is not there yet).
+ */
+function poolDemand(shape: ProgramShape): PoolDemand {
+  const ncpu = shape.ncpu;
+  const nworks = shape.objectCount('work');
+  const wqs = shape.objectNames('workqueue');
+  const operandsOf = shape.operandsOf;
+  const objectAttr = shape.objectAttr;
+  if (!operandsOf || !objectAttr) return { bound: new Array<number>(ncpu).fill(nworks), highpri: new Array<number>(ncpu).fill(0), unbound: nworks };
+  const bound = [...Array(ncpu)].map(() => new Set<number>());
+  const highpri = [...Array(ncpu)].map(() => new Set<number>());
+  const unbound = new Set<number>();
+  const systemWq = wqs.indexOf('system_wq');
+  const queued = (q: number, w: number, cpu: number): void => {
+    const flags = objectAttr('workqueue', q, 'flags') ?? 0;
+    const pools = (flags & WQ_FLAG_BITS.HIGHPRI) !== 0 ? highpri : bound;
+    if ((flags & (WQ_FLAG_BITS.UNBOUND | WQ_FLAG_BITS.ORDERED)) !== 0) unbound.add(w);
+    else if (cpu >= 0 && cpu < ncpu) pools[cpu]!.add(w);
+    else for (const set of pools) set.add(w);
+  };
+  for (const [a, b] of operandsOf('queue_work')) queued(a, b, -1);
+  for (const [a, b] of operandsOf('queue_work_on')) queued(lo16(a), b, hi16(a));
+  for (const [a] of operandsOf('schedule_work')) queued(systemWq, a, -1);
+  for (const [a] of operandsOf('schedule_work_on')) queued(systemWq, lo16(a), hi16(a));
+  for (const op of ['queue_delayed_work', 'mod_delayed_work']) for (const [a, b] of operandsOf(op)) queued(lo16(a), b, -1);
+  for (const [a] of operandsOf('schedule_delayed_work')) queued(systemWq, lo16(a), -1);
+  return { bound: bound.map((set) => set.size), highpri: highpri.map((set) => set.size), unbound: unbound.size };
+}
+
 /** The kworkers of a program (KernelThread list), see the header. */
 function kworkers(shape: ProgramShape): readonly KernelThread[] {
   if (shape.objectCount('work') === 0) return [];
@@ -246,12 +360,37 @@ function kworkers(shape: ProgramShape): readonly KernelThread[] {
     }
     return out;
   }
+  const demand = poolDemand(shape);
+  // Under memory pressure a pool in use has the two idle kworkers it keeps (too_many_workers
+  // culls only beyond two); the others are slots create_worker may fill, one more than the
+  // items: the idle reserve a kworker must create before it starts working (may_start_working).
+  const pressure = shape.memoryPressure === true;
+  const size = (items: number): number => Math.max(WORKERS_PER_POOL, pressure ? items + 1 : items);
+  const slot = (i: number) => (pressure && i >= WORKERS_PER_POOL ? { uncreated: true as const } : {});
   for (let cpu = 0; cpu < shape.ncpu; cpu++) {
-    for (let i = 0; i < WORKERS_PER_POOL; i++) out.push({ name: `kworker/${cpu}:${i}`, cpu, builtin: 'worker_thread', idle: true });
+    const n = size(demand.bound[cpu]!);
+    for (let i = 0; i < n; i++) out.push({ name: `kworker/${cpu}:${i}`, cpu, builtin: 'worker_thread', idle: true, ...slot(i) });
   }
   // Unbound kworkers may run on any CPU (the load balancer moves them while they wait for one).
-  for (let i = 0; i < WORKERS_PER_POOL; i++) {
-    out.push({ name: `kworker/u${2 * shape.ncpu}:${i}`, cpu: i % shape.ncpu, cpusAllowed: (1 << shape.ncpu) - 1, builtin: 'worker_thread', idle: true });
+  const n = size(demand.unbound);
+  for (let i = 0; i < n; i++) {
+    out.push({ name: `kworker/u${2 * shape.ncpu}:${i}`, cpu: i % shape.ncpu, cpusAllowed: (1 << shape.ncpu) - 1, builtin: 'worker_thread', idle: true, ...slot(i) });
+  }
+  // Each CPU's highpri pool (cpu_worker_pools[1], nice -20: `kworker/N:iH`), where a HIGHPRI
+  // workqueue's items go; it exists in the model only if such an item may be queued.
+  for (let cpu = 0; cpu < shape.ncpu; cpu++) {
+    if (demand.highpri[cpu] === 0) continue;
+    const n = size(demand.highpri[cpu]!);
+    for (let i = 0; i < n; i++) out.push({ name: `kworker/${cpu}:${i}H`, cpu, builtin: 'worker_thread', idle: true, ...slot(i) });
+  }
+  // alloc_workqueue(WQ_MEM_RECLAIM) → init_rescuer: a rescuer kthread named after the workqueue.
+  // It is only ever woken by a mayday, so it exists in the model only under memory pressure.
+  if (pressure && shape.objectAttr) {
+    shape.objectNames('workqueue').forEach((name, q) => {
+      if (((shape.objectAttr!('workqueue', q, 'flags') ?? 0) & WQ_FLAG_BITS.MEM_RECLAIM) === 0) return;
+      // Pinned for the load balancer: it moves itself to a bound pool's CPU when it attaches (worker_attach_to_pool).
+      out.push({ name, cpu: 0, builtin: 'rescuer_thread', idle: true });
+    });
   }
   return out;
 }
@@ -271,7 +410,7 @@ const poolName = (m: Machine, pool: number): string => {
   const T = topology(m);
   if (T.perWq) return `${m.p.tasks[T.workerTask[T.poolWorkers[pool]![0]!]!]!.name}'s queue`;
   const cpu = T.poolCpu[pool]!;
-  return cpu < 0 ? 'the unbound pool' : `cpu${cpu}'s pool`;
+  return cpu < 0 ? 'the unbound pool' : `cpu${cpu}'s ${pool > m.p.ncpu ? 'highpri ' : ''}pool`;
 };
 const bit = (i: number): number => 1 << i;
 const popcount = (x: number): number => {
@@ -305,6 +444,63 @@ function asleepIdle(m: Machine, k: number): boolean {
   const task = topology(m).workerTask[k]!;
   const o = m.ctxOff(task);
   return m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Worker, task);
+}
+/** The wait channel of kworker `k`'s task (0 unless it sleeps). */
+const workerChannel = (m: Machine, k: number): number => m.s[m.ctxOff(topology(m).workerTask[k]!) + T_CHANNEL]!;
+/** A slot create_worker has not filled (memory pressure): not yet created, or its creation failed for good. */
+function uncreated(m: Machine, k: number): boolean {
+  const chan = workerChannel(m, k);
+  return chan >>> 16 === Chan.Worker && (chan & (UNCREATED_KTHREAD | FAILED_KTHREAD)) !== 0;
+}
+/** Stuck in manage_workers → maybe_create_worker: create_worker fails, and it retries every CREATE_COOLDOWN. */
+function managing(m: Machine, k: number): boolean {
+  const T = topology(m);
+  return workerStatus(m, k) === ContextStatus.Blocked && workerChannel(m, k) === channel(Chan.Work, MANAGE_CHAN + T.workerPool[k]!);
+}
+/** On its pool's idle list (worker_enter_idle … worker_leave_idle): created, no item, not managing; asleep, or woken and not yet running. */
+const onIdleList = (m: Machine, k: number): boolean => !busy(m, k) && !uncreated(m, k) && !managing(m, k);
+/** The kworker of `pool` stuck managing it (POOL_MANAGER_ACTIVE), or -1. */
+function managerOf(m: Machine, pool: number): number {
+  for (const k of topology(m).poolWorkers[pool]!) if (managing(m, k)) return k;
+  return -1;
+}
+/** may_start_working(): an idle kworker other than `except` (nr_idle > 0). */
+function mayStartWorking(m: Machine, pool: number, except: number): boolean {
+  for (const k of topology(m).poolWorkers[pool]!) if (k !== except && onIdleList(m, k)) return true;
+  return false;
+}
+/** The slot create_worker fills next, or -1: none left, or creation has failed for good (the pool is stalled). */
+function nextSlot(m: Machine, pool: number): number {
+  let slot = -1;
+  for (const k of topology(m).poolWorkers[pool]!) {
+    const chan = workerChannel(m, k);
+    if (chan >>> 16 !== Chan.Worker) continue;
+    if ((chan & FAILED_KTHREAD) !== 0) return -1;
+    if (slot < 0 && (chan & UNCREATED_KTHREAD) !== 0) slot = k;
+  }
+  return slot;
+}
+/** Whether creating a kworker for `pool` has failed for good (memory pressure): its manager can only wait. */
+function poolStalled(m: Machine, pool: number): boolean {
+  return topology(m).poolWorkers[pool]!.some((k) => {
+    const chan = workerChannel(m, k);
+    return chan >>> 16 === Chan.Worker && (chan & FAILED_KTHREAD) !== 0;
+  });
+}
+/** The pool a kworker serves now: its own, or the one a rescuer is attached to (-1: a rescuer between maydays). */
+function poolOf(m: Machine, k: number): number {
+  const T = topology(m);
+  const pool = T.workerPool[k]!;
+  return pool >= 0 ? pool : m.s[wqOff(m, T.rescuerWq[k]!) + WQ_RESCUE_POOL]! - 1;
+}
+/** The kworkers of `pool` now, as a mask: its own, and a rescuer attached to it. */
+function poolMaskNow(m: Machine, pool: number): number {
+  const T = topology(m);
+  let mask = T.poolMask[pool]!;
+  T.wqRescuer.forEach((r, q) => {
+    if (r >= 0 && m.s[wqOff(m, q) + WQ_RESCUE_POOL] === pool + 1) mask |= bit(r);
+  });
+  return mask;
 }
 
 // ------------------------------------------------------------ lists
@@ -440,9 +636,31 @@ function dropWqFlushMarks(m: Machine, aux: number, clear: number): void {
 function nrRunning(m: Machine, pool: number, except: number): number {
   let n = 0;
   for (const k of topology(m).poolWorkers[pool]!) {
-    if (k !== except && busy(m, k) && workerStatus(m, k) === ContextStatus.Running) n++;
+    if (k === except || workerStatus(m, k) !== ContextStatus.Running) continue;
+    const w = currentWork(m, k);
+    if (w >= 0 && m.s[workOff(m, w) + W_HOG] === 0) n++;
   }
   return n;
+}
+
+/**
+ * wq_worker_tick (≥6.5, flags.wqCpuHog): the kworker of `pool` on `cpu`
+ * that has run its item without sleeping past wq_cpu_intensive_thresh_us
+ * (any time here: time is not modelled) may be marked CPU_INTENSIVE at a
+ * tick, leave nr_running, and kick_pool. Offered only where that starts
+ * something (pending work, an idle kworker): marking it earlier, with
+ * nothing pending, changes nothing a later marking would not. -1 if none.
+ */
+function hogOn(m: Machine, pool: number, cpu: number): number {
+  if (!m.p.flags.wqCpuHog || !managed(m, pool) || worklistEmpty(m, pool) || m.irqsOff(cpu) || m.frameDepth(cpu) !== 0) return -1;
+  const T = topology(m);
+  const current = m.s[m.cpuOff(cpu) + C_CURTASK]!;
+  const k = current >= 0 ? T.taskWorker[current]! : -1;
+  if (k < 0 || T.workerPool[k] !== pool) return -1;
+  const w = currentWork(m, k);
+  if (w < 0 || m.s[workOff(m, w) + W_HOG] !== 0 || nrRunning(m, pool, k) !== 0) return -1;
+  const idle = firstIdle(m, pool);
+  return idle >= 0 && asleepIdle(m, idle) ? k : -1;
 }
 
 const worklistEmpty = (m: Machine, pool: number): boolean => entries(m, worklistOf(pool)).length === 0;
@@ -460,9 +678,12 @@ function keepWorking(m: Machine, pool: number): boolean {
 
 /** first_idle_worker(): the lowest idle kworker of the pool (asleep, or woken and not yet running an item). */
 function firstIdle(m: Machine, pool: number): number {
-  for (const k of topology(m).poolWorkers[pool]!) if (!busy(m, k)) return k;
+  for (const k of topology(m).poolWorkers[pool]!) if (onIdleList(m, k)) return k;
   return -1;
 }
+
+/** need_to_create_worker(): work to start, nobody running, and no idle kworker to start it. */
+const needToCreate = (m: Machine, pool: number): boolean => needMoreWorker(m, pool, -1) && !mayStartWorking(m, pool, -1);
 
 /** kick_pool(): wake the first idle kworker if more are needed. Returns it, or -1. */
 function kick(m: Machine, pool: number): number {
@@ -476,7 +697,7 @@ function kick(m: Machine, pool: number): number {
 /** pwq->nr_active: items of (wq, pool) on the worklist, on scheduled lists, or executing. */
 function nrActive(m: Machine, q: number, pool: number): number {
   const T = topology(m);
-  let n = popcount(m.s[wqOff(m, q) + WQ_RUN]! & T.poolMask[pool]!);
+  let n = popcount(m.s[wqOff(m, q) + WQ_RUN]! & poolMaskNow(m, pool));
   for (let w = 0; w < T.nworks; w++) {
     const o = workOff(m, w);
     const list = m.s[o + W_LIST]!;
@@ -509,7 +730,7 @@ function activateInactive(m: Machine, q: number, pool: number, wake: boolean): v
 
 /** The kworker of `pool` executing `w` for workqueue `q` (any wq if q < 0), or -1. */
 function executing(m: Machine, pool: number, w: number, q: number): number {
-  const run = m.s[workOff(m, w) + W_RUN]! & topology(m).poolMask[pool]!;
+  const run = m.s[workOff(m, w) + W_RUN]! & poolMaskNow(m, pool);
   for (let v = run; v !== 0; v &= v - 1) {
     const k = lowestBit(v);
     if (q < 0 || currentWq(m, k) === q) return k;
@@ -548,7 +769,9 @@ function queueWork(m: Machine, cpu: number, ctx: number, reqCpu: number, q: numb
   if (target >= m.p.ncpu) throw new Error(`kdefer internal error: queueing &${workName(m, w)} on cpu${target} of ${m.p.ncpu} (the compiler checks this)`);
   // cmwq: the CPU's bound pool or the unbound one; pre-cmwq: the workqueue's thread for the CPU
   // (a singlethread workqueue, UNBOUND or ORDERED here, has only cpu0's).
-  let pool = T.perWq ? q * m.p.ncpu + (isUnbound(m, q) ? 0 : target) : isUnbound(m, q) ? T.unboundPool : target;
+  // cmwq: a HIGHPRI workqueue's items go to the CPU's highpri pool (its own kworkers and nr_running).
+  const highpri = (wqAttr(m, q, 'flags') & WQ_FLAG_BITS.HIGHPRI) !== 0;
+  let pool = T.perWq ? q * m.p.ncpu + (isUnbound(m, q) ? 0 : target) : isUnbound(m, q) ? T.unboundPool : highpri ? m.p.ncpu + 1 + target : target;
   const o = workOff(m, w);
   const last = m.s[o + W_POOL]! - 1;
   let note = '';
@@ -687,7 +910,7 @@ function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): 
   // process_one_work: lock_map_acquire(&pwq->wq->lockdep_map), then the work's, held around func (workerMapsHeld).
   m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'workqueue', id: q }, false);
   m.observer?.lockdepMap?.(m, cpu, ctx, { kind: 'work', id: w }, false, { kind: 'workqueue', id: q });
-  const pool = T.workerPool[k]!;
+  const pool = poolOf(m, k);
   m.w(o + W_PENDING, 0); // set_work_pool_and_clear_pending
   m.w(o + W_POOL, pool + 1);
   m.w(o + W_RUN, m.s[o + W_RUN]! | bit(k));
@@ -718,8 +941,9 @@ function startWork(m: Machine, cpu: number, ctx: number, k: number, w: number): 
 function finishWork(m: Machine, k: number, w: number): string[] {
   const notes: string[] = [];
   const q = currentWq(m, k);
-  const pool = topology(m).workerPool[k]!;
+  const pool = poolOf(m, k);
   m.w(workOff(m, w) + W_RUN, m.s[workOff(m, w) + W_RUN]! & ~bit(k));
+  m.w(workOff(m, w) + W_HOG, 0); // worker_clr_flags(worker, WORKER_CPU_INTENSIVE)
   m.w(wqOff(m, q) + WQ_RUN, m.s[wqOff(m, q) + WQ_RUN]! & ~bit(k));
   const n = topology(m).nworks;
   for (let v = 0; v < n; v++) {
@@ -738,6 +962,17 @@ function sleepIdle(m: Machine, cpu: number, ctx: number): void {
 }
 
 /**
+ * The kworker stays in maybe_create_worker: create_worker keeps failing
+ * (CREATE_COOLDOWN between attempts) while need_to_create_worker() holds.
+ * The mayday timer (pool_mayday_timeout) and its return are choices of
+ * WORKER_SLEEPING; it keeps nothing else of the pool from running.
+ */
+function becomeManager(m: Machine, cpu: number, ctx: number, pool: number, what: string): string {
+  block(m, cpu, ctx, channel(Chan.Work, MANAGE_CHAN + pool));
+  return `worker_thread: ${what}; ${m.contextName(ctx).replace(/^task /, '')} retries in maybe_create_worker, the mayday timer armed`;
+}
+
+/**
  * worker_thread(): one step of a kworker. After its item returned: the
  * leak check, then the barriers behind it, then (keep_working) the next
  * entry: its scheduled list first, then the pool's worklist, where an item
@@ -747,7 +982,32 @@ function sleepIdle(m: Machine, cpu: number, ctx: number): void {
  * kworker first re-checks need_more_worker(). All of this is under
  * pool->lock in the kernel, so one step; the work function runs unlocked.
  */
-function workerThread(m: Machine, cpu: number, ctx: number): string {
+/** The outcomes of create_worker under memory pressure: variants of the kworker's step. */
+const enum CreateOutcome {
+  Made = 0,
+  /** Fails, and every later attempt fails too. */
+  FailsForGood = 1,
+  /** Fails, and a later retry may succeed. */
+  FailsForNow = 2,
+}
+
+/** create_worker() succeeded: kworker slot `k` exists, idle and asleep (worker_enter_idle). */
+function fillSlot(m: Machine, k: number): void {
+  const task = topology(m).workerTask[k]!;
+  m.w(m.ctxOff(task) + T_CHANNEL, channel(Chan.Worker, task));
+}
+
+/**
+ * Under memory pressure, whether idle kworker `k` of `pool`, about to start
+ * working with no other idle kworker left (!may_start_working) and no
+ * manager active, must first create one: the two outcomes of create_worker
+ * are then variants of its step.
+ */
+function mustCreate(m: Machine, pool: number, k: number): boolean {
+  return topology(m).pressure && !busy(m, k) && needMoreWorker(m, pool, k) && !mayStartWorking(m, pool, k) && managerOf(m, pool) < 0;
+}
+
+function workerThread(m: Machine, cpu: number, ctx: number, variant: number): string {
   const T = topology(m);
   const k = T.taskWorker[ctx]!;
   const pool = T.workerPool[k]!;
@@ -767,6 +1027,27 @@ function workerThread(m: Machine, cpu: number, ctx: number): string {
     if (!needMoreWorker(m, pool, k)) {
       sleepIdle(m, cpu, ctx);
       return 'worker_thread: nothing to do here, sleeps idle';
+    }
+    if (mustCreate(m, pool, k)) {
+      // manage_workers → maybe_create_worker: create the idle reserve before working.
+      if (poolStalled(m, pool)) return becomeManager(m, cpu, ctx, pool, 'manage_workers: create_worker() fails again (memory pressure)');
+      const slot = nextSlot(m, pool);
+      if (slot >= 0 && variant === CreateOutcome.Made) {
+        // create_worker succeeds: the new kworker enters idle (worker_enter_idle), and k goes on.
+        fillSlot(m, slot);
+        notes.push(`manage_workers: create_worker() makes ${workerName(m, slot)}`);
+      } else if (slot >= 0 && variant === CreateOutcome.FailsForNow) {
+        // create_worker fails, but memory may be freed: a later retry may succeed (PoolEvent.Created).
+        return becomeManager(m, cpu, ctx, pool, 'manage_workers: create_worker() fails for now (memory pressure; a retry may succeed)');
+      } else if (slot >= 0) {
+        // create_worker fails, and memory stays short: every later attempt fails too.
+        for (const z of T.poolWorkers[pool]!) {
+          if (uncreated(m, z)) m.w(m.ctxOff(T.workerTask[z]!) + T_CHANNEL, channel(Chan.Worker, FAILED_KTHREAD | T.workerTask[z]!));
+        }
+        return becomeManager(m, cpu, ctx, pool, 'manage_workers: create_worker() fails (memory pressure)');
+      }
+      // No slot left: every item that may come to the pool is running, so the reserve it would
+      // create would never run one; k goes on as if it had made it.
     }
     checkKeep = false;
   }
@@ -810,6 +1091,99 @@ function workerThread(m: Machine, cpu: number, ctx: number): string {
   return `worker_thread: ${notes.join('; ')}`;
 }
 
+/**
+ * rescuer_thread(): one step of a WQ_MEM_RECLAIM workqueue's rescuer. For
+ * each pool on wq->maydays it attaches to the pool (moving to a bound pool's
+ * CPU, worker_attach_to_pool), moves that pwq's items from the worklist to
+ * its scheduled list (assign_work: an item another kworker of the pool is
+ * executing goes to that kworker instead), runs them one after another
+ * (process_scheduled_works), asks again if the pool still needs a worker
+ * for more of its items (pwq->nr_active && need_to_create_worker), kicks the
+ * pool and detaches. It is never counted in nr_running (WORKER_NOT_RUNNING).
+ * Not modelled: a flush barrier left standalone by a cancelled item is not
+ * rescued with its pwq's items.
+ */
+function rescuerThread(m: Machine, cpu: number, ctx: number): string {
+  const T = topology(m);
+  const k = T.taskWorker[ctx]!;
+  const q = T.rescuerWq[k]!;
+  const qo = wqOff(m, q);
+  const notes: string[] = [];
+  const cur = currentWork(m, k);
+  if (cur >= 0) {
+    if (m.s[m.ctxOff(ctx) + X_CALLS] !== 0) throw new Error('kdefer internal error: rescuer_thread resumed inside a work function');
+    const leak = workLeak(m, cpu, ctx, cur);
+    if (leak) {
+      m.fail('lock-leak', leak, cpu, ctx);
+      return `${funcName(m, cur)}() returned: ${leak.split('\n')[0]}`;
+    }
+    notes.push(`${funcName(m, cur)}() returned`, ...finishWork(m, k, cur));
+  }
+  for (;;) {
+    const attached = m.s[qo + WQ_RESCUE_POOL]! - 1;
+    if (attached >= 0) {
+      const head = entries(m, scheduledOf(k))[0];
+      if (head && head.task >= 0) {
+        unlinkBarrier(m, head.task);
+        completeBarrier(m, head.task);
+        notes.push(`wq_barrier_func wakes ${m.p.tasks[head.task]!.name}`);
+        continue;
+      }
+      if (head) {
+        unlink(m, head.work);
+        notes.push(startWork(m, cpu, ctx, k, head.work));
+        return `rescuer_thread: ${notes.join('; ')}`;
+      }
+      // Only after running rescued items (inside `if (!list_empty(&rescuer->scheduled))`).
+      if (nrActive(m, q, attached) > 0 && needToCreate(m, attached)) {
+        m.w(qo + WQ_MAYDAYS, m.s[qo + WQ_MAYDAYS]! | bit(attached));
+        notes.push(`${poolName(m, attached)} still has no kworker to spare: mayday again`);
+      }
+      const woken = kick(m, attached);
+      m.w(qo + WQ_RESCUE_POOL, 0);
+      notes.push(`detaches from ${poolName(m, attached)}${woken >= 0 ? `, kick_pool wakes ${workerName(m, woken)}` : ''}`);
+    }
+    const maydays = m.s[qo + WQ_MAYDAYS]!;
+    if (maydays === 0) {
+      sleepIdle(m, cpu, ctx);
+      notes.push('no mayday left: sleeps');
+      return `rescuer_thread: ${notes.join('; ')}`;
+    }
+    const pool = lowestBit(maydays);
+    m.w(qo + WQ_MAYDAYS, maydays & ~bit(pool));
+    m.w(qo + WQ_RESCUE_POOL, pool + 1);
+    const taken: string[] = [];
+    let own = 0;
+    for (const e of entries(m, worklistOf(pool))) {
+      if (e.work < 0) continue;
+      const wo = workOff(m, e.work);
+      if (m.s[wo + W_WQ] !== q + 1 || m.s[wo + W_POOL] !== pool + 1) continue;
+      const z = executing(m, pool, e.work, -1);
+      unlink(m, e.work);
+      append(m, scheduledOf(z >= 0 ? z : k), e.work);
+      if (z < 0) own++;
+      taken.push(`&${workName(m, e.work)}${z >= 0 ? ` (to ${workerName(m, z)}, which runs it)` : ''}`);
+    }
+    notes.push(`mayday from ${poolName(m, pool)}: takes ${taken.join(', ') || 'nothing'}`);
+    if (own === 0) {
+      // Nothing on rescuer->scheduled: rescuer_thread skips process_scheduled_works and the
+      // re-mayday inside it (pwq->nr_active && need_to_create_worker), kicks the pool and detaches.
+      const woken = kick(m, pool);
+      m.w(qo + WQ_RESCUE_POOL, 0);
+      notes.push(`detaches${woken >= 0 ? `, kick_pool wakes ${workerName(m, woken)}` : ''}`);
+      continue;
+    }
+    const poolCpu = T.poolCpu[pool]!;
+    if (poolCpu >= 0 && poolCpu !== cpu) {
+      // worker_attach_to_pool → set_cpus_allowed_ptr: it goes on on the pool's CPU.
+      yieldCpu(m, cpu, ctx);
+      m.w(m.ctxOff(ctx) + X_CPU, poolCpu);
+      notes.push(`moves to cpu${poolCpu}`);
+      return `rescuer_thread: ${notes.join('; ')}`;
+    }
+  }
+}
+
 // ------------------------------------------------------------ waits
 
 /** The kworkers (as contexts) that a queued instance of `w` waits behind. */
@@ -826,15 +1200,27 @@ function listBehind(m: Machine, list: number, q: number): number[] {
     eachBit(mask, (k) => out.push(T.workerTask[k]!));
     return out;
   };
-  const busyIn = (pool: number): number => T.poolWorkers[pool]!.reduce((mask, k) => (busy(m, k) ? mask | bit(k) : mask), 0);
+  const busyIn = (pool: number): number => {
+    let mask = 0;
+    eachBit(poolMaskNow(m, pool), (k) => { if (busy(m, k)) mask |= bit(k); });
+    return mask;
+  };
   if (list >= LIST_INACTIVE) {
     const pool = (list - LIST_INACTIVE) % 32;
-    const active = m.s[wqOff(m, q) + WQ_RUN]! & T.poolMask[pool]!;
+    const active = m.s[wqOff(m, q) + WQ_RUN]! & poolMaskNow(m, pool);
     return tasks(active !== 0 ? active : busyIn(pool));
   }
   if (list >= LIST_SCHEDULED) return [T.workerTask[list - LIST_SCHEDULED]!];
   if (list > 0) return tasks(busyIn(list - LIST_WORKLIST));
   return [];
+}
+
+/** Why an item on `pool`'s worklist gets no kworker under memory pressure, or ''. */
+function stallNote(m: Machine, pool: number, q: number): string {
+  const manager = pool >= 0 ? managerOf(m, pool) : -1;
+  if (manager < 0 || !poolStalled(m, pool)) return '';
+  const rescue = q >= 0 && topology(m).wqRescuer[q]! >= 0 ? '' : `, and ${q >= 0 ? wqName(m, q) : 'its workqueue'} has no rescuer (not WQ_MEM_RECLAIM)`;
+  return `; ${poolName(m, pool)} cannot grow: create_worker() fails (memory pressure), ${workerName(m, manager)} retries in maybe_create_worker${rescue}`;
 }
 
 /** Why a flush_work/cancel_work_sync waiter waits, and on whom. */
@@ -852,7 +1238,9 @@ function barrierWait(m: Machine, ctx: number, w: number, what: string): WaitEdge
     }
     case Flush.Linked: {
       const on = queuedBehind(m, w);
-      return { on, why: `${me}: ${what} sleeps until ${name}, ${pendingState(m, w)}, has run (a barrier is linked behind it)${on.length ? `; ahead of it: ${on.map((t) => m.p.tasks[t]!.name).join(', ')}` : ''}` };
+      const o = workOff(m, w);
+      const stall = m.s[o + W_LIST]! > 0 && m.s[o + W_LIST]! < LIST_SCHEDULED ? stallNote(m, m.s[o + W_POOL]! - 1, m.s[o + W_WQ]! - 1) : '';
+      return { on, why: `${me}: ${what} sleeps until ${name}, ${pendingState(m, w)}, has run (a barrier is linked behind it)${on.length ? `; ahead of it: ${on.map((t) => m.p.tasks[t]!.name).join(', ')}` : ''}${stall}` };
     }
     case Flush.Standalone: {
       const on = listBehind(m, m.s[o + X_AUX2]!, -1);
@@ -908,6 +1296,18 @@ function op(
       return m.dryRun(() => run(m, cpu, ctx, a, b, c));
     },
     ...more,
+  };
+}
+
+/** The 6.10 disable/enable ops: unavailable on kernels without them (flags.workDisable). */
+const DISABLE_OPS: ReadonlySet<string> = new Set([
+  'disable_work', 'disable_delayed_work', 'disable_work_sync', 'disable_delayed_work_sync', 'enable_work', 'enable_delayed_work',
+]);
+function since610(op: OpSemantics): OpSemantics {
+  if (!DISABLE_OPS.has(op.name)) return op;
+  return {
+    ...op,
+    unavailable: (flags) => unavailable(flags) ?? (flags.workDisable ? null : `${op.name}() arrived in 6.10 (86898fa6b8cd); this kernel (flags.workDisable false) has cancel_work(_sync) only`),
   };
 }
 
@@ -1192,16 +1592,43 @@ const disableWait: Partial<OpSemantics> = {
   },
 };
 
-export const WORKQUEUE_OPS: readonly OpSemantics[] = [
+const ALL_WORKQUEUE_OPS: readonly OpSemantics[] = [
   {
-    // worker_thread(): the kworkers' builtin loop (see workerThread).
+    // worker_thread(): the kworkers' builtin loop (see workerThread); under memory pressure
+    // a kworker that must create one first has create_worker's two outcomes as variants.
     name: 'worker_thread',
     internal: true,
+    variants(m, _cpu, ctx) {
+      const T = topology(m);
+      const k = T.taskWorker[ctx]!;
+      return mustCreate(m, T.workerPool[k]!, k) && nextSlot(m, T.workerPool[k]!) >= 0 ? 3 : 1;
+    },
+    exec(m, cpu, ctx, _a, _b, _c, variant) {
+      workerThread(m, cpu, ctx, variant);
+    },
+    label(m, cpu, ctx, _a, _b, _c, variant) {
+      return m.dryRun(() => workerThread(m, cpu, ctx, variant));
+    },
+    waitsFor(m, _cpu, ctx) {
+      const T = topology(m);
+      const k = T.taskWorker[ctx]!;
+      const pool = T.workerPool[k]!;
+      const pending = entries(m, worklistOf(pool)).filter((e) => e.work >= 0).map((e) => `&${workName(m, e.work)} (${wqName(m, m.s[workOff(m, e.work) + W_WQ]! - 1)})`);
+      return {
+        on: [],
+        why: `${m.contextName(ctx)}: BUG: workqueue lockup: maybe_create_worker() cannot create a kworker (memory pressure) while ${poolName(m, pool)} has work pending (${pending.join(', ') || 'none'}) that no rescuer takes (its workqueues are not WQ_MEM_RECLAIM)`,
+      };
+    },
+  },
+  {
+    // rescuer_thread(): the rescuer of a WQ_MEM_RECLAIM workqueue (see rescuerThread).
+    name: 'rescuer_thread',
+    internal: true,
     exec(m, cpu, ctx) {
-      workerThread(m, cpu, ctx);
+      rescuerThread(m, cpu, ctx);
     },
     label(m, cpu, ctx) {
-      return m.dryRun(() => workerThread(m, cpu, ctx));
+      return m.dryRun(() => rescuerThread(m, cpu, ctx));
     },
   },
   // queue_work(wq, work) = queue_work_on(WORK_CPU_UNBOUND, wq, work): true if it was not pending.
@@ -1268,7 +1695,7 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
     cancelSyncOp(m, cpu, ctx, `cancel_delayed_work_sync(${workText(m, a)})`, a, b), { waitsFor: cancelWaitFor('cancel_delayed_work_sync') }),
   op('cancel_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_work(${workText(m, a)})`, a, b)),
   op('cancel_delayed_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `cancel_delayed_work(${workText(m, a)})`, a, b)),
-  // 6.10+: disable_work(_sync), disable_delayed_work(_sync), enable_work, enable_delayed_work.
+  // 6.10+ (flags.workDisable): disable_work(_sync), disable_delayed_work(_sync), enable_work, enable_delayed_work.
   op('disable_work', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_work(${workText(m, a)})`, a, b, true), disableWait),
   op('disable_delayed_work', [DELAYED_WORK_OPERAND, RET], (m, cpu, ctx, a, b) => cancelOp(m, cpu, ctx, `disable_delayed_work(${workText(m, a)})`, a, b, true), disableWait),
   op('disable_work_sync', [WORK_OPERAND, RET], (m, cpu, ctx, a, b) =>
@@ -1287,6 +1714,8 @@ export const WORKQUEUE_OPS: readonly OpSemantics[] = [
   op('destroy_workqueue', [WORKQUEUE_OPERAND], (m, cpu, ctx, a) =>
     wqWaitOp(m, cpu, ctx, `destroy_workqueue(${wqText(m, a)})`, a, WqWait.Destroy), { waitsFor: (m, _cpu, ctx, a) => wqWaitFor(m, ctx, a, `destroy_workqueue(${wqText(m, a)})`) }),
 ];
+
+export const WORKQUEUE_OPS: readonly OpSemantics[] = ALL_WORKQUEUE_OPS.map(since610);
 
 /** enable_work(): one disable less (work_offqd_enable); true when the count reaches 0. Queues nothing. */
 function enableOp(m: Machine, cpu: number, ctx: number, text: string, w: number, reg: number): string {
@@ -1319,10 +1748,41 @@ function cancelWaitFor(name: string) {
 
 // ------------------------------------------------------------ choices
 
+/** The workqueues a mayday of `pool` would wake the rescuer of now: their items wait on its worklist and their pwq is not on wq->maydays yet. */
+function maydaysDue(m: Machine, pool: number): number[] {
+  const T = topology(m);
+  const out: number[] = [];
+  for (const e of entries(m, worklistOf(pool))) {
+    if (e.work < 0) continue;
+    const q = m.s[workOff(m, e.work) + W_WQ]! - 1;
+    if (q >= 0 && T.wqRescuer[q]! >= 0 && (m.s[wqOff(m, q) + WQ_MAYDAYS]! & bit(pool)) === 0 && m.s[wqOff(m, q) + WQ_RESCUE_POOL] !== pool + 1 && !out.includes(q)) out.push(q);
+  }
+  return out;
+}
+
+/** WORKER_SLEEPING's events of a pool. */
+const enum PoolEvent {
+  /** wq_worker_sleeping → kick_pool: wake the first idle kworker. */
+  Kick = 0,
+  /** pool_mayday_timeout → send_mayday: wake the rescuers of the stalled pool's items. */
+  Mayday = 1,
+  /** maybe_create_worker's retry finds need_to_create_worker() false: the manager returns. */
+  ManagerReturns = 2,
+  /** wq_worker_tick: the running kworker hogs the CPU; CPU_INTENSIVE, kick_pool. */
+  CpuHog = 3,
+  /** maybe_create_worker's retry succeeds (a failure for now): the slot is filled, the manager returns. */
+  Created = 4,
+}
+
 /**
- * wq_worker_sleeping → kick_pool: the kworker running the pool's items
- * sleeps inside its work function while work is pending; the first idle
- * kworker is woken. A choice, offered on the CPU of the kworker to wake.
+ * Events of a pool that are not a step of a kworker: wq_worker_sleeping →
+ * kick_pool (the kworker running the pool's items sleeps inside its work
+ * function while work is pending; the first idle kworker is woken), and,
+ * under memory pressure, the manager's mayday timer (pool_mayday_timeout,
+ * while need_to_create_worker()), its return from maybe_create_worker
+ * once the need is gone (it retries every CREATE_COOLDOWN), and, after a
+ * failure for now, a retry that succeeds. Choices, on the CPU of the
+ * kworker concerned.
  */
 const WORKER_SLEEPING: ChoiceSource = {
   name: 'wq_worker_sleeping',
@@ -1331,16 +1791,58 @@ const WORKER_SLEEPING: ChoiceSource = {
     const T = topology(m);
     if (T.nworks === 0) return;
     for (let pool = 0; pool < T.poolWorkers.length; pool++) {
-      if (!needMoreWorker(m, pool, -1)) continue;
-      const k = firstIdle(m, pool);
-      if (k >= 0 && asleepIdle(m, k) && m.cpuOfCtx(T.workerTask[k]!) === cpu) out.push(m.choice(WORKER_SLEEPING, cpu, pool, 0));
+      if (needMoreWorker(m, pool, -1)) {
+        const k = firstIdle(m, pool);
+        if (k >= 0 && asleepIdle(m, k) && m.cpuOfCtx(T.workerTask[k]!) === cpu) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Kick));
+      }
+      if (hogOn(m, pool, cpu) >= 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.CpuHog));
+      if (!T.pressure) continue;
+      const manager = managerOf(m, pool);
+      if (manager < 0 || m.cpuOfCtx(T.workerTask[manager]!) !== cpu) continue;
+      if (!needToCreate(m, pool)) {
+        out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.ManagerReturns));
+        continue;
+      }
+      if (maydaysDue(m, pool).length > 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Mayday));
+      if (nextSlot(m, pool) >= 0) out.push(m.choice(WORKER_SLEEPING, cpu, pool, PoolEvent.Created));
     }
   },
-  apply(m, _cpu, pool) {
-    kick(m, pool);
-  },
-  label(m, _cpu, pool) {
+  apply(m, cpu, pool, variant) {
     const T = topology(m);
+    if (variant === PoolEvent.Kick) {
+      kick(m, pool);
+    } else if (variant === PoolEvent.CpuHog) {
+      const k = hogOn(m, pool, cpu);
+      m.w(workOff(m, currentWork(m, k)) + W_HOG, 1);
+      kick(m, pool);
+    } else if (variant === PoolEvent.Mayday) {
+      for (const q of maydaysDue(m, pool)) {
+        m.w(wqOff(m, q) + WQ_MAYDAYS, m.s[wqOff(m, q) + WQ_MAYDAYS]! | bit(pool));
+        const rescuer = T.workerTask[T.wqRescuer[q]!]!;
+        wakeAll(m, channel(Chan.Worker, rescuer));
+      }
+    } else if (variant === PoolEvent.Created) {
+      fillSlot(m, nextSlot(m, pool));
+      wakeAll(m, channel(Chan.Work, MANAGE_CHAN + pool));
+    } else {
+      wakeAll(m, channel(Chan.Work, MANAGE_CHAN + pool));
+    }
+  },
+  label(m, cpu, pool, variant) {
+    const T = topology(m);
+    if (variant === PoolEvent.CpuHog) {
+      const k = hogOn(m, pool, cpu);
+      return `wq_worker_tick: ${workerName(m, k)} has run ${funcName(m, currentWork(m, k))}() past wq_cpu_intensive_thresh_us without sleeping: CPU_INTENSIVE, kick_pool wakes ${workerName(m, firstIdle(m, pool))}`;
+    }
+    if (variant === PoolEvent.Mayday) {
+      return `pool_mayday_timeout: ${poolName(m, pool)} still cannot create a kworker: send_mayday wakes the rescuer of ${maydaysDue(m, pool).map((q) => wqName(m, q)).join(', ')}`;
+    }
+    if (variant === PoolEvent.Created) {
+      return `maybe_create_worker: ${workerName(m, managerOf(m, pool))} retries and create_worker() makes ${workerName(m, nextSlot(m, pool))} (memory was freed); it returns`;
+    }
+    if (variant === PoolEvent.ManagerReturns) {
+      return `maybe_create_worker: ${workerName(m, managerOf(m, pool))} finds no more need to create a kworker on ${poolName(m, pool)} and returns`;
+    }
     const k = firstIdle(m, pool);
     const sleepers = T.poolWorkers[pool]!.filter((z) => busy(m, z)).map((z) => workerName(m, z));
     return `wq_worker_sleeping: ${sleepers.join(', ') || 'no kworker'} off the CPU with work pending on ${poolName(m, pool)}: kick_pool wakes ${k >= 0 ? workerName(m, k) : 'nobody'}`;
@@ -1456,7 +1958,7 @@ export function workView(m: Machine, name: string): WorkView {
   return {
     pending: m.s[o + W_PENDING] !== 0,
     queued: m.s[o + W_TIMER] ? 'timer' : list >= LIST_INACTIVE ? 'inactive' : list >= LIST_SCHEDULED ? 'scheduled' : list > 0 ? 'worklist' : null,
-    pool: pool < 0 ? null : T.perWq ? m.p.tasks[T.workerTask[T.poolWorkers[pool]![0]!]!]!.name : T.poolCpu[pool]! < 0 ? 'unbound' : `cpu${T.poolCpu[pool]}`,
+    pool: pool < 0 ? null : T.perWq ? m.p.tasks[T.workerTask[T.poolWorkers[pool]![0]!]!]!.name : T.poolCpu[pool]! < 0 ? 'unbound' : `cpu${T.poolCpu[pool]}${pool > m.p.ncpu ? 'H' : ''}`,
     rank: m.s[o + W_RANK]!,
     canceling: m.s[o + W_CANCELER] !== 0,
     runningOn,
@@ -1485,7 +1987,14 @@ export const WORKQUEUE: Mechanism = {
   },
   choices: [WORKER_SLEEPING, DELAYED_WORK_TIMER],
   objects: WORKQUEUE_OBJECTS,
-  builtins: [{ name: 'worker_thread', ops: ['worker_thread'], live: (shape) => kworkers(shape).length > 0 }],
+  // live() is asked before the design's code and objects are compiled: only counts and flags here.
+  builtins: [
+    { name: 'worker_thread', ops: ['worker_thread'], live: (shape) => shape.objectCount('work') > 0 && !shape.flags.globalBH },
+    {
+      name: 'rescuer_thread', ops: ['rescuer_thread'],
+      live: (shape) => shape.memoryPressure === true && shape.objectCount('work') > 0 && shape.flags.wqModel === 'cmwq',
+    },
+  ],
   threads: kworkers,
   lockdepMapsHeld: workerMapsHeld,
 };

@@ -24,13 +24,24 @@ export const bitOf = (state: number, dir: number, read: number): number => state
 /** LOCK_USED, LOCK_USED_READ: "ever used". */
 export const LOCK_USED = 8;
 export const LOCK_USED_READ = 9;
-/** usage_str[] of lockdep.c, by bit. */
+/**
+ * A lock taken (not by trylock) in NMI context, for read or not: not a
+ * usage bit of the kernel (lockdep is off in NMI, __nmi_enter's
+ * lockdep_off) but what verify_lock_unused checks there; kdefer keeps it
+ * as a fact beside the usage bits.
+ */
+export const IN_NMI = 10;
+export const IN_NMI_READ = 11;
+/** usage_str[] of lockdep.c, by bit; IN-NMI is its string for verify_lock_unused ("abused as string storage"). */
 export const USAGE_STR = [
   'IN-HARDIRQ-W', 'IN-HARDIRQ-R', 'HARDIRQ-ON-W', 'HARDIRQ-ON-R',
   'IN-SOFTIRQ-W', 'IN-SOFTIRQ-R', 'SOFTIRQ-ON-W', 'SOFTIRQ-ON-R',
-  'INITIAL USE', 'INITIAL READ USE',
+  'INITIAL USE', 'INITIAL READ USE', 'IN-NMI', 'IN-NMI',
 ] as const;
+/** The kernel's usage bits (LOCK_USAGE_STATES plus USED, USED_READ). */
 export const USAGE_BITS = 10;
+/** The facts kept per class: the usage bits and the two NMI facts. */
+export const FACT_BITS = 12;
 
 
 // -------------------------------------------------------------- records

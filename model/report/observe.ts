@@ -20,13 +20,14 @@ import { replay } from '../explore/replay.ts';
 import type { Violation } from '../explore/outcome.ts';
 import {
   C_BH, C_CURTASK, C_DEPTH, C_HARDIRQ, C_IRQS_OFF, C_KSOFTIRQD, C_PENDING, C_PREEMPT, C_SERVING,
-  ContextStatus, FrameKind, H_VIOL_CTX, H_VIOL_KIND, L_OWNER, X_AUX2, X_CALLS, X_HELD, X_ID, X_KIND, X_PC, X_PHASE, X_READ_NEST, X_STATUS,
+  ContextStatus, FrameKind, H_VIOL_CTX, H_VIOL_KIND, L_OWNER, X_AUX2, X_CALLS, X_HELD, X_ID, X_KIND, X_PC, X_PHASE, X_STATUS,
 } from '../kernel/layout.ts';
 import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import { OPS } from '../kernel/registry.ts';
 import { CHOICE_RUN, choiceCpu, choiceKind } from '../kernel/semantics.ts';
+import { holdCount } from '../kernel/held-locks.ts';
 
 /** The kind of an execution context, as the reports name it. */
 export type ContextKind = 'task' | 'hardirq' | 'softirq' | 'ksoftirqd';
@@ -189,10 +190,7 @@ class Observer {
 
   /** How many references `ctx` holds on `lock` in state `s` (read recursion counts each). */
   holdCount(s: Int32Array, ctx: number, lock: number): number {
-    const o = this.m.ctxOff(ctx);
-    if ((s[o + X_HELD]! & (1 << lock)) === 0) return 0;
-    const nest = lock < 8 ? (s[o + X_READ_NEST]! >>> (4 * lock)) & 0xf : 0;
-    return 1 + nest;
+    return holdCount(this.m.L, s, this.m.ctxOff(ctx), lock);
   }
 
   /** Diff every context's holds between two states into acquire/release events, in lock order. */
@@ -202,7 +200,7 @@ class Observer {
     const nlocks = m.p.locks.length;
     for (let ctx = 0; ctx < m.L.nctx; ctx++) {
       const o = m.ctxOff(ctx);
-      if (s0[o + X_HELD] === s1[o + X_HELD] && s0[o + X_READ_NEST] === s1[o + X_READ_NEST]) continue;
+      if (s0[o + X_HELD] === s1[o + X_HELD] && sameWords(s0, s1, o + m.L.readNestBase, o + m.L.ctxSize)) continue;
       for (let lock = 0; lock < nlocks; lock++) {
         const before = this.holdCount(s0, ctx, lock);
         const after = this.holdCount(s1, ctx, lock);
@@ -399,4 +397,10 @@ export function observeSchedule(p: Program, choices: readonly number[]): Schedul
 /** The CPU views before step `index` (1-based): the initial views for step 1. */
 export function cpusBefore(view: ScheduleView, index: number): readonly CpuView[] {
   return index <= 1 ? view.initial : view.steps[index - 2]!.cpus;
+}
+
+/** Whether words [from, to) of two states are equal. */
+function sameWords(a: Int32Array, b: Int32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -21,7 +21,7 @@ describe('deferred-work-pipeline', () => {
 
   it('is verified exhaustively on 2 CPUs, ≤2 dev interrupts, ≤1 timer tick', () => {
     expect(verdict.status).toBe('verified');
-    expect(boundsText(verdict.bounds)).toBe('2 CPUs, ≤2 dev interrupts, ≤1 timer tick, profile modern, preempt none');
+    expect(boundsText(verdict.bounds)).toBe('2 CPUs, ≤2 dev interrupts, ≤1 timer tick, profile modern (6.12+), preempt none');
     expect(verdict.stats.states).toBeGreaterThan(10_000);
   });
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUG_ON, check, compile, defineDesign, eq, exhaustive, inc, local_bh_disable, local_bh_enable, lt, Machine, randomSearch,
-  raise_softirq, replay, spin_lock, spin_unlock, v, while_, type Design,
+  raise_softirq, replay, shortestViolation, spin_lock, spin_unlock, v, while_, type Design,
 } from '../../model/index.ts';
 import { walkReachable } from '../helpers/reachable.ts';
 
@@ -63,6 +63,26 @@ describe('exhaustive', () => {
     const v = check(twoCpus, { maxStates: 10 });
     expect(v.status).toBe('bounded-out');
     expect(v.bounds.maxStates).toBe(10);
+  });
+
+  it('the state limit is exact: a design of exactly N states verifies within N; past N it stops at N + 1 and says more than N', () => {
+    // The depth-first search stores fewer states than walkReachable visits (it fuses private steps and
+    // reduces by partial order), so N is what it stores itself.
+    const n = exhaustive(compile(twoCpus), {}).stats.states;
+    const exact = exhaustive(compile(twoCpus), { maxStates: n });
+    expect([exact.status, exact.stats.states]).toEqual(['verified', n]);
+    const over = exhaustive(compile(twoCpus), { maxStates: n - 1 });
+    expect([over.status, over.stats.states]).toEqual(['bounded-out', n]);
+    expect(over.boundedOut).toBe(`state limit reached: more than ${n - 1} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`);
+    const m = exhaustive(compile(straightLine), {}).stats.states;
+    expect(exhaustive(compile(straightLine), { maxStates: m }).status).toBe('verified');
+    const one = exhaustive(compile(straightLine), { maxStates: m - 1 });
+    expect([one.status, one.stats.states, one.boundedOut]).toEqual(['bounded-out', m, `state limit reached: more than ${m - 1} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`]);
+    // The breadth-first search for shortest schedules counts the same way (it stores every state walkReachable does).
+    const b = walkReachable(twoCpus, {}).states;
+    expect(shortestViolation(compile(twoCpus), { maxStates: b }).status).toBe('verified');
+    const bfs = shortestViolation(compile(twoCpus), { maxStates: b - 1 });
+    expect([bfs.status, bfs.stats.states, bfs.boundedOut]).toEqual(['bounded-out', b, `state limit reached: more than ${b - 1} distinct states in the shortest-schedule search`]);
   });
 
   it('still returns a violation it reaches within the state limit', () => {

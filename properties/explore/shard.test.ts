@@ -137,6 +137,29 @@ describe('the worker pool', () => {
     }
   });
 
+  it('the pool honours the memory bound, reports progress from its threads and switches reductions off', async () => {
+    const pool = new ExhaustiveWorkers(2);
+    try {
+      // A bound below what the process already holds: a shard ends bounded-out naming it at its first memory
+      // check (every 65,536 states: a design whose shards store more), never a crash.
+      const tight = (await pool.search(program('deferred-work-pipeline'), { serialStates: 0, maxMemory: 1 << 20 })).result;
+      expect(tight.status).toBe('bounded-out');
+      expect(tight.boundedOut).toMatch(/^memory bound reached: .* against the bound of 1 MiB, .* \(shard \d\/2\)$/);
+      // Progress: the states of both threads, summed, never more than the merged total.
+      const seen: number[] = [];
+      const r = (await pool.search(program(VERIFIED), { serialStates: 0, progress: (states) => seen.push(states) })).result;
+      expect(r.status).toBe('verified');
+      for (const n of seen) expect(n).toBeLessThanOrEqual(r.stats.states);
+      // --no-por, --no-symmetry, --no-fusion reach the workers: more states, the same verdict.
+      const off = (await pool.search(program(VERIFIED), { serialStates: 0, por: false, symmetry: false, fusion: false })).result;
+      expect(off.status).toBe('verified');
+      expect(off.stats.states).toBeGreaterThan(r.stats.states);
+      expect(off.stats.reductions).toMatchObject({ por: false, fusion: false });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('1 worker is the one-thread search itself', async () => {
     const pool = new ExhaustiveWorkers(1);
     const r = await pool.search(program(VERIFIED));

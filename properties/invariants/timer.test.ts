@@ -6,12 +6,15 @@
  * ticks at any point.
  *
  *  TM1  the callback runs in softirq context, never before jiffies >= expires;
- *  TM2  it runs on the CPU of the base the timer sits on at expiry;
+ *  TM2  it runs on the CPU of the base the timer sits on at expiry, or, with
+ *       timer pull (≥6.9), on another CPU that collected it while its own
+ *       CPU was idle, if it is neither pinned nor deferrable;
  *  TM3  a timer never runs concurrently with itself;
  *  TM4  inside the callback timer_pending() is false, and the callback may re-arm.
  *
  * Every step is checked against the state before it: a callback starts when
- * a CPU appears in the timer's running set (base->running_timer).
+ * a CPU appears in the timer's running set (base->running_timer), on the
+ * CPU that took the step.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -19,8 +22,12 @@ import {
   add_timer_on, BUG_ON, check, compile, defineDesign, del_timer, if_, inc, lt, Machine, mod_timer, not, r, timer_pending, v,
   type Design,
 } from '../../model/index.ts';
-import { C_SERVING, FrameKind, H_JIFFIES, H_VIOL_KIND, X_KIND } from '../../model/kernel/layout.ts';
+import {
+  C_CURTASK, C_DEPTH, C_KSOFTIRQD, C_SERVING, ContextStatus, FrameKind, H_JIFFIES, H_VIOL_KIND, X_KIND, X_STATUS,
+} from '../../model/kernel/layout.ts';
+import { choiceCpu } from '../../model/kernel/semantics.ts';
 import { TimerState, timerView, type TimerView } from '../../model/kernel/timer.ts';
+import { walkReachable } from '../helpers/reachable.ts';
 
 /** Longest schedule followed; the designs below end well before. */
 const MAX_STEPS = 3000;
@@ -56,6 +63,8 @@ const exercise: Design = defineDesign({
 interface Observed {
   /** Callback starts, per timer. */
   starts: Record<string, number>;
+  /** Starts on another CPU than the timer's base (timer pull). */
+  pulled: number;
   /** Starts on a CPU other than the one that armed it last (the base moved or was kept). */
   rearmedWhileRunning: number;
   maxRunning: number;
@@ -66,12 +75,67 @@ const views = (m: Machine, s: Int32Array, names: readonly string[]): Record<stri
   return Object.fromEntries(names.map((t) => [t, timerView(m, t)]));
 };
 
+/** A CPU the idle task has: no task, no frame, nothing runnable, ksoftirqd asleep (timer.ts cpuIdle). */
+const idle = (m: Machine, s: Int32Array, cpu: number): boolean => {
+  m.s = s;
+  const co = m.cpuOff(cpu);
+  if (s[co + C_CURTASK] !== -1 || s[co + C_DEPTH] !== 0 || s[co + C_KSOFTIRQD] !== 0) return false;
+  return m.p.tasks.every((_, t) => m.cpuOfCtx(t) !== cpu || ![ContextStatus.Runnable, ContextStatus.NotStarted].includes(s[m.ctxOff(t) + X_STATUS]!));
+};
+
 /** The frame kind on top of `cpu`. */
 const topKind = (m: Machine, s: Int32Array, cpu: number): number => {
   m.s = s;
   const ctx = m.top(cpu);
   return ctx < 0 ? 0 : s[m.ctxOff(ctx) + X_KIND]!;
 };
+
+/**
+ * Check TM1–TM4 across one step `s` --choice--> `t`: the first broken
+ * invariant, described, or null; `seen` collects what was exercised.
+ */
+function brokenAt(m: Machine, names: readonly string[], s: Int32Array, choice: number, t: Int32Array, seen: Observed): string | null {
+  const label = m.label(s, choice);
+  if (t[H_VIOL_KIND] !== 0) return `violation at ${label}`;
+  const before = views(m, s, names);
+  const after = views(m, t, names);
+  const runner = choiceCpu(choice);
+  for (const name of names) {
+    const b = before[name]!;
+    const a = after[name]!;
+    // TM3: base->running_timer is this timer on at most one CPU.
+    if (a.runningOn.length > 1) return `TM3: ${name} runs on cpu${a.runningOn.join(' and cpu')} after: ${label}`;
+    seen.maxRunning = Math.max(seen.maxRunning, a.runningOn.length);
+    // TM2 (≥6.9): collected by another CPU only while global and its own CPU idle. A run
+    // collects its due timers and starts the first in one step, so the collector is the
+    // step's CPU when the timer goes straight from queued to running.
+    const started = a.runningOn.some((c) => !b.runningOn.includes(c));
+    const collector = a.collector >= 0 ? a.collector : started ? runner : -1;
+    if (b.state === TimerState.Queued && collector >= 0 && collector !== b.base) {
+      if (!m.p.flags.timerPull) return `TM2: ${name} sat on cpu${b.base}'s base but cpu${collector} collected it: ${label}`;
+      if (b.pinned || !idle(m, s, b.base)) return `TM2: cpu${collector} pulled ${name} from cpu${b.base}, which is ${b.pinned ? 'pinned' : 'not idle'}: ${label}`;
+    }
+    for (const base of a.runningOn.filter((c) => !b.runningOn.includes(c))) {
+      seen.starts[name] = (seen.starts[name] ?? 0) + 1;
+      // TM1: in softirq context, on a serving softirq frame, at or after its expiry.
+      const kind = topKind(m, t, runner);
+      if (t[m.cpuOff(runner) + C_SERVING] !== 1 || (kind !== FrameKind.Softirq && kind !== FrameKind.Ksoftirqd)) {
+        return `TM1: ${name}'s callback started outside softirq context: ${label}`;
+      }
+      if (t[H_JIFFIES]! < b.expires) return `TM1: ${name} started at jiffies ${t[H_JIFFIES]} < expires ${b.expires}: ${label}`;
+      // TM2: on the CPU of the base it sat on at expiry, unless that CPU's run of it was pulled (checked at collection).
+      if (base !== b.base) return `TM2: ${name} sat on cpu${b.base}'s base but base cpu${base} ran it: ${label}`;
+      if (runner !== base) {
+        if (b.collector >= 0 && b.collector !== runner) return `TM2: ${name} ran on cpu${runner}, not the CPU that collected it: ${label}`;
+        seen.pulled++;
+      }
+      // TM4: detached before its callback runs.
+      if (a.state !== TimerState.Idle) return `TM4: ${name} still pending as its callback starts: ${label}`;
+    }
+  }
+  if (label.includes('(stays: cpu')) seen.rearmedWhileRunning++;
+  return null;
+}
 
 /**
  * Follow `picks` (then the first enabled choice) to the end, checking TM1–TM4
@@ -86,38 +150,15 @@ function brokenInvariant(design: Design, picks: readonly number[], seen: Observe
     const en = m.enabled(s);
     if (en.length === 0) return null;
     const choice = en[i < picks.length ? picks[i]! % en.length : 0]!;
-    const label = m.label(s, choice);
-    const before = views(m, s, names);
     const t = m.step(s, choice);
-    if (t[H_VIOL_KIND] !== 0) return `violation at ${label}: ${m.message}`;
-    const after = views(m, t, names);
-    for (const name of names) {
-      const b = before[name]!;
-      const a = after[name]!;
-      // TM3: base->running_timer is this timer on at most one CPU.
-      if (a.runningOn.length > 1) return `TM3: ${name} runs on cpu${a.runningOn.join(' and cpu')} after: ${label}`;
-      seen.maxRunning = Math.max(seen.maxRunning, a.runningOn.length);
-      for (const cpu of a.runningOn.filter((c) => !b.runningOn.includes(c))) {
-        seen.starts[name] = (seen.starts[name] ?? 0) + 1;
-        // TM1: in softirq context, on a serving softirq frame, at or after its expiry.
-        const kind = topKind(m, t, cpu);
-        if (t[m.cpuOff(cpu) + C_SERVING] !== 1 || (kind !== FrameKind.Softirq && kind !== FrameKind.Ksoftirqd)) {
-          return `TM1: ${name}'s callback started outside softirq context: ${label}`;
-        }
-        if (t[H_JIFFIES]! < b.expires) return `TM1: ${name} started at jiffies ${t[H_JIFFIES]} < expires ${b.expires}: ${label}`;
-        // TM2: on the CPU of the base it sat on at expiry.
-        if (cpu !== b.base) return `TM2: ${name} sat on cpu${b.base}'s base but ran on cpu${cpu}: ${label}`;
-        // TM4: detached before its callback runs.
-        if (a.state !== TimerState.Idle) return `TM4: ${name} still pending as its callback starts: ${label}`;
-      }
-    }
-    if (label.includes('(stays: cpu')) seen.rearmedWhileRunning++;
+    const broken = brokenAt(m, names, s, choice, t, seen);
+    if (broken) return broken;
     s = t;
   }
   return `schedule ran past ${MAX_STEPS} steps`;
 }
 
-const noSeen = (): Observed => ({ starts: {}, rearmedWhileRunning: 0, maxRunning: 0 });
+const noSeen = (): Observed => ({ starts: {}, pulled: 0, rearmedWhileRunning: 0, maxRunning: 0 });
 
 const picksArb = fc.array(fc.nat({ max: 0xffff }), { maxLength: 200 });
 
@@ -134,6 +175,39 @@ describe('timer invariants over random schedules (TM1–TM4)', () => {
     expect(seen.starts['poll']!).toBeGreaterThan(200);
     expect(seen.rearmedWhileRunning).toBeGreaterThan(0);
     expect(seen.maxRunning).toBe(1);
+  });
+
+  it('with timer pull (≥6.9) they hold too, and callbacks of an idle CPU\'s timers run on the busy one', () => {
+    // cpu0 arms and goes idle; cpu1 stays busy, so its ticks pull cpu0's global timers (poll, wd), not the pinned one.
+    const pull: Design = {
+      ...exercise, name: 'timer-pull-invariants', irqs: [], options: { ticks: 2 },
+      timers: { poll: { func: 'poll_fn' }, wd: { func: 'wd_fn' }, pinned: { func: 'safe_fn', flags: ['PINNED'] } },
+      tasks: [
+        { name: 'a', cpu: 0, body: [mod_timer('poll', 1), mod_timer('wd', 1), mod_timer('pinned', 1)] },
+        { name: 'b', cpu: 1, body: [inc('safe_runs'), inc('safe_runs'), inc('safe_runs')] },
+      ],
+    };
+    // Every transition of every reachable state (an exact walk), not a sample.
+    const seen = noSeen();
+    const names = Object.keys(pull.timers ?? {});
+    const problems: string[] = [];
+    walkReachable(pull, { step: (m, before, choice, after) => {
+      const broken = brokenAt(m, names, before, choice, after, seen);
+      if (broken) problems.push(broken);
+    } });
+    expect(problems.slice(0, 3)).toEqual([]);
+    expect(seen.pulled).toBeGreaterThan(0);
+    expect(seen.starts['pinned'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('before 6.9 (profile 6.6) nothing is pulled: every callback runs on its base\'s CPU', () => {
+    const seen = noSeen();
+    fc.assert(fc.property(picksArb, (picks) => {
+      const broken = brokenInvariant({ ...exercise, profile: '6.6' }, picks, seen);
+      if (broken) throw new Error(broken);
+    }), { numRuns: 100, seed: 20251122 });
+    expect(seen.starts['wd'] ?? 0).toBeGreaterThan(0);
+    expect(seen.pulled).toBe(0);
   });
 
   it('TM4 as the callback sees it (BUG_ON(timer_pending) at entry, BUG_ON(!timer_pending) after re-arming) holds in every schedule of cpu0\'s task', () => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  check, defineDesign, if_, inc, local_bh_disable, local_bh_enable, local_irq_disable, local_irq_enable,
+  BUG_ON, check, dec, defineDesign, if_, inc, ne, repeat, v, local_bh_disable, local_bh_enable, local_irq_disable, local_irq_enable,
   local_irq_restore, local_irq_save, __raise_softirq_irqoff, read_lock, read_lock_bh, read_lock_irq,
   read_lock_irqsave, read_trylock, read_unlock, read_unlock_bh, read_unlock_irq, read_unlock_irqrestore,
   spin_lock, spin_lock_bh, spin_lock_irq, spin_lock_irqsave, spin_trylock, spin_trylock_bh, spin_trylock_irq,
@@ -293,6 +293,40 @@ describe('lock misuse', () => {
       expect(v.violation?.choices.length).toBe((body[0]!.op.endsWith('_bh') ? 2 : 1) + 1);
     });
   }
+
+  it('read_lock(X); write_lock(X) in one context: the writer waits for its own read hold, and the report says so', () => {
+    const body = [read_lock('R'), write_lock('R'), write_unlock('R'), read_unlock('R')];
+    for (const flags of [{}, { rwlock: 'reader-biased' as const }]) {
+      const v = check(oneTask(body, { flags }));
+      expect(v.violation?.kind).toBe('deadlock');
+      expect(v.violation?.message).toBe(
+        'WARNING: possible recursive locking detected\n' +
+        '  task t: write_lock(&R) while it holds &R for read: it spins on itself forever');
+      expect(v.violation?.choices).toHaveLength(2);
+    }
+  });
+
+  it('read recursion is counted exactly for any lock and any depth: the 12th lock, read 20 times, released by the 20th read_unlock', () => {
+    const locks = Object.fromEntries([...Array(12).keys()].map((i) => [`L${i}`, i % 2 === 0 ? 'spinlock' : 'rwlock'] as const));
+    const d = (reads: number, unlocks: number): Design => oneTask([repeat(reads, [read_lock('L11')]), repeat(unlocks, [read_unlock('L11')])], { locks });
+    expect(check(d(20, 20)).status).toBe('verified');
+    const leak = check(d(20, 19));
+    expect(leak.violation?.kind).toBe('lock-leak');
+    expect(leak.violation?.message).toContain('&L11');
+    const over = check(d(20, 21));
+    expect(over.violation?.kind).toBe('lock-misuse');
+    expect(over.violation?.trace.filter((l) => l.includes('read_unlock')).length).toBe(21);
+    // A writer on another CPU gets the lock only after the last of the 20 read_unlocks
+    // (reader-biased: with qrwlock the 2nd read_lock would queue behind the waiting writer, B17).
+    const writer = defineDesign({
+      name: 'deep-read-then-writer', cpus: 2, locks, vars: { readers: 0 }, flags: { rwlock: 'reader-biased' },
+      tasks: [
+        { name: 't', cpu: 0, body: [repeat(20, [read_lock('L11')]), inc('readers'), repeat(19, [read_unlock('L11')]), dec('readers'), read_unlock('L11')] },
+        { name: 'w', cpu: 1, body: [write_lock('L11'), BUG_ON(ne(v('readers'), 0)), write_unlock('L11')] },
+      ],
+    });
+    expect(check(writer).status).toBe('verified');
+  });
 
   it('read recursion in one context with no writer is allowed', () => {
     const v = check(oneTask([read_lock('R'), read_lock('R'), read_unlock('R'), read_unlock('R')]));

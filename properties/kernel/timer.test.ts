@@ -136,17 +136,22 @@ describe('arming (__mod_timer, add_timer, add_timer_on)', () => {
     expect(view(s)).toMatchObject({ state: TimerState.Queued, base: 1 });
   });
 
-  it('a non-pinned timer armed from an interrupt on an idle CPU may go to a busy CPU (NOHZ target); a PINNED one stays', () => {
+  it('before 6.9: a non-pinned timer armed from an interrupt on an idle CPU may go to a busy CPU (NOHZ target); a PINNED one stays', () => {
     const irqs = [{ name: 'eth0', cpus: [1], handler: [mod_timer('t', 1)] }];
     const body = [inc('x'), inc('x')];
-    const free = new Schedule(design([task('a', 0, body)], { irqs })).take('cpu1: eth0 interrupt arrives');
+    const free = new Schedule(design([task('a', 0, body)], { irqs, profile: '6.6' })).take('cpu1: eth0 interrupt arrives');
     expect(free.enabledLabels().filter((l) => l.includes('[hardirq eth0]: mod_timer'))).toEqual([
       'cpu1 [hardirq eth0]: mod_timer(&t, jiffies + 1): expires 1, on cpu1\'s base → 0',
       'cpu1 [hardirq eth0]: mod_timer(&t, jiffies + 1): expires 1, on cpu0\'s base (NOHZ target: this CPU is idle) → 0',
     ]);
-    const pinned = new Schedule(design([task('a', 0, body)], { irqs, timers: { t: { func: 't_fn', flags: ['PINNED'] } } }))
+    const pinned = new Schedule(design([task('a', 0, body)], { irqs, profile: '6.6', timers: { t: { func: 't_fn', flags: ['PINNED'] } } }))
       .take('cpu1: eth0 interrupt arrives');
     expect(pinned.enabledLabels().filter((l) => l.includes('mod_timer'))).toHaveLength(1);
+    // ≥6.9 (get_timer_this_cpu_base): always the local base; an idle CPU's timer is pulled at expiry instead.
+    const pull = new Schedule(design([task('a', 0, body)], { irqs })).take('cpu1: eth0 interrupt arrives');
+    expect(pull.enabledLabels().filter((l) => l.includes('[hardirq eth0]: mod_timer'))).toEqual([
+      'cpu1 [hardirq eth0]: mod_timer(&t, jiffies + 1): expires 1, on cpu1\'s base → 0',
+    ]);
   });
 
   it('add_timer on a pending timer: WARN_ON_ONCE since 6.2, BUG_ON before, "added twice" in 2.4', () => {
@@ -334,6 +339,74 @@ describe('expiry (__run_timers, expire_timers, call_timer_fn)', () => {
   });
 });
 
+describe('timer pull (≥6.9, kernel/time/timer_migration.c, flags.timerPull)', () => {
+  /** cpu0 arms `t` and goes idle; cpu1 runs `busy`. */
+  const idleArmer = (extra: Partial<Design> = {}, busy: readonly Stmt[] = [inc('x'), inc('x')]): Design =>
+    design([task('armer', 0, [mod_timer('t', 1)]), task('busy', 1, busy)], { options: { ticks: 1 }, ...extra });
+
+  it('an idle CPU\'s due global timer is expired by a busy CPU from its own TIMER softirq (tmigr_handle_remote → timer_expire_remote)', () => {
+    const s = new Schedule(idleArmer()).run('cpu0 [task armer]: mod_timer', 'cpu0 [task armer]: return');
+    // The idle timekeeper may wake for its own timer, or stay idle (NOHZ) and leave it to the hierarchy.
+    expect(s.enabledLabels().filter((l) => l.startsWith('cpu0: timer tick'))).toEqual([
+      'cpu0: timer tick: jiffies 0 → 1, run_local_timers raises TIMER_SOFTIRQ',
+      'cpu0: timer tick: jiffies 0 → 1; cpu0 stays idle (NOHZ), its global timers left to the timer migration hierarchy',
+    ]);
+    s.take('cpu0 stays idle');
+    expect(s.cpu(0, C_PENDING)).toBe(0);
+    s.take('cpu1: timer tick (jiffies 1), run_local_timers raises TIMER_SOFTIRQ (tmigr_requires_handle_remote: due timers of idle cpu0)');
+    s.run('cpu1 [softirq]: __do_softirq: run TIMER handler');
+    s.take('cpu1 [softirq TIMER]: __run_timers (jiffies 1): &t (cpu0 is idle: timer_expire_remote(0)) expired; running_timer = &t, call t_fn()');
+    expect(s.topName(1)).toBe('timer t');
+    // running_timer is cpu0's base's: del_timer_sync and re-arming find it there.
+    expect(view(s).runningOn).toEqual([0]);
+    expect(view(s).base).toBe(0);
+  });
+
+  it('before 6.9 the same timer only ever runs on cpu0, its base\'s CPU', () => {
+    expect(reachesInOrder(idleArmer({ profile: '6.6' }), ['cpu1 [softirq TIMER]: __run_timers'])).toBe(false);
+    expect(reachesInOrder(idleArmer(), ['cpu1 [softirq TIMER]: __run_timers (jiffies 1): &t (cpu0 is idle'])).toBe(true);
+  });
+
+  it('pinned (TIMER_PINNED, or add_timer_on since 6.9) and deferrable timers are never pulled', () => {
+    for (const flags of [['PINNED'], ['DEFERRABLE']] as const) {
+      expect(reachesInOrder(idleArmer({ timers: { t: { func: 't_fn', flags: [...flags] } } }), ['timer_expire_remote'])).toBe(false);
+    }
+    const on = design([task('armer', 0, [add_timer_on('t', 1, 0)]), task('busy', 1, [inc('x'), inc('x')])], { options: { ticks: 1 } });
+    expect(reachesInOrder(on, ['timer_expire_remote'])).toBe(false);
+    const s = new Schedule(on).take('add_timer_on');
+    expect(view(s).pinned).toBe(true);
+    expect(view(new Schedule({ ...on, profile: '6.6' }).take('add_timer_on')).pinned).toBe(false);
+  });
+
+  it('a CPU with a runnable task or a pending ksoftirqd is not idle: nothing is pulled from it', () => {
+    // cpu0 still has a task to run after the armer: it is busy, and expires its timer itself.
+    const busy0 = design([task('armer', 0, [mod_timer('t', 1)]), task('next', 0, [inc('x')]), task('busy', 1, [inc('x'), inc('x')])], { options: { ticks: 1 } });
+    expect(reachesInOrder(busy0, ['cpu0 [task armer]: return', 'cpu1 [softirq TIMER]: __run_timers (jiffies 1): &t (cpu0 is idle', '[task next]'])).toBe(false);
+  });
+
+  it('a base is expired by one CPU at a time: while cpu1 runs cpu0\'s global timers, cpu0 collects none of them', () => {
+    const two = idleArmer({ timers: { t: { func: 't_fn' }, u: { func: 't_fn' } } });
+    const both = { ...two, tasks: [task('armer', 0, [mod_timer('t', 1), mod_timer('u', 1)]), task('busy', 1, [inc('x'), inc('x')])] };
+    const s = new Schedule(both).run('cpu0 [task armer]: mod_timer(&t', 'cpu0 [task armer]: mod_timer(&u', 'cpu0 [task armer]: return', 'cpu0 stays idle');
+    s.run('cpu1: timer tick', 'cpu1 [softirq]: __do_softirq: run TIMER handler');
+    s.take('&t (cpu0 is idle: timer_expire_remote(0)), &u (cpu0 is idle: timer_expire_remote(0)) expired; running_timer = &t');
+    expect([view(s, 'u').state, view(s, 'u').collector]).toEqual([TimerState.Expiring, 1]);
+  });
+
+  it('the design of issue 12: a timer armed by an idle CPU deadlocks on 6.12 against a plain spin_lock holder elsewhere; verified on 6.6', () => {
+    const d = defineDesign({
+      name: 'timer-remote-expiry-rule', cpus: 2, options: { ticks: 2 }, locks: { L: 'spinlock' }, vars: { x: 0 }, timers: { t: { func: 'fn' } },
+      functions: { fn: [spin_lock('L'), inc('x'), spin_unlock('L')] },
+      tasks: [task('armer', 0, [mod_timer('t', 1)]), task('user', 1, [spin_lock('L'), inc('x'), spin_unlock('L')])],
+    });
+    const v612 = check({ ...d, profile: '6.12' });
+    expect(v612.violation?.kind).toBe('deadlock');
+    expect(v612.violation?.message).toMatch(/^AA deadlock on cpu1: timer t spins on a lock held by a context it interrupted \(task user ⇄ timer t\)/);
+    expect(v612.kernel).toBe('6.12 (6.12+)');
+    expect(check({ ...d, profile: '6.6' }).status).toBe('verified');
+  });
+});
+
 describe('2.4: one global timer list, run by TIMER_BH (flags.globalBH)', () => {
   const old = (tasks: Design['tasks'], extra: Partial<Design> = {}): Design => design(tasks, { profile: '2.4', ...extra });
 
@@ -435,8 +508,11 @@ describe('the catalogue\'s timer designs fail for the reason they are about, and
   it('B9 case c: the cycle runs through the device interrupt stacked on the callback; with TIMER_IRQSAFE it cannot stack there', () => {
     expect(cycleOf(catalogue('del_timer_sync-under-spin_lock_irq'))).toEqual(['cpu0 task remove', 'cpu1 hardirq dev', 'cpu1 timer dev->timer']);
     const fixed = catalogue('del_timer_sync-under-spin_lock_irq-irqsafe');
-    expect(reachesInOrder(fixed, ['call timer_fn() with irqs off', 'cpu1: dev interrupt arrives', 'timer_fn() returned'])).toBe(false);
+    // Where the callback runs on cpu1 (always before 6.9), the interrupt cannot come on top of it.
+    expect(reachesInOrder({ ...fixed, profile: '6.6' }, ['call timer_fn() with irqs off', 'cpu1: dev interrupt arrives', 'timer_fn() returned'])).toBe(false);
     expect(reachesInOrder(fixed, ['[task remove]: spin_lock_irq(&dev->lock)', 'call timer_fn()', '[task remove]: del_timer_sync(&dev->timer)'])).toBe(true);
+    // Since 6.9 cpu0 may pull it from an idle cpu1, where the interrupt then comes harmlessly, beside it.
+    expect(reachesInOrder(fixed, ['cpu0 [softirq TIMER]: __run_timers (jiffies 1): &dev->timer (cpu1 is idle', 'cpu1: dev interrupt arrives', 'timer_fn() returned'])).toBe(true);
   });
 
   it('B10: KASAN or ODEBUG for each teardown that does not wait or does not stop re-arming; the fixes still race with the callback', () => {

@@ -8,11 +8,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BUG_ON, cancel_delayed_work, cancel_delayed_work_sync, cancel_work, cancel_work_sync, check, compile, dec,
+  assign, boundsText, BUG_ON, cancel_delayed_work, cancel_delayed_work_sync, cancel_work, cancel_work_sync, check, compile, dec,
   defineDesign, DesignError, destroy_workqueue, drain_workqueue, eq, flush_delayed_work, flush_scheduled_work, flush_work,
   flush_workqueue, gt, if_, inc, kfree, local_bh_disable, local_bh_enable, local_irq_disable, mod_delayed_work,
   msleep, mutex_lock, mutex_unlock, queue_delayed_work, queue_work, queue_work_on, r, schedule_delayed_work, schedule_work,
-  schedule_work_on, spin_lock, spin_unlock, v, type Design, type Stmt,
+  schedule_work_on, spin_lock, spin_unlock, v, wait_for_completion, complete_all, while_, type Design, type Stmt,
 } from '../../model/index.ts';
 import { C_BH, C_IRQS_OFF, C_PREEMPT, ContextStatus, T_CHANNEL, X_STATUS } from '../../model/kernel/layout.ts';
 import { Chan, channel } from '../../model/kernel/scheduler.ts';
@@ -56,6 +56,33 @@ describe('kworkers and pools', () => {
     for (const k of ['kworker/0:0', 'kworker/0:1', 'kworker/1:0', 'kworker/1:1', 'kworker/u4:0', 'kworker/u4:1']) expect(idle(s, k)).toBe(true);
     // cpu0's only runnable task starts at once, as without kworkers.
     expect(s.topName(0)).toBe('task a');
+  });
+
+  it('a pool gets a kworker for each work item that may be queued to it, two at least (kick_pool finds one whenever its running ones all sleep)', () => {
+    const three = design([task('a', 0, [schedule_work('w'), schedule_work('w2'), queue_work_on(1, 'wq', 'w3'), queue_work('uwq', 'w3')])], {
+      workqueues: { wq: {}, uwq: { flags: ['UNBOUND'] } },
+      works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' }, w3: { func: 'w_fn' } },
+    });
+    // cpu0's pool may get w and w2; cpu1's w, w2 and w3 (queue_work_on(1)); the unbound pool w3.
+    expect(compile(three).tasks.map((t) => t.name)).toEqual([
+      'a', 'kworker/0:0', 'kworker/0:1', 'kworker/1:0', 'kworker/1:1', 'kworker/1:2', 'kworker/u4:0', 'kworker/u4:1',
+    ]);
+  });
+
+  it('three items that each wait for the last one all run: the pool grows to a third kworker (wq-third-worker)', () => {
+    const d = design([task('probe', 0, [schedule_work('w'), schedule_work('w2'), schedule_work('w3')])], {
+      cpus: 1, completions: { go: {} },
+      works: { w: { func: 'waits' }, w2: { func: 'waits' }, w3: { func: 'frees' } },
+      functions: { waits: [wait_for_completion('go'), inc('runs')], frees: [complete_all('go')] },
+      invariants: [{ name: 'both waiters ran', holds: eq(v('runs'), 2), when: 'at-end' }],
+    });
+    const s = new Schedule(d).run('schedule_work(&w)', 'schedule_work(&w2)', 'schedule_work(&w3)', '[task probe]: return');
+    s.run('schedule() → task kworker/0:0', 'process_one_work(&w)', '[task kworker/0:0]: wait_for_completion(&go)');
+    s.take('wq_worker_sleeping: kworker/0:0 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:1');
+    s.run('schedule() → task kworker/0:1', 'process_one_work(&w2)', '[task kworker/0:1]: wait_for_completion(&go)');
+    s.take('wq_worker_sleeping: kworker/0:0, kworker/0:1 off the CPU with work pending on cpu0\'s pool: kick_pool wakes kworker/0:2');
+    s.run('schedule() → task kworker/0:2', '[task kworker/0:2]: worker_thread: process_one_work(&w3): frees()');
+    expect(check(d).status).toBe('verified');
   });
 
   it('a design without works has no kworker, so its state space is unchanged', () => {
@@ -232,7 +259,8 @@ describe('the kworker (worker_thread, process_one_work)', () => {
       },
     });
     expect(starts).toBeGreaterThan(0);
-    const noSleep = design([task('a', 1, [schedule_work_on(0, 'w'), schedule_work_on(0, 'w2')])], { works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' } } });
+    // Before 6.5 (no CPU-hog kick) an item that never sleeps keeps the second kworker asleep.
+    const noSleep = design([task('a', 1, [schedule_work_on(0, 'w'), schedule_work_on(0, 'w2')])], { profile: '6.1', works: { w: { func: 'w_fn' }, w2: { func: 'w_fn' } } });
     expect(reachesInOrder(noSleep, ['kworker/0:1'])).toBe(false);
   });
 
@@ -594,16 +622,149 @@ describe('the catalogue\'s workqueue designs', () => {
 
 describe('waits become wait-for edges', () => {
   it('a flusher waiting behind a busy pool points at the busy kworkers', () => {
-    // Both kworkers of cpu0 are blocked in items that wait for the flusher's mutex: a third item can't run.
+    // Both active items of wq (max_active 2) are blocked on the flusher's mutex: the third stays inactive.
     const d = design([
-      task('a', 0, [mutex_lock('M'), schedule_work('w'), schedule_work('w2'), schedule_work('w3'), flush_work('w3'), mutex_unlock('M')]),
+      task('a', 0, [mutex_lock('M'), queue_work('wq', 'w'), queue_work('wq', 'w2'), queue_work('wq', 'w3'), flush_work('w3'), mutex_unlock('M')]),
     ], {
-      cpus: 1, locks: { M: 'mutex' },
+      cpus: 1, locks: { M: 'mutex' }, workqueues: { wq: { max_active: 2 } },
       works: { w: { func: 'locked_fn' }, w2: { func: 'locked_fn' }, w3: { func: 'w_fn' } },
       functions: { locked_fn: [mutex_lock('M'), mutex_unlock('M')], w_fn: [inc('runs')] },
     });
     const v = check(d);
     expect(v.violation?.kind).toBe('deadlock');
-    expect(v.violation?.message).toContain("flush_work(&w3) sleeps until &w3, queued on cpu0's pool, has run (a barrier is linked behind it); ahead of it: kworker/0:0, kworker/0:1");
+    expect(v.violation?.message).toContain('flush_work(&w3) sleeps until &w3, inactive on wq, has run (a barrier is linked behind it); ahead of it: kworker/0:0, kworker/0:1');
+    // On a workqueue without that limit the pool gets a third kworker for w3 (kick_pool): the flush returns.
+    const grows = { ...d, name: 'three-items-grow', workqueues: {} };
+    const body = [mutex_lock('M'), schedule_work('w'), schedule_work('w2'), schedule_work('w3'), flush_work('w3'), mutex_unlock('M')];
+    expect(check({ ...grows, tasks: [task('a', 0, body)] }).status).toBe('verified');
+  });
+});
+
+describe('memory pressure: kworker creation may fail, rescuers (maybe_create_worker, send_mayday, rescuer_thread)', () => {
+  /** a and b sleep until c completes go; a, b on `wq`, c on `wqc`; one CPU, memory pressure. */
+  const pressure = (wq: string, wqc: string, extra: Partial<Design> = {}): Design => design([task('probe', 0, [queue_work(wq, 'a'), queue_work(wq, 'b'), queue_work(wqc, 'c')])], {
+    cpus: 1, options: { memoryPressure: true }, completions: { go: {} },
+    workqueues: { io_wq: { flags: ['MEM_RECLAIM'] }, io2_wq: { flags: ['MEM_RECLAIM'] } },
+    works: { a: { func: 'waits' }, b: { func: 'waits' }, c: { func: 'frees' } },
+    functions: { waits: [wait_for_completion('go'), inc('runs')], frees: [complete_all('go')] },
+    ...extra,
+  });
+
+  it('a pool in use keeps two idle kworkers; the rest are slots create_worker may fill; each WQ_MEM_RECLAIM workqueue has a rescuer named after it', () => {
+    const p = compile(pressure('system_wq', 'system_wq'));
+    expect(p.tasks.map((t) => `${t.name}${t.uncreated ? ' (not created)' : ''}`)).toEqual([
+      'probe', 'kworker/0:0', 'kworker/0:1', 'kworker/0:2 (not created)', 'kworker/0:3 (not created)', 'kworker/u2:0', 'kworker/u2:1', 'io_wq', 'io2_wq',
+    ]);
+    // Without memory pressure no creation can fail and no mayday is ever sent: no slots, no rescuers.
+    expect(compile({ ...pressure('system_wq', 'system_wq'), options: {} }).tasks.map((t) => t.name)).toEqual([
+      'probe', 'kworker/0:0', 'kworker/0:1', 'kworker/0:2', 'kworker/u2:0', 'kworker/u2:1',
+    ]);
+    expect(boundsText(check(pressure('io_wq', 'io2_wq')).bounds)).toBe('1 CPU, profile modern (6.12+), preempt none, memory pressure');
+    expect(() => compile({ ...pressure('io_wq', 'io2_wq'), options: { memoryPressure: 'yes' as never } })).toThrow(/options\.memoryPressure: must be true or false/);
+  });
+
+  it('a kworker that would leave no idle one creates one first; if that fails the pool stalls, and items without a rescuer never run', () => {
+    const s = new Schedule(pressure('system_wq', 'system_wq')).run('queue_work(system_wq, &a)', 'queue_work(system_wq, &b)', 'queue_work(system_wq, &c)', '[task probe]: return');
+    s.run('schedule() → task kworker/0:0', 'process_one_work(&a)', '[task kworker/0:0]: wait_for_completion(&go)', 'kick_pool wakes kworker/0:1', 'schedule() → task kworker/0:1');
+    expect(s.enabledLabels()).toEqual([
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() makes kworker/0:2; process_one_work(&b): waits()',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails (memory pressure); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails for now (memory pressure; a retry may succeed); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+    ]);
+    const v = check(pressure('system_wq', 'system_wq'));
+    expect(v.violation?.kind).toBe('hung-task');
+    expect(v.violation?.message).toContain("task kworker/0:1: BUG: workqueue lockup: maybe_create_worker() cannot create a kworker (memory pressure) while cpu0's pool has work pending (&b (system_wq), &c (system_wq)) that no rescuer takes");
+  });
+
+  it('a failure may be for now: a later retry succeeds (memory was freed), also after the rescuer has run, and the item it left runs', () => {
+    const d = pressure('io_wq', 'system_wq');
+    const s = new Schedule(d).run('queue_work(io_wq, &a)', 'queue_work(io_wq, &b)', 'queue_work(system_wq, &c)', '[task probe]: return');
+    s.run('schedule() → task kworker/0:0', 'process_one_work(&a)', '[task kworker/0:0]: wait_for_completion(&go)', 'kick_pool wakes kworker/0:1', 'schedule() → task kworker/0:1');
+    expect(s.enabledLabels()).toEqual([
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() makes kworker/0:2; process_one_work(&b): waits()',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails (memory pressure); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+      'cpu0 [task kworker/0:1]: worker_thread: manage_workers: create_worker() fails for now (memory pressure; a retry may succeed); kworker/0:1 retries in maybe_create_worker, the mayday timer armed',
+    ]);
+    // Only a failure for good leaves c, on a workqueue with no rescuer, for ever: a workqueue lockup.
+    expect(check(d).violation?.kind).toBe('hung-task');
+    // Failing a while, the rescuer running b meanwhile, then succeeding: c runs and frees everyone.
+    expect(reachesInOrder(d, [
+      'create_worker() fails for now',
+      "[task io_wq]: rescuer_thread: mayday from cpu0's pool: takes &b",
+      'maybe_create_worker: kworker/0:1 retries and create_worker() makes kworker/0:2 (memory was freed); it returns',
+      'process_one_work(&c)',
+      '[task kworker/0:0]: runs++',
+    ])).toBe(true);
+    // A rescuer woken by a mayday that finds none of its items on the worklist (they all run)
+    // detaches at once: it re-maydays only after running rescued items (rescuer_thread).
+    expect(reachesInOrder(pressure('io_wq', 'io2_wq'), ['create_worker() fails for now', 'schedule() → task io_wq', "rescuer_thread: mayday from cpu0's pool: takes nothing; detaches"])).toBe(true);
+    expect(check(pressure('io_wq', 'io2_wq')).status).toBe('verified');
+    // After a success later creations may fail again.
+    expect(reachesInOrder(d, ['create_worker() fails for now', 'retries and create_worker() makes kworker/0:2', 'create_worker() fails'])).toBe(true);
+  });
+
+  it('when creation succeeds every time the pool grows as without pressure: some schedule runs all three items', () => {
+    expect(reachesInOrder(pressure('system_wq', 'system_wq'), ['create_worker() makes kworker/0:2; process_one_work(&b)', 'create_worker() makes kworker/0:3; process_one_work(&c)', '[task kworker/0:2]: return'])).toBe(true);
+  });
+
+  it('the mayday wakes the rescuer, which takes its workqueue\'s items and runs them one after another: c behind b is never reached (rescuer serialisation)', () => {
+    const v = check(pressure('io_wq', 'io_wq'));
+    expect(v.violation?.kind).toBe('hung-task');
+    expect(v.violation?.trace).toContain("cpu0: pool_mayday_timeout: cpu0's pool still cannot create a kworker: send_mayday wakes the rescuer of io_wq");
+    expect(v.violation?.trace).toContain("cpu0 [task io_wq]: rescuer_thread: mayday from cpu0's pool: takes &b, &c; process_one_work(&b): waits()");
+    // Once the rescuer has taken them, need_to_create_worker() is false: the manager returns.
+    expect(v.violation?.trace).toContain("cpu0: maybe_create_worker: kworker/0:1 finds no more need to create a kworker on cpu0's pool and returns");
+  });
+
+  it('c on a second WQ_MEM_RECLAIM workqueue has its own rescuer: verified within every outcome of create_worker', () => {
+    const d = pressure('io_wq', 'io2_wq', { invariants: [{ name: 'a and b ran', holds: eq(v('runs'), 2), when: 'at-end' }] });
+    expect(check(d).status).toBe('verified');
+    expect(reachesInOrder(d, ['create_worker() fails', 'send_mayday wakes the rescuer of io2_wq', '[task io2_wq]: rescuer_thread: mayday from cpu0\'s pool: takes &c'])).toBe(true);
+  });
+
+  it('a rescuer of a bound pool moves to the pool\'s CPU to run its items (worker_attach_to_pool)', () => {
+    const d = pressure('io_wq', 'io2_wq', { cpus: 2, tasks: [task('probe', 1, [queue_work('io_wq', 'a'), queue_work('io_wq', 'b'), queue_work('io2_wq', 'c')])] });
+    expect(reachesInOrder(d, ['[task io2_wq]: rescuer_thread: mayday from cpu1\'s pool: takes &c; moves to cpu1', 'cpu1 [task io2_wq]: rescuer_thread: process_one_work(&c)'])).toBe(true);
+    expect(check(d).status).toBe('verified');
+  });
+});
+
+describe('wq_worker_tick (≥6.5, flags.wqCpuHog): a kworker hogging the CPU is marked CPU_INTENSIVE and its pool kicked', () => {
+  // a busy-waits for flag, which b sets; both on cpu0's pool; CONFIG_PREEMPT lets b's kworker get the CPU.
+  // The probe queues both from cpu1, so only kworkers run on cpu0 (none is preempted by another task and left out of nr_running).
+  const hog = (profile: '6.6' | '6.1'): Design => design([task('probe', 1, [schedule_work_on(0, 'w'), schedule_work_on(0, 'w2')])], {
+    profile, options: { preempt: 'full' }, vars: { flag: 0, spins: 0, runs: 0 },
+    works: { w: { func: 'spin' }, w2: { func: 'setter' } },
+    functions: { spin: [while_(eq(v('flag'), 0), [inc('spins')], { bound: 2 }), inc('runs')], setter: [assign('flag', 1)] },
+  });
+
+  it('since 6.5 the second item runs beside the spinning one, which then sees the flag', () => {
+    expect(reachesInOrder(hog('6.6'), [
+      'wq_worker_tick: kworker/0:0 has run spin() past wq_cpu_intensive_thresh_us without sleeping: CPU_INTENSIVE, kick_pool wakes kworker/0:1',
+      '[task kworker/0:1]: worker_thread: process_one_work(&w2): setter()',
+      '[task kworker/0:0]: runs++',
+    ])).toBe(true);
+  });
+
+  it('before 6.5 nothing kicks the pool while the first item runs: the second starts only after it', () => {
+    expect(reachesInOrder(hog('6.1'), ['process_one_work(&w2)', '[task kworker/0:0]: runs++'])).toBe(false);
+    expect(reachesInOrder(hog('6.1'), ['wq_worker_tick'])).toBe(false);
+  });
+});
+
+describe('HIGHPRI workqueues use each CPU\'s highpri pool (cpu_worker_pools[1], `kworker/N:iH`)', () => {
+  const d = design([task('probe', 1, [queue_work_on(0, 'wq', 'w'), queue_work_on(0, 'hp', 'w2')])], {
+    profile: '6.1', options: { preempt: 'full' },
+    workqueues: { wq: {}, hp: { flags: ['HIGHPRI'] } },
+    works: { w: { func: 'busy' }, w2: { func: 'w_fn' } },
+    functions: { busy: [inc('x'), inc('x'), inc('x')], w_fn: [inc('runs')] },
+  });
+
+  it('its items run on the highpri pool\'s kworkers, counted apart: one starts while a normal item runs and never sleeps', () => {
+    expect(compile(d).tasks.map((t) => t.name)).toContain('kworker/0:0H');
+    expect(reachesInOrder(d, ['[task kworker/0:0]: worker_thread: process_one_work(&w)', '[task kworker/0:0H]: worker_thread: process_one_work(&w2)', '[task kworker/0:0]: x++'])).toBe(true);
+    const s = new Schedule(d).take("queue_work_on(0, wq, &w) → true: queued on cpu0's pool, wakes kworker/0:0");
+    s.take("queue_work_on(0, hp, &w2) → true: queued on cpu0's highpri pool, wakes kworker/0:0H");
+    expect(view(s, 'w2').pool).toBe('cpu0H');
   });
 });

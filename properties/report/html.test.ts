@@ -161,7 +161,7 @@ describe('kdefer replay --html', () => {
     const html = readFileSync(out, 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('data-violation="deadlock"');
-    expect(html).toContain('within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none');
+    expect(html).toContain('within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none');
     writeFileSync(out, 'my notes\n');
     const again = spawnSync(process.execPath, [BIN, 'replay', saved, '--html', out], { cwd: ROOT, encoding: 'utf8' });
     expect(again.status).toBe(2);

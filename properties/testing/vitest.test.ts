@@ -47,7 +47,7 @@ describe('toBeVerified', () => {
 
   it('fails on a buggy design, with the kind, the message and the labelled schedule', () => {
     const message = failure(() => expect(buggy).toBeVerified());
-    expect(message).toContain("expected design 'task-vs-hardirq-spin_lock' to be verified within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none, but found a deadlock:");
+    expect(message).toContain("expected design 'task-vs-hardirq-spin_lock' to be verified within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none, but found a deadlock:");
     expect(message).toContain('AA deadlock on cpu0: hardirq eth0 spins on a lock held by a context it interrupted');
     expect(message).toContain('schedule, 3 steps:');
     for (const step of SCHEDULE) expect(message).toMatch(step);
@@ -92,7 +92,7 @@ describe('toViolate', () => {
 
   it('fails on a verified design, saying so within the bounds', () => {
     const message = failure(() => expect(fixed).toViolate('deadlock'));
-    expect(message).toBe("expected design 'task-vs-hardirq-spin_lock_irqsave' to have a deadlock within 1 CPU, ≤1 eth0 interrupt, profile modern, preempt none, but found no violation: it is verified");
+    expect(message).toBe("expected design 'task-vs-hardirq-spin_lock_irqsave' to have a deadlock within 1 CPU, ≤1 eth0 interrupt, profile modern (6.12+), preempt none, but found no violation: it is verified");
   });
 
   it('fails on another kind of violation, with its message and schedule', () => {

@@ -4,7 +4,7 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, ExhaustiveWorkers, safeStem, storeCounterexample,
+  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, ExhaustiveWorkers, profileText, safeStem, storeCounterexample,
   type Bounds, type CheckOptions, type Design, type Program, type ShardSpec, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { growCheck, isUnassumedFlip, type GrowOutcome } from '../../model/explore/grow.ts';
@@ -184,6 +184,7 @@ function verdictJson(v: Verdict): object {
       ...(v.stats.shortening !== undefined ? { shortening: v.stats.shortening } : {}),
     },
     explorer: v.explorer,
+    kernel: v.kernel,
     asExpected: asExpected(v),
     boundedOut: v.boundedOut,
     ...(v.bound !== undefined ? { bound: v.bound } : {}),
@@ -298,7 +299,7 @@ export function report(verdicts: readonly Verdict[], opts: CheckOptions, lockdep
   const out = [explorerLine(opts), ''];
   const rows = verdicts.map((v) => [
     v.design,
-    v.bounds.profile,
+    profileText(v.bounds.profile),
     compactBounds(v.bounds),
     v.expected ?? '-',
     verdictText(v),
@@ -330,7 +331,7 @@ export function report(verdicts: readonly Verdict[], opts: CheckOptions, lockdep
       const digits = String(viol.trace.length).length;
       viol.trace.forEach((label, i) => out.push(`  ${String(i + 1).padStart(digits + 2)}  ${label}`));
     } else if (v.status === 'bounded-out') {
-      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`);
+      out.push('', `${v.design}: bounded-out${asExpected(v) ? '' : ' (NOT as expected)'}`, `  ${v.boundedOut ?? 'a bound was reached'}`, `  within ${boundsText(v.bounds)}`);
       if (v.hint) out.push(`  ${v.hint.text}`);
       const reductions = reductionsText(v);
       if (reductions) out.push(`  reductions: ${reductions}`);

@@ -151,6 +151,7 @@ function mergeDesign(entries: readonly Entry[]): Verdict & { readonly merged: ob
     expected: first.expected ?? null,
     status,
     explorer: 'exhaustive',
+    kernel: typeof first.kernel === 'string' ? first.kernel : String(first.bounds.profile ?? ''),
     bounds: first.bounds as Bounds,
     stats: {
       states: sorted.reduce((n, e) => n + e.verdict.stats.states, 0),

@@ -9,6 +9,7 @@ import {
   delTimerSyncRearmedByRx, delTimerSyncThenKfree, delTimerThenKfree, selfRearmingDelTimer, selfRearmingDelTimerSync,
   timerShutdownSyncVsRearm,
 } from './teardown.ts';
+import { timerRemoteExpiry, timerRemoteExpiry66 } from './remote-expiry.ts';
 import { timerVsBhUnguarded24, timerVsTaskletUnguarded } from './timer-bh.ts';
 
 export const TIMER_DESIGNS: readonly Design[] = [
@@ -21,4 +22,5 @@ export const TIMER_DESIGNS: readonly Design[] = [
   delTimerSyncRearmedByRx, timerShutdownSyncVsRearm, // B10, concurrent re-arm (6.2 timer_shutdown)
   timerCallbackLeaksLock, timerCallbackUnlocks, // B21
   timerVsTaskletUnguarded, timerVsBhUnguarded24, // Wilcox: 2.4 timers ran as a bottom half
+  timerRemoteExpiry, timerRemoteExpiry66, // timer pull (6.9+): the same code deadlocks on 6.12, verified on 6.6
 ];

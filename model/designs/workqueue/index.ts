@@ -6,6 +6,8 @@ import {
   keventdItemWaitsForLaterItem, kworkerItemWaitsForLaterItem, orderedWqItemWaitsForLaterItem, unboundWqItemWaitsForLaterItem,
   unboundWqSecondCallerExhaustsMaxActive, workFlushedByItsOwner, workFlushesItself,
 } from './flush.ts';
+import { memReclaimFlushesOwnReclaimWq, memReclaimFlushesSystemWq } from './mem-reclaim.ts';
+import { wqThirdWorker, wqThirdWorkerCompletes } from './pool-growth.ts';
 import { workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue } from './reentrancy.ts';
 import { tqJobAsWorkItem, tqJobInTqImmediate } from './task-queues.ts';
 import {
@@ -24,4 +26,6 @@ export const WORKQUEUE_DESIGNS: readonly Design[] = [
   cancelWorkThenKfree, cancelWorkSyncThenKfree, // B10, cancel_work
   workQueuedOnTwoWorkqueues, workRequeuedOnItsWorkqueue, // W1 counter-example
   tqJobInTqImmediate, tqJobAsWorkItem, // issue 5: task queues → work queues
+  wqThirdWorker, wqThirdWorkerCompletes, // pools grow while their kworkers sleep (kick_pool, create_worker)
+  memReclaimFlushesSystemWq, memReclaimFlushesOwnReclaimWq, // B66: memory pressure, rescuers
 ];
