@@ -32,8 +32,17 @@ import { RandomWorkers } from '../model/explore/random-workers.ts';
 import { MILLER_PROPOSAL, MILLER_READER_APART, millerDesign } from '../model/designs/tcp/miller.ts';
 import { REAL_BUGS } from '../properties/explore/random-real-bugs.ts';
 
-/** The deepest catalogue bug: the one uniform search needs the most runs for. */
+/**
+ * The deepest catalogue bug that uniform search finds at all: the one it
+ * needs the most runs for (it gets --deep-budget runs).
+ */
 export const DEEPEST = 'deferred-work-pipeline-work-spin_lock';
+/**
+ * A catalogue bug uniform search does not find within the budget (nor any
+ * strategy before race strikes, within 30,000 runs): the issue 13 target is
+ * checked on it too, uniform's median counted as the budget, a lower bound.
+ */
+export const OUT_OF_UNIFORM_REACH = 'miller-tcp-reader-clears-ucopy-unlocked';
 /** Issue 13's targets. */
 const MIX_MAX_RUNS = 2000;
 const DEEP_SPEEDUP = 10;
@@ -169,13 +178,17 @@ function summarise(cells: readonly Cell[]): { lines: string[]; json: object; ok:
     ok &&= late.length === 0;
     lines.push('', `target: mix finds every catalogue bug within ${MIX_MAX_RUNS} runs for each of ${seeds.length} seeds: ${late.length === 0 ? 'MET' : `MISSED by ${late.map((d) => d.name).join(', ')}`}`);
   }
-  if (strategies.includes('mix') && strategies.includes('uniform') && designs.some((d) => d.name === DEEPEST)) {
-    const mix = stat(by(DEEPEST, 'mix')).median;
-    const uniform = stat(by(DEEPEST, 'uniform')).median;
-    const ratio = uniform / mix;
+  for (const deep of [DEEPEST, OUT_OF_UNIFORM_REACH]) {
+    if (!strategies.includes('mix') || !strategies.includes('uniform') || !designs.some((d) => d.name === deep)) continue;
+    const limit = deep === DEEPEST ? Math.max(budget, deepBudget) : budget;
+    const mix = stat(by(deep, 'mix')).median;
+    const uniform = stat(by(deep, 'uniform')).median;
+    // A median uniform did not reach within the budget is at least the budget.
+    const atLeast = !Number.isFinite(uniform);
+    const ratio = (atLeast ? limit : uniform) / mix;
     ok &&= ratio >= DEEP_SPEEDUP;
-    lines.push(`target: on ${DEEPEST}, mix's median runs to the first violation ≥${DEEP_SPEEDUP}× lower than uniform's: ` +
-      `${show(uniform, deepBudget)} / ${show(mix, deepBudget)} = ${Number.isFinite(ratio) ? ratio.toFixed(1) : '∞'}× ${ratio >= DEEP_SPEEDUP ? 'MET' : 'MISSED'}`);
+    lines.push(`target: on ${deep}, mix's median runs to the first violation ≥${DEEP_SPEEDUP}× lower than uniform's: ` +
+      `${show(uniform, limit)} / ${show(mix, limit)} = ${atLeast ? '>' : ''}${Number.isFinite(ratio) ? ratio.toFixed(1) : '∞'}× ${ratio >= DEEP_SPEEDUP ? 'MET' : 'MISSED'}`);
   }
   return { lines, json: { seeds, budget, deepBudget, deepest: DEEPEST, designs: json }, ok };
 }

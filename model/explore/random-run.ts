@@ -12,7 +12,7 @@
  * deadlock the unrestricted model would not.
  */
 import type { Machine } from '../kernel/machine.ts';
-import { abstractState, hazardKind, heldLocks } from './coverage.ts';
+import { AccessWatch, abstractState, hazardKind, heldLocks, type Access } from './coverage.ts';
 import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
 
 /** Picks the next choice of a run. */
@@ -36,6 +36,8 @@ export interface RunRecord {
   readonly reachedAt: readonly number[];
   /** Hazards (coverage.ts) the run met, each kind once, in order; empty unless coverage was asked for. */
   readonly hazards: readonly Hazard[];
+  /** Tests in lock sections and writes of the design's data (coverage.ts AccessWatch), each once, in order; empty unless coverage was asked for. */
+  readonly accesses: readonly Access[];
 }
 
 /** A hazard met by a run: its kind, the step it was met at (steps taken), and the event that strikes it. */
@@ -45,7 +47,12 @@ export interface Hazard {
   readonly event: number;
 }
 
-/** Execute one run. `coverage`: also record the abstract state after each step. */
+const accessWatches = new WeakMap<Machine, AccessWatch>();
+
+/**
+ * Execute one run. `coverage`: also record the abstract state after each
+ * step, the hazards met, and the tests and writes made (for guided search).
+ */
 export function executeRun(m: Machine, chooser: Chooser, maxSteps: number, coverage = false): RunRecord {
   let s = m.initial();
   const taken: number[] = [];
@@ -60,9 +67,16 @@ export function executeRun(m: Machine, chooser: Chooser, maxSteps: number, cover
   };
   const hazards: Hazard[] = [];
   const hazardSeen = coverage ? new Set<number>() : null;
+  const accesses: Access[] = [];
+  let watch: AccessWatch | null = null;
+  if (coverage) {
+    watch = accessWatches.get(m) ?? new AccessWatch(m);
+    accessWatches.set(m, watch);
+    watch.reset();
+  }
   if (seen) reach(abstractState(m, s));
   const done = (violation: Violation | null, boundedOut: string | null): RunRecord => ({
-    violation, steps: taken.length, boundedOut, choices: taken, coverage: states, reachedAt, hazards,
+    violation, steps: taken.length, boundedOut, choices: taken, coverage: states, reachedAt, hazards, accesses,
   });
   for (let i = 0; i < maxSteps; i++) {
     const en = m.enabled(s);
@@ -82,7 +96,9 @@ export function executeRun(m: Machine, chooser: Chooser, maxSteps: number, cover
     }
     const choice = chooser.choose(m, s, en, i);
     taken.push(choice);
+    const before = s;
     s = m.step(s, choice);
+    watch?.observe(before, choice, accesses);
     const v = stepViolation(m, s, taken);
     if (v) return done(v, null);
     const loop = boundHit(s);

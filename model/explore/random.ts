@@ -8,8 +8,9 @@
  *  - swarm: each run turns off a random subset of the kinds of choice
  *    (swarm.ts);
  *  - guided: mutations of a corpus of schedules that reached new abstract
- *    states, and strikes at hazards, interrupts while a lock is held
- *    (guided.ts, coverage.ts);
+ *    states, strikes at hazards (interrupts while a lock is held), and race
+ *    strikes (an unlocked write made to land in a lock section just after
+ *    the section tested what it writes) (guided.ts, coverage.ts);
  *  - mix (the default): the four, run after run in a fixed rotation
  *    (MIX_ROTATION: 3 PCT, 3 guided, 1 swarm, 1 uniform in 8), sharing one corpus: every
  *    run's coverage feeds the guided runs.
@@ -33,6 +34,7 @@ import { Machine } from '../kernel/machine.ts';
 import type { TransitionObserver } from '../kernel/semantics.ts';
 import type { Program } from '../kernel/program.ts';
 import { Corpus, EMPTY_CORPUS, EPOCH_RUNS, guidedArbitrary, guidedChooser, type CorpusSnapshot } from './guided.ts';
+import type { Access } from './coverage.ts';
 import { minimize } from './minimize.ts';
 import type { SearchResult, SearchStats, Violation } from './outcome.ts';
 import { BranchCounter, DEFAULT_DEPTH, MAX_DEPTH, PctContexts, pctArbitrary, pctChooser, pctShape, type PctShape } from './pct.ts';
@@ -107,8 +109,8 @@ export interface RandomResult extends SearchResult {
   readonly runsPerSecond: number;
   /** PCT's contexts and measured k, if PCT runs were made. */
   readonly pct: { readonly contexts: number; readonly k: number } | null;
-  /** Abstract states covered and corpus size, if coverage was kept. */
-  readonly coverage: { readonly states: number; readonly corpus: number } | null;
+  /** Abstract states covered, corpus size and race targets known, if coverage was kept. */
+  readonly coverage: { readonly states: number; readonly corpus: number; readonly races: number } | null;
 }
 
 /** Check and complete random options; throws RangeError naming a bad one. */
@@ -151,6 +153,7 @@ export interface RunOutcome {
   readonly coverage: readonly number[];
   readonly reachedAt: readonly number[];
   readonly hazards: readonly Hazard[];
+  readonly accesses: readonly Access[];
   /** Branching steps (PCT's k counts them), when the search makes PCT runs; -1 if the run did not complete. */
   readonly branches: number;
 }
@@ -245,6 +248,7 @@ export class RandomSession {
       coverage: r.coverage,
       reachedAt: r.reachedAt,
       hazards: r.hazards,
+      accesses: r.accesses,
       branches: counter && r.boundedOut === null ? counter.branches : -1,
     };
   }
@@ -449,6 +453,6 @@ export function finishSearch(session: RandomSession, tally: SearchTally, corpus:
     runs: tally.runs,
     runsPerSecond: searchMs > 0 ? Math.round((tally.runs / searchMs) * 1000) : 0,
     pct: session.usesPct ? { contexts: session.shape.contexts.length, k: tally.epoch.k } : null,
-    coverage: corpus ? { states: corpus.coverage, corpus: corpus.size } : null,
+    coverage: corpus ? { states: corpus.coverage, corpus: corpus.size, races: corpus.races } : null,
   };
 }
