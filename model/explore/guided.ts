@@ -30,7 +30,7 @@
  *    strike is a run in which the write is made to land in the section
  *    just after the test, by holding one side back until the other comes
  *    (RaceFuzzer), and the writer then goes on while the section waits.
- *    Without a race target known, another mutation in its place.
+ *    Without a race target known, a hazard strike in its place.
  * The mutated schedule is followed choice by choice (a choice names a CPU
  * and an event, so it keeps its meaning when steps around it change); where
  * its choice is not enabled the step is picked at random instead, as is
@@ -65,9 +65,6 @@ export type Mutation = (typeof MUTATIONS)[number];
 const MUTATION_WEIGHTS: Readonly<Record<Mutation, number>> = {
   extend: 3, event: 3, race: 5, truncate: 2, splice: 1, swap: 1, drop: 1, fresh: 1,
 };
-/** A race strike drawn where no race target is known yet is one of the other mutations, in their proportions. */
-const OTHER_MUTATIONS = MUTATIONS.filter((m) => m !== 'race');
-const OTHER_WEIGHTS = OTHER_MUTATIONS.reduce<number[]>((sums, m) => [...sums, (sums[sums.length - 1] ?? 0) + MUTATION_WEIGHTS[m]], []);
 /**
  * Timeslices of a guided run's random steps: the run keeps the CPU that
  * stepped last with odds 1 − 1/n, n one of these (1: every step picked
@@ -304,7 +301,7 @@ export function mutate(corpus: CorpusSnapshot, plan: GuidedPlan): readonly numbe
   switch (plan.mutation) {
     case 'extend':
     case 'event':
-    case 'race': // without a race pair to strike
+    case 'race': // without a race target to strike (guidedChooser strikes a hazard then)
       return parent;
     case 'truncate':
       return parent.slice(0, cut);
@@ -337,8 +334,8 @@ export function mutate(corpus: CorpusSnapshot, plan: GuidedPlan): readonly numbe
  */
 export function guidedChooser(corpus: CorpusSnapshot, drawn: GuidedPlan): Chooser {
   if (drawn.mutation === 'race' && corpus.races.length > 0) return raceChooser(corpus.races[drawn.parent % corpus.races.length]!, drawn);
-  // No race target known: one of the other mutations, in their proportions.
-  const plan = drawn.mutation === 'race' ? { ...drawn, mutation: OTHER_MUTATIONS[select(OTHER_WEIGHTS, drawn.other)]! } : drawn;
+  // No race target known: strike a hazard instead.
+  const plan: GuidedPlan = drawn.mutation === 'race' ? { ...drawn, mutation: 'event' } : drawn;
   const prefix = mutate(corpus, plan);
   // An event mutation without a hazard to strike (none met yet): an event at the parent's end.
   const eventAt = plan.mutation === 'event' && corpus.hazards.length === 0 && prefix.length > 0 ? prefix.length : -1;
