@@ -30,7 +30,10 @@
  * static must-hold lockset analysis over the compiled code), and L is held
  * now by a context only CPU c can run (an interrupt frame of c, or a task
  * pinned to c), then no other CPU can touch the variable until c moves, so
- * c's accesses to it do not count as conflicts.
+ * c's accesses to it do not count as conflicts. A lock that some
+ * instruction may re-initialise (mutex_init, init_rwsem…:
+ * FootprintBuilder.resets) protects nothing: the reset frees it under its
+ * holder, and another CPU may take it and touch the data meanwhile.
  *
  * Persistent sets preserve every terminal state of the full graph (every
  * deadlock, every violation, since a violating state has no successors,
@@ -56,7 +59,7 @@ import type { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import { AFTER_STEP, CHOICE_SOURCES, EXIT_MECHANISM, MECHANISMS, OP_MECHANISM, OPS, SOURCE_MECHANISM } from '../kernel/registry.ts';
 import { choiceCpu, choiceKind, type FootprintBuilder } from '../kernel/semantics.ts';
-import { E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
+import { CTX_KTHREAD_SHOULD_STOP, E_CPU, E_CTX, E_END, E_PER_CPU, E_QHEAD, E_QLEN, E_SEQ_RETRY, E_THIS_CPU, E_VAR } from '../kernel/data.ts';
 import { successors } from '../dsl/liveness.ts';
 
 /** A footprint as bitsets over the program's items, or "everything". */
@@ -67,6 +70,8 @@ export interface Footprint {
   /** Locks held exclusively when it completes / released when it completes (lockset analysis). */
   readonly acq: number[];
   readonly rel: number[];
+  /** Locks it may reset whoever holds them (a *_init): they protect nothing. */
+  readonly rst: number[];
   /** Softirq vectors it may raise on its CPU (all of them when `all`). */
   raises: number;
 }
@@ -139,7 +144,7 @@ const setBit = (set: Uint32Array, i: number): void => {
 const hasBit = (set: Uint32Array, i: number): boolean => (set[i >>> 5]! & (1 << (i & 31))) !== 0;
 
 function newFootprint(words: number): Footprint {
-  return { r: new Uint32Array(words), w: new Uint32Array(words), all: false, acq: [], rel: [], raises: 0 };
+  return { r: new Uint32Array(words), w: new Uint32Array(words), all: false, acq: [], rel: [], rst: [], raises: 0 };
 }
 
 function orInto(into: Footprint, from: Footprint): void {
@@ -162,6 +167,9 @@ class Recorder implements FootprintBuilder {
   private readonly ranges: { from: number; to: number }[] = [];
   constructor(private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[]) {
     this.fp = newFootprint(items.words);
+  }
+  get program(): Program {
+    return this.p;
   }
   read(item: number): void {
     if (item < 0) {
@@ -201,6 +209,16 @@ class Recorder implements FootprintBuilder {
         case E_THIS_CPU: this.read(this.items.perCpu(arg, this.cpuNow)); break;
         case E_PER_CPU: this.read(this.items.perCpu(arg >> 4, arg & 15)); break;
         case E_QLEN: case E_QHEAD: this.read(this.items.queue(arg)); break;
+        // kthread_should_stop(): the task's own T_KTHREAD, which kthread_stop on another CPU sets
+        // (data.ts contextPredicate 8); the other context tests read this CPU's counts and irq flag.
+        case E_CTX: this.read(arg === CTX_KTHREAD_SHOULD_STOP ? this.ownTask() : this.ownCpu()); break;
+        // read_seqcount_retry(s, start): the sequence, which a writer on another CPU moves.
+        case E_SEQ_RETRY: this.read(this.items.object('seqcount', arg)); break;
+        // smp_processor_id(): constant for a frame and a pinned task; a task that may migrate reads
+        // where it is (its block), which a preemption and a migration may change before this step.
+        case E_CPU:
+          for (const t of this.ownTasks) if ((this.p.tasks[t]!.allowedMask & (this.p.tasks[t]!.allowedMask - 1)) !== 0) this.read(this.items.task(t));
+          break;
         default: break;
       }
     }
@@ -237,6 +255,9 @@ class Recorder implements FootprintBuilder {
   }
   release(lock: number): void {
     this.fp.rel.push(lock);
+  }
+  resets(lock: number): void {
+    this.fp.rst.push(lock);
   }
   private touchBoth(item: number): void {
     setBit(this.fp.r, item);
@@ -480,7 +501,8 @@ export class StaticFootprints {
    * while holding it: a forward must-hold analysis over the compiled code
    * (a region's entry holds nothing; a join holds what every path holds).
    * Items touched by an event, a frame exit or an `always` invariant are
-   * never protected, nor is anything if some footprint is "everything".
+   * never protected, nor is anything if some footprint is "everything",
+   * nor by a lock some instruction may reset (FootprintBuilder.resets).
    */
   private lockProtection(): Uint32Array[] {
     const p = this.p;
@@ -530,6 +552,10 @@ export class StaticFootprints {
         for (let i = items.dataFrom; i < items.dataTo; i++) if (touched(fp, i)) guard[i] = guard[i]! & held[k]!;
       }
     }
+    // A lock some live instruction may reset (a *_init) can be taken by another context while it is held: it protects nothing.
+    const reset = new Set<number>();
+    for (let k = 0; k < ninsn; k++) if (this.insnCpus[k] !== 0) for (const l of this.insn(k * INSN_WIDTH, 0, -1).rst) reset.add(l);
+    for (const l of reset) guard.forEach((g, i) => { guard[i] = g & ~(1 << l); });
     const unprotectable = newFootprint(items.words);
     for (const e of this.events) orInto(unprotectable, e);
     for (let c = 0; c < p.ncpu; c++) for (const [kind, id] of this.exitsOn(c)) orInto(unprotectable, this.exit(kind, id, c));

@@ -27,6 +27,9 @@ export const E_NOT = 10;
 export const E_CTX = 11; // arg = index into CONTEXT_PREDICATES (model/dsl/design.ts)
 export const E_SEQ_RETRY = 12; // arg = seqcount id; pops the sequence read_seqcount_begin returned
 
+/** The index of kthread_should_stop() in CONTEXT_PREDICATES: it reads the task's own block, the others this CPU's. */
+export const CTX_KTHREAD_SHOULD_STOP = 8;
+
 export const BINARY_FNS = ['+', '-', '==', '!=', '<', '<=', '>', '>=', '&&', '||'] as const;
 
 const stack = new Int32Array(64);
@@ -106,7 +109,7 @@ function contextPredicate(m: Machine, cpu: number, ctx: number, which: number): 
     case 5: return m.inAtomic(cpu); // in_atomic(): preempt_count() != 0
     case 6: return m.irqsOff(cpu); // irqs_disabled()
     case 7: return !m.inAtomic(cpu) && !m.irqsOff(cpu); // preemptible(): preempt_count() == 0 && !irqs_disabled()
-    case 8: return m.isTask(ctx) && (m.s[m.ctxOff(ctx) + T_KTHREAD]! & KTHREAD_SHOULD_STOP) !== 0; // kthread_should_stop()
+    case CTX_KTHREAD_SHOULD_STOP: return m.isTask(ctx) && (m.s[m.ctxOff(ctx) + T_KTHREAD]! & KTHREAD_SHOULD_STOP) !== 0; // kthread_should_stop()
     default: throw new Error(`kdefer internal error: bad context predicate ${which}`);
   }
 }
@@ -191,6 +194,8 @@ export const DATA_OPS: readonly OpSemantics[] = [
     // branch follows. The variant is the branch: the model explores each.
     name: 'either',
     internal: true,
+    // Only the pc: the branch is the variant, not read from the state.
+    footprint() {},
     variants(_m, _cpu, _ctx, a) {
       return a;
     },

@@ -31,11 +31,19 @@ import type { Program } from './program.ts';
  * conflicts with everything: sound, just slower.
  */
 export interface FootprintBuilder {
+  /** The program the footprint is taken in: an object's attributes (a socket's slock and backlog queue), a struct's members, the lines. */
+  readonly program: Program;
   read(item: number): void;
   write(item: number): void;
   /** Reads and writes everything (as if no footprint were declared). */
   everything(): void;
-  /** The reads of the expression at `off` in the program's pool (variables, per-CPU values, queues). */
+  /**
+   * The reads of the expression at `off` in the program's pool: variables,
+   * per-CPU values, queues, context tests (this CPU's block; for
+   * kthread_should_stop() the task's own block), read_seqcount_retry's
+   * seqcount, and smp_processor_id() of a task that may migrate (its block,
+   * where its CPU is).
+   */
   expr(off: number): void;
   /** The executing CPU's block: irq flag, preempt/bh/hardirq counts, pending softirqs, current task, frames. */
   ownCpu(): number;
@@ -72,6 +80,13 @@ export interface FootprintBuilder {
   acquire(lock: number): void;
   /** When it completes, the executing context no longer holds `lock`. */
   release(lock: number): void;
+  /**
+   * It may leave `lock` unlocked whoever holds it (a *_init re-initialising
+   * it: held-locks.ts initLock). Another context could then take the lock
+   * while its holder still holds it, so the lockset analysis protects
+   * nothing by `lock`.
+   */
+  resets(lock: number): void;
   /**
    * It may raise softirq vector `vec` on the executing CPU. A design's
    * softirq handler is assumed to run only on CPUs where something may
