@@ -910,7 +910,8 @@ function exprOperands(p: Program, pc: number): number[] {
   const out: number[] = [];
   let slot = 0;
   for (const spec of op.operands ?? []) {
-    if (spec.kind === 'int' && spec.packed) continue;
+    // A packed operand (int, flag, register) shares the slot before it (OperandSpec, compile.ts).
+    if ('packed' in spec && spec.packed) continue;
     slot++;
     if (spec.kind === 'expr') out.push(p.code[pc + slot]! & 0xffff);
   }
@@ -982,7 +983,7 @@ function sameCode(p: Program, x: number, y: number): boolean {
       let slot = 0;
       const exprSlots = new Set<number>();
       for (const spec of specs) {
-        if (spec.kind === 'int' && spec.packed) continue;
+        if ('packed' in spec && spec.packed) continue;
         if (spec.kind === 'expr') exprSlots.add(slot);
         slot++;
       }
