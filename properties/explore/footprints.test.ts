@@ -1,11 +1,12 @@
 /**
  * Footprints the partial-order reduction and fusion rely on
  * (model/kernel/semantics.ts FootprintBuilder, model/explore/por.ts):
- * expressions read what they evaluate, a *_init resets its lock under its
- * holder, and the socket, rwsem, local_lock, atomic, RCU, seqcount, NAPI,
- * irq_work, kthread and lifetime operations declare what they touch. Each
- * design below has a violation that only a schedule the reductions would
- * drop with a wrong footprint reaches; the reduced search must find it.
+ * expressions read what they evaluate, and a *_init resets its lock under
+ * its holder, so the lockset analysis protects nothing by it. Each design
+ * below has a violation that only a schedule the reductions would drop
+ * with a wrong footprint reaches; the reduced search must find it. (The
+ * operations' own footprints are checked by the reductions property,
+ * properties/explore/reductions.test.ts, on designs built of them.)
  */
 import { describe, expect, it } from 'vitest';
 import {
