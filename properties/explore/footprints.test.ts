@@ -55,6 +55,26 @@ describe('expressions read what they evaluate', () => {
     }), 'assertion');
   });
 
+  it('the same with every task away from cpu0 (whose footprints decide which steps are private): a preemption comes between', () => {
+    bothFind(defineDesign({
+      name: 'migrated-away', cpus: 3, percpu: { pc: 0 }, vars: { y: 0 }, options: { preempt: 'full' },
+      tasks: [
+        { name: 'a', cpu: 1, allowed: [1, 2], body: [this_cpu_inc('pc'), load('c', smp_processor_id()), BUG_ON(and(eq(r('c'), 2), eq(per_cpu('pc', 2), 0)), 'moved')] },
+        { name: 'b', cpu: 1, body: [inc('y')] },
+      ],
+    }), 'assertion');
+    bothFind(defineDesign({
+      name: 'stopped-away', cpus: 2, vars: { x: 0, y: 0, seen: 0 }, options: { preempt: 'full' },
+      tasks: [
+        { name: 'main', cpu: 1, body: [kthread_run('k'), assign('seen', v('x')), kthread_stop('k')] },
+        {
+          name: 'k', cpu: 1, start: 'kthread_run',
+          body: [inc('x'), while_(not(kthread_should_stop()), [inc('y')], { bound: 2 }), BUG_ON(and(eq(v('seen'), 1), eq(v('y'), 0)), 'stopped before the loop')],
+        },
+      ],
+    }), 'assertion');
+  });
+
   it('read_seqcount_retry() reads the sequence a writer on another CPU moves', () => {
     // The writer sees z = 1 and writes a whole section before the reader's retry: the retry says 1.
     bothFind(defineDesign({
