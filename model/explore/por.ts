@@ -158,14 +158,17 @@ function orInto(into: Footprint, from: Footprint): void {
 
 /**
  * A FootprintBuilder recording into one Footprint, for a transition on `cpu`
- * by `ownTasks` (the executing task, or every task that may run on `cpu`
- * when the executing context is not known).
+ * by `ownTasks` (the executing task, `taskKnown`, or every task that may run
+ * on `cpu` when the executing context is not known).
  */
 class Recorder implements FootprintBuilder {
   fp: Footprint;
   /** Item ranges named by any…(): range k is passed to read/write as -(k + 1). */
   private readonly ranges: { from: number; to: number }[] = [];
-  constructor(private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[]) {
+  constructor(
+    private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[],
+    private readonly taskKnown = false,
+  ) {
     this.fp = newFootprint(items.words);
   }
   get program(): Program {
@@ -211,13 +214,24 @@ class Recorder implements FootprintBuilder {
         case E_QLEN: case E_QHEAD: this.read(this.items.queue(arg)); break;
         // kthread_should_stop(): the task's own T_KTHREAD, which kthread_stop on another CPU sets
         // (data.ts contextPredicate 8); the other context tests read this CPU's counts and irq flag.
-        case E_CTX: this.read(arg === CTX_KTHREAD_SHOULD_STOP ? this.ownTask() : this.ownCpu()); break;
+        // Where the task is not known, every task: the static footprint of one CPU stands for the
+        // instruction wherever it runs (fusion's privateInstructions asks cpu0's), so it may not
+        // depend on which tasks that CPU runs.
+        case E_CTX:
+          if (arg !== CTX_KTHREAD_SHOULD_STOP) this.read(this.ownCpu());
+          else if (this.taskKnown) this.read(this.ownTask());
+          else this.read(this.anyTask());
+          break;
         // read_seqcount_retry(s, start): the sequence, which a writer on another CPU moves.
         case E_SEQ_RETRY: this.read(this.items.object('seqcount', arg)); break;
         // smp_processor_id(): constant for a frame and a pinned task; a task that may migrate reads
         // where it is (its block), which a preemption and a migration may change before this step.
+        // Where the task is not known, every task that may migrate (as for kthread_should_stop).
         case E_CPU:
-          for (const t of this.ownTasks) if ((this.p.tasks[t]!.allowedMask & (this.p.tasks[t]!.allowedMask - 1)) !== 0) this.read(this.items.task(t));
+          this.p.tasks.forEach((t, i) => {
+            const migrates = (t.allowedMask & (t.allowedMask - 1)) !== 0;
+            if (migrates && (!this.taskKnown || this.ownTasks.includes(i))) this.read(this.items.task(i));
+          });
           break;
         default: break;
       }
@@ -446,7 +460,7 @@ export class StaticFootprints {
       return known;
     }
     const p = this.p;
-    const rec = new Recorder(this.items, p, cpu, task >= 0 ? [task] : this.tasksOn(cpu));
+    const rec = new Recorder(this.items, p, cpu, task >= 0 ? [task] : this.tasksOn(cpu), task >= 0);
     const opcode = p.code[pc]!;
     const [a, b, c] = [p.code[pc + 1]!, p.code[pc + 2]!, p.code[pc + 3]!];
     if (opcode === OP_JMP || opcode === OP_RET) {
@@ -473,7 +487,7 @@ export class StaticFootprints {
     const key = (kind * 256 + id) * 16 + cpu;
     const known = this.exitCache.get(key);
     if (known) return known;
-    const rec = new Recorder(this.items, this.p, cpu, kind === 1 ? [id] : []);
+    const rec = new Recorder(this.items, this.p, cpu, kind === 1 ? [id] : [], kind === 1);
     const fn = EXIT_FOOTPRINTS[kind];
     const coarse = EXIT_MECHANISM[kind]?.defaultFootprint;
     if (fn) fn(rec, this.p, cpu, id);

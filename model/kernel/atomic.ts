@@ -63,9 +63,23 @@ function rmw(
   step: (old: number, m: Machine, cpu: number, ctx: number, a: number, b: number, c: number) => { next: number; ret?: number },
   where: (a: number, b: number, c: number) => { v: number; reg: number },
 ): OpSemantics {
+  // The operand slots (a, b, c) holding expressions: a packed operand shares the slot before it.
+  const exprSlots: number[] = [];
+  let slot = -1;
+  for (const spec of operands) {
+    if (!('packed' in spec && spec.packed)) slot++;
+    if (spec.kind === 'expr') exprSlots.push(slot);
+  }
   return {
     name,
     operands,
+    // One variable, read and written in one step (test_bit only reads it: it writes back the value it read), and what its value operands read.
+    footprint(f, a, b, c) {
+      const item = f.variable(where(a, b, c).v);
+      if (name === 'test_bit') f.read(item);
+      else f.write(item);
+      for (const k of exprSlots) f.expr([a, b, c][k]!);
+    },
     exec(m, cpu, ctx, a, b, c) {
       const { v, reg } = where(a, b, c);
       const r = step(value(m, v), m, cpu, ctx, a, b, c);
@@ -133,6 +147,10 @@ function refOp(name: string, operands: readonly OperandSpec[], step: (old: numbe
   return {
     name,
     operands,
+    // One variable (a warning saturates it).
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, cpu, ctx, a, b) {
       const old = value(m, a);
       const r = step(old);
@@ -157,6 +175,9 @@ const REFCOUNTS: readonly OpSemantics[] = [
   {
     name: 'refcount_set',
     operands: [VAR, { kind: 'int', field: 'count', min: 0, max: 1 << 20 }],
+    footprint(f, a) {
+      f.write(f.variable(a));
+    },
     exec(m, _cpu, ctx, a, b) {
       m.w(varOff(m, a), b);
       m.advance(ctx);

@@ -30,7 +30,7 @@
 import { C_HARDIRQ, C_IRQS_OFF, FrameKind, X_ID, X_KIND } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { goneMessage, structGone, structOf } from './lifetime.ts';
-import type { ChoiceSource, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics } from './semantics.ts';
+import type { ChoiceSource, FootprintBuilder, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics } from './semantics.ts';
 
 const IW_FLAGS = 0; // PENDING | BUSY
 const IW_CPU = 1; // cpu + 1 of the raised list holding it
@@ -65,6 +65,9 @@ function runningIn(m: Machine, ctx: number): number {
   return -1;
 }
 
+/** The irq_work vector's line, as a footprint item. */
+const vectorItem = (f: FootprintBuilder): number => f.line(f.program.irqs.findIndex((l) => l.vector === IRQ_WORK_VECTOR));
+
 /** Whether a hardirq frame of the irq_work vector is on `cpu`. */
 function ipiRunning(m: Machine, cpu: number): boolean {
   const line = vectorLine(m);
@@ -79,6 +82,25 @@ function ipiRunning(m: Machine, cpu: number): boolean {
 const IRQ_WORK_IPI: ChoiceSource = {
   name: 'irq_work_ipi',
   active: (p) => (p.objects['irq_work']?.length ?? 0) > 0,
+  // Offered by this CPU's irq flag, frames and depth and by the items queued here (every item's
+  // flags, list and runner); it pushes a hardirq frame here. The line's words are not touched
+  // (the vector has no budget: its in-progress flag is cleared by the frame's exit).
+  footprint(f) {
+    f.write(f.ownCpu());
+    f.read(f.anyObject('irq_work'));
+  },
+  // Irqs off here, a frame too deep, or the IPI's frame already here: only this CPU changes them.
+  // No item pending on this CPU's list: irq_work_queue queues on the caller's own list, so no other
+  // CPU can put one there. (An item pending here but still running on another CPU, requeued from
+  // there, becomes offered when that CPU's irq_work_run_list finishes it: not quiet.)
+  quiet(m, cpu) {
+    if (m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1 || ipiRunning(m, cpu)) return true;
+    for (let w = 0, n = count(m); w < n; w++) {
+      const o = off(m, w);
+      if ((m.s[o + IW_FLAGS]! & PENDING) !== 0 && m.s[o + IW_CPU] === cpu + 1) return false;
+    }
+    return true;
+  },
   collect(m, cpu, out) {
     if (count(m) === 0 || m.irqsOff(cpu) || m.frameDepth(cpu) >= m.L.maxFrames - 1 || ipiRunning(m, cpu)) return;
     if (queuedOn(m, cpu).length > 0) out.push(m.choice(IRQ_WORK_IPI, cpu, 0, 0));
@@ -105,6 +127,15 @@ const IRQ_WORK_IPI: ChoiceSource = {
 const RUN_LIST: OpSemantics = {
   name: 'irq_work_run_list',
   internal: true,
+  // In the vector's hardirq frame: every item (flags, the list it is on, its runner), the structs
+  // they belong to (an item freed while queued), and when the list is empty the frame's exit,
+  // irq_exit (irq.ts's exit footprint: this CPU, the line; softirqs may run here).
+  footprint(f) {
+    f.write(f.anyObject('irq_work'));
+    f.read(f.anyObject('struct'));
+    f.write(f.ownCpu());
+    f.write(vectorItem(f));
+  },
   variants(m, cpu) {
     return Math.max(1, queuedOn(m, cpu).length);
   },
@@ -158,6 +189,10 @@ export const IRQ_WORK_OPS: readonly OpSemantics[] = [
     name: 'irq_work_queue',
     operands: [ITEM, { kind: 'reg-def', field: 'reg', optional: true }],
     unavailable,
+    // The item's flags and the CPU whose list holds it (which makes the IPI offered here).
+    footprint(f, a) {
+      f.write(f.object('irq_work', a));
+    },
     exec(m, cpu, ctx, a, b) {
       const o = off(m, a);
       const queued = (m.s[o + IW_FLAGS]! & PENDING) === 0;
@@ -180,6 +215,11 @@ export const IRQ_WORK_OPS: readonly OpSemantics[] = [
     name: 'irq_work_sync',
     operands: [ITEM],
     unavailable,
+    // This CPU's irq flag (the assertion), the item's BUSY flag (the spin).
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.read(f.object('irq_work', a));
+    },
     ready(m, cpu, _ctx, a) {
       // The assertion comes first: with irqs off it warns before spinning.
       return m.irqsOff(cpu) || (m.s[off(m, a) + IW_FLAGS]! & BUSY) === 0;

@@ -29,7 +29,7 @@
  */
 import { ContextStatus, T_CHANNEL, T_KTHREAD, X_PHASE, X_STATUS } from './layout.ts';
 import type { Machine } from './machine.ts';
-import { block, Chan, channel, mightSleep } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, sleeps } from './scheduler.ts';
 import type { Mechanism, OpSemantics, OperandSpec } from './semantics.ts';
 
 /** T_KTHREAD bit: kthread_stop has been called (kthread_should_stop()). */
@@ -55,6 +55,11 @@ export const KTHREAD_OPS: readonly OpSemantics[] = [
   {
     name: 'kthread_run',
     operands: [NEW_THREAD],
+    // might_sleep reads this CPU; the thread's status (Unborn → runnable, which its CPU's scheduler then reads).
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.task(a));
+    },
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `kthread_run(${taskName(m, a)})`)) return;
       if (status(m, a) !== ContextStatus.Unborn) {
@@ -70,6 +75,12 @@ export const KTHREAD_OPS: readonly OpSemantics[] = [
   {
     name: 'kthread_stop',
     operands: [THREAD],
+    // The thread's block (status, wait channel, KTHREAD_SHOULD_STOP, which its kthread_should_stop()
+    // reads); the caller sleeps until the thread's exit wakes it (scheduler.ts taskExited).
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.task(a));
+    },
     exec(m, cpu, ctx, a) {
       const o = m.ctxOff(ctx);
       const to = m.ctxOff(a);

@@ -29,8 +29,8 @@ import { L_OWNER, L_READERS, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import { OBJECT_KINDS } from './registry.ts';
-import { block, Chan, channel, mightSleep } from './scheduler.ts';
-import type { Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
+import { block, Chan, channel, mightSleep, sleeps } from './scheduler.ts';
+import type { FootprintBuilder, Mechanism, ObjectKindSpec, OpSemantics } from './semantics.ts';
 
 const STRUCT_SIZE = 1; // StructState
 
@@ -124,6 +124,29 @@ export function freeStruct(m: Machine, cpu: number, ctx: number, id: number, wha
   return true;
 }
 
+/**
+ * The footprint of freeStruct(struct `id`): the struct's word (which every
+ * instruction touching a member reads, through the guard), and what
+ * activeMember reads: each member lock's words and each member object of a
+ * kind with an activeState (its own words).
+ */
+export function freesStruct(f: FootprintBuilder, id: number): void {
+  const p = f.program;
+  f.write(f.object('struct', id));
+  for (const member of p.structMembers[id] ?? []) {
+    const lock = p.locks.findIndex((l) => l.name === member);
+    if (lock >= 0) {
+      f.read(f.lock(lock));
+      continue;
+    }
+    for (const spec of OBJECT_KINDS) {
+      if (!spec.activeState) continue;
+      const oid = p.objects[spec.kind]?.findIndex((o) => o.name === member) ?? -1;
+      if (oid >= 0) f.read(f.object(spec.kind, oid));
+    }
+  }
+}
+
 const GFP_SLEEPS = (gfp: number): boolean => gfp === 0;
 const GFP_NAMES = ['GFP_KERNEL', 'GFP_ATOMIC', 'GFP_NOWAIT'] as const;
 /** kmalloc's outcomes, by variant. */
@@ -159,6 +182,12 @@ function kmallocOp(name: string): OpSemantics {
     ],
     variants(m, _cpu, ctx, _a, b) {
       return m.s[m.ctxOff(ctx) + X_PHASE] === 1 ? 1 : outcomes(b).length;
+    },
+    // The struct's word; GFP_KERNEL: might_alloc reads this CPU, and the reclaim sleeps (the task
+    // leaves the CPU, and only its own timeout wakes it).
+    footprint(f, a, b) {
+      f.write(f.object('struct', struct(a)));
+      if (GFP_SLEEPS(b & 0xffff)) sleeps(f);
     },
     exec(m, cpu, ctx, a, b, _c, variant) {
       const o = m.ctxOff(ctx);
@@ -208,6 +237,9 @@ export const LIFETIME: Mechanism = {
     {
       name: 'kfree',
       operands: [{ kind: 'object', field: 'obj', objectKind: 'struct' }],
+      footprint(f, a) {
+        freesStruct(f, a);
+      },
       exec(m, cpu, ctx, a) {
         if (freeStruct(m, cpu, ctx, a)) m.advance(ctx);
       },

@@ -44,6 +44,12 @@ function lockOp(flavour: Flavour): OpSemantics {
     name,
     operands: flavour === 'irqsave' ? [LOCAL_LOCK, { kind: 'reg-def', field: 'flags' }] : [LOCAL_LOCK],
     lockdep: { action: 'acquire', read: 0, ...(flavour !== 'plain' ? { irqsOff: true as const } : {}) },
+    // This CPU only: its preempt count or irq flag, and the held locks of its contexts (ownerOn),
+    // which no other CPU runs. The lock's words are never touched, and it excludes nobody on
+    // another CPU: no acquire.
+    footprint(f) {
+      f.write(f.ownCpu());
+    },
     exec(m, cpu, ctx, a, b) {
       const co = m.cpuOff(cpu);
       if (flavour === 'plain') m.w(co + C_PREEMPT, m.s[co + C_PREEMPT]! + 1);
@@ -69,6 +75,10 @@ function unlockOp(flavour: Flavour): OpSemantics {
     name,
     operands: flavour === 'irqsave' ? [LOCAL_LOCK, { kind: 'reg-use', field: 'flags' }] : [LOCAL_LOCK],
     lockdep: { action: 'release', read: 0 },
+    // This CPU only (see local_lock).
+    footprint(f) {
+      f.write(f.ownCpu());
+    },
     exec(m, cpu, ctx, a, b) {
       if ((m.s[m.ctxOff(ctx) + X_HELD]! & (1 << a)) === 0) {
         const owner = ownerOn(m, cpu, a);
@@ -93,6 +103,12 @@ export const LOCAL_LOCK_OPS: readonly OpSemantics[] = [
     name: 'local_lock_init',
     operands: [LOCAL_LOCK],
     lockdep: { action: 'init', read: 0 },
+    // As mutex_init (sleep.ts): this CPU's contexts' held locks; the lock's (unused) words zeroed.
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.lock(a));
+      f.resets(a);
+    },
     exec(m, cpu, ctx, a) {
       if (initLock(m, cpu, ctx, a, 'local_lock_init')) m.advance(ctx);
     },

@@ -52,8 +52,8 @@ import { FrameKind, X_KIND, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { goneMessage, structGone, structOf } from './lifetime.ts';
 import { INSN_WIDTH } from './program.ts';
-import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
-import type { Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
+import type { FootprintBuilder, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
 import { raise } from './softirq.ts';
 
 export const NET_RX_SOFTIRQ = 3;
@@ -153,6 +153,16 @@ function complete(m: Machine, cpu: number, ctx: number, n: number, commit: boole
   return true;
 }
 
+/**
+ * ____napi_schedule on this CPU: the place on its poll list (append reads
+ * every NAPI's list and position), NET_RX pending here.
+ */
+function schedulesLocally(f: FootprintBuilder): void {
+  f.write(f.anyObject('napi'));
+  f.write(f.ownCpu());
+  f.raises(NET_RX_SOFTIRQ);
+}
+
 const NAPI: OperandSpec = { kind: 'object', field: 'obj', objectKind: 'napi' };
 const RET: OperandSpec = { kind: 'reg-def', field: 'reg', optional: true };
 const setRet = (m: Machine, ctx: number, reg: number, b: boolean): void => {
@@ -166,6 +176,12 @@ function scheduleOp(name: 'napi_schedule' | 'napi_schedule_irqoff' | '__napi_sch
   return {
     name,
     operands: prepOnly ? [NAPI, { kind: 'reg-def', field: 'reg' }] : [NAPI, RET],
+    // Its state bits; napi_schedule_irqoff's assertion reads this CPU's irq flag; all but the prep put it on this CPU's poll list.
+    footprint(f, a) {
+      f.write(f.object('napi', a));
+      if (name === 'napi_schedule_irqoff') f.read(f.ownCpu());
+      if (!prepOnly) schedulesLocally(f);
+    },
     exec(m, cpu, ctx, a, b) {
       if (name === 'napi_schedule_irqoff' && !m.irqsOff(cpu)) {
         m.fail('assertion', `WARNING: CPU: ${cpu} at net/core/dev.c ____napi_schedule: lockdep_assert_irqs_disabled(): napi_schedule_irqoff(&${napiName(m, a)}) by ${m.contextName(ctx)} with irqs on`, cpu, ctx);
@@ -191,6 +207,9 @@ export const NAPI_OPS: readonly OpSemantics[] = [
   {
     name: 'netif_napi_add',
     operands: [NAPI],
+    footprint(f, a) {
+      f.write(f.object('napi', a));
+    },
     exec(m, cpu, ctx, a) {
       const o = off(m, a);
       if ((stateOf(m, a) & LISTED) !== 0) {
@@ -204,6 +223,11 @@ export const NAPI_OPS: readonly OpSemantics[] = [
   {
     name: 'netif_napi_del',
     operands: [NAPI],
+    // might_sleep reads this CPU; the LISTED bit.
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.object('napi', a));
+    },
     exec(m, cpu, ctx, a) {
       // netif_napi_del = __netif_napi_del + synchronize_net().
       if (!mightSleep(m, cpu, ctx, `netif_napi_del(&${napiName(m, a)})`)) return;
@@ -214,6 +238,9 @@ export const NAPI_OPS: readonly OpSemantics[] = [
   {
     name: 'napi_enable',
     operands: [NAPI],
+    footprint(f, a) {
+      f.write(f.object('napi', a));
+    },
     exec(m, cpu, ctx, a) {
       const st = stateOf(m, a);
       if ((st & SCHED) === 0) {
@@ -227,6 +254,11 @@ export const NAPI_OPS: readonly OpSemantics[] = [
   {
     name: 'napi_disable',
     operands: [NAPI],
+    // might_sleep reads this CPU; the state bits; it sleeps until a complete wakes it.
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.object('napi', a));
+    },
     exec(m, cpu, ctx, a) {
       const o = m.ctxOff(ctx);
       const no = off(m, a);
@@ -266,6 +298,13 @@ export const NAPI_OPS: readonly OpSemantics[] = [
     // napi_complete_done(n, work_done): false if it must keep polling (MISSED, or netpoll/busy poll owns it).
     name: 'napi_complete_done',
     operands: [NAPI, { kind: 'reg-def', field: 'reg', optional: true, packed: true }, { kind: 'expr', field: 'value' }],
+    // Its state bits; MISSED: rescheduled on this CPU; SCHED cleared: a napi_disable sleeping on it is woken.
+    // (work_done, the expression, is not read.)
+    footprint(f, a) {
+      f.write(f.object('napi', a & 0xffff));
+      schedulesLocally(f);
+      wakes(f);
+    },
     exec(m, cpu, ctx, a) {
       const n = a & 0xffff;
       const r = complete(m, cpu, ctx, n, true);
@@ -287,6 +326,14 @@ export const NAPI_OPS: readonly OpSemantics[] = [
     // net_rx_action: one step per poll (see the header).
     name: 'net_rx_action',
     internal: true,
+    // NET_RX on this CPU: every NAPI (its lists, the state of the one polled, the frame polling),
+    // the structs the NAPIs belong to (a freed one is a use-after-free), NET_RX raised again here,
+    // and a napi_disable woken when a poll with one pending is completed.
+    footprint(f) {
+      schedulesLocally(f);
+      f.read(f.anyObject('struct'));
+      wakes(f);
+    },
     variants(m, cpu, ctx) {
       return netRx(m, cpu, ctx, 0, false).variants;
     },

@@ -58,10 +58,10 @@ import { evaluate as evaluateValue } from './data.ts';
 import type { Machine } from './machine.ts';
 import type { Program } from './program.ts';
 import { INSN_WIDTH } from './program.ts';
-import { freeStruct } from './lifetime.ts';
+import { freeStruct, freesStruct } from './lifetime.ts';
 import { opcodeOf } from './registry.ts';
-import { block, Chan, channel, mightSleep, preemptDec, wakeAll } from './scheduler.ts';
-import type { ChoiceSource, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import { block, Chan, channel, mightSleep, preemptDec, sleeps, wakeAll, wakes } from './scheduler.ts';
+import type { ChoiceSource, FootprintBuilder, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
 import { bhEnable, raise, softirqsAtIrqExit } from './softirq.ts';
 
 export const RCU_SOFTIRQ = 9;
@@ -174,12 +174,34 @@ function needsGracePeriods(p: Program): boolean {
   return false;
 }
 
+// ------------------------------------------------------------ footprints
+//
+// A program with grace periods (rcu_heads, synchronize_rcu) keeps books
+// after every step (noteQuiescentStates): any step that ends a reader may
+// cross it off and wake a synchronize_rcu sleeper on another CPU, which no
+// single op's footprint covers, so the partial-order reduction takes every
+// footprint there as everything (model/explore/por.ts). The footprints
+// below are exact for a program without grace periods (readers,
+// rcu_dereference, rcu_assign_pointer: the nesting X_RCU is then read by
+// its own context only, like its registers) and, for the ops that only
+// exist with grace periods, state what they touch themselves.
+
+/** What readers() reads: every CPU's counts, irq flag and depth, and every task's nesting (PREEMPT_RCU). */
+function readsReaders(f: FootprintBuilder): void {
+  f.read(f.anyCpu());
+  f.read(f.anyTask());
+}
+
 // ------------------------------------------------------------ readers
 
 function lockOp(name: 'rcu_read_lock' | 'rcu_read_lock_bh'): OpSemantics {
   const bh = name === 'rcu_read_lock_bh';
   return {
     name,
+    // This CPU's preempt or bh count (and the context's own nesting).
+    footprint(f) {
+      f.write(f.ownCpu());
+    },
     exec(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
       const co = m.cpuOff(cpu);
@@ -199,6 +221,10 @@ function unlockOp(name: 'rcu_read_unlock' | 'rcu_read_unlock_bh'): OpSemantics {
   const bh = name === 'rcu_read_unlock_bh';
   return {
     name,
+    // This CPU's preempt or bh count; rcu_read_unlock_bh is a softirq run point here (local_bh_enable).
+    footprint(f) {
+      f.write(f.ownCpu());
+    },
     exec(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
       if ((bh ? bhNest(m, ctx) : nest(m, ctx)) === 0) {
@@ -230,6 +256,11 @@ function dereferenceOp(name: 'rcu_dereference' | 'rcu_dereference_bh' | 'rcu_der
   return {
     name,
     operands: [{ kind: 'reg-def', field: 'reg' }, { kind: 'var', field: 'var' }],
+    // The pointer; lockdep-RCU's check reads the context's nesting (its own) or this CPU's bh state and irq flag.
+    footprint(f, _a, b) {
+      f.read(f.variable(b));
+      if (name === 'rcu_dereference_bh') f.read(f.ownCpu());
+    },
     exec(m, cpu, ctx, a, b) {
       if (!held(m, cpu, ctx)) {
         m.fail('assertion', `WARNING: suspicious RCU usage\n${whereOf(m, ctx)}: suspicious ${name === 'rcu_dereference' ? 'rcu_dereference_check' : 'rcu_dereference_bh_check'}() usage! ${m.contextName(ctx)} holds no ${name === 'rcu_dereference' ? 'rcu_read_lock' : 'rcu_read_lock_bh (and is not in softirq or irqs-off context)'}: ${textOf(m, ctx)}`, cpu, ctx);
@@ -269,6 +300,11 @@ function callbacksPending(m: Machine): boolean {
 function synchronizeOp(name: 'synchronize_rcu' | 'synchronize_net'): OpSemantics {
   return {
     name,
+    // might_sleep and whom the grace period waits for (every CPU and task); it sleeps.
+    footprint(f) {
+      sleeps(f);
+      readsReaders(f);
+    },
     exec(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
       if (m.s[o + X_PHASE] === 0) {
@@ -312,6 +348,10 @@ export const RCU_OPS: readonly OpSemantics[] = [
     // rcu_assign_pointer(p, v): smp_store_release, a plain store in this model.
     name: 'rcu_assign_pointer',
     operands: [{ kind: 'var', field: 'var' }, { kind: 'expr', field: 'value' }],
+    footprint(f, a, b) {
+      f.write(f.variable(a));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b) {
       m.w(m.L.varBase + a, evaluateValue(m, cpu, ctx, b));
       m.advance(ctx);
@@ -324,6 +364,11 @@ export const RCU_OPS: readonly OpSemantics[] = [
     // call_rcu(head, func): any context, never blocks.
     name: 'call_rcu',
     operands: [HEAD, { kind: 'fn', field: 'fn' }],
+    // The head, and whom its grace period waits for.
+    footprint(f, a) {
+      f.write(f.object('rcu_head', a));
+      readsReaders(f);
+    },
     exec(m, cpu, ctx, a, b) {
       if (queueHead(m, cpu, ctx, a, b + 1, `call_rcu(${headName(m, a)})`)) m.advance(ctx);
     },
@@ -336,6 +381,11 @@ export const RCU_OPS: readonly OpSemantics[] = [
     // kfree_rcu(ptr, rhf): kvfree_call_rcu, the free after a grace period.
     name: 'kfree_rcu',
     operands: [{ kind: 'object', field: 'target', objectKind: 'struct' }, HEAD],
+    // The head, and whom its grace period waits for (the struct goes later, in rcu_do_batch).
+    footprint(f, _a, b) {
+      f.write(f.object('rcu_head', b));
+      readsReaders(f);
+    },
     exec(m, cpu, ctx, a, b) {
       if (queueHead(m, cpu, ctx, b, -(a + 1), `kfree_rcu(${m.p.objects['struct']![a]!.name})`)) m.advance(ctx);
     },
@@ -347,6 +397,11 @@ export const RCU_OPS: readonly OpSemantics[] = [
   {
     // rcu_barrier(): sleeps until every callback queued so far has run.
     name: 'rcu_barrier',
+    // might_sleep; whether any head is still queued; it sleeps.
+    footprint(f) {
+      sleeps(f);
+      f.read(f.anyObject('rcu_head'));
+    },
     exec(m, cpu, ctx) {
       const o = m.ctxOff(ctx);
       if (m.s[o + X_PHASE] === 0 && !mightSleep(m, cpu, ctx, 'rcu_barrier()')) return;
@@ -371,6 +426,14 @@ export const RCU_OPS: readonly OpSemantics[] = [
     // rcu_core → rcu_do_batch (RCU_SOFTIRQ): run this CPU's ready callbacks, one step each.
     name: 'rcu_do_batch',
     internal: true,
+    // RCU_SOFTIRQ on this CPU: every head (which are ready here, which this frame runs), rcu_barrier's
+    // sleepers woken, and any struct a kfree_rcu frees.
+    footprint(f) {
+      f.write(f.anyObject('rcu_head'));
+      wakes(f);
+      const structs = f.program.objects['struct']?.length ?? 0;
+      for (let sid = 0; sid < structs; sid++) freesStruct(f, sid);
+    },
     variants(m, cpu) {
       return Math.max(1, readyOn(m, cpu).length);
     },
@@ -455,6 +518,12 @@ function gpOver(m: Machine, cpu: number): number[] {
 const RCU_GP_END: ChoiceSource = {
   name: 'rcu_gp_end',
   active: (p) => (p.objects['rcu_head']?.length ?? 0) > 0,
+  // This CPU's irq flag, the heads queued here; RCU_SOFTIRQ raised and run at this tick's irq_exit.
+  footprint(f) {
+    f.write(f.ownCpu());
+    f.write(f.anyObject('rcu_head'));
+    f.raises(RCU_SOFTIRQ);
+  },
   collect(m, cpu, out) {
     if (headCount(m) === 0 || m.irqsOff(cpu) || gpOver(m, cpu).length === 0) return;
     out.push(m.choice(RCU_GP_END, cpu, 0, 0));

@@ -29,7 +29,7 @@ import { ContextStatus, L_OWNER, L_READERS, T_CHANNEL, X_HELD, X_PC, X_PHASE, X_
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
 import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 
 const RWSEM: OperandSpec = { kind: 'lock', field: 'lock', lockKind: 'rw_semaphore' };
@@ -95,6 +95,15 @@ function downOp(write: boolean, nested: boolean): OpSemantics {
     name,
     operands: nested ? [RWSEM, SUBCLASS] : [RWSEM],
     lockdep: { action: 'acquire', read: write ? 0 : 1, ...(nested ? { subclassOperand: 1 as const } : {}) },
+    // might_sleep reads this CPU; the lock's words; a reader looks for a writer asleep on the lock
+    // (every task's status, channel and, while it sleeps, the X_PHASE it set as it blocked); a
+    // sleep leaves the CPU. Only a writer holds the lock exclusively.
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.lock(a));
+      if (write) f.acquire(a);
+      else f.read(f.anyTask());
+    },
     exec(m, cpu, ctx, a, b) {
       if (!mightSleep(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
       if (selfDeadlock(m, cpu, ctx, a, !write, name, 'sleeps')) return;
@@ -130,6 +139,12 @@ function upOp(write: boolean): OpSemantics {
     name,
     operands: [RWSEM],
     lockdep: { action: 'release', read: write ? 0 : 1 },
+    // The lock's words; the release that frees it wakes its sleepers.
+    footprint(f, a) {
+      f.write(f.lock(a));
+      wakes(f);
+      f.release(a);
+    },
     exec(m, cpu, ctx, a) {
       const lo = m.lockOff(a);
       const owner = m.s[lo + L_OWNER]!;
@@ -166,6 +181,11 @@ function trylockOp(write: boolean): OpSemantics {
     name,
     operands: [RWSEM, { kind: 'reg-def', field: 'reg' }],
     lockdep: { action: 'acquire', read: write ? 0 : 1, trylock: true },
+    // The lock's words, and whether anyone sleeps on it (every task's status and channel). It may fail: no acquire.
+    footprint(f, a) {
+      f.write(f.lock(a));
+      f.read(f.anyTask());
+    },
     exec(m, _cpu, ctx, a, b) {
       const ok = succeeds(m, a);
       if (ok) {
@@ -192,6 +212,12 @@ export const RWSEM_OPS: readonly OpSemantics[] = [
     name: 'downgrade_write',
     operands: [RWSEM],
     lockdep: { action: 'downgrade', read: 1 },
+    // The lock's words; the waiting readers are woken. The context keeps it for read only: no longer exclusive.
+    footprint(f, a) {
+      f.write(f.lock(a));
+      wakes(f);
+      f.release(a);
+    },
     exec(m, cpu, ctx, a) {
       const lo = m.lockOff(a);
       if (m.s[lo + L_OWNER] !== ctx + 1) {
@@ -209,6 +235,13 @@ export const RWSEM_OPS: readonly OpSemantics[] = [
     name: 'init_rwsem',
     operands: [RWSEM],
     lockdep: { action: 'init', read: 0 },
+    // As mutex_init (sleep.ts): this CPU's contexts' held locks, the lock zeroed under whoever holds it.
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.lock(a));
+      f.release(a);
+      f.resets(a);
+    },
     exec(m, cpu, ctx, a) {
       if (initLock(m, cpu, ctx, a, 'init_rwsem')) m.advance(ctx);
     },

@@ -76,6 +76,12 @@ function writeBegin(name: string): OpSemantics {
   return {
     name,
     operands: [SEQ],
+    // The seqcount; seqprop_assert reads its lock's owner, or (a bare seqcount_t) this CPU's preempt count and irq flag.
+    footprint(f, a) {
+      f.write(f.object('seqcount', a));
+      const lock = f.program.objects['seqcount']![a]!.attrs['lock']!;
+      f.read(lock >= 0 ? f.lock(lock) : f.ownCpu());
+    },
     exec(m, cpu, ctx, a) {
       const o = seqOff(m, a);
       const lock = lockOf(m, a);
@@ -113,6 +119,9 @@ function writeEnd(name: string): OpSemantics {
   return {
     name,
     operands: [SEQ],
+    footprint(f, a) {
+      f.write(f.object('seqcount', a));
+    },
     exec(m, cpu, ctx, a) {
       const o = seqOff(m, a);
       const seq = m.s[o + S_SEQ]!;
@@ -140,6 +149,10 @@ function readBegin(name: string): OpSemantics {
     // seqcount_lockdep_reader_access: local_irq_save; seqcount_acquire_read (a recursive read); seqcount_release;
     // local_irq_restore, before the spin (include/linux/seqlock.h read_seqcount_begin).
     lockdep: { action: 'touch-map', read: 2, map: 'seqcount', irqsOff: true },
+    // The sequence: what it returns, and whether it spins.
+    footprint(f, a) {
+      f.read(f.object('seqcount', a));
+    },
     ready(m, _cpu, _ctx, a) {
       return (m.s[seqOff(m, a) + S_SEQ]! & 1) === 0;
     },

@@ -78,14 +78,12 @@ function mutexLockOp(nested: boolean): OpSemantics {
   const name = nested ? 'mutex_lock_nested' : 'mutex_lock';
   return {
     name,
-    // (mutex_lock_nested is new: its footprint is left undeclared, conflicting with everything.)
-    ...(nested ? {} : {
-      footprint(f, a) {
-        sleeps(f);
-        f.write(f.lock(a));
-        f.acquire(a);
-      },
-    } satisfies Partial<OpSemantics>),
+    // might_sleep reads this CPU; the owner word; a sleep leaves the CPU (the subclass lives in the context's own record).
+    footprint(f, a) {
+      sleeps(f);
+      f.write(f.lock(a));
+      f.acquire(a);
+    },
     operands: nested ? [MUTEX, { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 }] : [MUTEX],
     // mutex_acquire_nest(&lock->dep_map, subclass, 0, nest_lock, ip): exclusive.
     lockdep: { action: 'acquire', read: 0, ...(nested ? { subclassOperand: 1 as const } : {}) },
@@ -174,6 +172,14 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     // mutex_init(): __mutex_init, after debug_check_no_locks_freed (held-locks.ts initLock).
     name: 'mutex_init',
     operands: [MUTEX],
+    // debug_check_no_locks_freed reads the held locks of this CPU's current contexts (only this CPU
+    // changes them); the lock's words are zeroed, under whoever holds it.
+    footprint(f, a) {
+      f.read(f.ownCpu());
+      f.write(f.lock(a));
+      f.release(a);
+      f.resets(a);
+    },
     lockdep: { action: 'init', read: 0 },
     exec(m, cpu, ctx, a) {
       if (initLock(m, cpu, ctx, a, 'mutex_init')) m.advance(ctx);

@@ -66,8 +66,9 @@ import type { Machine } from './machine.ts';
 import { freeStruct, structOf } from './lifetime.ts';
 import { INSN_WIDTH } from './program.ts';
 import { evaluate } from './data.ts';
-import { block, Chan, channel, mightSleep, preemptDec, wakeAll, yieldCpu } from './scheduler.ts';
-import type { Expansion, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import { block, Chan, channel, mightSleep, preemptDec, sleeps, wakeAll, wakes, yieldCpu } from './scheduler.ts';
+import type { Expansion, FootprintBuilder, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
+import { freesStruct } from './lifetime.ts';
 import { bhEnable } from './softirq.ts';
 
 // Socket words
@@ -115,6 +116,35 @@ const ownerOf = (m: Machine, id: number): number => m.s[sockOff(m, id) + K_OWNER
 const slockName = (m: Machine, id: number): string => `&${m.lockName(slockOf(m, id))}`;
 /** BH on while the backlog is processed (≥4.9), or off (<4.9). */
 const drainBhOn = (m: Machine): boolean => m.p.flags.backlogBH === 'bh-on';
+
+// ------------------------------------------------------------ footprints
+
+/** Socket `id`'s embedded slock (sk->sk_lock.slock), as a footprint item. */
+const slockItem = (f: FootprintBuilder, id: number): number => f.lock(f.program.objects['sock']![id]!.attrs['slock']!);
+/** Socket `id`'s backlog queue (sk->sk_backlog), as a footprint item. */
+const backlogItem = (f: FootprintBuilder, id: number): number => f.queue(f.program.objects['sock']![id]!.attrs['backlog']!);
+
+/**
+ * lock_sock, release_sock and __release_sock: the socket's words (owner,
+ * backlog length, detached count, release step), its slock, this CPU (the
+ * _bh prologue, preempt count, the softirq run point of each
+ * spin_unlock_bh), and the task's own status (a sleep on sk_lock.wq, or
+ * cond_resched yielding between backlog segments). The wake-up of
+ * sk_lock.wq's sleepers writes every task; the drain reads and writes the
+ * backlog queue and reads which tasks of this CPU could run
+ * (otherRunnable), both covered. The calls of backlog_rcv and release_cb
+ * only move the context's own pc into design code, whose instructions
+ * have footprints of their own.
+ */
+function sockLockFootprint(f: FootprintBuilder, id: number, drains: boolean): void {
+  sleeps(f);
+  f.write(f.object('sock', id));
+  f.write(slockItem(f, id));
+  if (drains) {
+    f.write(backlogItem(f, id));
+    wakes(f);
+  }
+}
 
 // ------------------------------------------------------------ slock
 
@@ -387,6 +417,13 @@ function releaseOp(name: 'release_sock' | '__release_sock'): OpSemantics {
     operands: [SOCK],
     // sk_backlog_rcv and release_cb run design code in the owner's context.
     callsDesignCode: true,
+    // See sockLockFootprint. release_sock ends with slock released; __release_sock returns holding it (it fails unless it held it).
+    footprint(f, a) {
+      sockLockFootprint(f, a, true);
+      const slock = f.program.objects['sock']![a]!.attrs['slock']!;
+      if (bare) f.acquire(slock);
+      else f.release(slock);
+    },
     ready(m, _cpu, ctx, a) {
       const st = step(m, a);
       return !((st === Release.Spin || st === Release.RelockSpin) && !slockFree(m, a, ctx));
@@ -414,6 +451,11 @@ export const SOCK_OPS: readonly OpSemantics[] = [
   {
     name: 'lock_sock',
     operands: [SOCK],
+    // See sockLockFootprint: it never drains nor wakes; slock is released again before it completes.
+    footprint(f, a) {
+      sockLockFootprint(f, a, false);
+      f.release(f.program.objects['sock']![a]!.attrs['slock']!);
+    },
     ready(m, _cpu, ctx, a) {
       return !(m.s[m.ctxOff(ctx) + X_PHASE] === Lock.Spin && !slockFree(m, a, ctx));
     },
@@ -438,6 +480,10 @@ export const SOCK_OPS: readonly OpSemantics[] = [
     // sock_release_ownership: owned = 0 (mutex_release of the dep_map); it wakes nobody.
     name: 'sock_release_ownership',
     operands: [SOCK],
+    // The owner word only: it wakes nobody.
+    footprint(f, a) {
+      f.write(f.object('sock', a));
+    },
     exec(m, cpu, ctx, a) {
       if (ownerOf(m, a) !== ctx) {
         m.fail('lock-misuse', `WARNING: bad unlock balance detected! ${m.contextName(ctx)} is trying to release lock (sk_lock-AF_INET) of &${sockName(m, a)}: ${ownerOf(m, a) >= 0 ? `owned by ${m.contextName(ownerOf(m, a))}` : 'not owned'} (sock_release_ownership)`, cpu, ctx);
@@ -450,6 +496,11 @@ export const SOCK_OPS: readonly OpSemantics[] = [
   ...(['sock_owned_by_user', 'sock_owned_by_user_nocheck'] as const).map((name): OpSemantics => ({
     name,
     operands: [SOCK, { kind: 'reg-def', field: 'reg' }],
+    // The owner word, and (sock_owned_by_me's check) who holds slock.
+    footprint(f, a) {
+      f.read(f.object('sock', a));
+      if (name === 'sock_owned_by_user') f.read(slockItem(f, a));
+    },
     exec(m, cpu, ctx, a, b) {
       // sock_owned_by_me: WARN_ON_ONCE(!lockdep_sock_is_held(sk)): slock or the socket lock held by current.
       if (name === 'sock_owned_by_user' && !slockHeldBy(m, a, ctx) && ownerOf(m, a) !== ctx) {
@@ -468,6 +519,13 @@ export const SOCK_OPS: readonly OpSemantics[] = [
     // sk_add_backlog(sk, skb, limit): a = sock | result register + 1 << 16, b = the skb, c = limit.
     name: 'sk_add_backlog',
     operands: [SOCK, { kind: 'reg-def', field: 'reg', optional: true, packed: true }, { kind: 'expr', field: 'value' }, { kind: 'int', field: 'count', min: 0, max: 63 }],
+    // sk_backlog.len (a socket word), the backlog queue, and the segment's expression.
+    footprint(f, a, b) {
+      const id = a & 0xffff;
+      f.write(f.object('sock', id));
+      f.write(backlogItem(f, id));
+      f.expr(b);
+    },
     exec(m, cpu, ctx, a, b, c) {
       const id = a & 0xffff;
       const reg = (a >>> 16) - 1;
@@ -501,6 +559,12 @@ export const SOCK_OPS: readonly OpSemantics[] = [
     // sk_free: __sk_free → sk_destruct: the socket's memory goes (with lifetime.ts's checks).
     name: 'sk_free',
     operands: [SOCK],
+    // The free of the struct the socket belongs to, if any (lifetime.ts).
+    footprint(f, a) {
+      const p = f.program;
+      const sid = p.structMembers.findIndex((members) => members.includes(p.objects['sock']![a]!.name));
+      if (sid >= 0) freesStruct(f, sid);
+    },
     exec(m, cpu, ctx, a) {
       const sid = structOf(m, sockName(m, a));
       if (sid >= 0 && !freeStruct(m, cpu, ctx, sid, `sk_free(&${sockName(m, a)})`)) return;

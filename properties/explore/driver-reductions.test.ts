@@ -1,10 +1,12 @@
 /**
  * The reductions (partial-order, fusion, symmetry; model/explore/) on the
- * constructs of issue 11, whose mechanisms declare no footprints: every
- * driver design of the catalogue gets the same verdict with and without
- * them; after-step bookkeeping (RCU) switches the partial-order reduction
- * off; code that requests, enables or unmasks lines keeps arrivals from
- * being quiet; tasks and lines tied to others by ids are never renamed.
+ * constructs of issue 11 (irq lines, NAPI, irq_work, RCU, seqcounts,
+ * kthreads, refcounts, kmalloc): every driver design of the catalogue gets
+ * the same verdict with and without them; after-step bookkeeping (RCU)
+ * switches the partial-order reduction off; code that requests, enables or
+ * unmasks lines keeps arrivals from being quiet; tasks and lines tied to
+ * others by ids are never renamed; symmetry reads each operand from its
+ * slot.
  */
 import { describe, expect, it } from 'vitest';
 import { DRIVER_DESIGNS } from '../../model/designs/drivers/index.ts';

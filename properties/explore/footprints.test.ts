@@ -6,6 +6,8 @@
  * irq_work, kthread and lifetime operations declare what they touch. Each
  * design below has a violation that only a schedule the reductions would
  * drop with a wrong footprint reaches; the reduced search must find it.
+ * (The operations' own footprints are checked by the reductions property,
+ * properties/explore/reductions.test.ts, on designs built of them.)
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -46,6 +48,26 @@ describe('expressions read what they evaluate', () => {
       name: 'stopped', cpus: 2, vars: { x: 0, y: 0, seen: 0 },
       tasks: [
         { name: 'main', cpu: 0, body: [kthread_run('k'), assign('seen', v('x')), kthread_stop('k')] },
+        {
+          name: 'k', cpu: 1, start: 'kthread_run',
+          body: [inc('x'), while_(not(kthread_should_stop()), [inc('y')], { bound: 2 }), BUG_ON(and(eq(v('seen'), 1), eq(v('y'), 0)), 'stopped before the loop')],
+        },
+      ],
+    }), 'assertion');
+  });
+
+  it('the same with every task away from cpu0 (whose footprints decide which steps are private): a preemption comes between', () => {
+    bothFind(defineDesign({
+      name: 'migrated-away', cpus: 3, percpu: { pc: 0 }, vars: { y: 0 }, options: { preempt: 'full' },
+      tasks: [
+        { name: 'a', cpu: 1, allowed: [1, 2], body: [this_cpu_inc('pc'), load('c', smp_processor_id()), BUG_ON(and(eq(r('c'), 2), eq(per_cpu('pc', 2), 0)), 'moved')] },
+        { name: 'b', cpu: 1, body: [inc('y')] },
+      ],
+    }), 'assertion');
+    bothFind(defineDesign({
+      name: 'stopped-away', cpus: 2, vars: { x: 0, y: 0, seen: 0 }, options: { preempt: 'full' },
+      tasks: [
+        { name: 'main', cpu: 1, body: [kthread_run('k'), assign('seen', v('x')), kthread_stop('k')] },
         {
           name: 'k', cpu: 1, start: 'kthread_run',
           body: [inc('x'), while_(not(kthread_should_stop()), [inc('y')], { bound: 2 }), BUG_ON(and(eq(v('seen'), 1), eq(v('y'), 0)), 'stopped before the loop')],
