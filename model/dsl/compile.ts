@@ -12,7 +12,7 @@ import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, P
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
 import { NIBBLE_LOCKS } from '../kernel/held-locks.ts';
 import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS, type LockKind } from '../kernel/lock-kinds.ts';
-import { INSN_WIDTH } from '../kernel/program.ts';
+import { INSN_WIDTH, UNBOUNDED_LOOP } from '../kernel/program.ts';
 import { BUILTINS, EXPANSION_MECHANISM, EXPANSIONS, MECHANISMS, OBJECT_KINDS, OP_MECHANISM, OPS, opcodeOf } from '../kernel/registry.ts';
 import { RT_OP_PREFIX } from '../kernel/spinlock.ts';
 import type { DeclareContext, Embedded, ExpandContext, OperandSpec, ProgramShape } from '../kernel/semantics.ts';
@@ -819,8 +819,18 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   };
 
   const compileWhile = (st: WhileStmt, where: string, defined: Set<string>, calls: readonly string[]): void => {
+    if (st.bound === 'none') {
+      // No counter: the loop's iterations are told apart by the state alone (design.ts WhileStmt).
+      const condOff = compileExpr(st.cond, `${where}.cond`, defined);
+      em.nextTouch = touchMask({ cond: st.cond });
+      const top = em.emit('while', condOff, 0, UNBOUNDED_LOOP, where, `while (${exprText(st.cond)})`);
+      compileBody(st.body ?? [], `${where}.body`, new Set(defined), calls);
+      em.emit('jmp', top, 0, 0, `${where}.body`, 'loop back');
+      em.patch(top, 2, em.pc);
+      return;
+    }
     if (!isInt(st.bound) || st.bound < 1 || st.bound > MAX_LOOP_BOUND) {
-      throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND} (while_(cond, body, { bound }))`);
+      throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND}, or 'none' for a loop the kernel's progress ends (while_(cond, body, { bound }))`);
     }
     const loop = em.loops.length;
     const counter = em.reg(`#loop${region.loops++}`);

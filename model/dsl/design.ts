@@ -154,8 +154,18 @@ export interface WhileStmt {
   readonly op: 'while';
   readonly cond: Expr;
   readonly body: readonly Stmt[];
-  /** Most iterations explored; exceeding it makes the verdict bounded-out. */
-  readonly bound: number;
+  /**
+   * Most iterations explored; exceeding it makes the verdict bounded-out.
+   * `'none'`: no bound and no counter in the state, every iteration explored
+   * (a kernel `for (;;)` that ends by the kernel's own progress: lock_sock's
+   * retry, a drain until a queue is empty). The search then ends only if
+   * the states repeat; a loop that changes data for ever runs into the
+   * state limit (bounded-out). A path that loops for ever without an end
+   * (a livelock) is a cycle of states: safety is checked on every iteration
+   * of it, but the cycle itself is not reported; use a numeric bound where
+   * a loop that never ends would be the bug.
+   */
+  readonly bound: number | 'none';
 }
 export interface RepeatStmt {
   readonly op: 'repeat';
@@ -306,7 +316,7 @@ export const WARN_ON = (cond: Expr, message?: string): Stmt => (message ? { op: 
  */
 export const if_ = (cond: Cond, then: readonly Stmt[], otherwise: readonly Stmt[] = []): Stmt =>
   ({ op: 'if', cond, then, else: otherwise });
-export const while_ = (cond: Expr, body: readonly Stmt[], opts: { bound: number }): Stmt =>
+export const while_ = (cond: Expr, body: readonly Stmt[], opts: { bound: number | 'none' }): Stmt =>
   ({ op: 'while', cond, body, bound: opts.bound });
 export const repeat = (count: number, body: readonly Stmt[]): Stmt => ({ op: 'repeat', count, body });
 /** Call a design function (inlined: the same code can run from several contexts). */

@@ -155,7 +155,7 @@ function mapLoops(body: readonly Stmt[], bound: (b: number) => number): Stmt[] {
     switch (st.op) {
       case 'while': {
         const w = st as WhileStmt;
-        return { ...w, bound: bound(w.bound), body: mapLoops(w.body, bound) };
+        return { ...w, bound: w.bound === 'none' ? 'none' : bound(w.bound), body: mapLoops(w.body, bound) };
       }
       case 'if': {
         const i = st as IfStmt;

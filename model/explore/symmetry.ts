@@ -974,7 +974,9 @@ function sameCode(p: Program, x: number, y: number): boolean {
       if (ox[0]! - x !== oy[0]! - y) return false;
     } else if (name === 'brz' || name === 'while') {
       if (exprKey(p, ox[0]!) !== exprKey(p, oy[0]!) || ox[1]! - x !== oy[1]! - y) return false;
-      if (name === 'while') {
+      if (name === 'while' && (ox[2]! < 0 || oy[2]! < 0)) {
+        if (ox[2] !== oy[2]) return false;
+      } else if (name === 'while') {
         const [lx, ly] = [p.loops[ox[2]!]!, p.loops[oy[2]!]!];
         if (lx.bound !== ly.bound || lx.reg !== ly.reg) return false;
       }

@@ -6,7 +6,7 @@
  */
 import { C_BH, C_SERVING, T_KTHREAD, X_CALLS, X_PC } from './layout.ts';
 import type { Machine } from './machine.ts';
-import { INSN_WIDTH } from './program.ts';
+import { INSN_WIDTH, UNBOUNDED_LOOP } from './program.ts';
 import type { Mechanism, OpSemantics } from './semantics.ts';
 import { KTHREAD_SHOULD_STOP } from './kthread.ts';
 import { sequenceOf } from './seqcount.ts';
@@ -160,12 +160,17 @@ export const DATA_OPS: readonly OpSemantics[] = [
   },
   {
     // Bounded while: a = condition, b = exit target, c = loop index (its
-    // counter register and bound are in the program's loop table).
+    // counter register and bound are in the program's loop table), or
+    // UNBOUNDED_LOOP for `bound: 'none'`: no counter.
     name: 'while',
     internal: true,
     exec(m, cpu, ctx, a, b, c) {
       if (evaluate(m, cpu, ctx, a) === 0) {
         m.jump(ctx, b);
+        return;
+      }
+      if (c === UNBOUNDED_LOOP) {
+        m.advance(ctx);
         return;
       }
       const loop = m.p.loops[c]!;

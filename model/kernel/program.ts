@@ -9,6 +9,9 @@ import type { KernelFlags } from './flags.ts';
 /** Ints per instruction: opcode, then three operands. */
 export const INSN_WIDTH = 4;
 
+/** The loop index of a `while` with `bound: 'none'` (design.ts WhileStmt): no counter, no entry in Program.loops. */
+export const UNBOUNDED_LOOP = -1;
+
 export interface ProgramTask {
   readonly name: string;
   /** The CPU it starts on. */

@@ -39,8 +39,10 @@
  *    with a `loop counter = 0` bookkeeping step; contexts end with `return`;
  *  - lock_sock's sleep is wait_event on the socket's wait queue, woken by
  *    release_sock's wake_up (pan: the thread is blocked until owned == 0);
- *    neither loses a wake-up. lock_sock's retry loop is bounded by N·K
- *    passes (more would end the search as bounded-out, never silently);
+ *    neither loses a wake-up;
+ *  - the loops (lock_sock's retry, release_sock's drain, NET_RX's) have no
+ *    bound and no counter (`bound: 'none'`), as pan's do-loops: each ends
+ *    by the other CPUs' progress (a finite number of rounds, packets);
  *  - ksoftirqd exists, as in softirq-bh.ts;
  *  - end states: the line has used its budget of P packets, as pan's CPU 0
  *    waits for narrived == P; pan's per-CPU `assert(!pending && bh == 0 &&
@@ -72,11 +74,11 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
   ];
   const lockSock: Stmt[] = [
     spin_lock_bh('slock'),
-    while_(ne(v('owned'), 0), [spin_unlock_bh('slock'), wait_event('sk_wq', eq(v('owned'), 0)), spin_lock_bh('slock')], { bound: cpus * k }),
+    while_(ne(v('owned'), 0), [spin_unlock_bh('slock'), wait_event('sk_wq', eq(v('owned'), 0)), spin_lock_bh('slock')], { bound: 'none' }),
     assign('owned', 1),
     spin_unlock_bh('slock'),
   ];
-  const drain: Stmt = while_(gt(queue_len('backlog'), 0), [dequeue('backlog', 'x'), spin_unlock('slock'), ...deliver('x'), spin_lock('slock')], { bound: packets });
+  const drain: Stmt = while_(gt(queue_len('backlog'), 0), [dequeue('backlog', 'x'), spin_unlock('slock'), ...deliver('x'), spin_lock('slock')], { bound: 'none' });
   const releaseSock: Stmt[] = buggy
     ? [spin_lock_bh('slock'), assign('owned', 0), wake_up('sk_wq'), drain, spin_unlock_bh('slock')]
     : [spin_lock_bh('slock'), drain, assign('owned', 0), wake_up('sk_wq'), spin_unlock_bh('slock')];
@@ -99,7 +101,7 @@ export function backlogDesign({ cpus, k, buggy, packets = k }: BacklogParams): D
           spin_lock('slock'),
           if_(ne(v('owned'), 0), [enqueue('backlog', r('seq'))], deliver('seq')),
           spin_unlock('slock'),
-        ], { bound: packets }),
+        ], { bound: 'none' }),
       ],
     },
     invariants: [
