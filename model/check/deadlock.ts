@@ -13,6 +13,7 @@ import { C_CURTASK, C_DEPTH, C_PENDING, ContextStatus, T_CHANNEL, X_STATUS } fro
 import { Chan } from '../kernel/scheduler.ts';
 import { evaluate } from '../kernel/data.ts';
 import type { Machine } from '../kernel/machine.ts';
+import type { WaitEdge } from '../kernel/semantics.ts';
 import type { ViolationKind } from './violation.ts';
 
 /** One step of a wait-for cycle. */
@@ -239,13 +240,23 @@ export function closedCycle(m: Machine, ctx: number): TerminalViolation | null {
   // The common case, without allocating: every context waited for runs on (nothing stacked on it,
   // not waiting itself), so no cycle can close through it.
   let open = false;
-  for (const t of first.on) {
+  const on = first.on;
+  for (let i = 0; i < on.length; i++) {
+    const t = on[i]!;
     if (t === ctx || frameAbove(m, t) >= 0 || m.waitsNow(t)?.permanent) {
       open = true;
       break;
     }
   }
-  if (!open) return null;
+  return open ? cycleThrough(m, ctx, first) : null;
+}
+
+/**
+ * closedCycle's search, apart so that the common case above allocates
+ * nothing (a function whose closures capture its variables allocates
+ * their context on every call).
+ */
+function cycleThrough(m: Machine, ctx: number, first: WaitEdge): TerminalViolation | null {
   // Edges with their text built only for a cycle found (this runs after every step that starts a wait).
   const edgesOf = (x: number): { to: number; why: () => string }[] => {
     const out: { to: number; why: () => string }[] = [];

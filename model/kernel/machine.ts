@@ -486,8 +486,13 @@ export class Machine {
   /** The choices possible in the current state `s`, into `out` (emptied first). */
   enabledInto(out: number[]): void {
     const state = this.s;
-    out.length = 0;
-    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) return;
+    if (state[H_VIOL_KIND] !== 0 || state[H_BOUND_HIT] !== 0) {
+      out.length = 0;
+      return;
+    }
+    // The new choices are pushed after the old ones, then moved down: V8 frees an array's
+    // storage when its length is set to 0 (this runs for every state), not when it shrinks a little.
+    const base = out.length;
     for (let cpu = 0; cpu < this.p.ncpu; cpu++) {
       const ctx = this.top(cpu);
       if (ctx >= 0) {
@@ -502,6 +507,9 @@ export class Machine {
       }
       for (const src of this.sources) src.collect(this, cpu, out);
     }
+    const n = out.length - base;
+    for (let i = 0; i < n; i++) out[i] = out[base + i]!;
+    out.length = n;
   }
 
   // -------------------------------------------------------------- step

@@ -187,6 +187,22 @@ function edge(on: readonly number[], why: () => string, permanent: boolean): Wai
   };
 }
 
+/**
+ * The common edge, a spin on a lock held by one owner, without closures:
+ * it runs after every step that starts a spin.
+ */
+class OwnerEdge implements WaitEdge {
+  readonly on: readonly number[];
+  readonly permanent = true;
+  constructor(private readonly m: Machine, private readonly ctx: number, private readonly lock: number, owner: number) {
+    this.on = [owner];
+  }
+  get why(): string {
+    const m = this.m;
+    return `${whoDoes(m, this.ctx)} spins: &${m.lockName(this.lock)} is held by ${m.contextName(this.on[0]!)}`;
+  }
+}
+
 /** Names the holder(s) a blocked acquisition waits for. */
 function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const s = m.s;
@@ -195,7 +211,7 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   const qholder = s[lo + L_QHOLDER]!;
   const name = (): string => `&${m.lockName(lock)}`;
   // Only the owner releases a spinlock or rwlock (debug_spin_unlock's "wrong owner" otherwise): permanent edges.
-  if (owner !== 0) return edge([owner - 1], () => `${whoDoes(m, ctx)} spins: ${name()} is held by ${m.contextName(owner - 1)}`, true);
+  if (owner !== 0) return new OwnerEdge(m, ctx, lock, owner - 1);
   if (mode === 'write' && (qholder === 0 || qholder === ctx + 1)) {
     // The writer's own read hold counts: read_lock(X); write_lock(X) waits for itself.
     const readers = readerContexts(m, lock);
