@@ -8,7 +8,7 @@ import type { WaitStep } from './check/deadlock.ts';
 import type { ViolationKind } from './check/violation.ts';
 import { compile } from './dsl/compile.ts';
 import type { Assumption, Design } from './dsl/design.ts';
-import { DEFAULT_MAX_STATES, exhaustive, shortestViolation } from './explore/exhaustive.ts';
+import { DEFAULT_MAX_STATES, exhaustive, shortestViolation, type ExhaustiveOptions } from './explore/exhaustive.ts';
 import type { SearchResult, SearchStats } from './explore/outcome.ts';
 import { StateSampler, type BoundHint } from './explore/hint.ts';
 import { defaultMaxMemory, memoryGuard } from './explore/memory.ts';
@@ -28,7 +28,7 @@ import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus }
 import { sweep } from './explore/sweep.ts';
 import { predictionReport } from './report/lockdep-predict.ts';
 import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
-import type { ExhaustiveWorkers } from './explore/workers.ts';
+import { SERIAL_STATES, type ExhaustiveWorkers } from './explore/workers.ts';
 
 export * from './dsl/design.ts';
 export * from './dsl/tasklet.ts';
@@ -312,51 +312,72 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
   return checkProgram(p, opts);
 }
 
-/**
- * `searched`: the exhaustive search's result when the caller ran it already
- * (on worker threads: checkProgramParallel), with its parallelism figure.
- * A shard's search, or one run on worker threads, is not observed by
- * lockdep: its verdict has no lockdep part.
- */
-export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { readonly result: SearchResult; readonly parallelism?: number }): Verdict {
-  const explorer = opts.explorer ?? 'exhaustive';
-  if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
-  const lockdep = opts.lockdep === false || opts.shard || searched ? null : new LockdepObserver(p);
-  if (explorer === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
+/** What watches a check's exhaustive search in this thread: lockdep, the parallelism meter, the bound hint's sampler, the memory bound. */
+interface SearchWatch {
+  readonly lockdep: LockdepObserver | null;
+  readonly meter: ParallelismMeter;
+  readonly sampler: StateSampler;
+  readonly maxMemory: number;
+  /** Whether the memory bound stopped the search. */
+  memoryHit: boolean;
+  /** exhaustive()'s options for a search of at most `maxStates` states, watched. */
+  options(maxStates: number | undefined): ExhaustiveOptions;
+}
+
+function watch(p: Program, opts: CheckOptions, lockdep: LockdepObserver | null): SearchWatch {
   const meter = new ParallelismMeter(p);
   const sampler = new StateSampler(new Machine(p));
   const maxMemory = opts.maxMemory ?? defaultMaxMemory();
   const guard = memoryGuard(maxMemory);
-  let memoryHit = false;
   const progress = opts.progress;
-  const result = searched ? searched.result : exhaustive(p, {
-    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
-    ...(opts.shard ? { shard: opts.shard } : {}),
-    ...(opts.por !== undefined ? { por: opts.por } : {}),
-    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
-    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
-    observe: (m, s) => {
-      meter.observe(m, s);
-      sampler.observe(s);
-    },
-    memoryCheck: (bytes, stats) => {
-      const why = guard(bytes, stats);
-      if (why !== null) memoryHit = true;
-      return why;
-    },
-    ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress({ phase: 'search', states: st.states, depth: st.maxDepth }) } : {}),
-    ...(lockdep ? { transitions: lockdep } : {}),
-  });
+  const w: SearchWatch = {
+    lockdep, meter, sampler, maxMemory, memoryHit: false,
+    options: (maxStates) => ({
+      ...(maxStates !== undefined ? { maxStates } : {}),
+      ...(opts.shard ? { shard: opts.shard } : {}),
+      ...(opts.por !== undefined ? { por: opts.por } : {}),
+      ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+      ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+      observe: (m, s) => {
+        meter.observe(m, s);
+        sampler.observe(s);
+      },
+      memoryCheck: (bytes, stats) => {
+        const why = guard(bytes, stats);
+        if (why !== null) w.memoryHit = true;
+        return why;
+      },
+      ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress({ phase: 'search', states: st.states, depth: st.maxDepth }) } : {}),
+      ...(lockdep ? { transitions: lockdep } : {}),
+    }),
+  };
+  return w;
+}
+
+/** Check a compiled design (see check). */
+export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
+  const explorer = opts.explorer ?? 'exhaustive';
+  if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
+  // A shard's search is not observed by lockdep: its verdict has no lockdep part.
+  const lockdep = opts.lockdep === false || opts.shard ? null : new LockdepObserver(p);
+  if (explorer === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
+  const w = watch(p, opts, lockdep);
+  return searchedVerdict(p, opts, w, exhaustive(p, w.options(opts.maxStates)), w.meter.value);
+}
+
+/** The verdict of an exhaustive search's result: its bound and hint, the violation shortened, lockdep's prediction. */
+function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result: SearchResult, parallelism: number): Verdict {
   let bound: Verdict['bound'];
   let hint: BoundHint | undefined;
   if (result.status === 'bounded-out') {
     // A search on worker threads reports its memory bound in its reason only (memory.ts memoryGuard's words).
-    bound = memoryHit || result.boundedOut?.startsWith('memory bound reached') ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
-    if (bound !== 'loop') hint = sampler.hint() ?? undefined;
+    bound = w.memoryHit || result.boundedOut?.startsWith('memory bound reached') ? 'memory' : result.boundedOut?.startsWith('state limit') ? 'states' : 'loop';
+    if (bound !== 'loop') hint = w.sampler.hint() ?? undefined;
   }
+  const progress = opts.progress;
   const shortenOpts = {
     maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
-    maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, maxMemory),
+    maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, w.maxMemory),
     ...(progress ? { progress: (sp: { states: number; depth: number }) => progress({ phase: 'shortening', states: sp.states, depth: sp.depth }) } : {}),
   };
   let v = result.violation;
@@ -372,20 +393,34 @@ export function checkProgram(p: Program, opts: CheckOptions = {}, searched?: { r
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
-  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism: searched ? searched.parallelism : meter.value, bound, hint, shortening }, lockdep);
+  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism, bound, hint, shortening }, w.lockdep);
 }
 
 /**
  * checkProgram(p, opts) with the exhaustive search on the worker threads of
- * `pool` (model/explore/workers.ts): the same verdict as one thread's, with
- * the states of every shard summed when the search was sharded.
+ * `pool` (model/explore/workers.ts). It searches in this thread first, up
+ * to SERIAL_STATES states: a search that ends there is checkProgram's
+ * exactly. A larger one starts again on the threads, which share one
+ * visited set: the verdict of one thread (a violation is found again in
+ * this thread, see workers.ts), with lockdep's prediction from every
+ * thread's transitions merged; its states are a few more than one thread
+ * stores with the partial-order reduction, and it names no likely cause
+ * when bounded-out (the sampler runs in this thread only).
  */
-export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers): Promise<Verdict> {
-  if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard) return checkProgram(p, opts);
-  const meter = new ParallelismMeter(p);
+export async function checkProgramParallel(p: Program, opts: CheckOptions, pool: ExhaustiveWorkers, serialStates = SERIAL_STATES): Promise<Verdict> {
+  if ((opts.explorer ?? 'exhaustive') !== 'exhaustive' || opts.shard || pool.size === 1) return checkProgram(p, opts);
+  const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
+  const cap = Math.min(maxStates, serialStates);
+  if (cap > 0) {
+    const first = watch(p, opts, opts.lockdep === false ? null : new LockdepObserver(p));
+    const here = exhaustive(p, first.options(cap));
+    if (cap === maxStates || !(here.status === 'bounded-out' && here.stopped && here.stats.states > cap)) {
+      return searchedVerdict(p, opts, first, here, first.meter.value);
+    }
+  }
   const progress = opts.progress;
   const r = await pool.search(p, {
-    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    maxStates,
     ...(opts.por !== undefined ? { por: opts.por } : {}),
     ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
     ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
@@ -393,14 +428,18 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
     maxMemory: opts.maxMemory ?? defaultMaxMemory(),
     ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'search', states, depth }) } : {}),
     parallelism: true,
-    observe: (m, s) => meter.observe(m, s),
+    lockdep: opts.lockdep !== false,
+    sample: true,
+    serialStates: 0,
+    violationHere: false,
   });
-  if (r.sharded && r.most) {
-    // The figure of the sharded search alone (the first, capped attempt in this thread is not part of the result).
-    meter.most.fill(0);
-    r.most.forEach((n, i) => (meter.most[i] = n));
-  }
-  return checkProgram(p, opts, { result: r.result, parallelism: meter.value });
+  // A violation: the one-thread check's, which finds it again (which thread met a bug first is a matter of timing).
+  if (r.result.status === 'violation') return checkProgram(p, opts);
+  // The threads' own watch: their parallelism figures and lockdep, merged; this thread's first attempt is not part of it.
+  const w = watch(p, opts, r.lockdep);
+  if (r.most) r.most.forEach((n, i) => (w.meter.most[i] = n));
+  for (const d of r.samples ?? []) w.sampler.absorb(d);
+  return searchedVerdict(p, opts, w, r.result, w.meter.value);
 }
 
 /**

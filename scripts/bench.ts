@@ -17,6 +17,7 @@
  *   npm run bench -- --max-states N --max-seconds S
  *                                       kdefer's cap per run (default 20M states, 600 s):
  *                                       past it the run is bounded-out, never a hang
+ *   npm run bench -- --workers N        kdefer's worker threads (default: the cores, as the kdefer command)
  *   npm run bench -- --no-startup       skip the start-up figures (--startup runs them with --json, on stderr)
  *   npm run bench -- --catalogue [--repeat N] [--filter s]
  *                                       the former mode: exhaustive throughput on every catalogue design
@@ -24,11 +25,15 @@
  * kdefer's side runs in a child node process per configuration
  * (scripts/bench-child.mjs), on the compiled kdefer in dist/ (built first if
  * stale), the JavaScript the `kdefer` command runs; its peak MB is that
- * run's own: the process's RSS high-water mark (getrusage ru_maxrss, node
- * and the model's code included), read after compile() and exhaustive().
- * Its ms is compile() + exhaustive() inside that process (node's start-up
- * is not counted; scripts/bench-startup.ts measures it). A buggy design's verdict is the kind of the first violation the DFS
- * finds; the bench does not shorten the schedule.
+ * run's own: the process's RSS high-water mark (getrusage ru_maxrss, node,
+ * its threads and the model's code included), read after the search. Its
+ * ms is compile() + the search inside that process, as `kdefer check` runs
+ * it: in one thread up to 50,000 states, then on the worker threads with a
+ * shared visited set (model/explore/workers.ts; the cores by default,
+ * --workers N), the threads' start-up included (node's own start-up is not
+ * counted; scripts/bench-startup.ts measures it). A buggy design's verdict
+ * is the kind of the violation found (on the threads, found again in one
+ * thread, as kdefer reports it); the bench does not shorten the schedule.
  *
  * SPIN's side copies the .pml into a temporary directory and runs, as the
  * README of ../shared/bench/spin does: `spin -DN=n -DK=k [-DIRQS=1] [-DBUGGY]
@@ -50,6 +55,7 @@ import { BENCH_SCENARIOS } from '../model/designs/bench/index.ts';
 import { CATALOGUE } from '../model/designs/index.ts';
 import { compile } from '../model/dsl/compile.ts';
 import { exhaustive } from '../model/explore/exhaustive.ts';
+import { defaultWorkers } from '../model/explore/workers.ts';
 import { benchStartup, STARTUP_TARGET_MS } from './bench-startup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -112,9 +118,9 @@ function ensureBuilt(): void {
  * module transform makes every imported constant a getter call: about
  * twice the time on the same search).
  */
-function runKdefer(c: BenchConfig, maxStates: number, maxSeconds: number): ToolResult {
+function runKdefer(c: BenchConfig, maxStates: number, maxSeconds: number, workers: number): ToolResult {
   const t0 = performance.now();
-  const child = spawnSync(process.execPath, [CHILD, JSON.stringify({ c, maxStates, maxSeconds })], {
+  const child = spawnSync(process.execPath, [CHILD, JSON.stringify({ c, maxStates, maxSeconds, workers })], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
@@ -291,6 +297,7 @@ function main(): void {
       'no-spin': { type: 'boolean' },
       'max-states': { type: 'string' },
       'max-seconds': { type: 'string' },
+      workers: { type: 'string' },
       startup: { type: 'boolean' },
       'no-startup': { type: 'boolean' },
     },
@@ -310,6 +317,7 @@ function main(): void {
   };
   const maxStates = Math.floor(positive('max-states', values['max-states'], 20_000_000));
   const maxSeconds = positive('max-seconds', values['max-seconds'], 600);
+  const workers = values.workers === undefined ? defaultWorkers() : Math.floor(positive('workers', values.workers, 1));
   let cpus = values.quick ? [2, 3] : [2, 3, 4];
   if (values.cpus !== undefined) {
     cpus = values.cpus.split(',').map((s) => Number(s.trim()));
@@ -332,7 +340,7 @@ function main(): void {
   }
   say(
     `kdefer${withSpin ? ' vs SPIN' : ''} on the reference scenarios of ../shared/bench/spin, node ${process.version}, ` +
-      `kdefer cap ${maxStates.toLocaleString('en-US')} states / ${maxSeconds} s per run; load average ${readLoad()}`,
+      `kdefer cap ${maxStates.toLocaleString('en-US')} states / ${maxSeconds} s per run, ${workers} thread${workers === 1 ? '' : 's'}; load average ${readLoad()}`,
   );
 
   ensureBuilt();
@@ -343,7 +351,7 @@ function main(): void {
     const name = configName(c);
     if (!json) process.stdout.write(`  ${name} ...`);
     else process.stderr.write(`  ${name} ...`);
-    const kd = runKdefer(c, maxStates, maxSeconds);
+    const kd = runKdefer(c, maxStates, maxSeconds, workers);
     const sp = withSpin ? runSpin(c) : null;
     const progress = ` kdefer ${kd.verdict} ${fmtInt(kd.states)} states ${fmtMs(kd.ms)} ms${sp ? `; SPIN ${sp.verdict} ${fmtInt(sp.states)} states ${fmtMs(sp.ms)} ms` : ''}\n`;
     (json ? process.stderr : process.stdout).write(progress);
@@ -380,7 +388,7 @@ function main(): void {
     console.log('');
     console.log(table(header, printed, withSpin ? 2 : 2));
     console.log('');
-    console.log('kdefer: ms = compile() + exhaustive() in a child node process; peak MB = that process\'s RSS high-water mark (node and the compiled model included).');
+    console.log(`kdefer: ms = compile() + the exhaustive search as the kdefer command runs it (in one thread up to 50,000 states, then on ${workers} worker thread${workers === 1 ? '' : 's'}: --workers) in a child node process; peak MB = that process's RSS high-water mark (node, its threads and the compiled model included).`);
     if (withSpin) {
       console.log('SPIN: ms = spin -a + gcc -O2 -DSAFETY + ./pan -m100000 -w24 (-w27 for K=3), as a whole; pan s = pan\'s own elapsed time;');
       console.log('      peak MB = pan\'s RSS high-water mark (its hash table alone is 128 MB at -w24, 1 GB at -w27). k/S = kdefer / SPIN.');

@@ -250,6 +250,25 @@ export interface WaitContextFact {
   site: Site;
 }
 
+/** A LockdepObserver's collection as plain data: its facts and the keys of the distinct events it saw. */
+export interface LockdepObserverData {
+  readonly facts: LockdepData;
+  readonly seen: readonly string[];
+}
+
+/** LockdepFacts as plain data (structured-cloneable): LockdepFacts.toData, absorb. */
+export interface LockdepData {
+  readonly usage: readonly number[];
+  readonly usageSite: readonly (readonly (Site | null)[])[];
+  readonly usageCpus: readonly number[];
+  readonly deps: readonly Dep[];
+  readonly recursion: readonly (readonly [string, RecursionFact])[];
+  readonly waitContext: readonly (readonly [string, WaitContextFact])[];
+  readonly badUnlock: readonly (readonly [number, Site])[];
+  readonly freed: readonly (readonly [number, Site])[];
+  readonly transitions: number;
+}
+
 /** The lockdep facts of a program, collected over the transitions observed. */
 export class LockdepFacts {
   readonly p: Program;
@@ -314,6 +333,45 @@ export class LockdepFacts {
     if (!old || site.key < old.key) d.sites[type] = site;
   }
 
+  /** The facts as plain data, to send from a worker thread (workers.ts) and absorb() in the main one. */
+  toData(): LockdepData {
+    return {
+      usage: Array.from(this.usage), usageSite: this.usageSite, usageCpus: Array.from(this.usageCpus), deps: [...this.deps.values()],
+      recursion: [...this.recursion], waitContext: [...this.waitContext], badUnlock: [...this.badUnlock], freed: [...this.freed],
+      transitions: this.transitions,
+    };
+  }
+
+  /**
+   * Add another observer's facts (the same program's): every fact kept
+   * with its least site, as one observer that saw both sets of transitions
+   * keeps it, so the result does not depend on which thread saw what.
+   */
+  absorb(d: LockdepData): void {
+    const least = (old: Site | null | undefined, site: Site | null): Site | null => (site && (!old || site.key < old.key) ? site : old ?? null);
+    d.usage.forEach((u, cls) => {
+      this.usage[cls] = this.usage[cls]! | u;
+      d.usageSite[cls]!.forEach((site, bit) => (this.usageSite[cls]![bit] = least(this.usageSite[cls]![bit], site)));
+    });
+    d.usageCpus.forEach((c, i) => (this.usageCpus[i] = this.usageCpus[i]! | c));
+    for (const dep of d.deps) {
+      const key = dep.from * 65536 + dep.to;
+      const old = this.deps.get(key);
+      if (!old) {
+        this.deps.set(key, { ...dep, sites: [...dep.sites] });
+        continue;
+      }
+      old.mask |= dep.mask;
+      old.gates &= dep.gates;
+      dep.sites.forEach((site, type) => (old.sites[type] = least(old.sites[type], site)));
+    }
+    for (const [key, fact] of d.recursion) minSite(this.recursion, key, () => fact, fact.site);
+    for (const [key, fact] of d.waitContext) minSite(this.waitContext, key, () => fact, fact.site);
+    for (const [lock, site] of d.badUnlock) this.badUnlock.set(lock, least(this.badUnlock.get(lock), site)!);
+    for (const [lock, site] of d.freed) this.freed.set(lock, least(this.freed.get(lock), site)!);
+    this.transitions += d.transitions;
+  }
+
   /** Edges into and out of each class, built on demand for the searches. */
   adjacency(): { out: Dep[][]; into: Dep[][] } {
     const out: Dep[][] = this.classes.list.map(() => []);
@@ -373,6 +431,21 @@ export class LockdepObserver implements TransitionObserver {
 
   constructor(p: Program) {
     this.facts = new LockdepFacts(p);
+  }
+
+  /** What this observer collected, as plain data (a worker thread's part of a search, workers.ts). */
+  toData(): LockdepObserverData {
+    return { facts: this.facts.toData(), seen: [...this.seen] };
+  }
+
+  /** Add another observer's collection: the facts as LockdepFacts.absorb, the distinct events counted once. */
+  absorb(d: LockdepObserverData): void {
+    this.facts.absorb(d.facts);
+    for (const key of d.seen) {
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.facts.events++;
+    }
   }
 
   before(m: Machine, choice: number): void {

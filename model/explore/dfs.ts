@@ -47,6 +47,7 @@ import { OPS } from '../kernel/registry.ts';
 import { CHOICE_RUN, encodeChoice } from '../kernel/semantics.ts';
 import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from './outcome.ts';
 import type { PartialOrder, StaticFootprints } from './por.ts';
+import type { SharedVisitedSet } from './shared-visited.ts';
 import { VisitedSet } from './visited.ts';
 
 /**
@@ -56,6 +57,11 @@ import { VisitedSet } from './visited.ts';
  * item) stores a state every MAX_CHAIN steps, so --max-states still ends it.
  */
 const MAX_CHAIN = 256;
+
+/** What store() did. */
+const STORED = 0;
+const STOP = 1;
+const KNOWN = 2;
 
 export interface DfsOptions {
   readonly maxStates: number;
@@ -79,6 +85,22 @@ export interface DfsOptions {
    * (shard.ts) passes one set to the searches from each of its prefixes.
    */
   readonly visited?: VisitedSet;
+  /**
+   * A set shared with searches on other threads (workers.ts): a state any
+   * of them stored is known here, the state limit counts every thread's
+   * states, and the stack proviso asks whether a state is on any thread's
+   * stack (shared-visited.ts). Replaces `visited`.
+   */
+  readonly shared?: SharedVisitedSet;
+  /**
+   * This search's order among the threads sharing a set: thread t > 0
+   * explores each state's ample choices in another order (reversed for odd
+   * t, rotated by t/2), so that the threads spread over the graph instead
+   * of walking it side by side. The set of states explored is the same.
+   */
+  readonly order?: number;
+  /** Asked every 1024 stored states: a reason to stop now (another thread ended the search), or null. */
+  readonly stop?: () => string | null;
 }
 
 export interface DfsStats {
@@ -98,6 +120,8 @@ export interface DfsResult {
   readonly violation: Violation | null;
   readonly boundedOut: string | null;
   readonly stats: DfsStats;
+  /** Cut short by a bound (the state limit, the memory bound, a stop request). */
+  readonly stopped?: true;
 }
 
 /** Per instruction: whether it is private (footprint empty, one outcome, never blocks). */
@@ -121,7 +145,10 @@ function privateInstructions(m: Machine, fp: StaticFootprints): Uint8Array {
 export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const s = m.s;
   const stats: DfsStats = { states: 0, transient: 0, transitions: 0, maxDepth: 0, visitedBytes: 0 };
-  const visited = opts.visited ?? new VisitedSet(1 << 18);
+  const shared = opts.shared ?? null;
+  const visited: { add(lo: number, hi: number): boolean; has(lo: number, hi: number): boolean; readonly size: number; readonly bytes: number } =
+    shared ?? opts.visited ?? new VisitedSet(1 << 18);
+  const order = opts.order ?? 0;
   const por = opts.por;
   const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
   const chaining = opts.fusion;
@@ -130,12 +157,28 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const path = new Growable();
   /** Storage keys of the states on the DFS stack (with multiplicity), for the stack proviso: only needed with POR. */
   const onStack = new KeyCounts();
-  const tracking = por !== null;
+  const tracking = por !== null && shared === null;
   const enter = (lo: number, hi: number): void => {
     if (tracking) onStack.add(lo, hi);
   };
+  // Shared: a stored state is ACTIVE until its thread leaves it (the root, which every thread
+  // explores from, stays ACTIVE: another thread may still be below it).
   const leave = (lo: number, hi: number): void => {
     if (tracking) onStack.remove(lo, hi);
+    else if (shared !== null && stack.depth > 1) shared.finish(lo, hi);
+  };
+  /** Whether a state is on the DFS stack: this one's, or with a shared set any thread's. */
+  const stacked = (lo: number, hi: number): boolean => (shared !== null ? shared.active(lo, hi) : onStack.has(lo, hi));
+  /** Thread `order`'s own order of a frame's ample choices (see DfsOptions.order). */
+  const reorder = (list: number[], n: number): void => {
+    if (order === 0 || n < 2) return;
+    if (order & 1) for (let a = 0, b = n - 1; a < b; a++, b--) [list[a], list[b]] = [list[b]!, list[a]!];
+    const k = (order >> 1) % n;
+    if (k !== 0) {
+      const head = list.slice(0, k);
+      for (let i = 0; i + k < n; i++) list[i] = list[i + k]!;
+      for (let i = 0; i < k; i++) list[n - k + i] = head[i]!;
+    }
   };
   const canonical = opts.canonical;
   const keyOut = new Int32Array(2);
@@ -163,20 +206,30 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     return { status, violation, boundedOut, stats };
   };
 
-  /** Store the current state; false (with stopReason set) if a bound says stop. */
-  const store = (): boolean => {
-    visited.add(kLo, kHi);
+  /**
+   * Store the current state: STORED, STOP (with stopReason set) if a bound
+   * says stop, or KNOWN if another thread sharing the set stored it first.
+   */
+  const store = (): number => {
+    if (!visited.add(kLo, kHi)) return KNOWN;
     stats.states++;
-    if (stats.states > opts.maxStates) {
+    if (opts.stop && (stats.states & 0x3ff) === 0) {
+      const why = opts.stop();
+      if (why !== null) {
+        stopReason = why;
+        return STOP;
+      }
+    }
+    if ((shared !== null ? shared.size : stats.states) > opts.maxStates) {
       stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
-      return false;
+      return STOP;
     }
     // By the visited set's size, which a shard's searches from its several prefixes share.
-    if (opts.memoryCheck && (visited.size & 0xffff) === 0) {
+    if (opts.memoryCheck && (shared !== null ? (stats.states & 0x3fff) : (visited.size & 0xffff)) === 0) {
       const why = opts.memoryCheck(visited.bytes, stats);
       if (why !== null) {
         stopReason = why;
-        return false;
+        return STOP;
       }
     }
     if (opts.progress && stats.states >= progressAt) {
@@ -185,7 +238,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       stats.visitedBytes = visited.bytes;
       opts.progress(stats);
     }
-    return true;
+    return STORED;
   };
 
   /** One step of the machine, recorded on the path, and the fused private steps that follow it. */
@@ -210,8 +263,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   };
 
   computeKey();
-  visited.add(kLo, kHi);
-  stats.states = 1;
+  stats.states = visited.add(kLo, kHi) ? 1 : 0;
   opts.observe?.(m, s);
   m.enabledInto(enabled);
   if (enabled.length === 0) {
@@ -219,7 +271,9 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     const bound = v ? null : endBound(m, s);
     return result(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
   }
-  stack.push(enabled, por ? por.ample(enabled) : enabled.length, 0, m.hLo, m.hHi, 0, kLo, kHi);
+  const rootAmple = por ? por.ample(enabled) : enabled.length;
+  reorder(enabled, rootAmple);
+  stack.push(enabled, rootAmple, 0, m.hLo, m.hHi, 0, kLo, kHi);
   enter(kLo, kHi);
 
   while (stack.depth > 0) {
@@ -287,7 +341,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         }
       }
       if (known) {
-        if (fromReduced && (inChain || onStack.has(kLo, kHi))) {
+        if (fromReduced && (inChain || stacked(kLo, kHi))) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
             stack.end[d] = stack.full[d]!;
@@ -301,7 +355,13 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             const at = enabled.indexOf(choice);
             enabled[at] = enabled[0]!;
             enabled[0] = choice;
-            if (!store()) break;
+            const stored = store();
+            if (stored === STOP) break;
+            if (stored === KNOWN) {
+              m.undoTo(mark, pLo, pHi);
+              path.length = pathAt;
+              break;
+            }
             stack.push(enabled, enabled.length, mark, pLo, pHi, pathAt, kLo, kHi);
             stack.next[stack.depth - 1] = stack.start[stack.depth - 1]! + 1;
             enter(kLo, kHi);
@@ -327,8 +387,12 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
         firstBound ??= endBound(m, s);
         // A clean end state: stored, so that no other path checks it again.
-        if (!store()) break;
-        opts.observe?.(m, s);
+        const stored = store();
+        if (stored === STOP) break;
+        if (stored === STORED) {
+          shared?.finish(kLo, kHi);
+          opts.observe?.(m, s);
+        }
         m.undoTo(mark, pLo, pHi);
         path.length = pathAt;
         break;
@@ -347,14 +411,21 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         choice = enabled[0]!;
         continue;
       }
-      if (!store()) break;
+      const stored = store();
+      if (stored === STOP) break;
+      if (stored === KNOWN) {
+        m.undoTo(mark, pLo, pHi);
+        path.length = pathAt;
+        break;
+      }
       opts.observe?.(m, s);
+      reorder(enabled, ample);
       stack.push(enabled, ample, mark, pLo, pHi, pathAt, kLo, kHi);
       enter(kLo, kHi);
       if (stack.depth > stats.maxDepth) stats.maxDepth = stack.depth;
       break;
     }
-    if (stopReason !== null) return result('bounded-out', null, stopReason);
+    if (stopReason !== null) return { ...result('bounded-out', null, stopReason), stopped: true };
   }
   return result(firstBound ? 'bounded-out' : 'verified', null, firstBound);
 }

@@ -9,6 +9,7 @@ import type { TransitionObserver } from '../kernel/semantics.ts';
 import type { SearchResult } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
+import type { SharedVisitedSet } from './shared-visited.ts';
 import { Symmetry } from './symmetry.ts';
 import { partition, searchShard, type ShardSpec } from './shard.ts';
 
@@ -33,6 +34,8 @@ export interface ExhaustiveOptions {
   readonly transitions?: TransitionObserver;
   /** Search only this shard of a prefix partition (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
+  /** One of several threads searching with one shared visited set (workers.ts; dfs.ts DfsOptions.shared, order, stop). */
+  readonly shared?: { readonly set: SharedVisitedSet; readonly order: number; readonly stop: () => string | null };
 }
 
 export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResult {
@@ -55,11 +58,13 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     ...(opts.observe ? { observe: opts.observe } : {}),
     ...(opts.progress ? { progress: opts.progress } : {}),
     ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
+    ...(opts.shared ? { shared: opts.shared.set, order: opts.shared.order, stop: opts.shared.stop } : {}),
   });
   return {
     status: r.status,
     violation: r.violation,
     boundedOut: r.boundedOut,
+    ...(r.stopped ? { stopped: true as const } : {}),
     stats: {
       states: r.stats.states,
       transitions: r.stats.transitions,

@@ -116,6 +116,12 @@ function wordNames(m: Machine): WordName[] {
   return names;
 }
 
+/** A StateSampler's values per word and its sample count, as plain data. */
+export interface SamplerData {
+  readonly values: readonly (readonly number[])[];
+  readonly sampled: number;
+}
+
 /** Samples explored states (observe) and names the words that varied most (hint). */
 export class StateSampler {
   private readonly m: Machine;
@@ -137,6 +143,20 @@ export class StateSampler {
       const set = values[i]!;
       if (set.size < DISTINCT_CAP) set.add(s[i]!);
     }
+  }
+
+  /** What was sampled, as plain data (a worker thread's part of a search, workers.ts). */
+  toData(): SamplerData {
+    return { values: this.values.map((set) => [...set]), sampled: this.sampled };
+  }
+
+  /** Add another sampler's values (the same program's): as if it had sampled those states too. */
+  absorb(d: SamplerData): void {
+    d.values.forEach((list, i) => {
+      const set = this.values[i]!;
+      for (const x of list) if (set.size < DISTINCT_CAP) set.add(x);
+    });
+    this.sampled += d.sampled;
   }
 
   /** The likely cause of a bounded-out search, or null if nothing was sampled or nothing varied. */

@@ -51,6 +51,8 @@ export interface SearchResult {
   readonly stats: SearchStats;
   /** A shard's result (shard.ts): which shard, and its share of the partition. */
   readonly shard?: import('./shard.ts').ShardInfo;
+  /** Bounded-out by a bound that cut the search short (the state limit, the memory bound), not one it explored past. */
+  readonly stopped?: true;
 }
 
 /** The violation raised by the step that produced `s` (m.message is that step's). */

@@ -1,101 +1,135 @@
 /**
  * A worker thread of a parallel exhaustive search (workers.ts). Told a
- * design, the search's options and a shard, it compiles the design (once
- * per fingerprint), computes the partition (once per shard count) and
- * searches the shard (shard.ts), answering with the shard's SearchResult.
- * A search whose shard can no longer matter (a shard with a smaller index
- * found a violation) is cut short through the shared `cancel` word, and
- * its result is thrown away by the pool. Started through shard-worker.mjs
- * from the TypeScript sources, or as shard-worker.js when compiled.
+ * design, the search's options, its order among the threads and the
+ * shared visited set's buffers, it compiles the design (once per
+ * fingerprint) and searches from the initial state (exhaustive.ts with
+ * `shared`), storing into and skipping what the set holds; a thread that
+ * ends the search (a violation, the state limit, the memory bound) raises
+ * the shared `stop` word and the others stop. Started through
+ * shard-worker.mjs from the TypeScript sources, or as shard-worker.js when
+ * compiled.
  */
 import { parentPort } from 'node:worker_threads';
 import { compile } from '../dsl/compile.ts';
 import type { Design } from '../dsl/design.ts';
 import type { Program } from '../kernel/program.ts';
 import type { SearchResult } from './outcome.ts';
+import { LockdepObserver, type LockdepObserverData } from '../check/lockdep.ts';
+import { exhaustive } from './exhaustive.ts';
+import { StateSampler, type SamplerData } from './hint.ts';
+import { Machine } from '../kernel/machine.ts';
 import { memoryGuard } from './memory.ts';
+import { SharedVisitedSet, type SharedVisitedBuffers } from './shared-visited.ts';
 import { ParallelismMeter } from './parallelism.ts';
-import { partition, searchShard, type Partition, type ShardSpec } from './shard.ts';
 
-/** The options of one shard's search, as sent to a worker (plain data). */
-export interface ShardJob {
+/**
+ * One thread's part of a search that all the pool's threads make from the
+ * initial state with one shared visited set (workers.ts, shared-visited.ts).
+ */
+export interface SharedJob {
   readonly design: Design;
   readonly fingerprint: string;
-  readonly shard: ShardSpec;
+  readonly buffers: SharedVisitedBuffers;
+  /** This thread's order among the threads (dfs.ts DfsOptions.order). */
+  readonly order: number;
   readonly maxStates: number;
   readonly por: boolean;
   readonly fusion: boolean;
   readonly symmetry: boolean;
-  /** Measure parallelism (ParallelismMeter) and send back its per-handler figures. */
   readonly parallelism: boolean;
-  /** One Int32 word: the smallest shard index known to have a violation; shards above it stop. */
-  readonly cancel: SharedArrayBuffer;
-  /** The process's memory bound (memory.ts memoryGuard, on the whole process's RSS); absent: none. */
+  /** Sample the states stored for a bounded-out search's likely cause (hint.ts) and send the samples back. */
+  readonly sample: boolean;
+  /** Observe the transitions with lockdep's prediction (check/lockdep.ts) and send back what it collected. */
+  readonly lockdep: boolean;
+  /** One Int32 word: set to 1 by the thread that ends the search (a violation, a state or memory bound); the others stop. */
+  readonly stop: SharedArrayBuffer;
   readonly maxMemory?: number;
-  /** Send progress messages while searching. */
   readonly progress: boolean;
 }
 
 /** Main thread → worker. */
-export type ToShardWorker = { readonly type: 'search'; readonly job: ShardJob };
+export type ToShardWorker = { readonly type: 'shared'; readonly job: SharedJob };
 /** Worker → main thread: one answer per message, in order. */
 export type FromShardWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly states: number; readonly depth: number }
-  | { readonly type: 'result'; readonly result: SearchResult; readonly most: number[] | null; readonly cancelled: boolean }
+  | { readonly type: 'result'; readonly result: SearchResult; readonly most: number[] | null; readonly cancelled: boolean; readonly lockdep?: LockdepObserverData; readonly sampler?: SamplerData }
   | { readonly type: 'error'; readonly message: string };
 
-/** Why a cancelled search stopped (never reported: the pool discards its result). */
-export const CANCELLED = 'cancelled: a shard with a smaller index found a violation';
+/** Why a thread of a shared search stopped: another one ended it (its result is the one reported). */
+export const STOPPED = 'stopped: another thread ended the search';
 
 let program: Program | null = null;
-let parts = new Map<string, Partition>();
 
-function answer(message: ToShardWorker): FromShardWorker {
-  const { job } = message;
+/** The job's design, compiled once per fingerprint. */
+function programOf(job: { readonly design: Design; readonly fingerprint: string }): Program {
   if (program === null || program.fingerprint !== job.fingerprint) {
     program = compile(job.design);
-    parts = new Map();
     if (program.fingerprint !== job.fingerprint) {
       throw new Error(`a worker compiled design '${job.design.name}' to fingerprint ${program.fingerprint}, the main thread to ${job.fingerprint}`);
     }
   }
-  const p = program;
-  const key = `${job.shard.count}/${job.symmetry}`;
-  let part = parts.get(key);
-  if (!part) {
-    part = partition(p, { count: job.shard.count, symmetry: job.symmetry });
-    parts.set(key, part);
-  }
-  const cancel = new Int32Array(job.cancel);
-  let cancelled = false;
-  const meter = job.parallelism ? new ParallelismMeter(p) : null;
-  const guard = job.maxMemory !== undefined ? memoryGuard(job.maxMemory) : null;
+  return program;
+}
+
+/** At most ten progress messages a second: the main thread sums them into its progress line. */
+function progressSender(): (st: { states: number; maxDepth: number }) => void {
   let sentAt = 0;
-  const result = searchShard(p, part, job.shard, {
-    maxStates: job.maxStates,
-    por: job.por,
-    fusion: job.fusion,
-    symmetry: job.symmetry,
-    ...(meter ? { observe: (m, s) => meter.observe(m, s) } : {}),
-    memoryCheck: (bytes, stats) => {
-      if (Atomics.load(cancel, 0) < job.shard.index) {
-        cancelled = true;
-        return CANCELLED;
-      }
-      return guard ? guard(bytes, stats) : null;
-    },
-    ...(job.progress ? {
-      progress: (st: { states: number; maxDepth: number }) => {
-        // At most ten a second: the main thread sums them into its progress line.
-        const now = performance.now();
-        if (now - sentAt < 100) return;
-        sentAt = now;
-        parentPort!.postMessage({ type: 'progress', states: st.states, depth: st.maxDepth } satisfies FromShardWorker);
+  return (st) => {
+    const now = performance.now();
+    if (now - sentAt < 100) return;
+    sentAt = now;
+    parentPort!.postMessage({ type: 'progress', states: st.states, depth: st.maxDepth } satisfies FromShardWorker);
+  };
+}
+
+function answerShared(job: SharedJob): FromShardWorker {
+  const set = new SharedVisitedSet(job.buffers);
+  try {
+    const p = programOf(job);
+    const stop = new Int32Array(job.stop);
+    const meter = job.parallelism ? new ParallelismMeter(p) : null;
+    const lockdep = job.lockdep ? new LockdepObserver(p) : null;
+    const sampler = job.sample ? new StateSampler(new Machine(p)) : null;
+    const guard = job.maxMemory !== undefined ? memoryGuard(job.maxMemory) : null;
+    let stopped = false;
+    const result = exhaustive(p, {
+      maxStates: job.maxStates,
+      por: job.por,
+      fusion: job.fusion,
+      symmetry: job.symmetry,
+      ...(meter || sampler ? {
+        observe: (m: Machine, s: Int32Array) => {
+          meter?.observe(m, s);
+          sampler?.observe(s);
+        },
+      } : {}),
+      ...(guard ? { memoryCheck: (bytes, stats) => guard(bytes, stats) } : {}),
+      ...(job.progress ? { progress: progressSender() } : {}),
+      ...(lockdep ? { transitions: lockdep } : {}),
+      shared: {
+        set,
+        order: job.order,
+        stop: () => {
+          if (Atomics.load(stop, 0) === 0) return null;
+          stopped = true;
+          return STOPPED;
+        },
       },
-    } : {}),
-  });
-  return { type: 'result', result, most: meter ? Array.from(meter.most) : null, cancelled };
+    });
+    // This thread ends the search for all: a violation, or a bound that stops it (not a loop bound, which it explores past).
+    if (!stopped && (result.status === 'violation' || (result.status === 'bounded-out' && result.boundedOut !== null && isStopBound(result)))) Atomics.store(stop, 0, 1);
+    return { type: 'result', result, most: meter ? Array.from(meter.most) : null, cancelled: stopped, ...(lockdep ? { lockdep: lockdep.toData() } : {}), ...(sampler ? { sampler: sampler.toData() } : {}) };
+  } finally {
+    set.leave();
+  }
+}
+
+/** Whether a bounded-out result stopped its search (the state limit, the memory bound) rather than ran it to its end. */
+const isStopBound = (r: SearchResult): boolean => r.stopped === true;
+
+function answer(message: ToShardWorker): FromShardWorker {
+  return answerShared(message.job);
 }
 
 parentPort!.on('message', (message: ToShardWorker) => {

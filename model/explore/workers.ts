@@ -1,60 +1,56 @@
 /**
  * The exhaustive search on worker threads (node:worker_threads).
  *
- * The scheme is the cluster's (shard.ts), run in one process: the search
- * is cut into SHARDS_PER_WORKER·W prefix shards, a queue hands the shards
- * out in index order to the W workers as each becomes free, and the pool
- * merges the shards' results here. Each shard is searched on its own with
- * its own visited set, so its result depends on the design, the options
- * and the shard only, never on which worker ran it or when. The merged
- * result is therefore the same whatever the threads' timing:
- *  - a violation: the one of the smallest shard index that has one (the
- *    pool waits for every shard below it; shards above it are cut short
- *    and ignored), with the states of shards 0..that one summed;
- *  - else bounded-out if a shard is (the first such shard's reason, which
- *    names the bound and the shard), else verified; the states of all
- *    shards summed.
- * States reachable from prefixes of several shards are counted once per
- * shard, so the sum is more than a one-thread search stores.
+ * Every thread searches the whole graph from the initial state with one
+ * visited set they share (shared-visited.ts): a state one thread stored is
+ * skipped by the others, so they split the graph between them as they go,
+ * each exploring the choices of a state in its own order (dfs.ts
+ * DfsOptions.order) so that they spread apart. The search is over when
+ * every thread's is: a thread skips only states another has stored and
+ * will explore to the end. The stack proviso of the partial-order
+ * reduction asks whether a state is on any thread's stack (ACTIVE in the
+ * shared set), a superset of one thread's stack, so it stays sound.
+ *
+ * The result does not depend on the threads' timing where it matters:
+ *  - a violation: the pool searches again in the calling thread and
+ *    reports that search's (the one-thread verdict and schedule: which
+ *    thread meets a bug first is a matter of timing);
+ *  - a bound that stops the search (the state limit, the memory bound):
+ *    bounded-out with the first thread's reason, by thread index;
+ *  - bounds the search explores past (a loop's, the kernel model's): the
+ *    least of the threads' first ones;
+ *  - else verified. States are the distinct states the threads stored
+ *    (each once); with the partial-order reduction a few more than one
+ *    thread stores, as the shared proviso expands a few more states, and
+ *    the count may vary by a few from run to run; transitions are summed.
  *
  * Small searches do not pay for threads: the pool first searches in the
  * calling thread, up to SERIAL_STATES states; a search that ends there is
- * exactly the one-thread search (the same result as --workers 1). Only a
- * search that outgrows it is sharded.
+ * exactly the one-thread search (the same result as --workers 1).
  *
  * A worker costs a moment to start (it loads the model; from the sources,
  * through tsx, a second or two), so a pool is made once, lazily, and serves
  * design after design.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Program } from '../kernel/program.ts';
 import { DEFAULT_MAX_STATES, exhaustive, type ExhaustiveOptions } from './exhaustive.ts';
 import type { SearchResult, SearchStats } from './outcome.ts';
 import { memoryGuard } from './memory.ts';
-import type { FromShardWorker, ShardJob, ToShardWorker } from './shard-worker.ts';
+import { LockdepObserver } from '../check/lockdep.ts';
+import type { SamplerData } from './hint.ts';
+import { SharedVisitedSet } from './shared-visited.ts';
+import type { FromShardWorker, SharedJob, ToShardWorker } from './shard-worker.ts';
 
 /**
- * The default number of worker threads: one, the calling thread. Prefix
- * shards share no visited set, and on the designs measured every shard
- * stores most of what a whole search stores (backlog at 3 CPUs, 617k
- * states: each of 2 shards 612k-617k; deferred-work-pipeline, 115k: each
- * of 2 shards 89k-97k), so two threads take about as long as one and twice
- * the CPU time and memory. `--workers` (or `defaultWorkers` as a constant
- * of the cores, `os.availableParallelism()`) is there for designs that split
- * better, and for the day the threads share one visited set.
+ * The default number of worker threads: the cores (os.availableParallelism()).
+ * Measured on 2 cores (npm run bench, compiled): irq_lock N=4 K=3 takes
+ * 9.2 s on 2 threads against 14.6 s on one, backlog N=4 13.1 s against 20 s.
  */
 export function defaultWorkers(): number {
-  return 1;
+  return availableParallelism();
 }
-
-/**
- * Shards per worker thread. More shards balance the load better, but every
- * shard explores much of what its neighbours do (measured on
- * deferred-work-pipeline, 115k states: each of 2 shards stores 80% of
- * them, each of 4 shards 80% too), so the total work grows with the shard
- * count: one shard per worker is the fastest.
- */
-export const SHARDS_PER_WORKER = 1;
 
 /** A search that stores at most this many states runs in the calling thread. */
 export const SERIAL_STATES = 50_000;
@@ -123,8 +119,12 @@ export interface ParallelResult {
   readonly result: SearchResult;
   /** Per handler region (ParallelismMeter.regions), the most CPUs seen in it; null unless asked for. */
   readonly most: readonly number[] | null;
-  /** Whether the search was sharded over the threads (false: it ended in the calling thread). */
+  /** Whether the search went on in the worker threads (false: it ended in the calling thread). */
   readonly sharded: boolean;
+  /** With ParallelOptions.lockdep: lockdep's observer of the search whose result this is. */
+  readonly lockdep: LockdepObserver | null;
+  /** With ParallelOptions.sample, of a search on the threads: each thread's samples. */
+  readonly samples?: readonly SamplerData[];
 }
 
 /** What ExhaustiveWorkers.search needs beyond exhaustive()'s options. */
@@ -135,6 +135,20 @@ export interface ParallelOptions {
   readonly symmetry?: boolean;
   /** Also measure parallelism (model/explore/parallelism.ts) in every state explored. */
   readonly parallelism?: boolean;
+  /**
+   * Also observe every transition with lockdep's prediction
+   * (check/lockdep.ts): ParallelResult.lockdep holds what the search's
+   * threads collected, merged (LockdepObserver.absorb).
+   */
+  readonly lockdep?: boolean;
+  /**
+   * A violation found on the threads is searched for again in the calling
+   * thread, whose result is returned (default); false: the threads' first
+   * is returned as it is, for a caller that searches again itself.
+   */
+  readonly violationHere?: boolean;
+  /** Also sample the states stored (hint.ts StateSampler): ParallelResult.samples holds every thread's samples. */
+  readonly sample?: boolean;
   /** Called with each state of the calling thread's search (a ParallelismMeter for its part). */
   readonly observe?: ExhaustiveOptions['observe'];
   /** A search that stores at most this many states runs in the calling thread (default SERIAL_STATES; 0: always sharded). */
@@ -174,18 +188,18 @@ export class ExhaustiveWorkers {
       ...(guard ? { memoryCheck: guard } : {}),
       ...(progress ? { progress: (st: { states: number; maxDepth: number }) => progress(st.states, st.maxDepth) } : {}),
     };
-    if (this.size === 1) return { result: exhaustive(p, { ...base, maxStates }), most: null, sharded: false };
+    if (this.size === 1) return { ...here(p, base, maxStates, opts), most: null, sharded: false };
     const serialCap = Math.min(maxStates, opts.serialStates ?? SERIAL_STATES);
     if (serialCap > 0) {
-      const serial = exhaustive(p, { ...base, maxStates: serialCap });
-      const capped = serial.status === 'bounded-out' && serial.stats.states > serialCap;
-      if (!capped || serialCap === maxStates) return { result: serial, most: null, sharded: false };
+      const serial = here(p, base, serialCap, opts);
+      const capped = serial.result.status === 'bounded-out' && serial.result.stats.states > serialCap;
+      if (!capped || serialCap === maxStates) return { ...serial, most: null, sharded: false };
     }
-    return this.sharded(p, maxStates, opts);
+    return this.shared(p, maxStates, opts, base);
   }
 
-  /** The search cut into shards over the pool, merged (see the file comment). */
-  private async sharded(p: Program, maxStates: number, opts: ParallelOptions): Promise<ParallelResult> {
+  /** Every thread searches from the initial state with one shared visited set (see the file comment). */
+  private async shared(p: Program, maxStates: number, opts: ParallelOptions, base: ExhaustiveOptions): Promise<ParallelResult> {
     const started = performance.now();
     // A worker gets the design as data (structured clone) and compiles it
     // itself; it checks that its program's fingerprint is the main thread's.
@@ -195,25 +209,23 @@ export class ExhaustiveWorkers {
       throw new Error(`kdefer limit: design '${p.design.name}' cannot be sent to a worker thread (${(e as Error).message}); search it with --workers 1`);
     }
     this.pool ??= Array.from({ length: this.size }, (_, i) => new ShardWorker(i));
-    const count = this.size * SHARDS_PER_WORKER;
-    const cancel = new SharedArrayBuffer(4);
-    const lowest = new Int32Array(cancel);
-    lowest[0] = count;
-    const results: (SearchResult | null)[] = new Array(count).fill(null);
-    const most: number[][] = [];
-    let next = 0;
-    const job = (index: number): ShardJob => ({
+    const set = SharedVisitedSet.create(this.size, 1 << 16);
+    const stop = new SharedArrayBuffer(4);
+    const job = (order: number): SharedJob => ({
       design: p.design,
       fingerprint: p.fingerprint,
-      shard: { index, count },
+      buffers: set.buffers,
+      order,
       maxStates,
       por: opts.por !== false,
       fusion: opts.fusion !== false,
       symmetry: opts.symmetry !== false,
       parallelism: opts.parallelism === true,
+      lockdep: opts.lockdep === true,
+      sample: opts.sample === true,
+      stop,
       ...(opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {}),
       progress: opts.progress !== undefined,
-      cancel,
     });
     // Progress: every worker's latest count, summed.
     const counts = new Array<number>(this.pool.length).fill(0);
@@ -227,26 +239,38 @@ export class ExhaustiveWorkers {
         }
         : null;
     }
-    // Each worker takes the next shard in index order as soon as it is free.
-    await Promise.all(this.pool.map(async (w) => {
-      for (;;) {
-        const index = next++;
-        if (index >= count) return;
-        if (Atomics.load(lowest, 0) < index) continue;
-        const answer = await w.ask({ type: 'search', job: job(index) });
-        counts[w.index] = 0;
-        if (answer.cancelled) continue;
-        results[index] = answer.result;
-        if (answer.most) most[index] = answer.most;
-        if (answer.result.status === 'violation' && index < Atomics.load(lowest, 0)) Atomics.store(lowest, 0, index);
-      }
-    }));
-    const upTo = Atomics.load(lowest, 0);
-    const counted = results.slice(0, Math.min(upTo + 1, count));
-    if (counted.some((r) => r === null)) throw new Error('kdefer internal error: a shard below the first violation has no result');
-    const merged = mergeResults(counted as SearchResult[], Math.round(performance.now() - started));
-    const figures = opts.parallelism ? mostOf(most.slice(0, counted.length)) : null;
-    return { result: merged, most: figures, sharded: true };
+    const answers = await Promise.all(this.pool.map((w, i) => w.ask({ type: 'shared', job: job(i) })));
+    const results = answers.map((a) => a.result);
+    // A violation: the one-thread search's, found again in this thread, so that the verdict and
+    // its schedule are the same whatever the threads' timing (which thread meets a bug first is not).
+    const violating = results.find((r) => r.status === 'violation');
+    if (violating) return opts.violationHere === false ? { result: violating, most: null, sharded: true, lockdep: null } : { ...here(p, base, maxStates, opts), most: null, sharded: true };
+    const stats: SearchStats = { states: set.size, transitions: 0, ms: Math.round(performance.now() - started), maxDepth: 0, transient: 0, visitedBytes: set.bytes };
+    for (const r of results) {
+      stats.transitions += r.stats.transitions;
+      stats.transient! += r.stats.transient ?? 0;
+      stats.maxDepth = Math.max(stats.maxDepth, r.stats.maxDepth);
+    }
+    const reductions = results[0]!.stats.reductions;
+    if (reductions) {
+      const sum = (k: 'reducedStates' | 'prunedTransitions' | 'provisoExpansions'): number => results.reduce((a, r) => a + (r.stats.reductions?.[k] ?? 0), 0);
+      stats.reductions = { ...reductions, ...(reductions.por ? { reducedStates: sum('reducedStates'), prunedTransitions: sum('prunedTransitions'), provisoExpansions: sum('provisoExpansions') } : {}) };
+    }
+    const most = opts.parallelism ? mostOf(answers.map((a) => a.most ?? undefined)) : null;
+    const samples = answers.flatMap((a) => (a.sampler ? [a.sampler] : []));
+    let lockdep: LockdepObserver | null = null;
+    if (opts.lockdep) {
+      lockdep = new LockdepObserver(p);
+      for (const a of answers) if (a.lockdep) lockdep.absorb(a.lockdep);
+    }
+    // A bound that cut the search short (the state limit, memory): the first thread's, by index, that met it.
+    const cut = answers.find((a) => !a.cancelled && a.result.stopped);
+    if (cut) return { result: { status: 'bounded-out', violation: null, boundedOut: cut.result.boundedOut, stopped: true, stats }, most, sharded: true, lockdep, samples };
+    // Bounds explored past (a loop's, the kernel model's): every thread's first, the least of them,
+    // so that the message does not depend on which thread met which bound first.
+    const passed = results.map((r) => r.boundedOut).filter((b): b is string => b !== null).sort();
+    if (passed.length > 0) return { result: { status: 'bounded-out', violation: null, boundedOut: passed[0]!, stats }, most, sharded: true, lockdep, samples };
+    return { result: { status: 'verified', violation: null, boundedOut: null, stats }, most, sharded: true, lockdep, samples };
   }
 
   async close(): Promise<void> {
@@ -256,7 +280,13 @@ export class ExhaustiveWorkers {
   }
 }
 
-/** Per region, the largest figure of any shard. */
+/** exhaustive() in the calling thread, observed by lockdep if asked for. */
+function here(p: Program, base: ExhaustiveOptions, maxStates: number, opts: ParallelOptions): { result: SearchResult; lockdep: LockdepObserver | null } {
+  const lockdep = opts.lockdep ? new LockdepObserver(p) : null;
+  return { result: exhaustive(p, { ...base, maxStates, ...(lockdep ? { transitions: lockdep } : {}) }), lockdep };
+}
+
+/** Per region, the largest figure of any thread. */
 function mostOf(lists: readonly (readonly number[] | undefined)[]): number[] {
   const out: number[] = [];
   for (const list of lists) list?.forEach((n, r) => (out[r] = Math.max(out[r] ?? 0, n)));

@@ -7,18 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../model/designs/index.ts';
-import { check, defineDesign, inc, lt, schedule_work, v, while_, type Design } from '../../model/index.ts';
+import { check, defineDesign, inc, lt, v, while_, type Design } from '../../model/index.ts';
+import { rearmingCounter } from '../helpers/counter.ts';
 import { reductionsText } from '../../scripts/cli/check.ts';
-
-/** A self-re-arming work item that counts its runs: every run is a new state, without end. */
-export const rearmingCounter = defineDesign({
-  name: 'rearming-counter',
-  cpus: 1,
-  vars: { count: 0 },
-  works: { w: { func: 'tick' } },
-  functions: { tick: [inc('count'), schedule_work('w')] },
-  tasks: [{ name: 'starter', cpu: 0, body: [schedule_work('w')] }],
-});
 
 describe('a bounded-out verdict', () => {
   it('at the state limit: names the bound, and its hint names the unbounded counter', () => {

@@ -15,6 +15,8 @@ import type { SearchResult } from '../../model/explore/outcome.ts';
 import { replay } from '../../model/explore/replay.ts';
 import { partition, PREFIXES_PER_SHARD } from '../../model/explore/shard.ts';
 import { ExhaustiveWorkers, mergeResults } from '../../model/explore/workers.ts';
+import { checkProgram, checkProgramParallel } from '../../model/index.ts';
+import { rearmingCounter } from '../helpers/counter.ts';
 import type { Program } from '../../model/kernel/program.ts';
 
 const VERIFIED = 'bench-irq_lock-fixed-n2-k2';
@@ -96,28 +98,31 @@ describe('prefix shards merge to the verdict of one whole search', () => {
   });
 });
 
-describe('the worker pool', () => {
-  /** The pool's result for both designs, always sharded (no first pass in this thread). */
-  const onPool = async (pool: { search: ExhaustiveWorkers['search'] }) => {
+describe('the worker pool: every thread searches from the initial state with one shared visited set', () => {
+  /** The pool's result for both designs, always on the threads (no first pass in this thread). */
+  const onPool = async (pool: { search: ExhaustiveWorkers['search'] }, opts: { por?: boolean } = {}) => {
     const out: SearchResult[] = [];
-    for (const name of [VERIFIED, BUGGY]) out.push((await pool.search(program(name), { serialStates: 0 })).result);
+    for (const name of [VERIFIED, BUGGY]) out.push((await pool.search(program(name), { serialStates: 0, ...opts })).result);
     return out;
   };
 
-  it('2 workers (TypeScript sources): the verdict of one thread, and the same result on every run', async () => {
+  it('2 workers (TypeScript sources): the verdict of one thread; a violation is the one-thread search\'s, on every run', async () => {
     const pool = new ExhaustiveWorkers(2);
     try {
       const [verified, buggy] = await onPool(pool);
       expect(verified!.status).toBe('verified');
-      // The sum over the two shards of a 2-way partition, whatever thread ran which.
-      expect(verified!.stats.states).toBe(shards(program(VERIFIED), 2).reduce((n, r) => n + r.stats.states, 0));
+      // Each state stored once, by whichever thread came first: about the one-thread count (the stack proviso
+      // may expand a state fully that one thread would not: another thread has its successor on its stack).
+      const one = exhaustive(program(VERIFIED)).stats.states;
+      expect(verified!.stats.states).toBeGreaterThanOrEqual(one);
+      expect(verified!.stats.states).toBeLessThan(one * 1.2);
+      // Without the partial-order reduction there is no proviso: exactly the one-thread states.
+      const [plain] = await onPool(pool, { por: false });
+      expect(plain!.stats.states).toBe(exhaustive(program(VERIFIED), { por: false }).stats.states);
       expect(buggy!.status).toBe('violation');
-      expect(buggy!.violation!.kind).toBe(exhaustive(program(BUGGY)).violation!.kind);
-      // The violation of the smallest shard index that has one.
-      const first = shards(program(BUGGY), 2).find((r) => r.status === 'violation')!;
-      expect(buggy!.violation!.choices).toEqual(first.violation!.choices);
-      const [again, buggyAgain] = await onPool(pool);
-      expect(again!.stats.states).toBe(verified!.stats.states);
+      const oneBuggy = exhaustive(program(BUGGY));
+      expect(buggy!.violation!.choices).toEqual(oneBuggy.violation!.choices);
+      const [, buggyAgain] = await onPool(pool);
       expect(buggyAgain!.violation!.choices).toEqual(buggy!.violation!.choices);
     } finally {
       await pool.close();
@@ -128,10 +133,26 @@ describe('the worker pool', () => {
     const dist = (await import(new URL('../../dist/model/explore/workers.js', import.meta.url).href)) as { ExhaustiveWorkers: typeof ExhaustiveWorkers };
     const pool = new dist.ExhaustiveWorkers(2);
     try {
-      const [verified, buggy] = await onPool(pool);
+      const [verified, buggy] = await onPool(pool, { por: false });
       expect(verified!.status).toBe('verified');
-      expect(verified!.stats.states).toBe(shards(program(VERIFIED), 2).reduce((n, r) => n + r.stats.states, 0));
-      expect(buggy!.violation!.choices).toEqual(shards(program(BUGGY), 2).find((r) => r.status === 'violation')!.violation!.choices);
+      expect(verified!.stats.states).toBe(exhaustive(program(VERIFIED), { por: false }).stats.states);
+      expect(buggy!.violation!.choices).toEqual(exhaustive(program(BUGGY), { por: false }).violation!.choices);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('the threads split the work, and a design large enough to grow the shared table gets the one-thread verdict', async () => {
+    const pool = new ExhaustiveWorkers(2);
+    try {
+      const p = program('deferred-work-pipeline');
+      const one = exhaustive(p, { por: false });
+      const both = (await pool.search(p, { serialStates: 0, por: false })).result;
+      expect([both.status, both.stats.states]).toEqual([one.status, one.stats.states]);
+      // More than the table's first 2^16 slots hold at half full: it grew (twice) while both threads ran.
+      expect(one.stats.states).toBeGreaterThan(1 << 16);
+      // Neither thread took (nearly) all of it: each stored a part, and their transitions add up to about one search's.
+      expect(both.stats.transitions).toBeLessThan(one.stats.transitions * 1.3);
     } finally {
       await pool.close();
     }
@@ -140,12 +161,12 @@ describe('the worker pool', () => {
   it('the pool honours the memory bound, reports progress from its threads and switches reductions off', async () => {
     const pool = new ExhaustiveWorkers(2);
     try {
-      // A bound below what the process already holds: a shard ends bounded-out naming it at its first memory
-      // check (every 65,536 states: a design whose shards store more), never a crash.
+      // A bound below what the process already holds: a thread ends bounded-out naming it at its first memory
+      // check (every 16,384 of its states), never a crash; the other stops with it.
       const tight = (await pool.search(program('deferred-work-pipeline'), { serialStates: 0, maxMemory: 1 << 20 })).result;
       expect(tight.status).toBe('bounded-out');
-      expect(tight.boundedOut).toMatch(/^memory bound reached: .* against the bound of 1 MiB, .* \(shard \d\/2\)$/);
-      // Progress: the states of both threads, summed, never more than the merged total.
+      expect(tight.boundedOut).toMatch(/^memory bound reached: .* against the bound of 1 MiB/);
+      // Progress: the states of both threads, summed, never more than the total.
       const seen: number[] = [];
       const r = (await pool.search(program(VERIFIED), { serialStates: 0, progress: (states) => seen.push(states) })).result;
       expect(r.status).toBe('verified');
@@ -155,6 +176,28 @@ describe('the worker pool', () => {
       expect(off.status).toBe('verified');
       expect(off.stats.states).toBeGreaterThan(r.stats.states);
       expect(off.stats.reductions).toMatchObject({ por: false, fusion: false });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('checkProgramParallel on the threads: the verdict of checkProgram, lockdep\'s prediction and the bound\'s likely cause included', async () => {
+    const pool = new ExhaustiveWorkers(2);
+    try {
+      // Verified designs with predictions (settled by more CPUs or within the bounds), and a violation with two.
+      for (const name of ['timer-remote-expiry-v6_6', 'rwlock-read-recursion-hardirq', 'deferred-work-pipeline-work-spin_lock']) {
+        const p = program(name);
+        const one = checkProgram(p);
+        const both = await checkProgramParallel(p, {}, pool, 0);
+        expect(one.lockdep!.length, name).toBeGreaterThan(0);
+        expect([both.status, both.violation?.kind, both.violation?.choices]).toEqual([one.status, one.violation?.kind, one.violation?.choices]);
+        expect(JSON.stringify(both.lockdep), name).toBe(JSON.stringify(one.lockdep));
+      }
+      // A counter without end: bounded-out at the state limit, naming the counter from every thread's samples.
+      const counter = compile(rearmingCounter);
+      const capped = await checkProgramParallel(counter, { maxStates: 40_000 }, pool, 0);
+      expect([capped.status, capped.bound]).toEqual(['bounded-out', 'states']);
+      expect(capped.hint?.words[0]).toMatchObject({ name: 'var count', growing: true });
     } finally {
       await pool.close();
     }

@@ -4,7 +4,7 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, ExhaustiveWorkers, profileText, safeStem, storeCounterexample,
+  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, defaultWorkers, ExhaustiveWorkers, profileText, safeStem, storeCounterexample,
   type Bounds, type CheckOptions, type Design, type Program, type ShardSpec, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { growCheck, isUnassumedFlip, type GrowOutcome } from '../../model/explore/grow.ts';
@@ -57,7 +57,7 @@ export interface CheckFlags {
   readonly shard?: ShardSpec;
 }
 
-/** The worker threads the flags ask for: --workers (default 1); one for a shard (it runs in one thread). */
+/** The worker threads the flags ask for: --workers (default the cores, defaultWorkers); one for a shard (it runs in one thread). */
 function workersOf(flags: CheckFlags): number {
   if (flags.shard !== undefined) {
     if (flags.workers !== undefined && flags.workers > 1) {
@@ -65,7 +65,7 @@ function workersOf(flags: CheckFlags): number {
     }
     return 1;
   }
-  return flags.workers ?? 1;
+  return flags.workers ?? defaultWorkers();
 }
 
 /** The explorer options the `check` flags ask for, and the worker threads of a random search. */
@@ -437,13 +437,24 @@ export async function runCheck(files: readonly string[], flags: CheckFlags, io: 
   let found: Verdict[];
   if (opts.workers > 1) {
     // Worker threads: a random search's runs (checkProgramOn), or an exhaustive search that
-    // outgrows the calling thread cut into prefix shards (checkProgramParallel); no progress line there.
+    // outgrows the calling thread and goes on in the threads (checkProgramParallel, with the progress line).
     const random = opts.explorer === 'random' ? new RandomWorkers(opts.workers) : null;
     const exhaustive = random ? null : new ExhaustiveWorkers(opts.workers);
+    const stream = io.stderr ?? process.stderr;
+    const line = !random && ProgressLine.wanted(stream, flags.json ?? false) ? new ProgressLine(stream) : null;
     found = [];
     try {
       for (const { program } of compiled) {
-        found.push(random ? await checkProgramOn(random, program, opts) : await checkProgramParallel(program, opts, exhaustive!));
+        if (random) {
+          found.push(await checkProgramOn(random, program, opts));
+          continue;
+        }
+        line?.start(program.design.name);
+        try {
+          found.push(await checkProgramParallel(program, line ? { ...opts, progress: (pr) => line.update(pr) } : opts, exhaustive!));
+        } finally {
+          line?.clear();
+        }
       }
     } finally {
       await random?.close();

@@ -1,0 +1,233 @@
+/**
+ * The visited set that worker threads share (workers.ts): the same 64-bit
+ * fingerprints as visited.ts, in an open-addressing table of growable
+ * SharedArrayBuffers, so that a state one thread stored is known to all.
+ *
+ * Each slot has a status byte besides its two key lanes:
+ *  - EMPTY; WRITING while the thread that claimed the slot (by an atomic
+ *    compare-and-exchange on the byte) writes the key, readers wait;
+ *  - ACTIVE once the key is there: the state is stored and its thread may
+ *    still be exploring below it (it is on a DFS stack);
+ *  - DONE when that thread has left it (its subtree is explored).
+ * The key lanes are plain stores made before the status byte's atomic
+ * store, and read after its atomic load, so a reader that sees ACTIVE or
+ * DONE sees the key (Atomics are sequentially consistent).
+ *
+ * ACTIVE is what the partial-order reduction's stack proviso asks in a
+ * parallel search (dfs.ts): a reduced state one of whose successors is on
+ * any thread's stack is expanded fully. That is at least every state the
+ * one-thread proviso expands (a state on this thread's stack is ACTIVE),
+ * so every cycle of the reduced graph keeps a fully expanded state
+ * whichever thread closes it (Laarman and Wijs, "Partial-order reduction
+ * for multi-core LTL model checking", HVC 2014, use the same rule with
+ * their cyan colour).
+ *
+ * Growth: a thread whose insertion makes the table more than half full
+ * asks for it (the GROWING word); every other thread pauses at its next
+ * operation (or has finished its search), the asker grows both buffers to
+ * twice the slots and rehashes, then wakes them. No thread is ever inside
+ * an operation while the table moves.
+ */
+
+const EMPTY = 0;
+const WRITING = 1;
+const ACTIVE = 2;
+const DONE = 3;
+
+/** Control words. */
+const SIZE = 0;
+const CAP_LOG = 1;
+const GROWING = 2;
+const PAUSED = 3;
+const FINISHED = 4;
+const THREADS = 5;
+const CONTROL_WORDS = 8;
+
+/** Largest table: 2^29 slots (4 GiB of keys, the most a growable SharedArrayBuffer may reserve here, and 512 MiB of status). */
+const MAX_CAP_LOG = 29;
+
+/** A growable SharedArrayBuffer (ES2024; Node 20 has it, the TypeScript lib here predates it). */
+interface Growable extends SharedArrayBuffer {
+  grow(bytes: number): void;
+}
+const GrowableBuffer = SharedArrayBuffer as unknown as new (bytes: number, opts: { maxByteLength: number }) => Growable;
+
+/** The buffers a thread needs to join the set (structured-cloneable). */
+export interface SharedVisitedBuffers {
+  readonly keys: SharedArrayBuffer;
+  readonly status: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+}
+
+export class SharedVisitedSet {
+  private readonly keys: Int32Array;
+  private readonly status: Uint8Array;
+  private readonly control: Int32Array;
+  private readonly keyBuffer: Growable;
+  private readonly statusBuffer: Growable;
+
+  /** A new set for `threads` threads, with at least `initialCapacity` slots. */
+  static create(threads: number, initialCapacity = 1 << 16): SharedVisitedSet {
+    let log = 1;
+    while (1 << log < initialCapacity) log++;
+    const keys = new GrowableBuffer((1 << log) * 8, { maxByteLength: (1 << MAX_CAP_LOG) * 8 });
+    const status = new GrowableBuffer(1 << log, { maxByteLength: 1 << MAX_CAP_LOG });
+    const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+    const c = new Int32Array(control);
+    c[CAP_LOG] = log;
+    c[THREADS] = threads;
+    return new SharedVisitedSet({ keys, status, control });
+  }
+
+  constructor(readonly buffers: SharedVisitedBuffers) {
+    this.keyBuffer = buffers.keys as Growable;
+    this.statusBuffer = buffers.status as Growable;
+    // Length-tracking views: they follow the buffers as they grow.
+    this.keys = new Int32Array(buffers.keys);
+    this.status = new Uint8Array(buffers.status);
+    this.control = new Int32Array(buffers.control);
+  }
+
+  /** Distinct states stored by every thread. */
+  get size(): number {
+    return Atomics.load(this.control, SIZE);
+  }
+
+  /** Bytes held by the table. */
+  get bytes(): number {
+    return this.keyBuffer.byteLength + this.statusBuffer.byteLength;
+  }
+
+  /** Insert as ACTIVE; true if the fingerprint was new (this thread stored it). */
+  add(lo: number, hi: number): boolean {
+    this.pauseIfGrowing();
+    lo |= 0;
+    hi |= 0;
+    const status = this.status;
+    const keys = this.keys;
+    const mask = (1 << Atomics.load(this.control, CAP_LOG)) - 1;
+    let i = slotOf(lo, hi) & mask;
+    for (;;) {
+      const st = Atomics.load(status, i);
+      if (st === EMPTY) {
+        if (Atomics.compareExchange(status, i, EMPTY, WRITING) !== EMPTY) continue;
+        keys[2 * i] = lo;
+        keys[2 * i + 1] = hi;
+        Atomics.store(status, i, ACTIVE);
+        const size = Atomics.add(this.control, SIZE, 1) + 1;
+        if (size * 2 > mask + 1) this.grow();
+        return true;
+      }
+      if (st === WRITING) continue;
+      if (keys[2 * i] === lo && keys[2 * i + 1] === hi) return false;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
+   * Whether the fingerprint is in the set, read without atomics and without
+   * pausing for growth: a key once written never changes (but in a growth,
+   * which only moves keys), so a key found is stored; a miss may be wrong
+   * while a thread writes or the table moves, which costs a re-exploration
+   * that add() then stops (its claim is atomic), never a lost state.
+   */
+  has(lo: number, hi: number): boolean {
+    lo |= 0;
+    hi |= 0;
+    const status = this.status;
+    const keys = this.keys;
+    const mask = (1 << this.control[CAP_LOG]!) - 1;
+    let i = slotOf(lo, hi) & mask;
+    for (;;) {
+      const st = status[i]!;
+      if (st === EMPTY || st === WRITING) return false;
+      if (keys[2 * i] === lo && keys[2 * i + 1] === hi) return true;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Whether the state is stored and still on some thread's stack. */
+  active(lo: number, hi: number): boolean {
+    const i = this.find(lo, hi);
+    return i >= 0 && Atomics.load(this.status, i) === ACTIVE;
+  }
+
+  /** The state's subtree is explored: it leaves the stacks. */
+  finish(lo: number, hi: number): void {
+    const i = this.find(lo, hi);
+    if (i >= 0) Atomics.store(this.status, i, DONE);
+  }
+
+  /** This thread's search is over: it touches the set no more (growth stops waiting for it). */
+  leave(): void {
+    Atomics.add(this.control, FINISHED, 1);
+    Atomics.notify(this.control, PAUSED);
+  }
+
+  private find(lo: number, hi: number): number {
+    this.pauseIfGrowing();
+    lo |= 0;
+    hi |= 0;
+    const status = this.status;
+    const keys = this.keys;
+    const mask = (1 << Atomics.load(this.control, CAP_LOG)) - 1;
+    let i = slotOf(lo, hi) & mask;
+    for (;;) {
+      const st = Atomics.load(status, i);
+      if (st === EMPTY) return -1;
+      if (st === WRITING) continue;
+      if (keys[2 * i] === lo && keys[2 * i + 1] === hi) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private pauseIfGrowing(): void {
+    const c = this.control;
+    if (Atomics.load(c, GROWING) === 0) return;
+    Atomics.add(c, PAUSED, 1);
+    Atomics.notify(c, PAUSED);
+    while (Atomics.load(c, GROWING) !== 0) Atomics.wait(c, GROWING, 1, 100);
+    Atomics.sub(c, PAUSED, 1);
+  }
+
+  /** Double the table (see the file comment); the caller has just inserted and holds no slot. */
+  private grow(): void {
+    const c = this.control;
+    if (Atomics.compareExchange(c, GROWING, 0, 1) !== 0) return;
+    // Wait until every other thread is paused or finished.
+    for (;;) {
+      const others = Atomics.load(c, PAUSED) + Atomics.load(c, FINISHED);
+      if (others >= Atomics.load(c, THREADS) - 1) break;
+      Atomics.wait(c, PAUSED, Atomics.load(c, PAUSED), 10);
+    }
+    const log = Atomics.load(c, CAP_LOG);
+    if (log < MAX_CAP_LOG) {
+      const cap = 1 << log;
+      const oldKeys = this.keys.slice(0, 2 * cap);
+      const oldStatus = this.status.slice(0, cap);
+      this.keyBuffer.grow(cap * 2 * 8);
+      this.statusBuffer.grow(cap * 2);
+      this.status.fill(EMPTY, 0, cap);
+      const mask = cap * 2 - 1;
+      for (let j = 0; j < cap; j++) {
+        const st = oldStatus[j]!;
+        if (st === EMPTY) continue;
+        const lo = oldKeys[2 * j]!;
+        const hi = oldKeys[2 * j + 1]!;
+        let i = slotOf(lo, hi) & mask;
+        while (this.status[i] !== EMPTY) i = (i + 1) & mask;
+        this.keys[2 * i] = lo;
+        this.keys[2 * i + 1] = hi;
+        this.status[i] = st;
+      }
+      Atomics.store(c, CAP_LOG, log + 1);
+    }
+    Atomics.store(c, GROWING, 0);
+    Atomics.notify(c, GROWING);
+  }
+}
+
+/** The home slot of a fingerprint (as visited.ts). */
+function slotOf(lo: number, hi: number): number {
+  return (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
+}
