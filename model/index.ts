@@ -413,7 +413,9 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
   const cap = Math.min(maxStates, serialStates);
   if (cap > 0) {
     const first = watch(p, opts, opts.lockdep === false ? null : new LockdepObserver(p));
-    const here = exhaustive(p, first.options(cap));
+    const searchOpts = first.options(cap);
+    const shown = searchOpts.progress;
+    const here = exhaustive(p, { ...searchOpts, progress: (st) => pool.warmAt(st.states, shown, st) });
     if (cap === maxStates || !(here.status === 'bounded-out' && here.stopped && here.stats.states > cap)) {
       return searchedVerdict(p, opts, first, here, first.meter.value);
     }

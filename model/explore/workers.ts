@@ -39,6 +39,7 @@ import { DEFAULT_MAX_STATES, exhaustive, type ExhaustiveOptions } from './exhaus
 import type { SearchResult, SearchStats } from './outcome.ts';
 import { memoryGuard } from './memory.ts';
 import { LockdepObserver } from '../check/lockdep.ts';
+import type { DfsStats } from './dfs.ts';
 import type { SamplerData } from './hint.ts';
 import { SharedVisitedSet } from './shared-visited.ts';
 import type { FromShardWorker, SharedJob, ToShardWorker } from './shard-worker.ts';
@@ -52,8 +53,11 @@ export function defaultWorkers(): number {
   return availableParallelism();
 }
 
+/** A search in the calling thread that reaches this many states starts the threads, in case it outgrows SERIAL_STATES. */
+export const WARM_STATES = 2_000;
+
 /** A search that stores at most this many states runs in the calling thread. */
-export const SERIAL_STATES = 50_000;
+export const SERIAL_STATES = 10_000;
 
 /**
  * The worker's entry: compiled (dist/, the installed kdefer), shard-worker.js
@@ -172,6 +176,15 @@ export class ExhaustiveWorkers {
   }
 
   /**
+   * Start the threads now (they load the model, a moment each) if they are
+   * not running yet: a caller whose search in this thread is growing calls
+   * it, so that the threads are ready if the search outgrows it.
+   */
+  warm(): void {
+    if (this.size > 1) this.pool ??= Array.from({ length: this.size }, (_, i) => new ShardWorker(i));
+  }
+
+  /**
    * exhaustive(p, opts) on the pool (see the file comment). With one
    * worker, or a search that ends within SERIAL_STATES, it is exhaustive()
    * in this thread.
@@ -191,11 +204,17 @@ export class ExhaustiveWorkers {
     if (this.size === 1) return { ...here(p, base, maxStates, opts), most: null, sharded: false };
     const serialCap = Math.min(maxStates, opts.serialStates ?? SERIAL_STATES);
     if (serialCap > 0) {
-      const serial = here(p, base, serialCap, opts);
+      const serial = here(p, { ...base, progress: (st) => this.warmAt(st.states, base.progress, st) }, serialCap, opts);
       const capped = serial.result.status === 'bounded-out' && serial.result.stats.states > serialCap;
       if (!capped || serialCap === maxStates) return { ...serial, most: null, sharded: false };
     }
     return this.shared(p, maxStates, opts, base);
+  }
+
+  /** A progress callback of a search in this thread: warm() the pool once it has stored WARM_STATES states. */
+  warmAt(states: number, progress: ((st: DfsStats) => void) | undefined, st: DfsStats): void {
+    if (states >= WARM_STATES) this.warm();
+    progress?.(st);
   }
 
   /** Every thread searches from the initial state with one shared visited set (see the file comment). */
