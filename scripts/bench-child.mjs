@@ -27,7 +27,7 @@ const limit = setTimeout(() => {
   console.log(JSON.stringify({ verdict: 'bounded-out', states: 0, transitions: 0, ms: performance.now() - t0, peakMB: process.resourceUsage().maxRSS / 1024, note: `time limit reached: more than ${maxSeconds} s (bench --max-seconds)` }));
   process.exit(0);
 }, maxSeconds * 1000);
-// kdefer's exhaustive search as the command runs it: in this thread up to 50,000 states, then on the threads (workers.ts).
+// kdefer's exhaustive search as the command runs it: in this thread up to SERIAL_STATES (10,000) states, then on the threads (workers.ts).
 const pool = new ExhaustiveWorkers(workers ?? defaultWorkers());
 const { result: r } = await pool.search(p, { maxStates });
 const ms = performance.now() - t0;

@@ -28,7 +28,7 @@
  * run's own: the process's RSS high-water mark (getrusage ru_maxrss, node,
  * its threads and the model's code included), read after the search. Its
  * ms is compile() + the search inside that process, as `kdefer check` runs
- * it: in one thread up to 50,000 states, then on the worker threads with a
+ * it: in one thread up to 10,000 states, then on the worker threads with a
  * shared visited set (model/explore/workers.ts; the cores by default,
  * --workers N), the threads' start-up included (node's own start-up is not
  * counted; scripts/bench-startup.ts measures it). A buggy design's verdict
@@ -55,7 +55,7 @@ import { BENCH_SCENARIOS } from '../model/designs/bench/index.ts';
 import { CATALOGUE } from '../model/designs/index.ts';
 import { compile } from '../model/dsl/compile.ts';
 import { exhaustive } from '../model/explore/exhaustive.ts';
-import { defaultWorkers } from '../model/explore/workers.ts';
+import { defaultWorkers, SERIAL_STATES } from '../model/explore/workers.ts';
 import { benchStartup, STARTUP_TARGET_MS } from './bench-startup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -388,7 +388,7 @@ function main(): void {
     console.log('');
     console.log(table(header, printed, withSpin ? 2 : 2));
     console.log('');
-    console.log(`kdefer: ms = compile() + the exhaustive search as the kdefer command runs it (in one thread up to 50,000 states, then on ${workers} worker thread${workers === 1 ? '' : 's'}: --workers) in a child node process; peak MB = that process's RSS high-water mark (node, its threads and the compiled model included).`);
+    console.log(`kdefer: ms = compile() + the exhaustive search as the kdefer command runs it (in one thread up to ${SERIAL_STATES.toLocaleString('en-US')} states, then on ${workers} worker thread${workers === 1 ? '' : 's'}: --workers) in a child node process; peak MB = that process's RSS high-water mark (node, its threads and the compiled model included).`);
     if (withSpin) {
       console.log('SPIN: ms = spin -a + gcc -O2 -DSAFETY + ./pan -m100000 -w24 (-w27 for K=3), as a whole; pan s = pan\'s own elapsed time;');
       console.log('      peak MB = pan\'s RSS high-water mark (its hash table alone is 128 MB at -w24, 1 GB at -w27). k/S = kdefer / SPIN.');

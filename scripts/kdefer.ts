@@ -131,7 +131,7 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--depth <d>', help: 'random, pct and mix: PCT\'s bug depth, d − 1 priority change points per run (default 5, at most 10)', parse: wholeNumber('depth', 1) },
       {
         flags: '--workers <n>',
-        help: 'worker threads (exhaustive: default the cores; random: default 1). exhaustive: a search beyond 50000 states goes on in n threads that share one visited set, with the verdict of --workers 1 (a violation is found again in one thread, so its schedule is the same); random: each design\'s runs spread over n threads, with the same verdict, run and path',
+        help: 'worker threads (exhaustive: default the cores; random: default 1). exhaustive: a search beyond 10000 states goes on in n threads that share one visited set, with the verdict of --workers 1 (a violation is found again in one thread, so its schedule is the same); random: each design\'s runs spread over n threads, with the same verdict, run and path',
         parse: wholeNumber('workers', 1),
       },
       {

@@ -60,8 +60,15 @@ export interface SharedVisitedBuffers {
 }
 
 export class SharedVisitedSet {
-  private readonly keys: Int32Array;
-  private readonly status: Uint8Array;
+  /**
+   * Views of the table at its size when this thread last looked
+   * (CAP_LOG): fixed-length views, re-made when it grows. A view that
+   * tracks a growable buffer's length costs a length check on every access
+   * (five times slower on random reads, measured on node 20).
+   */
+  private keys: Int32Array;
+  private status: Uint8Array;
+  private log: number;
   private readonly control: Int32Array;
   private readonly keyBuffer: Growable;
   private readonly statusBuffer: Growable;
@@ -82,10 +89,20 @@ export class SharedVisitedSet {
   constructor(readonly buffers: SharedVisitedBuffers) {
     this.keyBuffer = buffers.keys as Growable;
     this.statusBuffer = buffers.status as Growable;
-    // Length-tracking views: they follow the buffers as they grow.
-    this.keys = new Int32Array(buffers.keys);
-    this.status = new Uint8Array(buffers.status);
     this.control = new Int32Array(buffers.control);
+    this.log = -1;
+    this.keys = new Int32Array(0);
+    this.status = new Uint8Array(0);
+    this.views();
+  }
+
+  /** The views for the table's current size (re-made if it grew since). */
+  private views(): void {
+    const log = this.control[CAP_LOG]!;
+    if (log === this.log) return;
+    this.log = log;
+    this.keys = new Int32Array(this.keyBuffer, 0, 2 << log);
+    this.status = new Uint8Array(this.statusBuffer, 0, 1 << log);
   }
 
   /** Distinct states stored by every thread. */
@@ -101,11 +118,12 @@ export class SharedVisitedSet {
   /** Insert as ACTIVE; true if the fingerprint was new (this thread stored it). */
   add(lo: number, hi: number): boolean {
     this.pauseIfGrowing();
+    this.views();
     lo |= 0;
     hi |= 0;
     const status = this.status;
     const keys = this.keys;
-    const mask = (1 << Atomics.load(this.control, CAP_LOG)) - 1;
+    const mask = (1 << this.log) - 1;
     let i = slotOf(lo, hi) & mask;
     for (;;) {
       const st = Atomics.load(status, i);
@@ -132,11 +150,12 @@ export class SharedVisitedSet {
    * that add() then stops (its claim is atomic), never a lost state.
    */
   has(lo: number, hi: number): boolean {
+    this.views();
     lo |= 0;
     hi |= 0;
     const status = this.status;
     const keys = this.keys;
-    const mask = (1 << this.control[CAP_LOG]!) - 1;
+    const mask = (1 << this.log) - 1;
     let i = slotOf(lo, hi) & mask;
     for (;;) {
       const st = status[i]!;
@@ -166,11 +185,12 @@ export class SharedVisitedSet {
 
   private find(lo: number, hi: number): number {
     this.pauseIfGrowing();
+    this.views();
     lo |= 0;
     hi |= 0;
     const status = this.status;
     const keys = this.keys;
-    const mask = (1 << Atomics.load(this.control, CAP_LOG)) - 1;
+    const mask = (1 << this.log) - 1;
     let i = slotOf(lo, hi) & mask;
     for (;;) {
       const st = Atomics.load(status, i);
@@ -200,14 +220,17 @@ export class SharedVisitedSet {
       if (others >= Atomics.load(c, THREADS) - 1) break;
       Atomics.wait(c, PAUSED, Atomics.load(c, PAUSED), 10);
     }
-    const log = Atomics.load(c, CAP_LOG);
+    this.views();
+    const log = this.log;
     if (log < MAX_CAP_LOG) {
       const cap = 1 << log;
       const oldKeys = this.keys.slice(0, 2 * cap);
       const oldStatus = this.status.slice(0, cap);
       this.keyBuffer.grow(cap * 2 * 8);
       this.statusBuffer.grow(cap * 2);
-      this.status.fill(EMPTY, 0, cap);
+      const keys = new Int32Array(this.keyBuffer, 0, 4 * cap);
+      const status = new Uint8Array(this.statusBuffer, 0, 2 * cap);
+      status.fill(EMPTY, 0, cap);
       const mask = cap * 2 - 1;
       for (let j = 0; j < cap; j++) {
         const st = oldStatus[j]!;
@@ -215,10 +238,10 @@ export class SharedVisitedSet {
         const lo = oldKeys[2 * j]!;
         const hi = oldKeys[2 * j + 1]!;
         let i = slotOf(lo, hi) & mask;
-        while (this.status[i] !== EMPTY) i = (i + 1) & mask;
-        this.keys[2 * i] = lo;
-        this.keys[2 * i + 1] = hi;
-        this.status[i] = st;
+        while (status[i] !== EMPTY) i = (i + 1) & mask;
+        keys[2 * i] = lo;
+        keys[2 * i + 1] = hi;
+        status[i] = st;
       }
       Atomics.store(c, CAP_LOG, log + 1);
     }

@@ -82,6 +82,9 @@ class ShardWorker {
     // No inherited loader flags: the entry loads what it needs itself.
     this.worker = new Worker(WORKER_ENTRY, { execArgv: [] });
     this.started = this.next();
+    // A pool closed before a thread said it was ready (warm() started it, and the search ended in the
+    // calling thread): its start-up is rejected with 'stopped', which nobody awaits. Not an error.
+    this.started.catch(() => {});
     this.worker.on('message', (m: FromShardWorker) => {
       if (m.type === 'progress') this.onProgress?.(m.states, m.depth);
       else this.waiting.shift()?.resolve(m);

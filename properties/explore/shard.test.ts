@@ -203,6 +203,17 @@ describe('the worker pool: every thread searches from the initial state with one
     }
   });
 
+  it('a pool warmed by a search that then ends in this thread closes cleanly (no stray rejection)', async () => {
+    const pool = new ExhaustiveWorkers(2);
+    pool.warm();
+    // 532 states: the search ends in this thread; the threads are still starting when the pool closes.
+    const r = await pool.search(program(VERIFIED));
+    expect([r.sharded, r.result.status]).toEqual([false, 'verified']);
+    await pool.close();
+    // A rejected start-up nobody awaited would fail this file as an unhandled rejection: give it a turn to surface.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   it('1 worker is the one-thread search itself', async () => {
     const pool = new ExhaustiveWorkers(1);
     const r = await pool.search(program(VERIFIED));
