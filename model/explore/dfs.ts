@@ -149,6 +149,13 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   const visited: { add(lo: number, hi: number): boolean; has(lo: number, hi: number): boolean; readonly size: number; readonly bytes: number } =
     shared ?? opts.visited ?? new VisitedSet(1 << 18);
   const order = opts.order ?? 0;
+  /**
+   * Under symmetry, the plain fingerprints of the states this search
+   * stored: a state met again as the very same vector (the common case: two
+   * orders of independent steps) is known without computing its canonical
+   * key. Kept per thread; a state another thread stored is found by its key.
+   */
+  const storedHere = opts.canonical ? new VisitedSet(1 << 16) : null;
   const por = opts.por;
   const priv = opts.fusion && opts.footprints ? privateInstructions(m, opts.footprints) : null;
   const chaining = opts.fusion;
@@ -212,6 +219,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
    */
   const store = (): number => {
     if (!visited.add(kLo, kHi)) return KNOWN;
+    storedHere?.add(m.hLo, m.hHi);
     stats.states++;
     if (opts.stop && (stats.states & 0x3ff) === 0) {
       const why = opts.stop();
@@ -320,12 +328,16 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       // stored by a materialisation, and missing that costs a re-walk of a forced chain, no
       // state (the chain ends at a branching state, which is looked up).
       let known = inChain;
+      // Whether kLo/kHi are this state's key (under symmetry it is computed only where needed).
+      let keyed = false;
       if (!known) {
         if (canonical) {
-          known = visited.has(m.hLo, m.hHi);
-          if (known) computeKey();
+          // This very vector stored before (by this search): known, and its canonical key is
+          // needed only for the stack proviso below.
+          known = storedHere!.has(m.hLo, m.hHi) || visited.has(m.hLo, m.hHi);
         } else {
           computeKey();
+          keyed = true;
           known = visited.has(kLo, kHi);
         }
       }
@@ -337,10 +349,12 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         ample = en > 0 && por ? por.ample(enabled) : en;
         if (canonical && !(chaining && ample === 1 && chainLength < MAX_CHAIN)) {
           computeKey();
+          keyed = true;
           known = visited.has(kLo, kHi);
         }
       }
       if (known) {
+        if (fromReduced && !inChain && !keyed) computeKey();
         if (fromReduced && (inChain || stacked(kLo, kHi))) {
           if (chainLength === 0) {
             // Stack proviso: the frame is reduced and closes a cycle: expand it fully.
