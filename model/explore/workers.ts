@@ -47,8 +47,8 @@ import type { FromShardWorker, SharedJob, ToShardWorker } from './shard-worker.t
 /**
  * The default number of worker threads: the cores (os.availableParallelism()).
  * Measured on 2 cores (npm run bench, compiled): irq_lock N=4 K=3 takes
- * 8.3 s on 2 threads against 14.2 s on one, backlog N=4 13.6 s against
- * 20.2 s. Searches under 100,000 states or so gain nothing (the threads'
+ * 8.0 s on 2 threads against 13.7 s on one, backlog N=4 9.0 s against
+ * 14.9 s. Searches under 100,000 states or so gain nothing (the threads'
  * start costs what they save), and those under SERIAL_STATES never start
  * them.
  */
