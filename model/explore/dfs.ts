@@ -228,6 +228,10 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         return STOP;
       }
     }
+    if (shared !== null && shared.full) {
+      stopReason = `the threads' shared visited set is full (${shared.size} states, its largest size): search with --workers 1, or shrink the bounds`;
+      return STOP;
+    }
     if ((shared !== null ? shared.size : stats.states) > opts.maxStates) {
       stopReason = `state limit reached: more than ${opts.maxStates} distinct states stored (raise the state limit: maxStates, or --max-states on the command line; or shrink the bounds)`;
       return STOP;

@@ -41,6 +41,8 @@ const GROWING = 2;
 const PAUSED = 3;
 const FINISHED = 4;
 const THREADS = 5;
+/** log2 of the largest table (MAX_CAP_LOG unless a test asks for less). */
+const MAX_LOG = 6;
 const CONTROL_WORDS = 8;
 
 /** Largest table: 2^29 slots (4 GiB of keys, the most a growable SharedArrayBuffer may reserve here, and 512 MiB of status). */
@@ -73,16 +75,18 @@ export class SharedVisitedSet {
   private readonly keyBuffer: Growable;
   private readonly statusBuffer: Growable;
 
-  /** A new set for `threads` threads, with at least `initialCapacity` slots. */
-  static create(threads: number, initialCapacity = 1 << 16): SharedVisitedSet {
+  /** A new set for `threads` threads, with at least `initialCapacity` slots, at most 2^maxLog. */
+  static create(threads: number, initialCapacity = 1 << 16, maxLog = MAX_CAP_LOG): SharedVisitedSet {
     let log = 1;
     while (1 << log < initialCapacity) log++;
+    if (maxLog < log || maxLog > MAX_CAP_LOG) throw new RangeError(`shared visited set: a largest size of 2^${maxLog} slots is not within 2^${log}..2^${MAX_CAP_LOG}`);
     const keys = new GrowableBuffer((1 << log) * 8, { maxByteLength: (1 << MAX_CAP_LOG) * 8 });
     const status = new GrowableBuffer(1 << log, { maxByteLength: 1 << MAX_CAP_LOG });
     const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
     const c = new Int32Array(control);
     c[CAP_LOG] = log;
     c[THREADS] = threads;
+    c[MAX_LOG] = maxLog;
     return new SharedVisitedSet({ keys, status, control });
   }
 
@@ -108,6 +112,16 @@ export class SharedVisitedSet {
   /** Distinct states stored by every thread. */
   get size(): number {
     return Atomics.load(this.control, SIZE);
+  }
+
+  /**
+   * The table is at its largest size and more than half full: a search
+   * must stop (dfs.ts: bounded-out, naming it) before it fills up, when a
+   * probe would find no empty slot.
+   */
+  get full(): boolean {
+    const max = this.control[MAX_LOG]!;
+    return Atomics.load(this.control, CAP_LOG) >= max && Atomics.load(this.control, SIZE) * 2 > 2 ** max;
   }
 
   /** Bytes held by the table. */
@@ -222,7 +236,7 @@ export class SharedVisitedSet {
     }
     this.views();
     const log = this.log;
-    if (log < MAX_CAP_LOG) {
+    if (log < this.control[MAX_LOG]!) {
       const cap = 1 << log;
       const oldKeys = this.keys.slice(0, 2 * cap);
       const oldStatus = this.status.slice(0, cap);

@@ -3,11 +3,15 @@
  * all 64 bits of a fingerprint kept, the zero fingerprint included, through
  * growth; a state stays ACTIVE until its thread leaves it; and two real
  * threads inserting overlapping keys while the table grows under them store
- * each key exactly once (one add() of each returns true) and lose none.
+ * each key exactly once (one add() of each returns true) and lose none; at
+ * its largest size, more than half full, a search on it stops bounded-out.
  */
 import fc from 'fast-check';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { catalogueDesign } from '../../model/designs/index.ts';
+import { compile } from '../../model/dsl/compile.ts';
+import { exhaustive } from '../../model/explore/exhaustive.ts';
 import { SharedVisitedSet } from '../../model/explore/shared-visited.ts';
 
 describe('SharedVisitedSet', () => {
@@ -71,5 +75,21 @@ describe('SharedVisitedSet', () => {
     expect(a.length + b.length).toBe(distinct);
     expect(new Set([...a, ...b]).size).toBe(distinct);
     for (let key = 0; key < distinct; key++) expect(set.has(key, key ^ 0x5555)).toBe(true);
+  });
+});
+
+describe('a shared visited set at its largest size', () => {
+  it('is full past half, and a search on it ends bounded-out naming it, never a hang', () => {
+    const set = SharedVisitedSet.create(1, 4, 4);
+    for (let i = 0; i < 8; i++) set.add(i, 1);
+    expect(set.full).toBe(false);
+    set.add(8, 1);
+    expect([set.full, set.size]).toEqual([true, 9]);
+    // A search of more states than 2^4 slots hold at half full.
+    const r = exhaustive(compile(catalogueDesign('bench-irq_lock-fixed-n2-k2')!), {
+      shared: { set: SharedVisitedSet.create(1, 4, 5), order: 0, stop: () => null },
+    });
+    expect([r.status, r.stopped]).toEqual(['bounded-out', true]);
+    expect(r.boundedOut).toMatch(/^the threads' shared visited set is full \(17 states, its largest size\): search with --workers 1/);
   });
 });
