@@ -229,7 +229,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       }
     }
     if (shared !== null && shared.full) {
-      stopReason = `the threads' shared visited set is full (${shared.size} states, its largest size): search with --workers 1, or shrink the bounds`;
+      stopReason = `memory bound reached: the threads' shared visited set is full (${shared.size} states, its largest size): search with --workers 1, or shrink the bounds`;
       return STOP;
     }
     if ((shared !== null ? shared.size : stats.states) > opts.maxStates) {

@@ -90,6 +90,6 @@ describe('a shared visited set at its largest size', () => {
       shared: { set: SharedVisitedSet.create(1, 4, 5), order: 0, stop: () => null },
     });
     expect([r.status, r.stopped]).toEqual(['bounded-out', true]);
-    expect(r.boundedOut).toMatch(/^the threads' shared visited set is full \(17 states, its largest size\): search with --workers 1/);
+    expect(r.boundedOut).toMatch(/^memory bound reached: the threads' shared visited set is full \(17 states, its largest size\): search with --workers 1/);
   });
 });
