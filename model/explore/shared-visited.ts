@@ -25,8 +25,12 @@
  * Growth: a thread whose insertion makes the table more than half full
  * asks for it (the GROWING word); every other thread pauses at its next
  * operation (or has finished its search), the asker grows both buffers to
- * twice the slots and rehashes, then wakes them. No thread is ever inside
- * an operation while the table moves.
+ * twice the slots and rehashes, then wakes them. The asker first waits
+ * until every thread the last growth paused has resumed, so that a thread
+ * slow to wake is never counted as paused while it goes back to the
+ * table. No thread is ever inside an operation while the table moves,
+ * except has(), which reads without waiting and may then miss a key (see
+ * has).
  */
 
 const EMPTY = 0;
@@ -222,11 +226,21 @@ export class SharedVisitedSet {
     Atomics.notify(c, PAUSED);
     while (Atomics.load(c, GROWING) !== 0) Atomics.wait(c, GROWING, 1, 100);
     Atomics.sub(c, PAUSED, 1);
+    Atomics.notify(c, PAUSED);
   }
 
   /** Double the table (see the file comment); the caller has just inserted and holds no slot. */
   private grow(): void {
     const c = this.control;
+    // A thread paused by the last growth that has not yet resumed would be counted as paused for
+    // this one while it goes back to the table: wait until they all have (unless another thread
+    // starts growing meanwhile, which would wait for this one to pause: then this one leaves it).
+    for (;;) {
+      const paused = Atomics.load(c, PAUSED);
+      if (paused === 0) break;
+      if (Atomics.load(c, GROWING) !== 0) return;
+      Atomics.wait(c, PAUSED, paused, 10);
+    }
     if (Atomics.compareExchange(c, GROWING, 0, 1) !== 0) return;
     // Wait until every other thread is paused or finished.
     for (;;) {
