@@ -42,7 +42,7 @@ import { LockdepObserver } from '../check/lockdep.ts';
 import type { DfsStats } from './dfs.ts';
 import type { SamplerData } from './hint.ts';
 import { SharedVisitedSet } from './shared-visited.ts';
-import type { FromShardWorker, SharedJob, ToShardWorker } from './shard-worker.ts';
+import type { FromSearchWorker, SharedJob, ToSearchWorker } from './search-worker.ts';
 
 /**
  * The default number of worker threads: the cores (os.availableParallelism()).
@@ -63,20 +63,20 @@ export const WARM_STATES = 2_000;
 export const SERIAL_STATES = 10_000;
 
 /**
- * The worker's entry: compiled (dist/, the installed kdefer), shard-worker.js
+ * The worker's entry: compiled (dist/, the installed kdefer), search-worker.js
  * itself; from the TypeScript sources (a checkout: tests, tsx), a small
  * JavaScript entry that loads TypeScript through tsx (a dev dependency) first.
  */
 const WORKER_ENTRY = import.meta.url.endsWith('.ts')
-  ? new URL('./shard-worker.mjs', import.meta.url)
-  : new URL('./shard-worker.js', import.meta.url);
+  ? new URL('./search-worker.mjs', import.meta.url)
+  : new URL('./search-worker.js', import.meta.url);
 
 /** One worker thread, answering one message at a time. */
-class ShardWorker {
+class SearchWorker {
   private readonly worker: Worker;
-  private readonly waiting: { resolve: (m: FromShardWorker) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: { resolve: (m: FromSearchWorker) => void; reject: (e: Error) => void }[] = [];
   private failure: Error | null = null;
-  private readonly started: Promise<FromShardWorker>;
+  private readonly started: Promise<FromSearchWorker>;
 
   /** Where the current search's progress messages go. */
   onProgress: ((states: number, depth: number) => void) | null = null;
@@ -88,7 +88,7 @@ class ShardWorker {
     // A pool closed before a thread said it was ready (warm() started it, and the search ended in the
     // calling thread): its start-up is rejected with 'stopped', which nobody awaits. Not an error.
     this.started.catch(() => {});
-    this.worker.on('message', (m: FromShardWorker) => {
+    this.worker.on('message', (m: FromSearchWorker) => {
       if (m.type === 'progress') this.onProgress?.(m.states, m.depth);
       else this.waiting.shift()?.resolve(m);
     });
@@ -101,14 +101,14 @@ class ShardWorker {
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
 
-  private next(): Promise<FromShardWorker> {
+  private next(): Promise<FromSearchWorker> {
     return new Promise((resolve, reject) => {
       if (this.failure) reject(this.failure);
       else this.waiting.push({ resolve, reject });
     });
   }
 
-  async ask(message: ToShardWorker): Promise<Extract<FromShardWorker, { type: 'result' }>> {
+  async ask(message: ToSearchWorker): Promise<Extract<FromSearchWorker, { type: 'result' }>> {
     await this.started;
     const reply = this.next();
     this.worker.postMessage(message);
@@ -175,7 +175,7 @@ export interface ParallelOptions {
 
 /** A pool of worker threads for exhaustive searches, started on first use; close() it when done. */
 export class ExhaustiveWorkers {
-  private pool: ShardWorker[] | null = null;
+  private pool: SearchWorker[] | null = null;
 
   constructor(readonly size: number) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`exhaustive search: workers must be a whole number ≥ 1, not ${size}`);
@@ -187,7 +187,7 @@ export class ExhaustiveWorkers {
    * it, so that the threads are ready if the search outgrows it.
    */
   warm(): void {
-    if (this.size > 1) this.pool ??= Array.from({ length: this.size }, (_, i) => new ShardWorker(i));
+    if (this.size > 1) this.pool ??= Array.from({ length: this.size }, (_, i) => new SearchWorker(i));
   }
 
   /**
@@ -233,7 +233,7 @@ export class ExhaustiveWorkers {
     } catch (e) {
       throw new Error(`kdefer limit: design '${p.design.name}' cannot be sent to a worker thread (${(e as Error).message}); search it with --workers 1`);
     }
-    this.pool ??= Array.from({ length: this.size }, (_, i) => new ShardWorker(i));
+    this.pool ??= Array.from({ length: this.size }, (_, i) => new SearchWorker(i));
     const set = SharedVisitedSet.create(this.size, 1 << 16);
     const stop = new SharedArrayBuffer(4);
     const job = (order: number): SharedJob => ({

@@ -6,7 +6,7 @@
  * `shared`), storing into and skipping what the set holds; a thread that
  * ends the search (a violation, the state limit, the memory bound) raises
  * the shared `stop` word and the others stop. Started through
- * shard-worker.mjs from the TypeScript sources, or as shard-worker.js when
+ * search-worker.mjs from the TypeScript sources, or as search-worker.js when
  * compiled.
  */
 import { parentPort } from 'node:worker_threads';
@@ -48,9 +48,9 @@ export interface SharedJob {
 }
 
 /** Main thread → worker. */
-export type ToShardWorker = { readonly type: 'shared'; readonly job: SharedJob };
+export type ToSearchWorker = { readonly type: 'shared'; readonly job: SharedJob };
 /** Worker → main thread: one answer per message, in order. */
-export type FromShardWorker =
+export type FromSearchWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly states: number; readonly depth: number }
   | { readonly type: 'result'; readonly result: SearchResult; readonly most: number[] | null; readonly cancelled: boolean; readonly lockdep?: LockdepObserverData; readonly sampler?: SamplerData }
@@ -79,11 +79,11 @@ function progressSender(): (st: { states: number; maxDepth: number }) => void {
     const now = performance.now();
     if (now - sentAt < 100) return;
     sentAt = now;
-    parentPort!.postMessage({ type: 'progress', states: st.states, depth: st.maxDepth } satisfies FromShardWorker);
+    parentPort!.postMessage({ type: 'progress', states: st.states, depth: st.maxDepth } satisfies FromSearchWorker);
   };
 }
 
-function answerShared(job: SharedJob): FromShardWorker {
+function answerShared(job: SharedJob): FromSearchWorker {
   const set = new SharedVisitedSet(job.buffers);
   try {
     const p = programOf(job);
@@ -128,12 +128,12 @@ function answerShared(job: SharedJob): FromShardWorker {
 /** Whether a bounded-out result stopped its search (the state limit, the memory bound) rather than ran it to its end. */
 const isStopBound = (r: SearchResult): boolean => r.stopped === true;
 
-function answer(message: ToShardWorker): FromShardWorker {
+function answer(message: ToSearchWorker): FromSearchWorker {
   return answerShared(message.job);
 }
 
-parentPort!.on('message', (message: ToShardWorker) => {
-  let reply: FromShardWorker;
+parentPort!.on('message', (message: ToSearchWorker) => {
+  let reply: FromSearchWorker;
   try {
     reply = answer(message);
   } catch (e) {
@@ -141,4 +141,4 @@ parentPort!.on('message', (message: ToShardWorker) => {
   }
   parentPort!.postMessage(reply);
 });
-parentPort!.postMessage({ type: 'ready' } satisfies FromShardWorker);
+parentPort!.postMessage({ type: 'ready' } satisfies FromSearchWorker);
