@@ -819,24 +819,18 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
   };
 
   const compileWhile = (st: WhileStmt, where: string, defined: Set<string>, calls: readonly string[]): void => {
-    if (st.bound === 'none') {
-      // No counter: the loop's iterations are told apart by the state alone (design.ts WhileStmt).
-      const condOff = compileExpr(st.cond, `${where}.cond`, defined);
-      em.nextTouch = touchMask({ cond: st.cond });
-      const top = em.emit('while', condOff, 0, UNBOUNDED_LOOP, where, `while (${exprText(st.cond)})`);
-      compileBody(st.body ?? [], `${where}.body`, new Set(defined), calls);
-      em.emit('jmp', top, 0, 0, `${where}.body`, 'loop back');
-      em.patch(top, 2, em.pc);
-      return;
+    // bound 'none': no counter, the loop's iterations are told apart by the state alone (design.ts WhileStmt).
+    let loop = UNBOUNDED_LOOP;
+    if (st.bound !== 'none') {
+      if (!isInt(st.bound) || st.bound < 1 || st.bound > MAX_LOOP_BOUND) {
+        throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND}, or 'none' for a loop the kernel's progress ends (while_(cond, body, { bound }))`);
+      }
+      loop = em.loops.length;
+      const counter = em.reg(`#loop${region.loops++}`);
+      em.loops.push({ where, bound: st.bound, reg: counter });
+      const zero = compileExpr(0, where, defined);
+      em.emit('load', counter, zero, 0, where, `loop counter = 0`);
     }
-    if (!isInt(st.bound) || st.bound < 1 || st.bound > MAX_LOOP_BOUND) {
-      throw err(where, `a while loop needs a bound: a whole number of iterations from 1 to ${MAX_LOOP_BOUND}, or 'none' for a loop the kernel's progress ends (while_(cond, body, { bound }))`);
-    }
-    const loop = em.loops.length;
-    const counter = em.reg(`#loop${region.loops++}`);
-    em.loops.push({ where, bound: st.bound, reg: counter });
-    const zero = compileExpr(0, where, defined);
-    em.emit('load', counter, zero, 0, where, `loop counter = 0`);
     const condOff = compileExpr(st.cond, `${where}.cond`, defined);
     em.nextTouch = touchMask({ cond: st.cond });
     const top = em.emit('while', condOff, 0, loop, where, `while (${exprText(st.cond)})`);

@@ -253,6 +253,12 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     return STORED;
   };
 
+  /** Back to a frame's state: the machine (through the write log) and the path. */
+  const back = (mark: number, lo: number, hi: number, pathAt: number): void => {
+    m.undoTo(mark, lo, hi);
+    path.length = pathAt;
+  };
+
   /** One step of the machine, recorded on the path, and the fused private steps that follow it. */
   const take = (choice: number): void => {
     m.stepInPlace(choice);
@@ -367,8 +373,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             if (por) por.stats.provisoExpansions++;
           } else {
             // Store the chain's last state, expanded fully, with this step already explored.
-            m.undoTo(fromMark, fromLo, fromHi);
-            path.length = fromPath;
+            back(fromMark, fromLo, fromHi, fromPath);
             computeKey();
             m.enabledInto(enabled);
             const at = enabled.indexOf(choice);
@@ -377,8 +382,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             const stored = store();
             if (stored === STOP) break;
             if (stored === KNOWN) {
-              m.undoTo(mark, pLo, pHi);
-              path.length = pathAt;
+              back(mark, pLo, pHi, pathAt);
               break;
             }
             stack.push(enabled, enabled.length, mark, pLo, pHi, pathAt, kLo, kHi);
@@ -389,15 +393,13 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
             break;
           }
         }
-        m.undoTo(mark, pLo, pHi);
-        path.length = pathAt;
+        back(mark, pLo, pHi, pathAt);
         break;
       }
       const loop = boundHit(s);
       if (loop >= 0) {
         firstBound ??= boundMessage(m, loop);
-        m.undoTo(mark, pLo, pHi);
-        path.length = pathAt;
+        back(mark, pLo, pHi, pathAt);
         break;
       }
       if (en === 0) {
@@ -412,8 +414,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
           shared?.finish(kLo, kHi);
           opts.observe?.(m, s);
         }
-        m.undoTo(mark, pLo, pHi);
-        path.length = pathAt;
+        back(mark, pLo, pHi, pathAt);
         break;
       }
       if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
@@ -433,8 +434,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       const stored = store();
       if (stored === STOP) break;
       if (stored === KNOWN) {
-        m.undoTo(mark, pLo, pHi);
-        path.length = pathAt;
+        back(mark, pLo, pHi, pathAt);
         break;
       }
       opts.observe?.(m, s);

@@ -135,29 +135,11 @@ export class SharedVisitedSet {
 
   /** Insert as ACTIVE; true if the fingerprint was new (this thread stored it). */
   add(lo: number, hi: number): boolean {
-    this.pauseIfGrowing();
-    this.views();
-    lo |= 0;
-    hi |= 0;
-    const status = this.status;
-    const keys = this.keys;
-    const mask = (1 << this.log) - 1;
-    let i = slotOf(lo, hi) & mask;
-    for (;;) {
-      const st = Atomics.load(status, i);
-      if (st === EMPTY) {
-        if (Atomics.compareExchange(status, i, EMPTY, WRITING) !== EMPTY) continue;
-        keys[2 * i] = lo;
-        keys[2 * i + 1] = hi;
-        Atomics.store(status, i, ACTIVE);
-        const size = Atomics.add(this.control, SIZE, 1) + 1;
-        if (size * 2 > mask + 1) this.grow();
-        return true;
-      }
-      if (st === WRITING) continue;
-      if (keys[2 * i] === lo && keys[2 * i + 1] === hi) return false;
-      i = (i + 1) & mask;
-    }
+    const at = this.probe(lo, hi, true);
+    if (at >= 0) return false;
+    const size = Atomics.add(this.control, SIZE, 1) + 1;
+    if (size * 2 > 1 << this.log) this.grow();
+    return true;
   }
 
   /**
@@ -202,6 +184,15 @@ export class SharedVisitedSet {
   }
 
   private find(lo: number, hi: number): number {
+    return this.probe(lo, hi, false);
+  }
+
+  /**
+   * The slot holding the key, or -1 if it is not there; with `claim`, an
+   * empty slot met instead is claimed and the key written there (ACTIVE),
+   * and -2 is returned.
+   */
+  private probe(lo: number, hi: number, claim: boolean): number {
     this.pauseIfGrowing();
     this.views();
     lo |= 0;
@@ -212,7 +203,14 @@ export class SharedVisitedSet {
     let i = slotOf(lo, hi) & mask;
     for (;;) {
       const st = Atomics.load(status, i);
-      if (st === EMPTY) return -1;
+      if (st === EMPTY) {
+        if (!claim) return -1;
+        if (Atomics.compareExchange(status, i, EMPTY, WRITING) !== EMPTY) continue;
+        keys[2 * i] = lo;
+        keys[2 * i + 1] = hi;
+        Atomics.store(status, i, ACTIVE);
+        return -2;
+      }
       if (st === WRITING) continue;
       if (keys[2 * i] === lo && keys[2 * i + 1] === hi) return i;
       i = (i + 1) & mask;
