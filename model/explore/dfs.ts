@@ -94,9 +94,11 @@ export interface DfsOptions {
   readonly shared?: SharedVisitedSet;
   /**
    * This search's order among the threads sharing a set: thread t > 0
-   * explores each state's ample choices in another order (reversed for odd
-   * t, rotated by t/2), so that the threads spread over the graph instead
-   * of walking it side by side. The set of states explored is the same.
+   * explores each state's ample choices in another order (the machine's
+   * first-to-last order for odd t, rotated by t/2), so that the threads
+   * spread over the graph instead of walking it side by side. The set of
+   * states explored is the same. Order 0 is the search's own: see
+   * `reorder` in depthFirst.
    */
   readonly order?: number;
   /** Asked every 1024 stored states: a reason to stop now (another thread ended the search), or null. */
@@ -176,10 +178,28 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   };
   /** Whether a state is on the DFS stack: this one's, or with a shared set any thread's. */
   const stacked = (lo: number, hi: number): boolean => (shared !== null ? shared.active(lo, hi) : onStack.has(lo, hi));
-  /** Thread `order`'s own order of a frame's ample choices (see DfsOptions.order). */
+  /**
+   * The order of a frame's ample choices. The search takes them last to
+   * first: the machine lists them by CPU, lowest first, and on each CPU its
+   * context's step before the events that can arrive (machine.ts
+   * enabledInto). Taken the other way round, the first path runs the
+   * highest CPUs' work first (as SPIN's pan, which tries the highest
+   * process first) and lets every event arrive as early as it can; the
+   * CPU that takes the interrupts, CPU 0 in a design that puts them where
+   * the kernel boots with them, ends the path, and a depth-first search
+   * backtracks from the end of the path: the interleavings of deferred work
+   * with the tasks are the first it tries. A heuristic for finding a bug
+   * sooner, nothing more: a proof explores the same states in any order
+   * (but for the few the stack proviso expands where a cycle closes).
+   * Measured on the catalogue's 72 violations: 16,564 states stored before
+   * the first violation in total, 11,760 this way (32 designs sooner, 20
+   * later); the bench's backlog BUGGY N=4 40,291 → 960 (it no longer
+   * interleaves every other CPU's rounds before CPU 0's packets).
+   * Thread t > 0 of a shared search takes its own order (DfsOptions.order).
+   */
   const reorder = (list: number[], n: number): void => {
-    if (order === 0 || n < 2) return;
-    if (order & 1) for (let a = 0, b = n - 1; a < b; a++, b--) [list[a], list[b]] = [list[b]!, list[a]!];
+    if (n < 2) return;
+    if ((order & 1) === 0) for (let a = 0, b = n - 1; a < b; a++, b--) [list[a], list[b]] = [list[b]!, list[a]!];
     const k = (order >> 1) % n;
     if (k !== 0) {
       const head = list.slice(0, k);
