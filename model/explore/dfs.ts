@@ -12,7 +12,12 @@
  *    step before it. Such a step commutes with every other transition,
  *    including an interrupt on its own CPU (the handler cannot see the
  *    context's pc or registers), and it is always enabled, so taking it
- *    early loses no behaviour;
+ *    early loses no behaviour. With the partial-order reduction on, a step
+ *    that is by itself an ample set (PartialOrder.alone: nothing else can
+ *    happen on its CPU, and nothing another CPU can ever do conflicts with
+ *    it, e.g. a hardirq handler's work on data only its CPU touches) is
+ *    taken the same way, without computing the enabled set: it is the
+ *    forced chain below, cheaper;
  *  - forced chains: a state with a single choice to explore (after the
  *    reduction) is passed through without being stored; only states where
  *    the search branches are stored and counted as `states`, the others as
@@ -279,7 +284,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     path.length = pathAt;
   };
 
-  /** One step of the machine, recorded on the path, and the fused private steps that follow it. */
+  /** One step of the machine, recorded on the path, and the fused private (or alone) steps that follow it. */
   const take = (choice: number): void => {
     m.stepInPlace(choice);
     stats.transitions++;
@@ -291,7 +296,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       const ctx = m.top(cpu);
       if (ctx < 0) return;
       const pc = s[m.ctxOff(ctx) + X_PC]!;
-      if (priv[pc / INSN_WIDTH] !== 1) return;
+      if (priv[pc / INSN_WIDTH] !== 1 && (por === null || !por.alone(cpu))) return;
       const run = encodeChoice(CHOICE_RUN, cpu, 0, 0);
       m.stepInPlace(run);
       stats.transitions++;

@@ -450,7 +450,7 @@ export class StaticFootprints {
    * a context's exit is exit().
    */
   insn(pc: number, cpu: number, task: number): Footprint {
-    const flat = ((pc / INSN_WIDTH) * this.p.ncpu + cpu) * (this.p.tasks.length + 1) + task + 1;
+    const flat = this.insnKey(pc, cpu, task);
     const hit = this.flatCache[flat];
     if (hit !== undefined) return hit;
     const key = ((pc / INSN_WIDTH) * 16 + cpu) * 1024 + task + 1;
@@ -482,9 +482,19 @@ export class StaticFootprints {
     return rec.fp;
   }
 
+  /** A dense number for (instruction, cpu, task), the key of insn()'s cache. */
+  insnKey(pc: number, cpu: number, task: number): number {
+    return ((pc / INSN_WIDTH) * this.p.ncpu + cpu) * (this.p.tasks.length + 1) + task + 1;
+  }
+
+  /** The key of exit()'s cache. */
+  exitKey(kind: number, id: number, cpu: number): number {
+    return (kind * 256 + id) * 16 + cpu;
+  }
+
   /** The footprint of a context's exit: frame kind `kind`, X_ID `id`, on `cpu`. */
   exit(kind: number, id: number, cpu: number): Footprint {
-    const key = (kind * 256 + id) * 16 + cpu;
+    const key = this.exitKey(kind, id, cpu);
     const known = this.exitCache.get(key);
     if (known) return known;
     const rec = new Recorder(this.items, this.p, cpu, kind === 1 ? [id] : [], kind === 1);
@@ -611,6 +621,12 @@ export class PartialOrder {
   private rest = new Int32Array(64);
   private readonly todo: Int32Array;
   private readonly dynDone: Uint8Array;
+  /** alone(): per instruction (StaticFootprints.insnKey) whether no other CPU conflicts with it: 0 not known yet, 1 none, 2 some. */
+  private readonly insnAlone: Uint8Array;
+  /** The same for exits, by StaticFootprints.exitKey. */
+  private readonly exitAlone = new Map<number, boolean>();
+  /** alone(): scratch for the events offered on a CPU, after a sentinel (never emptied: see Machine.enabledInto). */
+  private readonly offered: number[] = [0];
 
   constructor(private readonly m: Machine, footprints?: StaticFootprints) {
     this.fp = footprints ?? new StaticFootprints(m.p);
@@ -624,6 +640,7 @@ export class PartialOrder {
     this.kinds = new Array<number>(n).fill(0);
     this.todo = new Int32Array(n);
     this.dynDone = new Uint8Array(n);
+    this.insnAlone = new Uint8Array(this.fp.insnKey(m.p.code.length, 0, -1));
   }
 
   /**
@@ -785,6 +802,75 @@ export class PartialOrder {
         w[i] = w[i]! & ~prot[i]!;
       }
     }
+  }
+
+  /**
+   * Whether CPU `c`'s next step is, by itself, an ample set of the current
+   * state, whatever the other CPUs have enabled: every event on `c` is
+   * quiet, its top context's instruction is enabled with one outcome, and
+   * nothing any other CPU can ever do conflicts with that instruction (or
+   * that exit). Then ample() would give this step alone (the closure seeded
+   * by `c` is {c}, and `c` has one transition), so the search may take it
+   * without computing the enabled set: the forced step of a handler that
+   * runs with interrupts off on data only its CPU touches (pan's d_step
+   * for a hardirq). Lock protection is not used here: a step it would make
+   * alone is left to ample().
+   */
+  alone(c: number): boolean {
+    const m = this.m;
+    const ctx = m.top(c);
+    if (ctx < 0) return false;
+    const s = m.s;
+    const o = m.ctxOff(ctx);
+    const pc = s[o + X_PC]!;
+    const code = m.code;
+    const opcode = code[pc]!;
+    // What the step touches, against what the other CPUs can ever do: decided once per instruction or exit.
+    if (opcode === OP_RET && s[o + X_CALLS] === 0) {
+      const kind = s[o + X_KIND]!;
+      const id = s[o + X_ID]!;
+      const key = this.fp.exitKey(kind, id, c);
+      let free = this.exitAlone.get(key);
+      if (free === undefined) this.exitAlone.set(key, (free = this.conflictFree(this.fp.exit(kind, id, c), c)));
+      if (!free) return false;
+    } else {
+      const task = ctx < m.L.ntasks ? ctx : -1;
+      const key = this.fp.insnKey(pc, c, task);
+      let free = this.insnAlone[key]!;
+      if (free === 0) this.insnAlone[key] = free = this.conflictFree(this.fp.insn(pc, c, task), c) ? 1 : 2;
+      if (free !== 1) return false;
+    }
+    const op = OPS[opcode]!;
+    const a = code[pc + 1]!, b = code[pc + 2]!, x = code[pc + 3]!;
+    if (op.ready && !op.ready(m, c, ctx, a, b, x)) return false;
+    if (op.variants && op.variants(m, c, ctx, a, b, x) !== 1) return false;
+    const sources = this.fp.sourceOn[c]!;
+    const offered = this.offered;
+    for (let k = 0; k < sources.length; k++) {
+      const src = sources[k]!.source;
+      if (!src.quiet || !src.quiet(m, c)) return false;
+      // Quiet says no other CPU can make it offer anything here; that it offers nothing now is asked apart.
+      src.collect(m, c, offered);
+      if (offered.length > 1) {
+        offered.length = 1;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether a footprint conflicts with nothing a CPU other than `c` can ever do. */
+  private conflictFree(f: Footprint, c: number): boolean {
+    if (f.all) return false;
+    for (let other = 0; other < this.m.p.ncpu; other++) {
+      if (other === c) continue;
+      const st = this.fp.onCpu[other]!;
+      if (st.all) return false;
+      for (let i = 0; i < this.words; i++) {
+        if ((f.w[i]! & (st.r[i]! | st.w[i]!)) !== 0 || (f.r[i]! & st.w[i]!) !== 0) return false;
+      }
+    }
+    return true;
   }
 
   /** Whether only CPU `c` can run context `ctx`: one of its frames, or a task pinned to it. */

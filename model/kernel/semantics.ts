@@ -394,11 +394,12 @@ export interface ChoiceSource {
    */
   footprint?(f: FootprintBuilder, p: Program, cpu: number): void;
   /**
-   * True if, in the current state, it offers nothing on `cpu` and no other
-   * CPU can make it offer something there before `cpu` itself takes a step
-   * (e.g. no task can be scheduled on a CPU that is running one). The
-   * partial-order reduction then leaves its footprint out of what `cpu`
-   * can do now. Omitted: never quiet.
+   * True if, in the current state, no other CPU can make it offer
+   * something on `cpu` before `cpu` itself takes a step (e.g. no task can
+   * be scheduled on a CPU that is running one). What it offers now is not
+   * asked: the caller knows it from collect(). The partial-order reduction
+   * leaves the footprint of a quiet source that offers nothing now out of
+   * what `cpu` can do now. Omitted: never quiet.
    */
   quiet?(m: Machine, cpu: number): boolean;
 }
