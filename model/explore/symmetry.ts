@@ -138,6 +138,8 @@ export class Symmetry {
   private readonly globalRole: Int32Array;
   /** Per class: its CPUs in canonical order (scratch). */
   private readonly sorted: Int32Array[];
+  /** canonical(): scratch, the global role words that name an orbit CPU's ids in the current state. */
+  private readonly named: Int32Array;
   /** Per CPU: its class, or −1. */
   private readonly orbitOf: Int32Array;
   /** Per context: the class CPU it belongs to (a pinned task's CPU, a frame's), or −1; and its rank there. */
@@ -265,6 +267,7 @@ export class Symmetry {
     this.globalRoleOff = Int32Array.from(roleWords);
     this.globalRole = Int32Array.from(roleWords.map((w) => role[w]!));
     this.sorted = orbits.map((o) => new Int32Array(o.length));
+    this.named = new Int32Array(roleWords.length);
     this.orbitOf = inOrbit;
     this.ctxCpu = new Int32Array(L.nctx).fill(-1);
     this.ctxRank = new Int32Array(L.nctx);
@@ -417,6 +420,9 @@ export class Symmetry {
     // Global words that name a CPU, or one of its tasks, frames or private code: part of its signature.
     const roleOff = this.globalRoleOff;
     const roleOf = this.globalRole;
+    /** The global role words that name something of an orbit CPU's (indexes into roleOff). */
+    const named = this.named;
+    let nNamed = 0;
     for (let i = 0; i < roleOff.length; i++) {
       const off = roleOff[i]!;
       const v = s[off]!;
@@ -428,9 +434,18 @@ export class Symmetry {
             if (v & (1 << x) && this.orbitOf[x]! >= 0) {
               sig[x] = sig[x]! ^ zLo(off, 1);
               sigHi[x] = sigHi[x]! ^ zHi(off, 1);
+              if (named[nNamed - 1] !== i) named[nNamed++] = i;
             }
           }
           break;
+        case Role.ContextId: {
+          // Not in a signature (a context's kind and id move with its CPU's words), but renamed below.
+          const kind = s[off - X_ID + X_KIND]!;
+          const n = kind === FrameKind.Task ? this.ctxCpu[v]! : kind === FrameKind.Hardirq ? this.lineCpu[v]!
+            : kind === FrameKind.Softirq || kind === FrameKind.Ksoftirqd ? v : -1;
+          if (n >= 0 && this.orbitOf[n]! >= 0) named[nNamed++] = i;
+          break;
+        }
         case Role.Cpu:
           if (v >= 0 && v < this.ncpu && this.orbitOf[v]! >= 0) c = v;
           break;
@@ -471,15 +486,17 @@ export class Symmetry {
         default:
           break;
       }
-      if (c >= 0) {
+      if (c >= 0 && this.orbitOf[c]! >= 0) {
         sig[c] = sig[c]! ^ zLo(off, tag);
         sigHi[c] = sigHi[c]! ^ zHi(off, tag);
+        named[nNamed++] = i;
       }
     }
     // Sort each class by signature (both lanes, unsigned; insertion sort: classes are small).
-    this.identity();
     let lo = 0;
     let hi = 0;
+    // Whether every CPU stays in its place: then no word is renamed (the common case).
+    let moved = false;
     for (let k = 0; k < this.orbits.length; k++) {
       const sorted = this.sorted[k]!;
       const orbit = this.orbits[k]!;
@@ -500,7 +517,7 @@ export class Symmetry {
       }
       for (let r = 0; r < sorted.length; r++) {
         const c = sorted[r]!;
-        this.renameOwned(c, orbit[r]!);
+        if (c !== orbit[r]) moved = true;
         // Place r of class k holds signature sig[c]: mixed with the place, so places differ.
         const salt = Math.imul((k << 8) + r + 1, 0x9e3779b1);
         const a = sig[c]!;
@@ -509,8 +526,18 @@ export class Symmetry {
         hi ^= mix32(b ^ Math.imul(salt, 0x85ebca77) ^ mix32(a ^ 0x27d4eb2f));
       }
     }
-    // The global words: plain ones as they are, the others renamed by that order.
-    for (let i = 0; i < roleOff.length; i++) {
+    if (moved) {
+      this.identity();
+      for (let k = 0; k < this.orbits.length; k++) {
+        const sorted = this.sorted[k]!;
+        const orbit = this.orbits[k]!;
+        for (let r = 0; r < sorted.length; r++) this.renameOwned(sorted[r]!, orbit[r]!);
+      }
+    }
+    // The global words: plain ones as they are, the others renamed by that order (only a word
+    // that names an orbit CPU, or one of its tasks, frames, lines or pcs, can change).
+    for (let j = 0; moved && j < nNamed; j++) {
+      const i = named[j]!;
       const off = roleOff[i]!;
       const v0 = s[off]!;
       const v = this.rename(roleOf[i]!, v0, s, off);
