@@ -68,7 +68,7 @@ function sameKeys(p: ReturnType<typeof compile>, cpus: number[], lengths: number
   {
     const m = new Machine(p);
     const found = Symmetry.of(p, m);
-    if (typeof found === 'string') throw new Error(`${p.name} should be symmetric: ${found}`);
+    if (typeof found === 'string') throw new Error(`the design should be symmetric: ${found}`);
     const sym = found;
     const keyOf = (choices: (m: Machine) => number[], n: number): [number, number] => {
       m.load(m.initial());
