@@ -38,8 +38,11 @@ const WRITING = 1;
 const ACTIVE = 2;
 const DONE = 3;
 
-/** Control words. */
-const SIZE = 0;
+/**
+ * Control words. SIZE, which every insertion of every thread changes, has a
+ * cache line of its own: in the line of the words every operation reads
+ * (GROWING, CAP_LOG) it made each of those reads miss on the other core.
+ */
 const CAP_LOG = 1;
 const GROWING = 2;
 const PAUSED = 3;
@@ -47,7 +50,8 @@ const FINISHED = 4;
 const THREADS = 5;
 /** log2 of the largest table (MAX_CAP_LOG unless a test asks for less). */
 const MAX_LOG = 6;
-const CONTROL_WORDS = 8;
+const SIZE = 16;
+const CONTROL_WORDS = 32;
 
 /** Largest table: 2^29 slots (4 GiB of keys, the most a growable SharedArrayBuffer may reserve here, and 512 MiB of status). */
 const MAX_CAP_LOG = 29;

@@ -64,7 +64,7 @@ const IRQ_ARRIVAL: ChoiceSource = {
   },
   // Another CPU can only enable an arrival here by finishing a handler of a line it shares with this one
   // (or, where lines are requested, enabled or unmasked by code, by that code: never quiet then).
-  quiet: (m, cpu) => !linesManaged(m.p) && m.p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu),
+  quiet: (m, cpu) => quietOn(m.p)[cpu] === 1,
   collect(m, cpu, out) {
     if (m.frameDepth(cpu) >= m.L.maxFrames - 1) return;
     const s = m.s;
@@ -261,6 +261,19 @@ function linesManaged(p: Program): boolean {
     // By the instruction's text, which starts with the operation's name (stmtText).
     for (let k = p.designStart / INSN_WIDTH; !known && k < p.text.length; k++) if (LINE_CONTROL.has(p.text[k]!.split('(')[0]!)) known = true;
     MANAGED.set(p, known);
+  }
+  return known;
+}
+/** Per CPU, whether no other CPU can make an arrival possible there (ARRIVAL.quiet): fixed for a program. */
+const QUIET = new WeakMap<Program, Uint8Array>();
+function quietOn(p: Program): Uint8Array {
+  let known = QUIET.get(p);
+  if (known === undefined) {
+    known = new Uint8Array(p.ncpu);
+    for (let cpu = 0; cpu < p.ncpu; cpu++) {
+      known[cpu] = !linesManaged(p) && p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu) ? 1 : 0;
+    }
+    QUIET.set(p, known);
   }
   return known;
 }

@@ -241,7 +241,7 @@ const TIMEOUT: ChoiceSource = {
     const tasks = m.p.tasks;
     for (let t = 0; t < tasks.length; t++) {
       const o = m.ctxOff(t);
-      if (m.cpuOfCtx(t) === cpu && m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Timeout, t)) {
+      if (m.s[o + X_STATUS] === ContextStatus.Blocked && m.s[o + T_CHANNEL] === channel(Chan.Timeout, t) && m.cpuOfCtx(t) === cpu) {
         out.push(m.choice(TIMEOUT, cpu, t, 0));
       }
     }
