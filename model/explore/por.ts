@@ -592,6 +592,12 @@ export class StaticFootprints {
   }
 }
 
+/** PartialOrder.conflicts(): not asked yet, no conflict, a conflict no lock can lift, or NEEDS + an index of locks needed. */
+const UNKNOWN = 0;
+const FREE = 1;
+const NEVER = 2;
+const NEEDS = 3;
+
 /** Statistics of the reduction over one search. */
 export interface ReductionStats {
   /** States whose expansion was reduced. */
@@ -621,10 +627,12 @@ export class PartialOrder {
   private rest = new Int32Array(64);
   private readonly todo: Int32Array;
   private readonly dynDone: Uint8Array;
-  /** alone(): per instruction (StaticFootprints.insnKey) whether no other CPU conflicts with it: 0 not known yet, 1 none, 2 some. */
-  private readonly insnAlone: Uint8Array;
+  /** alone(): per instruction (StaticFootprints.insnKey) what it conflicts with on other CPUs (UNKNOWN until asked; see conflicts()). */
+  private readonly insnAlone: Int32Array;
   /** The same for exits, by StaticFootprints.exitKey. */
-  private readonly exitAlone = new Map<number, boolean>();
+  private readonly exitAlone = new Map<number, number>();
+  /** The lock masks conflicts() found needed, by NEEDS + index. */
+  private readonly needs: Int32Array[] = [];
   /** alone(): scratch for the events offered on a CPU, after a sentinel (never emptied: see Machine.enabledInto). */
   private readonly offered: number[] = [0];
 
@@ -640,7 +648,7 @@ export class PartialOrder {
     this.kinds = new Array<number>(n).fill(0);
     this.todo = new Int32Array(n);
     this.dynDone = new Uint8Array(n);
-    this.insnAlone = new Uint8Array(this.fp.insnKey(m.p.code.length, 0, -1));
+    this.insnAlone = new Int32Array(this.fp.insnKey(m.p.code.length, 0, -1));
   }
 
   /**
@@ -809,12 +817,13 @@ export class PartialOrder {
    * state, whatever the other CPUs have enabled: every event on `c` is
    * quiet, its top context's instruction is enabled with one outcome, and
    * nothing any other CPU can ever do conflicts with that instruction (or
-   * that exit). Then ample() would give this step alone (the closure seeded
-   * by `c` is {c}, and `c` has one transition), so the search may take it
-   * without computing the enabled set: the forced step of a handler that
-   * runs with interrupts off on data only its CPU touches (pan's d_step
-   * for a hardirq). Lock protection is not used here: a step it would make
-   * alone is left to ample().
+   * that exit), but on data a lock protects that a context only `c` can
+   * run holds now (as dynamic() discounts it). Then ample() would give
+   * this step alone (the closure seeded by `c` is {c}, and `c` has one
+   * transition), so the search may take it without computing the enabled
+   * set: the forced steps of a hardirq handler on data only its CPU
+   * touches (pan's d_step for a hardirq), of a softirq under the lock of
+   * the data it works on.
    */
   alone(c: number): boolean {
     const m = this.m;
@@ -826,20 +835,22 @@ export class PartialOrder {
     const code = m.code;
     const opcode = code[pc]!;
     // What the step touches, against what the other CPUs can ever do: decided once per instruction or exit.
+    let need: number;
     if (opcode === OP_RET && s[o + X_CALLS] === 0) {
       const kind = s[o + X_KIND]!;
       const id = s[o + X_ID]!;
       const key = this.fp.exitKey(kind, id, c);
-      let free = this.exitAlone.get(key);
-      if (free === undefined) this.exitAlone.set(key, (free = this.conflictFree(this.fp.exit(kind, id, c), c)));
-      if (!free) return false;
+      let known = this.exitAlone.get(key);
+      if (known === undefined) this.exitAlone.set(key, (known = this.conflicts(this.fp.exit(kind, id, c), c)));
+      need = known;
     } else {
       const task = ctx < m.L.ntasks ? ctx : -1;
       const key = this.fp.insnKey(pc, c, task);
-      let free = this.insnAlone[key]!;
-      if (free === 0) this.insnAlone[key] = free = this.conflictFree(this.fp.insn(pc, c, task), c) ? 1 : 2;
-      if (free !== 1) return false;
+      need = this.insnAlone[key]!;
+      if (need === UNKNOWN) this.insnAlone[key] = need = this.conflicts(this.fp.insn(pc, c, task), c);
     }
+    if (need === NEVER) return false;
+    if (need !== FREE && !this.covered(this.needs[need - NEEDS]!, c)) return false;
     const op = OPS[opcode]!;
     const a = code[pc + 1]!, b = code[pc + 2]!, x = code[pc + 3]!;
     if (op.ready && !op.ready(m, c, ctx, a, b, x)) return false;
@@ -859,17 +870,44 @@ export class PartialOrder {
     return true;
   }
 
-  /** Whether a footprint conflicts with nothing a CPU other than `c` can ever do. */
-  private conflictFree(f: Footprint, c: number): boolean {
-    if (f.all) return false;
+  /**
+   * What a footprint on CPU `c` conflicts with among everything the other
+   * CPUs can ever do: FREE (nothing), NEVER (an item no lock protects), or
+   * NEEDS + k: needs[k] lists, per conflicting item, the locks that
+   * protect it (one of them must be held by a context only `c` can run).
+   */
+  private conflicts(f: Footprint, c: number): number {
+    if (f.all) return NEVER;
+    const items = new Uint32Array(this.words);
     for (let other = 0; other < this.m.p.ncpu; other++) {
       if (other === c) continue;
       const st = this.fp.onCpu[other]!;
-      if (st.all) return false;
-      for (let i = 0; i < this.words; i++) {
-        if ((f.w[i]! & (st.r[i]! | st.w[i]!)) !== 0 || (f.r[i]! & st.w[i]!) !== 0) return false;
-      }
+      if (st.all) return NEVER;
+      for (let i = 0; i < this.words; i++) items[i] = items[i]! | (f.w[i]! & (st.r[i]! | st.w[i]!)) | (f.r[i]! & st.w[i]!);
     }
+    const masks = new Set<number>();
+    for (let i = 0; i < this.words * 32; i++) {
+      if ((items[i >>> 5]! & (1 << (i & 31))) === 0) continue;
+      let mask = 0;
+      this.fp.protectedBy.forEach((prot, l) => { if (prot[i >>> 5]! & (1 << (i & 31))) mask |= 1 << l; });
+      if (mask === 0) return NEVER;
+      masks.add(mask);
+    }
+    if (masks.size === 0) return FREE;
+    this.needs.push(Int32Array.from(masks));
+    return NEEDS + this.needs.length - 1;
+  }
+
+  /** Whether each of `masks` names a lock held now by a context only CPU `c` can run. */
+  private covered(masks: Int32Array, c: number): boolean {
+    const m = this.m;
+    const s = m.s;
+    let held = 0;
+    for (let l = 0, n = m.p.locks.length; l < n; l++) {
+      const owner = s[m.lockOff(l) + L_OWNER]! - 1;
+      if (owner >= 0 && this.boundTo(owner, c)) held |= 1 << l;
+    }
+    for (let k = 0; k < masks.length; k++) if ((masks[k]! & held) === 0) return false;
     return true;
   }
 

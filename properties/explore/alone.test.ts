@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  compile, defineDesign, DesignError, enqueue, inc, local_irq_disable, local_irq_enable, Machine, spin_lock_irqsave, spin_unlock_irqrestore,
+  compile, defineDesign, DesignError, enqueue, inc, local_irq_disable, local_irq_enable, Machine, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
   type Design, type Program,
 } from '../../model/index.ts';
 import { PartialOrder, StaticFootprints } from '../../model/explore/por.ts';
@@ -96,6 +96,29 @@ describe('a forced step taken without the ample computation', () => {
     }
     return out;
   }
+
+  /** alone(0) once task a on cpu0 has taken the lock and stands at its first inc(x). */
+  function underLock(opts: { migrates?: boolean; bUnlocked?: boolean }): boolean {
+    const p = compile(defineDesign({
+      name: 'under-lock', cpus: 2, vars: { x: 0 }, locks: { l: 'spinlock' },
+      tasks: [
+        { name: 'a', cpu: 0, ...(opts.migrates ? { allowed: [0, 1] } : {}), body: [spin_lock('l'), inc('x'), inc('x'), spin_unlock('l')] },
+        { name: 'b', cpu: 1, body: opts.bUnlocked ? [inc('x')] : [spin_lock('l'), inc('x'), spin_unlock('l')] },
+      ],
+    }));
+    const m = new Machine(p);
+    m.load(m.initial());
+    const por = new PartialOrder(m, new StaticFootprints(p));
+    m.s = m.step(m.s, m.enabled(m.s).find((x) => choiceCpu(x) === 0 && choiceKind(x) === CHOICE_RUN)!);
+    m.load(m.s);
+    return por.alone(0);
+  }
+
+  it('a step on data a lock protects is forced while a context only its CPU runs holds the lock, not when the holder may migrate or the data is touched unlocked', () => {
+    expect(underLock({})).toBe(true);
+    expect(underLock({ migrates: true })).toBe(false);
+    expect(underLock({ bUnlocked: true })).toBe(false);
+  });
 
   it('a hardirq handler on data only its CPU touches is forced step by step; one whose data another CPU touches is not', () => {
     expect(handlerSteps(handler(false))).toEqual([true, true, true]);
