@@ -898,7 +898,14 @@ export class PartialOrder {
     return NEEDS + this.needs.length - 1;
   }
 
-  /** Whether each of `masks` names a lock held now by a context only CPU `c` can run. */
+  /**
+   * Whether each of `masks` names a lock held now by a context only CPU `c`
+   * can run (the lock protection dynamic() applies). The stepping context
+   * itself holds every lock that protects what its instruction touches
+   * (that is what protection means), so where alone() asks this the answer
+   * is that context's being bound to `c`, which its CPU's quiet migration
+   * events already imply; it is checked all the same, as dynamic() does.
+   */
   private covered(masks: Int32Array, c: number): boolean {
     const m = this.m;
     const s = m.s;

@@ -114,7 +114,7 @@ describe('a forced step taken without the ample computation', () => {
     return por.alone(0);
   }
 
-  it('a step on data a lock protects is forced while a context only its CPU runs holds the lock, not when the holder may migrate or the data is touched unlocked', () => {
+  it('a step on data a lock protects is forced while a context only its CPU runs holds the lock; not for a task that may migrate (its CPU\'s migration events are never quiet), nor where the data is touched unlocked', () => {
     expect(underLock({})).toBe(true);
     expect(underLock({ migrates: true })).toBe(false);
     expect(underLock({ bUnlocked: true })).toBe(false);
