@@ -291,12 +291,19 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     path.push(choice);
     if (priv === null || s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return;
     const cpu = (choice >>> 24) & 0xf;
-    // The context that now runs on this CPU goes on while its next instruction is private.
+    // The context that now runs on this CPU goes on while its next instruction is private, or
+    // alone an ample set. A state an alone step leaves is observed, as a forced chain's state is
+    // (the parallelism meter counts the CPUs inside a handler in every state the search passes:
+    // a handler run through on one CPU while another is inside it too is in none of the stored
+    // ones); a private step changes only a context's registers and pc within its own code.
     for (let n = 0; n < MAX_CHAIN; n++) {
       const ctx = m.top(cpu);
       if (ctx < 0) return;
       const pc = s[m.ctxOff(ctx) + X_PC]!;
-      if (priv[pc / INSN_WIDTH] !== 1 && (por === null || !por.alone(cpu))) return;
+      if (priv[pc / INSN_WIDTH] !== 1) {
+        if (por === null || !por.alone(cpu)) return;
+        opts.observe?.(m, s);
+      }
       const run = encodeChoice(CHOICE_RUN, cpu, 0, 0);
       m.stepInPlace(run);
       stats.transitions++;

@@ -7,6 +7,11 @@
  * handler, or a design function run as a callback (tasklet, timer, work,
  * bottom half). A CPU runs a handler while any context on it (the running
  * one or one it interrupted) has its pc inside the region.
+ *
+ * Over the states the search explores, so a lower bound under the
+ * partial-order reduction: steps on disjoint data are explored in one
+ * order, and two CPUs in a handler that touches only their own per-CPU data
+ * may never be seen inside it at once (1 with the reduction, 2 without).
  */
 import { C_CURTASK, C_DEPTH, X_PC } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
