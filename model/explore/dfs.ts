@@ -284,12 +284,18 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     path.length = pathAt;
   };
 
-  /** One step of the machine, recorded on the path, and the fused private (or alone) steps that follow it. */
-  const take = (choice: number): void => {
+  /**
+   * One step of the machine, recorded on the path, and the fused private
+   * (or alone) steps that follow it; at most `limit` alone steps (they are
+   * a forced chain's steps, and count towards MAX_CHAIN). Returns how many
+   * alone steps it took.
+   */
+  const take = (choice: number, limit: number): number => {
     m.stepInPlace(choice);
     stats.transitions++;
     path.push(choice);
-    if (priv === null || s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return;
+    let alone = 0;
+    if (priv === null || s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return alone;
     const cpu = (choice >>> 24) & 0xf;
     // The context that now runs on this CPU goes on while its next instruction is private, or
     // alone an ample set. A state an alone step leaves is observed, as a forced chain's state is
@@ -298,18 +304,20 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     // ones); a private step changes only a context's registers and pc within its own code.
     for (let n = 0; n < MAX_CHAIN; n++) {
       const ctx = m.top(cpu);
-      if (ctx < 0) return;
+      if (ctx < 0) break;
       const pc = s[m.ctxOff(ctx) + X_PC]!;
       if (priv[pc / INSN_WIDTH] !== 1) {
-        if (por === null || !por.alone(cpu)) return;
+        if (alone >= limit || por === null || !por.alone(cpu)) break;
         opts.observe?.(m, s);
+        alone++;
       }
       const run = encodeChoice(CHOICE_RUN, cpu, 0, 0);
       m.stepInPlace(run);
       stats.transitions++;
       path.push(run);
-      if (s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) return;
+      if (s[H_VIOL_KIND] !== 0 || s[H_BOUND_HIT] !== 0) break;
     }
+    return alone;
   };
 
   computeKey();
@@ -354,9 +362,11 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     let fromPath = pathAt;
     let fromReduced = stack.end[d]! < stack.full[d]!;
     let chainLength = 0;
+    /** Steps of the chain so far, its transient states' and the alone steps fused into them (bounded by MAX_CHAIN). */
+    let chainSteps = 0;
     // Follow the choice, and the forced chain it starts, to a branching, known or end state.
     for (;;) {
-      take(choice);
+      chainSteps += take(choice, MAX_CHAIN - chainSteps);
       if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
       // Cycles within the chain are found on the plain fingerprint (a chain is a run of one
       // state vector, so going round a cycle repeats a vector; under symmetry it may pass an
@@ -390,7 +400,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         m.enabledInto(enabled);
         en = enabled.length;
         ample = en > 0 && por ? por.ample(enabled) : en;
-        if (canonical && !(chaining && ample === 1 && chainLength < MAX_CHAIN)) {
+        if (canonical && !(chaining && ample === 1 && chainSteps < MAX_CHAIN)) {
           computeKey();
           keyed = true;
           known = visited.has(kLo, kHi);
@@ -449,7 +459,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         back(mark, pLo, pHi, pathAt);
         break;
       }
-      if (chaining && ample === 1 && chainLength < MAX_CHAIN) {
+      if (chaining && ample === 1 && chainSteps < MAX_CHAIN) {
         // A forced step: pass through without storing.
         stats.transient++;
         opts.observe?.(m, s);
@@ -460,6 +470,7 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
         fromPath = path.length;
         fromReduced = enabled.length > 1;
         chainLength++;
+        chainSteps++;
         choice = enabled[0]!;
         continue;
       }

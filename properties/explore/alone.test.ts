@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  compile, defineDesign, DesignError, enqueue, inc, local_irq_disable, local_irq_enable, Machine, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  BUG_ON, check, compile, defineDesign, eq, this_cpu_write, while_, DesignError, enqueue, inc, local_irq_disable, local_irq_enable, Machine, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
   type Design, type Program,
 } from '../../model/index.ts';
 import { PartialOrder, StaticFootprints } from '../../model/explore/por.ts';
@@ -96,6 +96,21 @@ describe('a forced step taken without the ample computation', () => {
     }
     return out;
   }
+
+  it('a CPU that goes round a cycle of forced steps for ever does not hide another CPU\'s step (the stack proviso)', () => {
+    // cpu0 toggles its own per-CPU word for ever: every step of it is alone (fused, MAX_CHAIN at a
+    // time), and its run comes back round to a state on the stack; cpu1's only step, pruned in every
+    // state of the cycle, is the bug. Without the stack proviso this verifies.
+    const d = defineDesign({
+      name: 'spinner-hides-bug', cpus: 2, percpu: { x: 0 },
+      tasks: [
+        { name: 'spinner', cpu: 0, body: [while_(eq(0, 0), [this_cpu_write('x', 1), this_cpu_write('x', 0)], { bound: 'none' })] },
+        { name: 'victim', cpu: 1, body: [BUG_ON(eq(0, 0), 'reached')] },
+      ],
+    });
+    const v = check(d, { lockdep: false });
+    expect([v.status, v.violation?.kind]).toEqual(['violation', 'assertion']);
+  });
 
   /** alone(0) once task a on cpu0 has taken the lock and stands at its first inc(x). */
   function underLock(opts: { migrates?: boolean; bUnlocked?: boolean }): boolean {
