@@ -1,5 +1,6 @@
 /**
- * The exhaustive search on worker threads (node:worker_threads).
+ * The exhaustive search on several threads (node:worker_threads): the
+ * calling thread and size − 1 worker threads.
  *
  * Every thread searches the whole graph from the initial state with one
  * visited set they share (shared-visited.ts): a state one thread stored is
@@ -42,10 +43,12 @@ import { LockdepObserver } from '../check/lockdep.ts';
 import type { DfsStats } from './dfs.ts';
 import type { SamplerData } from './hint.ts';
 import { SharedVisitedSet } from './shared-visited.ts';
-import type { FromSearchWorker, SharedJob, ToSearchWorker } from './search-worker.ts';
+import type { FromSearchWorker, ToSearchWorker } from './search-worker.ts';
+import { searchShared, type SharedAnswer, type SharedJob } from './shared-search.ts';
 
 /**
- * The default number of worker threads: the cores (os.availableParallelism()).
+ * The default number of threads searching (the calling one and the
+ * workers): the cores (os.availableParallelism()).
  * Measured on 2 cores (npm run bench, compiled): irq_lock N=4 K=3 takes
  * 8.0 s on 2 threads against 13.7 s on one, backlog N=4 9.0 s against
  * 14.9 s. Searches under 100,000 states or so gain nothing (the threads'
@@ -108,10 +111,17 @@ class SearchWorker {
     });
   }
 
+  /**
+   * Send a job and wait for its answer. The job is posted at once, even to
+   * a thread still starting (node queues it until the thread listens): the
+   * calling thread goes on with its own part of the search, and the answer
+   * comes after the thread's 'ready'.
+   */
   async ask(message: ToSearchWorker): Promise<Extract<FromSearchWorker, { type: 'result' }>> {
-    await this.started;
+    const started = this.started;
     const reply = this.next();
     this.worker.postMessage(message);
+    await started;
     const m = await reply;
     if (m.type === 'error') throw new Error(`kdefer internal error in exhaustive-search worker ${this.index}: ${m.message}`);
     if (m.type !== 'result') throw new Error(`kdefer internal error: exhaustive-search worker ${this.index} answered '${m.type}'`);
@@ -173,7 +183,10 @@ export interface ParallelOptions {
   readonly progress?: (states: number, depth: number) => void;
 }
 
-/** A pool of worker threads for exhaustive searches, started on first use; close() it when done. */
+/**
+ * A pool for exhaustive searches on `size` threads: the calling thread and
+ * size − 1 worker threads, started on first use; close() it when done.
+ */
 export class ExhaustiveWorkers {
   private pool: SearchWorker[] | null = null;
 
@@ -187,7 +200,7 @@ export class ExhaustiveWorkers {
    * it, so that the threads are ready if the search outgrows it.
    */
   warm(): void {
-    if (this.size > 1) this.pool ??= Array.from({ length: this.size }, (_, i) => new SearchWorker(i));
+    if (this.size > 1) this.pool ??= Array.from({ length: this.size - 1 }, (_, i) => new SearchWorker(i + 1));
   }
 
   /**
@@ -233,7 +246,8 @@ export class ExhaustiveWorkers {
     } catch (e) {
       throw new Error(`kdefer limit: design '${p.design.name}' cannot be sent to a worker thread (${(e as Error).message}); search it with --workers 1`);
     }
-    this.pool ??= Array.from({ length: this.size }, (_, i) => new SearchWorker(i));
+    this.warm();
+    const pool = this.pool!;
     const set = SharedVisitedSet.create(this.size, 1 << 16);
     const stop = new SharedArrayBuffer(4);
     const job = (order: number): SharedJob => ({
@@ -252,19 +266,28 @@ export class ExhaustiveWorkers {
       ...(opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {}),
       progress: opts.progress !== undefined,
     });
-    // Progress: every worker's latest count, summed.
-    const counts = new Array<number>(this.pool.length).fill(0);
+    // Progress: the states every thread stored (the shared set's size), from the calling thread's
+    // search (the workers' progress messages wait until it is done, and say nothing more then).
     let deepest = 0;
-    for (const w of this.pool) {
-      w.onProgress = opts.progress
-        ? (states, depth) => {
-          counts[w.index] = states;
-          deepest = Math.max(deepest, depth);
-          opts.progress!(counts.reduce((a, b) => a + b, 0), deepest);
-        }
-        : null;
+    for (const w of pool) w.onProgress = null;
+    const progress = opts.progress
+      ? (st: { maxDepth: number }) => {
+        deepest = Math.max(deepest, st.maxDepth);
+        opts.progress!(set.size, deepest);
+      }
+      : undefined;
+    // Thread 0 is the calling thread (its code is compiled already, and one thread fewer starts);
+    // threads 1.. are the workers, each sent its job before the calling thread starts its own part.
+    const asked = pool.map((w) => w.ask({ type: 'shared', job: job(w.index) }));
+    let mine: SharedAnswer;
+    try {
+      mine = searchShared(p, job(0), progress);
+    } catch (e) {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await Promise.allSettled(asked);
+      throw e;
     }
-    const answers = await Promise.all(this.pool.map((w, i) => w.ask({ type: 'shared', job: job(i) })));
+    const answers = [mine, ...(await Promise.all(asked))];
     const results = answers.map((a) => a.result);
     // A violation: the one-thread search's, found again in this thread, so that the verdict and
     // its schedule are the same whatever the threads' timing (which thread meets a bug first is not).
