@@ -230,9 +230,36 @@ const MIGRATE: ChoiceSource = {
   },
 };
 
+/**
+ * The operations that may block a task on its own timeout channel (the only
+ * sleeps TIMEOUT ends): msleep, and kmalloc/kzalloc's reclaim
+ * (lifetime.ts). properties/kernel/timeout-sleepers.test.ts checks that the
+ * kernel model blocks on a timeout channel nowhere else.
+ */
+export const TIMEOUT_SLEEPERS: readonly string[] = ['msleep', 'kmalloc', 'kzalloc'];
+const SLEEPER_TEXT = new RegExp(`\\b(?:${TIMEOUT_SLEEPERS.join('|')})\\(`);
+const TIMEOUT_ACTIVE = new WeakMap<Program, boolean>();
+
+/**
+ * Whether a program has an instruction that may sleep on a timeout: by the
+ * instructions' text, which names the operation (`msleep(10)`,
+ * `p = kmalloc(dev, GFP_KERNEL)`), as irq.ts finds the line controls (the
+ * registry's opcodes cannot be imported here: it imports this module).
+ */
+export function sleepsOnTimeout(p: Program): boolean {
+  let known = TIMEOUT_ACTIVE.get(p);
+  if (known === undefined) {
+    known = p.text.some((t) => SLEEPER_TEXT.test(t));
+    TIMEOUT_ACTIVE.set(p, known);
+  }
+  return known;
+}
+
 /** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
 const TIMEOUT: ChoiceSource = {
   name: 'timeout',
+  // Only where something sleeps on a timeout (else it scanned every task of every CPU in every state).
+  active: sleepsOnTimeout,
   // Wakes only the task whose own timeout channel it is.
   footprint: (f, p, cpu) => tasksOfCpu(f, p, cpu, false),
   // Only the task itself starts an msleep; nobody else wakes its timeout channel.
