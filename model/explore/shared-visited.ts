@@ -110,8 +110,11 @@ export class SharedVisitedSet {
 
   /** The views for the table's current size (re-made if it grew since). */
   private views(): void {
+    if (this.control[CAP_LOG] !== this.log) this.remake();
+  }
+
+  private remake(): void {
     const log = this.control[CAP_LOG]!;
-    if (log === this.log) return;
     this.log = log;
     this.keys = new Int32Array(this.keyBuffer, 0, 2 << log);
     this.status = new Uint8Array(this.statusBuffer, 0, 1 << log);
@@ -221,9 +224,13 @@ export class SharedVisitedSet {
     }
   }
 
+  /** Every operation's first check (small, so that it is inlined): wait out a growth. */
   private pauseIfGrowing(): void {
+    if (Atomics.load(this.control, GROWING) !== 0) this.pause();
+  }
+
+  private pause(): void {
     const c = this.control;
-    if (Atomics.load(c, GROWING) === 0) return;
     Atomics.add(c, PAUSED, 1);
     Atomics.notify(c, PAUSED);
     while (Atomics.load(c, GROWING) !== 0) Atomics.wait(c, GROWING, 1, 100);

@@ -248,7 +248,9 @@ export class ExhaustiveWorkers {
     }
     this.warm();
     const pool = this.pool!;
-    const set = SharedVisitedSet.create(this.size, 1 << 16);
+    // A search here has outgrown SERIAL_STATES: start the table at 2^20 slots (9 MiB), past the
+    // first growths, each of which rehashes in one thread while the others wait.
+    const set = SharedVisitedSet.create(this.size, 1 << 20);
     const stop = new SharedArrayBuffer(4);
     const job = (order: number): SharedJob => ({
       design: p.design,
