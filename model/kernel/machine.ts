@@ -59,6 +59,8 @@ export class Machine {
   private readonly sources: readonly ChoiceSource[];
   /** Guards (lifetime checks) only if the program has something they check. */
   private readonly guards: readonly ((m: Machine, cpu: number, ctx: number, pc: number) => boolean)[];
+  /** The design's invariants checked after every step (`always`), apart from the others: checked on every step. */
+  private readonly always: Program['invariants'];
 
   constructor(p: Program) {
     this.p = p;
@@ -68,6 +70,7 @@ export class Machine {
     this.afterStep = AFTER_STEP.filter((h) => h.needs(p)).map((h) => h.run);
     this.sources = CHOICE_SOURCES.filter((src) => !src.active || src.active(p));
     this.guards = GUARDS;
+    this.always = p.invariants.filter((i) => i.when === 'always');
   }
 
   // ------------------------------------------------------------ addressing
@@ -561,7 +564,7 @@ export class Machine {
       src.apply(this, cpu, choiceArg(choice), variant);
     }
     if (s[H_VIOL_KIND] === 0) for (const hook of this.afterStep) hook(this);
-    if (this.p.invariants.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
+    if (this.always.length > 0 && s[H_VIOL_KIND] === 0) this.checkInvariants('always');
   }
 
   /** What of the design's objects `ctx` holds like a lock (ObjectKindSpec.heldBy), or null. */
@@ -598,7 +601,9 @@ export class Machine {
 
   /** Check the design's invariants of one kind against the current state; false (after fail) if one is broken. */
   checkInvariants(when: 'always' | 'at-end'): boolean {
-    for (const inv of this.p.invariants) {
+    const list = when === 'always' ? this.always : this.p.invariants;
+    for (let k = 0; k < list.length; k++) {
+      const inv = list[k]!;
       if (inv.when !== when || evaluate(this, 0, 0, inv.expr) !== 0) continue;
       this.fail(inv.kind, `invariant '${inv.name}' does not hold${when === 'at-end' ? ' when all work is done' : ''}: ${inv.text}`, -1, -1);
       return false;
