@@ -3,7 +3,7 @@
  * One kdefer configuration of `npm run bench`, run on the compiled kdefer
  * (dist/, as the installed `kdefer` command runs it; scripts/build.mjs
  * builds it first): compile the scenario, search it exhaustively on
- * kdefer's default worker threads (the cores; `workers` to choose), print
+ * kdefer's default threads (the cores; `workers` to choose), print
  * one JSON line { verdict, states, transitions, ms, peakMB, note? }.
  * Plain JavaScript, so that nothing is transformed on the way: SPIN's side
  * is a compiled pan, kdefer's the JavaScript a user runs.

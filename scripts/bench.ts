@@ -17,7 +17,7 @@
  *   npm run bench -- --max-states N --max-seconds S
  *                                       kdefer's cap per run (default 20M states, 600 s):
  *                                       past it the run is bounded-out, never a hang
- *   npm run bench -- --workers N        kdefer's worker threads (default: the cores, as the kdefer command)
+ *   npm run bench -- --workers N        kdefer's threads (default: the cores, as the kdefer command)
  *   npm run bench -- --no-startup       skip the start-up figures (--startup runs them with --json, on stderr)
  *   npm run bench -- --catalogue [--repeat N] [--filter s]
  *                                       the former mode: exhaustive throughput on every catalogue design
@@ -28,9 +28,9 @@
  * run's own: the process's RSS high-water mark (getrusage ru_maxrss, node,
  * its threads and the model's code included), read after the search. Its
  * ms is compile() + the search inside that process, as `kdefer check` runs
- * it: in one thread up to 10,000 states, then on the worker threads with a
- * shared visited set (model/explore/workers.ts; the cores by default,
- * --workers N), the threads' start-up included (node's own start-up is not
+ * it: in one thread up to 10,000 states, then on that thread and worker
+ * threads with a shared visited set (model/explore/workers.ts; as many
+ * threads as cores by default, --workers N), the threads' start-up included (node's own start-up is not
  * counted; scripts/bench-startup.ts measures it). A buggy design's verdict
  * is the kind of the violation found (on the threads, found again in one
  * thread, as kdefer reports it); the bench does not shorten the schedule.
@@ -388,7 +388,7 @@ function main(): void {
     console.log('');
     console.log(table(header, printed, withSpin ? 2 : 2));
     console.log('');
-    console.log(`kdefer: ms = compile() + the exhaustive search as the kdefer command runs it (in one thread up to ${SERIAL_STATES.toLocaleString('en-US')} states, then on ${workers} worker thread${workers === 1 ? '' : 's'}: --workers) in a child node process; peak MB = that process's RSS high-water mark (node, its threads and the compiled model included).`);
+    console.log(`kdefer: ms = compile() + the exhaustive search as the kdefer command runs it (in one thread up to ${SERIAL_STATES.toLocaleString('en-US')} states, ${workers === 1 ? 'and beyond: --workers 1' : `then on ${workers} threads, this one and ${workers - 1} worker${workers === 2 ? '' : 's'}: --workers`}) in a child node process; peak MB = that process's RSS high-water mark (node, its threads and the compiled model included).`);
     if (withSpin) {
       console.log('SPIN: ms = spin -a + gcc -O2 -DSAFETY + ./pan -m100000 -w24 (-w27 for K=3), as a whole; pan s = pan\'s own elapsed time;');
       console.log('      peak MB = pan\'s RSS high-water mark (its hash table alone is 128 MB at -w24, 1 GB at -w27). k/S = kdefer / SPIN.');

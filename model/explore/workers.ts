@@ -50,10 +50,10 @@ import { searchShared, type SharedAnswer, type SharedJob } from './shared-search
  * The default number of threads searching (the calling one and the
  * workers): the cores (os.availableParallelism()).
  * Measured on 2 cores (npm run bench, compiled): irq_lock N=4 K=3 takes
- * 8.0 s on 2 threads against 13.7 s on one, backlog N=4 9.0 s against
- * 14.9 s. Searches under 100,000 states or so gain nothing (the threads'
- * start costs what they save), and those under SERIAL_STATES never start
- * them.
+ * 4.9 s on 2 threads against 7.8 s on one, backlog N=4 6.5 s against
+ * 10.1 s. Searches under 100,000 states or so gain about nothing (the
+ * worker's start costs what it saves), and those under SERIAL_STATES
+ * never start one.
  */
 export function defaultWorkers(): number {
   return availableParallelism();
@@ -120,6 +120,8 @@ class SearchWorker {
   async ask(message: ToSearchWorker): Promise<Extract<FromSearchWorker, { type: 'result' }>> {
     const started = this.started;
     const reply = this.next();
+    // A thread that fails to start rejects both; the start's rejection is the one thrown.
+    reply.catch(() => {});
     this.worker.postMessage(message);
     await started;
     const m = await reply;
