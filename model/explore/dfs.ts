@@ -113,7 +113,7 @@ export interface DfsOptions {
 export interface DfsStats {
   /** States stored in the visited set. */
   states: number;
-  /** States passed through without being stored (forced chains). */
+  /** States passed through without being stored (forced chains; not those between a transition's fused steps). */
   transient: number;
   /** Steps taken (fused steps included). */
   transitions: number;
