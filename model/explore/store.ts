@@ -14,7 +14,9 @@
  *    longer reproduces (the design or the model changed) is reported stale,
  *    and the new counterexample is not saved beside it;
  *  - a file that still reproduces its violation is kept as it is: a second
- *    schedule for the same bug is not saved next to it.
+ *    schedule for the same bug is not saved next to it, and the same
+ *    schedule found another way (other `found`, `minimizedFrom`) is the
+ *    same file, unchanged.
  */
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -86,8 +88,9 @@ export interface StoreOutcome {
   /** The file holding this violation's counterexample now, if any. */
   readonly file: string | null;
   /**
-   * saved: a new file; unchanged: an identical file was there; kept: another
-   * file still reproducing this kind was kept; blocked: not saved, because
+   * saved: a new file; unchanged: a file with the same schedule and
+   * violation was there (its record of how it was found may differ); kept:
+   * another file still reproducing this kind was kept; blocked: not saved, because
    * stale files of the design are in the way (update replaces them); none:
    * there was nothing to save.
    */
@@ -126,7 +129,11 @@ export function storeCounterexample(dir: string, p: Program, cx: CounterexampleF
     return { file: null, action: 'none', stale, removed };
   }
   const text = formatCounterexample(cx);
-  const same = valid.find((s) => s.cx.violation.kind === cx.violation.kind && formatCounterexample(s.cx) === text);
+  // The same file, or the same schedule to the same violation found another way (how the search
+  // met it, `found` and `minimizedFrom`, is a record of the run that saved it, not part of the bug).
+  const schedule = JSON.stringify([cx.schedule, cx.violation]);
+  const same = valid.find((s) => s.cx.violation.kind === cx.violation.kind
+    && (formatCounterexample(s.cx) === text || JSON.stringify([s.cx.schedule, s.cx.violation]) === schedule));
   if (same) return { file: same.file, action: 'unchanged', stale, removed };
   const other = valid.find((s) => s.cx.violation.kind === cx.violation.kind);
   if (other && !update) return { file: other.file, action: 'kept', stale, removed };
