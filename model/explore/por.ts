@@ -800,10 +800,9 @@ export class PartialOrder {
     this.dynAll[c] = all;
     if (all) return;
     // Locks held by a context only this CPU can run: their data is out of the others' reach.
-    const locks = m.p.locks.length;
-    for (let l = 0; l < locks; l++) {
-      const owner = s[m.lockOff(l) + L_OWNER]! - 1;
-      if (owner < 0 || !this.boundTo(owner, c)) continue;
+    const held = this.heldHere(c);
+    for (let l = 0; held >>> l !== 0; l++) {
+      if ((held & (1 << l)) === 0) continue;
       const prot = this.fp.protectedBy[l]!;
       for (let i = 0; i < this.words; i++) {
         r[i] = r[i]! & ~prot[i]!;
@@ -907,15 +906,24 @@ export class PartialOrder {
    * events already imply; it is checked all the same, as dynamic() does.
    */
   private covered(masks: Int32Array, c: number): boolean {
+    const held = this.heldHere(c);
+    for (let k = 0; k < masks.length; k++) if ((masks[k]! & held) === 0) return false;
+    return true;
+  }
+
+  /**
+   * The locks held now by a context only CPU `c` can run, as a mask (of the
+   * first 31: no lock past them protects anything, see lockProtection).
+   */
+  private heldHere(c: number): number {
     const m = this.m;
     const s = m.s;
     let held = 0;
-    for (let l = 0, n = m.p.locks.length; l < n; l++) {
+    for (let l = 0, n = Math.min(31, m.p.locks.length); l < n; l++) {
       const owner = s[m.lockOff(l) + L_OWNER]! - 1;
       if (owner >= 0 && this.boundTo(owner, c)) held |= 1 << l;
     }
-    for (let k = 0; k < masks.length; k++) if ((masks[k]! & held) === 0) return false;
-    return true;
+    return held;
   }
 
   /** Whether only CPU `c` can run context `ctx`: one of its frames, or a task pinned to it. */

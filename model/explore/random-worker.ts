@@ -6,10 +6,9 @@
  * stopping at its first violation. Started through random-worker.mjs,
  * which loads TypeScript. One worker serves many searches in turn.
  */
-import { parentPort } from 'node:worker_threads';
-import { compile } from '../dsl/compile.ts';
 import type { Design } from '../dsl/design.ts';
 import { RandomSession, type EpochJob, type RandomOptions, type RunOutcome } from './random.ts';
+import { compileAs, serve } from './worker-thread.ts';
 
 /** The search a worker takes part in. */
 export interface WorkerSetup {
@@ -35,10 +34,7 @@ let search: { readonly setup: WorkerSetup; readonly session: RandomSession } | n
 function answer(message: ToWorker): FromWorker {
   if (message.type === 'setup') {
     const { setup } = message;
-    const p = compile(setup.design);
-    if (p.fingerprint !== setup.fingerprint) {
-      throw new Error(`worker ${setup.index} compiled design '${setup.design.name}' to fingerprint ${p.fingerprint}, the main thread to ${setup.fingerprint}`);
-    }
+    const p = compileAs(setup.design, setup.fingerprint, `worker ${setup.index}`);
     search = { setup, session: new RandomSession(p, setup.options) };
     return { type: 'ready' };
   }
@@ -54,13 +50,4 @@ function answer(message: ToWorker): FromWorker {
   return { type: 'outcomes', outcomes };
 }
 
-parentPort!.on('message', (message: ToWorker) => {
-  let reply: FromWorker;
-  try {
-    reply = answer(message);
-  } catch (e) {
-    reply = { type: 'error', message: (e as Error).stack ?? String(e) };
-  }
-  parentPort!.postMessage(reply);
-});
-parentPort!.postMessage({ type: 'ready' } satisfies FromWorker);
+serve(answer);

@@ -34,7 +34,6 @@ export interface SharedJob {
   /** One Int32 word: set to 1 by the thread that ends the search (a violation, a state or memory bound); the others stop. */
   readonly stop: SharedArrayBuffer;
   readonly maxMemory?: number;
-  readonly progress: boolean;
 }
 
 /** Why a thread of a shared search stopped: another one ended it (its result is the one reported). */
@@ -50,7 +49,12 @@ export interface SharedAnswer {
   readonly sampler?: SamplerData;
 }
 
-/** Search program `p` (the job's design, compiled) as thread `job.order` of a shared search. */
+/**
+ * Search program `p` (the job's design, compiled) as thread `job.order` of
+ * a shared search; `progress`, for the calling thread's part, is told the
+ * search's counters now and then (the workers report none: the shared
+ * set's size is every thread's count).
+ */
 export function searchShared(p: Program, job: SharedJob, progress?: (st: { states: number; maxDepth: number }) => void): SharedAnswer {
   const set = new SharedVisitedSet(job.buffers);
   try {

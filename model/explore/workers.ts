@@ -81,9 +81,6 @@ class SearchWorker {
   private failure: Error | null = null;
   private readonly started: Promise<FromSearchWorker>;
 
-  /** Where the current search's progress messages go. */
-  onProgress: ((states: number, depth: number) => void) | null = null;
-
   constructor(readonly index: number) {
     // No inherited loader flags: the entry loads what it needs itself.
     this.worker = new Worker(WORKER_ENTRY, { execArgv: [] });
@@ -91,10 +88,7 @@ class SearchWorker {
     // A pool closed before a thread said it was ready (warm() started it, and the search ended in the
     // calling thread): its start-up is rejected with 'stopped', which nobody awaits. Not an error.
     this.started.catch(() => {});
-    this.worker.on('message', (m: FromSearchWorker) => {
-      if (m.type === 'progress') this.onProgress?.(m.states, m.depth);
-      else this.waiting.shift()?.resolve(m);
-    });
+    this.worker.on('message', (m: FromSearchWorker) => this.waiting.shift()?.resolve(m));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`exhaustive-search worker ${index} exited (code ${code})`)));
   }
@@ -268,12 +262,9 @@ export class ExhaustiveWorkers {
       sample: opts.sample === true,
       stop,
       ...(opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {}),
-      progress: opts.progress !== undefined,
     });
-    // Progress: the states every thread stored (the shared set's size), from the calling thread's
-    // search (the workers' progress messages wait until it is done, and say nothing more then).
+    // Progress: the states every thread stored (the shared set's size), from the calling thread's search.
     let deepest = 0;
-    for (const w of pool) w.onProgress = null;
     const progress = opts.progress
       ? (st: { maxDepth: number }) => {
         deepest = Math.max(deepest, st.maxDepth);

@@ -44,7 +44,7 @@ import {
 } from './layout.ts';
 import type { KernelFlags } from './flags.ts';
 import type { Machine } from './machine.ts';
-import { INSN_WIDTH, type Program } from './program.ts';
+import { callsAny, type Program } from './program.ts';
 import { block, Chan, channel, mightSleep, wakeAll } from './scheduler.ts';
 import type {
   ChoiceSource, FootprintBuilder, FrameExit, KernelThread, Mechanism, OperandSpec, OpSemantics, ProgramShape, WaitEdge,
@@ -246,8 +246,7 @@ export const IRQ_OPS: readonly OpSemantics[] = [
 const LINE: OperandSpec = { kind: 'irq', field: 'target' };
 
 /** Operations that change whether a line may fire (so code on one CPU can enable an arrival on another). */
-const LINE_CONTROL = new Set(['request_irq', 'request_threaded_irq', 'free_irq', 'disable_irq', 'disable_irq_nosync', 'enable_irq']);
-const MANAGED = new WeakMap<Program, boolean>();
+const LINE_CONTROL = ['request_irq', 'request_threaded_irq', 'free_irq', 'disable_irq', 'disable_irq_nosync', 'enable_irq'];
 /**
  * Whether some line's liveness is changed by code: requested or enabled by
  * the design, or unmasked by its irq thread (IRQF_ONESHOT). Then an arrival
@@ -255,14 +254,7 @@ const MANAGED = new WeakMap<Program, boolean>();
  * never quiet for partial-order reduction.
  */
 function linesManaged(p: Program): boolean {
-  let known = MANAGED.get(p);
-  if (known === undefined) {
-    known = p.irqs.some((l) => l.vector === undefined && (!l.requested || l.noAutoEn || l.oneshot || l.threadEntry >= 0));
-    // By the instruction's text, which starts with the operation's name (stmtText).
-    for (let k = p.designStart / INSN_WIDTH; !known && k < p.text.length; k++) if (LINE_CONTROL.has(p.text[k]!.split('(')[0]!)) known = true;
-    MANAGED.set(p, known);
-  }
-  return known;
+  return p.irqs.some((l) => l.vector === undefined && (!l.requested || l.noAutoEn || l.oneshot || l.threadEntry >= 0)) || callsAny(p, LINE_CONTROL);
 }
 /** Per CPU, whether no other CPU can make an arrival possible there (ARRIVAL.quiet): fixed for a program. */
 const QUIET = new WeakMap<Program, Uint8Array>();
@@ -270,8 +262,9 @@ function quietOn(p: Program): Uint8Array {
   let known = QUIET.get(p);
   if (known === undefined) {
     known = new Uint8Array(p.ncpu);
+    const managed = linesManaged(p);
     for (let cpu = 0; cpu < p.ncpu; cpu++) {
-      known[cpu] = !linesManaged(p) && p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu) ? 1 : 0;
+      known[cpu] = !managed && p.irqs.every((line) => (line.cpuMask & (1 << cpu)) === 0 || line.cpuMask === 1 << cpu) ? 1 : 0;
     }
     QUIET.set(p, known);
   }

@@ -138,3 +138,26 @@ export interface Program {
   /** Which registers are dead where (model/dsl/liveness.ts), for Machine.killDead. */
   readonly liveness: import('../dsl/liveness.ts').Liveness;
 }
+
+const CALLS = new WeakMap<Program, Map<string, boolean>>();
+
+/**
+ * Whether some instruction of `p`'s design calls one of the operations
+ * `names`, by the instructions' text (`msleep(10)`, `p = kmalloc(…)`): how
+ * a mechanism finds which operations a program uses without the
+ * registry's opcodes, which its module cannot import (the registry imports
+ * it). Cached per program and list.
+ */
+export function callsAny(p: Program, names: readonly string[]): boolean {
+  let known = CALLS.get(p);
+  if (known === undefined) CALLS.set(p, (known = new Map()));
+  const key = names.join('|');
+  let found = known.get(key);
+  if (found === undefined) {
+    const call = new RegExp(`\\b(?:${key})\\(`);
+    found = false;
+    for (let k = p.designStart / INSN_WIDTH; !found && k < p.text.length; k++) if (call.test(p.text[k]!)) found = true;
+    known.set(key, found);
+  }
+  return found;
+}

@@ -22,7 +22,7 @@ import {
   X_PHASE, X_RCU, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import { INSN_WIDTH } from './program.ts';
+import { callsAny, INSN_WIDTH } from './program.ts';
 import type { Program } from './program.ts';
 import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
@@ -237,23 +237,8 @@ const MIGRATE: ChoiceSource = {
  * kernel model blocks on a timeout channel nowhere else.
  */
 export const TIMEOUT_SLEEPERS: readonly string[] = ['msleep', 'kmalloc', 'kzalloc'];
-const SLEEPER_TEXT = new RegExp(`\\b(?:${TIMEOUT_SLEEPERS.join('|')})\\(`);
-const TIMEOUT_ACTIVE = new WeakMap<Program, boolean>();
-
-/**
- * Whether a program has an instruction that may sleep on a timeout: by the
- * instructions' text, which names the operation (`msleep(10)`,
- * `p = kmalloc(dev, GFP_KERNEL)`), as irq.ts finds the line controls (the
- * registry's opcodes cannot be imported here: it imports this module).
- */
-export function sleepsOnTimeout(p: Program): boolean {
-  let known = TIMEOUT_ACTIVE.get(p);
-  if (known === undefined) {
-    known = p.text.some((t) => SLEEPER_TEXT.test(t));
-    TIMEOUT_ACTIVE.set(p, known);
-  }
-  return known;
-}
+/** Whether a program has an instruction that may sleep on a timeout (found by its text: program.ts callsAny). */
+export const sleepsOnTimeout = (p: Program): boolean => callsAny(p, TIMEOUT_SLEEPERS);
 
 /** A sleep with a timeout (msleep, schedule_timeout) ends: any time later is possible. */
 const TIMEOUT: ChoiceSource = {
