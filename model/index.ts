@@ -378,6 +378,7 @@ function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result:
   const shortenOpts = {
     maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
     maxBytes: Math.min(DEFAULT_SHORTEST_BYTES, w.maxMemory),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
     ...(progress ? { progress: (sp: { states: number; depth: number }) => progress({ phase: 'shortening', states: sp.states, depth: sp.depth }) } : {}),
   };
   let v = result.violation;
