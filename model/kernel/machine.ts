@@ -57,7 +57,7 @@ export class Machine {
   private readonly afterStep: readonly ((m: Machine) => void)[];
   /** The choice sources that can offer something in this program (see ChoiceSource.active). */
   private readonly sources: readonly ChoiceSource[];
-  /** Guards (lifetime checks) only if the program has something they check. */
+  /** The mechanisms' guards (lifetime checks), run before every instruction: each returns at once for an instruction it has nothing to check (see Mechanism.guard). */
   private readonly guards: readonly ((m: Machine, cpu: number, ctx: number, pc: number) => boolean)[];
   /** The design's invariants checked after every step (`always`), apart from the others: checked on every step. */
   private readonly always: Program['invariants'];
