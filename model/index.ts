@@ -74,8 +74,18 @@ export interface CheckOptions {
   readonly strategy?: StrategyName;
   /** Random, PCT: the bug depth d, d − 1 priority change points per run (default DEFAULT_DEPTH). */
   readonly depth?: number;
-  /** Delta-debug the violating schedule down to a 1-minimal one (default true). */
+  /** false: hand back the violating schedule as found (shorten: 'none'). Default true. */
   readonly minimize?: boolean;
+  /**
+   * How a violation's schedule is shortened. `bfs` (the exhaustive
+   * explorer's default): a shortest one, by a breadth-first search bounded
+   * by the found schedule's length and by memory, past which ddmin's
+   * (model/explore/shortest.ts). `ddmin`: a 1-minimal one by delta
+   * debugging only (minimize.ts): cheap, but may be longer than a shortest
+   * (the random explorer's default and only way). `none`: as found, as
+   * `minimize: false`.
+   */
+  readonly shorten?: 'bfs' | 'ddmin' | 'none';
   /**
    * lockdep's prediction over the explored executions, each predicted
    * problem settled by a search (Verdict.lockdep). Default true.
@@ -385,10 +395,11 @@ function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result:
   const foundLength = v?.choices.length ?? 0;
   let shortened = 'none';
   let shortening: Shortening | undefined;
-  if (v && opts.minimize !== false) {
+  const how = shortenOf(opts, 'bfs');
+  if (v && how !== 'none') {
     // Keep the kind; the message and cycle are those of the minimal schedule:
-    // a shortest one by BFS within the bounds, else ddmin's 1-minimal one.
-    shortening = shortenViolation(p, v, shortenOpts);
+    // a shortest one by BFS within the bounds, else (or if asked) ddmin's 1-minimal one.
+    shortening = shortenViolation(p, v, { ...shortenOpts, method: how });
     const shortest = shortening.choices;
     shortened = shortening.method;
     const again = replaySchedule(p, shortest).violation;
@@ -457,14 +468,24 @@ export async function checkProgramOn(workers: RandomWorkers, p: Program, opts: C
 }
 
 function randomOptionsOf(opts: CheckOptions): RandomOptions {
+  if (opts.shorten === 'bfs') throw new RangeError("check: shorten: 'bfs' applies to the exhaustive explorer only (the random explorer shortens by ddmin)");
   return {
     runs: opts.runs ?? DEFAULT_RUNS,
     maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.strategy !== undefined ? { strategy: opts.strategy } : {}),
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
-    ...(opts.minimize === false ? { minimize: false } : {}),
+    ...(shortenOf(opts, 'ddmin') === 'none' ? { minimize: false } : {}),
   };
+}
+
+/** How the options ask a violation's schedule to be shortened (CheckOptions.shorten), `dflt` unless said. */
+function shortenOf(opts: CheckOptions, dflt: 'bfs' | 'ddmin'): 'bfs' | 'ddmin' | 'none' {
+  if (opts.minimize === false) {
+    if (opts.shorten !== undefined && opts.shorten !== 'none') throw new RangeError(`check: minimize: false and shorten: '${opts.shorten}' contradict each other`);
+    return 'none';
+  }
+  return opts.shorten ?? dflt;
 }
 
 function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep: LockdepObserver | null): Verdict {
@@ -476,7 +497,7 @@ function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep:
     strategy: r.strategy, depth: r.depth, runs: r.runs, runsPerSecond: r.runsPerSecond, run: r.run, runStrategy: r.runStrategy, path: r.path,
   };
   const bound: Verdict['bound'] = r.violation ? undefined : r.boundedOut ? 'loop' : 'sampling';
-  const shortened = r.violation ? (opts.minimize === false ? 'none' : 'ddmin') : 'none';
+  const shortened = r.violation ? shortenOf(opts, 'ddmin') : 'none';
   return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, shortened, { seed: r.seed, random, bound }, lockdep);
 }
 

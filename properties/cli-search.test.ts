@@ -2,7 +2,7 @@
  * `kdefer check`'s search flags and what it says while and after it
  * searches: --max-memory (a bounded-out naming the bound, with the likely
  * cause), --no-por / --no-symmetry / --no-fusion (the reductions line and
- * the JSON stats), how a schedule was shortened, and the progress line
+ * the JSON stats), how a schedule was shortened (--shorten), and the progress line
  * (on a terminal only, never under --json).
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { check, compile, defineDesign, inc, spin_lock, spin_unlock, type Design } from '../model/index.ts';
+import { check, compile, defineDesign, inc, minimize, spin_lock, spin_unlock, type Design } from '../model/index.ts';
+import { CATALOGUE } from '../model/designs/index.ts';
 import { checkAll } from '../scripts/cli/check.ts';
 import { ProgressLine, PROGRESS_INTERVAL_MS, type ProgressStream } from '../scripts/cli/progress.ts';
 
@@ -62,7 +63,7 @@ function kdefer(...args: string[]): { status: number | null; stdout: string; std
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no-fusion', () => {
+describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no-fusion, --shorten', () => {
   it('--max-memory: bounded-out naming the memory bound, with the likely cause (JSON)', () => {
     const run = kdefer('check', counterFile, '--max-memory', '1K', '--no-fusion', '--json');
     expect(run.status).toBe(0);
@@ -94,6 +95,34 @@ describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no
     expect(off.stats.reductions).toMatchObject({ por: false, fusion: false, symmetry: { why: 'switched off' } });
     expect(off.stats.states).toBeGreaterThan(on.stats.states);
     expect(off.violation.shortened).toBe('bfs');
+  });
+
+  it('--shorten ddmin and none: the schedule as delta debugging leaves it, or as found; bfs is the exhaustive explorer\'s', () => {
+    // A bug the search meets at 88 steps: ddmin takes it to a 1-minimal schedule, the BFS to a shortest.
+    const deep = CATALOGUE.find((d) => d.name === 'tcp-prequeue-after-release_sock')!;
+    const p = compile(deep);
+    const asFound = check(deep, { shorten: 'none', lockdep: false });
+    const ddmin = check(deep, { shorten: 'ddmin', lockdep: false });
+    const bfs = check(deep, { lockdep: false });
+    expect(asFound.violation!.shortened).toBe('none');
+    expect(asFound.violation!.choices.length).toBe(asFound.violation!.foundLength);
+    expect(ddmin.violation!.shortened).toBe('ddmin');
+    expect(ddmin.violation!.choices).toEqual(minimize(p, asFound.violation!.choices, asFound.violation!.kind));
+    expect(ddmin.stats.shortening).toMatchObject({ method: 'ddmin', states: 0 });
+    expect(bfs.violation!.shortened).toBe('bfs');
+    expect(ddmin.violation!.choices.length).toBeLessThan(asFound.violation!.choices.length);
+    expect(bfs.violation!.choices.length).toBeLessThan(ddmin.violation!.choices.length);
+    expect(() => check(aaDesign, { minimize: false, shorten: 'ddmin' })).toThrow(/contradict/);
+    expect(() => check(aaDesign, { explorer: 'random', shorten: 'bfs' })).toThrow(/exhaustive explorer only/);
+    // The command line passes it on, and the report says how the schedule was shortened.
+    for (const how of ['none', 'ddmin'] as const) {
+      const [v] = JSON.parse(kdefer('check', aaFile, '--shorten', how, '--json').stdout);
+      expect([v.violation.shortened, v.violation.choices]).toEqual([how, check(aaDesign, { shorten: how, lockdep: false }).violation!.choices]);
+    }
+    expect(kdefer('check', aaFile, '--shorten', 'ddmin').stdout).toMatch(/^ {2}schedule, \d+ steps \(1-minimal by ddmin\):$/m);
+    const random = kdefer('check', aaFile, '--explorer', 'random', '--shorten', 'bfs');
+    expect(random.status).toBe(2);
+    expect(random.stderr).toBe('kdefer: --shorten bfs applies to --explorer exhaustive only (the random explorer shortens by ddmin)\n');
   });
 
   it('rejects a size it cannot read, and the flags of the other explorer', () => {

@@ -148,6 +148,11 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--no-symmetry', help: 'exhaustive: switch off symmetry reduction over interchangeable CPUs' },
       { flags: '--no-fusion', help: 'exhaustive: switch off fusion of private steps and forced chains (every state is stored)' },
       {
+        flags: '--shorten <how>',
+        help: 'how a violation\'s schedule is shortened: bfs (exhaustive\'s default: a shortest one, by a breadth-first search within the found length and the memory bound, else ddmin\'s), ddmin (a 1-minimal one by delta debugging: cheap, may be longer; random\'s default and only way) or none (as found)',
+        parse: oneOf('shorten', 'a way to shorten', ['bfs', 'ddmin', 'none']),
+      },
+      {
         flags: '--shard <i/N>',
         help: 'exhaustive: search only shard i of N (0 ≤ i < N) of a deterministic partition by schedule prefix, in one thread; run all N (a CI matrix, an indexed Job) with --json and combine them with kdefer merge',
         parse: shardSpec,

@@ -565,9 +565,10 @@ export interface Shortening {
   /**
    * `bfs`: a shortest schedule (shortestViolation); `ddmin (<why>)`: the
    * search gave up at a bound, and the schedule is delta debugging's
-   * 1-minimal one, which may be longer than a shortest.
+   * 1-minimal one, which may be longer than a shortest; `ddmin`: delta
+   * debugging was asked for instead of the search.
    */
-  readonly method: 'bfs' | `ddmin (${string})`;
+  readonly method: 'bfs' | 'ddmin' | `ddmin (${string})`;
   /** States the breadth-first search stored, its time (ddmin's included) and its peak bytes. */
   readonly states: number;
   readonly ms: number;
@@ -578,14 +579,19 @@ export interface Shortening {
  * Shorten a violating schedule found by another search: a shortest one of
  * the same kind by breadth-first search, bounded by the found schedule's
  * length and by memory (and states); past a bound, ddmin's 1-minimal
- * schedule (minimize.ts), saying which bound stopped the search.
+ * schedule (minimize.ts), saying which bound stopped the search. With
+ * `method: 'ddmin'`, ddmin's only.
  */
 export function shortenViolation(
   p: Program,
   found: Violation,
-  opts: Omit<ShortestOptions, 'kind' | 'maxDepth'> = {},
+  opts: Omit<ShortestOptions, 'kind' | 'maxDepth'> & { readonly method?: 'bfs' | 'ddmin' } = {},
 ): Shortening {
   const started = performance.now();
+  if (opts.method === 'ddmin') {
+    const choices = minimize(p, found.choices, found.kind);
+    return { choices, method: 'ddmin', states: 0, ms: Math.round(performance.now() - started), bytes: 0 };
+  }
   const r = shortestViolation(p, { ...opts, kind: found.kind, maxDepth: found.choices.length });
   if (r.violation) {
     return { choices: r.violation.choices, method: 'bfs', states: r.stats.states, ms: Math.round(performance.now() - started), bytes: r.bytes };

@@ -55,6 +55,8 @@ export interface CheckFlags {
   readonly filter?: string;
   /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
+  /** --shorten bfs|ddmin|none: how a violation's schedule is shortened (CheckOptions.shorten). */
+  readonly shorten?: 'bfs' | 'ddmin' | 'none';
 }
 
 /** The worker threads the flags ask for: --workers (default the cores, defaultWorkers); one for a shard (it runs in one thread). */
@@ -84,8 +86,10 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
       ...(flags.por === false ? { por: false } : {}),
       ...(flags.symmetry === false ? { symmetry: false } : {}),
       ...(flags.fusion === false ? { fusion: false } : {}),
+      ...(flags.shorten !== undefined ? { shorten: flags.shorten } : {}),
     };
   }
+  if (flags.shorten === 'bfs') throw new UsageError('--shorten bfs applies to --explorer exhaustive only (the random explorer shortens by ddmin)');
   if (flags.maxStates !== undefined) throw new UsageError('--max-states applies to --explorer exhaustive only');
   if (flags.maxMemory !== undefined) throw new UsageError('--max-memory applies to --explorer exhaustive only');
   if (flags.shard !== undefined) throw new UsageError('--shard applies to --explorer exhaustive only');
@@ -97,7 +101,10 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
   if (flags.depth !== undefined && flags.depth > MAX_DEPTH) throw new UsageError(`--depth: '${flags.depth}' is more than ${MAX_DEPTH}`);
   // One seed for the whole run, printed, so the run can be repeated exactly.
   const seed = flags.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
-  return { explorer, seed, runs: flags.runs ?? DEFAULT_RUNS, strategy, depth: flags.depth ?? DEFAULT_DEPTH, workers: flags.workers ?? 1 };
+  return {
+    explorer, seed, runs: flags.runs ?? DEFAULT_RUNS, strategy, depth: flags.depth ?? DEFAULT_DEPTH, workers: flags.workers ?? 1,
+    ...(flags.shorten !== undefined ? { shorten: flags.shorten } : {}),
+  };
 }
 
 /** Compile every design first, so a malformed one is reported before any exploring. */
