@@ -6,22 +6,22 @@
  */
 import type { WaitStep } from './check/deadlock.ts';
 import type { ViolationKind } from './check/violation.ts';
+import { boundsOf, boundsText, type Bounds } from './dsl/bounds.ts';
 import { compile } from './dsl/compile.ts';
 import type { Assumption, Design } from './dsl/design.ts';
-import { DEFAULT_MAX_STATES, exhaustive, shortestViolation, type ExhaustiveOptions } from './explore/exhaustive.ts';
+import { exhaustive, shortestViolation, type ExhaustiveOptions } from './explore/exhaustive.ts';
+import { DEFAULT_MAX_STATES, DEFAULT_RUNS } from './explore/defaults.ts';
 import type { SearchResult, SearchStats } from './explore/outcome.ts';
 import { StateSampler, type BoundHint } from './explore/hint.ts';
 import { defaultMaxMemory, memoryGuard } from './explore/memory.ts';
 import { DEFAULT_SHORTEST_BYTES, shortenViolation, type Shortening } from './explore/shortest.ts';
-import { DEFAULT_MAX_STEPS, DEFAULT_RUNS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
+import { DEFAULT_MAX_STEPS, randomSearch, type RandomOptions, type RandomResult, type RunSpec, type StrategyName } from './explore/random.ts';
 import type { RandomWorkers } from './explore/random-workers.ts';
 import { ParallelismMeter } from './explore/parallelism.ts';
 import { labelsOf, replay as replaySchedule } from './explore/replay.ts';
 import type { CounterexampleFile } from './explore/counterexample.ts';
-import { INSN_WIDTH, type Program } from './kernel/program.ts';
-import { MAX_CALLS } from './kernel/layout.ts';
+import type { Program } from './kernel/program.ts';
 import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
-import { opcodeOf } from './kernel/registry.ts';
 import { Machine } from './kernel/machine.ts';
 import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
 import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
@@ -46,7 +46,7 @@ export * from './dsl/irq.ts';
 export * from './dsl/napi.ts';
 export * from './dsl/sock.ts';
 export { compile, DesignError, fingerprintOf } from './dsl/compile.ts';
-export { withBounds, type BoundsOverride } from './dsl/bounds.ts';
+export { boundsOf, boundsText, withBounds, type Bounds, type BoundsOverride, type BoundsOptions } from './dsl/bounds.ts';
 export { VIOLATION_KINDS, type ViolationKind } from './check/violation.ts';
 export type { KernelFlags, KernelProfile, ProfileName } from './kernel/flags.ts';
 export { PROFILE_INFO, PROFILES, profileText } from './kernel/flags.ts';
@@ -136,29 +136,6 @@ export interface RandomSummary {
   readonly runStrategy: RunSpec | null;
   /** fast-check's path of the shrunk failure, for replay with the seed. */
   readonly path: string | null;
-}
-
-/** The bounds a verdict holds within. */
-export interface Bounds {
-  readonly cpus: number;
-  readonly profile: string;
-  readonly preempt: 'none' | 'full';
-  /** Most arrivals per interrupt line. */
-  readonly irqs: Readonly<Record<string, number>>;
-  /** Most timer ticks: how far jiffies may advance (options.ticks). */
-  readonly ticks: number;
-  /** Most iterations per bounded loop, by position. */
-  readonly loops: Readonly<Record<string, number>>;
-  /**
-   * Most nested callback calls in one context (MAX_CALLS), for a design
-   * that can nest deeper than the mechanisms do by themselves (a task-queue
-   * routine running run_task_queue); absent where it cannot bind.
-   */
-  readonly calls?: number;
-  /** options.memoryPressure: creating a kworker may fail (only rescuers then serve WQ_MEM_RECLAIM items); absent otherwise. */
-  readonly memoryPressure?: true;
-  readonly maxStates?: number;
-  readonly runs?: number;
 }
 
 export interface VerdictViolation {
@@ -261,50 +238,12 @@ export interface Verdict {
   readonly shard?: ShardInfo & { readonly fingerprint: string; readonly version: string };
 }
 
-export function boundsOf(p: Program, opts: CheckOptions = {}): Bounds {
-  const explorer = opts.explorer ?? 'exhaustive';
-  return {
-    cpus: p.ncpu,
-    profile: p.design.profile ?? 'modern',
-    preempt: p.preempt,
-    // Device lines only: a vector the kernel raises itself (irq_work) has no budget to bound.
-    irqs: Object.fromEntries(p.irqs.filter((l) => l.vector === undefined).map((l) => [l.name, l.budget])),
-    ticks: p.ticks,
-    loops: Object.fromEntries(p.loops.map((l) => [l.where, l.bound])),
-    ...(nestsCallbacks(p) ? { calls: MAX_CALLS } : {}),
-    ...(p.design.options?.memoryPressure === true ? { memoryPressure: true as const } : {}),
-    ...(explorer === 'exhaustive' ? { maxStates: opts.maxStates ?? DEFAULT_MAX_STATES } : { runs: opts.runs ?? DEFAULT_RUNS }),
-  };
-}
-
 /** The profile with its releases, and the flags the design sets otherwise than the profile does. */
 export function kernelText(p: Program): string {
   const profile = p.design.profile ?? 'modern';
   const base = PROFILES[profile];
   const changed = (Object.keys(p.flags) as (keyof KernelFlags)[]).filter((k) => base && p.flags[k] !== base[k]);
   return `${profileText(profile)}${changed.length > 0 ? `, flags ${changed.map((k) => `${k}=${String(p.flags[k])}`).join(' ')}` : ''}`;
-}
-
-/**
- * Whether callback calls can nest past what the mechanisms nest by
- * themselves (at most 3: softirq → HI action → bh_action → a 2.4 timer's
- * function): only a design's run_task_queue, whose routines may run task
- * queues again, can reach MAX_CALLS.
- */
-function nestsCallbacks(p: Program): boolean {
-  const op = opcodeOf('run_task_queue');
-  for (let pc = 0; pc < p.code.length; pc += INSN_WIDTH) if (p.code[pc] === op) return true;
-  return false;
-}
-
-/** "2 CPUs, ≤1 eth0 interrupt, profile modern (6.12+), preempt none": the profile with the kernel releases it stands for. */
-export function boundsText(b: Bounds): string {
-  const irqs = Object.entries(b.irqs).map(([n, k]) => `≤${k} ${n} interrupt${k === 1 ? '' : 's'}`);
-  const loops = Object.entries(b.loops).map(([w, k]) => `≤${k} iterations at ${w}`);
-  const ticks = b.ticks > 0 ? [`≤${b.ticks} timer tick${b.ticks === 1 ? '' : 's'}`] : [];
-  const calls = b.calls !== undefined ? [`≤${b.calls} nested callback calls`] : [];
-  const pressure = b.memoryPressure ? ['memory pressure'] : [];
-  return [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...irqs, ...ticks, ...loops, ...calls, `profile ${profileText(b.profile)}`, `preempt ${b.preempt}`, ...pressure].join(', ');
 }
 
 /** "assumes eth0≤… (irq eth0): two segments; one remover": a design's assumptions on one line, or '' for none. */

@@ -171,11 +171,15 @@ describe('installed into a project of its own', () => {
   }
   const typescript = (log: readonly string[]) => [...new Set(log.filter((l) => /\.ts(?:\?|$)/.test(l)).map((l) => l.replace(/^\w+ /, '')))];
 
-  it('starts on compiled JavaScript: only a TypeScript design file is compiled, and the model is loaded once', () => {
+  it('starts on compiled JavaScript: only a TypeScript design file is compiled, the model is loaded once, and list loads no explorer', () => {
     writeFileSync(join(project, 'eth-stats.ts'), ETH_STATS('spin_lock'));
     for (const args of [['--version'], ['list'], ['check', 'eth-stats.mjs', '--no-save']]) {
       const urls = modulesLoaded(args);
       expect(typescript(urls), args.join(' ')).toEqual([]);
+      // Listing compiles the designs for their bounds: the compiler and the kernel model, no explorer, no fast-check.
+      const explorers = urls.filter((l) => l.startsWith('load ') && /\/dist\/model\/(?:index|explore\/(?:dfs|random|shortest))\.js$|\/fast-check\//.test(l));
+      if (args[0] === 'list') expect(explorers).toEqual([]);
+      if (args[0] === 'check') expect(explorers.length).toBeGreaterThan(0);
     }
     const ts = modulesLoaded(['check', 'eth-stats.ts', '--no-save']);
     expect(typescript(ts)).toEqual([expect.stringMatching(/\/eth-stats\.ts$/)]);

@@ -13,8 +13,9 @@ import type { SharedVisitedSet } from './shared-visited.ts';
 import { Symmetry } from './symmetry.ts';
 import { partition, searchShard, type ShardSpec } from './shard.ts';
 
-/** Default cap on distinct states; past it the verdict is bounded-out, never verified. */
-export const DEFAULT_MAX_STATES = 5_000_000;
+import { DEFAULT_MAX_STATES } from './defaults.ts';
+
+export { DEFAULT_MAX_STATES };
 
 export interface ExhaustiveOptions {
   readonly maxStates?: number;

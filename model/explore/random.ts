@@ -41,13 +41,14 @@ import { BranchCounter, DEFAULT_DEPTH, MAX_DEPTH, PctContexts, pctArbitrary, pct
 import { executeRun, type Chooser, type Hazard, type RunRecord } from './random-run.ts';
 import { freshSeed, runStream, valueOfRun } from './random-stream.ts';
 import { replay } from './replay.ts';
+import { DEFAULT_RUNS } from './defaults.ts';
 import { swarmArbitrary, swarmChooser } from './swarm.ts';
 import { picksArbitrary, uniformChooser } from './uniform.ts';
 
 export { runPicks } from './uniform.ts';
 export { DEFAULT_DEPTH } from './pct.ts';
 
-export const DEFAULT_RUNS = 1000;
+export { DEFAULT_RUNS };
 /**
  * Property runs fast-check may spend shrinking a failure. A long schedule
  * costs a whole run per shrink candidate, and fast-check's shrinker on

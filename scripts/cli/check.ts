@@ -4,8 +4,8 @@
  */
 import { join, relative, resolve, sep } from 'node:path';
 import {
-  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, compile, counterexampleOf, defaultWorkers, ExhaustiveWorkers, profileText, safeStem, storeCounterexample,
-  type Bounds, type CheckOptions, type Design, type Program, type ShardSpec, type StoreOutcome, type Verdict,
+  assumptionsText, boundsText, checkProgram, checkProgramOn, checkProgramParallel, counterexampleOf, defaultWorkers, ExhaustiveWorkers, profileText, safeStem, storeCounterexample,
+  type CheckOptions, type Program, type ShardSpec, type StoreOutcome, type Verdict,
 } from '../../model/index.ts';
 import { growCheck, isUnassumedFlip, type GrowOutcome } from '../../model/explore/grow.ts';
 import { DEFAULT_MAX_STATES } from '../../model/explore/exhaustive.ts';
@@ -13,6 +13,7 @@ import { MAX_DEPTH } from '../../model/explore/pct.ts';
 import { DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_STRATEGY, type StrategyName } from '../../model/explore/random.ts';
 import { RandomWorkers } from '../../model/explore/random-workers.ts';
 import { loadCatalogue, loadDesignFile, type DesignSource } from './designs.ts';
+import { compactBounds, compileOrExplain, table } from './text.ts';
 import { lockdepJson, lockdepLines, runSuite } from './lockdep.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { complain, print } from './output.ts';
@@ -114,16 +115,6 @@ function compileAll(sources: readonly DesignSource[]): { program: Program; modul
   );
 }
 
-/** compile(), with a DesignError turned into bad input naming the file. */
-export function compileOrExplain(d: Design, label: string): Program {
-  try {
-    return compile(d);
-  } catch (e) {
-    if (e instanceof Error && e.name === 'DesignError') throw new UsageError(`${label}: ${e.message}`, label === 'catalogue' ? null : label);
-    throw e;
-  }
-}
-
 /** `module` as a path relative to `dir`, with forward slashes (machine-independent). */
 function portable(dir: string, module: string): string {
   const rel = relative(dir, module).split(sep).join('/');
@@ -148,16 +139,6 @@ export function asExpected(v: Verdict): boolean {
 /** `violation: deadlock`, `verified`, `bounded-out`. */
 function verdictText(v: Verdict): string {
   return v.violation ? `${v.status}: ${v.violation.kind}` : v.status;
-}
-
-/** "2 CPUs, eth0≤2, loops≤4, preempt": the bounds in a table cell (the profile has its own column). */
-export function compactBounds(b: Bounds): string {
-  const parts = [`${b.cpus} CPU${b.cpus === 1 ? '' : 's'}`, ...Object.entries(b.irqs).map(([line, k]) => `${line}≤${k}`)];
-  if (b.ticks > 0) parts.push(`ticks≤${b.ticks}`);
-  const loops = Object.values(b.loops);
-  if (loops.length > 0) parts.push(`loops≤${Math.max(...loops)}`);
-  if (b.preempt === 'full') parts.push('preempt');
-  return parts.join(', ');
 }
 
 /** The verdict as JSON: the stable keys first, then the extras. */
@@ -232,14 +213,6 @@ function foundLine(v: Verdict): string {
   const spec = r.runStrategy ? (r.runStrategy.strategy === 'pct' ? `pct, depth ${r.runStrategy.depth}` : r.runStrategy.strategy) : r.strategy;
   const under = r.strategy === 'mix' ? ' under mix' : '';
   return `found by run ${r.run} of ${v.bounds.runs} (${spec}${under}), ${r.runsPerSecond} runs/s; seed ${v.seed}, fast-check path ${r.path}`;
-}
-
-/** Columns padded to their widest cell; `right` columns are right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string[] {
-  const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
 }
 
 /** What the explorer did, once above the table. */

@@ -3,8 +3,8 @@
  * verdict each claims, its bounds and what it is about, without checking
  * any.
  */
-import { boundsOf, boundsText } from '../../model/index.ts';
-import { compactBounds, compileOrExplain, table } from './check.ts';
+import { boundsOf, boundsText } from '../../model/dsl/bounds.ts';
+import { compactBounds, compileOrExplain, table } from './text.ts';
 import { loadCatalogue, loadDesignFile } from './designs.ts';
 import { EXIT_AS_EXPECTED } from './errors.ts';
 import { print } from './output.ts';

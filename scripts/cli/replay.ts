@@ -11,7 +11,7 @@ import { lockdepReport } from '../../model/report/lockdep.ts';
 import { scheduleHtml } from '../../model/report/html.ts';
 import { perfettoTrace } from '../../model/report/perfetto.ts';
 import { traceText } from '../../model/report/trace.ts';
-import { compileOrExplain } from './check.ts';
+import { compileOrExplain } from './text.ts';
 import { checkModuleTrusted, loadDesignFile, projectRoot } from './designs.ts';
 import { EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED, UsageError } from './errors.ts';
 import { print } from './output.ts';
