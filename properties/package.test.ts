@@ -163,24 +163,38 @@ describe('installed into a project of its own', () => {
       '',
     ].join('\n'));
     const registration = join(scratch, 'log-register.mjs');
-    writeFileSync(registration, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`);
+    // require() (fast-check for the random explorer, model/explore/fast-check.ts) bypasses the hooks: logged here.
+    writeFileSync(registration, [
+      "import Module, { register } from 'node:module';",
+      "import { appendFileSync } from 'node:fs';",
+      `register(${JSON.stringify(`file://${hooks}`)});`,
+      'const load = Module._load;',
+      "Module._load = function (request, ...rest) { appendFileSync(process.env.KDEFER_LOAD_LOG, `require ${request}\\n`); return load.call(this, request, ...rest); };",
+      '',
+    ].join('\n'));
     writeFileSync(log, '');
     const r = run(process.execPath, ['--import', registration, join(project, 'node_modules', 'kdefer', 'dist', 'scripts', 'kdefer.js'), ...args], project, { KDEFER_LOAD_LOG: log });
     expect(r.status, r.stderr).toBeLessThan(2);
     return readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
   }
+  /** A log line of the fast-check package's loading (not kdefer's own model/explore/fast-check.js, which loads it lazily). */
+  const fastCheckLoad = (l: string): boolean => l === 'require fast-check' || /\/node_modules\/fast-check\//.test(l);
   const typescript = (log: readonly string[]) => [...new Set(log.filter((l) => /\.ts(?:\?|$)/.test(l)).map((l) => l.replace(/^\w+ /, '')))];
 
-  it('starts on compiled JavaScript: only a TypeScript design file is compiled, the model is loaded once, and list loads no explorer', () => {
+  it('starts on compiled JavaScript: only a TypeScript design file is compiled, the model is loaded once, list loads no explorer, and only the random explorer loads fast-check', () => {
     writeFileSync(join(project, 'eth-stats.ts'), ETH_STATS('spin_lock'));
     for (const args of [['--version'], ['list'], ['check', 'eth-stats.mjs', '--no-save']]) {
       const urls = modulesLoaded(args);
       expect(typescript(urls), args.join(' ')).toEqual([]);
-      // Listing compiles the designs for their bounds: the compiler and the kernel model, no explorer, no fast-check.
-      const explorers = urls.filter((l) => l.startsWith('load ') && /\/dist\/model\/(?:index|explore\/(?:dfs|random|shortest))\.js$|\/fast-check\//.test(l));
+      // Listing compiles the designs for their bounds: the compiler and the kernel model, no explorer.
+      const explorers = urls.filter((l) => l.startsWith('load ') && /\/dist\/model\/(?:index|explore\/(?:dfs|random|shortest))\.js$/.test(l));
       if (args[0] === 'list') expect(explorers).toEqual([]);
       if (args[0] === 'check') expect(explorers.length).toBeGreaterThan(0);
+      // fast-check is the random explorer's: neither a listing nor an exhaustive check loads it.
+      expect(urls.filter(fastCheckLoad), args.join(' ')).toEqual([]);
     }
+    const random = modulesLoaded(['check', 'eth-stats.mjs', '--no-save', '--explorer', 'random', '--runs', '10', '--seed', '1']);
+    expect(random.filter(fastCheckLoad)).toContain('require fast-check');
     const ts = modulesLoaded(['check', 'eth-stats.ts', '--no-save']);
     expect(typescript(ts)).toEqual([expect.stringMatching(/\/eth-stats\.ts$/)]);
     // The design's `import 'kdefer'` is the model the command line runs, loaded once.

@@ -43,7 +43,8 @@
  * search with the same seed rebuilds the same corpus and the same runs, on
  * any number of worker threads.
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 import { X_PC } from '../kernel/layout.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { CHOICE_RUN, choiceCpu, choiceKind } from '../kernel/semantics.ts';
@@ -277,15 +278,15 @@ function select(weights: readonly number[], n: number): number {
 
 /** The arbitrary of guided plans. */
 export function guidedArbitrary(maxSteps: number): fc.Arbitrary<GuidedPlan> {
-  return fc.record({
-    mutation: fc.oneof(...MUTATIONS.map((m) => ({ arbitrary: fc.constant(m), weight: MUTATION_WEIGHTS[m] }))),
-    parent: fc.nat(),
-    other: fc.nat(),
-    at: fc.nat(),
-    at2: fc.nat(),
-    swaps: fc.integer({ min: 1, max: 4 }),
-    slice: fc.nat({ max: TIMESLICES.length - 1 }),
-    picks: fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' }),
+  return fastCheck().record({
+    mutation: fastCheck().oneof(...MUTATIONS.map((m) => ({ arbitrary: fastCheck().constant(m), weight: MUTATION_WEIGHTS[m] }))),
+    parent: fastCheck().nat(),
+    other: fastCheck().nat(),
+    at: fastCheck().nat(),
+    at2: fastCheck().nat(),
+    swaps: fastCheck().integer({ min: 1, max: 4 }),
+    slice: fastCheck().nat({ max: TIMESLICES.length - 1 }),
+    picks: fastCheck().array(fastCheck().nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' }),
   });
 }
 

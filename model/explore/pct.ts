@@ -57,7 +57,8 @@
  * the most branching steps any completed run of the search has taken (the
  * epoch logic of random.ts keeps this reproducible from the seed).
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 import { FrameKind, I_BUDGET, X_ID, X_KIND } from '../kernel/layout.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
@@ -182,7 +183,7 @@ export class PctContexts {
 export function pctShape(p: Program, maxSteps: number): PctShape {
   const m = new Machine(p);
   const ctx = new PctContexts(p);
-  const probe = fc.property(picksArbitrary(maxSteps), (_picks: number[]) => true);
+  const probe = fastCheck().property(picksArbitrary(maxSteps), (_picks: number[]) => true);
   let k = 1;
   let steps = 1;
   for (let i = 0; i < PROBES; i++) {
@@ -223,10 +224,10 @@ export class BranchCounter implements Chooser {
 
 /** The arbitrary of PCT plans of depth `depth` (unbiased: the bound needs uniform draws). */
 export function pctArbitrary(contexts: number, k: number, depth: number, maxSteps: number): fc.Arbitrary<PctPlan> {
-  return fc.noBias(fc.record({
-    priorities: fc.array(fc.nat(), { minLength: contexts + EXTRA_CONTEXTS, maxLength: contexts + EXTRA_CONTEXTS }),
-    changes: fc.array(fc.nat({ max: k - 1 }), { minLength: depth - 1, maxLength: depth - 1 }),
-    picks: fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, 256), size: 'max' }),
+  return fastCheck().noBias(fastCheck().record({
+    priorities: fastCheck().array(fastCheck().nat(), { minLength: contexts + EXTRA_CONTEXTS, maxLength: contexts + EXTRA_CONTEXTS }),
+    changes: fastCheck().array(fastCheck().nat({ max: k - 1 }), { minLength: depth - 1, maxLength: depth - 1 }),
+    picks: fastCheck().array(fastCheck().nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, 256), size: 'max' }),
   }));
 }
 

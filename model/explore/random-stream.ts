@@ -16,7 +16,8 @@
  * Inside a run the numbers come from xorshift128+ (Vigna), seeded from
  * (seed, run) by a splitmix-style hash.
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 
 /** A fast-check RandomGenerator (pure-rand's interface: next() in int32, jump() mutates). */
 export class RunStream {
@@ -95,7 +96,7 @@ export const runStream = (seed: number): RunStream => new RunStream(seed);
  * stream, with fast-check's bias for that run.
  */
 export function valueOfRun<T>(property: { generate(mrng: fc.Random, runId?: number): fc.Value<[T]> }, seed: number, run: number): T {
-  return property.generate(new fc.Random(new RunStream(seed, run)), run).value[0];
+  return property.generate(new (fastCheck().Random)(new RunStream(seed, run)), run).value[0];
 }
 
 /** A fresh 32-bit seed, when the caller gives none. */

@@ -28,7 +28,8 @@
  * the shrunk plan executes is made minimal by minimize.ts. The seed and
  * fast-check's path of the shrunk failure are reported.
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 import type { ViolationKind } from '../check/violation.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { TransitionObserver } from '../kernel/semantics.ts';
@@ -223,7 +224,7 @@ export class RandomSession {
     const key = `${spec.strategy}/${spec.depth}/${spec.strategy === 'pct' ? k : 0}`;
     let prop = this.properties.get(key);
     if (!prop) {
-      prop = fc.property(this.arbitrary(spec, k), (_plan: Plan) => true);
+      prop = fastCheck().property(this.arbitrary(spec, k), (_plan: Plan) => true);
       this.properties.set(key, prop);
     }
     return prop;
@@ -267,7 +268,7 @@ export class RandomSession {
   property(run: number, epoch: EpochState, kind: ViolationKind, onRun: (r: RunRecord) => void, budget = SHRINK_BUDGET): fc.IProperty<[Plan]> {
     const spec = this.specOf(run);
     let tried = 0;
-    return fc.property(this.arbitrary(spec, epoch.k), (plan: Plan) => {
+    return fastCheck().property(this.arbitrary(spec, epoch.k), (plan: Plan) => {
       // Past the budget every candidate "passes", so fast-check keeps the
       // smallest failure found so far; delta debugging finishes the job.
       if (++tried > budget + 1) return true;
@@ -401,12 +402,12 @@ export function reproduceRun(p: Program, opts: RandomOptions, path: string): Run
   const epoch = epochOfRun(session, run);
   let last: RunRecord | null = null;
   const spec = session.specOf(run);
-  const property = fc.property(session.arbitrary(spec, epoch.k), (plan: Plan) => {
+  const property = fastCheck().property(session.arbitrary(spec, epoch.k), (plan: Plan) => {
     last = executeRun(session.m, session.chooser(spec, plan, epoch.corpus), session.settings.maxSteps);
     return last.violation === null;
   });
   // endOnFailure: the plan at the path itself, not a further shrink of it.
-  fc.check(property, { seed: session.settings.seed, randomType: runStream, path, numRuns: 1, endOnFailure: true });
+  fastCheck().check(property, { seed: session.settings.seed, randomType: runStream, path, numRuns: 1, endOnFailure: true });
   if (!last) throw new Error(`kdefer internal error: fast-check ran nothing for path ${path}`);
   return last;
 }
@@ -426,7 +427,7 @@ export function finishSearch(session: RandomSession, tally: SearchTally, corpus:
       stats.states++;
       stats.transitions += r.steps;
     });
-    const details = fc.check(property, { seed, randomType: runStream, path: String(hit.run), numRuns: 1 });
+    const details = fastCheck().check(property, { seed, randomType: runStream, path: String(hit.run), numRuns: 1 });
     if (!details.failed || !details.counterexample) {
       throw new Error(`kdefer internal error: run ${hit.run} of seed ${seed} did not fail again when replayed`);
     }

@@ -27,7 +27,8 @@
  * unrestricted model, a run never stops early, and a deadlock (no enabled
  * choice at all) is the model's, not the mask's.
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 import { CHOICE_SOURCES } from '../kernel/registry.ts';
 import type { Program } from '../kernel/program.ts';
 import { CHOICE_RUN, choiceArg, choiceCpu, choiceKind, choiceVariant } from '../kernel/semantics.ts';
@@ -69,16 +70,16 @@ const featureOfKind: (SwarmFeature | 'irq' | null)[] = [null, ...CHOICE_SOURCES.
 /** The arbitrary of swarm plans for a program; `horizon` bounds the CPU start delays. */
 export function swarmArbitrary(p: Program, horizon: number, maxSteps: number): fc.Arbitrary<SwarmPlan> {
   const cpus = p.ncpu;
-  const delay = fc.oneof(fc.constant(0), fc.nat({ max: Math.max(1, horizon) }));
-  return fc.record({
-    off: fc.array(fc.boolean(), { minLength: SWARM_FEATURES.length, maxLength: SWARM_FEATURES.length }),
-    lines: fc.array(fc.boolean(), { minLength: p.irqs.length, maxLength: p.irqs.length }),
-    irqCpus: fc.array(fc.boolean(), { minLength: cpus, maxLength: cpus }),
+  const delay = fastCheck().oneof(fastCheck().constant(0), fastCheck().nat({ max: Math.max(1, horizon) }));
+  return fastCheck().record({
+    off: fastCheck().array(fastCheck().boolean(), { minLength: SWARM_FEATURES.length, maxLength: SWARM_FEATURES.length }),
+    lines: fastCheck().array(fastCheck().boolean(), { minLength: p.irqs.length, maxLength: p.irqs.length }),
+    irqCpus: fastCheck().array(fastCheck().boolean(), { minLength: cpus, maxLength: cpus }),
     // Half the time at once, else held back up to `horizon` steps.
-    delays: fc.array(delay, { minLength: cpus, maxLength: cpus }),
-    lineDelays: fc.array(delay, { minLength: p.irqs.length, maxLength: p.irqs.length }),
+    delays: fastCheck().array(delay, { minLength: cpus, maxLength: cpus }),
+    lineDelays: fastCheck().array(delay, { minLength: p.irqs.length, maxLength: p.irqs.length }),
     tickDelay: delay,
-    picks: fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' }),
+    picks: fastCheck().array(fastCheck().nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' }),
   });
 }
 

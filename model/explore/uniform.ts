@@ -10,7 +10,8 @@
  * the first enabled choice, so a short list still describes a whole
  * execution, and fast-check shrinks it towards "run everything in order".
  */
-import fc from 'fast-check';
+import type * as fc from 'fast-check';
+import { fastCheck } from './fast-check.ts';
 import type { Machine } from '../kernel/machine.ts';
 import { CHOICE_RUN, choiceKind } from '../kernel/semantics.ts';
 import { executeRun, type Chooser, type RunRecord } from './random-run.ts';
@@ -23,7 +24,7 @@ export const PICKS_LENGTH = 256;
 
 /** The arbitrary of uniform plans. */
 export function picksArbitrary(maxSteps: number): fc.Arbitrary<number[]> {
-  return fc.array(fc.nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' });
+  return fastCheck().array(fastCheck().nat({ max: 0xffff }), { maxLength: Math.min(maxSteps, PICKS_LENGTH), size: 'max' });
 }
 
 /**
