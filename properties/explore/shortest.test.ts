@@ -114,7 +114,8 @@ const mirrored: fc.Arbitrary<Design> = randomDesign
 
 describe('shortestViolation under symmetry (one state per orbit of interchangeable CPUs)', () => {
   it('finds the same schedule as without it, in fewer states, on the bench scenarios at 3 and 4 CPUs', () => {
-    for (const [scenario, cpus] of [['softirq_bh', 3], ['softirq_bh', 4], ['irq_lock', 3], ['backlog', 3]] as const) {
+    // (backlog BUGGY N=3, whose global words name the orbit's CPUs, too: 96,095 states against 187,529; 2 s, left to the random designs below.)
+    for (const [scenario, cpus] of [['softirq_bh', 3], ['softirq_bh', 4], ['irq_lock', 3]] as const) {
       const p = compile(BENCH_SCENARIOS[scenario]({ cpus, k: 2, buggy: true }));
       const found = exhaustive(p).violation!;
       const orbits = Symmetry.of(p, new Machine(p));
