@@ -64,8 +64,9 @@
  * or interrupt frame that would sleep on a held rt lock (a softirq on RT is
  * a preemptible task context) ends its path bounded-out naming it
  * (ModelBound.RtFrameSleep), since kdefer runs softirqs as frames on the
- * CPU, not as tasks that can sleep. The `rt:` ops declare no partial-order
- * footprint (they block and wake tasks): they conflict with everything.
+ * CPU, not as tasks that can sleep. The `rt:` ops' partial-order footprint
+ * is their spinning form's plus the lock's sleep or the unlock's wakeup
+ * (rtForm).
  */
 import {
   C_BH, C_HARDIRQ, C_IRQS_OFF, C_NMI, C_PREEMPT, ContextStatus, L_OWNER, L_QHOLDER, L_QWRITER, L_READERS,
@@ -76,7 +77,7 @@ import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './he
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
-import { block, Chan, channel, preemptDec, wakeAll, whereOf } from './scheduler.ts';
+import { block, Chan, channel, preemptDec, sleeps, wakeAll, wakes, whereOf } from './scheduler.ts';
 import { bhEnable, heldNames } from './softirq.ts';
 
 type Mode = 'spin' | 'read' | 'write';
@@ -643,12 +644,28 @@ export const RT_OP_PREFIX = 'rt:';
 
 /**
  * PREEMPT_RT: the spinlock_t/rwlock_t operations as sleeping locks, emitted
- * by the compiler in place of the design's op. They block and wake tasks,
- * so they declare no footprint (dependent on everything: sound).
+ * by the compiler in place of the design's op. Their footprint is the
+ * op's own (this CPU's block, the lock word, the lock taken or released)
+ * and what the sleeping lock adds: a lock may block the calling task
+ * (rtAcquire → block: this CPU, the task's status and wait channel, as
+ * mutex_lock's `sleeps`); an unlock wakes every waiter (wakeAll: any task's
+ * status, as mutex_unlock's `wakes`); a trylock never sleeps nor wakes, and
+ * the _bh forms' local_bh_disable/enable touch this CPU's block only (as
+ * local_bh_enable's footprint).
  */
 function rtForm(op: OpSemantics): OpSemantics {
-  const { footprint: _sleeps, ...rest } = op;
-  return { ...rest, name: `${RT_OP_PREFIX}${op.name}`, internal: true };
+  const own = op.footprint;
+  if (!own || !op.lockdep) throw new Error(`kdefer internal error: ${op.name} has no footprint or lockdep action to extend for PREEMPT_RT`);
+  const extra = op.lockdep.trylock ? null : op.lockdep.action === 'acquire' ? sleeps : op.lockdep.action === 'release' ? wakes : null;
+  return {
+    ...op,
+    name: `${RT_OP_PREFIX}${op.name}`,
+    internal: true,
+    footprint(f, a, b, c) {
+      own(f, a, b, c);
+      extra?.(f);
+    },
+  };
 }
 
 export const SPINLOCK_OPS: readonly OpSemantics[] = [

@@ -4,7 +4,8 @@
  * spinlocks, rwlocks, mutexes, rw_semaphores and local_locks, softirqs,
  * tasklets, timers and works, and with them sockets, atomics and
  * refcounts, RCU, seqcounts, NAPI, irq_work, kthreads, kmalloc/kfree and
- * migrating tasks), the exhaustive search with every reduction on
+ * migrating tasks; and the same on PREEMPT_RT, where spinlock_t and
+ * rwlock_t are the sleeping rt: operations), the exhaustive search with every reduction on
  * (register liveness, partial-order reduction, fusion and forced chains,
  * symmetry) and with every one off agrees on the status; where both find a
  * violation, each one's schedule replays on the plain semantics to its
@@ -23,7 +24,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile, DesignError, exhaustive, replay, shortestViolation, type Design, type Machine, type Program } from '../../model/index.ts';
-import { randomDesign, sparseDesign, sparsePairs } from '../helpers/random-designs.ts';
+import { randomDesign, randomRtDesign, sparseDesign, sparsePairs } from '../helpers/random-designs.ts';
 
 const LIMIT = 4_000;
 
@@ -108,6 +109,14 @@ describe('reductions on and off agree', () => {
     expect(tally.compared).toBeGreaterThan(40);
     expect(tally.violations).toBeGreaterThan(10);
     expect(tally.endsCompared).toBeGreaterThan(20);
+  });
+
+  it('on random small designs on PREEMPT_RT (6.12-rt: spinlock_t and rwlock_t sleep, the rt: operations): the same', { timeout: 240_000 }, () => {
+    const tally: Tally = { compared: 0, violations: 0, endsCompared: 0 };
+    fc.assert(fc.property(randomRtDesign, (d) => agree(d, tally)), { seed: 20261206, numRuns: 60 });
+    expect(tally.compared).toBeGreaterThan(40);
+    expect(tally.violations).toBeGreaterThan(25);
+    expect(tally.endsCompared).toBeGreaterThan(5);
   });
 
   it('on random sparse designs of the late mechanisms (each block records what it saw): the same', { timeout: 240_000 }, () => {

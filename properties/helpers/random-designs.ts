@@ -190,15 +190,15 @@ function block(shape: Shape, where: Where): fc.Arbitrary<Stmt[]> {
 const code = (shape: Shape, where: Where, max: number): fc.Arbitrary<Stmt[]> =>
   fc.array(block(shape, where), { minLength: 1, maxLength: max }).map((blocks) => blocks.flat());
 
-/** A random small design (see the file comment). */
-export const randomDesign: fc.Arbitrary<Design> = fc.record({
+/** Random small designs of these lock kinds and extras (see the file comment). */
+const smallDesigns = (lockKinds: readonly LockKind[], extras: readonly Extra[]): fc.Arbitrary<Design> => fc.record({
   cpus: fc.integer({ min: 1, max: 3 }),
-  locks: fc.array(fc.constantFrom<LockKind>('spinlock', 'spinlock', 'rwlock', 'mutex', 'rw_semaphore', 'local_lock'), { minLength: 1, maxLength: 3 }),
+  locks: fc.array(fc.constantFrom<LockKind>(...lockKinds), { minLength: 1, maxLength: 3 }),
   softirq: fc.boolean(),
   tasklet: fc.boolean(),
   timer: fc.boolean(),
   work: fc.boolean(),
-  extras: fc.subarray([...EXTRAS], { minLength: 1, maxLength: 2 }),
+  extras: fc.subarray([...extras], { minLength: 1, maxLength: 2 }),
   kthreadCpu: fc.integer({ min: 0, max: 2 }),
   gfp: fc.constantFrom<Gfp>('GFP_KERNEL', 'GFP_ATOMIC'),
   mayFail: fc.boolean(),
@@ -276,6 +276,18 @@ export const randomDesign: fc.Arbitrary<Design> = fc.record({
   const text = JSON.stringify(d);
   return !text.includes('"raise_softirq"') || d.softirqs !== undefined;
 });
+
+/** A random small design (see the file comment). */
+export const randomDesign: fc.Arbitrary<Design> = smallDesigns(['spinlock', 'spinlock', 'rwlock', 'mutex', 'rw_semaphore', 'local_lock'], EXTRAS);
+
+/**
+ * A random small design on PREEMPT_RT (profile 6.12-rt): of the locks and
+ * extras kdefer models there (no local_lock, socket, RCU, seqcount, NAPI or
+ * irq_work), its interrupt lines IRQF_NO_THREAD (kdefer does not model
+ * forced threading).
+ */
+export const randomRtDesign: fc.Arbitrary<Design> = smallDesigns(['spinlock', 'spinlock', 'rwlock', 'mutex', 'rw_semaphore'], ['atomic', 'kthread', 'lifetime', 'migrate'])
+  .map((d) => ({ ...d, profile: '6.12-rt' as const, irqs: (d.irqs ?? []).map((line) => ({ ...line, flags: ['NO_THREAD' as const] })) }));
 
 // ------------------------------------------------------------ sparse designs
 
