@@ -226,13 +226,19 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
   return edge([], () => `${whoDoes(m, ctx)} spins on ${name()}`, false);
 }
 
-/** Contexts holding `lock` for read, or counted as readers waiting for the writer. */
+/**
+ * Contexts holding `lock` for read, or counted as readers waiting for the
+ * writer. A holder is any live context: on PREEMPT_RT a reader of an
+ * rwlock_t may be preempted (Runnable) or asleep on another lock (Blocked)
+ * while it holds it; elsewhere a holder is always Running.
+ */
 function readerContexts(m: Machine, lock: number): number[] {
   const out: number[] = [];
   const owner = m.s[m.lockOff(lock) + L_OWNER]! - 1;
   for (let ctx = 0; ctx < m.L.nctx; ctx++) {
     const o = m.ctxOff(ctx);
-    if (m.s[o + X_STATUS] !== ContextStatus.Running) continue;
+    const status = m.s[o + X_STATUS];
+    if (status !== ContextStatus.Running && status !== ContextStatus.Runnable && status !== ContextStatus.Blocked) continue;
     if ((m.s[o + X_HELD]! & (1 << lock)) !== 0 && ctx !== owner) out.push(ctx);
     else if (m.s[o + X_PHASE] === PHASE_COUNTED && operandLock(m, ctx) === lock) out.push(ctx);
   }

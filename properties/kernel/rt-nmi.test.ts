@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   boundsText, check, compile, defineDesign, if_, inc, local_irq_disable, local_irq_enable, msleep, mutex_lock, mutex_unlock,
-  raise_softirq, raw_spin_lock, raw_spin_unlock, replay, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq,
+  raise_softirq, raw_spin_lock, raw_spin_unlock, read_lock, read_unlock, replay, spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq,
+  write_lock, write_unlock,
   type Design, type Stmt,
 } from '../../model/index.ts';
 import { C_IRQS_OFF, C_NMI, C_PREEMPT } from '../../model/kernel/layout.ts';
@@ -147,6 +148,25 @@ describe('PREEMPT_RT (profile 6.12-rt)', () => {
     expect(v.violation?.kind).toBe('deadlock');
     expect(v.violation?.message).toContain('sleeps (rt_mutex, PREEMPT_RT)');
     expect(check(d, { explorer: 'random', seed: 3 }).violation?.kind).toBe('deadlock');
+  });
+
+  it('a reader of an rwlock_t that sleeps on another lock still holds it: read_lock/spin_lock against spin_lock/write_lock is a deadlock naming the reader', () => {
+    const d = rt([
+      task('reader', 0, [read_lock('A'), spin_lock('B'), inc('x'), spin_unlock('B'), read_unlock('A')]),
+      task('writer', 1, [spin_lock('B'), write_lock('A'), inc('x'), write_unlock('A'), spin_unlock('B')]),
+    ], { cpus: 2, locks: { A: 'rwlock', B: 'spinlock' } });
+    const v = check(d);
+    expect(v.violation?.kind).toBe('deadlock');
+    expect(v.violation?.trace).toContain('cpu1 [task writer]: write_lock(&A): &A is held by task reader: sleeps (rt_mutex, PREEMPT_RT)');
+    expect(v.violation?.message).toContain('&A is held by task reader');
+    // A reader preempted while it holds the lock is a holder too: the writer's label names it.
+    const one = rt([
+      task('reader', 0, [read_lock('A'), inc('x'), read_unlock('A')]),
+      task('writer', 0, [write_lock('A'), inc('x'), write_unlock('A')]),
+    ], { locks: { A: 'rwlock' } });
+    const s = new Schedule(one).run('schedule() → task reader', '[task reader]: read_lock(&A)');
+    s.take('preempt: task reader → task writer');
+    s.take('[task writer]: write_lock(&A): &A is held by task reader: sleeps (rt_mutex, PREEMPT_RT)');
   });
 
   it('spin_lock_irq leaves irqs on (a noThread line may arrive inside); raw_spin_lock still spins and disables preemption', () => {
