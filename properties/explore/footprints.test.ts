@@ -15,9 +15,10 @@ import {
   and, assign, BUG_ON, compile, defineDesign, down_write, eq, exhaustive, inc, init_rwsem, kthread_run, kthread_should_stop,
   kthread_stop, load, mutex_init, mutex_lock, mutex_unlock, not, per_cpu, preempt_disable, preempt_enable, r, read_seqcount_begin,
   read_lock, read_seqcount_retry, read_unlock, smp_processor_id, spin_lock, spin_unlock, this_cpu_inc, up_write, v, while_, write_lock,
-  write_seqcount_begin, write_seqcount_end, write_unlock, type Design,
+  if_, schedule_work, spin_trylock, write_seqcount_begin, write_seqcount_end, write_unlock, type Design,
 } from '../../model/index.ts';
 import { StaticFootprints } from '../../model/explore/por.ts';
+import { rtWaiters } from '../../model/kernel/spinlock.ts';
 
 const UNREDUCED = { por: false, fusion: false, symmetry: false } as const;
 
@@ -154,5 +155,30 @@ describe('PREEMPT_RT: the rt: operations (a sleeping spinlock_t) declare what th
     const noPor = exhaustive(p, { por: false });
     expect([reduced.status, noPor.status]).toEqual(['verified', 'verified']);
     expect(reduced.stats.states * 2).toBeLessThan(noPor.stats.states);
+  });
+
+  it('an rt unlock wakes only the tasks that may sleep on that lock: two CPUs on a lock each need not interleave', () => {
+    // Each unlock writes its own task's block only (rtWaiters); waking any task, they would conflict (17 states, as with POR off).
+    const d = rt('rt-two-locks', [
+      { name: 'a', cpu: 0, body: [spin_lock('A'), inc('x'), spin_unlock('A')] },
+      { name: 'b', cpu: 1, body: [spin_lock('B'), inc('y'), spin_unlock('B')] },
+    ]);
+    const p = compile(d);
+    expect([rtWaiters(p, 0), rtWaiters(p, 1)]).toEqual([[0], [1]]);
+    const reduced = exhaustive(p);
+    const noPor = exhaustive(p, { por: false });
+    expect([reduced.status, noPor.status]).toEqual(['verified', 'verified']);
+    expect(reduced.stats.states * 4).toBeLessThan(noPor.stats.states);
+  });
+
+  it('a lock some shared code sleeps on (a work function, run by a kworker) may have any task as waiter', () => {
+    const p = compile(defineDesign({
+      name: 'rt-shared', cpus: 2, profile: '6.12-rt', locks: { A: 'spinlock', B: 'spinlock' }, vars: { x: 0 },
+      works: { w: { func: 'wf' } }, functions: { wf: [spin_lock('A'), inc('x'), spin_unlock('A')] },
+      tasks: [{ name: 'a', cpu: 0, body: [spin_lock('B'), if_(spin_trylock('A'), [inc('x'), spin_unlock('A')]), spin_unlock('B'), schedule_work('w')] }],
+    }));
+    expect(rtWaiters(p, 0)).toBeNull();
+    // B: task a's body only; its trylock of A never sleeps.
+    expect(rtWaiters(p, 1)).toEqual([p.tasks.findIndex((t) => t.name === 'a')]);
   });
 });
