@@ -230,8 +230,11 @@ function waitEdge(m: Machine, ctx: number, mode: Mode, lock: number): WaitEdge {
 /**
  * Contexts holding `lock` for read, or counted as readers waiting for the
  * writer. A holder is any live context: on PREEMPT_RT a reader of an
- * rwlock_t may be preempted (Runnable) or asleep on another lock (Blocked)
- * while it holds it; elsewhere a holder is always Running.
+ * rwlock_t is a count in rwb->readers from __rwbase_read_lock to
+ * __rwbase_read_unlock (kernel/locking/rwbase_rt.c), kept while the task is
+ * preempted (Runnable) or asleep on another lock (Blocked), and
+ * rwbase_write_lock waits for that count to drain; elsewhere a holder never
+ * leaves its CPU (preemption off), so it is Running.
  */
 function readerContexts(m: Machine, lock: number): number[] {
   const out: number[] = [];
@@ -654,9 +657,11 @@ export const RT_OP_PREFIX = 'rt:';
  * by the compiler in place of the design's op. Their footprint is the
  * op's own (this CPU's block, the lock word, the lock taken or released)
  * and what the sleeping lock adds: a lock may block the calling task
- * (rtAcquire → block: this CPU, the task's status and wait channel, as
- * mutex_lock's `sleeps`); an unlock wakes the lock's waiters (wakeAll:
- * their status and wait channel; rtWaiters names them); a trylock never
+ * (rtAcquire → block, rtlock_slowlock_locked: this CPU, the task's status
+ * and wait channel, as mutex_lock's `sleeps`); an unlock wakes the lock's
+ * waiters (rt_spin_unlock → rt_mutex_slowunlock, rwbase_write_unlock and
+ * __rwbase_read_unlock; here wakeAll: their status and wait channel,
+ * rtWaiters names them); a trylock never
  * sleeps nor wakes, and the _bh forms' local_bh_disable/enable touch this
  * CPU's block only (as local_bh_enable's footprint).
  */

@@ -102,26 +102,30 @@ function agree(d: Design, tally: Tally): void {
   }
 }
 
+/** agree() on `runs` designs drawn from `designs` with `seed`: what was compared. */
+function agreeOn(designs: fc.Arbitrary<Design>, seed: number, runs: number): Tally {
+  const tally: Tally = { compared: 0, violations: 0, endsCompared: 0 };
+  fc.assert(fc.property(designs, (d) => agree(d, tally)), { seed, numRuns: runs });
+  return tally;
+}
+
 describe('reductions on and off agree', () => {
   it('on random small designs: same status, the same end states where verified; every reduced violation replays and is reachable unreduced', { timeout: 240_000 }, () => {
-    const tally: Tally = { compared: 0, violations: 0, endsCompared: 0 };
-    fc.assert(fc.property(randomDesign, (d) => agree(d, tally)), { seed: 20261204, numRuns: 80 });
+    const tally = agreeOn(randomDesign, 20261204, 80);
     expect(tally.compared).toBeGreaterThan(40);
     expect(tally.violations).toBeGreaterThan(10);
     expect(tally.endsCompared).toBeGreaterThan(20);
   });
 
   it('on random small designs on PREEMPT_RT (6.12-rt: spinlock_t and rwlock_t sleep, the rt: operations): the same', { timeout: 240_000 }, () => {
-    const tally: Tally = { compared: 0, violations: 0, endsCompared: 0 };
-    fc.assert(fc.property(randomRtDesign, (d) => agree(d, tally)), { seed: 20261206, numRuns: 60 });
+    const tally = agreeOn(randomRtDesign, 20261206, 60);
     expect(tally.compared).toBeGreaterThan(40);
     expect(tally.violations).toBeGreaterThan(25);
     expect(tally.endsCompared).toBeGreaterThan(5);
   });
 
   it('on random sparse designs of the late mechanisms (each block records what it saw): the same', { timeout: 240_000 }, () => {
-    const tally: Tally = { compared: 0, violations: 0, endsCompared: 0 };
-    fc.assert(fc.property(sparseDesign, (d) => agree(d, tally)), { seed: 20261205, numRuns: 200 });
+    const tally = agreeOn(sparseDesign, 20261205, 200);
     expect(tally.compared).toBeGreaterThan(140);
     expect(tally.violations).toBeGreaterThan(20);
     expect(tally.endsCompared).toBeGreaterThan(100);
