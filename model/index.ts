@@ -77,15 +77,19 @@ export interface CheckOptions {
   /** false: hand back the violating schedule as found (shorten: 'none'). Default true. */
   readonly minimize?: boolean;
   /**
-   * How a violation's schedule is shortened. `bfs` (the exhaustive
-   * explorer's default): a shortest one, by a breadth-first search bounded
-   * by the found schedule's length and by memory, past which ddmin's
-   * (model/explore/shortest.ts). `ddmin`: a 1-minimal one by delta
-   * debugging only (minimize.ts): cheap, but may be longer than a shortest
-   * (the random explorer's default and only way). `none`: as found, as
-   * `minimize: false`.
+   * How a violation's schedule is shortened. `auto` (the exhaustive
+   * explorer's default): a shortest one by a breadth-first search bounded
+   * by the found schedule's length, by memory and by a cost of at most
+   * SHORTEN_COST_RATIO times the steps of the search that found it (at
+   * least SHORTEN_FLOOR_STEPS); past a bound, ddmin's 1-minimal one, saying
+   * which bound (model/explore/shortest.ts). `bfs`: the same search without
+   * the cost bound: a shortest schedule whatever it costs (memory and
+   * states still bound it). `ddmin`: a 1-minimal one by delta debugging
+   * only (minimize.ts): cheap, but may be longer than a shortest (the
+   * random explorer's only way: `auto` means `ddmin` there). `none`: as
+   * found, as `minimize: false`.
    */
-  readonly shorten?: 'bfs' | 'ddmin' | 'none';
+  readonly shorten?: 'auto' | 'bfs' | 'ddmin' | 'none';
   /**
    * lockdep's prediction over the explored executions, each predicted
    * problem settled by a search (Verdict.lockdep). Default true.
@@ -204,7 +208,7 @@ export interface Verdict {
     /** Exhaustive only: the reductions used, and what they removed (see SearchStats). */
     readonly reductions?: SearchStats['reductions'];
     /** Exhaustive, violation: what shortening its schedule cost. */
-    readonly shortening?: { readonly method: string; readonly states: number; readonly ms: number; readonly bytes: number };
+    readonly shortening?: { readonly method: string; readonly states: number; readonly steps: number; readonly ms: number; readonly bytes: number };
   };
   readonly violation: VerdictViolation | null;
   /** Why the verdict is bounded-out, if it is. */
@@ -334,11 +338,11 @@ function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result:
   const foundLength = v?.choices.length ?? 0;
   let shortened = 'none';
   let shortening: Shortening | undefined;
-  const how = shortenOf(opts, 'bfs');
+  const how = shortenOf(opts);
   if (v && how !== 'none') {
     // Keep the kind; the message and cycle are those of the minimal schedule:
     // a shortest one by BFS within the bounds, else (or if asked) ddmin's 1-minimal one.
-    shortening = shortenViolation(p, v, { ...shortenOpts, method: how });
+    shortening = shortenViolation(p, v, { ...shortenOpts, method: how, searchSteps: result.stats.transitions });
     const shortest = shortening.choices;
     shortened = shortening.method;
     const again = replaySchedule(p, shortest).violation;
@@ -414,17 +418,22 @@ function randomOptionsOf(opts: CheckOptions): RandomOptions {
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.strategy !== undefined ? { strategy: opts.strategy } : {}),
     ...(opts.depth !== undefined ? { depth: opts.depth } : {}),
-    ...(shortenOf(opts, 'ddmin') === 'none' ? { minimize: false } : {}),
+    ...(randomShorten(opts) === 'none' ? { minimize: false } : {}),
   };
 }
 
-/** How the options ask a violation's schedule to be shortened (CheckOptions.shorten), `dflt` unless said. */
-function shortenOf(opts: CheckOptions, dflt: 'bfs' | 'ddmin'): 'bfs' | 'ddmin' | 'none' {
+/** How the options ask a violation's schedule to be shortened (CheckOptions.shorten; default auto). */
+function shortenOf(opts: CheckOptions): 'auto' | 'bfs' | 'ddmin' | 'none' {
   if (opts.minimize === false) {
     if (opts.shorten !== undefined && opts.shorten !== 'none') throw new RangeError(`check: minimize: false and shorten: '${opts.shorten}' contradict each other`);
     return 'none';
   }
-  return opts.shorten ?? dflt;
+  return opts.shorten ?? 'auto';
+}
+
+/** The random explorer's shortening: ddmin (its `auto`), or none. */
+function randomShorten(opts: CheckOptions): 'ddmin' | 'none' {
+  return shortenOf(opts) === 'none' ? 'none' : 'ddmin';
 }
 
 function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep: LockdepObserver | null): Verdict {
@@ -436,7 +445,7 @@ function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep:
     strategy: r.strategy, depth: r.depth, runs: r.runs, runsPerSecond: r.runsPerSecond, run: r.run, runStrategy: r.runStrategy, path: r.path,
   };
   const bound: Verdict['bound'] = r.violation ? undefined : r.boundedOut ? 'loop' : 'sampling';
-  const shortened = r.violation ? shortenOf(opts, 'ddmin') : 'none';
+  const shortened = r.violation ? randomShorten(opts) : 'none';
   return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, shortened, { seed: r.seed, random, bound }, lockdep);
 }
 
@@ -500,7 +509,7 @@ function verdictOf(
       ...(extra.parallelism !== undefined ? { parallelism: extra.parallelism } : {}),
       ...(result.stats.transient !== undefined ? { transient: result.stats.transient } : {}),
       ...(result.stats.reductions !== undefined ? { reductions: result.stats.reductions } : {}),
-      ...(extra.shortening ? { shortening: { method: extra.shortening.method, states: extra.shortening.states, ms: extra.shortening.ms, bytes: extra.shortening.bytes } } : {}),
+      ...(extra.shortening ? { shortening: { method: extra.shortening.method, states: extra.shortening.states, steps: extra.shortening.steps, ms: extra.shortening.ms, bytes: extra.shortening.bytes } } : {}),
     },
     violation: v
       ? { kind: v.kind, message: v.message, cpu: v.cpu, context: v.context, choices: v.choices, trace: labelsOf(p, v.choices), foundLength, shortened, ...(v.cycle ? { cycle: v.cycle } : {}) }

@@ -35,21 +35,12 @@ const MAX_STATES = 250_000;
 
 const isBuggy = (d: Design): boolean => d.expected !== undefined && d.expected !== 'verified';
 
-/**
- * Buggy designs whose shortest schedule takes a BFS over more states than
- * npm test affords: here the schedule is shortened by ddmin only (shorten:
- * 'ddmin'); `kdefer check` saves the shortest in counterexamples/, and npm
- * run bench:tcp checks that it is the shortest.
- */
-const DDMIN_ONLY: ReadonlySet<string> = new Set(['miller-tcp-reader-clears-ucopy-unlocked']);
-const shortenOf = (d: Design) => (DDMIN_ONLY.has(d.name) ? 'ddmin' as const : 'bfs' as const);
-
 // Verdicts are computed once per design and shared by the tests below.
 const exhaustiveVerdicts = new Map<string, Verdict>();
 function exhaustiveVerdict(d: Design): Verdict {
   let v = exhaustiveVerdicts.get(d.name);
   if (!v) {
-    v = check(d, { explorer: 'exhaustive', maxStates: MAX_STATES, shorten: shortenOf(d) });
+    v = check(d, { explorer: 'exhaustive', maxStates: MAX_STATES });
     exhaustiveVerdicts.set(d.name, v);
   }
   return v;
@@ -180,7 +171,7 @@ describe.each(CATALOGUE.map((d) => [d.name, d] as const))('%s', (_name, design) 
 
   it('is deterministic: the exhaustive explorer finds the same schedule again', () => {
     // lockdep only listens: the search, its states and its schedule are the same without it.
-    const again = check(design, { explorer: 'exhaustive', maxStates: MAX_STATES, shorten: shortenOf(design), lockdep: false });
+    const again = check(design, { explorer: 'exhaustive', maxStates: MAX_STATES, lockdep: false });
     const first = exhaustiveVerdict(design);
     expect(again.status).toBe(first.status);
     expect(again.stats.states).toBe(first.stats.states);

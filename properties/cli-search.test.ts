@@ -97,7 +97,7 @@ describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no
     expect(off.violation.shortened).toBe('bfs');
   });
 
-  it('--shorten ddmin and none: the schedule as delta debugging leaves it, or as found; bfs is the exhaustive explorer\'s', () => {
+  it('--shorten ddmin and none: the schedule as delta debugging leaves it, or as found; auto (bfs within a cost bound) is the exhaustive explorer\'s', () => {
     // A bug the search meets at 30 steps: ddmin takes it to a 1-minimal schedule of 27, the BFS to a shortest of 3.
     const bug = CATALOGUE.find((d) => d.name === 'bench-irq_lock-buggy-n2-k2')!;
     const p = compile(bug);
@@ -110,6 +110,12 @@ describe('kdefer check --max-memory, --max-states, --no-por, --no-symmetry, --no
     expect(ddmin.violation!.choices).toEqual(minimize(p, asFound.violation!.choices, asFound.violation!.kind));
     expect(ddmin.stats.shortening).toMatchObject({ method: 'ddmin', states: 0 });
     expect(bfs.violation!.shortened).toBe('bfs');
+    // auto (the default) is the BFS whenever it ends within its cost bound, as here; bfs the same without the bound.
+    expect(check(bug, { shorten: 'bfs', lockdep: false }).violation!.choices).toEqual(bfs.violation!.choices);
+    expect(check(bug, { shorten: 'auto', lockdep: false }).violation!.choices).toEqual(bfs.violation!.choices);
+    expect(bfs.stats.shortening!.steps).toBeGreaterThan(0);
+    // The random explorer's auto is ddmin.
+    expect(check(aaDesign, { explorer: 'random', shorten: 'auto', lockdep: false }).violation!.shortened).toBe('ddmin');
     expect(ddmin.violation!.choices.length).toBeLessThan(asFound.violation!.choices.length);
     expect(bfs.violation!.choices.length).toBeLessThan(ddmin.violation!.choices.length);
     expect(() => check(aaDesign, { minimize: false, shorten: 'ddmin' })).toThrow(/contradict/);

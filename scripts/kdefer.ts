@@ -149,8 +149,8 @@ const COMMANDS: readonly Subcommand[] = [
       { flags: '--no-fusion', help: 'exhaustive: switch off fusion of private steps and forced chains (every state is stored)' },
       {
         flags: '--shorten <how>',
-        help: 'how a violation\'s schedule is shortened: bfs (exhaustive\'s default: a shortest one, by a breadth-first search within the found length and the memory bound, else ddmin\'s), ddmin (a 1-minimal one by delta debugging: cheap, may be longer; random\'s default and only way) or none (as found)',
-        parse: oneOf('shorten', 'a way to shorten', ['bfs', 'ddmin', 'none']),
+        help: 'how a violation\'s schedule is shortened: auto (the default: a shortest one, by a breadth-first search within the found length, the memory bound and 10× the steps of the search that found it (at least 2M steps), else ddmin\'s; ddmin with the random explorer), bfs (the same search without the cost bound), ddmin (a 1-minimal one by delta debugging: cheap, may be longer; the random explorer\'s only way) or none (as found)',
+        parse: oneOf('shorten', 'a way to shorten', ['auto', 'bfs', 'ddmin', 'none']),
       },
       {
         flags: '--shard <i/N>',

@@ -66,8 +66,11 @@
  * past L are never made (the states of level L are checked as they are
  * found and not kept). The arrays are counted in bytes; a growth that
  * would pass the memory bound (default 1 GiB) ends the search as
- * bounded-out, naming the bound, before it allocates. shortenViolation
- * then falls back to ddmin (minimize.ts) and says so.
+ * bounded-out, naming the bound, before it allocates. A step bound
+ * (maxSteps: every step counts, the regenerating walks' too) bounds its
+ * cost the same way on every machine; shortenViolation's `auto` sets it
+ * from the cost of the search that found the violation. Past a bound,
+ * shortenViolation falls back to ddmin (minimize.ts) and says so.
  */
 import type { ViolationKind } from '../check/violation.ts';
 import { H_VIOL_KIND } from '../kernel/layout.ts';
@@ -102,6 +105,13 @@ export interface ShortestOptions {
   readonly maxStates?: number;
   /** A violation of this many steps is known: never look for a longer one. */
   readonly maxDepth?: number;
+  /**
+   * Machine steps before the search gives up (bounded-out, bound `steps`):
+   * every step it takes counts, those that regenerate a level's states as
+   * well as those into new ones. A cost bound that does not depend on the
+   * machine's speed, so the result is the same on every machine.
+   */
+  readonly maxSteps?: number;
   /** Bytes the search's arrays may hold (visited set, parent links, levels); default 1 GiB. */
   readonly maxBytes?: number;
   /**
@@ -122,8 +132,10 @@ export interface ShortestOptions {
 export interface ShortestResult extends SearchResult {
   /** The most bytes the search's arrays held at once. */
   readonly bytes: number;
-  /** Which bound ended the search, if one did: memory, states, or the depth given (no violation within it). */
-  readonly bound: 'memory' | 'states' | 'depth' | null;
+  /** Which bound ended the search, if one did: memory, states, steps, or the depth given (no violation within it). */
+  readonly bound: 'memory' | 'states' | 'steps' | 'depth' | null;
+  /** Machine steps taken, the regenerating walks' included (what maxSteps bounds). */
+  readonly steps: number;
 }
 
 /** The best violation of one depth so far, with its place in the search's order. */
@@ -142,6 +154,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
   const maxStates = opts.maxStates ?? DEFAULT_SHORTEST_STATES;
   const maxBytes = opts.maxBytes ?? DEFAULT_SHORTEST_BYTES;
   const maxDepth = opts.maxDepth ?? Infinity;
+  const maxSteps = opts.maxSteps ?? Infinity;
   const kind = opts.kind;
   const m = new Machine(p);
   m.load(m.initial());
@@ -166,6 +179,8 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
   };
   const tree = new Tree();
   const stats = { states: 1, transitions: 0, ms: 0, maxDepth: 0 };
+  /** Steps taken: stats.transitions (into children) plus the walks' steps down the tree. */
+  let walkSteps = 0;
   let peak = 0;
   const W = s.length;
   /** The states of the anchor level: the deepest level whose states are all kept (the initial state's, at first). */
@@ -199,7 +214,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
   const finish = (status: SearchResult['status'], violation: Violation | null, boundedOut: string | null): ShortestResult => {
     stats.ms = Math.round(performance.now() - started);
     peak = Math.max(peak, held(0));
-    return { status, violation, boundedOut, stats, bytes: peak, bound };
+    return { status, violation, boundedOut, stats, bytes: peak, bound, steps: stats.transitions + walkSteps };
   };
   const wanted = (v: Violation | null): v is Violation => v !== null && (kind === undefined || v.kind === kind);
   const better = (c: Candidate | null, v: Violation): boolean =>
@@ -218,6 +233,15 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
     bound = 'memory';
     stopReason = `memory bound reached: the shortest-schedule search would hold more than ${bytesText(maxBytes)} ` +
       `(${stats.states} states, ${tree.size} kept, ${stats.maxDepth} steps deep)`;
+    return true;
+  };
+
+  /** Whether the step bound is reached (then stopReason is set): asked before each step. */
+  const stepStop = (): boolean => {
+    if (stats.transitions + walkSteps < maxSteps) return false;
+    bound = 'steps';
+    stopReason = `step bound reached: the shortest-schedule search took ${maxSteps} steps ` +
+      `(${stats.states} states, ${stats.maxDepth} steps deep)`;
     return true;
   };
 
@@ -301,6 +325,7 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
       if (!expanding) return;
       const n = enabled.length;
       for (let j = 0; j < n && stopReason === null; j++) {
+        if (stepStop()) break;
         const c = enabled[j]!;
         const mark = m.logLen;
         const lo = m.hLo;
@@ -357,13 +382,14 @@ export function shortestViolation(p: Program, opts: ShortestOptions = {}): Short
         const y = nodeAt[depth]!;
         let child = -1;
         if (depth === d) expand(y);
-        else if (stopReason === null) child = tree.nextLiveChild(y, cursor, depth + 1);
+        else if (stopReason === null && !stepStop()) child = tree.nextLiveChild(y, cursor, depth + 1);
         if (child >= 0) {
           markAt[depth] = m.logLen;
           loAt[depth] = m.hLo;
           hiAt[depth] = m.hHi;
           const c = tree.via[child]!;
           m.stepInPlace(c);
+          walkSteps++;
           path[depth] = c;
           depth++;
           nodeAt[depth] = child;
@@ -558,6 +584,28 @@ class Tree {
   }
 }
 
+/**
+ * The cost bound of `auto` shortening: at most this many times the steps of
+ * the search that found the violation...
+ */
+export const SHORTEN_COST_RATIO = 10;
+/**
+ * ...counting that search as at least this many steps. A search that finds
+ * a bug in a few hundred steps takes milliseconds, less than a check's own
+ * start-up (compiling the design, the JIT warming up: 0.1–0.3 s, the time
+ * of about this many steps); ten times that still lets the shortest
+ * schedule of most bugs be found (measured on the catalogue and the bench's
+ * bugs: all but one within 1.5M steps, see README).
+ */
+export const SHORTEN_FLOOR_STEPS = 200_000;
+
+/** The step bound of `auto` shortening after a search of `searchSteps` steps. */
+export function shorteningSteps(searchSteps: number): number {
+  return SHORTEN_COST_RATIO * Math.max(searchSteps, SHORTEN_FLOOR_STEPS);
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
 /** How a violation's schedule was shortened, and what it cost. */
 export interface Shortening {
   /** The shortened schedule: it replays to a violation of the same kind. */
@@ -569,8 +617,9 @@ export interface Shortening {
    * debugging was asked for instead of the search.
    */
   readonly method: 'bfs' | 'ddmin' | `ddmin (${string})`;
-  /** States the breadth-first search stored, its time (ddmin's included) and its peak bytes. */
+  /** States the breadth-first search stored, the steps it took, its time (ddmin's included) and its peak bytes. */
   readonly states: number;
+  readonly steps: number;
   readonly ms: number;
   readonly bytes: number;
 }
@@ -580,25 +629,29 @@ export interface Shortening {
  * the same kind by breadth-first search, bounded by the found schedule's
  * length and by memory (and states); past a bound, ddmin's 1-minimal
  * schedule (minimize.ts), saying which bound stopped the search. With
- * `method: 'ddmin'`, ddmin's only.
+ * `method: 'auto'` (the default), the search is bounded by its cost too:
+ * shorteningSteps(searchSteps) steps, `searchSteps` being the steps of the
+ * search that found the violation. With `method: 'ddmin'`, ddmin's only.
  */
 export function shortenViolation(
   p: Program,
   found: Violation,
-  opts: Omit<ShortestOptions, 'kind' | 'maxDepth'> & { readonly method?: 'bfs' | 'ddmin' } = {},
+  opts: Omit<ShortestOptions, 'kind' | 'maxDepth' | 'maxSteps'> & { readonly method?: 'auto' | 'bfs' | 'ddmin'; readonly searchSteps?: number } = {},
 ): Shortening {
   const started = performance.now();
   if (opts.method === 'ddmin') {
     const choices = minimize(p, found.choices, found.kind);
-    return { choices, method: 'ddmin', states: 0, ms: Math.round(performance.now() - started), bytes: 0 };
+    return { choices, method: 'ddmin', states: 0, steps: 0, ms: Math.round(performance.now() - started), bytes: 0 };
   }
-  const r = shortestViolation(p, { ...opts, kind: found.kind, maxDepth: found.choices.length });
+  const maxSteps = (opts.method ?? 'auto') === 'auto' ? shorteningSteps(opts.searchSteps ?? 0) : Infinity;
+  const r = shortestViolation(p, { ...opts, kind: found.kind, maxDepth: found.choices.length, maxSteps });
   if (r.violation) {
-    return { choices: r.violation.choices, method: 'bfs', states: r.stats.states, ms: Math.round(performance.now() - started), bytes: r.bytes };
+    return { choices: r.violation.choices, method: 'bfs', states: r.stats.states, steps: r.steps, ms: Math.round(performance.now() - started), bytes: r.bytes };
   }
   const why = r.bound === 'memory' ? `memory bound ${bytesText(opts.maxBytes ?? DEFAULT_SHORTEST_BYTES)}`
     : r.bound === 'states' ? `state bound ${opts.maxStates ?? DEFAULT_SHORTEST_STATES}`
+    : r.bound === 'steps' ? `cost bound, ${count(maxSteps)} steps: ${SHORTEN_COST_RATIO}× the ${count(opts.searchSteps ?? 0)} steps of the search that found it, and at least ${count(shorteningSteps(0))} (--shorten bfs searches on)`
     : `the search ended without it: ${r.boundedOut ?? r.status}`;
   const choices = minimize(p, found.choices, found.kind);
-  return { choices, method: `ddmin (${why})`, states: r.stats.states, ms: Math.round(performance.now() - started), bytes: r.bytes };
+  return { choices, method: `ddmin (${why})`, states: r.stats.states, steps: r.steps, ms: Math.round(performance.now() - started), bytes: r.bytes };
 }

@@ -95,6 +95,8 @@ export interface StoreOutcome {
    * there was nothing to save.
    */
   readonly action: 'saved' | 'unchanged' | 'kept' | 'blocked' | 'none';
+  /** kept: the kept file's schedule length, in steps (this run's may be shorter, or longer: shortened at less cost). */
+  readonly keptSteps?: number;
   /** Stale files of the design found (and, with update, removed), with why each is stale. */
   readonly stale: readonly { readonly file: string; readonly problem: string }[];
   /** Files removed (update only). */
@@ -136,7 +138,7 @@ export function storeCounterexample(dir: string, p: Program, cx: CounterexampleF
     && (formatCounterexample(s.cx) === text || JSON.stringify([s.cx.schedule, s.cx.violation]) === schedule));
   if (same) return { file: same.file, action: 'unchanged', stale, removed };
   const other = valid.find((s) => s.cx.violation.kind === cx.violation.kind);
-  if (other && !update) return { file: other.file, action: 'kept', stale, removed };
+  if (other && !update) return { file: other.file, action: 'kept', keptSteps: other.cx.schedule.length, stale, removed };
   if (stale.length > 0 && !update) return { file: null, action: 'blocked', stale, removed };
   if (other) remove(other.file);
   return { file: writeNew(dir, `${safeStem(cx.design.name)}.${cx.violation.kind}`, text), action: 'saved', stale, removed };

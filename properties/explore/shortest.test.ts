@@ -16,6 +16,7 @@ import { Machine } from '../../model/kernel/machine.ts';
 import { randomDesign } from '../helpers/random-designs.ts';
 import { bytesText, parseSize } from '../../model/explore/bytes.ts';
 import { minimize, Reproducer } from '../../model/explore/minimize.ts';
+import { shorteningSteps } from '../../model/explore/shortest.ts';
 import { wholeStateBfs } from '../helpers/whole-state-bfs.ts';
 
 const named = (name: string): Design => {
@@ -91,6 +92,37 @@ describe('shortestViolation', () => {
     expect(roomy.method).toBe('bfs');
     expect(roomy.choices.length).toBeLessThanOrEqual(s.choices.length);
     expect(roomy.choices).toEqual(wholeStateBfs(p, { kind: found.kind }).violation!.choices);
+  });
+
+  it('past its step bound: bounded-out naming it; every step counts, the walks that regenerate a level too', () => {
+    const p = compile(named('tcp-release_sock-clears-owned-first'));
+    const found = exhaustive(p).violation!;
+    const whole = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length });
+    // The walks down the tree that regenerate a level are steps too (here every level is small enough
+    // to keep, and no walk is needed; walking every level from the initial state takes more).
+    expect(whole.steps).toBe(whole.stats.transitions);
+    const walked = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length, keepLevels: false });
+    expect(walked.stats.transitions).toBe(whole.stats.transitions);
+    expect(walked.steps).toBeGreaterThan(2 * walked.stats.transitions);
+    // Exactly the steps it needs: the same schedule. One fewer: it stops, and says why.
+    const enough = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length, maxSteps: whole.steps });
+    expect(enough.violation!.choices).toEqual(whole.violation!.choices);
+    const short = shortestViolation(p, { kind: found.kind, maxDepth: found.choices.length, maxSteps: whole.steps - 1 });
+    expect([short.status, short.bound, short.steps]).toEqual(['bounded-out', 'steps', whole.steps - 1]);
+    expect(short.boundedOut).toMatch(/^step bound reached: the shortest-schedule search took \d+ steps/);
+  });
+
+  it("auto shortening: the BFS within 10× the finding search's steps (at least 2M), past them ddmin's, saying so", () => {
+    expect([shorteningSteps(0), shorteningSteps(199_999), shorteningSteps(300_000)]).toEqual([2_000_000, 2_000_000, 3_000_000]);
+    // A design whose shortest schedule the BFS finds within the floor: auto is bfs, at its cost.
+    const p = compile(named('tcp-release_sock-clears-owned-first'));
+    const found = exhaustive(p).violation!;
+    const bfs = shortenViolation(p, found, { method: 'bfs' });
+    const auto = shortenViolation(p, found, { searchSteps: 1 });
+    expect([auto.method, auto.choices, auto.steps]).toEqual(['bfs', bfs.choices, bfs.steps]);
+    expect(auto.steps).toBeLessThan(shorteningSteps(1));
+    // The catalogue's deepest bug (a 137-step shortest schedule, a BFS of 29M steps) is
+    // checked in properties/designs/tcp.test.ts, where its verdict is computed anyway.
   });
 });
 

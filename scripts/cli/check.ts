@@ -56,8 +56,8 @@ export interface CheckFlags {
   readonly filter?: string;
   /** --shard i/N: search only shard i of N (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
-  /** --shorten bfs|ddmin|none: how a violation's schedule is shortened (CheckOptions.shorten). */
-  readonly shorten?: 'bfs' | 'ddmin' | 'none';
+  /** --shorten auto|bfs|ddmin|none: how a violation's schedule is shortened (CheckOptions.shorten). */
+  readonly shorten?: 'auto' | 'bfs' | 'ddmin' | 'none';
 }
 
 /** The worker threads the flags ask for: --workers (default the cores, defaultWorkers); one for a shard (it runs in one thread). */
@@ -268,7 +268,8 @@ function shortenedText(v: Verdict): string {
     return `shortest, by breadth-first search${cost ? ` over ${cost.states.toLocaleString('en-US')} states in ${cost.ms} ms, ${bytesText(cost.bytes)}` : ''}${found}`;
   }
   if (viol.shortened.startsWith('ddmin (')) {
-    return `1-minimal by ddmin, not known to be shortest: the shortest-schedule search gave up at its ${viol.shortened.slice(7, -1)}${found}`;
+    const spent = cost ? ` after ${cost.states.toLocaleString('en-US')} states in ${cost.ms} ms` : '';
+    return `1-minimal by ddmin, not known to be shortest: the shortest-schedule search gave up${spent} at its ${viol.shortened.slice(7, -1)}${found}`;
   }
   if (viol.shortened === 'ddmin') return `1-minimal by ddmin${found}`;
   return `as found, not shortened${found}`;
@@ -541,7 +542,7 @@ function storeOne(dir: string, c: { verdict: Verdict; program: Program; module: 
   switch (outcome.action) {
     case 'saved': lines.push(`saved ${shown(outcome.file!)}`); break;
     case 'unchanged': lines.push(`unchanged ${shown(outcome.file!)}`); break;
-    case 'kept': lines.push(`kept ${shown(outcome.file!)} (it still reproduces; --update replaces it with this run's schedule)`); break;
+    case 'kept': lines.push(`kept ${shown(outcome.file!)} (it still reproduces, in ${outcome.keptSteps} steps against this run's ${cx!.schedule.length}; --update replaces it with this run's schedule)`); break;
     case 'blocked': lines.push(`not saved: stale counterexamples of '${c.verdict.design}' are in the way (kdefer check --update replaces them)`); break;
     case 'none': break;
   }
