@@ -90,7 +90,8 @@ export interface StoreOutcome {
   /**
    * saved: a new file; unchanged: a file with the same schedule and
    * violation was there (its record of how it was found may differ); kept:
-   * another file still reproducing this kind was kept; blocked: not saved, because
+   * another file still reproducing this kind was kept (with update, only
+   * one whose schedule is shorter than this run's); blocked: not saved, because
    * stale files of the design are in the way (update replaces them); none:
    * there was nothing to save.
    */
@@ -107,7 +108,7 @@ export interface StoreOutcome {
  * Bring the store in `dir` up to date for one checked design: `cx` is its
  * new counterexample, or null if the check found no violation. With
  * `update`, stale files of the design are removed and a changed
- * counterexample replaces the kept one.
+ * counterexample replaces the kept one, unless the kept one is shorter.
  */
 export function storeCounterexample(dir: string, p: Program, cx: CounterexampleFile | null, opts: { readonly update?: boolean } = {}): StoreOutcome {
   const update = opts.update ?? false;
@@ -138,7 +139,11 @@ export function storeCounterexample(dir: string, p: Program, cx: CounterexampleF
     && (formatCounterexample(s.cx) === text || JSON.stringify([s.cx.schedule, s.cx.violation]) === schedule));
   if (same) return { file: same.file, action: 'unchanged', stale, removed };
   const other = valid.find((s) => s.cx.violation.kind === cx.violation.kind);
-  if (other && !update) return { file: other.file, action: 'kept', keptSteps: other.cx.schedule.length, stale, removed };
+  // A shorter schedule that still reproduces is kept even with update: this run's may be
+  // longer because it was shortened at less cost (ddmin, or the BFS past its cost bound).
+  if (other && (!update || other.cx.schedule.length < cx.schedule.length)) {
+    return { file: other.file, action: 'kept', keptSteps: other.cx.schedule.length, stale, removed };
+  }
   if (stale.length > 0 && !update) return { file: null, action: 'blocked', stale, removed };
   if (other) remove(other.file);
   return { file: writeNew(dir, `${safeStem(cx.design.name)}.${cx.violation.kind}`, text), action: 'saved', stale, removed };

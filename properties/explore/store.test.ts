@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogueDesign } from '../../model/designs/index.ts';
 import { checkProgram, compile, counterexampleOf, storeCounterexample } from '../../model/index.ts';
+import { formatCounterexample } from '../../model/explore/counterexample.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kdefer-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,5 +34,23 @@ describe('the counterexample store', () => {
     expect(storeCounterexample(dir, p, other)).toMatchObject({ action: 'kept', keptSteps: cx.schedule.length });
     expect(readdirSync(dir)).toEqual(files);
     expect(readFileSync(path.join(dir, files[0]!), 'utf8')).toBe(before);
+    // With update too, while the kept schedule is the shorter (fails if update replaces it whatever its length).
+    expect(storeCounterexample(dir, p, other, { update: true })).toMatchObject({ action: 'kept', keptSteps: cx.schedule.length });
+    expect(readFileSync(path.join(dir, files[0]!), 'utf8')).toBe(before);
+  });
+
+  it('with update, a shorter schedule replaces a longer one that still reproduces', () => {
+    const sub = mkdtempSync(path.join(dir, 'update-'));
+    // A bug the search meets at 30 steps whose shortest schedule has 3.
+    const bug = compile(catalogueDesign('bench-irq_lock-buggy-n2-k2')!);
+    const longer = counterexampleOf(checkProgram(bug, { shorten: 'none', lockdep: false }), 'model/designs/index.ts');
+    const shortest = counterexampleOf(checkProgram(bug, { lockdep: false }), 'model/designs/index.ts');
+    expect(shortest.schedule.length).toBeLessThan(longer.schedule.length);
+    expect(storeCounterexample(sub, bug, longer).action).toBe('saved');
+    expect(storeCounterexample(sub, bug, shortest)).toMatchObject({ action: 'kept', keptSteps: longer.schedule.length });
+    const replaced = storeCounterexample(sub, bug, shortest, { update: true });
+    expect(replaced.action).toBe('saved');
+    expect(readdirSync(sub).length).toBe(1);
+    expect(readFileSync(replaced.file!, 'utf8')).toBe(formatCounterexample(shortest));
   });
 });

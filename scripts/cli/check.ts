@@ -542,7 +542,12 @@ function storeOne(dir: string, c: { verdict: Verdict; program: Program; module: 
   switch (outcome.action) {
     case 'saved': lines.push(`saved ${shown(outcome.file!)}`); break;
     case 'unchanged': lines.push(`unchanged ${shown(outcome.file!)}`); break;
-    case 'kept': lines.push(`kept ${shown(outcome.file!)} (it still reproduces, in ${outcome.keptSteps} steps against this run's ${cx!.schedule.length}; --update replaces it with this run's schedule)`); break;
+    case 'kept': {
+      const shorter = outcome.keptSteps! < cx!.schedule.length;
+      lines.push(`kept ${shown(outcome.file!)} (it still reproduces, in ${outcome.keptSteps} steps against this run's ${cx!.schedule.length}; ` +
+        `${shorter ? 'shorter, so --update keeps it too' : "--update replaces it with this run's schedule"})`);
+      break;
+    }
     case 'blocked': lines.push(`not saved: stale counterexamples of '${c.verdict.design}' are in the way (kdefer check --update replaces them)`); break;
     case 'none': break;
   }
