@@ -25,7 +25,6 @@ import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
 import { Machine } from './kernel/machine.ts';
 import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
 import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
-import { sweep } from './explore/sweep.ts';
 import { predictionReport } from './report/lockdep-predict.ts';
 import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
 import { SERIAL_STATES, type ExhaustiveWorkers } from './explore/workers.ts';
@@ -120,8 +119,12 @@ export interface CheckOptions {
 
 /** What a search has done so far, for a progress line. */
 export interface CheckProgress {
-  /** `search`: the exhaustive search; `shortening`: the search for a shortest schedule of its violation. */
-  readonly phase: 'search' | 'shortening';
+  /**
+   * `search`: the exhaustive search; `shortening`: the search for a
+   * shortest schedule of its violation; `lockdep`: after a violation, the
+   * sweep of the rest of the states that lockdep's prediction learns from.
+   */
+  readonly phase: 'search' | 'shortening' | 'lockdep';
   readonly states: number;
   /** Depth of the search: the DFS stack's deepest, or the BFS level. */
   readonly depth: number;
@@ -469,8 +472,21 @@ function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v:
   if (explorer === 'random') {
     designBounded = 'a random search samples schedules';
   } else if (result.status === 'violation') {
-    // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and the other violations.
-    designBounded = sweep(p, lockdep, maxStates, candidates.record).boundedOut;
+    // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and
+    // the other violations, with the search's own reductions (lockdep's facts are facts of each CPU's
+    // own history, which they keep: model/check/lockdep.ts; its orbits are closed over below).
+    const progress = opts.progress;
+    const guard = memoryGuard(opts.maxMemory ?? defaultMaxMemory());
+    designBounded = exhaustive(p, {
+      maxStates,
+      ...(opts.por !== undefined ? { por: opts.por } : {}),
+      ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+      ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+      transitions: lockdep,
+      onViolation: candidates.record,
+      memoryCheck: guard,
+      ...(progress ? { progress: (st) => progress({ phase: 'lockdep', states: st.states, depth: st.maxDepth }) } : {}),
+    }).boundedOut;
   } else if (result.status === 'bounded-out') {
     designBounded = result.boundedOut ?? 'a bound was reached';
   }

@@ -612,7 +612,7 @@ describe('lockdep on the command line', () => {
     expect(kdefer('check', withFalsePositive(), '--lockdep-report').stdout).toMatch(/^ {4}inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage\.$/m);
   });
 
-  it('--json: lockdep: [{ kind, title, classes, status, reason, schedule }] per verdict, the report only with --lockdep-report', () => {
+  it('--json: lockdep: [{ kind, title, classes, status, reason, schedule }] per verdict, the report only with --lockdep-report; none with --no-lockdep', () => {
     const run = kdefer('check', withFalsePositive(), '--json');
     expect(run.status).toBe(0);
     const verdicts = JSON.parse(run.stdout) as { design: string; violation: { choices: number[] } | null; lockdep: Record<string, unknown>[] | null }[];
@@ -630,6 +630,11 @@ describe('lockdep on the command line', () => {
     expect(notReachable).toMatchObject({ status: 'not-reachable', schedule: null, reason: expect.stringContaining('the interrupt never finds it held') });
     const reported = JSON.parse(kdefer('check', withFalsePositive(), '--json', '--lockdep-report').stdout) as { lockdep: { report: string }[] }[];
     expect(reported[0]!.lockdep[0]!.report).toContain('inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage.');
+    // --no-lockdep: the same verdicts, without lockdep's prediction.
+    const without = JSON.parse(kdefer('check', withFalsePositive(), '--json', '--no-lockdep').stdout) as typeof verdicts;
+    expect(without.map((v) => [v.design, v.lockdep, v.violation?.choices ?? null])).toEqual(verdicts.map((v) => [v.design, null, v.violation?.choices ?? null]));
+    const both = kdefer('check', withFalsePositive(), '--no-lockdep', '--lockdep-report');
+    expect([both.status, both.stderr]).toEqual([2, 'kdefer: --no-lockdep and --lockdep-report contradict each other\n']);
   });
 
   // The whole suite takes minutes (properties/check/lockdep-selftests.test.ts runs it): --filter runs a few cases.

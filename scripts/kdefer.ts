@@ -169,6 +169,10 @@ const COMMANDS: readonly Subcommand[] = [
         parse: wholeNumber('grow', 1),
       },
       {
+        flags: '--no-lockdep',
+        help: 'skip lockdep\'s prediction: no lockdep lines under the verdicts, and after a violation no sweep of the rest of the states for it (on a large design the sweep may take as long as a proof)',
+      },
+      {
         flags: '--lockdep-report',
         help: 'print lockdep\'s whole report (the kernel\'s format) under each problem lockdep predicts; with --json, add it as `report` to each `lockdep` entry (without the flag the entries carry status, title, classes, reason and schedule only)',
       },

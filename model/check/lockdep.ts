@@ -537,8 +537,12 @@ export class LockdepObserver implements TransitionObserver {
 
   /** A lock taken in NMI context (see acquire): the IN-NMI fact and its site. */
   private nmiUse(m: Machine, cpu: number, ctx: number, cls: number, read: boolean, flags: CpuFlags, hardirqsOff: boolean, softirqsEnabled: boolean, map: LockdepMapRef | null): void {
-    const pc = m.s[m.ctxOff(ctx) + X_PC]!;
-    const key = `nmi|${cls}|${read ? 1 : 0}|${pc}|${cpu}`;
+    const o = m.ctxOff(ctx);
+    const pc = m.s[o + X_PC]!;
+    // Everything the site depends on (its bracket, its curr), as acquire's key: the place kept must be
+    // the least of all, whichever NMI the explorer meets first (an NMI over a task or over the idle CPU).
+    const key = `nmi|${cls}|${read ? 1 : 0}|${pc}|${cpu}|${hardirqsOff ? 1 : 0}${softirqsEnabled ? 1 : 0}|${flags.hardirq}:${flags.serving}:${flags.bh}|` +
+      `${m.s[o + X_KIND]}:${m.s[o + X_ID]}|${this.baseOf(m, currFrames(m, cpu, ctx))}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.facts.events++;

@@ -108,6 +108,15 @@ export interface DfsOptions {
   readonly order?: number;
   /** Asked every 1024 stored states: a reason to stop now (another thread ended the search), or null. */
   readonly stop?: () => string | null;
+  /**
+   * A sweep instead of a search: told of each violation met (`m.s` is the
+   * violating state, stepped in place: do not keep it), the search goes on
+   * past it, and the result is verified or bounded-out. A violating state
+   * is not expanded (a step's) or is stored as the end state it is (a
+   * terminal one). Under the reductions, the sweep meets a violation where
+   * the search would (the same graph), not every violating state.
+   */
+  readonly onViolation?: (m: Machine, s: Int32Array, v: Violation) => void;
 }
 
 export interface DfsStats {
@@ -324,8 +333,13 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
   stats.states = visited.add(kLo, kHi) ? 1 : 0;
   opts.observe?.(m, s);
   m.enabledInto(enabled);
+  const onViolation = opts.onViolation ?? null;
   if (enabled.length === 0) {
-    const v = endViolation(m, s, []);
+    let v = endViolation(m, s, []);
+    if (v && onViolation) {
+      onViolation(m, s, v);
+      v = null;
+    }
     const bound = v ? null : endBound(m, s);
     return result(v ? 'violation' : bound ? 'bounded-out' : 'verified', v, bound);
   }
@@ -367,7 +381,14 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
     // Follow the choice, and the forced chain it starts, to a branching, known or end state.
     for (;;) {
       chainSteps += take(choice, MAX_CHAIN - chainSteps);
-      if (s[H_VIOL_KIND] !== 0) return result('violation', stepViolation(m, s, path.toArray()), null);
+      if (s[H_VIOL_KIND] !== 0) {
+        const v = stepViolation(m, s, path.toArray());
+        if (!onViolation) return result('violation', v, null);
+        // A sweep: the violating state is a leaf.
+        if (v) onViolation(m, s, v);
+        back(mark, pLo, pHi, pathAt);
+        break;
+      }
       // Cycles within the chain are found on the plain fingerprint (a chain is a run of one
       // state vector, so going round a cycle repeats a vector; under symmetry it may pass an
       // equivalent vector first, which only makes the chain longer, see MAX_CHAIN).
@@ -446,9 +467,13 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       }
       if (en === 0) {
         const end = endViolation(m, s, path.toArray());
-        if (end) return result('violation', end, null);
-        // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
-        firstBound ??= endBound(m, s);
+        if (end) {
+          if (!onViolation) return result('violation', end, null);
+          onViolation(m, s, end);
+        } else {
+          // A run the kernel would go on with for ever (a kernel model bound, outcome.ts endBound).
+          firstBound ??= endBound(m, s);
+        }
         // A clean end state: stored, so that no other path checks it again.
         const stored = store();
         if (stored === STOP) break;

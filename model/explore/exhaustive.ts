@@ -6,7 +6,7 @@
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import type { TransitionObserver } from '../kernel/semantics.ts';
-import type { SearchResult } from './outcome.ts';
+import type { SearchResult, Violation } from './outcome.ts';
 import { depthFirst, type DfsStats } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import type { SharedVisitedSet } from './shared-visited.ts';
@@ -35,6 +35,8 @@ export interface ExhaustiveOptions {
   readonly transitions?: TransitionObserver;
   /** Search only this shard of a prefix partition (model/explore/shard.ts). */
   readonly shard?: ShardSpec;
+  /** A sweep: told of each violation met, and the search goes on past it (dfs.ts DfsOptions.onViolation). */
+  readonly onViolation?: (m: Machine, s: Int32Array, v: Violation) => void;
   /** One of several threads searching with one shared visited set (workers.ts; dfs.ts DfsOptions.shared, order, stop). */
   readonly shared?: { readonly set: SharedVisitedSet; readonly order: number; readonly stop: () => string | null };
 }
@@ -60,6 +62,7 @@ export function exhaustive(p: Program, opts: ExhaustiveOptions = {}): SearchResu
     ...(opts.progress ? { progress: opts.progress } : {}),
     ...(opts.memoryCheck ? { memoryCheck: opts.memoryCheck } : {}),
     ...(opts.shared ? { shared: opts.shared.set, order: opts.shared.order, stop: opts.shared.stop } : {}),
+    ...(opts.onViolation ? { onViolation: opts.onViolation } : {}),
   });
   return {
     status: r.status,

@@ -48,6 +48,8 @@ export interface CheckFlags {
   readonly por?: boolean;
   readonly symmetry?: boolean;
   readonly fusion?: boolean;
+  /** false with --no-lockdep: no lockdep prediction (CheckOptions.lockdep). */
+  readonly lockdep?: boolean;
   /** --lockdep-report: lockdep's whole report under each predicted problem (text), `report` in each lockdep entry (JSON). */
   readonly lockdepReport?: boolean;
   /** --suite <name>: run a peer suite instead of designs (scripts/cli/lockdep.ts). */
@@ -73,6 +75,8 @@ function workersOf(flags: CheckFlags): number {
 
 /** The explorer options the `check` flags ask for, and the worker threads of a random search. */
 function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: number } {
+  if (flags.lockdep === false && flags.lockdepReport) throw new UsageError('--no-lockdep and --lockdep-report contradict each other');
+  const lockdep = flags.lockdep === false ? { lockdep: false } : {};
   const explorer = flags.explorer ?? 'exhaustive';
   if (explorer === 'exhaustive') {
     for (const [flag, value] of [['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth]] as const) {
@@ -88,6 +92,7 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
       ...(flags.symmetry === false ? { symmetry: false } : {}),
       ...(flags.fusion === false ? { fusion: false } : {}),
       ...(flags.shorten !== undefined ? { shorten: flags.shorten } : {}),
+      ...lockdep,
     };
   }
   if (flags.shorten === 'bfs') throw new UsageError('--shorten bfs applies to --explorer exhaustive only (the random explorer shortens by ddmin)');
@@ -105,6 +110,7 @@ function checkOptions(flags: CheckFlags): CheckOptions & { readonly workers: num
   return {
     explorer, seed, runs: flags.runs ?? DEFAULT_RUNS, strategy, depth: flags.depth ?? DEFAULT_DEPTH, workers: flags.workers ?? 1,
     ...(flags.shorten !== undefined ? { shorten: flags.shorten } : {}),
+    ...lockdep,
   };
 }
 
@@ -503,7 +509,7 @@ function runSuiteCheck(files: readonly string[], flags: CheckFlags): number {
   if (files.length > 0 || flags.all) throw new UsageError('--suite runs its own designs: give no design files and no --all');
   const other = ([
     ['explorer', flags.explorer === 'random'], ['seed', flags.seed], ['runs', flags.runs], ['strategy', flags.strategy], ['depth', flags.depth],
-    ['workers', flags.workers], ['save-dir', flags.saveDir], ['update', flags.update], ['grow', flags.grow], ['lockdep-report', flags.lockdepReport],
+    ['workers', flags.workers], ['save-dir', flags.saveDir], ['update', flags.update], ['grow', flags.grow], ['lockdep-report', flags.lockdepReport], ['no-lockdep', flags.lockdep === false || undefined],
   ] as const).find(([, value]) => value !== undefined && value !== false);
   if (other) throw new UsageError(`--${other[0]} does not apply to --suite (the suite is checked exhaustively and saves nothing)`);
   return runSuite(flags.suite, { ...(flags.json ? { json: true } : {}), ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}), ...(flags.filter !== undefined ? { filter: flags.filter } : {}) });

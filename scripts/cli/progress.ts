@@ -59,7 +59,7 @@ export class ProgressLine {
     this.lastAt = now;
     const seconds = (now - this.phaseStart) / 1000;
     const rate = seconds > 0 ? Math.round(p.states / seconds) : 0;
-    const line = `${this.design}: ${p.phase === 'search' ? 'searching' : 'shortening the schedule'}: ` +
+    const line = `${this.design}: ${p.phase === 'search' ? 'searching' : p.phase === 'shortening' ? 'shortening the schedule' : "sweeping the rest for lockdep's prediction"}: ` +
       `${p.states.toLocaleString('en-US')} states, ${rate.toLocaleString('en-US')} states/s, depth ${p.depth}, ` +
       `memory ${bytesText(this.memory())}, ${((now - this.designStart) / 1000).toFixed(1)} s`;
     this.stream.write(`\r\x1b[2K${line}`);
