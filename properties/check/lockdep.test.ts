@@ -16,7 +16,7 @@ import {
 } from '../../model/index.ts';
 import { LockdepObserver, predict } from '../../model/check/lockdep.ts';
 import { exhaustive } from '../../model/explore/exhaustive.ts';
-import { sweep } from '../../model/explore/sweep.ts';
+import { sweep } from '../helpers/full-sweep.ts';
 import { predictionReport } from '../../model/report/lockdep-predict.ts';
 import { CATALOGUE } from '../../model/designs/index.ts';
 import { LOCKDEP_SELFTEST_DESIGNS } from '../../model/suites/lockdep-selftests.ts';

@@ -1,23 +1,24 @@
 /**
- * A sweep: visit every reachable state once, violations included (a
- * violating state is visited but not expanded), telling an observer of
- * every transition taken and a visitor of every violation met, with the
- * schedule that reached it. exhaustive() stops at its first violation,
- * which is what a verdict needs; lockdep's prediction learns from all
- * executions and settles each problem it predicts against every violation
- * (model/check/lockdep-confirm.ts).
+ * The unreduced sweep, the reference for the one checkProgram runs: visit
+ * every reachable state once, violations included (a violating state is
+ * visited but not expanded), telling an observer of every transition taken
+ * and a visitor of every violation met, with the schedule that reached it.
+ * checkProgram sweeps the rest of the states after a violation with the
+ * search's own reductions (exhaustive() with onViolation, for lockdep's
+ * prediction); properties/check/lockdep.test.ts checks that it learns what
+ * this one does, and that what is learnt does not depend on the order.
  *
  * Depth-first and in place, as exhaustive() is: each step writes the one
  * state vector through the write log, which undoes it for the next sibling,
  * and the fingerprint follows every write. The schedules it hands over are
  * the ones depth-first search found, not the shortest.
  */
-import { Machine } from '../kernel/machine.ts';
-import { H_BOUND_HIT, H_VIOL_KIND } from '../kernel/layout.ts';
-import type { Program } from '../kernel/program.ts';
-import type { TransitionObserver } from '../kernel/semantics.ts';
-import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from './outcome.ts';
-import { VisitedSet } from './visited.ts';
+import { Machine } from '../../model/kernel/machine.ts';
+import { H_BOUND_HIT, H_VIOL_KIND } from '../../model/kernel/layout.ts';
+import type { Program } from '../../model/kernel/program.ts';
+import type { TransitionObserver } from '../../model/kernel/semantics.ts';
+import { boundHit, boundMessage, endViolation, stepViolation, type Violation } from '../../model/explore/outcome.ts';
+import { VisitedSet } from '../../model/explore/visited.ts';
 
 export interface SweepResult {
   readonly states: number;
