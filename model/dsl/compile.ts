@@ -8,7 +8,7 @@ import { FLAG_NAMES, PROFILES, resolveFlags } from '../kernel/flags.ts';
 import {
   BINARY_FNS, E_BIN, E_CONST, E_CPU, E_CTX, E_END, E_NOT, E_PER_CPU, E_QHEAD, E_QLEN, E_REG, E_SEQ_RETRY, E_THIS_CPU, E_VAR,
 } from '../kernel/data.ts';
-import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask } from '../kernel/program.ts';
+import type { Program, ProgramInvariant, ProgramIrq, ProgramLock, ProgramLoop, ProgramObject, ProgramQueue, ProgramTask, SleepSite } from '../kernel/program.ts';
 import { isViolationKind, VIOLATION_KINDS } from '../check/violation.ts';
 import { NIBBLE_LOCKS } from '../kernel/held-locks.ts';
 import { isLockKind, LOCK_KIND_NAMES, LOCK_KINDS, type LockKind } from '../kernel/lock-kinds.ts';
@@ -177,6 +177,10 @@ class Emitter {
   readonly touch: number[] = [];
   /** The touch mask the next emitted instruction gets. */
   nextTouch = 0;
+  /** Per instruction: the task whose own body it is, or −1 (Program.taskOwner). */
+  readonly owner: number[] = [];
+  /** The task whose body is being compiled, or −1. */
+  ownerTask = -1;
 
   get pc(): number {
     return this.code.length;
@@ -190,6 +194,7 @@ class Emitter {
     this.text.push(text);
     this.touch.push(this.nextTouch);
     this.nextTouch = 0;
+    this.owner.push(this.ownerTask);
     return pc;
   }
   patch(pc: number, operand: 1 | 2 | 3, value: number): void {
@@ -841,21 +846,25 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
 
   /** The region (task body, handler, callback function) being compiled: where it starts, loops so far. */
   let region = { start: 0, loops: 0 };
-  const inRegion = <T>(fn: () => T): T => {
+  /** Compile an entry's code: a region of its own, owned by `task` (its body) or by none (−1). */
+  const inRegion = <T>(fn: () => T, task = -1): T => {
     const outer = region;
+    const outerTask = em.ownerTask;
     region = { start: em.pc, loops: 0 };
+    em.ownerTask = task;
     try {
       return fn();
     } finally {
       region = outer;
+      em.ownerTask = outerTask;
     }
   };
-  const compileEntry = (body: readonly Stmt[], path: string): number => inRegion(() => {
+  const compileEntry = (body: readonly Stmt[], path: string, task = -1): number => inRegion(() => {
     const entry = em.pc;
     compileBody(body, path, new Set(), []);
     em.emit('ret', 0, 0, 0, `${path}: end`, 'return');
     return entry;
-  });
+  }, task);
 
   const attributeChecks: (() => void)[] = [];
   /** Registers mechanisms read or write by name around the design code they call (see liveness.ts). */
@@ -961,7 +970,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
       after = before;
     }
     const allowedMask = allowed.reduce((mask, c) => mask | (1 << c), 0);
-    const entry = compileEntry(t.body as readonly Stmt[], `task ${t.name}`);
+    const entry = compileEntry(t.body as readonly Stmt[], `task ${t.name}`, i);
     entryRets.add(em.pc - INSN_WIDTH);
     return { name: t.name, cpu: t.cpu, allowedMask, entry, ...(start !== 'boot' || after >= 0 ? { unborn: true as const } : {}), after };
   });
@@ -1079,6 +1088,8 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     code,
     where: em.where,
     text: em.text,
+    taskOwner: Int32Array.from(em.owner),
+    sleepSites: sleepSitesOf(em.code, em.owner),
     exprs,
     tasks,
     irqs,
@@ -1100,4 +1111,14 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     liveness,
     builtinRegions,
   };
+}
+
+/** The instructions whose operation may block its task (OpSemantics.sleepsOn), with the task that owns each (Program.sleepSites). */
+function sleepSitesOf(code: readonly number[], owner: readonly number[]): SleepSite[] {
+  const out: SleepSite[] = [];
+  for (let pc = 0; pc < code.length; pc += INSN_WIDTH) {
+    const on = OPS[code[pc]!]!.sleepsOn;
+    if (on) out.push({ tag: on.chan, id: on.operand === null ? null : code[pc + 1 + on.operand]!, task: owner[pc / INSN_WIDTH]! });
+  }
+  return out;
 }

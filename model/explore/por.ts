@@ -46,6 +46,14 @@
  * search applies the stack proviso: a reduced state with a successor on
  * the DFS stack is expanded fully (exhaustive.ts).
  *
+ * A wake-up writes the blocks of the tasks it may wake. On a channel whose
+ * blocking operations all declare it (OpSemantics.sleepsOn: mutexes,
+ * rw_semaphores, semaphores, completions, wait queues, PREEMPT_RT's
+ * sleeping spinlocks), those are the tasks whose own code holds such an
+ * operation on that object (program.ts sleepersOf): no other context can
+ * be asleep on it, so the wake-up writes nothing else; any task where such
+ * an operation lies in code several contexts run (a work function).
+ *
  * Anything without a declared footprint conflicts with everything: a new
  * mechanism is explored fully until its footprints are written. A program
  * whose mechanisms keep books after every step (Mechanism.afterStep: RCU's

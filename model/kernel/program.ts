@@ -107,6 +107,18 @@ export interface Program {
   readonly where: readonly string[];
   /** Per instruction: kernel text, e.g. `spin_lock(&priv->lock)`. */
   readonly text: readonly string[];
+  /**
+   * Per instruction: the task whose own body it is (the body's code, its
+   * calls inlined), which no other context ever runs; −1 for code other
+   * contexts may run (handlers, callbacks, the kernel's own code).
+   */
+  readonly taskOwner: Int32Array;
+  /**
+   * The instructions that may block their task on a wait channel their
+   * operation declares (OpSemantics.sleepsOn): the channel's tag, its id
+   * (null: known only when it runs) and the instruction's taskOwner.
+   */
+  readonly sleepSites: readonly SleepSite[];
   /** Postfix expression pool (see model/kernel/data.ts). */
   readonly exprs: Int32Array;
   readonly tasks: readonly ProgramTask[];
@@ -148,6 +160,44 @@ const CALLS = new WeakMap<Program, Map<string, boolean>>();
  * registry's opcodes, which its module cannot import (the registry imports
  * it). Cached per program and list.
  */
+/** An instruction that may block its task (Program.sleepSites). */
+export interface SleepSite {
+  readonly tag: number;
+  readonly id: number | null;
+  readonly task: number;
+}
+
+const SLEEPERS = new WeakMap<Program, Map<number, readonly number[] | null>>();
+
+/**
+ * The tasks that may sleep on wait channel (tag, id) (scheduler.ts
+ * channel): those whose own body holds an instruction that may block on
+ * it, sorted; null (any task) if such an instruction lies in code other
+ * contexts run too (a work function a kworker runs, a threaded handler,
+ * the kernel's code). Exact for the channels whose blocking operations
+ * all declare sleepsOn (Mutex, Semaphore, Completion, WaitQueue:
+ * properties/explore/footprints.test.ts checks every block of the
+ * catalogue's designs against it). Cached per program and channel.
+ */
+export function sleepersOf(p: Program, tag: number, id: number): readonly number[] | null {
+  let known = SLEEPERS.get(p);
+  if (known === undefined) SLEEPERS.set(p, (known = new Map()));
+  const key = (tag << 16) | id;
+  let answer = known.get(key);
+  if (answer === undefined) {
+    const tasks = new Set<number>();
+    let shared = false;
+    for (const site of p.sleepSites) {
+      if (site.tag !== tag || (site.id !== null && site.id !== id)) continue;
+      if (site.task < 0) shared = true;
+      else tasks.add(site.task);
+    }
+    answer = shared ? null : [...tasks].sort((a, b) => a - b);
+    known.set(key, answer);
+  }
+  return answer;
+}
+
 export function callsAny(p: Program, names: readonly string[]): boolean {
   let known = CALLS.get(p);
   if (known === undefined) CALLS.set(p, (known = new Map()));

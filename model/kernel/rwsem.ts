@@ -29,7 +29,7 @@ import { ContextStatus, L_OWNER, L_READERS, T_CHANNEL, X_HELD, X_PC, X_PHASE, X_
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
 import { INSN_WIDTH } from './program.ts';
-import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, readsSleepersOn, sleeps, wakeAll, wakesOn } from './scheduler.ts';
 import type { Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
 
 const RWSEM: OperandSpec = { kind: 'lock', field: 'lock', lockKind: 'rw_semaphore' };
@@ -96,14 +96,15 @@ function downOp(write: boolean, nested: boolean): OpSemantics {
     operands: nested ? [RWSEM, SUBCLASS] : [RWSEM],
     lockdep: { action: 'acquire', read: write ? 0 : 1, ...(nested ? { subclassOperand: 1 as const } : {}) },
     // might_sleep reads this CPU; the lock's words; a reader looks for a writer asleep on the lock
-    // (every task's status, channel and, while it sleeps, the X_PHASE it set as it blocked); a
-    // sleep leaves the CPU. Only a writer holds the lock exclusively.
+    // (the status, channel and, while it sleeps, the X_PHASE it set as it blocked, of each task that
+    // may sleep on it); a sleep leaves the CPU. Only a writer holds the lock exclusively.
     footprint(f, a) {
       sleeps(f);
       f.write(f.lock(a));
       if (write) f.acquire(a);
-      else f.read(f.anyTask());
+      else readsSleepersOn(f, Chan.Mutex, a);
     },
+    sleepsOn: { chan: Chan.Mutex, operand: 0 },
     exec(m, cpu, ctx, a, b) {
       if (!mightSleep(m, cpu, ctx, `${name}(&${m.lockName(a)})`)) return;
       if (selfDeadlock(m, cpu, ctx, a, !write, name, 'sleeps')) return;
@@ -142,7 +143,7 @@ function upOp(write: boolean): OpSemantics {
     // The lock's words; the release that frees it wakes its sleepers.
     footprint(f, a) {
       f.write(f.lock(a));
-      wakes(f);
+      wakesOn(f, Chan.Mutex, a);
       f.release(a);
     },
     exec(m, cpu, ctx, a) {
@@ -181,10 +182,10 @@ function trylockOp(write: boolean): OpSemantics {
     name,
     operands: [RWSEM, { kind: 'reg-def', field: 'reg' }],
     lockdep: { action: 'acquire', read: write ? 0 : 1, trylock: true },
-    // The lock's words, and whether anyone sleeps on it (every task's status and channel). It may fail: no acquire.
+    // The lock's words, and whether anyone sleeps on it (the status and channel of each task that may). It may fail: no acquire.
     footprint(f, a) {
       f.write(f.lock(a));
-      f.read(f.anyTask());
+      readsSleepersOn(f, Chan.Mutex, a);
     },
     exec(m, _cpu, ctx, a, b) {
       const ok = succeeds(m, a);
@@ -215,7 +216,7 @@ export const RWSEM_OPS: readonly OpSemantics[] = [
     // The lock's words; the waiting readers are woken. The context keeps it for read only: no longer exclusive.
     footprint(f, a) {
       f.write(f.lock(a));
-      wakes(f);
+      wakesOn(f, Chan.Mutex, a);
       f.release(a);
     },
     exec(m, cpu, ctx, a) {

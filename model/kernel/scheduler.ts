@@ -22,7 +22,7 @@ import {
   X_PHASE, X_RCU, X_STATUS,
 } from './layout.ts';
 import type { Machine } from './machine.ts';
-import { callsAny, INSN_WIDTH } from './program.ts';
+import { callsAny, INSN_WIDTH, sleepersOf } from './program.ts';
 import type { Program } from './program.ts';
 import type { ChoiceSource, FootprintBuilder, FrameExit, Mechanism, OpSemantics } from './semantics.ts';
 import { heldNames } from './softirq.ts';
@@ -347,6 +347,22 @@ export const sleeps = (f: FootprintBuilder): void => {
 /** wakeAll: every task's status and wait channel. */
 export const wakes = (f: FootprintBuilder): void => {
   f.write(f.anyTask());
+};
+/**
+ * wakeAll of channel (tag, id): the status and wait channel of each task
+ * that may sleep on it (program.ts sleepersOf), or every task's where one
+ * may sleep on it in code other contexts run too.
+ */
+export const wakesOn = (f: FootprintBuilder, tag: Chan, id: number): void => {
+  const tasks = sleepersOf(f.program, tag, id);
+  if (tasks === null) f.write(f.anyTask());
+  else for (const t of tasks) f.write(f.task(t));
+};
+/** A look at who sleeps on channel (tag, id) (a reader of an rwsem looking for a writer asleep): as wakesOn, read. */
+export const readsSleepersOn = (f: FootprintBuilder, tag: Chan, id: number): void => {
+  const tasks = sleepersOf(f.program, tag, id);
+  if (tasks === null) f.read(f.anyTask());
+  else for (const t of tasks) f.read(f.task(t));
 };
 
 export const SCHEDULER_OPS: readonly OpSemantics[] = [

@@ -16,7 +16,7 @@ import { L_OWNER, X_PC, X_PHASE } from './layout.ts';
 import type { Machine } from './machine.ts';
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import { evaluate } from './data.ts';
-import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakes } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, sleeps, wakeAll, wakesOn } from './scheduler.ts';
 import { INSN_WIDTH } from './program.ts';
 import type { Mechanism, ObjectKindSpec, OpSemantics, OperandSpec } from './semantics.ts';
 
@@ -84,6 +84,7 @@ function mutexLockOp(nested: boolean): OpSemantics {
       f.write(f.lock(a));
       f.acquire(a);
     },
+    sleepsOn: { chan: Chan.Mutex, operand: 0 },
     operands: nested ? [MUTEX, { kind: 'int', field: 'subclass', min: 0, max: MAX_SUBCLASSES - 1 }] : [MUTEX],
     // mutex_acquire_nest(&lock->dep_map, subclass, 0, nest_lock, ip): exclusive.
     lockdep: { action: 'acquire', read: 0, ...(nested ? { subclassOperand: 1 as const } : {}) },
@@ -125,7 +126,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'mutex_unlock',
     footprint(f, a) {
       f.write(f.lock(a));
-      wakes(f);
+      wakesOn(f, Chan.Mutex, a);
       f.release(a);
     },
     operands: [MUTEX],
@@ -191,6 +192,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       sleeps(f);
       f.write(f.object('semaphore', a));
     },
+    sleepsOn: { chan: Chan.Semaphore, operand: 0 },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `down(${objName(m, 'semaphore', a)})`)) return;
@@ -211,7 +213,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'up',
     footprint(f, a) {
       f.write(f.object('semaphore', a));
-      wakes(f);
+      wakesOn(f, Chan.Semaphore, a);
     },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'semaphore' }],
     exec(m, _cpu, ctx, a) {
@@ -227,6 +229,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       sleeps(f);
       f.write(f.object('completion', a));
     },
+    sleepsOn: { chan: Chan.Completion, operand: 0 },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, cpu, ctx, a) {
       if (!mightSleep(m, cpu, ctx, `wait_for_completion(${objName(m, 'completion', a)})`)) return;
@@ -263,7 +266,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'complete',
     footprint(f, a) {
       f.write(f.object('completion', a));
-      wakes(f);
+      wakesOn(f, Chan.Completion, a);
     },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
@@ -277,7 +280,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     name: 'complete_all',
     footprint(f, a) {
       f.write(f.object('completion', a));
-      wakes(f);
+      wakesOn(f, Chan.Completion, a);
     },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'completion' }],
     exec(m, _cpu, ctx, a) {
@@ -306,6 +309,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
       sleeps(f);
       f.expr(b);
     },
+    sleepsOn: { chan: Chan.WaitQueue, operand: 0 },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }, { kind: 'expr', field: 'cond' }],
     exec(m, cpu, ctx, a, b) {
       if (!mightSleep(m, cpu, ctx, `wait_event(${objName(m, 'waitqueue', a)})`)) return;
@@ -321,8 +325,8 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
   },
   {
     name: 'wake_up',
-    footprint(f) {
-      wakes(f);
+    footprint(f, a) {
+      wakesOn(f, Chan.WaitQueue, a);
     },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, _cpu, ctx, a) {
@@ -336,6 +340,7 @@ export const SLEEP_OPS: readonly OpSemantics[] = [
     footprint(f) {
       sleeps(f);
     },
+    sleepsOn: { chan: Chan.WaitQueue, operand: 0 },
     operands: [{ kind: 'object', field: 'obj', objectKind: 'waitqueue' }],
     exec(m, cpu, ctx, a) {
       const o = m.ctxOff(ctx);

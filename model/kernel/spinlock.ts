@@ -75,11 +75,10 @@ import {
 import type { LockKind } from './lock-kinds.ts';
 import { dropHold, initLock, MAX_SUBCLASSES, selfDeadlock, takeHold } from './held-locks.ts';
 import type { Machine } from './machine.ts';
-import { INSN_WIDTH, type Program } from './program.ts';
+import { INSN_WIDTH } from './program.ts';
 import type { LockdepAction, Mechanism, OpSemantics, OperandSpec, WaitEdge } from './semantics.ts';
-import { block, Chan, channel, preemptDec, sleeps, wakeAll, wakes, whereOf } from './scheduler.ts';
+import { block, Chan, channel, preemptDec, sleeps, wakeAll, wakesOn, whereOf } from './scheduler.ts';
 import { bhEnable, heldNames } from './softirq.ts';
-import { opcodeOf } from './registry.ts';
 
 type Mode = 'spin' | 'read' | 'write';
 type Flavour = 'plain' | 'irq' | 'irqsave' | 'bh';
@@ -658,12 +657,13 @@ export const RT_OP_PREFIX = 'rt:';
  * op's own (this CPU's block, the lock word, the lock taken or released)
  * and what the sleeping lock adds: a lock may block the calling task
  * (rtAcquire → block, rtlock_slowlock_locked: this CPU, the task's status
- * and wait channel, as mutex_lock's `sleeps`); an unlock wakes the lock's
- * waiters (rt_spin_unlock → rt_mutex_slowunlock, rwbase_write_unlock and
- * __rwbase_read_unlock; here wakeAll: their status and wait channel,
- * rtWaiters names them); a trylock never
- * sleeps nor wakes, and the _bh forms' local_bh_disable/enable touch this
- * CPU's block only (as local_bh_enable's footprint).
+ * and wait channel, as mutex_lock's `sleeps`, on the lock's Mutex
+ * channel); an unlock wakes the lock's waiters (rt_spin_unlock →
+ * rt_mutex_slowunlock, rwbase_write_unlock and __rwbase_read_unlock; here
+ * wakeAll: the status and wait channel of the tasks that may sleep on it,
+ * wakesOn); a trylock never sleeps nor wakes, and the _bh forms'
+ * local_bh_disable/enable touch this CPU's block only (as
+ * local_bh_enable's footprint).
  */
 function rtForm(op: OpSemantics): OpSemantics {
   const own = op.footprint;
@@ -673,51 +673,13 @@ function rtForm(op: OpSemantics): OpSemantics {
     ...op,
     name: `${RT_OP_PREFIX}${op.name}`,
     internal: true,
+    ...(action === 'acquire' ? { sleepsOn: { chan: Chan.Mutex, operand: 0 } } : {}),
     footprint(f, a, b, c) {
       own(f, a, b, c);
       if (action === 'acquire') sleeps(f);
-      if (action === 'release') {
-        const waiters = rtWaiters(f.program, a);
-        if (waiters === null) wakes(f);
-        else for (const t of waiters) f.write(f.task(t));
-      }
+      if (action === 'release') wakesOn(f, Chan.Mutex, a);
     },
   };
-}
-
-/** Per program, per lock: rtWaiters' answer. */
-const WAITERS = new WeakMap<Program, (readonly number[] | null)[]>();
-
-/**
- * The tasks that may sleep on rt lock `lock`: those whose own body (code
- * only that task runs: `where` is `task NAME[…]`) holds an rt acquisition
- * of it (not a trylock, which never sleeps). Null if some acquisition lies
- * in shared code (a function a kworker or any caller runs): then any task.
- * A frame never sleeps on it (its path ends bounded-out, rtAcquire).
- */
-export function rtWaiters(p: Program, lock: number): readonly number[] | null {
-  let perLock = WAITERS.get(p);
-  if (!perLock) {
-    perLock = [];
-    WAITERS.set(p, perLock);
-  }
-  const known = perLock[lock];
-  if (known !== undefined) return known;
-  const acquire = new Set(SPINLOCK_OPS.filter((op) => op.name.startsWith(RT_OP_PREFIX) && op.lockdep?.action === 'acquire' && !op.lockdep.trylock).map((op) => opcodeOf(op.name)));
-  // Longest names first, so that a task named like another's prefix is told apart.
-  const byName = p.tasks.map((t, i) => ({ prefix: `task ${t.name}[`, i })).sort((x, y) => y.prefix.length - x.prefix.length);
-  const out = new Set<number>();
-  let shared = false;
-  for (let pc = 0; pc < p.code.length && !shared; pc += INSN_WIDTH) {
-    if (!acquire.has(p.code[pc]!) || p.code[pc + 1] !== lock) continue;
-    const where = p.where[pc / INSN_WIDTH]!;
-    const owner = byName.find((t) => where.startsWith(t.prefix));
-    if (owner) out.add(owner.i);
-    else shared = true;
-  }
-  const answer = shared ? null : [...out].sort((x, y) => x - y);
-  perLock[lock] = answer;
-  return answer;
 }
 
 export const SPINLOCK_OPS: readonly OpSemantics[] = [

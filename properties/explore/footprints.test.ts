@@ -4,12 +4,16 @@
  * expressions read what they evaluate, a *_init resets its lock under its
  * holder, and the socket, rwsem, local_lock, atomic, RCU, seqcount, NAPI,
  * irq_work, kthread and lifetime operations and PREEMPT_RT's rt: lock
- * operations declare what they touch. Each
+ * operations declare what they touch, and a wake-up touches the tasks that
+ * may sleep on its channel (every block of the catalogue's designs checked
+ * against them; random sleepers and wakers searched with and without the
+ * reductions). Each
  * design below has a violation that only a schedule the reductions would
  * drop with a wrong footprint reaches; the reduced search must find it.
  * (The operations' own footprints are checked by the reductions property,
  * properties/explore/reductions.test.ts, on designs built of them.)
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   and, assign, BUG_ON, compile, defineDesign, down_write, eq, exhaustive, inc, init_rwsem, kthread_run, kthread_should_stop,
@@ -17,8 +21,19 @@ import {
   read_lock, read_seqcount_retry, read_unlock, smp_processor_id, spin_lock, spin_unlock, this_cpu_inc, up_write, v, while_, write_lock,
   if_, schedule_work, spin_trylock, write_seqcount_begin, write_seqcount_end, write_unlock, type Design,
 } from '../../model/index.ts';
+import { complete, complete_all, down, gt, mutex_lock as lockMutex, sleep_on, up, wait_event, wait_for_completion, wake_up, type Stmt } from '../../model/dsl/design.ts';
 import { StaticFootprints } from '../../model/explore/por.ts';
-import { rtWaiters } from '../../model/kernel/spinlock.ts';
+import { sleepersOf } from '../../model/kernel/program.ts';
+import { Chan } from '../../model/kernel/scheduler.ts';
+import { ContextStatus, T_CHANNEL, X_PC, X_STATUS } from '../../model/kernel/layout.ts';
+import { OPS } from '../../model/kernel/registry.ts';
+import { INSN_WIDTH } from '../../model/kernel/program.ts';
+import { CATALOGUE } from '../../model/designs/index.ts';
+import { sweep } from '../helpers/full-sweep.ts';
+import type { Machine } from '../../model/kernel/machine.ts';
+
+/** The rt lock `lock`'s possible waiters (they sleep on its Mutex channel). */
+const rtWaiters = (p: ReturnType<typeof compile>, lock: number) => sleepersOf(p, Chan.Mutex, lock);
 
 const UNREDUCED = { por: false, fusion: false, symmetry: false } as const;
 
@@ -158,7 +173,7 @@ describe('PREEMPT_RT: the rt: operations (a sleeping spinlock_t) declare what th
   });
 
   it('an rt unlock wakes only the tasks that may sleep on that lock: two CPUs on a lock each need not interleave', () => {
-    // Each unlock writes its own task's block only (rtWaiters); waking any task, they would conflict (17 states, as with POR off).
+    // Each unlock writes its own task's block only (wakesOn); waking any task, they would conflict (17 states, as with POR off).
     const d = rt('rt-two-locks', [
       { name: 'a', cpu: 0, body: [spin_lock('A'), inc('x'), spin_unlock('A')] },
       { name: 'b', cpu: 1, body: [spin_lock('B'), inc('y'), spin_unlock('B')] },
@@ -180,5 +195,90 @@ describe('PREEMPT_RT: the rt: operations (a sleeping spinlock_t) declare what th
     expect(rtWaiters(p, 0)).toBeNull();
     // B: task a's body only; its trylock of A never sleeps.
     expect(rtWaiters(p, 1)).toEqual([p.tasks.findIndex((t) => t.name === 'a')]);
+  });
+});
+
+describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wakesOn, program.ts sleepersOf)', () => {
+  it('two CPUs each taking a mutex of their own need not interleave; with one mutex they must', () => {
+    const d = (shared: boolean) => defineDesign({
+      name: 'two-mutexes', cpus: 2, locks: { A: 'mutex', B: 'mutex' }, vars: { x: 0, y: 0 },
+      tasks: [
+        { name: 'a', cpu: 0, body: [mutex_lock('A'), inc('x'), mutex_unlock('A')] },
+        { name: 'b', cpu: 1, body: [mutex_lock(shared ? 'A' : 'B'), inc('y'), mutex_unlock(shared ? 'A' : 'B')] },
+      ],
+    });
+    const apart = compile(d(false));
+    expect([sleepersOf(apart, Chan.Mutex, 0), sleepersOf(apart, Chan.Mutex, 1)]).toEqual([[0], [1]]);
+    const reduced = exhaustive(apart);
+    const noPor = exhaustive(apart, { por: false });
+    expect([reduced.status, noPor.status]).toEqual(['verified', 'verified']);
+    // Fails with mutex_unlock waking any task: a's unlock then conflicts with b's mutex_lock.
+    expect(reduced.stats.states * 4).toBeLessThan(noPor.stats.states);
+    const one = compile(d(true));
+    expect(sleepersOf(one, Chan.Mutex, 0)).toEqual([0, 1]);
+  });
+
+  it('every task the catalogue\'s designs block on a mutex, semaphore, completion or wait queue is one sleepersOf names', () => {
+    // Over every reachable state of each design: a task that blocks does so at an instruction
+    // declaring sleepsOn for that channel, and sleepersOf(channel) holds the task (or any task).
+    const REFINED: readonly number[] = [Chan.Mutex, Chan.Semaphore, Chan.Completion, Chan.WaitQueue];
+    let blocks = 0;
+    for (const d of CATALOGUE.filter((x) => x.cpus <= 2)) {
+      const p = compile(d);
+      let pc = -1;
+      let status = -1;
+      let task = -1;
+      const observer = {
+        before(m: Machine, choice: number) {
+          const cpu = (choice >>> 24) & 0xf;
+          task = m.top(cpu);
+          if (task < 0 || task >= m.L.ntasks) return;
+          pc = m.s[m.ctxOff(task) + X_PC]!;
+          status = m.s[m.ctxOff(task) + X_STATUS]!;
+        },
+        after(m: Machine) {
+          if (task < 0 || task >= m.L.ntasks) return;
+          const o = m.ctxOff(task);
+          if (status === ContextStatus.Blocked || m.s[o + X_STATUS] !== ContextStatus.Blocked) return;
+          const chan = m.s[o + T_CHANNEL]!;
+          const tag = chan >>> 16;
+          if (!REFINED.includes(tag)) return;
+          blocks++;
+          const on = OPS[p.code[pc]!]!.sleepsOn;
+          const where = `${d.name}: ${p.text[pc / INSN_WIDTH]} (${p.where[pc / INSN_WIDTH]})`;
+          expect(on?.chan, where).toBe(tag);
+          if (on!.operand !== null) expect(p.code[pc + 1 + on!.operand], where).toBe(chan & 0xffff);
+          const tasks = sleepersOf(p, tag, chan & 0xffff);
+          if (tasks !== null) expect(tasks, where).toContain(task);
+        },
+      };
+      sweep(p, observer, 200_000);
+    }
+    expect(blocks).toBeGreaterThan(1000);
+  }, 120_000);
+
+  it('on random designs of tasks sleeping and waking on semaphores, completions, wait queues and mutexes: the same verdict with the reductions on and off', () => {
+    // Two of each object; each task's steps pick one. A task waking a channel no task sleeps on, or
+    // several tasks on one channel, or a sleep in one task and its wake in another: every case of sleepersOf.
+    const step: fc.Arbitrary<Stmt[]> = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom('0', '1')).map(([k, i]) => [
+      [down(`s${i}`), inc('x'), up(`s${i}`)], [up(`s${i}`)], [wait_for_completion(`c${i}`)], [complete(`c${i}`)], [complete_all(`c${i}`)],
+      [wait_event(`q${i}`, gt(v('y'), 0))], [inc('y'), wake_up(`q${i}`)], [lockMutex(`M${i}`), inc('x'), mutex_unlock(`M${i}`)],
+    ][k]!);
+    const design = fc.tuple(fc.integer({ min: 2, max: 3 }), fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 3 }), fc.boolean())
+      .map(([cpus, bodies, sleepOn]) => defineDesign({
+        name: 'random-sleepers', cpus, vars: { x: 0, y: 0 }, semaphores: { s0: 1, s1: 0 }, completions: { c0: {}, c1: {} },
+        waitqueues: { q0: {}, q1: {} }, locks: { M0: 'mutex', M1: 'mutex' },
+        tasks: bodies.map((b, t) => ({ name: `t${t}`, cpu: t % cpus, body: sleepOn && t === 0 ? [...b.flat(), sleep_on('q1')] : b.flat() })),
+      }));
+    let compared = 0;
+    fc.assert(fc.property(design, (d) => {
+      const p = compile(d);
+      const full = exhaustive(p, { ...UNREDUCED, maxStates: 100_000 });
+      const reduced = exhaustive(p, { maxStates: 100_000 });
+      if (full.status === 'bounded-out' || reduced.status === 'bounded-out') return;
+      compared++;
+      expect([reduced.status, reduced.violation?.kind]).toEqual([full.status, full.violation?.kind]);
+    }), { seed: 20261205, numRuns: 80 });
+    expect(compared).toBeGreaterThan(60);
   });
 });
