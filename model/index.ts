@@ -24,7 +24,7 @@ import type { Program } from './kernel/program.ts';
 import { PROFILES, profileText, type KernelFlags } from './kernel/flags.ts';
 import { Machine } from './kernel/machine.ts';
 import { LockdepObserver, predict, type LockdepFinding } from './check/lockdep.ts';
-import { Candidates, confirmFindings, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
+import { Candidates, confirmFindings, type CandidateData, type LockdepSchedule, type LockdepStatus } from './check/lockdep-confirm.ts';
 import { predictionReport } from './report/lockdep-predict.ts';
 import { kdeferVersion, shardFingerprint, type ShardInfo, type ShardSpec } from './explore/shard.ts';
 import { SERIAL_STATES, type ExhaustiveWorkers } from './explore/workers.ts';
@@ -322,7 +322,7 @@ export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
 }
 
 /** The verdict of an exhaustive search's result: its bound and hint, the violation shortened, lockdep's prediction. */
-function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result: SearchResult, parallelism: number): Verdict {
+function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result: SearchResult, parallelism: number, swept?: Swept): Verdict {
   let bound: Verdict['bound'];
   let hint: BoundHint | undefined;
   if (result.status === 'bounded-out') {
@@ -351,7 +351,7 @@ function searchedVerdict(p: Program, opts: CheckOptions, w: SearchWatch, result:
     const again = replaySchedule(p, shortest).violation;
     if (again) v = again;
   }
-  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism, bound, hint, shortening }, w.lockdep);
+  return verdictOf(p, opts, result, v, foundLength, shortened, { parallelism, bound, hint, shortening, ...(swept ? { swept } : {}) }, w.lockdep);
 }
 
 /**
@@ -375,7 +375,7 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
     const shown = searchOpts.progress;
     const here = exhaustive(p, { ...searchOpts, progress: (st) => pool.warmAt(st.states, shown, st) });
     if (cap === maxStates || !(here.status === 'bounded-out' && here.stopped && here.stats.states > cap)) {
-      return searchedVerdict(p, opts, first, here, first.meter.value);
+      return searchedVerdict(p, opts, first, here, first.meter.value, await sweptOn(pool, p, opts, here, first.lockdep, serialStates));
     }
   }
   const progress = opts.progress;
@@ -393,8 +393,13 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
     serialStates: 0,
     violationHere: false,
   });
-  // A violation: the one-thread check's, which finds it again (which thread met a bug first is a matter of timing).
-  if (r.result.status === 'violation') return checkProgram(p, opts);
+  // A violation: the one-thread check's, which finds it again (which thread met a bug first is a matter of timing);
+  // lockdep's sweep of the rest of the states on the threads.
+  if (r.result.status === 'violation') {
+    const first = watch(p, opts, opts.lockdep === false ? null : new LockdepObserver(p));
+    const again = exhaustive(p, first.options(maxStates));
+    return searchedVerdict(p, opts, first, again, first.meter.value, await sweptOn(pool, p, opts, again, first.lockdep, serialStates));
+  }
   // The threads' own watch: their parallelism figures and lockdep, merged; this thread's first attempt is not part of it.
   const w = watch(p, opts, r.lockdep);
   if (r.most) r.most.forEach((n, i) => (w.meter.most[i] = n));
@@ -452,12 +457,43 @@ function randomVerdict(p: Program, opts: CheckOptions, r: RandomResult, lockdep:
   return verdictOf(p, opts, result, r.violation, r.foundLength ?? 0, shortened, { seed: r.seed, random, bound }, lockdep);
 }
 
+/** lockdep's sweep of the rest of the states after a violation, made on worker threads: why it stopped short, if it did, and the violations each thread met. */
+interface Swept {
+  readonly boundedOut: string | null;
+  readonly candidates: readonly (readonly CandidateData[])[];
+}
+
+/**
+ * After a violation (and with lockdep on), the sweep lockdepEntries would
+ * make in this thread, on the pool's threads (workers.ts sweep): its facts
+ * go into `lockdep`. Undefined when there is nothing to sweep.
+ */
+async function sweptOn(pool: ExhaustiveWorkers, p: Program, opts: CheckOptions, result: SearchResult, lockdep: LockdepObserver | null, serialStates: number): Promise<Swept | undefined> {
+  if (result.status !== 'violation' || lockdep === null) return undefined;
+  const progress = opts.progress;
+  const r = await pool.search(p, {
+    maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
+    ...(opts.por !== undefined ? { por: opts.por } : {}),
+    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    maxMemory: opts.maxMemory ?? defaultMaxMemory(),
+    ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'lockdep', states, depth }) } : {}),
+    lockdep: true,
+    sweep: true,
+    serialStates,
+  });
+  if (r.lockdep) lockdep.absorb(r.lockdep.toData());
+  return { boundedOut: r.result.boundedOut, candidates: r.candidates ?? [] };
+}
+
 /**
  * lockdep's prediction over the executions the search took, each predicted
  * problem settled: by the verdict's own violation or the other violations
  * within the bounds (model/check/lockdep-confirm.ts), or with more CPUs.
+ * After a violation the rest of the states is swept for it here, or was on
+ * worker threads (`swept`).
  */
-function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], lockdep: LockdepObserver, bounds: Bounds): LockdepEntry[] {
+function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], lockdep: LockdepObserver, bounds: Bounds, swept?: Swept): LockdepEntry[] {
   const explorer = opts.explorer ?? 'exhaustive';
   const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const facts = lockdep.facts;
@@ -471,6 +507,9 @@ function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v:
   }
   if (explorer === 'random') {
     designBounded = 'a random search samples schedules';
+  } else if (result.status === 'violation' && swept) {
+    designBounded = swept.boundedOut;
+    candidates.absorb(swept.candidates);
   } else if (result.status === 'violation') {
     // The search stopped at its first violation: the rest of the state graph, for lockdep's facts and
     // the other violations, with the search's own reductions (lockdep's facts are facts of each CPU's
@@ -503,13 +542,13 @@ function verdictOf(
   p: Program, opts: CheckOptions, result: SearchResult, v: SearchResult['violation'], foundLength: number, shortened: string,
   extra: {
     readonly parallelism?: number; readonly seed?: number; readonly random?: RandomSummary;
-    readonly bound?: Verdict['bound']; readonly hint?: BoundHint | undefined; readonly shortening?: Shortening | undefined;
+    readonly bound?: Verdict['bound']; readonly hint?: BoundHint | undefined; readonly shortening?: Shortening | undefined; readonly swept?: Swept;
   },
   lockdep: LockdepObserver | null,
 ): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
   const bounds = boundsOf(p, opts);
-  const entries = lockdep ? lockdepEntries(p, opts, result, v, lockdep, bounds) : null;
+  const entries = lockdep ? lockdepEntries(p, opts, result, v, lockdep, bounds, extra.swept) : null;
   return {
     design: p.design.name,
     fingerprint: p.fingerprint,

@@ -27,6 +27,7 @@ import { replay } from '../explore/replay.ts';
 import { VisitedSet } from '../explore/visited.ts';
 import { ENABLED, FACT_BITS, HARDIRQ, IN_NMI, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
 import type { ViolationKind } from './violation.ts';
+import type { WaitStep } from './deadlock.ts';
 
 export type LockdepStatus = 'confirmed' | 'not-reachable' | 'not-decided';
 
@@ -65,8 +66,8 @@ export class Candidates {
 
   /** Keep violation `v`, met in state `s` (m.s), if it is the first of its kind on its classes. */
   add(m: Machine, s: Int32Array, v: Violation, shortest: boolean): void {
-    const involved = involvedClasses(this.facts, m, s, v.cycle !== undefined);
-    const key = `${v.kind}|${[...involved].sort((a, b) => a - b).join(',')}`;
+    const involved = involvedClasses(this.facts, m, s, v.cycle);
+    const key = candidateKey(v.kind, involved);
     if (this.keys.has(key)) return;
     this.keys.add(key);
     this.list.push({ violation: v, involved, shortest });
@@ -74,6 +75,43 @@ export class Candidates {
 
   /** A sweep's onViolation. */
   readonly record = (m: Machine, s: Int32Array, v: Violation): void => this.add(m, s, v, false);
+
+  /** The candidates as data (a worker thread's sweep sends them to the calling thread). */
+  toData(): CandidateData[] {
+    return this.list.map((c) => ({ violation: c.violation, involved: [...c.involved], shortest: c.shortest }));
+  }
+
+  /**
+   * Add other sweeps' candidates (the threads of one sweep, each met a
+   * part of the graph): the first of each kind on each set of classes
+   * after those already here, the others in a fixed order (the shortest
+   * schedule first, then the least), whichever thread met them.
+   */
+  absorb(lists: readonly (readonly CandidateData[])[]): void {
+    const all = lists.flat().slice().sort((a, b) => a.violation.choices.length - b.violation.choices.length || compareChoices(a.violation.choices, b.violation.choices));
+    for (const c of all) {
+      const key = candidateKey(c.violation.kind, c.involved);
+      if (this.keys.has(key)) continue;
+      this.keys.add(key);
+      this.list.push({ violation: c.violation, involved: new Set(c.involved), shortest: c.shortest });
+    }
+  }
+}
+
+/** A candidate's kind and lock classes: one candidate is kept per key. */
+const candidateKey = (kind: string, involved: Iterable<number>): string => `${kind}|${[...involved].sort((a, b) => a - b).join(',')}`;
+
+/** A candidate as data (Candidates.toData). */
+export interface CandidateData {
+  readonly violation: Violation;
+  readonly involved: readonly number[];
+  readonly shortest: boolean;
+}
+
+/** Lexicographic order of two schedules of the same length. */
+function compareChoices(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 export interface ConfirmOptions {
@@ -121,10 +159,14 @@ const baseClass = (facts: LockdepFacts, cls: number): number => {
 
 /**
  * The lock classes a violating state is about: the locks (and lockdep
- * maps) every context waits on or holds, or, for a violation raised by a
- * step, the lock of that step and what its context holds.
+ * maps) the contexts of its wait-for cycle (a deadlock's) wait on or hold,
+ * or every context's where a deadlock has no cycle; for a violation raised
+ * by a step, the lock of that step and what its context holds. Only the
+ * cycle's contexts: a CPU outside it, about to take a lock while holding
+ * another, is not part of the deadlock (an AA deadlock on &Z on cpu0 is
+ * not the &X/&Y cycle that cpu1 could start).
  */
-function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle = false): Set<number> {
+function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle: readonly WaitStep[] | undefined): Set<number> {
   m.s = s;
   const out = new Set<number>();
   const classes = facts.classes;
@@ -145,7 +187,7 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle =
   };
   // A violation raised by one context's step is about that context, except a deadlock declared
   // when its wait-for cycle closed (check/deadlock.ts closedCycle): that one is about every waiter.
-  if (!cycle && s[H_VIOL_KIND] !== 0 && s[H_VIOL_PC]! >= 0 && s[H_VIOL_CTX]! >= 0) {
+  if (cycle === undefined && s[H_VIOL_KIND] !== 0 && s[H_VIOL_PC]! >= 0 && s[H_VIOL_CTX]! >= 0) {
     const ctx = s[H_VIOL_CTX]!;
     const pc = s[H_VIOL_PC]!;
     const op = OPS[m.code[pc]!]!;
@@ -155,9 +197,11 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle =
     addHeld(ctx);
     return out;
   }
+  const inCycle = cycle ? new Set(cycle.map((w) => `${w.cpu}|${w.context}`)) : null;
   for (let ctx = 0; ctx < m.L.nctx; ctx++) {
     const status = s[m.ctxOff(ctx) + X_STATUS]!;
     if (status !== ContextStatus.Running && status !== ContextStatus.Blocked) continue;
+    if (inCycle && !inCycle.has(`${m.cpuOfCtx(ctx)}|${m.contextName(ctx)}`)) continue;
     addOperand(ctx);
     addHeld(ctx);
   }
@@ -167,7 +211,7 @@ function involvedClasses(facts: LockdepFacts, m: Machine, s: Int32Array, cycle =
 /** Whether violation `v` reached in state `s` realises finding `f`. */
 function realises(facts: LockdepFacts, f: LockdepFinding, m: Machine, s: Int32Array, v: Violation): boolean {
   if (v.kind !== realisingKind(facts, f)) return false;
-  const involved = involvedClasses(facts, m, s, v.cycle !== undefined);
+  const involved = involvedClasses(facts, m, s, v.cycle);
   return f.classes.every((c) => involved.has(baseClass(facts, c)));
 }
 

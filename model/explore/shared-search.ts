@@ -5,6 +5,7 @@
  * (search-worker.ts).
  */
 import { LockdepObserver, type LockdepObserverData } from '../check/lockdep.ts';
+import { Candidates, type CandidateData } from '../check/lockdep-confirm.ts';
 import type { Design } from '../dsl/design.ts';
 import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
@@ -31,6 +32,12 @@ export interface SharedJob {
   readonly sample: boolean;
   /** Observe the transitions with lockdep's prediction (check/lockdep.ts), for the answer. */
   readonly lockdep: boolean;
+  /**
+   * A sweep for lockdep's prediction (with `lockdep`): go on past every
+   * violation (dfs.ts DfsOptions.onViolation), and answer the violations
+   * met as lockdep's candidates (check/lockdep-confirm.ts).
+   */
+  readonly sweep?: boolean;
   /** One Int32 word: set to 1 by the thread that ends the search (a violation, a state or memory bound); the others stop. */
   readonly stop: SharedArrayBuffer;
   readonly maxMemory?: number;
@@ -47,6 +54,8 @@ export interface SharedAnswer {
   readonly cancelled: boolean;
   readonly lockdep?: LockdepObserverData;
   readonly sampler?: SamplerData;
+  /** A sweep's: the violations it met, as lockdep's candidates. */
+  readonly candidates?: CandidateData[];
 }
 
 /**
@@ -61,6 +70,8 @@ export function searchShared(p: Program, job: SharedJob, progress?: (st: { state
     const stop = new Int32Array(job.stop);
     const meter = job.parallelism ? new ParallelismMeter(p) : null;
     const lockdep = job.lockdep ? new LockdepObserver(p) : null;
+    if (job.sweep && !lockdep) throw new Error('kdefer internal error: a sweep is for lockdep, which the job does not observe with');
+    const candidates = job.sweep ? new Candidates(lockdep!.facts) : null;
     const sampler = job.sample ? new StateSampler(new Machine(p)) : null;
     const guard = job.maxMemory !== undefined ? memoryGuard(job.maxMemory) : null;
     let stopped = false;
@@ -78,6 +89,7 @@ export function searchShared(p: Program, job: SharedJob, progress?: (st: { state
       ...(guard ? { memoryCheck: (bytes, stats) => guard(bytes, stats) } : {}),
       ...(progress ? { progress } : {}),
       ...(lockdep ? { transitions: lockdep } : {}),
+      ...(candidates ? { onViolation: candidates.record } : {}),
       shared: {
         set,
         order: job.order,
@@ -90,7 +102,10 @@ export function searchShared(p: Program, job: SharedJob, progress?: (st: { state
     });
     // This thread ends the search for all: a violation, or a bound that stops it (not a loop bound, which it explores past).
     if (!stopped && (result.status === 'violation' || (result.status === 'bounded-out' && result.boundedOut !== null && isStopBound(result)))) Atomics.store(stop, 0, 1);
-    return { result, most: meter ? Array.from(meter.most) : null, cancelled: stopped, ...(lockdep ? { lockdep: lockdep.toData() } : {}), ...(sampler ? { sampler: sampler.toData() } : {}) };
+    return {
+      result, most: meter ? Array.from(meter.most) : null, cancelled: stopped,
+      ...(lockdep ? { lockdep: lockdep.toData() } : {}), ...(sampler ? { sampler: sampler.toData() } : {}), ...(candidates ? { candidates: candidates.toData() } : {}),
+    };
   } finally {
     set.leave();
   }

@@ -40,6 +40,7 @@ import { DEFAULT_MAX_STATES, exhaustive, type ExhaustiveOptions } from './exhaus
 import type { SearchResult, SearchStats } from './outcome.ts';
 import { memoryGuard } from './memory.ts';
 import { LockdepObserver } from '../check/lockdep.ts';
+import { Candidates, type CandidateData } from '../check/lockdep-confirm.ts';
 import type { DfsStats } from './dfs.ts';
 import type { SamplerData } from './hint.ts';
 import { SharedVisitedSet } from './shared-visited.ts';
@@ -141,6 +142,8 @@ export interface ParallelResult {
   readonly lockdep: LockdepObserver | null;
   /** With ParallelOptions.sample, of a search on the threads: each thread's samples. */
   readonly samples?: readonly SamplerData[];
+  /** With ParallelOptions.sweep: each thread's candidates (Candidates.absorb merges them). */
+  readonly candidates?: readonly (readonly CandidateData[])[];
 }
 
 /** What ExhaustiveWorkers.search needs beyond exhaustive()'s options. */
@@ -165,6 +168,12 @@ export interface ParallelOptions {
   readonly violationHere?: boolean;
   /** Also sample the states stored (hint.ts StateSampler): ParallelResult.samples holds every thread's samples. */
   readonly sample?: boolean;
+  /**
+   * A sweep for lockdep's prediction (with `lockdep`): every thread goes on
+   * past each violation (shared-search.ts SharedJob.sweep); the result is
+   * verified or bounded-out, ParallelResult.candidates the violations met.
+   */
+  readonly sweep?: boolean;
   /** Called with each state of the calling thread's search (a ParallelismMeter for its part). */
   readonly observe?: ExhaustiveOptions['observe'];
   /** A search that stores at most this many states runs in the calling thread (default SERIAL_STATES; 0: always sharded). */
@@ -205,6 +214,7 @@ export class ExhaustiveWorkers {
    * in this thread.
    */
   async search(p: Program, opts: ParallelOptions = {}): Promise<ParallelResult> {
+    if (opts.sweep && !opts.lockdep) throw new RangeError('exhaustive search: a sweep is for lockdep (ParallelOptions.lockdep)');
     const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
     const guard = opts.maxMemory !== undefined ? memoryGuard(opts.maxMemory) : null;
     const progress = opts.progress;
@@ -260,6 +270,7 @@ export class ExhaustiveWorkers {
       parallelism: opts.parallelism === true,
       lockdep: opts.lockdep === true,
       sample: opts.sample === true,
+      ...(opts.sweep ? { sweep: true } : {}),
       stop,
       ...(opts.maxMemory !== undefined ? { maxMemory: opts.maxMemory } : {}),
     });
@@ -301,6 +312,7 @@ export class ExhaustiveWorkers {
     }
     const most = opts.parallelism ? mostOf(answers.map((a) => a.most ?? undefined)) : null;
     const samples = answers.flatMap((a) => (a.sampler ? [a.sampler] : []));
+    const candidates = opts.sweep ? { candidates: answers.map((a) => a.candidates ?? []) } : {};
     let lockdep: LockdepObserver | null = null;
     if (opts.lockdep) {
       lockdep = new LockdepObserver(p);
@@ -308,12 +320,12 @@ export class ExhaustiveWorkers {
     }
     // A bound that cut the search short (the state limit, memory): the first thread's, by index, that met it.
     const cut = answers.find((a) => !a.cancelled && a.result.stopped);
-    if (cut) return { result: { status: 'bounded-out', violation: null, boundedOut: cut.result.boundedOut, stopped: true, stats }, most, sharded: true, lockdep, samples };
+    if (cut) return { result: { status: 'bounded-out', violation: null, boundedOut: cut.result.boundedOut, stopped: true, stats }, most, sharded: true, lockdep, samples, ...candidates };
     // Bounds explored past (a loop's, the kernel model's): every thread's first, the least of them,
     // so that the message does not depend on which thread met which bound first.
     const passed = results.map((r) => r.boundedOut).filter((b): b is string => b !== null).sort();
-    if (passed.length > 0) return { result: { status: 'bounded-out', violation: null, boundedOut: passed[0]!, stats }, most, sharded: true, lockdep, samples };
-    return { result: { status: 'verified', violation: null, boundedOut: null, stats }, most, sharded: true, lockdep, samples };
+    if (passed.length > 0) return { result: { status: 'bounded-out', violation: null, boundedOut: passed[0]!, stats }, most, sharded: true, lockdep, samples, ...candidates };
+    return { result: { status: 'verified', violation: null, boundedOut: null, stats }, most, sharded: true, lockdep, samples, ...candidates };
   }
 
   async close(): Promise<void> {
@@ -323,10 +335,12 @@ export class ExhaustiveWorkers {
   }
 }
 
-/** exhaustive() in the calling thread, observed by lockdep if asked for. */
-function here(p: Program, base: ExhaustiveOptions, maxStates: number, opts: ParallelOptions): { result: SearchResult; lockdep: LockdepObserver | null } {
+/** exhaustive() in the calling thread, observed by lockdep if asked for (and a sweep for it, if asked for). */
+function here(p: Program, base: ExhaustiveOptions, maxStates: number, opts: ParallelOptions): { result: SearchResult; lockdep: LockdepObserver | null; candidates?: CandidateData[][] } {
   const lockdep = opts.lockdep ? new LockdepObserver(p) : null;
-  return { result: exhaustive(p, { ...base, maxStates, ...(lockdep ? { transitions: lockdep } : {}) }), lockdep };
+  const candidates = opts.sweep && lockdep ? new Candidates(lockdep.facts) : null;
+  const result = exhaustive(p, { ...base, maxStates, ...(lockdep ? { transitions: lockdep } : {}), ...(candidates ? { onViolation: candidates.record } : {}) });
+  return { result, lockdep, ...(candidates ? { candidates: [candidates.toData()] } : {}) };
 }
 
 /** Per region, the largest figure of any thread. */

@@ -17,6 +17,7 @@ import {
 import { LockdepObserver, predict } from '../../model/check/lockdep.ts';
 import { exhaustive } from '../../model/explore/exhaustive.ts';
 import { sweep } from '../helpers/full-sweep.ts';
+import { twoBugs } from '../helpers/two-bugs.ts';
 import { predictionReport } from '../../model/report/lockdep-predict.ts';
 import { CATALOGUE } from '../../model/designs/index.ts';
 import { LOCKDEP_SELFTEST_DESIGNS } from '../../model/suites/lockdep-selftests.ts';
@@ -192,6 +193,14 @@ describe('settling needs an exhaustive search', () => {
   it('random sampling confirms what it met and decides nothing else', () => {
     const v = check(cycle('abc-random', 2, [['A', 'B'], ['B', 'C'], ['C', 'A']]), { explorer: 'random', runs: 50, seed: 1 });
     expect((v.lockdep ?? []).map((e) => e.status)).toEqual(['not-decided']);
+  });
+
+  it('a second predicted bug is confirmed by a violation the sweep after the verdict\'s meets', () => {
+    const v = check(twoBugs);
+    expect(v.violation!.message).toMatch(/^AA deadlock on cpu0: hardirq eth0 spins/);
+    expect(v.lockdep!.map((e) => [e.status, e.classes])).toEqual([['confirmed', ['&Z']], ['confirmed', ['&Y', '&X']]]);
+    // Its schedule is not the verdict's: the ABBA deadlock across the CPUs (fails if the sweep's violations are dropped).
+    expect(v.lockdep![1]!.schedule!.violation.message).toMatch(/^deadlock across cpu0\/cpu1/);
   });
 
   it('lockdep: false leaves the verdict without lockdep entries', () => {

@@ -20,6 +20,7 @@ import { partition, PREFIXES_PER_SHARD } from '../../model/explore/shard.ts';
 import { ExhaustiveWorkers, mergeResults } from '../../model/explore/workers.ts';
 import { checkProgram, checkProgramParallel } from '../../model/index.ts';
 import { rearmingCounter } from '../helpers/counter.ts';
+import { twoBugs } from '../helpers/two-bugs.ts';
 import type { Program } from '../../model/kernel/program.ts';
 
 const VERIFIED = 'bench-irq_lock-fixed-n2-k2';
@@ -187,8 +188,9 @@ describe('the worker pool: every thread searches from the initial state with one
   it('checkProgramParallel on the threads: the verdict of checkProgram, lockdep\'s prediction and the bound\'s likely cause included', async () => {
     const pool = new ExhaustiveWorkers(2);
     try {
-      // Verified designs with predictions (settled by more CPUs or within the bounds), and a violation with two.
-      for (const name of ['timer-remote-expiry-v6_6', 'rwlock-read-recursion-hardirq', 'deferred-work-pipeline-work-spin_lock']) {
+      // Verified designs with predictions (settled by more CPUs or within the bounds), and violations with
+      // predictions, whose sweep of the rest of the states for lockdep runs on the threads too.
+      for (const name of ['timer-remote-expiry-v6_6', 'rwlock-read-recursion-hardirq', 'deferred-work-pipeline-work-spin_lock', 'irq-safe-to-unsafe-spin_lock', 'abba-spin_lock', 'rwlock-read-recursion-task']) {
         const p = program(name);
         const one = checkProgram(p);
         const both = await checkProgramParallel(p, {}, pool, 0);
@@ -196,6 +198,11 @@ describe('the worker pool: every thread searches from the initial state with one
         expect([both.status, both.violation?.kind, both.violation?.choices]).toEqual([one.status, one.violation?.kind, one.violation?.choices]);
         expect(JSON.stringify(both.lockdep), name).toBe(JSON.stringify(one.lockdep));
       }
+      // A second bug lockdep predicts, confirmed by a violation the threads' sweep met (fails if their candidates are dropped).
+      const two = compile(twoBugs);
+      const [one, both] = [checkProgram(two), await checkProgramParallel(two, {}, pool, 0)];
+      expect(both.lockdep!.map((e) => e.status)).toEqual(['confirmed', 'confirmed']);
+      expect(JSON.stringify(both.lockdep)).toBe(JSON.stringify(one.lockdep));
       // A counter without end: bounded-out at the state limit, naming the counter from every thread's samples.
       // (Each of its states is 256 forced steps from the last: 3,000 states take about 2 s, 12,000 took 9.)
       const counter = compile(rearmingCounter);
