@@ -20,6 +20,11 @@
  *    bounded-out with the first thread's reason, by thread index;
  *  - bounds the search explores past (a loop's, the kernel model's): the
  *    least of the threads' first ones;
+ *  - a sweep for lockdep (ParallelOptions.sweep), which goes on past every
+ *    violation: the violations each thread met, which lockdep's
+ *    confirmation merges in a fixed order (lockdep-confirm.ts
+ *    Candidates.absorb; it asks only whether one of a kind on a set of
+ *    lock classes was met, and the reductions keep every violating state);
  *  - else verified. States are the distinct states the threads stored
  *    (each once); with the partial-order reduction a few more than one
  *    thread stores, as the shared proviso expands a few more states, and
