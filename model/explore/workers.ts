@@ -23,8 +23,10 @@
  *  - a sweep for lockdep (ParallelOptions.sweep), which goes on past every
  *    violation: the violations each thread met, which lockdep's
  *    confirmation merges in a fixed order (lockdep-confirm.ts
- *    Candidates.absorb; it asks only whether one of a kind on a set of
- *    lock classes was met, and the reductions keep every violating state);
+ *    Candidates.absorb: it asks whether one of a kind on a set of lock
+ *    classes was met, which the reductions keep, then searches for the
+ *    shortest; the one met is shown only where that search runs out of
+ *    states, and may then differ from run to run);
  *  - else verified. States are the distinct states the threads stored
  *    (each once); with the partial-order reduction a few more than one
  *    thread stores, as the shared proviso expands a few more states, and
