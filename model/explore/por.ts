@@ -51,8 +51,11 @@
  * rw_semaphores, semaphores, completions, wait queues, PREEMPT_RT's
  * sleeping spinlocks), those are the tasks whose own code holds such an
  * operation on that object (program.ts sleepersOf): no other context can
- * be asleep on it, so the wake-up writes nothing else; any task where such
- * an operation lies in code several contexts run (a work function).
+ * be asleep on it, so the wake-up writes nothing else, and what it reads of
+ * the others (scheduler.ts wakeAll looks at every task's status and
+ * channel) is "not asleep on it" in every state, whatever they do; any
+ * task where such an operation lies in code several contexts run (a work
+ * function).
  *
  * Anything without a declared footprint conflicts with everything: a new
  * mechanism is explored fully until its footprints are written. A program
