@@ -219,8 +219,9 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
   });
 
   it('every task the catalogue\'s designs block on a mutex, semaphore, completion or wait queue is one sleepersOf names', () => {
-    // Over every reachable state of each design: a task that blocks does so at an instruction
-    // declaring sleepsOn for that channel, and sleepersOf(channel) holds the task (or any task).
+    // Over the first 20,000 states of each design (every reachable one of most): a task that blocks does
+    // so at an instruction declaring sleepsOn for that channel, and sleepersOf(channel) holds the task
+    // (or any task). It finds lock_sock's sleep undeclared (on the TCP designs) within that bound.
     const REFINED: readonly number[] = [Chan.Mutex, Chan.Semaphore, Chan.Completion, Chan.WaitQueue];
     let blocks = 0;
     for (const d of CATALOGUE.filter((x) => x.cpus <= 2)) {
@@ -252,7 +253,7 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
           if (tasks !== null) expect(tasks, where).toContain(task);
         },
       };
-      sweep(p, observer, 200_000);
+      sweep(p, observer, 20_000);
     }
     expect(blocks).toBeGreaterThan(1000);
   }, 120_000);
