@@ -268,6 +268,13 @@ export function check(design: Design, opts: CheckOptions = {}): Verdict {
   return checkProgram(p, opts);
 }
 
+/** The reductions the options switch off (CheckOptions.por, symmetry, fusion), as the explorers' options. */
+const reductionsOf = (opts: CheckOptions): { por?: boolean; symmetry?: boolean; fusion?: boolean } => ({
+  ...(opts.por !== undefined ? { por: opts.por } : {}),
+  ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+  ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+});
+
 /** What watches a check's exhaustive search in this thread: lockdep, the parallelism meter, the bound hint's sampler, the memory bound. */
 interface SearchWatch {
   readonly lockdep: LockdepObserver | null;
@@ -291,9 +298,7 @@ function watch(p: Program, opts: CheckOptions, lockdep: LockdepObserver | null):
     options: (maxStates) => ({
       ...(maxStates !== undefined ? { maxStates } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
-      ...(opts.por !== undefined ? { por: opts.por } : {}),
-      ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
-      ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+      ...reductionsOf(opts),
       observe: (m, s) => {
         meter.observe(m, s);
         sampler.observe(s);
@@ -381,9 +386,7 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
   const progress = opts.progress;
   const r = await pool.search(p, {
     maxStates,
-    ...(opts.por !== undefined ? { por: opts.por } : {}),
-    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
-    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    ...reductionsOf(opts),
     // The same bound as one thread's (checkProgram), on the whole process, threads included.
     maxMemory: opts.maxMemory ?? defaultMaxMemory(),
     ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'search', states, depth }) } : {}),
@@ -473,9 +476,7 @@ async function sweptOn(pool: ExhaustiveWorkers, p: Program, opts: CheckOptions, 
   const progress = opts.progress;
   const r = await pool.search(p, {
     maxStates: opts.maxStates ?? DEFAULT_MAX_STATES,
-    ...(opts.por !== undefined ? { por: opts.por } : {}),
-    ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
-    ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
+    ...reductionsOf(opts),
     maxMemory: opts.maxMemory ?? defaultMaxMemory(),
     ...(progress ? { progress: (states: number, depth: number) => progress({ phase: 'lockdep', states, depth }) } : {}),
     lockdep: true,
@@ -518,9 +519,7 @@ function lockdepEntries(p: Program, opts: CheckOptions, result: SearchResult, v:
     const guard = memoryGuard(opts.maxMemory ?? defaultMaxMemory());
     designBounded = exhaustive(p, {
       maxStates,
-      ...(opts.por !== undefined ? { por: opts.por } : {}),
-      ...(opts.symmetry !== undefined ? { symmetry: opts.symmetry } : {}),
-      ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
+      ...reductionsOf(opts),
       transitions: lockdep,
       onViolation: candidates.record,
       memoryCheck: guard,
