@@ -1089,7 +1089,7 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
     where: em.where,
     text: em.text,
     taskOwner: Int32Array.from(em.owner),
-    sleepSites: sleepSitesOf(em.code, em.owner),
+    sleepSites: sleepSitesOf(em.code, em.owner, objects),
     exprs,
     tasks,
     irqs,
@@ -1114,11 +1114,21 @@ export function compile(design: Design, opts: CompileOptions = {}): Program {
 }
 
 /** The instructions whose operation may block its task (OpSemantics.sleepsOn), with the task that owns each (Program.sleepSites). */
-function sleepSitesOf(code: readonly number[], owner: readonly number[]): SleepSite[] {
+function sleepSitesOf(code: readonly number[], owner: readonly number[], objects: Program['objects']): SleepSite[] {
   const out: SleepSite[] = [];
   for (let pc = 0; pc < code.length; pc += INSN_WIDTH) {
-    const on = OPS[code[pc]!]!.sleepsOn;
-    if (on) out.push({ tag: on.chan, id: on.operand === null ? null : code[pc + 1 + on.operand]!, task: owner[pc / INSN_WIDTH]! });
+    const op = OPS[code[pc]!]!;
+    const on = op.sleepsOn;
+    if (!on) continue;
+    const operand = code[pc + 1 + on.operand]!;
+    let id = operand;
+    if (on.attr !== undefined) {
+      const spec = op.operands?.[on.operand];
+      const attr = spec?.kind === 'object' ? objects[spec.objectKind]?.[operand]?.attrs[on.attr] : undefined;
+      if (attr === undefined) throw new Error(`kdefer internal error: ${op.name} sleeps on attribute '${on.attr}' of operand ${on.operand}, which has none`);
+      id = attr;
+    }
+    out.push({ tag: on.chan, id, task: owner[pc / INSN_WIDTH]! });
   }
   return out;
 }

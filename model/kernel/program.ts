@@ -116,7 +116,7 @@ export interface Program {
   /**
    * The instructions that may block their task on a wait channel their
    * operation declares (OpSemantics.sleepsOn): the channel's tag, its id
-   * (null: known only when it runs) and the instruction's taskOwner.
+   * and the instruction's taskOwner.
    */
   readonly sleepSites: readonly SleepSite[];
   /** Postfix expression pool (see model/kernel/data.ts). */
@@ -163,7 +163,7 @@ const CALLS = new WeakMap<Program, Map<string, boolean>>();
 /** An instruction that may block its task (Program.sleepSites). */
 export interface SleepSite {
   readonly tag: number;
-  readonly id: number | null;
+  readonly id: number;
   readonly task: number;
 }
 
@@ -188,7 +188,7 @@ export function sleepersOf(p: Program, tag: number, id: number): readonly number
     const tasks = new Set<number>();
     let shared = false;
     for (const site of p.sleepSites) {
-      if (site.tag !== tag || (site.id !== null && site.id !== id)) continue;
+      if (site.tag !== tag || site.id !== id) continue;
       if (site.task < 0) shared = true;
       else tasks.add(site.task);
     }

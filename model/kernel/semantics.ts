@@ -307,13 +307,14 @@ export interface OpSemantics {
   readonly internal?: true;
   /**
    * The wait channel it may block its task on (scheduler.ts block): the
-   * channel's tag, and which operand is its id, or null if the id is known
-   * only when it runs (a socket's wait queue). Declared by every operation
-   * that blocks on a Mutex, Semaphore, Completion or WaitQueue channel:
-   * the wakers of those channels wake only the tasks that may sleep on
-   * them (scheduler.ts sleepersOf), for the partial-order reduction.
+   * channel's tag, and which operand is its id, or names the object whose
+   * attribute `attr` is (a socket's wait queue: lock_sock). Declared by
+   * every operation that blocks on a Mutex, Semaphore, Completion or
+   * WaitQueue channel: the wakers of those channels wake only the tasks
+   * that may sleep on them (program.ts sleepersOf), for the partial-order
+   * reduction.
    */
-  readonly sleepsOn?: { readonly chan: number; readonly operand: 0 | 1 | 2 | null };
+  readonly sleepsOn?: { readonly chan: number; readonly operand: 0 | 1 | 2; readonly attr?: string };
   /**
    * Why the kernel the design picked (its profile and flags) has no such
    * function, or null if it has; the compiler reports it as a design error.

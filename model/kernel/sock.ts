@@ -451,8 +451,8 @@ export const SOCK_OPS: readonly OpSemantics[] = [
   {
     name: 'lock_sock',
     operands: [SOCK],
-    // __lock_sock sleeps on the socket's sk_lock.wq: a wait queue whose id is the socket's attribute, not an operand.
-    sleepsOn: { chan: Chan.WaitQueue, operand: null },
+    // __lock_sock sleeps on the socket's sk_lock.wq: the wait queue its `wq` attribute names.
+    sleepsOn: { chan: Chan.WaitQueue, operand: 0, attr: 'wq' },
     // See sockLockFootprint: it never drains nor wakes; slock is released again before it completes.
     footprint(f, a) {
       sockLockFootprint(f, a, false);

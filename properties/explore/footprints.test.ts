@@ -248,7 +248,8 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
           const on = OPS[p.code[pc]!]!.sleepsOn;
           const where = `${d.name}: ${p.text[pc / INSN_WIDTH]} (${p.where[pc / INSN_WIDTH]})`;
           expect(on?.chan, where).toBe(tag);
-          if (on!.operand !== null) expect(p.code[pc + 1 + on!.operand], where).toBe(chan & 0xffff);
+          // The program's sleep sites hold this one: its channel's id (an operand, or an object's attribute) and its owner.
+          expect(p.sleepSites.some((site) => site.tag === tag && site.id === (chan & 0xffff) && (site.task === task || site.task < 0)), where).toBe(true);
           const tasks = sleepersOf(p, tag, chan & 0xffff);
           if (tasks !== null) expect(tasks, where).toContain(task);
         },
