@@ -16,12 +16,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  and, assign, BUG_ON, compile, defineDesign, down_write, eq, exhaustive, inc, init_rwsem, kthread_run, kthread_should_stop,
-  kthread_stop, load, mutex_init, mutex_lock, mutex_unlock, not, per_cpu, preempt_disable, preempt_enable, r, read_seqcount_begin,
-  read_lock, read_seqcount_retry, read_unlock, smp_processor_id, spin_lock, spin_unlock, this_cpu_inc, up_write, v, while_, write_lock,
-  if_, schedule_work, spin_trylock, write_seqcount_begin, write_seqcount_end, write_unlock, type Design,
+  and, assign, BUG_ON, compile, complete, complete_all, defineDesign, down, down_write, eq, exhaustive, gt, inc, init_rwsem, kthread_run,
+  kthread_should_stop, kthread_stop, load, mutex_init, mutex_lock, mutex_unlock, not, per_cpu, preempt_disable, preempt_enable, r,
+  read_seqcount_begin, read_lock, read_seqcount_retry, read_unlock, sleep_on, smp_processor_id, spin_lock, spin_unlock, this_cpu_inc, up,
+  up_write, v, wait_event, wait_for_completion, wake_up, while_, write_lock, if_, schedule_work, spin_trylock, write_seqcount_begin,
+  write_seqcount_end, write_unlock, type Design, type Stmt,
 } from '../../model/index.ts';
-import { complete, complete_all, down, gt, mutex_lock as lockMutex, sleep_on, up, wait_event, wait_for_completion, wake_up, type Stmt } from '../../model/dsl/design.ts';
 import { StaticFootprints } from '../../model/explore/por.ts';
 import { sleepersOf } from '../../model/kernel/program.ts';
 import { Chan } from '../../model/kernel/scheduler.ts';
@@ -264,7 +264,7 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
     // several tasks on one channel, or a sleep in one task and its wake in another: every case of sleepersOf.
     const step: fc.Arbitrary<Stmt[]> = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom('0', '1')).map(([k, i]) => [
       [down(`s${i}`), inc('x'), up(`s${i}`)], [up(`s${i}`)], [wait_for_completion(`c${i}`)], [complete(`c${i}`)], [complete_all(`c${i}`)],
-      [wait_event(`q${i}`, gt(v('y'), 0))], [inc('y'), wake_up(`q${i}`)], [lockMutex(`M${i}`), inc('x'), mutex_unlock(`M${i}`)],
+      [wait_event(`q${i}`, gt(v('y'), 0))], [inc('y'), wake_up(`q${i}`)], [mutex_lock(`M${i}`), inc('x'), mutex_unlock(`M${i}`)],
     ][k]!);
     const design = fc.tuple(fc.integer({ min: 2, max: 3 }), fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 3 }), fc.boolean())
       .map(([cpus, bodies, sleepOn]) => defineDesign({
