@@ -23,11 +23,10 @@ import {
   write_seqcount_end, write_unlock, type Design, type Stmt,
 } from '../../model/index.ts';
 import { StaticFootprints } from '../../model/explore/por.ts';
-import { sleepersOf } from '../../model/kernel/program.ts';
+import { INSN_WIDTH, sleepersOf } from '../../model/kernel/program.ts';
 import { Chan } from '../../model/kernel/scheduler.ts';
 import { ContextStatus, T_CHANNEL, X_PC, X_STATUS } from '../../model/kernel/layout.ts';
 import { OPS } from '../../model/kernel/registry.ts';
-import { INSN_WIDTH } from '../../model/kernel/program.ts';
 import { CATALOGUE } from '../../model/designs/index.ts';
 import { sweep } from '../helpers/full-sweep.ts';
 import type { Machine } from '../../model/kernel/machine.ts';
