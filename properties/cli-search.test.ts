@@ -166,6 +166,22 @@ describe('the progress line', () => {
     expect(PROGRESS_INTERVAL_MS).toBe(500);
   });
 
+  it('names the phase: the search, the shortening of a violation\'s schedule, lockdep\'s sweep of the rest of the states', () => {
+    const stream = fakeStream(true);
+    let now = 0;
+    const line = new ProgressLine(stream, () => now, () => 2 ** 20);
+    line.start('bug');
+    for (const phase of ['search', 'shortening', 'lockdep'] as const) {
+      now += 1000;
+      line.update({ phase, states: 4096, depth: 3 });
+    }
+    expect(stream.text.split('\r\x1b[2K').slice(1).map((l) => l.split(': ')[1])).toEqual(['searching', 'shortening the schedule', "sweeping the rest for lockdep's prediction"]);
+    // check() reports all three: a bug found in 918 states, shortened over 20,462, and lockdep's sweep of the rest.
+    const phases = new Set<string>();
+    check(CATALOGUE.find((d) => d.name === 'bench-backlog-buggy-n2-k2')!, { progress: (p) => phases.add(p.phase) });
+    expect([...phases].sort()).toEqual(['lockdep', 'search', 'shortening']);
+  });
+
   it('shows on a terminal while a design is checked, never under --json or off a terminal', () => {
     const d: Design = defineDesign({
       name: 'progress-shown', cpus: 2, locks: { L: 'spinlock' }, vars: { count: 0 },
