@@ -174,8 +174,8 @@ function orInto(into: Footprint, from: Footprint): void {
  */
 class Recorder implements FootprintBuilder {
   fp: Footprint;
-  /** Item ranges named by any…(): range k is passed to read/write as -(k + 1). */
-  private readonly ranges: { from: number; to: number }[] = [];
+  /** Item sets named by any…() and tasksHere(): set k is passed to read/write as -(k + 1). */
+  private readonly sets: (readonly number[])[] = [];
   constructor(
     private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[],
     private readonly taskKnown = false,
@@ -187,16 +187,14 @@ class Recorder implements FootprintBuilder {
   }
   read(item: number): void {
     if (item < 0) {
-      const range = this.ranges[-item - 1];
-      if (range) for (let i = range.from; i < range.to; i++) setBit(this.fp.r, i);
+      for (const i of this.sets[-item - 1] ?? []) setBit(this.fp.r, i);
       return;
     }
     setBit(this.fp.r, item);
   }
   write(item: number): void {
     if (item < 0) {
-      const range = this.ranges[-item - 1];
-      if (range) for (let i = range.from; i < range.to; i++) this.touchBoth(i);
+      for (const i of this.sets[-item - 1] ?? []) this.touchBoth(i);
       return;
     }
     setBit(this.fp.w, item);
@@ -204,8 +202,12 @@ class Recorder implements FootprintBuilder {
   }
   /** A range of items, as a negative handle for read/write. */
   private range(from: number, to: number): number {
-    this.ranges.push({ from, to });
-    return -this.ranges.length;
+    return this.set(Array.from({ length: to - from }, (_, k) => from + k));
+  }
+  /** A set of items, as a negative handle for read/write. */
+  private set(items: readonly number[]): number {
+    this.sets.push(items);
+    return -this.sets.length;
   }
   everything(): void {
     this.fp.all = true;
@@ -267,6 +269,9 @@ class Recorder implements FootprintBuilder {
   task(t: number): number { return this.items.task(t); }
   anyTask(): number {
     return this.range(this.items.task(0), this.items.task(0) + this.items.ntasks);
+  }
+  tasksHere(): number {
+    return this.set(this.p.tasks.flatMap((t, i) => ((t.allowedMask & (1 << this.cpuNow)) !== 0 ? [this.items.task(i)] : [])));
   }
   jiffies(): number { return this.items.jiffies; }
   ownTask(): number {

@@ -67,6 +67,8 @@ export interface FootprintBuilder {
   task(t: number): number;
   /** Every task's context block. */
   anyTask(): number;
+  /** The context blocks of the tasks that may run on the executing CPU (a look at who else could run here: cond_resched). */
+  tasksHere(): number;
   /** The global timer state: jiffies and which CPUs have ticked (H_JIFFIES, H_TICKED). */
   jiffies(): number;
   /** The executing context's own block, if it is a task (its status and wait channel, which others read or write). */

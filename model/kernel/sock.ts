@@ -66,7 +66,7 @@ import type { Machine } from './machine.ts';
 import { freeStruct, structOf } from './lifetime.ts';
 import { INSN_WIDTH } from './program.ts';
 import { evaluate } from './data.ts';
-import { block, Chan, channel, mightSleep, preemptDec, sleeps, wakeAll, wakes, yieldCpu } from './scheduler.ts';
+import { block, Chan, channel, mightSleep, preemptDec, sleeps, wakeAll, wakesOn, yieldCpu } from './scheduler.ts';
 import type { Expansion, FootprintBuilder, Mechanism, ObjectKindSpec, OperandSpec, OpSemantics, WaitEdge } from './semantics.ts';
 import { freesStruct } from './lifetime.ts';
 import { bhEnable } from './softirq.ts';
@@ -130,9 +130,9 @@ const backlogItem = (f: FootprintBuilder, id: number): number => f.queue(f.progr
  * _bh prologue, preempt count, the softirq run point of each
  * spin_unlock_bh), and the task's own status (a sleep on sk_lock.wq, or
  * cond_resched yielding between backlog segments). The wake-up of
- * sk_lock.wq's sleepers writes every task; the drain reads and writes the
- * backlog queue and reads which tasks of this CPU could run
- * (otherRunnable), both covered. The calls of backlog_rcv and release_cb
+ * sk_lock.wq writes the tasks that may sleep on it (lock_sock's, wakesOn);
+ * the drain reads and writes the backlog queue and reads which tasks of
+ * this CPU could run (otherRunnable: tasksHere). The calls of backlog_rcv and release_cb
  * only move the context's own pc into design code, whose instructions
  * have footprints of their own.
  */
@@ -142,7 +142,8 @@ function sockLockFootprint(f: FootprintBuilder, id: number, drains: boolean): vo
   f.write(slockItem(f, id));
   if (drains) {
     f.write(backlogItem(f, id));
-    wakes(f);
+    wakesOn(f, Chan.WaitQueue, f.program.objects['sock']![id]!.attrs['wq']!);
+    f.read(f.tasksHere());
   }
 }
 
