@@ -20,7 +20,7 @@ import {
   kthread_should_stop, kthread_stop, load, mutex_init, mutex_lock, mutex_unlock, not, per_cpu, preempt_disable, preempt_enable, r,
   read_seqcount_begin, read_lock, read_seqcount_retry, read_unlock, sleep_on, smp_processor_id, spin_lock, spin_unlock, this_cpu_inc, up,
   up_write, v, wait_event, wait_for_completion, wake_up, while_, write_lock, if_, schedule_work, spin_trylock, write_seqcount_begin,
-  write_seqcount_end, write_unlock, lock_sock, release_sock, type Design, type Stmt,
+  write_seqcount_end, write_unlock, lock_sock, release_sock, sk_add_backlog, spin_lock_bh, spin_unlock_bh, type Design, type Stmt,
 } from '../../model/index.ts';
 import { StaticFootprints } from '../../model/explore/por.ts';
 import { INSN_WIDTH, sleepersOf } from '../../model/kernel/program.ts';
@@ -220,7 +220,7 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
   it('release_sock wakes its socket\'s waiters and looks at its own CPU\'s tasks only: another CPU\'s wait queue traffic need not interleave with it', () => {
     const p = compile(defineDesign({
       name: 'sock-apart', cpus: 2, vars: { x: 0, y: 0 }, waitqueues: { q: {} },
-      socks: { sk: { backlog: 2, backlog_rcv: 'rcv' } }, functions: { rcv: [inc('x')] },
+      socks: { sk: { backlog: 3, backlog_rcv: 'rcv' } }, functions: { rcv: [inc('x')] },
       tasks: [
         { name: 'owner', cpu: 0, body: [lock_sock('sk'), inc('x'), release_sock('sk'), lock_sock('sk'), release_sock('sk')] },
         { name: 'waker', cpu: 1, body: [inc('y'), wake_up('q'), inc('y'), wake_up('q')] },
@@ -275,17 +275,21 @@ describe('a wake wakes the tasks that may sleep on its channel (scheduler.ts wak
     expect(blocks).toBeGreaterThan(1000);
   }, 120_000);
 
-  it('on random designs of tasks sleeping and waking on semaphores, completions, wait queues and mutexes: the same verdict with the reductions on and off', () => {
+  it('on random designs of tasks sleeping and waking on semaphores, completions, wait queues, mutexes and a socket: the same verdict with the reductions on and off', () => {
     // Two of each object; each task's steps pick one. A task waking a channel no task sleeps on, or
     // several tasks on one channel, or a sleep in one task and its wake in another: every case of sleepersOf.
-    const step: fc.Arbitrary<Stmt[]> = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom('0', '1')).map(([k, i]) => [
+    // And a socket: lock_sock sleeps on its sk_lock.wq, release_sock wakes it and, draining a backlog one
+    // segment at a time, may yield to another task of its CPU.
+    const step: fc.Arbitrary<Stmt[]> = fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom('0', '1')).map(([k, i]) => [
       [down(`s${i}`), inc('x'), up(`s${i}`)], [up(`s${i}`)], [wait_for_completion(`c${i}`)], [complete(`c${i}`)], [complete_all(`c${i}`)],
       [wait_event(`q${i}`, gt(v('y'), 0))], [inc('y'), wake_up(`q${i}`)], [mutex_lock(`M${i}`), inc('x'), mutex_unlock(`M${i}`)],
+      [lock_sock('sk'), inc('x'), release_sock('sk')],
+      [spin_lock_bh('sk->sk_lock.slock'), sk_add_backlog('sk', 1, 2), spin_unlock_bh('sk->sk_lock.slock')],
     ][k]!);
     const design = fc.tuple(fc.integer({ min: 2, max: 3 }), fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 3 }), fc.boolean())
       .map(([cpus, bodies, sleepOn]) => defineDesign({
         name: 'random-sleepers', cpus, vars: { x: 0, y: 0 }, semaphores: { s0: 1, s1: 0 }, completions: { c0: {}, c1: {} },
-        waitqueues: { q0: {}, q1: {} }, locks: { M0: 'mutex', M1: 'mutex' },
+        waitqueues: { q0: {}, q1: {} }, locks: { M0: 'mutex', M1: 'mutex' }, socks: { sk: { backlog: 3, backlog_rcv: 'rcv' } }, functions: { rcv: [inc('x')] },
         tasks: bodies.map((b, t) => ({ name: `t${t}`, cpu: t % cpus, body: sleepOn && t === 0 ? [...b.flat(), sleep_on('q1')] : b.flat() })),
       }));
     let compared = 0;
