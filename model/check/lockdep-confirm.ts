@@ -23,6 +23,7 @@ import { Machine } from '../kernel/machine.ts';
 import type { Program } from '../kernel/program.ts';
 import { LOCKDEP_MAPS_HELD, OPS } from '../kernel/registry.ts';
 import { boundHit, boundMessage, endBound, endViolation, stepViolation, type Violation } from '../explore/outcome.ts';
+import { compareChoices } from '../explore/minimize.ts';
 import { replay } from '../explore/replay.ts';
 import { VisitedSet } from '../explore/visited.ts';
 import { ENABLED, FACT_BITS, HARDIRQ, IN_NMI, LOCK_USED, LOCK_USED_READ, STATE_NAMES, USED_IN, bitOf, type LockdepFacts, type LockdepFinding } from './lockdep.ts';
@@ -108,11 +109,6 @@ export interface CandidateData {
   readonly shortest: boolean;
 }
 
-/** Lexicographic order of two schedules of the same length. */
-function compareChoices(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
-}
 
 export interface ConfirmOptions {
   readonly maxStates: number;

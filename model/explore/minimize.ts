@@ -77,6 +77,13 @@ export function cpuCount(choices: readonly number[]): number {
   return new Set(choices.map(choiceCpu)).size;
 }
 
+/** Lexicographic order of two choice lists (then the shorter first). */
+export function compareChoices(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 /** Lexicographic: length, then events, then CPUs. Negative if a is better. */
 export function compareSchedules(a: readonly number[], b: readonly number[]): number {
   return a.length - b.length || eventCount(a) - eventCount(b) || cpuCount(a) - cpuCount(b);

@@ -60,6 +60,7 @@ import { depthFirst } from './dfs.ts';
 import { PartialOrder, StaticFootprints } from './por.ts';
 import { Symmetry } from './symmetry.ts';
 import { VisitedSet } from './visited.ts';
+import { compareChoices } from './minimize.ts';
 
 /** The frontier holds at least this many prefixes per shard (more prefixes: better balance, more overlap). */
 export const PREFIXES_PER_SHARD = 8;
@@ -121,13 +122,6 @@ export function checkShard(shard: ShardSpec): ShardSpec {
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`shard: the shard count must be a whole number ≥ 1, not ${count}`);
   if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new RangeError(`shard: the index must be a whole number from 0 to ${count - 1}, not ${index}`);
   return shard;
-}
-
-/** Lexicographic order of two choice lists (then shorter first). */
-function compareChoices(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 /** One state of the expansion: the choice that reached it and its parent. */

@@ -176,8 +176,9 @@ const SLEEPERS = new WeakMap<Program, Map<number, readonly number[] | null>>();
  * contexts run too (a work function a kworker runs, a threaded handler,
  * the kernel's code). Exact for the channels whose blocking operations
  * all declare sleepsOn (Mutex, Semaphore, Completion, WaitQueue:
- * properties/explore/footprints.test.ts checks every block of the
- * catalogue's designs against it). Cached per program and channel.
+ * properties/explore/footprints.test.ts checks the blocks of the
+ * catalogue's designs against it, and random designs with and without
+ * the reductions). Cached per program and channel.
  */
 export function sleepersOf(p: Program, tag: number, id: number): readonly number[] | null {
   let known = SLEEPERS.get(p);

@@ -351,7 +351,10 @@ export const wakes = (f: FootprintBuilder): void => {
 /**
  * wakeAll of channel (tag, id): the status and wait channel of each task
  * that may sleep on it (program.ts sleepersOf), or every task's where one
- * may sleep on it in code other contexts run too.
+ * may sleep on it in code other contexts run too. As the kernel's wakers
+ * reach only the tasks queued on that object (__wake_up_common walks the
+ * wait queue's entries; __mutex_unlock_slowpath, __up and complete wake
+ * from the lock's or completion's own wait list).
  */
 export const wakesOn = (f: FootprintBuilder, tag: Chan, id: number): void => {
   const tasks = sleepersOf(f.program, tag, id);
