@@ -33,9 +33,10 @@ import { LOCK_KINDS } from '../kernel/lock-kinds.ts';
 import { Machine } from '../kernel/machine.ts';
 import { INSN_WIDTH, type Program } from '../kernel/program.ts';
 import {
-  bitOf, ENABLED, HARDIRQ, LockdepView, SOFTIRQ, USAGE_BITS, USAGE_STR, USED_IN,
-  type Curr, type Dep, type Finding, type Hlock, type IrqStamp, type Site,
-} from './lockdep-view.ts';
+  BAD_IRQ_DEPENDENCY_WIDTH, badIrqDependencyHead, chainExists, circularHead, circularScenario, header, ident, LockdepPrinter, lockOp,
+  recursiveScenario, SCENARIO_COL, usageScenario,
+} from './lockdep-text.ts';
+import { LockdepView, USAGE_STR, type Curr, type Dep, type Finding, type Hlock, type IrqStamp, type Site } from './lockdep-view.ts';
 import { lockOpShape, observeSchedule, type CpuView, type ScheduleView, type StepView } from './observe.ts';
 
 /** The part of a violation a report needs (a VerdictViolation or an explorer's Violation). */
@@ -48,59 +49,35 @@ export interface ReportedViolation {
 }
 
 // ------------------------------------------------------------ printing
-/** Separator widths that are not the header's own (print_bad_irq_dependency prints a fixed row). */
-const BAD_IRQ_DEPENDENCY_WIDTH = 53;
 
+/** A counterexample's printer: the design's locks as the replayed schedule used them, traces naming its steps. */
+class Printer extends LockdepPrinter<Site> {
+  readonly usageOf: Uint16Array;
 
-/** print_kernel_ident(): here, which model this is. */
-export const ident = (p: Program): string => `kdefer model of ${p.design.name} (profile ${p.design.profile ?? 'modern'}), not a kernel`;
-
-/** A report's opening: blank line, `=` row as wide as the title, title, identity, `-` row. */
-export function header(p: Program, title: string, width = title.length): string[] {
-  return ['', '='.repeat(width), title, ident(p), '-'.repeat(width)];
-}
-
-/** The four usage characters: hardirq write, hardirq read, softirq write, softirq read (get_usage_chars). */
-function usageChars(usage: Uint16Array, lock: number): string {
-  let out = '';
-  for (const state of [HARDIRQ, SOFTIRQ]) {
-    for (const read of [0, 1]) {
-      const used = (usage[lock]! & (1 << bitOf(state, USED_IN, read))) !== 0;
-      const enabled = (usage[lock]! & (1 << bitOf(state, ENABLED, read))) !== 0;
-      out += enabled ? (used ? '?' : '+') : used ? '-' : '.';
-    }
-  }
-  return out;
-}
-
-class Printer {
-  readonly p: Program;
-  readonly names: readonly string[];
-  readonly usage: Uint16Array;
-  readonly usageSite: readonly (readonly (Site | null)[])[];
-  readonly lines: string[] = [];
-
-  constructor(p: Program, view: LockdepView, f: Finding) {
-    this.p = p;
-    this.names = view.names;
-    this.usage = f.usage;
-    this.usageSite = view.usageSite;
+  constructor(readonly p: Program, readonly view: LockdepView, f: Finding) {
+    super();
+    this.usageOf = f.usage;
   }
 
-  push(...lines: string[]): void {
-    this.lines.push(...lines);
+  name(lock: number): string {
+    return this.view.names[lock]!;
   }
 
-  /** ` (name){usage}-{o:i}` without the leading space (print_lock_name). */
-  className(lock: number): string {
-    // print_lock_name(): -{outer:inner}, the lock type's wait types (model/kernel/lock-kinds.ts).
-    const inner = LOCK_KINDS[this.p.locks[lock]!.kind].waitInner;
-    return `(${this.names[lock]}){${usageChars(this.usage, lock)}}-{${inner}:${inner}}`;
+  has(lock: number, bit: number): boolean {
+    return (this.usageOf[lock]! & (1 << bit)) !== 0;
   }
 
-  /** print_lock(): the class and where it was taken. */
-  lockLine(h: Hlock): string {
-    return `${this.className(h.lock)}, at: ${h.site.at}`;
+  usageSite(lock: number, bit: number): Site | null {
+    return this.view.usageSite[lock]![bit] ?? null;
+  }
+
+  /** print_lock_name(): -{outer:inner}, the lock type's wait types (model/kernel/lock-kinds.ts). */
+  waitInner(lock: number): number {
+    return LOCK_KINDS[this.p.locks[lock]!.kind].waitInner;
+  }
+
+  key(lock: number): string {
+    return `lock '${this.p.locks[lock]!.name}' of the design`;
   }
 
   /** A trace: the step that did it, indented as lockdep indents its stack traces. */
@@ -110,14 +87,13 @@ class Printer {
     return `${pad}step ${site.step}: ${site.label}`;
   }
 
+  /** print_lock(): the class and where it was taken. */
+  lockLine(h: Hlock): string {
+    return `${this.classLine(h.lock)}, at: ${h.site.at}`;
+  }
+
   held(curr: Curr): void {
-    const n = curr.held.length;
-    if (n === 0) {
-      this.push(`no locks held by ${curr.comm}/${curr.pid}.`);
-      return;
-    }
-    this.push(`${n} lock${n === 1 ? '' : 's'} held by ${curr.comm}/${curr.pid}:`);
-    curr.held.forEach((h, i) => this.push(` #${i}: ${this.lockLine(h)}`));
+    this.heldLines(curr.comm, curr.pid, curr.held.map((h) => this.lockLine(h)));
   }
 
   irqStamps(curr: Curr): void {
@@ -143,56 +119,18 @@ class Printer {
     });
   }
 
-  /** print_irq_lock_scenario() */
-  irqScenario(safe: number, unsafe: number, middle: number): void {
-    if (middle !== unsafe) {
-      this.push('Chain exists of:', `  ${this.names[safe]} --> ${this.names[middle]} --> ${this.names[unsafe]}`, '');
-    }
-    const col = ' '.repeat(31);
-    this.push(
-      ' Possible interrupt unsafe locking scenario:',
-      '',
-      '       CPU0                    CPU1',
-      '       ----                    ----',
-      `  lock(${this.names[unsafe]});`,
-      `${col}local_irq_disable();`,
-      `${col}lock(${this.names[safe]});`,
-      `${col}lock(${this.names[middle]});`,
-      '  <Interrupt>',
-      `    lock(${this.names[safe]});`,
-      '',
-      ' *** DEADLOCK ***',
-      '',
-    );
-  }
-
-  /** print_lock_class_header(): a class with every usage bit and where it was set. */
-  classBlock(lock: number, depth: number): void {
-    const pad = ' '.repeat(depth);
-    this.push(`${pad}-> ${this.className(lock)} {`);
-    for (let bit = 0; bit < USAGE_BITS; bit++) {
-      if ((this.usage[lock]! & (1 << bit)) === 0) continue;
-      this.push(`${pad}   ${USAGE_STR[bit]} at:`, this.trace(this.usageSite[lock]![bit] ?? null, depth + 5));
-    }
-    this.push(`${pad} }`, `${pad} ... key      at: lock '${this.p.locks[lock]!.name}' of the design`);
-  }
-
   /**
-   * print_shortest_lock_dependencies(): each lock of a path, the far end
-   * first, down to `root` at depth 0, with the step that made its edge.
-   * `path` runs towards the root (`towards`: leaf → … → root, the safe
-   * side) or away from it (`away`: root → … → leaf, the unsafe side).
+   * A path's locks, the far end first, down to `root` at depth 0, with the
+   * step that made each edge (see LockdepPrinter.dependencies). `path`
+   * runs towards the root (`towards`: leaf → … → root, the safe side) or
+   * away from it (`away`: root → … → leaf, the unsafe side).
    */
-  dependencies(root: number, rootSite: Site, path: readonly Dep[], direction: 'towards' | 'away'): void {
-    const entries: { lock: number; site: Site }[] = direction === 'towards'
-      ? path.map((d) => ({ lock: d.from, site: d.site }))
-      : [...path].reverse().map((d) => ({ lock: d.to, site: d.site }));
-    entries.push({ lock: root, site: rootSite });
-    entries.forEach((e, i) => {
-      const depth = entries.length - 1 - i;
-      this.classBlock(e.lock, depth);
-      this.push(`${' '.repeat(depth)} ... acquired at:`, this.trace(e.site, 2), '');
-    });
+  path(root: number, rootSite: Site, path: readonly Dep[], direction: 'towards' | 'away'): void {
+    const entries: { cls: number; site: Site }[] = direction === 'towards'
+      ? path.map((d) => ({ cls: d.from, site: d.site }))
+      : [...path].reverse().map((d) => ({ cls: d.to, site: d.site }));
+    entries.push({ cls: root, site: rootSite });
+    this.dependencies(entries);
   }
 }
 
@@ -208,31 +146,17 @@ function render(p: Program, view: LockdepView, f: Finding): string {
         `${who} ${c.bracket} takes:`,
         out.lockLine(f.hlock),
         `{${USAGE_STR[f.oldBit]}} state was registered at:`,
-        out.trace(view.usageSite[f.hlock.lock]![f.oldBit] ?? null, 1),
+        out.trace(out.usageSite(f.hlock.lock, f.oldBit), 1),
       );
       out.irqStamps(c);
-      const name = view.names[f.hlock.lock]!;
-      out.push(
-        '',
-        'other info that might help us debug this:',
-        ' Possible unsafe locking scenario:',
-        '',
-        '       CPU0',
-        '       ----',
-        `  lock(${name});`,
-        '  <Interrupt>',
-        `    lock(${name});`,
-        '',
-        ' *** DEADLOCK ***',
-        '',
-      );
+      out.push(...usageScenario(out.name(f.hlock.lock)));
       out.held(c);
       out.backtrace(c, f.hlock.site.step === f.step ? f.hlock.site : null);
       break;
     }
     case 'recursive': {
       out.push(...header(p, 'WARNING: possible recursive locking detected'));
-      const name = view.names[f.next.lock]!;
+      const name = out.name(f.next.lock);
       out.push(
         `${who} is trying to acquire lock:`,
         out.lockLine(f.next),
@@ -240,18 +164,7 @@ function render(p: Program, view: LockdepView, f: Finding): string {
         'but task is already holding lock:',
         out.lockLine(f.prev),
         '',
-        'other info that might help us debug this:',
-        ' Possible unsafe locking scenario:',
-        '',
-        '       CPU0',
-        '       ----',
-        `  ${f.prev.read !== 0 ? 'rlock' : 'lock'}(${name});`,
-        `  ${f.next.read !== 0 ? 'rlock' : 'lock'}(${name});`,
-        '',
-        ' *** DEADLOCK ***',
-        '',
-        ' May be due to missing lock nesting notation',
-        '',
+        ...recursiveScenario(`${lockOp(f.prev.read !== 0)}(${name})`, `${lockOp(f.next.read !== 0)}(${name})`),
       );
       out.held(c);
       out.backtrace(c, f.next.site);
@@ -259,31 +172,18 @@ function render(p: Program, view: LockdepView, f: Finding): string {
     }
     case 'circular': {
       out.push(...header(p, 'WARNING: possible circular locking dependency detected'));
-      out.push(
-        `${who} is trying to acquire lock:`,
-        out.lockLine(f.next),
-        '',
-        'but task is already holding lock:',
-        out.lockLine(f.prev),
-        '',
-        'which lock already depends on the new lock.',
-        '',
-        '',
-        'the existing dependency chain (in reverse order) is:',
-      );
+      out.push(...circularHead(who, out.lockLine(f.next), out.lockLine(f.prev)));
       // path: next → … → prev; printed from prev (#k) down to next (#0, the acquisition now).
       const k = f.path.length;
       for (let i = k - 1; i >= 0; i--) {
         const d = f.path[i]!;
-        out.push('', `-> #${i + 1} ${out.className(d.to)}:`, out.trace(d.site, 6));
+        out.push('', `-> #${i + 1} ${out.classLine(d.to)}:`, out.trace(d.site, 6));
       }
-      out.push('', `-> #0 ${out.className(f.next.lock)}:`, out.trace(f.next.site, 6), '', 'other info that might help us debug this:', '');
+      out.push('', `-> #0 ${out.classLine(f.next.lock)}:`, out.trace(f.next.site, 6), '', 'other info that might help us debug this:', '');
       const parent = f.path[k - 1]!.from;
-      if (parent !== f.next.lock) {
-        out.push('Chain exists of:', `  ${view.names[f.next.lock]} --> ${view.names[parent]} --> ${view.names[f.prev.lock]}`, '');
-      }
+      if (parent !== f.next.lock) out.push(...chainExists(out.name(f.next.lock), out.name(parent), out.name(f.prev.lock)));
       out.push(' Possible unsafe locking scenario:', '');
-      out.push(...circularScenario(view, f));
+      out.push(...scheduleScenario(view, f));
       out.push('', ' *** DEADLOCK ***', '');
       out.held(c);
       out.backtrace(c, f.next.site);
@@ -292,37 +192,24 @@ function render(p: Program, view: LockdepView, f: Finding): string {
     case 'bad-irq-dependency': {
       const cls = f.irqclass;
       out.push(...header(p, `WARNING: ${cls}-safe -> ${cls}-unsafe lock order detected`, BAD_IRQ_DEPENDENCY_WIDTH));
-      out.push(
-        `${who} ${c.bracket} is trying to acquire:`,
-        out.lockLine(f.next),
-        '',
-        'and this task is already holding:',
-        out.lockLine(f.prev),
-        'which would create a new lock dependency:',
-        ` ${out.className(f.prev.lock)} -> ${out.className(f.next.lock)}`,
-        '',
-        `but this new dependency connects a ${cls}-irq-safe lock:`,
-        ` ${out.className(f.safe)}`,
-        '',
-        `... which became ${cls}-irq-safe at:`,
-        out.trace(view.usageSite[f.safe]![f.safeBit] ?? null, 1),
-        '',
-        `to a ${cls}-irq-unsafe lock:`,
-        ` ${out.className(f.unsafe)}`,
-        '',
-        `... which became ${cls}-irq-unsafe at:`,
-        '...',
-        out.trace(view.usageSite[f.unsafe]![f.unsafeBit] ?? null, 1),
-        '',
-        'other info that might help us debug this:',
-        '',
-      );
+      out.push(...badIrqDependencyHead({
+        who: `${who} ${c.bracket}`,
+        cls,
+        nextLine: out.lockLine(f.next),
+        prevLine: out.lockLine(f.prev),
+        prevClass: out.classLine(f.prev.lock),
+        nextClass: out.classLine(f.next.lock),
+        safeClass: out.classLine(f.safe),
+        safeTrace: out.trace(out.usageSite(f.safe, f.safeBit), 1),
+        unsafeClass: out.classLine(f.unsafe),
+        unsafeTrace: out.trace(out.usageSite(f.unsafe, f.unsafeBit), 1),
+      }));
       out.irqScenario(f.safe, f.unsafe, f.prev.lock === f.safe ? f.next.lock : f.prev.lock);
       out.held(c);
       out.push('', `the dependencies between ${cls}-irq-safe lock and the holding lock:`);
-      out.dependencies(f.prev.lock, f.prev.site, f.backPath, 'towards');
+      out.path(f.prev.lock, f.prev.site, f.backPath, 'towards');
       out.push('', `the dependencies between the lock to be acquired and ${cls}-irq-unsafe lock:`);
-      out.dependencies(f.next.lock, f.next.site, f.fwdPath, 'away');
+      out.path(f.next.lock, f.next.site, f.fwdPath, 'away');
       out.backtrace(c, f.next.site);
       break;
     }
@@ -332,7 +219,7 @@ function render(p: Program, view: LockdepView, f: Finding): string {
       out.push(f.forwards
         ? `but this lock took another, ${f.irqclass}-unsafe lock in the past:`
         : `but this lock was taken by another, ${f.irqclass}-safe lock in the past:`);
-      out.push(` ${out.className(f.other)}`, '', '', 'and interrupts could create inverse lock ordering between them.', '', '', 'other info that might help us debug this:');
+      out.push(` ${out.classLine(f.other)}`, '', '', 'and interrupts could create inverse lock ordering between them.', '', '', 'other info that might help us debug this:');
       // f.path runs safe → … → unsafe; the middle lock is the one after the safe lock.
       const safe = f.forwards ? f.hlock.lock : f.other;
       const unsafe = f.forwards ? f.other : f.hlock.lock;
@@ -340,14 +227,14 @@ function render(p: Program, view: LockdepView, f: Finding): string {
       out.irqScenario(safe, unsafe, middle);
       out.held(c);
       out.push('', 'the shortest dependencies between 2nd lock and 1st lock:');
-      out.dependencies(f.hlock.lock, f.hlock.site, f.path, f.forwards ? 'away' : 'towards');
+      out.path(f.hlock.lock, f.hlock.site, f.path, f.forwards ? 'away' : 'towards');
       out.backtrace(c, f.hlock.site.step === f.step ? f.hlock.site : null);
       break;
     }
     case 'bad-unlock': {
       out.push(...header(p, 'WARNING: bad unlock balance detected!'));
       out.push(
-        `${who} is trying to release lock (${view.names[f.lock]}) at:`,
+        `${who} is trying to release lock (${out.name(f.lock)}) at:`,
         f.at,
         'but there are no more locks to release!',
         '',
@@ -364,7 +251,7 @@ function render(p: Program, view: LockdepView, f: Finding): string {
       break;
     }
   }
-  return `${out.lines.join('\n')}\n`;
+  return out.text();
 }
 
 /**
@@ -373,38 +260,30 @@ function render(p: Program, view: LockdepView, f: Finding): string {
  * lines come in the order of the schedule; otherwise lockdep's own
  * abstract scenario (print_circular_lock_scenario).
  */
-function circularScenario(view: LockdepView, f: Finding & { kind: 'circular' }): string[] {
-  const col = ' '.repeat(31);
+function scheduleScenario(view: LockdepView, f: Finding & { kind: 'circular' }): string[] {
   const names = view.names;
-  const op = (read: boolean): string => (read ? 'rlock' : 'lock');
   if (f.path.length === 1) {
     const d = f.path[0]!;
     const mine = f.curr.cpu;
     if (d.cpu !== mine) {
       const events = [
-        { step: d.prevSite.step, cpu: d.cpu, text: `${op(d.prevRead)}(${names[d.from]});` },
-        { step: d.site.step, cpu: d.cpu, text: `${op(d.nextRead)}(${names[d.to]});` },
-        { step: f.prev.site.step, cpu: mine, text: `${op(f.prev.read !== 0)}(${names[f.prev.lock]});` },
-        { step: f.next.site.step, cpu: mine, text: `${op(f.next.read !== 0)}(${names[f.next.lock]});` },
+        { step: d.prevSite.step, cpu: d.cpu, text: `${lockOp(d.prevRead)}(${names[d.from]});` },
+        { step: d.site.step, cpu: d.cpu, text: `${lockOp(d.nextRead)}(${names[d.to]});` },
+        { step: f.prev.site.step, cpu: mine, text: `${lockOp(f.prev.read !== 0)}(${names[f.prev.lock]});` },
+        { step: f.next.site.step, cpu: mine, text: `${lockOp(f.next.read !== 0)}(${names[f.next.lock]});` },
       ].sort((a, b) => a.step - b.step || a.cpu - b.cpu);
       const left = Math.min(mine, d.cpu);
       const right = Math.max(mine, d.cpu);
       return [
         `${`       CPU${left}`.padEnd(31)}CPU${right}`,
         '       ----                    ----',
-        ...events.map((e) => (e.cpu === left ? `  ${e.text}` : `${col}${e.text}`)),
+        ...events.map((e) => (e.cpu === left ? `  ${e.text}` : `${SCENARIO_COL}${e.text}`)),
       ];
     }
   }
   const parent = f.path[f.path.length - 1]!.from;
-  return [
-    '       CPU0                    CPU1',
-    '       ----                    ----',
-    `  ${op(f.prev.read !== 0)}(${names[f.prev.lock]});`,
-    `${col}lock(${names[parent]});`,
-    `${col}lock(${names[f.prev.lock]});`,
-    `  ${op(f.next.read !== 0)}(${names[f.next.lock]});`,
-  ];
+  const prev = names[f.prev.lock]!;
+  return circularScenario(`${lockOp(f.prev.read !== 0)}(${prev})`, names[parent]!, prev, `${lockOp(f.next.read !== 0)}(${names[f.next.lock]})`);
 }
 
 // ------------------------------------------------------- choosing

@@ -174,6 +174,33 @@ describe('irq-safe -> irq-unsafe', () => {
     expect(text).toContain('\nthe dependencies between the lock to be acquired and HARDIRQ-irq-unsafe lock:\n-> (&B){+.+.}-{3:3} {\n   HARDIRQ-ON-W at:\n');
   });
 
+  it("a class block lists every usage bit below the kernel's LOCK_TRACE_STATES, INITIAL USE included, in the counterexample's report and in the prediction's", () => {
+    const block = (text: string, title: string): string[] => linesFrom(text, title, 8);
+    const title = 'the dependencies between HARDIRQ-irq-safe lock and the holding lock:';
+    const cx = block(report('irq-safe-to-unsafe-spin_lock'), title);
+    expect(cx).toEqual([
+      title,
+      '-> (&A){-...}-{3:3} {',
+      '   IN-HARDIRQ-W at:',
+      '      step 4: cpu0 [hardirq eth0]: spin_lock(&A): &A is busy, spins',
+      '   INITIAL USE at:',
+      '      step 3: cpu1 [task config]: spin_lock_irq(&A)',
+      ' }',
+      " ... key      at: lock 'A' of the design",
+    ]);
+    const predicted = check(catalogueDesign('irq-safe-to-unsafe-spin_lock')!).lockdep!.find((e) => e.kind === 'bad-irq-dependency')!;
+    expect(block(predicted.report, title)).toEqual([
+      title,
+      '-> (&A){-...}-{3:3} {',
+      '   IN-HARDIRQ-W at:',
+      '      irq eth0[0]: spin_lock(&A) (hardirq eth0, cpu0)',
+      '   INITIAL USE at:',
+      '      irq eth0[0]: spin_lock(&A) (hardirq eth0, cpu0)',
+      ' }',
+      " ... key      at: class 'A' of the design",
+    ]);
+  });
+
   it('irq lock inversion: the A -> B order recorded first, A made HARDIRQ-safe later', () => {
     const design = defineDesign({
       name: 'inversion', cpus: 2, locks: { A: 'spinlock', B: 'spinlock' }, vars: { n: 0 },
