@@ -1,7 +1,8 @@
 /**
- * lockdep's own report texts (kernel/locking/lockdep.c print_*_bug;
- * shared/lockdep-selftests.md §4.4) for the problems lockdep predicts over
- * every explored execution (model/check/lockdep.ts).
+ * lockdep's report (kernel/locking/lockdep.c print_*_bug;
+ * shared/lockdep-selftests.md §4.4) of each problem lockdep predicts over
+ * every explored execution (model/check/lockdep.ts), in the texts it
+ * shares with a counterexample's report (lockdep-text.ts).
  *
  * What differs from a kernel's splat, by necessity: there are no
  * addresses; a lock line's `at:` names the design instruction where the
@@ -64,13 +65,9 @@ class Printer extends LockdepPrinter<Site> {
     this.push('', 'stack backtrace:', ` ${site.ctx} on cpu${site.cpu}: ${site.where}: ${site.text}`);
   }
 
-  /** A path's classes, from the far end down to `root`, each with the site of its edge (see LockdepPrinter.dependencies). */
+  /** A path of lockdep's dependency graph (LockdepPrinter.dependencies), each edge at its first site. */
   path(path: readonly DepStep[], root: number, rootSite: Site | null, direction: 'towards' | 'away'): void {
-    const entries = direction === 'towards'
-      ? path.map((st) => ({ cls: st.dep.from, site: stepSite(st) }))
-      : [...path].reverse().map((st) => ({ cls: st.dep.to, site: stepSite(st) }));
-    entries.push({ cls: root, site: rootSite });
-    this.dependencies(entries);
+    this.dependencies(path, (st) => ({ from: st.dep.from, to: st.dep.to, site: stepSite(st) }), root, rootSite, direction);
   }
 }
 

@@ -228,10 +228,19 @@ export abstract class LockdepPrinter<TSite> {
 
   /**
    * print_shortest_lock_dependencies(): each class of a path, the far end
-   * first (`entries` in that order), down to the last at depth 0, with
-   * where its edge was made.
+   * first, down to `root` at depth 0, with where its edge was made. The
+   * `edges` run towards the root (`towards`: leaf → … → root, each edge's
+   * source printed) or away from it (`away`: root → … → leaf, each edge's
+   * target).
    */
-  dependencies(entries: readonly { readonly cls: number; readonly site: TSite | null }[]): void {
+  dependencies<E>(
+    edges: readonly E[], edge: (e: E) => { readonly from: number; readonly to: number; readonly site: TSite | null },
+    root: number, rootSite: TSite | null, direction: 'towards' | 'away',
+  ): void {
+    const entries = direction === 'towards'
+      ? edges.map((e) => ({ cls: edge(e).from, site: edge(e).site }))
+      : [...edges].reverse().map((e) => ({ cls: edge(e).to, site: edge(e).site }));
+    entries.push({ cls: root, site: rootSite });
     entries.forEach((e, i) => {
       const depth = entries.length - 1 - i;
       this.classBlock(e.cls, depth);

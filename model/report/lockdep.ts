@@ -119,18 +119,9 @@ class Printer extends LockdepPrinter<Site> {
     });
   }
 
-  /**
-   * A path's locks, the far end first, down to `root` at depth 0, with the
-   * step that made each edge (see LockdepPrinter.dependencies). `path`
-   * runs towards the root (`towards`: leaf → … → root, the safe side) or
-   * away from it (`away`: root → … → leaf, the unsafe side).
-   */
+  /** A path of the replayed dependencies (LockdepPrinter.dependencies), each edge at the step that made it. */
   path(root: number, rootSite: Site, path: readonly Dep[], direction: 'towards' | 'away'): void {
-    const entries: { cls: number; site: Site }[] = direction === 'towards'
-      ? path.map((d) => ({ cls: d.from, site: d.site }))
-      : [...path].reverse().map((d) => ({ cls: d.to, site: d.site }));
-    entries.push({ cls: root, site: rootSite });
-    this.dependencies(entries);
+    this.dependencies(path, (d) => d, root, rootSite, direction);
   }
 }
 
