@@ -275,6 +275,9 @@ const reductionsOf = (opts: CheckOptions): { por?: boolean; symmetry?: boolean; 
   ...(opts.fusion !== undefined ? { fusion: opts.fusion } : {}),
 });
 
+/** lockdep's observer of a check's search, unless switched off. A shard's search is not observed by lockdep: its verdict has no lockdep part. */
+const lockdepOf = (p: Program, opts: CheckOptions): LockdepObserver | null => (opts.lockdep === false || opts.shard ? null : new LockdepObserver(p));
+
 /** What watches a check's exhaustive search in this thread: lockdep, the parallelism meter, the bound hint's sampler, the memory bound. */
 interface SearchWatch {
   readonly lockdep: LockdepObserver | null;
@@ -319,8 +322,7 @@ function watch(p: Program, opts: CheckOptions, lockdep: LockdepObserver | null):
 export function checkProgram(p: Program, opts: CheckOptions = {}): Verdict {
   const explorer = opts.explorer ?? 'exhaustive';
   if (opts.shard && explorer !== 'exhaustive') throw new RangeError('check: a shard applies to the exhaustive explorer only');
-  // A shard's search is not observed by lockdep: its verdict has no lockdep part.
-  const lockdep = opts.lockdep === false || opts.shard ? null : new LockdepObserver(p);
+  const lockdep = lockdepOf(p, opts);
   if (explorer === 'random') return randomVerdict(p, opts, randomSearch(p, randomOptionsOf(opts), lockdep), lockdep);
   const w = watch(p, opts, lockdep);
   return searchedVerdict(p, opts, w, exhaustive(p, w.options(opts.maxStates)), w.meter.value);
@@ -375,7 +377,7 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
   const maxStates = opts.maxStates ?? DEFAULT_MAX_STATES;
   const cap = Math.min(maxStates, serialStates);
   if (cap > 0) {
-    const first = watch(p, opts, opts.lockdep === false ? null : new LockdepObserver(p));
+    const first = watch(p, opts, lockdepOf(p, opts));
     const searchOpts = first.options(cap);
     const shown = searchOpts.progress;
     const here = exhaustive(p, { ...searchOpts, progress: (st) => pool.warmAt(st.states, shown, st) });
@@ -399,7 +401,7 @@ export async function checkProgramParallel(p: Program, opts: CheckOptions, pool:
   // A violation: the one-thread check's, which finds it again (which thread met a bug first is a matter of timing);
   // lockdep's sweep of the rest of the states on the threads.
   if (r.result.status === 'violation') {
-    const first = watch(p, opts, opts.lockdep === false ? null : new LockdepObserver(p));
+    const first = watch(p, opts, lockdepOf(p, opts));
     const again = exhaustive(p, first.options(maxStates));
     return searchedVerdict(p, opts, first, again, first.meter.value, await sweptOn(pool, p, opts, again, first.lockdep, serialStates));
   }

@@ -319,20 +319,21 @@ export class ExhaustiveWorkers {
     }
     const most = opts.parallelism ? mostOf(answers.map((a) => a.most ?? undefined)) : null;
     const samples = answers.flatMap((a) => (a.sampler ? [a.sampler] : []));
-    const candidates = opts.sweep ? { candidates: answers.map((a) => a.candidates ?? []) } : {};
     let lockdep: LockdepObserver | null = null;
     if (opts.lockdep) {
       lockdep = new LockdepObserver(p);
       for (const a of answers) if (a.lockdep) lockdep.absorb(a.lockdep);
     }
+    /** What every outcome below carries besides its result. */
+    const rest = { most, sharded: true, lockdep, samples, ...(opts.sweep ? { candidates: answers.map((a) => a.candidates ?? []) } : {}) };
     // A bound that cut the search short (the state limit, memory): the first thread's, by index, that met it.
     const cut = answers.find((a) => !a.cancelled && a.result.stopped);
-    if (cut) return { result: { status: 'bounded-out', violation: null, boundedOut: cut.result.boundedOut, stopped: true, stats }, most, sharded: true, lockdep, samples, ...candidates };
+    if (cut) return { result: { status: 'bounded-out', violation: null, boundedOut: cut.result.boundedOut, stopped: true, stats }, ...rest };
     // Bounds explored past (a loop's, the kernel model's): every thread's first, the least of them,
     // so that the message does not depend on which thread met which bound first.
     const passed = results.map((r) => r.boundedOut).filter((b): b is string => b !== null).sort();
-    if (passed.length > 0) return { result: { status: 'bounded-out', violation: null, boundedOut: passed[0]!, stats }, most, sharded: true, lockdep, samples, ...candidates };
-    return { result: { status: 'verified', violation: null, boundedOut: null, stats }, most, sharded: true, lockdep, samples, ...candidates };
+    if (passed.length > 0) return { result: { status: 'bounded-out', violation: null, boundedOut: passed[0]!, stats }, ...rest };
+    return { result: { status: 'verified', violation: null, boundedOut: null, stats }, ...rest };
   }
 
   async close(): Promise<void> {

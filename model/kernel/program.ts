@@ -151,15 +151,6 @@ export interface Program {
   readonly liveness: import('../dsl/liveness.ts').Liveness;
 }
 
-const CALLS = new WeakMap<Program, Map<string, boolean>>();
-
-/**
- * Whether some instruction of `p`'s design calls one of the operations
- * `names`, by the instructions' text (`msleep(10)`, `p = kmalloc(…)`): how
- * a mechanism finds which operations a program uses without the
- * registry's opcodes, which its module cannot import (the registry imports
- * it). Cached per program and list.
- */
 /** An instruction that may block its task (Program.sleepSites). */
 export interface SleepSite {
   readonly tag: number;
@@ -199,6 +190,15 @@ export function sleepersOf(p: Program, tag: number, id: number): readonly number
   return answer;
 }
 
+const CALLS = new WeakMap<Program, Map<string, boolean>>();
+
+/**
+ * Whether some instruction of `p`'s design calls one of the operations
+ * `names`, by the instructions' text (`msleep(10)`, `p = kmalloc(…)`): how
+ * a mechanism finds which operations a program uses without the
+ * registry's opcodes, which its module cannot import (the registry imports
+ * it). Cached per program and list.
+ */
 export function callsAny(p: Program, names: readonly string[]): boolean {
   let known = CALLS.get(p);
   if (known === undefined) CALLS.set(p, (known = new Map()));

@@ -349,23 +349,27 @@ export const wakes = (f: FootprintBuilder): void => {
   f.write(f.anyTask());
 };
 /**
+ * The footprint items of the tasks that may sleep on channel (tag, id)
+ * (program.ts sleepersOf): each such task's block, or every task's where
+ * one may sleep on it in code other contexts run too.
+ */
+const sleeperItems = (f: FootprintBuilder, tag: Chan, id: number): number[] => {
+  const tasks = sleepersOf(f.program, tag, id);
+  return tasks === null ? [f.anyTask()] : tasks.map((t) => f.task(t));
+};
+/**
  * wakeAll of channel (tag, id): the status and wait channel of each task
- * that may sleep on it (program.ts sleepersOf), or every task's where one
- * may sleep on it in code other contexts run too. As the kernel's wakers
- * reach only the tasks queued on that object (__wake_up_common walks the
- * wait queue's entries; __mutex_unlock_slowpath, __up and complete wake
- * from the lock's or completion's own wait list).
+ * that may sleep on it (sleeperItems). As the kernel's wakers reach only
+ * the tasks queued on that object (__wake_up_common walks the wait
+ * queue's entries; __mutex_unlock_slowpath, __up and complete wake from
+ * the lock's or completion's own wait list).
  */
 export const wakesOn = (f: FootprintBuilder, tag: Chan, id: number): void => {
-  const tasks = sleepersOf(f.program, tag, id);
-  if (tasks === null) f.write(f.anyTask());
-  else for (const t of tasks) f.write(f.task(t));
+  for (const item of sleeperItems(f, tag, id)) f.write(item);
 };
-/** A look at who sleeps on channel (tag, id) (a reader of an rwsem looking for a writer asleep): as wakesOn, read. */
+/** A look at who sleeps on channel (tag, id) (a reader of an rwsem looking for a writer asleep, rwsem_down_read_slowpath): as wakesOn, read. */
 export const readsSleepersOn = (f: FootprintBuilder, tag: Chan, id: number): void => {
-  const tasks = sleepersOf(f.program, tag, id);
-  if (tasks === null) f.read(f.anyTask());
-  else for (const t of tasks) f.read(f.task(t));
+  for (const item of sleeperItems(f, tag, id)) f.read(item);
 };
 
 export const SCHEDULER_OPS: readonly OpSemantics[] = [
