@@ -75,6 +75,8 @@ import { successors } from '../dsl/liveness.ts';
 
 /** A footprint as bitsets over the program's items, or "everything". */
 export interface Footprint {
+  /** A number of its own among its program's footprints (PartialOrder's memo of what interferes with a CPU names footprints by it). */
+  readonly id: number;
   readonly r: Uint32Array;
   readonly w: Uint32Array;
   all: boolean;
@@ -93,6 +95,8 @@ class Items {
   readonly ntasks: number;
   readonly size: number;
   readonly words: number;
+  /** Footprints made over these items so far: the next one's id. */
+  footprints = 0;
   private readonly taskBase: number;
   private readonly lockBase: number;
   private readonly varBase: number;
@@ -154,8 +158,9 @@ const setBit = (set: Uint32Array, i: number): void => {
 };
 const hasBit = (set: Uint32Array, i: number): boolean => (set[i >>> 5]! & (1 << (i & 31))) !== 0;
 
-function newFootprint(words: number): Footprint {
-  return { r: new Uint32Array(words), w: new Uint32Array(words), all: false, acq: [], rel: [], rst: [], raises: 0 };
+function newFootprint(items: Items): Footprint {
+  const words = items.words;
+  return { id: items.footprints++, r: new Uint32Array(words), w: new Uint32Array(words), all: false, acq: [], rel: [], rst: [], raises: 0 };
 }
 
 function orInto(into: Footprint, from: Footprint): void {
@@ -180,7 +185,7 @@ class Recorder implements FootprintBuilder {
     private readonly items: Items, private readonly p: Program, private readonly cpuNow: number, private readonly ownTasks: readonly number[],
     private readonly taskKnown = false,
   ) {
-    this.fp = newFootprint(items.words);
+    this.fp = newFootprint(items);
   }
   get program(): Program {
     return this.p;
@@ -381,7 +386,7 @@ export class StaticFootprints {
     this.events = [];
     this.sourceOn = [];
     for (let c = 0; c < p.ncpu; c++) {
-      const fp = newFootprint(items.words);
+      const fp = newFootprint(items);
       const sources: { source: (typeof CHOICE_SOURCES)[number]; kind: number; fp: Footprint }[] = [];
       CHOICE_SOURCES.forEach((src, k) => {
         if (src.active && !src.active(p)) return;
@@ -401,7 +406,7 @@ export class StaticFootprints {
     // Everything that can happen on each CPU.
     this.onCpu = [];
     for (let c = 0; c < p.ncpu; c++) {
-      const fp = newFootprint(items.words);
+      const fp = newFootprint(items);
       orInto(fp, this.events[c]!);
       for (let k = 0; k < ninsn; k++) {
         if ((this.insnCpus[k]! & (1 << c)) === 0) continue;
@@ -596,7 +601,7 @@ export class StaticFootprints {
     const reset = new Set<number>();
     for (let k = 0; k < ninsn; k++) if (this.insnCpus[k] !== 0) for (const l of this.insn(k * INSN_WIDTH, 0, -1).rst) reset.add(l);
     for (const l of reset) guard.forEach((g, i) => { guard[i] = g & ~(1 << l); });
-    const unprotectable = newFootprint(items.words);
+    const unprotectable = newFootprint(items);
     for (const e of this.events) orInto(unprotectable, e);
     for (let c = 0; c < p.ncpu; c++) for (const [kind, id] of this.exitsOn(c)) orInto(unprotectable, this.exit(kind, id, c));
     if (unprotectable.all) return out;
@@ -632,17 +637,26 @@ export class PartialOrder {
   readonly fp: StaticFootprints;
   readonly stats: ReductionStats = { reducedStates: 0, prunedTransitions: 0, provisoExpansions: 0 };
   private readonly words: number;
-  private readonly dynR: Uint32Array[];
-  private readonly dynW: Uint32Array[];
-  private readonly dynAll: boolean[];
-  private readonly inSet: Uint8Array;
+  /** Scratch of dynamic(): what a CPU can do now, as item bitsets. */
+  private readonly dynR: Uint32Array;
+  private readonly dynW: Uint32Array;
   private readonly perCpu: number[];
   /** Per CPU: bit k set if choice kind k is enabled there now (kind 0 runs the top context). */
   private readonly kinds: number[];
   /** Scratch: the pruned choices (ample), the CPUs to visit (closure). */
   private rest = new Int32Array(64);
-  private readonly todo: Int32Array;
-  private readonly dynDone: Uint8Array;
+  /** Per CPU, in the current state: the CPUs whose static footprint interferes with what it can do now (interference()), or -1 until asked. */
+  private readonly interfNow: Int32Array;
+  /**
+   * interference()'s answers by what decides them: by the CPU's top
+   * context's next step (footprint id + 1, 0 for none), then by the events
+   * that count, the locks held by contexts only it can run and the CPU. A
+   * state's answer is then a lookup: few such combinations recur over
+   * millions of states.
+   */
+  private readonly interfMemo: (Map<number, number> | undefined)[] = [];
+  /** The memo's inner key is ((events · heldRange) + held) · 16 + cpu; null where that would not be a small integer (no memo). */
+  private readonly heldRange: number | null;
   /** alone(): per instruction (StaticFootprints.insnKey) what it conflicts with on other CPUs (UNKNOWN until asked; see conflicts()). */
   private readonly insnAlone: Int32Array;
   /** The same for exits, by StaticFootprints.exitKey. */
@@ -656,14 +670,14 @@ export class PartialOrder {
     this.fp = footprints ?? new StaticFootprints(m.p);
     this.words = this.fp.items.words;
     const n = m.p.ncpu;
-    this.dynR = Array.from({ length: n }, () => new Uint32Array(this.words));
-    this.dynW = Array.from({ length: n }, () => new Uint32Array(this.words));
-    this.dynAll = new Array<boolean>(n).fill(false);
-    this.inSet = new Uint8Array(n);
+    this.dynR = new Uint32Array(this.words);
+    this.dynW = new Uint32Array(this.words);
+    this.interfNow = new Int32Array(n);
     this.perCpu = new Array<number>(n).fill(0);
     this.kinds = new Array<number>(n).fill(0);
-    this.todo = new Int32Array(n);
-    this.dynDone = new Uint8Array(n);
+    const sourceBits = Math.max(0, ...this.fp.sourceOn.map((x) => x.length));
+    const heldBits = Math.min(31, m.p.locks.length);
+    this.heldRange = sourceBits + heldBits + 4 <= 30 ? 1 << heldBits : null;
     this.insnAlone = new Int32Array(this.fp.insnKey(m.p.code.length, 0, -1));
   }
 
@@ -690,8 +704,8 @@ export class PartialOrder {
     let active = 0;
     for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
     if (active <= 1) return enabled.length;
-    // What each CPU can do now: computed when a closure first needs it.
-    this.dynDone.fill(0);
+    // What interferes with each CPU now: computed when a closure first needs it.
+    this.interfNow.fill(-1);
 
     // Smallest closed set seeded by each CPU with enabled transitions.
     let bestMask = -1;
@@ -730,101 +744,122 @@ export class PartialOrder {
    * best found).
    */
   private closure(seed: number, limit: number): number {
-    const n = this.m.p.ncpu;
-    const inSet = this.inSet;
-    inSet.fill(0);
-    inSet[seed] = 1;
     let mask = 1 << seed;
     let count = this.perCpu[seed]!;
-    const todo = this.todo;
-    let top = 0;
-    todo[top++] = seed;
-    while (top > 0) {
-      const c = todo[--top]!;
-      if (this.dynDone[c] === 0) {
-        this.dynamic(c);
-        this.dynDone[c] = 1;
-      }
-      for (let other = 0; other < n; other++) {
-        if (inSet[other] || !this.interferes(other, c)) continue;
-        inSet[other] = 1;
-        mask |= 1 << other;
-        count += this.perCpu[other]!;
+    let todo = mask;
+    while (todo !== 0) {
+      const c = 31 - Math.clz32(todo & -todo);
+      todo &= todo - 1;
+      let add = this.interference(c) & ~mask;
+      mask |= add;
+      todo |= add;
+      for (; add !== 0; add &= add - 1) {
+        count += this.perCpu[31 - Math.clz32(add & -add)]!;
         if (count >= limit) return -1;
-        todo[top++] = other;
       }
     }
     return mask;
   }
 
-  /** Whether `other` can, before `c` moves, conflict with what `c` can do now. */
-  private interferes(other: number, c: number): boolean {
-    const st = this.fp.onCpu[other]!;
-    if (st.all || this.dynAll[c]) return true;
-    const r = this.dynR[c]!;
-    const w = this.dynW[c]!;
-    for (let i = 0; i < this.words; i++) {
-      if ((w[i]! & (st.r[i]! | st.w[i]!)) !== 0 || (r[i]! & st.w[i]!) !== 0) return true;
-    }
-    return false;
-  }
-
   /**
-   * What CPU `c` can do from the current state: its top context's next
-   * instruction (or that context's exit), any event it can be offered;
-   * minus the data protected by locks that only `c` can release.
+   * The CPUs that can, before `c` moves, conflict with what `c` can do now
+   * (dynamic()), as a bit mask: each other CPU whose static footprint
+   * (everything it can ever do) writes an item `c` reads or writes, or
+   * reads an item `c` writes. Asked once per CPU and state, and answered
+   * from interfMemo where the same step, events and held locks were met.
    */
-  private dynamic(c: number): void {
+  private interference(c: number): number {
+    const known = this.interfNow[c]!;
+    if (known >= 0) return known;
     const m = this.m;
-    const s = m.s;
-    const r = this.dynR[c]!;
-    const w = this.dynW[c]!;
-    for (let i = 0; i < this.words; i++) {
-      r[i] = 0;
-      w[i] = 0;
-    }
-    let all = false;
     // Events offered here now, or that another CPU could make offered before this one moves.
     const kinds = this.kinds[c]!;
     const sources = this.fp.sourceOn[c]!;
-    const words = this.words;
+    let events = 0;
     for (let k = 0; k < sources.length; k++) {
       const src = sources[k]!;
       if ((kinds & (1 << src.kind)) === 0 && src.source.quiet && src.source.quiet(m, c)) continue;
-      const fp = src.fp;
-      if (fp.all) all = true;
-      const fr = fp.r;
-      const fw = fp.w;
-      for (let i = 0; i < words; i++) {
-        r[i] = r[i]! | fr[i]!;
-        w[i] = w[i]! | fw[i]!;
-      }
+      events |= 1 << k;
     }
-    const ctx = m.top(c);
-    if (ctx >= 0) {
-      const o = m.ctxOff(ctx);
-      const pc = s[o + X_PC]!;
-      const fp = m.code[pc] === OP_RET && s[o + X_CALLS] === 0
-        ? this.fp.exit(s[o + X_KIND]!, s[o + X_ID]!, c)
-        : this.fp.insn(pc, c, ctx < m.L.ntasks ? ctx : -1);
+    const top = this.topFootprint(c);
+    const held = this.heldHere(c);
+    let mask: number | undefined;
+    if (this.heldRange === null) mask = this.interferingWith(c, events, top, held);
+    else {
+      const id = top === null ? 0 : top.id + 1;
+      const key = (events * this.heldRange + held) * 16 + c;
+      const memo = (this.interfMemo[id] ??= new Map());
+      mask = memo.get(key);
+      if (mask === undefined) memo.set(key, (mask = this.interferingWith(c, events, top, held)));
+    }
+    this.interfNow[c] = mask;
+    return mask;
+  }
+
+  /** interference()'s answer, computed: the other CPUs whose static footprint conflicts with dynamic(). */
+  private interferingWith(c: number, events: number, top: Footprint | null, held: number): number {
+    const all = this.dynamic(c, events, top, held);
+    const r = this.dynR;
+    const w = this.dynW;
+    let mask = 0;
+    for (let other = 0; other < this.m.p.ncpu; other++) {
+      if (other === c) continue;
+      const st = this.fp.onCpu[other]!;
+      let hit = all || st.all;
+      for (let i = 0; i < this.words && !hit; i++) hit = (w[i]! & (st.r[i]! | st.w[i]!)) !== 0 || (r[i]! & st.w[i]!) !== 0;
+      if (hit) mask |= 1 << other;
+    }
+    return mask;
+  }
+
+  /**
+   * What CPU `c` can do from the current state, into dynR/dynW: its top
+   * context's next instruction, or that context's exit (`top`); the events
+   * it can be offered now, or that another CPU could make offered before
+   * it moves (`events`, by index in sourceOn[c]); minus the data protected
+   * by the locks `held` by contexts only `c` can run. Returns whether it
+   * is everything.
+   */
+  private dynamic(c: number, events: number, top: Footprint | null, held: number): boolean {
+    const r = this.dynR;
+    const w = this.dynW;
+    const words = this.words;
+    r.fill(0);
+    w.fill(0);
+    let all = false;
+    const sources = this.fp.sourceOn[c]!;
+    for (let k = 0; k <= sources.length; k++) {
+      const fp = k < sources.length ? ((events & (1 << k)) !== 0 ? sources[k]!.fp : null) : top;
+      if (fp === null) continue;
       if (fp.all) all = true;
-      for (let i = 0; i < this.words; i++) {
+      for (let i = 0; i < words; i++) {
         r[i] = r[i]! | fp.r[i]!;
         w[i] = w[i]! | fp.w[i]!;
       }
     }
-    this.dynAll[c] = all;
-    if (all) return;
-    // Locks held by a context only this CPU can run: their data is out of the others' reach.
-    const held = this.heldHere(c);
+    if (all) return true;
     for (let l = 0; held >>> l !== 0; l++) {
       if ((held & (1 << l)) === 0) continue;
       const prot = this.fp.protectedBy[l]!;
-      for (let i = 0; i < this.words; i++) {
+      for (let i = 0; i < words; i++) {
         r[i] = r[i]! & ~prot[i]!;
         w[i] = w[i]! & ~prot[i]!;
       }
     }
+    return false;
+  }
+
+  /** The footprint of CPU `c`'s top context's next step in the current state (its exit if it is at its end), or null if `c` runs none. */
+  private topFootprint(c: number): Footprint | null {
+    const m = this.m;
+    const ctx = m.top(c);
+    if (ctx < 0) return null;
+    const s = m.s;
+    const o = m.ctxOff(ctx);
+    const pc = s[o + X_PC]!;
+    return m.code[pc] === OP_RET && s[o + X_CALLS] === 0
+      ? this.fp.exit(s[o + X_KIND]!, s[o + X_ID]!, c)
+      : this.fp.insn(pc, c, ctx < m.L.ntasks ? ctx : -1);
   }
 
   /**
