@@ -49,9 +49,13 @@ export class Machine {
   /** Each part's fingerprint (two lanes), kept like hLo/hHi. */
   partLo = new Int32Array(0);
   partHi = new Int32Array(0);
-  /** The write log: (offset, old value) pairs appended by w(); undoTo(mark) rolls back. */
-  private log = new Int32Array(1 << 14);
-  /** Entries used in the write log (twice the number of writes). */
+  /**
+   * The write log: (offset, old value, fingerprint change in both lanes)
+   * appended by w(); undoTo(mark) rolls back, folding each change back
+   * into its part's fingerprint without computing it again.
+   */
+  private log = new Int32Array(1 << 15);
+  /** Entries used in the write log (four per write). */
   logLen = 0;
   /** The mechanisms' after-step bookkeeping this program needs (Mechanism.afterStep). */
   private readonly afterStep: readonly ((m: Machine) => void)[];
@@ -126,17 +130,20 @@ export class Machine {
     const vec = this.s;
     const old = vec[off]!;
     if (old === value) return;
+    const dLo = zLo(off, old) ^ zLo(off, value);
+    const dHi = zHi(off, old) ^ zHi(off, value);
     const n = this.logLen;
-    if (n + 2 > this.log.length) {
+    if (n + 4 > this.log.length) {
       const grown = new Int32Array(this.log.length * 2);
       grown.set(this.log);
       this.log = grown;
     }
-    this.log[n] = off;
-    this.log[n + 1] = old;
-    this.logLen = n + 2;
-    const dLo = zLo(off, old) ^ zLo(off, value);
-    const dHi = zHi(off, old) ^ zHi(off, value);
+    const log = this.log;
+    log[n] = off;
+    log[n + 1] = old;
+    log[n + 2] = dLo;
+    log[n + 3] = dHi;
+    this.logLen = n + 4;
     this.hLo ^= dLo;
     this.hHi ^= dHi;
     const parts = this.partOf;
@@ -160,19 +167,20 @@ export class Machine {
     const log = this.log;
     const parts = this.partOf;
     if (parts !== null) {
-      for (let i = this.logLen - 2; i >= mark; i -= 2) {
+      const partLo = this.partLo;
+      const partHi = this.partHi;
+      for (let i = this.logLen - 4; i >= mark; i -= 4) {
         const off = log[i]!;
         const part = parts[off]!;
+        // The write changed its part by the logged change: undone by the same (xor).
         if (part >= 0) {
-          const now = vec[off]!;
-          const old = log[i + 1]!;
-          this.partLo[part] ^= zLo(off, now) ^ zLo(off, old);
-          this.partHi[part] ^= zHi(off, now) ^ zHi(off, old);
+          partLo[part] ^= log[i + 2]!;
+          partHi[part] ^= log[i + 3]!;
         }
         vec[off] = log[i + 1]!;
       }
     } else {
-      for (let i = this.logLen - 2; i >= mark; i -= 2) vec[log[i]!] = log[i + 1]!;
+      for (let i = this.logLen - 4; i >= mark; i -= 4) vec[log[i]!] = log[i + 1]!;
     }
     this.logLen = mark;
     this.hLo = hLo;
@@ -180,7 +188,7 @@ export class Machine {
   }
   /** The words written after log position `mark`, in order (offsets only; repeats possible). */
   writtenSince(mark: number, out: number[]): void {
-    for (let i = mark; i < this.logLen; i += 2) out.push(this.log[i]!);
+    for (let i = mark; i < this.logLen; i += 4) out.push(this.log[i]!);
   }
   /**
    * Run `fn` on a scratch copy of the current state, then put everything
