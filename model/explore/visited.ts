@@ -113,3 +113,56 @@ export class VisitedSet {
 function slotOf(lo: number, hi: number): number {
   return (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
 }
+
+/**
+ * The last fingerprints added, in a direct-mapped table (a later one
+ * evicts an earlier one of the same slot): has() is true only for a
+ * fingerprint added and not evicted since, never for one not added. For a
+ * search that asks whether it stored this very vector: most such questions
+ * are about a state stored a moment ago (the two orders of two independent
+ * steps), answered from a table far smaller than the visited set (caches,
+ * first touches of fresh memory); a miss costs the longer way to the same
+ * answer, never a state. The table starts small and doubles, its entries
+ * kept, each time as many fingerprints were added as it has slots, up to
+ * 2^maxBits slots.
+ */
+export class RecentSet {
+  private table: Int32Array;
+  private bits: number;
+  private added = 0;
+
+  constructor(private readonly maxBits: number, bits = Math.min(12, maxBits)) {
+    this.bits = bits;
+    this.table = new Int32Array(2 << bits);
+  }
+
+  private slot(lo: number, hi: number): number {
+    return Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> (32 - this.bits);
+  }
+
+  has(lo: number, hi: number): boolean {
+    // (0, 0) marks an empty slot: never cached.
+    if ((lo | hi) === 0) return false;
+    const i = 2 * this.slot(lo, hi);
+    return this.table[i] === (lo | 0) && this.table[i + 1] === (hi | 0);
+  }
+
+  add(lo: number, hi: number): void {
+    if (++this.added > 1 << this.bits && this.bits < this.maxBits) this.grow();
+    const i = 2 * this.slot(lo, hi);
+    this.table[i] = lo;
+    this.table[i + 1] = hi;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.bits++;
+    this.table = new Int32Array(2 << this.bits);
+    for (let j = 0; j < old.length; j += 2) {
+      if ((old[j]! | old[j + 1]!) === 0) continue;
+      const i = 2 * this.slot(old[j]!, old[j + 1]!);
+      this.table[i] = old[j]!;
+      this.table[i + 1] = old[j + 1]!;
+    }
+  }
+}
