@@ -640,10 +640,11 @@ export class PartialOrder {
   /** Scratch of dynamic(): what a CPU can do now, as item bitsets. */
   private readonly dynR: Uint32Array;
   private readonly dynW: Uint32Array;
-  private readonly perCpu: number[];
+  /** Per CPU: how many of the state's choices are its own. */
+  private readonly perCpu: Int32Array;
   /** Per CPU: bit k set if choice kind k is enabled there now (kind 0 runs the top context). */
-  private readonly kinds: number[];
-  /** Scratch: the pruned choices (ample), the CPUs to visit (closure). */
+  private readonly kinds: Int32Array;
+  /** Scratch: the pruned choices (ample). */
   private rest = new Int32Array(64);
   /** Per CPU, in the current state: the CPUs whose static footprint interferes with what it can do now (interference()), or -1 until asked. */
   private readonly interfNow: Int32Array;
@@ -673,8 +674,8 @@ export class PartialOrder {
     this.dynR = new Uint32Array(this.words);
     this.dynW = new Uint32Array(this.words);
     this.interfNow = new Int32Array(n);
-    this.perCpu = new Array<number>(n).fill(0);
-    this.kinds = new Array<number>(n).fill(0);
+    this.perCpu = new Int32Array(n);
+    this.kinds = new Int32Array(n);
     const sourceBits = Math.max(0, ...this.fp.sourceOn.map((x) => x.length));
     const heldBits = Math.min(31, m.p.locks.length);
     this.heldRange = sourceBits + heldBits + 4 <= 30 ? 1 << heldBits : null;
@@ -691,9 +692,12 @@ export class PartialOrder {
     const n = m.p.ncpu;
     if (n === 1 || enabled.length <= 1) return enabled.length;
     const perCpu = this.perCpu;
-    perCpu.fill(0);
     const kinds = this.kinds;
-    kinds.fill(0);
+    // Loops, not fill(): a builtin call costs more than a few stores (ample runs for every state).
+    for (let c = 0; c < n; c++) {
+      perCpu[c] = 0;
+      kinds[c] = 0;
+    }
     for (let i = 0; i < enabled.length; i++) {
       const c = enabled[i]!;
       const cpu = choiceCpu(c);
@@ -705,7 +709,7 @@ export class PartialOrder {
     for (let c = 0; c < n; c++) if (perCpu[c]! > 0) active++;
     if (active <= 1) return enabled.length;
     // What interferes with each CPU now: computed when a closure first needs it.
-    this.interfNow.fill(-1);
+    for (let c = 0; c < n; c++) this.interfNow[c] = -1;
 
     // Smallest closed set seeded by each CPU with enabled transitions.
     let bestMask = -1;
