@@ -25,7 +25,8 @@
  * Growth: a thread whose insertion makes the table more than half full
  * asks for it (the GROWING word); every other thread pauses at its next
  * operation (or has finished its search), the asker grows both buffers to
- * twice the slots and rehashes, then wakes them. The asker first waits
+ * four times the slots (twice past 2^FOUR_FOLD_LOG) and rehashes, then
+ * wakes them. The asker first waits
  * until every thread the last growth paused has resumed, so that a thread
  * slow to wake is never counted as paused while it goes back to the
  * table. No thread is ever inside an operation while the table moves,
@@ -52,6 +53,9 @@ const THREADS = 5;
 const MAX_LOG = 6;
 const SIZE = 16;
 const CONTROL_WORDS = 32;
+
+/** Below 2^FOUR_FOLD_LOG slots (150 MiB of keys and status) the table grows four times over, above twice (see grow). */
+const FOUR_FOLD_LOG = 24;
 
 /** Largest table: 2^29 slots (4 GiB of keys, the most a growable SharedArrayBuffer may reserve here, and 512 MiB of status). */
 const MAX_CAP_LOG = 29;
@@ -259,16 +263,22 @@ export class SharedVisitedSet {
     }
     this.views();
     const log = this.log;
-    if (log < this.control[MAX_LOG]!) {
+    const max = this.control[MAX_LOG]!;
+    if (log < max) {
+      // Four times the slots while the table is under 2^FOUR_FOLD_LOG slots, else twice: every
+      // growth stops every thread while one rehashes, and a search that outgrows one table
+      // usually outgrows the next.
+      const to = log < FOUR_FOLD_LOG && log + 2 <= max ? log + 2 : log + 1;
       const cap = 1 << log;
+      const grown = 1 << to;
       const oldKeys = this.keys.slice(0, 2 * cap);
       const oldStatus = this.status.slice(0, cap);
-      this.keyBuffer.grow(cap * 2 * 8);
-      this.statusBuffer.grow(cap * 2);
-      const keys = new Int32Array(this.keyBuffer, 0, 4 * cap);
-      const status = new Uint8Array(this.statusBuffer, 0, 2 * cap);
+      this.keyBuffer.grow(grown * 8);
+      this.statusBuffer.grow(grown);
+      const keys = new Int32Array(this.keyBuffer, 0, 2 * grown);
+      const status = new Uint8Array(this.statusBuffer, 0, grown);
       status.fill(EMPTY, 0, cap);
-      const mask = cap * 2 - 1;
+      const mask = grown - 1;
       for (let j = 0; j < cap; j++) {
         const st = oldStatus[j]!;
         if (st === EMPTY) continue;
@@ -280,7 +290,7 @@ export class SharedVisitedSet {
         keys[2 * i + 1] = hi;
         status[i] = st;
       }
-      Atomics.store(c, CAP_LOG, log + 1);
+      Atomics.store(c, CAP_LOG, to);
     }
     Atomics.store(c, GROWING, 0);
     Atomics.notify(c, GROWING);
