@@ -404,10 +404,11 @@ export function depthFirst(m: Machine, opts: DfsOptions): DfsResult {
       const inChain = chainSeen.has(m.hLo, m.hHi);
       // Known: in the chain, or stored. Without symmetry the storage key is the fingerprint, so
       // this is cheap here. With it, a vector this search stored lately is known by its
-      // fingerprint (storedHere); otherwise the canonical key is computed only for a state that would be
-      // stored (a branching or end state): a transient state is never stored, so looking it up
-      // could only find a state stored by a materialisation, and missing that costs a re-walk
-      // of a forced chain, no state (the chain ends at a branching state, which is looked up).
+      // fingerprint (storedHere); otherwise the canonical key is computed only for a state that
+      // would be stored (a branching or end state): a transient state is never stored, so
+      // looking it up could only find a state stored by a materialisation, and missing that
+      // costs a re-walk of a forced chain, no state (the chain ends at a branching state, which
+      // is looked up).
       let known = inChain;
       // Whether kLo/kHi are this state's key (under symmetry it is computed only where needed).
       let keyed = false;
