@@ -26,12 +26,11 @@
  * asks for it (the GROWING word); every other thread pauses at its next
  * operation (or has finished its search), the asker grows both buffers to
  * four times the slots (twice past 2^FOUR_FOLD_LOG) and rehashes, then
- * wakes them. The asker first waits
- * until every thread the last growth paused has resumed, so that a thread
- * slow to wake is never counted as paused while it goes back to the
- * table. No thread is ever inside an operation while the table moves,
- * except has(), which reads without waiting and may then miss a key (see
- * has).
+ * wakes them. The asker first waits until every thread the last growth
+ * paused has resumed, so that a thread slow to wake is never counted as
+ * paused while it goes back to the table. No thread is ever inside an
+ * operation while the table moves, except has(), which reads without
+ * waiting and may then miss a key (see has).
  */
 
 const EMPTY = 0;
