@@ -861,9 +861,12 @@ export class PartialOrder {
     const s = m.s;
     const o = m.ctxOff(ctx);
     const pc = s[o + X_PC]!;
-    return m.code[pc] === OP_RET && s[o + X_CALLS] === 0
-      ? this.fp.exit(s[o + X_KIND]!, s[o + X_ID]!, c)
-      : this.fp.insn(pc, c, ctx < m.L.ntasks ? ctx : -1);
+    return this.atExit(o, pc) ? this.fp.exit(s[o + X_KIND]!, s[o + X_ID]!, c) : this.fp.insn(pc, c, ctx < m.L.ntasks ? ctx : -1);
+  }
+
+  /** Whether the context at state offset `o`, at `pc`, takes its exit next: a `ret` with no call to return from. */
+  private atExit(o: number, pc: number): boolean {
+    return this.m.code[pc] === OP_RET && this.m.s[o + X_CALLS] === 0;
   }
 
   /**
@@ -890,7 +893,7 @@ export class PartialOrder {
     const opcode = code[pc]!;
     // What the step touches, against what the other CPUs can ever do: decided once per instruction or exit.
     let need: number;
-    if (opcode === OP_RET && s[o + X_CALLS] === 0) {
+    if (this.atExit(o, pc)) {
       const kind = s[o + X_KIND]!;
       const id = s[o + X_ID]!;
       const key = this.fp.exitKey(kind, id, c);

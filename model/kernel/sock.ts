@@ -133,9 +133,9 @@ const backlogItem = (f: FootprintBuilder, id: number): number => f.queue(f.progr
  * sk_lock.wq writes the tasks that may sleep on it (lock_sock's, wakesOn);
  * the drain reads and writes the backlog queue and reads which tasks of
  * this CPU could run (net/core/sock.c __release_sock's cond_resched()
- * between segments, otherRunnable: tasksHere). The calls of backlog_rcv and release_cb
- * only move the context's own pc into design code, whose instructions
- * have footprints of their own.
+ * between segments, otherRunnable: tasksHere). The calls of backlog_rcv
+ * and release_cb only move the context's own pc into design code, whose
+ * instructions have footprints of their own.
  */
 function sockLockFootprint(f: FootprintBuilder, id: number, drains: boolean): void {
   sleeps(f);
